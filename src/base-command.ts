@@ -1,0 +1,170 @@
+import {Command, Errors, type Interfaces} from '@oclif/core'
+import type {Redis} from 'ioredis'
+
+import {isQctlError, QctlError, type ErrorCode} from './core/errors.js'
+import {closeRedis, openRedis, resolveConnection, type ResolvedConnection} from './core/redis/connection.js'
+import {DEFAULT_REDIS_URL, maskedUrl, passwordsInText} from './core/redis/redis-url.js'
+import {connectionFlags} from './flags.js'
+import {installRedaction, registerSecret} from './output/redact.js'
+import {decorationsFor, styleFor, type Decorations} from './output/terminal.js'
+
+export type FlagsOf<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type ArgsOf<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+/** The JSON error object printed with `--json` (documented in the README). */
+export interface JsonError {
+  error: {code: ErrorCode; message: string; exitCode: number; suggestion?: string; details?: Record<string, unknown>}
+}
+
+const debugEnabled = (): boolean => /(^|,)\s*(qctl|qctl:\*|\*)\s*(,|$)/.test(process.env.DEBUG ?? '')
+
+/** Register every password reachable from the environment and argv before anything can echo it. */
+function registerKnownSecrets(argv: string[]): void {
+  registerSecret(process.env.QCTL_REDIS_PASSWORD)
+  for (const text of [process.env.QCTL_REDIS_URL, process.env.REDIS_URL, ...argv]) {
+    if (text !== undefined) for (const secret of passwordsInText(text)) registerSecret(secret)
+  }
+}
+
+/** An oclif parse failure (unknown flag, bad value, missing argument) as a one-line usage error. */
+function usageFromOclif(error: Errors.CLIError, commandId: string | undefined): QctlError {
+  const lines = error.message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('See more help'))
+  return new QctlError('USAGE', lines.join(' '), {suggestion: `see qctl ${commandId ?? ''} --help`.replace(/\s+/g, ' ')})
+}
+
+/**
+ * Shared flags, a lazily opened Redis connection, and the one place where errors become
+ * output and exit codes. Commands stay thin: parse, call core, present.
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true
+  static override baseFlags = connectionFlags
+
+  protected flags!: FlagsOf<T>
+  protected args!: ArgsOf<T>
+  private readonly clients: Redis[] = []
+  private resolvedConnection: ResolvedConnection | undefined
+  private interrupt: AbortController | undefined
+
+  override async init(): Promise<void> {
+    installRedaction()
+    registerKnownSecrets(this.argv)
+    await super.init()
+    const {args, flags} = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (this.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as FlagsOf<T>
+    this.args = args as ArgsOf<T>
+  }
+
+  /** How stdout and stderr may be decorated (colour, spinners). */
+  protected get stdoutDecorations(): Decorations {
+    return decorationsFor(process.stdout, this.jsonEnabled())
+  }
+
+  protected get stderrDecorations(): Decorations {
+    return decorationsFor(process.stderr, this.jsonEnabled())
+  }
+
+  protected get style() {
+    return styleFor(this.stdoutDecorations)
+  }
+
+  /** Connection settings from flags and environment; files (password, TLS) are read once. */
+  protected async connection(): Promise<ResolvedConnection> {
+    if (this.resolvedConnection !== undefined) return this.resolvedConnection
+    const flags = this.flags as FlagsOf<typeof BaseCommand>
+    const resolved = await resolveConnection({
+      url: flags['redis-url'] ?? process.env.QCTL_REDIS_URL ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL,
+      password: process.env.QCTL_REDIS_PASSWORD,
+      passwordFile: flags['password-file'],
+      tlsCaFile: flags['tls-ca'],
+      tlsCertFile: flags['tls-cert'],
+      tlsKeyFile: flags['tls-key'],
+      tlsInsecure: flags['tls-insecure'],
+      connectTimeoutMs: flags['connect-timeout'],
+    })
+    registerSecret(resolved.target.password)
+    if (flags['tls-insecure']) {
+      this.warnLine(`--tls-insecure: the certificate of ${resolved.errorContext.address} is not verified; traffic can be intercepted`)
+    }
+    this.resolvedConnection = resolved
+    return resolved
+  }
+
+  /** The Redis URL as it is safe to show. */
+  protected async displayUrl(): Promise<string> {
+    return maskedUrl((await this.connection()).target)
+  }
+
+  /** Open a Redis connection (closed automatically when the command ends). */
+  protected async redis(name: string, options: {reconnect?: boolean} = {}): Promise<Redis> {
+    const client = await openRedis(await this.connection(), {name: `qctl:${name}`, ...options})
+    this.clients.push(client)
+    return client
+  }
+
+  /**
+   * An AbortSignal fired by the first SIGINT/SIGTERM, so a command can stop cleanly and report
+   * how far it got; a second signal exits at once with 130.
+   */
+  protected interruptSignal(): AbortSignal {
+    if (this.interrupt !== undefined) return this.interrupt.signal
+    const controller = new AbortController()
+    this.interrupt = controller
+    const onSignal = (): void => {
+      if (controller.signal.aborted) process.exit(130)
+      controller.abort()
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    return controller.signal
+  }
+
+  /** A warning on stderr (also with --json, which owns stdout). */
+  protected warnLine(text: string): void {
+    process.stderr.write(`${styleFor(this.stderrDecorations).yellow('warning:')} ${text}\n`)
+  }
+
+  protected override logJson(json: unknown): void {
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`)
+  }
+
+  protected toQctlError(error: unknown): QctlError {
+    if (isQctlError(error)) return error
+    if (error instanceof Errors.CLIError && error.oclif?.exit === 2) return usageFromOclif(error, this.id)
+    const message = error instanceof Error ? error.message : String(error)
+    return new QctlError('INTERNAL', `internal error: ${message}. This is a bug in qctl: please report it (run with DEBUG=qctl for details).`, {
+      cause: error,
+    })
+  }
+
+  override async catch(error: Error & {exitCode?: number}): Promise<never> {
+    if (error instanceof Errors.ExitError) throw error
+    const typed = this.toQctlError(error)
+    if (this.jsonEnabled()) {
+      const body: JsonError = {error: {code: typed.code, message: typed.message, exitCode: typed.exitCode}}
+      if (typed.suggestion !== undefined) body.error.suggestion = typed.suggestion
+      if (typed.details !== undefined) body.error.details = typed.details
+      this.logJson(body)
+    } else {
+      const style = styleFor(this.stderrDecorations)
+      process.stderr.write(`${style.red('Error:')} ${typed.message}\n`)
+      if (typed.suggestion !== undefined) process.stderr.write(`${style.dim(`Hint: ${typed.suggestion}`)}\n`)
+    }
+    if (debugEnabled()) process.stderr.write(`${(error.stack ?? String(error))}\n`)
+    throw new Errors.ExitError(typed.exitCode)
+  }
+
+  override async finally(error: Error | undefined): Promise<void> {
+    await Promise.all(this.clients.map(async (client) => closeRedis(client)))
+    return super.finally(error)
+  }
+}

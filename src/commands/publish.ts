@@ -1,0 +1,74 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../base-command.js'
+import {usageError} from '../core/errors.js'
+import {publish, type PublishResult} from '../core/publish/publish.js'
+import {bytesFlag} from '../flags.js'
+import {formatPublishProgress, formatPublishSummary} from '../format/publish.js'
+import {startSpinner} from '../output/spinner.js'
+import {parseHeaders, sourceFrom} from '../cli/publish-input.js'
+
+export default class Publish extends BaseCommand<typeof Publish> {
+  static override summary = 'Publish messages to a topic (a Redis stream) from a file, stdin or --data.'
+  static override description = `A JSON document is one message. With --ndjson (automatic for .ndjson and .jsonl files) every non-empty line is one message, streamed with flat memory. Payloads are validated as JSON unless --raw; a bad NDJSON file publishes nothing (the error names file:line:column), a bad line on stdin stops the run after what was already sent.`
+  static override examples = [
+    '<%= config.bin %> publish order.processed order.json',
+    '<%= config.bin %> publish order.processed events.ndjson --key-field customer.id',
+    'cat events.ndjson | <%= config.bin %> publish order.processed --ndjson',
+    `<%= config.bin %> publish order.processed --data '{"orderId":42}' --key 42 --header source=checkout`,
+  ]
+
+  static override args = {
+    topic: Args.string({description: 'Topic: the stream key, used as given.', required: true}),
+    file: Args.string({description: 'Input file; omit or use - for stdin.'}),
+  }
+
+  static override flags = {
+    data: Flags.string({char: 'd', summary: 'Publish this inline JSON document instead of reading a file.'}),
+    ndjson: Flags.boolean({summary: 'One message per non-empty line (default for .ndjson/.jsonl files).', allowNo: true}),
+    raw: Flags.boolean({summary: 'Publish the bytes as they are, without JSON validation.', exclusive: ['key-field']}),
+    key: Flags.string({char: 'k', summary: 'Message key for every message.', exclusive: ['key-field']}),
+    'key-field': Flags.string({summary: 'Take each message key from this dotted path in the JSON record (e.g. customer.id).'}),
+    header: Flags.string({char: 'H', summary: 'Add a header name=value (repeatable).', multiple: true, helpValue: '<name=value>'}),
+    'max-payload': bytesFlag({summary: 'Reject payloads larger than this, before sending.', default: 1024 * 1024, defaultHelp: async () => '1MiB'}),
+    'skip-invalid': Flags.boolean({summary: 'Skip invalid lines (reported with their line numbers) instead of stopping.'}),
+    'skip-lines': Flags.integer({summary: 'Skip the first N input lines (resume an interrupted NDJSON publish).', min: 0, default: 0}),
+  }
+
+  async run(): Promise<PublishResult> {
+    const {flags, args} = this
+    if (args.file === undefined && flags.data === undefined && process.stdin.isTTY) {
+      throw usageError('no input: give a FILE, --data, or pipe messages into stdin (use - to read a terminal)')
+    }
+
+    const spinner = await startSpinner(this.stderrDecorations, `publishing to ${args.topic}`)
+    const started = Date.now()
+    try {
+      const result = await publish(
+        async () => this.redis('publish'),
+        {
+          topic: args.topic,
+          source: sourceFrom(args.file, flags.data),
+          ndjson: flags.ndjson,
+          raw: flags.raw,
+          key: flags.key,
+          keyField: flags['key-field'],
+          headers: parseHeaders(flags.header ?? []),
+          maxPayloadBytes: flags['max-payload'],
+          skipInvalid: flags['skip-invalid'],
+          skipLines: flags['skip-lines'],
+        },
+        {
+          signal: this.interruptSignal(),
+          errorContext: (await this.connection()).errorContext,
+          onProgress: (progress) => spinner.update(formatPublishProgress(args.topic, progress, Date.now() - started)),
+        },
+      )
+      spinner.stop()
+      for (const line of formatPublishSummary(result, this.style)) this.log(line)
+      return result
+    } finally {
+      spinner.stop()
+    }
+  }
+}

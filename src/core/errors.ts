@@ -1,0 +1,83 @@
+/**
+ * Typed errors with stable exit codes. Core code throws these; the base command maps
+ * them to one line on stderr (or a JSON error object) and the process exit code.
+ * The table is the contract documented in the README: never renumber a code.
+ */
+export const ExitCode = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  unavailable: 3,
+  denied: 4,
+  data: 5,
+  notFound: 6,
+  handlerLoad: 7,
+  gateFailed: 8,
+  interrupted: 130,
+} as const
+
+export type ExitCodeName = keyof typeof ExitCode
+export type ExitCodeValue = (typeof ExitCode)[ExitCodeName]
+
+/** Machine-readable error codes that appear in `--json` error objects. */
+export type ErrorCode =
+  | 'INTERNAL'
+  | 'USAGE'
+  | 'REDIS_UNAVAILABLE'
+  | 'AUTH_FAILED'
+  | 'NO_PERMISSION'
+  | 'INVALID_INPUT'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'NOT_FOUND'
+  | 'HANDLER_LOAD_FAILED'
+  | 'GATE_FAILED'
+  | 'INTERRUPTED'
+
+const exitCodeOf: Record<ErrorCode, ExitCodeValue> = {
+  INTERNAL: ExitCode.internal,
+  USAGE: ExitCode.usage,
+  REDIS_UNAVAILABLE: ExitCode.unavailable,
+  AUTH_FAILED: ExitCode.denied,
+  NO_PERMISSION: ExitCode.denied,
+  INVALID_INPUT: ExitCode.data,
+  PAYLOAD_TOO_LARGE: ExitCode.data,
+  NOT_FOUND: ExitCode.notFound,
+  HANDLER_LOAD_FAILED: ExitCode.handlerLoad,
+  GATE_FAILED: ExitCode.gateFailed,
+  INTERRUPTED: ExitCode.interrupted,
+}
+
+export interface QctlErrorOptions {
+  /** A hint printed under the message for people ("try --yes"). */
+  suggestion?: string
+  /** Extra structured facts for `--json` (counts, line numbers). Never secrets. */
+  details?: Record<string, unknown>
+  cause?: unknown
+}
+
+export class QctlError extends Error {
+  readonly code: ErrorCode
+  readonly exitCode: ExitCodeValue
+  readonly suggestion: string | undefined
+  readonly details: Record<string, unknown> | undefined
+
+  constructor(code: ErrorCode, message: string, options: QctlErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : {cause: options.cause})
+    this.name = 'QctlError'
+    this.code = code
+    this.exitCode = exitCodeOf[code]
+    this.suggestion = options.suggestion
+    this.details = options.details
+  }
+}
+
+export const usageError = (message: string, options?: QctlErrorOptions): QctlError =>
+  new QctlError('USAGE', message, options)
+
+export const notFoundError = (message: string, options?: QctlErrorOptions): QctlError =>
+  new QctlError('NOT_FOUND', message, options)
+
+export const inputError = (message: string, options?: QctlErrorOptions): QctlError =>
+  new QctlError('INVALID_INPUT', message, options)
+
+export const isQctlError = (error: unknown): error is QctlError => error instanceof QctlError

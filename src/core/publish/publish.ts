@@ -1,0 +1,242 @@
+import type {Redis} from 'ioredis'
+
+import {QctlError} from '../errors.js'
+import {readLines} from '../input/line-reader.js'
+import {knownSize, openSource, readCapped, sourceName, type InputSource} from '../input/sources.js'
+import {classifyRedisError, type RedisErrorContext} from '../redis/redis-errors.js'
+import {encodeHeaders} from '../wire-format.js'
+import {DEFAULT_PUBLISHER_LIMITS, PipelinedPublisher, type PublisherLimits, type PublishProgress} from './pipelined-publisher.js'
+import {prepareMessage, tooLarge, type MessageShape, type Prepared} from './prepare.js'
+
+export interface PublishRequest {
+  topic: string
+  source: InputSource
+  /** One message per non-empty line. Defaults to true for `.ndjson`/`.jsonl` files. */
+  ndjson?: boolean | undefined
+  /** Publish bytes as they are, without JSON validation. */
+  raw?: boolean | undefined
+  key?: string | undefined
+  keyField?: string | undefined
+  headers?: Readonly<Record<string, string>> | undefined
+  maxPayloadBytes: number
+  /** Skip invalid lines (reported) instead of stopping. */
+  skipInvalid?: boolean | undefined
+  /** Skip the first N lines of an NDJSON input (to resume an interrupted run). */
+  skipLines?: number | undefined
+  limits?: PublisherLimits | undefined
+}
+
+export interface PublishHooks {
+  signal?: AbortSignal | undefined
+  onProgress?: ((progress: PublishProgress) => void) | undefined
+  /** Names the server in connection errors. */
+  errorContext?: RedisErrorContext | undefined
+}
+
+/** The result of `qctl publish` (its `--json` output). */
+export interface PublishResult {
+  topic: string
+  published: number
+  firstId: string | null
+  lastId: string | null
+  /** Invalid lines skipped with `--skip-invalid`. */
+  skipped: number
+  /** The first few skipped line numbers. */
+  skippedLines: number[]
+  durationMs: number
+  /** The entry ID, when exactly one message was published from a single document. */
+  id?: string
+}
+
+/** A connected client, or a function that connects on first use (so bad input fails before any connection). */
+export type ClientSource = Redis | (() => Promise<Redis>)
+
+const clientFrom = async (source: ClientSource): Promise<Redis> => (typeof source === 'function' ? source() : source)
+
+const MAX_REPORTED_LINES = 10
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf])
+
+export const isNdjsonInput = (request: Pick<PublishRequest, 'ndjson' | 'source'>): boolean =>
+  request.ndjson ?? (request.source.kind === 'file' && /\.(ndjson|jsonl)$/i.test(request.source.path))
+
+const shapeOf = (request: PublishRequest): MessageShape => ({
+  raw: request.raw === true,
+  key: request.key,
+  keyField: request.keyField,
+  headersJson: encodeHeaders(request.headers ?? {}),
+  maxPayloadBytes: request.maxPayloadBytes,
+})
+
+const describeProgress = (progress: PublishProgress): string =>
+  progress.published === 0
+    ? 'nothing was published'
+    : `published ${progress.published} message(s) before it (through input line ${progress.lastAckedLine})`
+
+function dataError(where: string, problem: Extract<Prepared, {ok: false}>, progress: PublishProgress, extra = ''): QctlError {
+  return new QctlError(problem.code, `${where}: ${problem.problem}; ${describeProgress(progress)}${extra}`, {
+    details: {published: progress.published, firstId: progress.firstId ?? null, lastId: progress.lastId ?? null, lastLine: progress.lastAckedLine},
+  })
+}
+
+/** A Redis failure mid-run, with how far the run got and how to resume it. */
+function failureDuring(error: unknown, progress: PublishProgress, hooks: PublishHooks, ndjson: boolean): unknown {
+  const classified = hooks.errorContext === undefined ? undefined : classifyRedisError(error, hooks.errorContext)
+  if (classified === undefined) return error
+  const resume = ndjson && progress.lastAckedLine > 0 ? `; rerun with --skip-lines ${progress.lastAckedLine} to continue` : ''
+  return new QctlError(
+    classified.code,
+    `${classified.message}; ${describeProgress(progress).replace(' before it', '')}${resume}`,
+    {cause: error, details: {published: progress.published, lastId: progress.lastId ?? null, lastLine: progress.lastAckedLine}},
+  )
+}
+
+function interrupted(progress: PublishProgress, ndjson: boolean): QctlError {
+  const resume = ndjson && progress.lastAckedLine > 0 ? `; rerun with --skip-lines ${progress.lastAckedLine} to continue` : ''
+  return new QctlError('INTERRUPTED', `interrupted: ${describeProgress(progress).replace(' before it', '')}${resume}`, {
+    details: {published: progress.published, lastId: progress.lastId ?? null, lastLine: progress.lastAckedLine},
+  })
+}
+
+/** 1-based line and column of a 0-based offset in `text`. */
+function lineColumn(text: string, offset: number): {line: number; column: number} {
+  const before = text.slice(0, offset)
+  const line = before.split('\n').length
+  return {line, column: offset - before.lastIndexOf('\n')}
+}
+
+const isJsonWhitespace = (byte: number | undefined): boolean => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09
+
+/** A document without its BOM, and its body without surrounding whitespace. */
+function trimDocument(bytes: Buffer): {text: Buffer; body: Buffer; lead: number} {
+  const text = bytes.subarray(0, 3).equals(UTF8_BOM) ? bytes.subarray(3) : bytes
+  let start = 0
+  let end = text.length
+  while (start < end && isJsonWhitespace(text[start])) start++
+  while (end > start && isJsonWhitespace(text[end - 1])) end--
+  // Leading whitespace is ASCII: its byte count is also its character count.
+  return {text, body: text.subarray(start, end), lead: start}
+}
+
+/** One JSON (or raw) document as one message. */
+async function publishDocument(clientSource: ClientSource, request: PublishRequest, hooks: PublishHooks, started: number): Promise<PublishResult> {
+  const shape = shapeOf(request)
+  const name = sourceName(request.source)
+  const empty = {published: 0, firstId: undefined, lastId: undefined, lastAckedLine: 0}
+  // Room for a BOM and surrounding whitespace; anything larger cannot fit the limit.
+  const cap = request.maxPayloadBytes + 64 * 1024
+  const size = await knownSize(request.source)
+  const bytes = size !== undefined && size > cap ? undefined : await readCapped(request.source, cap)
+  if (bytes === undefined) {
+    throw dataError(name, tooLarge(size ?? cap + 1, request.maxPayloadBytes) as Extract<Prepared, {ok: false}>, empty)
+  }
+
+  const {text, body, lead} = shape.raw ? {text: bytes, body: bytes, lead: 0} : trimDocument(bytes)
+  const base: PublishResult = {topic: request.topic, published: 0, firstId: null, lastId: null, skipped: 0, skippedLines: [], durationMs: 0}
+  if (body.length === 0) return {...base, durationMs: Date.now() - started}
+
+  const prepared = prepareMessage(body, shape)
+  if (!prepared.ok) {
+    let where = name
+    if (prepared.column !== undefined) {
+      const position = lineColumn(text.toString('utf8'), lead + prepared.column - 1)
+      where = `${name}:${position.line}:${position.column}`
+    }
+    throw dataError(where, prepared, empty)
+  }
+
+  const client = await clientFrom(clientSource)
+  let id: string
+  try {
+    id = (await client.xadd(request.topic, '*', ...prepared.fields)) as string
+  } catch (error) {
+    throw failureDuring(error, empty, hooks, false)
+  }
+  return {...base, published: 1, firstId: id, lastId: id, id, durationMs: Date.now() - started}
+}
+
+/** Check every line before publishing any, so a bad file publishes nothing. */
+async function validateAll(request: PublishRequest, shape: MessageShape): Promise<void> {
+  const name = sourceName(request.source)
+  const skipLines = request.skipLines ?? 0
+  let first: {line: number; problem: Extract<Prepared, {ok: false}>} | undefined
+  let invalid = 0
+  for await (const lines of readLines(await openSource(request.source), request.maxPayloadBytes)) {
+    for (const line of lines) {
+      if (line.number <= skipLines) continue
+      const prepared = line.tooLongBytes === undefined ? prepareMessage(line.bytes, shape) : tooLarge(line.tooLongBytes, shape.maxPayloadBytes)
+      if (prepared.ok) continue
+      invalid++
+      first ??= {line: line.number, problem: prepared}
+    }
+  }
+  if (first !== undefined) {
+    const column = first.problem.column === undefined ? '' : `:${first.problem.column}`
+    const more = invalid > 1 ? ` (${invalid} invalid lines in all; use --skip-invalid to publish the valid ones)` : ''
+    throw dataError(`${name}:${first.line}${column}`, first.problem, {published: 0, firstId: undefined, lastId: undefined, lastAckedLine: 0}, more)
+  }
+}
+
+/** One message per line, streamed: flat memory whatever the input size. */
+async function publishLines(clientSource: ClientSource, request: PublishRequest, hooks: PublishHooks, started: number): Promise<PublishResult> {
+  const shape = shapeOf(request)
+  const name = sourceName(request.source)
+  const skipLines = request.skipLines ?? 0
+  if (request.skipInvalid !== true && request.source.kind !== 'stdin') await validateAll(request, shape)
+
+  const client = await clientFrom(clientSource)
+  const publisher = new PipelinedPublisher(client, request.topic, request.limits ?? DEFAULT_PUBLISHER_LIMITS)
+  const skippedLines: number[] = []
+  let skipped = 0
+  try {
+    for await (const lines of readLines(await openSource(request.source), request.maxPayloadBytes)) {
+      for (const line of lines) {
+        if (line.number <= skipLines) continue
+        const prepared = line.tooLongBytes === undefined ? prepareMessage(line.bytes, shape) : tooLarge(line.tooLongBytes, shape.maxPayloadBytes)
+        if (prepared.ok) {
+          publisher.push(line.number, prepared.fields)
+          continue
+        }
+        if (request.skipInvalid !== true) {
+          await publisher.flush()
+          const column = prepared.column === undefined ? '' : `:${prepared.column}`
+          throw dataError(`${name}:${line.number}${column}`, prepared, publisher.progress)
+        }
+        skipped++
+        if (skippedLines.length < MAX_REPORTED_LINES) skippedLines.push(line.number)
+        publisher.markSkipped(line.number)
+      }
+      if (publisher.isFull) await publisher.waitForRoom()
+      hooks.onProgress?.(publisher.progress)
+      if (hooks.signal?.aborted === true) {
+        await publisher.flush()
+        throw interrupted(publisher.progress, true)
+      }
+    }
+    await publisher.flush()
+  } catch (error) {
+    if (error instanceof QctlError) throw error
+    throw failureDuring(error, publisher.progress, hooks, true)
+  }
+
+  const {progress} = publisher
+  hooks.onProgress?.(progress)
+  return {
+    topic: request.topic,
+    published: progress.published,
+    firstId: progress.firstId ?? null,
+    lastId: progress.lastId ?? null,
+    skipped,
+    skippedLines,
+    durationMs: Date.now() - started,
+  }
+}
+
+/**
+ * Publish from a file, stdin or inline text. Validation happens before sending: a bad document or
+ * (for files) any bad NDJSON line publishes nothing. Errors are typed (`QctlError`) and carry
+ * how far the run got.
+ */
+export async function publish(client: ClientSource, request: PublishRequest, hooks: PublishHooks = {}): Promise<PublishResult> {
+  const started = Date.now()
+  return isNdjsonInput(request) ? publishLines(client, request, hooks, started) : publishDocument(client, request, hooks, started)
+}

@@ -1,0 +1,161 @@
+import {readFile} from 'node:fs/promises'
+import type {ConnectionOptions as TlsOptions} from 'node:tls'
+
+import {Redis} from 'ioredis'
+
+import {notFoundError, QctlError, usageError} from '../errors.js'
+import {classifyRedisError, type RedisErrorContext} from './redis-errors.js'
+import {formatAddress, parseRedisUrl, type RedisTarget} from './redis-url.js'
+
+/** Connection settings as the user gave them (flags, environment), before files are read. */
+export interface ConnectionInput {
+  url: string
+  /** From QCTL_REDIS_PASSWORD; overrides the URL's password. */
+  password?: string | undefined
+  /** A file holding the password; overrides both the URL and the environment. */
+  passwordFile?: string | undefined
+  tlsCaFile?: string | undefined
+  tlsCertFile?: string | undefined
+  tlsKeyFile?: string | undefined
+  /** Skip certificate verification (warned about by the CLI). */
+  tlsInsecure?: boolean | undefined
+  connectTimeoutMs: number
+}
+
+/** Everything needed to open connections; files are read once. */
+export interface ResolvedConnection {
+  target: RedisTarget
+  tls: TlsOptions | undefined
+  connectTimeoutMs: number
+  errorContext: RedisErrorContext
+}
+
+export interface OpenOptions {
+  /** CLIENT SETNAME value, so operators can tell qctl's connections apart. */
+  name: string
+  /**
+   * Reconnect (capped backoff) after the first successful connection. Off for one-shot commands,
+   * which must fail with a clear error rather than replay commands on a new connection.
+   */
+  reconnect?: boolean
+}
+
+async function readConfigFile(path: string, flag: string): Promise<Buffer> {
+  try {
+    return await readFile(path)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') throw notFoundError(`${flag} file not found: ${path}`)
+    throw new QctlError('INVALID_INPUT', `cannot read ${flag} file ${path}: ${code ?? 'unknown error'}`)
+  }
+}
+
+export async function resolveConnection(input: ConnectionInput): Promise<ResolvedConnection> {
+  const target = parseRedisUrl(input.url)
+  if (input.password !== undefined && input.password !== '') target.password = input.password
+  if (input.passwordFile !== undefined) {
+    const text = (await readConfigFile(input.passwordFile, '--password-file')).toString('utf8')
+    target.password = text.replace(/\r?\n$/, '')
+  }
+
+  const usesTlsFiles = input.tlsCaFile ?? input.tlsCertFile ?? input.tlsKeyFile
+  if (!target.tls && (usesTlsFiles !== undefined || input.tlsInsecure === true)) {
+    throw usageError('TLS flags need a rediss:// URL (the URL given uses redis://, which is plain text)')
+  }
+  if ((input.tlsCertFile === undefined) !== (input.tlsKeyFile === undefined)) {
+    throw usageError('--tls-cert and --tls-key go together (client certificate and its private key)')
+  }
+
+  let tls: TlsOptions | undefined
+  if (target.tls) {
+    tls = {servername: target.host, rejectUnauthorized: input.tlsInsecure !== true}
+    if (input.tlsCaFile !== undefined) tls.ca = await readConfigFile(input.tlsCaFile, '--tls-ca')
+    if (input.tlsCertFile !== undefined) tls.cert = await readConfigFile(input.tlsCertFile, '--tls-cert')
+    if (input.tlsKeyFile !== undefined) tls.key = await readConfigFile(input.tlsKeyFile, '--tls-key')
+    // An IP address is not a valid SNI name; verification still checks it against the certificate.
+    if (/^[\d.]+$|:/.test(target.host)) delete tls.servername
+  }
+
+  return {
+    target,
+    tls,
+    connectTimeoutMs: input.connectTimeoutMs,
+    errorContext: {address: formatAddress(target), username: target.username ?? 'default'},
+  }
+}
+
+/** Map any error from Redis to a typed qctl error when it is about reaching or being allowed in. */
+export function redisError(error: unknown, connection: ResolvedConnection): unknown {
+  return classifyRedisError(error, connection.errorContext) ?? error
+}
+
+/**
+ * Open a connection and prove it works (AUTH, SELECT and a PING answered) within the connect
+ * timeout. Never retries before the first success: an unreachable Redis fails fast with exit 3.
+ * No INFO ready check, so least-privilege ACL users without INFO can connect.
+ */
+export async function openRedis(connection: ResolvedConnection, options: OpenOptions): Promise<Redis> {
+  const {target} = connection
+  let established = false
+  let lastError: unknown
+  const client = new Redis({
+    host: target.host,
+    port: target.port,
+    db: target.db,
+    username: target.username,
+    password: target.password,
+    tls: connection.tls,
+    connectionName: options.name,
+    connectTimeout: connection.connectTimeoutMs,
+    lazyConnect: true,
+    enableReadyCheck: false,
+    disableClientInfo: true,
+    enableOfflineQueue: options.reconnect === true,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: options.reconnect === true ? null : 0,
+    retryStrategy: (attempt) => (established && options.reconnect === true ? Math.min(attempt * 200, 5000) : null),
+  })
+  // Without a listener ioredis prints "Unhandled error event" with a stack; we report errors ourselves.
+  client.on('error', (error: unknown) => {
+    lastError = error
+  })
+
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      const seconds = connection.connectTimeoutMs / 1000
+      reject(new QctlError('REDIS_UNAVAILABLE', `cannot connect to ${connection.errorContext.address}: timed out after ${seconds}s`))
+    }, connection.connectTimeoutMs)
+  })
+
+  try {
+    await Promise.race([
+      (async () => {
+        await client.connect()
+        await client.ping()
+      })(),
+      deadline,
+    ])
+    established = true
+    return client
+  } catch (error) {
+    client.disconnect()
+    // The connect promise only says "Connection is closed."; the event carries the real cause.
+    const cause = error instanceof Error && error.message === 'Connection is closed.' && lastError !== undefined ? lastError : error
+    throw redisError(cause, connection)
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Close politely (QUIT waits for replies already sent), but never wait on a dead server for long. */
+export async function closeRedis(client: Redis, timeoutMs = 1000): Promise<void> {
+  if (client.status === 'end') return
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs)
+  })
+  await Promise.race([client.quit().then(() => undefined, () => undefined), timeout])
+  clearTimeout(timer)
+  client.disconnect()
+}

@@ -1,0 +1,102 @@
+import {QctlError} from '../errors.js'
+
+/** What a Redis error message needs to name the failure without leaking a secret. */
+export interface RedisErrorContext {
+  /** `host:port` */
+  address: string
+  /** ACL user the client authenticates as. */
+  username: string
+}
+
+interface ErrorLike {
+  message?: unknown
+  code?: unknown
+  command?: {name?: unknown}
+}
+
+const networkCauses: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset by peer',
+  ETIMEDOUT: 'timed out',
+  ENOTFOUND: 'host not found (DNS lookup failed)',
+  EAI_AGAIN: 'host not found (DNS lookup failed temporarily)',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  EPIPE: 'connection closed by the server',
+}
+
+const tlsCodes = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'EPROTO',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
+  'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
+  'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+])
+
+const asErrorLike = (error: unknown): ErrorLike => (typeof error === 'object' && error !== null ? error : {})
+
+const firstLine = (text: string): string => text.split('\n', 1)[0] ?? ''
+
+/** The Redis command a reply error belongs to, by name only: arguments may hold secrets. */
+const commandName = (error: ErrorLike): string | undefined =>
+  typeof error.command?.name === 'string' ? error.command.name.toUpperCase() : undefined
+
+/**
+ * Turn an ioredis/socket/TLS error into a typed qctl error with a one-line message.
+ * Returns `undefined` for errors that are not about reaching or being allowed into Redis.
+ */
+export function classifyRedisError(error: unknown, context: RedisErrorContext): QctlError | undefined {
+  const like = asErrorLike(error)
+  const message = typeof like.message === 'string' ? firstLine(like.message) : ''
+  const code = typeof like.code === 'string' ? like.code : ''
+  const unavailable = (cause: string): QctlError =>
+    new QctlError('REDIS_UNAVAILABLE', `cannot connect to ${context.address}: ${cause}`, {cause: error})
+
+  if (message.startsWith('WRONGPASS')) {
+    return new QctlError(
+      'AUTH_FAILED',
+      `authentication failed for user '${context.username}' on ${context.address}: wrong password, unknown user or user disabled`,
+      {cause: error, suggestion: 'check the password in the URL, QCTL_REDIS_PASSWORD or --password-file'},
+    )
+  }
+
+  if (message.startsWith('NOAUTH')) {
+    return new QctlError('AUTH_FAILED', `authentication required by ${context.address} for user '${context.username}': no password given`, {
+      cause: error,
+      suggestion: 'give a password in the URL, QCTL_REDIS_PASSWORD or --password-file',
+    })
+  }
+
+  if (message.startsWith('NOPERM')) {
+    const command = commandName(like)
+    const detail = message.replace(/^NOPERM\s*/, '')
+    const what = command === undefined ? '' : ` for ${command}`
+    return new QctlError('NO_PERMISSION', `permission denied${what} to user '${context.username}' on ${context.address}: ${detail}`, {
+      cause: error,
+      details: {command, user: context.username},
+    })
+  }
+
+  if (tlsCodes.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || /certificate|ssl|tls/i.test(message)) {
+    return unavailable(`TLS handshake failed: ${message || code}`)
+  }
+
+  const networkCause = networkCauses[code]
+  if (networkCause !== undefined) return unavailable(networkCause)
+
+  if (message === 'Connection is closed.' || message.startsWith("Stream isn't writeable")) {
+    return unavailable('connection closed by the server')
+  }
+
+  if (message.startsWith('LOADING')) return unavailable('Redis is loading its dataset; retry shortly')
+
+  return undefined
+}

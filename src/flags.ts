@@ -1,0 +1,44 @@
+import {Flags} from '@oclif/core'
+
+import {parseBytes, parseDuration} from './core/units.js'
+
+/** A duration flag (`5s`, `500ms`, `2m`) whose value is milliseconds. */
+export const durationFlag = Flags.custom<number>({
+  parse: async (input) => parseDuration(input),
+  helpValue: '<duration>',
+})
+
+/** A byte-size flag (`1MiB`, `512KiB`, `1048576`) whose value is bytes. */
+export const bytesFlag = Flags.custom<number>({
+  parse: async (input) => parseBytes(input),
+  helpValue: '<size>',
+})
+
+/** Flags for reaching Redis, shared by every command. */
+export const connectionFlags = {
+  'redis-url': Flags.string({
+    char: 'u',
+    summary: 'Redis URL: redis://[user:password@]host:port[/db], or rediss:// for TLS.',
+    description: 'Defaults to $QCTL_REDIS_URL, then $REDIS_URL, then redis://127.0.0.1:6379. The password is never printed.',
+    helpGroup: 'CONNECTION',
+    helpValue: '<url>',
+  }),
+  'password-file': Flags.string({
+    summary: 'Read the Redis password from this file (overrides the URL and $QCTL_REDIS_PASSWORD).',
+    helpGroup: 'CONNECTION',
+    helpValue: '<file>',
+  }),
+  'tls-ca': Flags.string({summary: 'CA certificate (PEM) to verify the server with.', helpGroup: 'CONNECTION', helpValue: '<file>'}),
+  'tls-cert': Flags.string({summary: 'Client certificate (PEM) for mutual TLS.', helpGroup: 'CONNECTION', helpValue: '<file>'}),
+  'tls-key': Flags.string({summary: 'Private key (PEM) of the client certificate.', helpGroup: 'CONNECTION', helpValue: '<file>'}),
+  'tls-insecure': Flags.boolean({
+    summary: 'Do not verify the server certificate (prints a warning; for testing only).',
+    helpGroup: 'CONNECTION',
+  }),
+  'connect-timeout': durationFlag({
+    summary: 'Give up connecting after this long.',
+    default: 5000,
+    defaultHelp: async () => '5s',
+    helpGroup: 'CONNECTION',
+  }),
+}

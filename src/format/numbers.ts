@@ -1,0 +1,16 @@
+/** Number and time formatting shared by every human-readable output. Pure. */
+
+export const formatCount = (value: number): string => value.toLocaleString('en-US')
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`
+  if (ms < 60_000) return `${(ms / 1000).toFixed(2)}s`
+  const minutes = Math.floor(ms / 60_000)
+  const seconds = Math.round((ms % 60_000) / 1000)
+  return `${minutes}m${String(seconds).padStart(2, '0')}s`
+}
+
+/** Messages per second over `ms`, as a whole number; 0 when no time has passed. */
+export const ratePerSecond = (count: number, ms: number): number => (ms <= 0 ? 0 : Math.round((count * 1000) / ms))
+
+export const plural = (count: number, one: string, many = `${one}s`): string => `${formatCount(count)} ${count === 1 ? one : many}`

@@ -1,0 +1,9 @@
+/**
+ * qctl as a library: typed errors, key names, the wire format and programmatic publishing.
+ * Nothing here imports the CLI (oclif, chalk, ora, Ink).
+ */
+export {ExitCode, QctlError, isQctlError, type ErrorCode} from './core/errors.js'
+export {deadLetterKey, hashTag, topicStreamKey} from './core/keys.js'
+export {encodeEnvelope, encodeHeaders, RAW_ENCODING, WireField} from './core/wire-format.js'
+export {publish, type PublishRequest, type PublishResult, type PublishHooks} from './core/publish/publish.js'
+export {openRedis, resolveConnection, closeRedis, type ConnectionInput, type ResolvedConnection} from './core/redis/connection.js'

@@ -3,9 +3,9 @@ import type {Redis} from 'ioredis'
 
 import {isQctlError, QctlError, type ErrorCode} from './core/errors.js'
 import {closeRedis, openRedis, resolveConnection, type ResolvedConnection} from './core/redis/connection.js'
-import {DEFAULT_REDIS_URL, maskedUrl, passwordsInText} from './core/redis/redis-url.js'
+import {DEFAULT_REDIS_URL, maskedUrl} from './core/redis/redis-url.js'
 import {connectionFlags} from './flags.js'
-import {installRedaction, registerSecret} from './output/redact.js'
+import {guardSecrets, registerSecret} from './output/redact.js'
 import {decorationsFor, styleFor, type Decorations} from './output/terminal.js'
 
 export type FlagsOf<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -18,22 +18,21 @@ export interface JsonError {
 
 const debugEnabled = (): boolean => /(^|,)\s*(qctl|qctl:\*|\*)\s*(,|$)/.test(process.env.DEBUG ?? '')
 
-/** Register every password reachable from the environment and argv before anything can echo it. */
-function registerKnownSecrets(argv: string[]): void {
-  registerSecret(process.env.QCTL_REDIS_PASSWORD)
-  for (const text of [process.env.QCTL_REDIS_URL, process.env.REDIS_URL, ...argv]) {
-    if (text !== undefined) for (const secret of passwordsInText(text)) registerSecret(secret)
-  }
-}
+/** oclif marks parse failures (unknown flag, bad value, missing argument) with exit code 2 (see package.json). */
+const isOclifUsageError = (error: unknown): error is Error =>
+  error instanceof Error && (error as {oclif?: {exit?: number}}).oclif?.exit === 2
 
-/** An oclif parse failure (unknown flag, bad value, missing argument) as a one-line usage error. */
-function usageFromOclif(error: Errors.CLIError, commandId: string | undefined): QctlError {
+/** An oclif parse failure as a one-line usage error. */
+function usageFromOclif(error: Error, commandId: string | undefined): QctlError {
   const lines = error.message
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('See more help'))
-  return new QctlError('USAGE', lines.join(' '), {suggestion: `see qctl ${commandId ?? ''} --help`.replace(/\s+/g, ' ')})
+  return new QctlError('USAGE', lines.join(': '), {suggestion: `see qctl ${commandId ?? ''} --help`.replace(/\s+/g, ' ')})
 }
+
+/** Error messages are one line, whatever a library put in them. */
+const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim()
 
 /**
  * Shared flags, a lazily opened Redis connection, and the one place where errors become
@@ -50,8 +49,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private interrupt: AbortController | undefined
 
   override async init(): Promise<void> {
-    installRedaction()
-    registerKnownSecrets(this.argv)
+    // bin/run.js already did this; repeated for commands run programmatically.
+    guardSecrets(this.argv)
     await super.init()
     const {args, flags} = await this.parse({
       flags: this.ctor.flags,
@@ -139,7 +138,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected toQctlError(error: unknown): QctlError {
     if (isQctlError(error)) return error
-    if (error instanceof Errors.CLIError && error.oclif?.exit === 2) return usageFromOclif(error, this.id)
+    if (isOclifUsageError(error)) return usageFromOclif(error, this.id)
     const message = error instanceof Error ? error.message : String(error)
     return new QctlError('INTERNAL', `internal error: ${message}. This is a bug in qctl: please report it (run with DEBUG=qctl for details).`, {
       cause: error,
@@ -149,14 +148,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   override async catch(error: Error & {exitCode?: number}): Promise<never> {
     if (error instanceof Errors.ExitError) throw error
     const typed = this.toQctlError(error)
+    const message = oneLine(typed.message)
     if (this.jsonEnabled()) {
-      const body: JsonError = {error: {code: typed.code, message: typed.message, exitCode: typed.exitCode}}
+      const body: JsonError = {error: {code: typed.code, message, exitCode: typed.exitCode}}
       if (typed.suggestion !== undefined) body.error.suggestion = typed.suggestion
       if (typed.details !== undefined) body.error.details = typed.details
       this.logJson(body)
     } else {
       const style = styleFor(this.stderrDecorations)
-      process.stderr.write(`${style.red('Error:')} ${typed.message}\n`)
+      process.stderr.write(`${style.red('Error:')} ${message}\n`)
       if (typed.suggestion !== undefined) process.stderr.write(`${style.dim(`Hint: ${typed.suggestion}`)}\n`)
     }
     if (debugEnabled()) process.stderr.write(`${(error.stack ?? String(error))}\n`)

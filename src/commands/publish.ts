@@ -19,8 +19,9 @@ export default class Publish extends BaseCommand<typeof Publish> {
   ]
 
   static override args = {
-    topic: Args.string({description: 'Topic: the stream key, used as given.', required: true}),
-    file: Args.string({description: 'Input file; omit or use - for stdin.'}),
+    // ignoreStdin: stdin is message input, never an argument value.
+    topic: Args.string({description: 'Topic: the stream key, used as given.', required: true, ignoreStdin: true}),
+    file: Args.string({description: 'Input file; omit or use - for stdin.', ignoreStdin: true}),
   }
 
   static override flags = {

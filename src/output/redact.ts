@@ -1,3 +1,5 @@
+import {passwordsInText} from '../core/redis/redis-url.js'
+
 /**
  * Last line of defence for secrets: once installed, every write to stdout and stderr (ours,
  * oclif's, a library's debug log) has registered secrets replaced by `***`. qctl never prints a
@@ -37,6 +39,23 @@ function guard(stream: NodeJS.WriteStream): void {
     return original(chunk, ...rest)
   }
   stream.write = guarded as Write
+}
+
+/** Register every password reachable from the environment and argv. */
+function registerKnownSecrets(argv: readonly string[], env: NodeJS.ProcessEnv): void {
+  registerSecret(env.QCTL_REDIS_PASSWORD)
+  for (const text of [env.QCTL_REDIS_URL, env.REDIS_URL, ...argv]) {
+    if (text !== undefined) for (const secret of passwordsInText(text)) registerSecret(secret)
+  }
+}
+
+/**
+ * Called by bin/run.js before oclif starts, so that even oclif's own debug log of argv
+ * (DEBUG=*) is redacted. Passwords read later (--password-file) are registered when read.
+ */
+export function guardSecrets(argv: readonly string[] = process.argv, env: NodeJS.ProcessEnv = process.env): void {
+  installRedaction()
+  registerKnownSecrets(argv, env)
 }
 
 export function installRedaction(): void {

@@ -48,7 +48,7 @@ export function findJsonProblem(text: string): JsonProblem | undefined {
   if (message === undefined) return undefined
   // Drop V8's echo of the input (it may be huge) and its position suffix.
   const reason = message
-    .replace(/, ".*" is not valid JSON$/s, '')
+    .replace(/, (\.\.\.)?"[\s\S]*"(\.\.\.)? is not valid JSON$/, '')
     .replace(/ (in JSON )?at position \d+.*$/s, '')
     .replace(/ of JSON input$/, ' of input')
   const position = reportedPosition(message)

@@ -13,6 +13,7 @@ export interface Line {
 const NEWLINE = 0x0a
 const CARRIAGE_RETURN = 0x0d
 const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf])
+const FRAMING_SLACK = UTF8_BOM.length + 1
 
 const isBlank = (bytes: Buffer): boolean => {
   for (const byte of bytes) {
@@ -33,28 +34,26 @@ export async function* readLines(input: Readable, maxLineBytes: number): AsyncGe
   let carryBytes = 0
   let carryTooLong = false
 
+  // A line may carry a BOM (line 1) and a CR beyond its payload: accumulate that much more.
+  const carryLimit = maxLineBytes + FRAMING_SLACK
+
   const finish = (tail: Buffer, out: Line[]): void => {
     lineNumber++
-    let bytes: Buffer
-    let tooLong = carryTooLong
-    let length = carryBytes + tail.length
-    if (tooLong || length > maxLineBytes) {
-      tooLong = true
-      bytes = Buffer.alloc(0)
-    } else {
-      bytes = carry.length === 0 ? tail : Buffer.concat([...carry, tail], length)
-    }
+    const length = carryBytes + tail.length
+    const hopeless = carryTooLong || length > carryLimit
+    let bytes = hopeless ? Buffer.alloc(0) : carry.length === 0 ? tail : Buffer.concat([...carry, tail], length)
     carry = []
     carryBytes = 0
     carryTooLong = false
-
-    if (lineNumber === 1 && !tooLong && bytes.subarray(0, 3).equals(UTF8_BOM)) bytes = bytes.subarray(3)
-    if (bytes.length > 0 && bytes[bytes.length - 1] === CARRIAGE_RETURN) {
-      bytes = bytes.subarray(0, -1)
-      length--
-    }
-    if (tooLong) {
+    if (hopeless) {
       out.push({number: lineNumber, bytes, tooLongBytes: length})
+      return
+    }
+
+    if (lineNumber === 1 && bytes.subarray(0, 3).equals(UTF8_BOM)) bytes = bytes.subarray(3)
+    if (bytes.length > 0 && bytes[bytes.length - 1] === CARRIAGE_RETURN) bytes = bytes.subarray(0, -1)
+    if (bytes.length > maxLineBytes) {
+      out.push({number: lineNumber, bytes: Buffer.alloc(0), tooLongBytes: bytes.length})
     } else if (!isBlank(bytes)) {
       out.push({number: lineNumber, bytes})
     }
@@ -73,7 +72,7 @@ export async function* readLines(input: Readable, maxLineBytes: number): AsyncGe
     if (start < buffer.length) {
       const rest = buffer.subarray(start)
       carryBytes += rest.length
-      if (carryTooLong || carryBytes > maxLineBytes) {
+      if (carryTooLong || carryBytes > carryLimit) {
         // Stop accumulating: an oversize line must not grow memory.
         carryTooLong = true
         carry = []

@@ -42,7 +42,7 @@ function keyFromRecord(document: unknown, path: string): string | Prepared {
   if (typeof value === 'string') return value
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value)
   const found = value === undefined ? 'is missing' : `is ${value === null ? 'null' : Array.isArray(value) ? 'an array' : 'an object'}`
-  return {ok: false, code: 'INVALID_INPUT', problem: `key field "${path}" ${found} (it must be a string or number)`}
+  return {ok: false, code: 'INVALID_INPUT', problem: `key field "${path}" ${found} (it must be a string, number or boolean)`}
 }
 
 /**

@@ -70,7 +70,7 @@ const shapeOf = (request: PublishRequest): MessageShape => ({
 const describeProgress = (progress: PublishProgress): string =>
   progress.published === 0
     ? 'nothing was published'
-    : `published ${progress.published} message(s) before it (through input line ${progress.lastAckedLine})`
+    : `published ${progress.published} message${progress.published === 1 ? '' : 's'} before it (through input line ${progress.lastAckedLine})`
 
 function dataError(where: string, problem: Extract<Prepared, {ok: false}>, progress: PublishProgress, extra = ''): QctlError {
   return new QctlError(problem.code, `${where}: ${problem.problem}; ${describeProgress(progress)}${extra}`, {

@@ -140,9 +140,10 @@ export async function openRedis(connection: ResolvedConnection, options: OpenOpt
     return client
   } catch (error) {
     client.disconnect()
-    // The connect promise only says "Connection is closed."; the event carries the real cause.
-    const cause = error instanceof Error && error.message === 'Connection is closed.' && lastError !== undefined ? lastError : error
-    throw redisError(cause, connection)
+    // The command promise only says "Connection is closed." or "Stream isn't writeable";
+    // the error event carries the real cause (WRONGPASS, ECONNREFUSED, a TLS failure).
+    const fromEvent = lastError === undefined ? undefined : classifyRedisError(lastError, connection.errorContext)
+    throw fromEvent ?? redisError(error, connection)
   } finally {
     clearTimeout(timer)
   }

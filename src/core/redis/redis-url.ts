@@ -42,9 +42,17 @@ export function parseRedisUrl(text: string): RedisTarget {
     host,
     port,
     db: dbText === '' ? 0 : Number(dbText),
-    username: url.username === '' ? undefined : decodeURIComponent(url.username),
-    password: url.password === '' ? undefined : decodeURIComponent(url.password),
+    username: url.username === '' ? undefined : decodeCredential(url.username, 'user name'),
+    password: url.password === '' ? undefined : decodeCredential(url.password, 'password'),
     tls: url.protocol === 'rediss:',
+  }
+}
+
+function decodeCredential(text: string, what: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    throw usageError(`invalid --redis-url: the ${what} has a malformed %-escape (encode special characters, e.g. @ as %40)`)
   }
 }
 
@@ -68,7 +76,8 @@ export function maskedUrl(target: RedisTarget): string {
  */
 export function passwordsInText(text: string): string[] {
   const found: string[] = []
-  for (const match of text.matchAll(/rediss?:\/\/[^:/@\s]*:([^@\s]+)@/g)) {
+  // Greedy up to the last "@", as the URL parser splits: a password may contain an unencoded "@".
+  for (const match of text.matchAll(/rediss?:\/\/[^:/@\s]*:(\S+)@/g)) {
     const raw = match[1]
     if (raw === undefined) continue
     found.push(raw)

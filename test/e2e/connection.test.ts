@@ -1,0 +1,256 @@
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {createServer, type Server, type Socket} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import type {Redis} from 'ioredis'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {jsonOf, runCli, type CliResult} from '../helpers/cli.js'
+import {freePort, RedisServer} from '../helpers/redis-server.js'
+import {makeTestCertificates, type TestCertificates} from '../helpers/tls.js'
+
+const CANARY = 'Canary-PW-7f3a91'
+const output = (result: CliResult): string => result.stdout + result.stderr
+
+let dir: string
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'qctl-conn-'))
+})
+
+afterAll(async () => {
+  await rm(dir, {recursive: true, force: true})
+})
+
+describe('unreachable Redis', () => {
+  it('exits 3 naming host, port and cause when the port is closed', async () => {
+    const port = await freePort()
+    const result = await runCli(['publish', 't', '--data', '{}', '-u', `redis://127.0.0.1:${port}`])
+    expect(result.code).toBe(3)
+    expect(result.stderr).toBe(`Error: cannot connect to 127.0.0.1:${port}: connection refused\n`)
+  })
+
+  it('exits 3 within --connect-timeout when the server never answers', async () => {
+    const sockets: Socket[] = []
+    const silent: Server = createServer((socket) => sockets.push(socket))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const {port} = silent.address() as {port: number}
+    try {
+      const result = await runCli(['publish', 't', '--data', '{}', '-u', `redis://127.0.0.1:${port}`, '--connect-timeout', '1s', '--json'])
+      expect(result.code).toBe(3)
+      expect(jsonOf(result)).toEqual({
+        error: {code: 'REDIS_UNAVAILABLE', message: `cannot connect to 127.0.0.1:${port}: timed out after 1s`, exitCode: 3},
+      })
+      // Bounded by the timeout plus process start-up, never an endless retry.
+      expect(result.durationMs).toBeLessThan(8000)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      silent.close()
+    }
+  })
+})
+
+describe('authentication and permissions', () => {
+  let server: RedisServer
+  let admin: Redis
+
+  beforeAll(async () => {
+    server = await RedisServer.start({args: ['--requirepass', CANARY]})
+    admin = await server.client({password: CANARY})
+    await admin.call('ACL', 'SETUSER', 'reader', 'on', `>${CANARY}`, '~*', '+@all', '-xadd')
+    await admin.call('ACL', 'SETUSER', 'writer', 'on', `>${CANARY}`, '~orders.*', '+xadd', '+ping')
+  })
+
+  afterAll(async () => {
+    admin?.disconnect()
+    await server?.stop()
+  })
+
+  const url = (credentials: string): string => `redis://${credentials}@127.0.0.1:${server.port}`
+
+  it('publishes with the password from the URL, QCTL_REDIS_PASSWORD or --password-file', async () => {
+    const file = join(dir, 'password')
+    await writeFile(file, `${CANARY}\n`)
+    const viaUrl = await runCli(['publish', 'orders.a', '--data', '{"n":1}', '-u', url(`:${CANARY}`)])
+    const viaEnv = await runCli(['publish', 'orders.a', '--data', '{"n":2}', '-u', server.url], {env: {QCTL_REDIS_PASSWORD: CANARY}})
+    const viaFile = await runCli(['publish', 'orders.a', '--data', '{"n":3}', '-u', server.url, '--password-file', file])
+    for (const result of [viaUrl, viaEnv, viaFile]) {
+      expect(result.code).toBe(0)
+      expect(output(result)).not.toContain(CANARY)
+    }
+    expect(await admin.xlen('orders.a')).toBe(3)
+  })
+
+  it('exits 4 on a wrong password without printing it, even with --json and DEBUG=*', async () => {
+    const wrong = `${CANARY}-wrong`
+    const cases: Array<[string[], Record<string, string>]> = [
+      [['-u', url(`:${wrong}`)], {}],
+      [['-u', url(`:${wrong}`), '--json'], {DEBUG: '*'}],
+      [['-u', server.url], {QCTL_REDIS_PASSWORD: wrong, DEBUG: 'qctl,ioredis:*'}],
+      [['-u', `redis://default:${encodeURIComponent(wrong)}@127.0.0.1:${server.port}`], {DEBUG: 'ioredis:*'}],
+    ]
+    for (const [args, env] of cases) {
+      const result = await runCli(['publish', 't', '--data', '{}', ...args], {env})
+      expect(result.code).toBe(4)
+      expect(output(result)).toContain(`authentication failed for user 'default' on 127.0.0.1:${server.port}`)
+      expect(output(result)).not.toContain(CANARY)
+    }
+  })
+
+  it('exits 4 without a password, naming the user', async () => {
+    const result = await runCli(['publish', 't', '--data', '{}', '-u', server.url])
+    expect(result.code).toBe(4)
+    expect(result.stderr.split('\n')[0]).toBe(`Error: authentication required by 127.0.0.1:${server.port} for user 'default': no password given`)
+  })
+
+  it('exits 4 for an unknown user, naming the user', async () => {
+    const result = await runCli(['publish', 't', '--data', '{}', '-u', url(`nobody:${CANARY}`)])
+    expect(result.code).toBe(4)
+    expect(result.stderr).toContain(`authentication failed for user 'nobody' on 127.0.0.1:${server.port}`)
+    expect(output(result)).not.toContain(CANARY)
+  })
+
+  it('exits 4 for an ACL user without XADD, naming user and command, and writes nothing', async () => {
+    const result = await runCli(['publish', 'orders.denied', '--data', '{}', '-u', url(`reader:${CANARY}`), '--json'])
+    expect(result.code).toBe(4)
+    const json = jsonOf<{error: {code: string; message: string}}>(result)
+    expect(json.error.code).toBe('NO_PERMISSION')
+    expect(json.error.message).toBe(
+      `permission denied for XADD to user 'reader' on 127.0.0.1:${server.port}: this user has no permissions to run the 'xadd' command; nothing was published`,
+    )
+    expect(output(result)).not.toContain(CANARY)
+    expect(await admin.exists('orders.denied')).toBe(0)
+  })
+
+  it('works for a least-privilege user that may only XADD (no INFO, no CLIENT)', async () => {
+    const result = await runCli(['publish', 'orders.min', '--data', '{}', '-u', url(`writer:${CANARY}`)])
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    const denied = await runCli(['publish', 'elsewhere', '--data', '{}', '-u', url(`writer:${CANARY}`)])
+    expect(denied.code).toBe(4)
+    expect(denied.stderr).toContain("permission denied for XADD to user 'writer'")
+  })
+
+  it('selects the database given in the URL', async () => {
+    const result = await runCli(['publish', 'orders.db3', '--data', '{}', '-u', `${url(`:${CANARY}`)}/3`])
+    expect(result.code).toBe(0)
+    await admin.select(3)
+    expect(await admin.xlen('orders.db3')).toBe(1)
+    await admin.select(0)
+  })
+})
+
+describe('environment', () => {
+  let server: RedisServer
+  let admin: Redis
+
+  beforeAll(async () => {
+    server = await RedisServer.start()
+    admin = await server.client()
+  })
+
+  afterAll(async () => {
+    admin?.disconnect()
+    await server?.stop()
+  })
+
+  it('reads QCTL_REDIS_URL before REDIS_URL, and --redis-url before both', async () => {
+    const closed = `redis://127.0.0.1:${await freePort()}`
+    const fromQctl = await runCli(['publish', 'env.a', '--data', '{}'], {env: {QCTL_REDIS_URL: server.url, REDIS_URL: closed}})
+    const fromRedisUrl = await runCli(['publish', 'env.a', '--data', '{}'], {env: {REDIS_URL: server.url}})
+    const fromFlag = await runCli(['publish', 'env.a', '--data', '{}', '-u', server.url], {env: {QCTL_REDIS_URL: closed}})
+    expect([fromQctl.code, fromRedisUrl.code, fromFlag.code]).toEqual([0, 0, 0])
+    expect(await admin.xlen('env.a')).toBe(3)
+  })
+
+  it('rejects a malformed URL (exit 2) without echoing its password', async () => {
+    const result = await runCli(['publish', 't', '--data', '{}', '-u', `http://user:${CANARY}@host`])
+    expect(result.code).toBe(2)
+    expect(result.stderr.split('\n')[0]).toBe('Error: invalid --redis-url: scheme must be redis:// or rediss://, not http://')
+    expect(output(result)).not.toContain(CANARY)
+  })
+
+  it('exits 6 when --password-file does not exist', async () => {
+    const result = await runCli(['publish', 't', '--data', '{}', '-u', server.url, '--password-file', join(dir, 'missing')])
+    expect(result.code).toBe(6)
+    expect(result.stderr.split('\n')[0]).toBe(`Error: --password-file file not found: ${join(dir, 'missing')}`)
+  })
+})
+
+describe('TLS', () => {
+  let certs: TestCertificates | undefined
+  let server: RedisServer | undefined
+  let mutual: RedisServer | undefined
+  let skipReason: string | undefined
+
+  beforeAll(async () => {
+    try {
+      certs = await makeTestCertificates()
+    } catch (error) {
+      skipReason = `openssl could not make test certificates (${String(error).split('\n')[0]})`
+      return
+    }
+    const tls = {certFile: certs.serverCertFile, keyFile: certs.serverKeyFile, caFile: certs.caFile}
+    try {
+      server = await RedisServer.start({tls})
+      mutual = await RedisServer.start({tls: {...tls, authClients: true}})
+    } catch (error) {
+      skipReason = `the local redis-server cannot serve TLS (${String(error).split('\n')[0]})`
+    }
+  })
+
+  afterAll(async () => {
+    await server?.stop()
+    await mutual?.stop()
+    if (certs !== undefined) await rm(certs.dir, {recursive: true, force: true})
+  })
+
+  it('publishes over rediss:// with --tls-ca, refuses without it or with the wrong host name (exit 3)', async (context) => {
+    if (server === undefined || certs === undefined) {
+      console.warn(`skipped TLS test: ${skipReason}`)
+      context.skip()
+      return
+    }
+    const ok = await runCli(['publish', 'tls.a', '--data', '{}', '-u', server.url, '--tls-ca', certs.caFile])
+    expect(ok.stderr).toBe('')
+    expect(ok.code).toBe(0)
+
+    const untrusted = await runCli(['publish', 'tls.a', '--data', '{}', '-u', server.url, '--tls-ca', certs.otherCaFile])
+    expect(untrusted.code).toBe(3)
+    expect(untrusted.stderr).toMatch(new RegExp(`^Error: cannot connect to localhost:${server.port}: TLS handshake failed: `))
+
+    const noCa = await runCli(['publish', 'tls.a', '--data', '{}', '-u', server.url])
+    expect(noCa.code).toBe(3)
+
+    const wrongName = await runCli(['publish', 'tls.a', '--data', '{}', '-u', `rediss://127.0.0.2:${server.port}`, '--tls-ca', certs.caFile])
+    expect(wrongName.code).toBe(3)
+
+    const plainToTls = await runCli(['publish', 'tls.a', '--data', '{}', '-u', `redis://127.0.0.1:${server.port}`, '--connect-timeout', '2s'])
+    expect(plainToTls.code).toBe(3)
+
+    const insecure = await runCli(['publish', 'tls.a', '--data', '{}', '-u', server.url, '--tls-insecure'])
+    expect(insecure.code).toBe(0)
+    expect(insecure.stderr).toContain('warning: --tls-insecure: the certificate of localhost:')
+  })
+
+  it('supports client certificates (mutual TLS)', async (context) => {
+    if (mutual === undefined || certs === undefined) {
+      console.warn(`skipped mutual TLS test: ${skipReason}`)
+      context.skip()
+      return
+    }
+    const withCert = await runCli([
+      'publish', 'tls.m', '--data', '{}', '-u', mutual.url, '--tls-ca', certs.caFile, '--tls-cert', certs.clientCertFile, '--tls-key', certs.clientKeyFile,
+    ])
+    expect(withCert.stderr).toBe('')
+    expect(withCert.code).toBe(0)
+    const withoutCert = await runCli(['publish', 'tls.m', '--data', '{}', '-u', mutual.url, '--tls-ca', certs.caFile])
+    expect(withoutCert.code).toBe(3)
+  })
+
+  it('refuses TLS flags on a plain redis:// URL (exit 2)', async () => {
+    const result = await runCli(['publish', 't', '--data', '{}', '-u', 'redis://127.0.0.1:1', '--tls-ca', 'ca.pem'])
+    expect(result.code).toBe(2)
+  })
+})

@@ -1,0 +1,139 @@
+import {spawn, type ChildProcess} from 'node:child_process'
+import {mkdtemp, rm} from 'node:fs/promises'
+import {createServer} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {Redis, type RedisOptions} from 'ioredis'
+
+/** The server binary: redis-server, or another compatible one (e.g. valkey-server) for a whole run. */
+export const REDIS_SERVER_BIN = process.env.QCTL_TEST_REDIS_SERVER ?? 'redis-server'
+
+export interface RedisServerOptions {
+  /** Extra `redis-server` arguments, e.g. ['--requirepass', 'x'] or ['--appendonly', 'yes']. */
+  args?: string[]
+  /** Serve TLS only (`--port 0 --tls-port P`). */
+  tls?: {certFile: string; keyFile: string; caFile: string; authClients?: boolean}
+}
+
+/** A free loopback port right now (the OS picks it; a race with another process is retried by start()). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))))
+    })
+  })
+}
+
+/**
+ * A private redis-server on a free loopback port with its own temp dir. Tests may kill, restart or
+ * reconfigure it; `stop()` removes everything. Never touches a Redis it did not start.
+ */
+export class RedisServer {
+  private process: ChildProcess | undefined
+  private log = ''
+
+  private constructor(
+    readonly port: number,
+    readonly dir: string,
+    private readonly options: RedisServerOptions,
+  ) {}
+
+  static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
+    const dir = await mkdtemp(join(tmpdir(), 'qctl-test-redis-'))
+    let lastError: unknown
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const server = new RedisServer(await freePort(), dir, options)
+      try {
+        await server.launch()
+        return server
+      } catch (error) {
+        lastError = error
+      }
+    }
+    await rm(dir, {recursive: true, force: true})
+    throw lastError
+  }
+
+  /** `redis://127.0.0.1:PORT` (or `rediss://localhost:PORT` for TLS servers). */
+  get url(): string {
+    return this.options.tls === undefined ? `redis://127.0.0.1:${this.port}` : `rediss://localhost:${this.port}`
+  }
+
+  get pid(): number | undefined {
+    return this.process?.pid
+  }
+
+  private commandLine(): string[] {
+    const base = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, '--logfile', '', '--daemonize', 'no']
+    const tls = this.options.tls
+    const listen =
+      tls === undefined
+        ? ['--port', String(this.port)]
+        : [
+            '--port', '0', '--tls-port', String(this.port),
+            '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile,
+            '--tls-auth-clients', tls.authClients === true ? 'yes' : 'no',
+          ]
+    return [...base, ...listen, ...(this.options.args ?? [])]
+  }
+
+  private async launch(): Promise<void> {
+    this.log = ''
+    const child = spawn(REDIS_SERVER_BIN, this.commandLine(), {stdio: ['ignore', 'pipe', 'pipe']})
+    this.process = child
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start in 10s:\n${this.log}`)), 10_000)
+      const onData = (chunk: Buffer): void => {
+        this.log += chunk.toString()
+        if (this.log.includes('Ready to accept connections')) {
+          clearTimeout(timer)
+          resolve()
+        }
+      }
+      child.stdout?.on('data', onData)
+      child.stderr?.on('data', onData)
+      child.once('error', (error) => {
+        clearTimeout(timer)
+        reject(error)
+      })
+      child.once('exit', (code) => {
+        clearTimeout(timer)
+        reject(new Error(`redis-server exited with ${code}:\n${this.log}`))
+      })
+    })
+  }
+
+  /** Send a signal (SIGKILL to crash it, SIGSTOP/SIGCONT to freeze it) and wait for exit where it ends. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.process
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill(signal)
+    if (signal === 'SIGKILL' || signal === 'SIGTERM' || signal === 'SIGINT') {
+      await exited
+      this.process = undefined
+    }
+  }
+
+  /** Start again on the same port and dir (after kill); data survives only if persistence was on. */
+  async restart(): Promise<void> {
+    await this.kill('SIGKILL')
+    await this.launch()
+  }
+
+  /** An admin connection for arranging and checking test state. */
+  async client(options: RedisOptions = {}): Promise<Redis> {
+    const client = new Redis({host: '127.0.0.1', port: this.port, lazyConnect: true, maxRetriesPerRequest: 1, ...options})
+    await client.connect()
+    return client
+  }
+
+  async stop(): Promise<void> {
+    await this.kill('SIGKILL')
+    await rm(this.dir, {recursive: true, force: true})
+  }
+}

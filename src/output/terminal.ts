@@ -6,11 +6,12 @@ export interface Decorations {
   spinner: boolean
 }
 
-export function decorationsFor(stream: {isTTY?: boolean}, json: boolean, env: NodeJS.ProcessEnv = process.env): Decorations {
+export function decorationsFor(stream: {isTTY?: boolean; columns?: number}, json: boolean, env: NodeJS.ProcessEnv = process.env): Decorations {
   const noColour = env.NO_COLOR !== undefined && env.NO_COLOR !== ''
   const tty = stream.isTTY === true && env.TERM !== 'dumb'
   const decorated = tty && !json && !noColour
-  return {colour: decorated, spinner: decorated}
+  // A terminal that reports no width (some pseudo-terminals) cannot host a redrawn status line.
+  return {colour: decorated, spinner: decorated && (stream.columns ?? 0) > 0}
 }
 
 /** A chalk instance that colours only when allowed; formatting functions take it as a parameter. */

@@ -1,4 +1,4 @@
-import {spawn} from 'node:child_process'
+import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -35,8 +35,16 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
   return env
 }
 
-/** Run the built CLI (`node bin/run.js ...`) as a subprocess, the way users do. */
-export async function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+export interface RunningCli {
+  child: ChildProcessWithoutNullStreams
+  /** Settles when the process has exited and its output is fully read. */
+  done: Promise<CliResult>
+  /** Output so far. */
+  output(): {stdout: string; stderr: string}
+}
+
+/** Start the built CLI (`node bin/run.js ...`) as a subprocess; stdin stays open for the test to write. */
+export function startCli(args: string[], options: Omit<CliOptions, 'input'> = {}): RunningCli {
   const started = Date.now()
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? PROJECT_ROOT,
@@ -48,14 +56,31 @@ export async function runCli(args: string[], options: CliOptions = {}): Promise<
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   child.stdin.on('error', () => {})
-  child.stdin.end(options.input ?? '')
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000)
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+  const done = new Promise<CliResult>((resolve) => {
     // 'close' fires after the process exited and its stdout/stderr were fully read.
-    child.once('close', (exitCode, exitSignal) => resolve([exitCode, exitSignal])),
-  )
-  clearTimeout(timer)
-  return {code, signal, stdout, stderr, durationMs: Date.now() - started}
+    child.once('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({code, signal, stdout, stderr, durationMs: Date.now() - started})
+    })
+  })
+  return {child, done, output: () => ({stdout, stderr})}
+}
+
+/** Run the built CLI (`node bin/run.js ...`) as a subprocess, the way users do. */
+export async function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  const running = startCli(args, options)
+  running.child.stdin.end(options.input ?? '')
+  return running.done
+}
+
+/** Poll until `check` returns true (for waiting on another process), failing after `timeoutMs`. */
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
 }
 
 /** Parse the `--json` document a command printed. */

@@ -1,5 +1,5 @@
 import {open, stat} from 'node:fs/promises'
-import {Readable} from 'node:stream'
+import {addAbortSignal, Readable} from 'node:stream'
 
 import {inputError, notFoundError, QctlError} from '../errors.js'
 
@@ -23,8 +23,16 @@ function fileError(error: unknown, path: string): QctlError {
   return inputError(`cannot read ${path}: ${code ?? (error as Error).message}`)
 }
 
-/** Open the input as a byte stream. File errors (missing, directory, unreadable) surface here, before anything is sent. */
-export async function openSource(source: InputSource): Promise<Readable> {
+/**
+ * Open the input as a byte stream. File errors (missing, directory, unreadable) surface here,
+ * before anything is sent. An abort (Ctrl-C) ends a read that is waiting for data, e.g. on stdin.
+ */
+export async function openSource(source: InputSource, signal?: AbortSignal): Promise<Readable> {
+  const stream = await openStream(source)
+  return signal === undefined ? stream : addAbortSignal(signal, stream)
+}
+
+async function openStream(source: InputSource): Promise<Readable> {
   if (source.kind === 'stdin') return source.stream
   if (source.kind === 'inline') return Readable.from([Buffer.from(source.text)])
   try {
@@ -53,8 +61,8 @@ export async function knownSize(source: InputSource): Promise<number | undefined
  * Read the whole input, but never more than `capBytes`: returns `undefined` as soon as the input
  * is larger, so an oversize document is rejected with flat memory.
  */
-export async function readCapped(source: InputSource, capBytes: number): Promise<Buffer | undefined> {
-  const stream = await openSource(source)
+export async function readCapped(source: InputSource, capBytes: number, signal?: AbortSignal): Promise<Buffer | undefined> {
+  const stream = await openSource(source, signal)
   const chunks: Buffer[] = []
   let total = 0
   try {
@@ -65,6 +73,7 @@ export async function readCapped(source: InputSource, capBytes: number): Promise
       chunks.push(buffer)
     }
   } catch (error) {
+    if (signal?.aborted === true) throw error
     throw source.kind === 'file' ? fileError(error, source.path) : inputError(`cannot read ${sourceName(source)}: ${(error as Error).message}`)
   } finally {
     if (source.kind === 'file') stream.destroy()

@@ -50,7 +50,7 @@ export class PipelinedPublisher {
     this.current ??= {pipeline: this.client.pipeline(), lines: []}
     this.current.pipeline.xadd(this.topic, '*', ...fields)
     this.current.lines.push(line)
-    if (this.current.lines.length >= this.limits.batchSize) this.send()
+    if (this.current.lines.length >= this.limits.batchSize) this.sendQueued()
   }
 
   /** Lines that were skipped (invalid) count as done for resuming once everything before them is. */
@@ -70,13 +70,14 @@ export class PipelinedPublisher {
 
   /** Send what is queued and wait for every reply. Throws the first failure. */
   async flush(): Promise<PublishProgress> {
-    if (this.current !== undefined) this.send()
+    this.sendQueued()
     while (this.inFlight.length > 0) await this.inFlight[0]
     this.throwIfFailed()
     return this.progress
   }
 
-  private send(): void {
+  /** Send the partial batch now (input is idle: do not hold messages back waiting for a full batch). */
+  sendQueued(): void {
     const batch = this.current
     if (batch === undefined) return
     this.current = undefined

@@ -83,9 +83,11 @@ function failureDuring(error: unknown, progress: PublishProgress, hooks: Publish
   const classified = hooks.errorContext === undefined ? undefined : classifyRedisError(error, hooks.errorContext)
   if (classified === undefined) return error
   const resume = ndjson && progress.lastAckedLine > 0 ? `; rerun with --skip-lines ${progress.lastAckedLine} to continue` : ''
+  // Mid-run, "cannot connect" would mislead: the connection was there and went away.
+  const message = classified.message.replace(/^cannot connect to /, 'lost connection to ')
   return new QctlError(
     classified.code,
-    `${classified.message}; ${describeProgress(progress).replace(' before it', '')}${resume}`,
+    `${message}; ${describeProgress(progress).replace(' before it', '')}${resume}`,
     {cause: error, details: {published: progress.published, lastId: progress.lastId ?? null, lastLine: progress.lastAckedLine}},
   )
 }
@@ -125,7 +127,13 @@ async function publishDocument(clientSource: ClientSource, request: PublishReque
   // Room for a BOM and surrounding whitespace; anything larger cannot fit the limit.
   const cap = request.maxPayloadBytes + 64 * 1024
   const size = await knownSize(request.source)
-  const bytes = size !== undefined && size > cap ? undefined : await readCapped(request.source, cap)
+  let bytes: Buffer | undefined
+  try {
+    bytes = size !== undefined && size > cap ? undefined : await readCapped(request.source, cap, hooks.signal)
+  } catch (error) {
+    if (hooks.signal?.aborted === true) throw interrupted(empty, false)
+    throw error
+  }
   if (bytes === undefined) {
     throw dataError(name, tooLarge(size ?? cap + 1, request.maxPayloadBytes) as Extract<Prepared, {ok: false}>, empty)
   }
@@ -155,12 +163,12 @@ async function publishDocument(clientSource: ClientSource, request: PublishReque
 }
 
 /** Check every line before publishing any, so a bad file publishes nothing. */
-async function validateAll(request: PublishRequest, shape: MessageShape): Promise<void> {
+async function validateAll(request: PublishRequest, shape: MessageShape, signal: AbortSignal | undefined): Promise<void> {
   const name = sourceName(request.source)
   const skipLines = request.skipLines ?? 0
   let first: {line: number; problem: Extract<Prepared, {ok: false}>} | undefined
   let invalid = 0
-  for await (const lines of readLines(await openSource(request.source), request.maxPayloadBytes)) {
+  for await (const lines of readLines(await openSource(request.source, signal), request.maxPayloadBytes)) {
     for (const line of lines) {
       if (line.number <= skipLines) continue
       const prepared = line.tooLongBytes === undefined ? prepareMessage(line.bytes, shape) : tooLarge(line.tooLongBytes, shape.maxPayloadBytes)
@@ -181,19 +189,30 @@ async function publishLines(clientSource: ClientSource, request: PublishRequest,
   const shape = shapeOf(request)
   const name = sourceName(request.source)
   const skipLines = request.skipLines ?? 0
-  if (request.skipInvalid !== true && request.source.kind !== 'stdin') await validateAll(request, shape)
+  const noMessages: PublishProgress = {published: 0, firstId: undefined, lastId: undefined, lastAckedLine: 0}
+  if (request.skipInvalid !== true && request.source.kind !== 'stdin') {
+    try {
+      await validateAll(request, shape, hooks.signal)
+    } catch (error) {
+      if (hooks.signal?.aborted === true) throw interrupted(noMessages, true)
+      throw error
+    }
+  }
+  // Pipes deliver small chunks at their own pace: send each chunk's messages without waiting for a full batch.
+  const streaming = request.source.kind !== 'file'
 
   const client = await clientFrom(clientSource)
   const publisher = new PipelinedPublisher(client, request.topic, request.limits ?? DEFAULT_PUBLISHER_LIMITS)
   const skippedLines: number[] = []
   let skipped = 0
   try {
-    for await (const lines of readLines(await openSource(request.source), request.maxPayloadBytes)) {
+    for await (const lines of readLines(await openSource(request.source, hooks.signal), request.maxPayloadBytes)) {
       for (const line of lines) {
         if (line.number <= skipLines) continue
         const prepared = line.tooLongBytes === undefined ? prepareMessage(line.bytes, shape) : tooLarge(line.tooLongBytes, shape.maxPayloadBytes)
         if (prepared.ok) {
           publisher.push(line.number, prepared.fields)
+          if (publisher.isFull) await publisher.waitForRoom()
           continue
         }
         if (request.skipInvalid !== true) {
@@ -205,15 +224,17 @@ async function publishLines(clientSource: ClientSource, request: PublishRequest,
         if (skippedLines.length < MAX_REPORTED_LINES) skippedLines.push(line.number)
         publisher.markSkipped(line.number)
       }
-      if (publisher.isFull) await publisher.waitForRoom()
+      if (streaming) publisher.sendQueued()
       hooks.onProgress?.(publisher.progress)
-      if (hooks.signal?.aborted === true) {
-        await publisher.flush()
-        throw interrupted(publisher.progress, true)
-      }
+      if (hooks.signal?.aborted === true) throw new Error('aborted')
     }
     await publisher.flush()
   } catch (error) {
+    if (hooks.signal?.aborted === true) {
+      // Stop reading, but let what was sent be acknowledged, so the count is exact.
+      await publisher.flush().catch(() => undefined)
+      throw interrupted(publisher.progress, true)
+    }
     if (error instanceof QctlError) throw error
     throw failureDuring(error, publisher.progress, hooks, true)
   }

@@ -1,0 +1,67 @@
+import type {Redis} from 'ioredis'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {jsonOf, startCli, waitFor} from '../helpers/cli.js'
+import {RedisServer} from '../helpers/redis-server.js'
+
+const lines = (from: number, count: number): string =>
+  Array.from({length: count}, (_, i) => `${JSON.stringify({seq: from + i})}\n`).join('')
+
+describe('qctl publish: interruptions', () => {
+  let server: RedisServer
+  let redis: Redis
+
+  beforeAll(async () => {
+    server = await RedisServer.start()
+    redis = await server.client()
+  })
+
+  afterAll(async () => {
+    redis?.disconnect()
+    await server?.stop()
+  })
+
+  it('publishes stdin lines as they arrive, without waiting for a full batch', async () => {
+    const cli = startCli(['publish', 'live', '--ndjson', '-u', server.url])
+    cli.child.stdin.write(lines(1, 3))
+    await waitFor(async () => (await redis.xlen('live')) === 3, 10_000, 'three messages published while stdin stays open')
+    cli.child.stdin.end(lines(4, 2))
+    const result = await cli.done
+    expect(result.code).toBe(0)
+    expect(await redis.xlen('live')).toBe(5)
+  })
+
+  it('stops on SIGINT while waiting for stdin: exit 130, exact count, and how to resume', async () => {
+    const cli = startCli(['publish', 'interrupted', '--ndjson', '-u', server.url, '--json'])
+    cli.child.stdin.write(lines(1, 500))
+    await waitFor(async () => (await redis.xlen('interrupted')) === 500, 10_000, '500 messages published')
+    cli.child.kill('SIGINT')
+    const result = await cli.done
+    expect(result.code).toBe(130)
+    expect(jsonOf(result)).toEqual({
+      error: {
+        code: 'INTERRUPTED',
+        exitCode: 130,
+        message: 'interrupted: published 500 messages (through input line 500); rerun with --skip-lines 500 to continue',
+        details: {published: 500, lastId: expect.stringMatching(/^\d+-\d+$/) as string, lastLine: 500},
+      },
+    })
+    expect(await redis.xlen('interrupted')).toBe(500)
+  })
+
+  it('reports a Redis crash mid-run with exit 3, the count stored and the line to resume from', async () => {
+    const cli = startCli(['publish', 'crashed', '--ndjson', '-u', server.url])
+    cli.child.stdin.write(lines(1, 1000))
+    await waitFor(async () => (await redis.xlen('crashed')) === 1000, 10_000, '1000 messages published')
+    redis.disconnect()
+    await server.kill('SIGKILL')
+    cli.child.stdin.end(lines(1001, 10))
+    const result = await cli.done
+    await server.restart()
+    redis = await server.client()
+    expect(result.code).toBe(3)
+    expect(result.stderr).toBe(
+      `Error: lost connection to 127.0.0.1:${server.port}: connection closed by the server; published 1000 messages (through input line 1000); rerun with --skip-lines 1000 to continue\n`,
+    )
+  })
+})

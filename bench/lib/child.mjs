@@ -1,0 +1,69 @@
+// Run one benchmark contender as a whole child process, timed from spawn to exit.
+import {spawn} from 'node:child_process'
+import {readFile, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const RSS_PRELOAD = fileURLToPath(new URL('./report-rss.mjs', import.meta.url))
+
+/** Children currently running, so a SIGINT handler can stop them. */
+export const runningChildren = new Set()
+
+let sequence = 0
+
+/**
+ * Run `node [nodeArgs] script [args]` and time it from spawn to exit (wall clock, as a user sees it).
+ * Resolves {wallMs, code, signal, stdout, stderr, peakRssKiB, cpuMs}; never rejects on a non-zero
+ * exit (the caller decides). Peak RSS and CPU time come from getrusage in the child via a preload
+ * (undefined if it did not run).
+ */
+export async function runNode(script, args, {cwd, env = {}, nodeArgs = [], measureRss = true, timeoutMs = 15 * 60_000} = {}) {
+  const rssFile = join(tmpdir(), `qctl-bench-rss-${process.pid}-${++sequence}`)
+  const childEnv = {...process.env, ...env}
+  if (measureRss) childEnv.QCTL_BENCH_RSS_FILE = rssFile
+  const argv = [...(measureRss ? ['--import', RSS_PRELOAD] : []), ...nodeArgs, script, ...args]
+
+  const started = process.hrtime.bigint()
+  const child = spawn(process.execPath, argv, {cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe']})
+  runningChildren.add(child)
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk))
+  child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk))
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+  const {code, signal, wallMs} = await new Promise((resolve, reject) => {
+    child.once('error', reject)
+    // 'exit' is the moment the process is gone; 'close' additionally waits for its pipes to drain.
+    let exitedAt
+    child.once('exit', () => (exitedAt = process.hrtime.bigint()))
+    child.once('close', (code, signal) => resolve({code, signal, wallMs: Number((exitedAt ?? process.hrtime.bigint()) - started) / 1e6}))
+  }).finally(() => {
+    clearTimeout(timer)
+    runningChildren.delete(child)
+  })
+
+  let peakRssKiB
+  let cpuMs
+  if (measureRss) {
+    try {
+      const usage = JSON.parse(await readFile(rssFile, 'utf8'))
+      peakRssKiB = usage.maxRssKiB
+      cpuMs = (usage.userUs + usage.systemUs) / 1000
+    } catch {
+      // the child died before its exit hook ran
+    }
+    await rm(rssFile, {force: true})
+  }
+  return {wallMs, code, signal, stdout, stderr, peakRssKiB, cpuMs}
+}
+
+/** The last JSON value a child printed on stdout (qctl --json pretty-prints one object). */
+export function parseJsonOutput(stdout, what) {
+  const text = stdout.trim()
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new Error(`${what}: stdout is not JSON:\n${text.slice(0, 2000)}`)
+  }
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+// qctl benchmark suite. `npm run bench` (full) or `npm run bench -- --quick`.
+//
+// Options:
+//   --quick              smaller inputs, fewer rounds (a couple of minutes)
+//   --scenario NAME      run only this scenario (repeatable); default: all
+//   --rounds N           override the number of interleaved rounds
+//   --lines N            override the input size (publish)
+//   --no-write           do not write bench/results/latest.md
+//
+// Every scenario runs against a private redis-server started here (loopback, free port, temp dir,
+// no persistence) and stopped at the end, also on error or Ctrl-C. Scenarios live in
+// bench/scenarios/*.mjs and export {name, run(ctx) => {rows, details?}}; shared helpers are in
+// bench/lib/. Add a scenario by writing a module and listing it in SCENARIOS below.
+import {existsSync} from 'node:fs'
+import {mkdir, writeFile} from 'node:fs/promises'
+import {dirname, join, relative} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {parseArgs} from 'node:util'
+
+import {Redis} from 'ioredis'
+
+import {runningChildren} from './lib/child.mjs'
+import {loadWarning, machineHeader} from './lib/machine.mjs'
+import {startRedisServer} from './lib/redis-server.mjs'
+import {renderThroughputTable} from './lib/table.mjs'
+import * as publish from './scenarios/publish.mjs'
+
+const SCENARIOS = [publish]
+
+const benchDir = dirname(fileURLToPath(import.meta.url))
+const repoRoot = dirname(benchDir)
+
+const {values} = parseArgs({
+  options: {
+    quick: {type: 'boolean', default: false},
+    scenario: {type: 'string', multiple: true},
+    rounds: {type: 'string'},
+    lines: {type: 'string'},
+    'no-write': {type: 'boolean', default: false},
+  },
+})
+const positiveInt = (text, flag) => {
+  if (text === undefined) return undefined
+  const value = Number(text)
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${flag} must be a positive integer, got ${text}`)
+  return value
+}
+const options = {rounds: positiveInt(values.rounds, '--rounds'), lines: positiveInt(values.lines, '--lines')}
+const selected = values.scenario === undefined ? SCENARIOS : SCENARIOS.filter((scenario) => values.scenario.includes(scenario.name))
+if (selected.length === 0) throw new Error(`no such scenario: ${values.scenario.join(', ')} (have: ${SCENARIOS.map((s) => s.name).join(', ')})`)
+if (!existsSync(join(repoRoot, 'dist/commands'))) throw new Error('dist/ is missing: run `npm run build` (or use `npm run bench`)')
+
+const log = (text) => process.stderr.write(`${text}\n`)
+
+let server
+let admin
+const cleanupSync = () => {
+  for (const child of runningChildren) child.kill('SIGKILL')
+  server?.stopSync()
+}
+process.on('exit', cleanupSync)
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    log(`\n${signal}: stopping`)
+    cleanupSync()
+    process.exit(130)
+  })
+}
+
+const header = await machineHeader()
+log(`machine: ${header}`)
+const busy = await loadWarning()
+if (busy !== undefined) log(busy)
+let exitCode = 0
+try {
+  server = await startRedisServer()
+  log(`redis-server pid ${server.pid} on ${server.url} (dir ${server.dir})`)
+  admin = new Redis(server.url, {lazyConnect: true, maxRetriesPerRequest: 0})
+  await admin.connect()
+
+  const ctx = {
+    quick: values.quick,
+    options,
+    repoRoot,
+    benchDir,
+    dataDir: join(benchDir, '.data'),
+    redisUrl: server.url,
+    admin,
+    log,
+  }
+  const rows = []
+  const details = []
+  for (const scenario of selected) {
+    log(`\n== ${scenario.name}`)
+    const result = await scenario.run(ctx)
+    rows.push(...result.rows)
+    if (result.details) details.push(result.details)
+  }
+
+  const table = renderThroughputTable(rows)
+  const mode = values.quick ? 'quick' : 'full'
+  process.stdout.write(`\n${table}\n`)
+  if (!values['no-write']) {
+    const out = join(benchDir, 'results/latest.md')
+    await mkdir(dirname(out), {recursive: true})
+    const text = [
+      `# qctl benchmarks (${mode})`,
+      '',
+      `Machine: ${header}`,
+      '',
+      ...(busy === undefined ? [] : [`> ${busy}`, '']),
+      'Each run is a whole child process timed from spawn to exit; contenders run in interleaved rounds; ratios are taken round by round.',
+      '',
+      table,
+      '',
+      ...details.flatMap((block) => [block, '']),
+    ].join('\n')
+    await writeFile(out, text)
+    log(`\nwrote ${relative(repoRoot, out)}`)
+  }
+} catch (error) {
+  log(`\nbench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+  exitCode = 1
+} finally {
+  admin?.disconnect()
+  await server?.stop()
+}
+process.exitCode = exitCode

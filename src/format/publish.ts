@@ -1,6 +1,6 @@
 import type {ChalkInstance} from 'chalk'
 
-import type {PublishProgress} from '../core/publish/pipelined-publisher.js'
+import type {PublishProgress} from '../core/publish/batch-publisher.js'
 import type {PublishResult} from '../core/publish/publish.js'
 import {formatCount, formatDuration, plural, ratePerSecond} from './numbers.js'
 

@@ -124,9 +124,14 @@ describe('authentication and permissions', () => {
   })
 
   it('works for a least-privilege user that may only XADD (no INFO, no CLIENT)', async () => {
-    const result = await runCli(['publish', 'orders.min', '--data', '{}', '-u', url(`writer:${CANARY}`)])
+    // Without EVALSHA, publish falls back from its batch script to pipelined XADDs: same entries.
+    const file = join(dir, 'min.ndjson')
+    await writeFile(file, '{"n":1}\n{"n":2}\n{"n":3}\n')
+    const result = await runCli(['publish', 'orders.min', file, '-u', url(`writer:${CANARY}`), '--header', 'h=v'])
     expect(result.stderr).toBe('')
     expect(result.code).toBe(0)
+    const stored = await admin.xrange('orders.min', '-', '+')
+    expect(stored.map(([, fields]) => fields)).toEqual([1, 2, 3].map((n) => ['data', `{"n":${n}}`, 'headers', '{"h":"v"}']))
     const denied = await runCli(['publish', 'elsewhere', '--data', '{}', '-u', url(`writer:${CANARY}`)])
     expect(denied.code).toBe(4)
     expect(denied.stderr).toContain("permission denied for XADD to user 'writer'")

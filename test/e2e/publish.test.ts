@@ -188,6 +188,29 @@ describe('qctl publish: NDJSON', () => {
     }
   })
 
+  it('validates a large file in parallel ranges and still names the right line (and publishes every line otherwise)', async () => {
+    const topic = nextTopic()
+    const file = join(dir, 'large.ndjson')
+    // ~6 MiB: above the size where validation is split across worker threads.
+    const lines = Array.from({length: 30_000}, (_, i) => JSON.stringify({seq: i, pad: 'p'.repeat(180 + (i % 7))}))
+    const bad = [...lines]
+    bad[27_777] = '{"seq": 27777, "pad": }'
+    bad[29_000] = 'nope'
+    await writeFile(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${bad.join('\r\n')}\r\n`)]))
+    const rejected = await runCli(publishArgs(topic, file))
+    expect(rejected.code).toBe(5)
+    expect(rejected.stderr).toBe(
+      `Error: ${file}:27778:23: invalid JSON: Unexpected token '}'; nothing was published (2 invalid lines in all; use --skip-invalid to publish the valid ones)\n`,
+    )
+    expect(await redis.exists(topic)).toBe(0)
+
+    await writeFile(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${lines.join('\r\n')}\r\n`)]))
+    const accepted = await runCli(publishArgs(topic, file, '--json'))
+    expect(accepted.code).toBe(0)
+    const stored = await entries(topic)
+    expect(stored.map(([, fields]) => fields.data!.toString())).toEqual(lines)
+  })
+
   it('accepts a UTF-8 BOM and CRLF line endings, and skips blank lines', async () => {
     const topic = nextTopic()
     const file = join(dir, 'windows.jsonl')

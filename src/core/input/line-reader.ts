@@ -22,12 +22,21 @@ const isBlank = (bytes: Buffer): boolean => {
   return true
 }
 
+export interface LineReaderOptions {
+  /** Strip a UTF-8 BOM from line 1 (off when reading a range that starts mid-file). */
+  bomAllowed?: boolean
+  /** Updated as lines are read: the number of lines seen, blank ones included. */
+  counter?: {lines: number}
+}
+
 /**
  * Split a byte stream into lines, streaming: memory stays bounded by the chunk size plus
  * `maxLineBytes`, however large the input. Accepts LF and CRLF endings and a UTF-8 BOM on the
  * first line; skips blank lines. Lines come in arrays (one per chunk) to keep per-line overhead low.
  */
-export async function* readLines(input: Readable, maxLineBytes: number): AsyncGenerator<Line[]> {
+export async function* readLines(input: Readable, maxLineBytes: number, options: LineReaderOptions = {}): AsyncGenerator<Line[]> {
+  const bomAllowed = options.bomAllowed ?? true
+  const counter = options.counter ?? {lines: 0}
   let lineNumber = 0
   // Bytes of a line that started in an earlier chunk.
   let carry: Buffer[] = []
@@ -39,6 +48,7 @@ export async function* readLines(input: Readable, maxLineBytes: number): AsyncGe
 
   const finish = (tail: Buffer, out: Line[]): void => {
     lineNumber++
+    counter.lines = lineNumber
     const length = carryBytes + tail.length
     const hopeless = carryTooLong || length > carryLimit
     let bytes = hopeless ? Buffer.alloc(0) : carry.length === 0 ? tail : Buffer.concat([...carry, tail], length)
@@ -50,7 +60,7 @@ export async function* readLines(input: Readable, maxLineBytes: number): AsyncGe
       return
     }
 
-    if (lineNumber === 1 && bytes.subarray(0, 3).equals(UTF8_BOM)) bytes = bytes.subarray(3)
+    if (lineNumber === 1 && bomAllowed && bytes.subarray(0, 3).equals(UTF8_BOM)) bytes = bytes.subarray(3)
     if (bytes.length > 0 && bytes[bytes.length - 1] === CARRIAGE_RETURN) bytes = bytes.subarray(0, -1)
     if (bytes.length > maxLineBytes) {
       out.push({number: lineNumber, bytes: Buffer.alloc(0), tooLongBytes: bytes.length})

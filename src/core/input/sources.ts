@@ -46,6 +46,17 @@ async function openStream(source: InputSource): Promise<Readable> {
   }
 }
 
+/** What identifies a file's content cheaply: if size or mtime changed, a validation pass is stale. */
+export async function fileVersion(source: InputSource): Promise<string | undefined> {
+  if (source.kind !== 'file') return undefined
+  try {
+    const info = await stat(source.path)
+    return `${info.size}:${info.mtimeMs}:${info.ino}`
+  } catch (error) {
+    throw fileError(error, source.path)
+  }
+}
+
 /** Size in bytes when it is known before reading (regular files). */
 export async function knownSize(source: InputSource): Promise<number | undefined> {
   if (source.kind === 'inline') return Buffer.byteLength(source.text)

@@ -45,6 +45,19 @@ function keyFromRecord(document: unknown, path: string): string | Prepared {
   return {ok: false, code: 'INVALID_INPUT', problem: `key field "${path}" ${found} (it must be a string, number or boolean)`}
 }
 
+/** Whether a record must be parsed to build its fields (for its key), beyond validation. */
+export const needsParsing = (shape: MessageShape): boolean => !shape.raw && shape.keyField !== undefined
+
+/**
+ * Build the fields of a record that was already validated (a file's validation pass succeeded and
+ * the file did not change since): parsing it again would double the cost of publishing.
+ */
+export function prepareValidated(bytes: Buffer, shape: MessageShape): Prepared {
+  if (needsParsing(shape)) return prepareMessage(bytes, shape)
+  if (bytes.length > shape.maxPayloadBytes) return tooLarge(bytes.length, shape.maxPayloadBytes)
+  return {ok: true, fields: encodeEnvelope({payload: bytes, key: shape.key, headersJson: shape.headersJson, raw: shape.raw})}
+}
+
 /**
  * Validate one record and build its stream fields. The payload is sent as the original bytes,
  * so what consumers read is byte-identical to the input.

@@ -2,11 +2,12 @@ import type {Redis} from 'ioredis'
 
 import {QctlError} from '../errors.js'
 import {readLines} from '../input/line-reader.js'
-import {knownSize, openSource, readCapped, sourceName, type InputSource} from '../input/sources.js'
+import {fileVersion, knownSize, openSource, readCapped, sourceName, type InputSource} from '../input/sources.js'
 import {classifyRedisError, type RedisErrorContext} from '../redis/redis-errors.js'
 import {encodeHeaders} from '../wire-format.js'
-import {DEFAULT_PUBLISHER_LIMITS, PipelinedPublisher, type PublisherLimits, type PublishProgress} from './pipelined-publisher.js'
-import {prepareMessage, tooLarge, type MessageShape, type Prepared} from './prepare.js'
+import {DEFAULT_PUBLISHER_LIMITS, BatchPublisher, type PublisherLimits, type PublishProgress} from './batch-publisher.js'
+import {prepareMessage, prepareValidated, tooLarge, type MessageShape, type Prepared} from './prepare.js'
+import {validateInput} from './validate-file.js'
 
 export interface PublishRequest {
   topic: string
@@ -164,24 +165,12 @@ async function publishDocument(clientSource: ClientSource, request: PublishReque
 
 /** Check every line before publishing any, so a bad file publishes nothing. */
 async function validateAll(request: PublishRequest, shape: MessageShape, signal: AbortSignal | undefined): Promise<void> {
-  const name = sourceName(request.source)
-  const skipLines = request.skipLines ?? 0
-  let first: {line: number; problem: Extract<Prepared, {ok: false}>} | undefined
-  let invalid = 0
-  for await (const lines of readLines(await openSource(request.source, signal), request.maxPayloadBytes)) {
-    for (const line of lines) {
-      if (line.number <= skipLines) continue
-      const prepared = line.tooLongBytes === undefined ? prepareMessage(line.bytes, shape) : tooLarge(line.tooLongBytes, shape.maxPayloadBytes)
-      if (prepared.ok) continue
-      invalid++
-      first ??= {line: line.number, problem: prepared}
-    }
-  }
-  if (first !== undefined) {
-    const column = first.problem.column === undefined ? '' : `:${first.problem.column}`
-    const more = invalid > 1 ? ` (${invalid} invalid lines in all; use --skip-invalid to publish the valid ones)` : ''
-    throw dataError(`${name}:${first.line}${column}`, first.problem, {published: 0, firstId: undefined, lastId: undefined, lastAckedLine: 0}, more)
-  }
+  const verdict = await validateInput(request.source, await knownSize(request.source), shape, {skipLines: request.skipLines ?? 0, signal})
+  if (verdict.first === undefined) return
+  const {line, problem} = verdict.first
+  const column = problem.column === undefined ? '' : `:${problem.column}`
+  const more = verdict.invalid > 1 ? ` (${verdict.invalid} invalid lines in all; use --skip-invalid to publish the valid ones)` : ''
+  throw dataError(`${sourceName(request.source)}:${line}${column}`, problem, {published: 0, firstId: undefined, lastId: undefined, lastAckedLine: 0}, more)
 }
 
 /** One message per line, streamed: flat memory whatever the input size. */
@@ -190,26 +179,30 @@ async function publishLines(clientSource: ClientSource, request: PublishRequest,
   const name = sourceName(request.source)
   const skipLines = request.skipLines ?? 0
   const noMessages: PublishProgress = {published: 0, firstId: undefined, lastId: undefined, lastAckedLine: 0}
+  let prepare = prepareMessage
   if (request.skipInvalid !== true && request.source.kind !== 'stdin') {
+    const validatedVersion = await fileVersion(request.source)
     try {
       await validateAll(request, shape, hooks.signal)
     } catch (error) {
       if (hooks.signal?.aborted === true) throw interrupted(noMessages, true)
       throw error
     }
+    // The same bytes need no second JSON parse; a file that changed meanwhile is validated again line by line.
+    if (validatedVersion === (await fileVersion(request.source))) prepare = prepareValidated
   }
   // Pipes deliver small chunks at their own pace: send each chunk's messages without waiting for a full batch.
   const streaming = request.source.kind !== 'file'
 
   const client = await clientFrom(clientSource)
-  const publisher = new PipelinedPublisher(client, request.topic, request.limits ?? DEFAULT_PUBLISHER_LIMITS)
+  const publisher = new BatchPublisher(client, request.topic, request.limits ?? DEFAULT_PUBLISHER_LIMITS)
   const skippedLines: number[] = []
   let skipped = 0
   try {
     for await (const lines of readLines(await openSource(request.source, hooks.signal), request.maxPayloadBytes)) {
       for (const line of lines) {
         if (line.number <= skipLines) continue
-        const prepared = line.tooLongBytes === undefined ? prepareMessage(line.bytes, shape) : tooLarge(line.tooLongBytes, shape.maxPayloadBytes)
+        const prepared = line.tooLongBytes === undefined ? prepare(line.bytes, shape) : tooLarge(line.tooLongBytes, shape.maxPayloadBytes)
         if (prepared.ok) {
           publisher.push(line.number, prepared.fields)
           if (publisher.isFull) await publisher.waitForRoom()

@@ -1,0 +1,42 @@
+import {readFileSync} from 'node:fs'
+
+import type {Redis} from 'ioredis'
+
+/**
+ * Lua scripts live as documented files in src/lua (copied to dist/lua by the build), named
+ * `name-<numberOfKeys>.lua`. They are registered on a client with ioredis's defineCommand,
+ * which sends EVALSHA and falls back to EVAL when the server does not have the script yet.
+ */
+export interface ScriptSpec {
+  /** Command name on the client. */
+  name: string
+  file: string
+  keys: number
+}
+
+const sources = new Map<string, string>()
+
+function scriptSource(file: string): string {
+  let source = sources.get(file)
+  if (source === undefined) {
+    source = readFileSync(new URL(`../lua/${file}`, import.meta.url), 'utf8')
+    sources.set(file, source)
+  }
+  return source
+}
+
+/** Define the script on the client once; later calls are no-ops. */
+export function defineScript(client: Redis, spec: ScriptSpec): void {
+  if (typeof (client as unknown as Record<string, unknown>)[spec.name] === 'function') return
+  client.defineCommand(spec.name, {numberOfKeys: spec.keys, lua: scriptSource(spec.file)})
+}
+
+/** Call a script defined with `defineScript`. */
+export async function callScript(client: Redis, spec: ScriptSpec, args: Array<string | Buffer | number>): Promise<unknown> {
+  defineScript(client, spec)
+  const command = (client as unknown as Record<string, (...args: Array<string | Buffer | number>) => Promise<unknown>>)[spec.name]
+  if (command === undefined) throw new Error(`script ${spec.name} is not defined`)
+  return command.apply(client, args)
+}
+
+export const XADD_BATCH: ScriptSpec = {name: 'qctlXaddBatch', file: 'xadd-batch-1.lua', keys: 1}

@@ -24,11 +24,16 @@ const isOclifUsageError = (error: unknown): error is Error =>
 
 /** An oclif parse failure as a one-line usage error. */
 function usageFromOclif(error: Error, commandId: string | undefined): QctlError {
-  const lines = error.message
+  const [head = 'invalid usage', ...rest] = error.message
     .split('\n')
     .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('See more help'))
-  return new QctlError('USAGE', lines.join(': '), {suggestion: `see qctl ${commandId ?? ''} --help`.replace(/\s+/g, ' ')})
+    .filter((line) => line !== '' && !/^(See more help|Note:|Alternatively)/.test(line))
+  // "Missing 1 required arg:" is followed by one "name  description" line per argument.
+  const missing = /^Missing \d+ required args?:$/.test(head)
+  const message = missing
+    ? `missing required argument: ${rest.map((line) => (line.split(/\s+/)[0] ?? '').toUpperCase()).join(', ')}`
+    : [head, ...rest].join(': ')
+  return new QctlError('USAGE', message, {suggestion: `see qctl ${commandId ?? ''} --help`.replace(/\s+/g, ' ')})
 }
 
 /** Error messages are one line, whatever a library put in them. */

@@ -293,6 +293,12 @@ describe('qctl publish: usage', () => {
     expect(result.stderr.split('\n')[0]).toBe('Error: Nonexistent flag: --bogus')
   })
 
+  it('exits 2 naming a missing argument', async () => {
+    const result = await runCli(['publish'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toBe('Error: missing required argument: TOPIC\nHint: see qctl publish --help\n')
+  })
+
   it('exits 2 when FILE and --data are both given, and for a bad header', async () => {
     expect((await runCli(publishArgs('x', 'file.json', '--data', '{}'))).code).toBe(2)
     const bad = await runCli(publishArgs('x', '--data', '{}', '-H', 'novalue'))

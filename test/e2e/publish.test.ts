@@ -293,6 +293,17 @@ describe('qctl publish: usage', () => {
     expect(result.stderr.split('\n')[0]).toBe('Error: Nonexistent flag: --bogus')
   })
 
+  it('exits 2 when the topic key exists but is not a stream, for a document and for lines', async () => {
+    await redis.set('not-a-stream', 'x')
+    const single = await runCli(publishArgs('not-a-stream', '--data', '{}'))
+    expect(single.code).toBe(2)
+    expect(single.stderr).toBe('Error: topic "not-a-stream" exists but is not a stream; nothing was published\n')
+    const lines = await runCli(publishArgs('not-a-stream', 'examples/orders.ndjson'))
+    expect(lines.code).toBe(2)
+    expect(lines.stderr).toBe('Error: topic "not-a-stream" exists but is not a stream; nothing was published\n')
+    expect(await redis.get('not-a-stream')).toBe('x')
+  })
+
   it('exits 2 naming a missing argument', async () => {
     const result = await runCli(['publish'])
     expect(result.code).toBe(2)

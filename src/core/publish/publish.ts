@@ -3,10 +3,11 @@ import type {Redis} from 'ioredis'
 import {QctlError} from '../errors.js'
 import {readLines} from '../input/line-reader.js'
 import {fileVersion, knownSize, openSource, readCapped, sourceName, type InputSource} from '../input/sources.js'
-import {classifyRedisError, type RedisErrorContext} from '../redis/redis-errors.js'
+import type {RedisErrorContext} from '../redis/redis-errors.js'
 import {encodeHeaders} from '../wire-format.js'
 import {DEFAULT_PUBLISHER_LIMITS, BatchPublisher, type PublisherLimits, type PublishProgress} from './batch-publisher.js'
 import {prepareMessage, prepareValidated, tooLarge, type MessageShape, type Prepared} from './prepare.js'
+import {dataError, failureDuring, interrupted} from './publish-errors.js'
 import {validateInput} from './validate-file.js'
 
 export interface PublishRequest {
@@ -68,38 +69,6 @@ const shapeOf = (request: PublishRequest): MessageShape => ({
   maxPayloadBytes: request.maxPayloadBytes,
 })
 
-const describeProgress = (progress: PublishProgress): string =>
-  progress.published === 0
-    ? 'nothing was published'
-    : `published ${progress.published} message${progress.published === 1 ? '' : 's'} before it (through input line ${progress.lastAckedLine})`
-
-function dataError(where: string, problem: Extract<Prepared, {ok: false}>, progress: PublishProgress, extra = ''): QctlError {
-  return new QctlError(problem.code, `${where}: ${problem.problem}; ${describeProgress(progress)}${extra}`, {
-    details: {published: progress.published, firstId: progress.firstId ?? null, lastId: progress.lastId ?? null, lastLine: progress.lastAckedLine},
-  })
-}
-
-/** A Redis failure mid-run, with how far the run got and how to resume it. */
-function failureDuring(error: unknown, progress: PublishProgress, hooks: PublishHooks, ndjson: boolean): unknown {
-  const classified = hooks.errorContext === undefined ? undefined : classifyRedisError(error, hooks.errorContext)
-  if (classified === undefined) return error
-  const resume = ndjson && progress.lastAckedLine > 0 ? `; rerun with --skip-lines ${progress.lastAckedLine} to continue` : ''
-  // Mid-run, "cannot connect" would mislead: the connection was there and went away.
-  const message = classified.message.replace(/^cannot connect to /, 'lost connection to ')
-  return new QctlError(
-    classified.code,
-    `${message}; ${describeProgress(progress).replace(' before it', '')}${resume}`,
-    {cause: error, details: {published: progress.published, lastId: progress.lastId ?? null, lastLine: progress.lastAckedLine}},
-  )
-}
-
-function interrupted(progress: PublishProgress, ndjson: boolean): QctlError {
-  const resume = ndjson && progress.lastAckedLine > 0 ? `; rerun with --skip-lines ${progress.lastAckedLine} to continue` : ''
-  return new QctlError('INTERRUPTED', `interrupted: ${describeProgress(progress).replace(' before it', '')}${resume}`, {
-    details: {published: progress.published, lastId: progress.lastId ?? null, lastLine: progress.lastAckedLine},
-  })
-}
-
 /** 1-based line and column of a 0-based offset in `text`. */
 function lineColumn(text: string, offset: number): {line: number; column: number} {
   const before = text.slice(0, offset)
@@ -158,7 +127,7 @@ async function publishDocument(clientSource: ClientSource, request: PublishReque
   try {
     id = (await client.xadd(request.topic, '*', ...prepared.fields)) as string
   } catch (error) {
-    throw failureDuring(error, empty, hooks, false)
+    throw failureDuring(error, {topic: request.topic, progress: empty, redis: hooks.errorContext, ndjson: false})
   }
   return {...base, published: 1, firstId: id, lastId: id, id, durationMs: Date.now() - started}
 }
@@ -229,7 +198,7 @@ async function publishLines(clientSource: ClientSource, request: PublishRequest,
       throw interrupted(publisher.progress, true)
     }
     if (error instanceof QctlError) throw error
-    throw failureDuring(error, publisher.progress, hooks, true)
+    throw failureDuring(error, {topic: request.topic, progress: publisher.progress, redis: hooks.errorContext, ndjson: true})
   }
 
   const {progress} = publisher

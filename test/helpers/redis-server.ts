@@ -39,7 +39,7 @@ export class RedisServer {
   private constructor(
     readonly port: number,
     readonly dir: string,
-    private readonly options: RedisServerOptions,
+    private options: RedisServerOptions,
   ) {}
 
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
@@ -123,6 +123,12 @@ export class RedisServer {
   async restart(): Promise<void> {
     await this.kill('SIGKILL')
     await this.launch()
+  }
+
+  /** Restart with different `redis-server` arguments (same port and dir). */
+  async reconfigure(args: string[]): Promise<void> {
+    this.options.args = args
+    await this.restart()
   }
 
   /** An admin connection for arranging and checking test state. */

@@ -3,6 +3,7 @@ import type {Redis} from 'ioredis'
 
 import {isQctlError, QctlError, type ErrorCode} from './core/errors.js'
 import {closeRedis, openRedis, resolveConnection, type ResolvedConnection} from './core/redis/connection.js'
+import {classifyRedisError} from './core/redis/redis-errors.js'
 import {DEFAULT_REDIS_URL, maskedUrl} from './core/redis/redis-url.js'
 import {connectionFlags} from './flags.js'
 import {guardSecrets, registerSecret} from './output/redact.js'
@@ -137,13 +138,18 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     process.stderr.write(`${styleFor(this.stderrDecorations).yellow('warning:')} ${text}\n`)
   }
 
+  /** Commands that stream JSON lines (`work`) print every document, errors included, on one line. */
+  protected jsonLines = false
+
   protected override logJson(json: unknown): void {
-    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`)
+    process.stdout.write(`${this.jsonLines ? JSON.stringify(json) : JSON.stringify(json, null, 2)}\n`)
   }
 
   protected toQctlError(error: unknown): QctlError {
     if (isQctlError(error)) return error
     if (isOclifUsageError(error)) return usageFromOclif(error, this.id)
+    const fromRedis = this.resolvedConnection === undefined ? undefined : classifyRedisError(error, this.resolvedConnection.errorContext)
+    if (fromRedis !== undefined) return fromRedis
     const message = error instanceof Error ? error.message : String(error)
     return new QctlError('INTERNAL', `internal error: ${message}. This is a bug in qctl: please report it (run with DEBUG=qctl for details).`, {
       cause: error,

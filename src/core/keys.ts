@@ -19,12 +19,18 @@ export function hashTag(key: string): string | undefined {
 export const topicStreamKey = (topic: string): string => topic
 
 /**
- * The dead-letter stream of a topic: `<topic>:dlq` when the topic already has a hash tag,
- * otherwise `{<topic>}:dlq`, whose hash tag is the whole topic name, so it lands in the slot
- * of the topic key. A topic with braces but no usable tag cannot be tagged that way; it gets
- * `<topic>:dlq` (same node only on a single-node Redis).
+ * A key that belongs to a topic: `<topic>:<suffix>` when the topic already has a hash tag,
+ * otherwise `{<topic>}:<suffix>`, whose hash tag is the whole topic name, so it lands in the
+ * slot of the topic key. A topic with braces but no usable tag cannot be tagged that way; it
+ * gets `<topic>:<suffix>` (same node only on a single-node Redis).
  */
-export function deadLetterKey(topic: string): string {
-  if (hashTag(topic) !== undefined || topic.includes('{') || topic.includes('}')) return `${topic}:dlq`
-  return `{${topic}}:dlq`
+function topicKey(topic: string, suffix: string): string {
+  if (hashTag(topic) !== undefined || topic.includes('{') || topic.includes('}')) return `${topic}:${suffix}`
+  return `{${topic}}:${suffix}`
 }
+
+/** The dead-letter stream of a topic. */
+export const deadLetterKey = (topic: string): string => topicKey(topic, 'dlq')
+
+/** The retry hash of a consumer group: entry ID -> "firstFailureMs:dueMs" for entries waiting out a backoff. */
+export const retryKey = (topic: string, group: string): string => topicKey(topic, `retry:${group}`)

@@ -1,0 +1,77 @@
+import type {ChalkInstance} from 'chalk'
+
+import type {Worker, WorkerSummary} from '../core/worker/worker.js'
+import {formatDeadLetter, formatLost, formatRetry, formatStart, formatStatus, formatWorkSummary} from '../format/work.js'
+import type {Spinner} from '../output/spinner.js'
+
+export type ReportMode = 'json' | 'terminal' | 'plain'
+
+const STATUS_INTERVAL_MS = 250
+const JSON_STATS_INTERVAL_MS = 5000
+const PLAIN_STATS_INTERVAL_MS = 10_000
+
+/**
+ * Turns worker events into output: JSON lines (`--json`: start, retries, dead letters, periodic
+ * stats, summary; never one per success), a live status line on a terminal, or plain log lines.
+ */
+export class WorkReporter {
+  private timer: NodeJS.Timeout | undefined
+  private lastStats = {at: Date.now(), handled: 0}
+
+  constructor(
+    private readonly worker: Worker,
+    private readonly mode: ReportMode,
+    private readonly spinner: Spinner,
+    private readonly style: ChalkInstance,
+  ) {
+    worker.on('started', (event) => this.event('start', event, formatStart(event, style)))
+    worker.on('retry', (event) => this.event('retry', event, formatRetry(event, style)))
+    worker.on('deadLettered', (event) => this.event('deadLetter', event, formatDeadLetter(event, style)))
+    worker.on('lost', (event) => this.event('lost', event, formatLost(event, style)))
+    worker.on('log', (event) => this.event('log', event, `[${event.id}] ${event.message}`))
+    worker.on('warning', (event) => {
+      if (mode === 'json') this.json('warning', event)
+      else process.stderr.write(`${style.yellow('warning:')} ${event.message}\n`)
+    })
+    const interval = mode === 'terminal' ? STATUS_INTERVAL_MS : mode === 'json' ? JSON_STATS_INTERVAL_MS : PLAIN_STATS_INTERVAL_MS
+    this.timer = setInterval(() => this.tick(), interval)
+  }
+
+  private event(name: string, data: object, line: string): void {
+    if (this.mode === 'json') this.json(name, data)
+    else this.spinner.log(line)
+  }
+
+  private json(name: string, data: object): void {
+    process.stdout.write(`${JSON.stringify({event: name, ...data})}\n`)
+  }
+
+  /** Rate over the last interval, so the figure follows the traffic. */
+  private rate(): number {
+    const {stats} = this.worker
+    const handled = stats.processed + stats.deadLettered
+    const now = Date.now()
+    const rate = now > this.lastStats.at ? Math.round(((handled - this.lastStats.handled) * 1000) / (now - this.lastStats.at)) : 0
+    this.lastStats = {at: now, handled}
+    return rate
+  }
+
+  private tick(): void {
+    const {stats} = this.worker
+    if (this.mode === 'terminal') this.spinner.update(formatStatus(stats, this.rate()))
+    else if (this.mode === 'json') this.json('stats', {processed: stats.processed, retried: stats.retried, deadLettered: stats.deadLettered, lost: stats.lost, duplicates: stats.duplicates, inFlight: stats.inFlight, rate: this.rate()})
+    else process.stdout.write(`${formatStatus(stats, this.rate())}\n`)
+  }
+
+  finish(summary: WorkerSummary): void {
+    clearInterval(this.timer)
+    this.spinner.stop()
+    if (this.mode === 'json') this.json('summary', summary)
+    else process.stdout.write(`${formatWorkSummary(summary, this.style)}\n`)
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
+    this.spinner.stop()
+  }
+}

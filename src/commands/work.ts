@@ -1,0 +1,65 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../base-command.js'
+import {workerOptionsFrom} from '../cli/work-options.js'
+import {WorkReporter} from '../cli/work-reporter.js'
+import {QctlError} from '../core/errors.js'
+import {loadHandler} from '../core/worker/load-handler.js'
+import {Worker} from '../core/worker/worker.js'
+import {durationFlag} from '../flags.js'
+import {startSpinner} from '../output/spinner.js'
+
+export default class Work extends BaseCommand<typeof Work> {
+  static override summary = 'Run consumer workers: deliver a topic\'s messages to a handler module, with retries and dead-lettering.'
+  static override description = `HANDLER is a .ts, .mts, .cts, .js, .mjs or .cjs file exporting \`default\` or \`handle\`: async (message, ctx) => void. It may also export topic, group, concurrency, maxAttempts, backoff, backoffDelay, backoffMax, visibilityTimeout and handlerTimeout; flags override them.
+
+Delivery is at least once: an entry is acknowledged after its handler succeeds; a PermanentError dead-letters it at once; any other error is retried with backoff until --max-attempts deliveries, then dead-lettered. Entries of a worker that died are taken over after --visibility-timeout. On SIGINT/SIGTERM the worker stops reading, lets running handlers finish (up to --shutdown-timeout) and exits; a second signal exits at once (130).`
+  static override examples = [
+    '<%= config.bin %> work ./handler.ts --concurrency 8',
+    '<%= config.bin %> work ./handler.ts --topic order.processed --group billing --max-attempts 3',
+    '<%= config.bin %> work ./handler.mjs --until-empty --json',
+  ]
+
+  static override args = {
+    handler: Args.string({description: 'Handler module (.ts, .mts, .cts, .js, .mjs, .cjs), resolved against the current directory.', required: true, ignoreStdin: true}),
+  }
+
+  static override flags = {
+    topic: Flags.string({char: 't', summary: 'Topic (stream key) to consume. Default: the module\'s `topic` export.'}),
+    group: Flags.string({char: 'g', summary: 'Consumer group. Default: the module\'s `group` export, else the handler file\'s base name.'}),
+    consumer: Flags.string({summary: 'Consumer name in the group. Default: <hostname>-<pid>.'}),
+    concurrency: Flags.integer({char: 'c', summary: 'Handler calls in flight at most. Default 1.', min: 1}),
+    prefetch: Flags.integer({summary: 'Entries read ahead beyond the running handlers (reads overlap handling). Default 100.', min: 0}),
+    'max-attempts': Flags.integer({summary: 'Deliveries before a failing entry is dead-lettered. Default 5.', min: 1}),
+    backoff: Flags.option({summary: 'Retry delay growth. Default exponential.', options: ['exponential', 'fixed'] as const})(),
+    'backoff-delay': durationFlag({summary: 'First (or every, with fixed) retry delay. Default 1s.'}),
+    'backoff-max': durationFlag({summary: 'Longest retry delay. Default 5m.'}),
+    'visibility-timeout': durationFlag({summary: 'Take over entries of a consumer silent this long. Default 30s.'}),
+    'handler-timeout': durationFlag({summary: 'Abort ctx.signal and count a transient failure after this long. Default: none.'}),
+    'shutdown-timeout': durationFlag({summary: 'On SIGINT/SIGTERM, wait this long for running handlers. Default 30s.'}),
+    from: Flags.option({summary: 'Where a new group starts reading. Default start.', options: ['start', 'latest'] as const})(),
+    dlq: Flags.string({summary: 'Dead-letter stream key. Default: {TOPIC}:dlq (same cluster slot as the topic).'}),
+    'until-empty': Flags.boolean({summary: 'Exit 0 once the group has nothing new, nothing pending and no retry waiting.'}),
+    'max-messages': Flags.integer({summary: 'Stop after N messages are handled.', min: 1}),
+  }
+
+  protected override jsonLines = true
+
+  async run(): Promise<void> {
+    const loaded = await loadHandler(this.args.handler)
+    const worker = new Worker(workerOptionsFrom(this.flags, loaded), async (role) => this.redis(`work:${role}`, {reconnect: true}))
+    const json = this.jsonEnabled()
+    const spinner = await startSpinner(this.stderrDecorations, 'starting')
+    const reporter = new WorkReporter(worker, json ? 'json' : this.stderrDecorations.spinner ? 'terminal' : 'plain', spinner, this.style)
+    this.interruptSignal().addEventListener('abort', () => worker.close('signal'), {once: true})
+    try {
+      const summary = await worker.run()
+      reporter.finish(summary)
+      if (summary.unfinished > 0) {
+        throw new QctlError('INTERRUPTED', `${summary.unfinished} handlers did not finish within --shutdown-timeout; their entries stay pending for other workers`)
+      }
+    } finally {
+      reporter.stop()
+    }
+  }
+}

@@ -1,0 +1,204 @@
+import {stat} from 'node:fs/promises'
+import type {Stats} from 'node:fs'
+import {extname, resolve} from 'node:path'
+import {pathToFileURL} from 'node:url'
+
+import {QctlError} from '../errors.js'
+import {parseDuration} from '../units.js'
+
+/**
+ * Loads the handler module of `qctl work HANDLER`: any .ts/.mts/.cts/.js/.mjs/.cjs file, anywhere
+ * on disk, with no build step. Every failure is a QctlError that names the file and the cause in
+ * one line, because this is the first thing a new user gets wrong.
+ */
+
+/** Worker settings a handler module may export; flags override them. Durations are in ms. */
+export interface HandlerDefaults {
+  topic?: string
+  group?: string
+  concurrency?: number
+  maxAttempts?: number
+  backoff?: string
+  backoffDelay?: number
+  backoffMax?: number
+  visibilityTimeout?: number
+  handlerTimeout?: number
+  [other: string]: unknown
+}
+
+export interface LoadedHandler {
+  /** Absolute resolved path. */
+  path: string
+  handle: (message: unknown, ctx: unknown) => unknown
+  defaults: HandlerDefaults
+  exportName: 'default' | 'handle'
+}
+
+const TS_EXTENSIONS = ['.ts', '.mts', '.cts']
+const JS_EXTENSIONS = ['.js', '.mjs', '.cjs']
+
+type Exports = Record<string, unknown>
+
+const isContainer = (value: unknown): value is Exports =>
+  (typeof value === 'object' && value !== null) || typeof value === 'function'
+
+const isFunction = (value: unknown): value is (...args: unknown[]) => unknown => typeof value === 'function'
+
+export async function loadHandler(file: string, cwd = process.cwd()): Promise<LoadedHandler> {
+  const path = resolve(cwd, file)
+  await checkFile(file, path)
+  const exports = unwrapCommonJs(await importModule(file, path))
+  const found = findHandler(exports)
+  if (found === undefined) {
+    const names = exportedNames(exports)
+    const listed = names.length === 0 ? 'it exports nothing' : `it exports: ${names.join(', ')}`
+    throw loadError(`handler ${file} exports no function as default or handle (${listed})`, path)
+  }
+  return {path, ...found, defaults: readDefaults(exports, file, path)}
+}
+
+const loadError = (message: string, path: string, options: {cause?: unknown; suggestion?: string} = {}): QctlError =>
+  new QctlError('HANDLER_LOAD_FAILED', message, {...options, details: {path}})
+
+/** Directory before extension (so `qctl work ./handlers` says what is wrong), extension before existence. */
+async function checkFile(file: string, path: string): Promise<void> {
+  let stats: Stats | undefined
+  try {
+    stats = await stat(path)
+  } catch (error) {
+    // ENOTDIR: a path through a file (`handler.js/x.ts`), which is as missing as a path through nothing.
+    const code = (error as NodeJS.ErrnoException).code
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+      throw loadError(`cannot load handler ${file}: ${firstLine(error)}`, path, {cause: error})
+    }
+  }
+  if (stats?.isDirectory() === true) {
+    throw loadError(`handler ${file} is a directory: name the module file (resolved to ${path})`, path)
+  }
+  const extension = extname(path)
+  if (!TS_EXTENSIONS.includes(extension) && !JS_EXTENSIONS.includes(extension)) {
+    const allowed = [...TS_EXTENSIONS, ...JS_EXTENSIONS].join(', ')
+    throw new QctlError('USAGE', `handler ${file} must be a ${allowed} file`, {details: {path}})
+  }
+  if (stats === undefined) {
+    throw new QctlError('NOT_FOUND', `handler module not found: ${file} (resolved to ${path})`, {details: {path}})
+  }
+}
+
+async function importModule(file: string, path: string): Promise<Exports> {
+  const url = pathToFileURL(path).href
+  try {
+    if (TS_EXTENSIONS.includes(extname(path))) {
+      // Loaded on demand: tsx (and esbuild behind it) costs start-up time that JS handlers should not pay.
+      const {tsImport} = await import('tsx/esm/api')
+      return (await tsImport(url, import.meta.url)) as Exports
+    }
+    return (await import(url)) as Exports
+  } catch (error) {
+    const message = firstLine(error)
+    // tsx compiles a .ts file outside a "type": "module" package to CommonJS, where top-level await cannot exist.
+    const suggestion = /top-level await .*"cjs"/i.test(message)
+      ? 'rename the handler to .mts, or put it in a package whose package.json has "type": "module"'
+      : undefined
+    throw loadError(`cannot load handler ${file}: ${message}`, path, {cause: error, ...(suggestion === undefined ? {} : {suggestion})})
+  }
+}
+
+/**
+ * The import error as one line, without the stack. esbuild (behind tsx) reports syntax errors as
+ * "Transform failed with 1 error:" followed by "<file>:<line>:<col>: ERROR: <text>": keep the useful part.
+ */
+function firstLine(error: unknown): string {
+  if (!(error instanceof Error)) return String(error).split('\n')[0] ?? ''
+  const [line = '', next = ''] = error.message.split('\n')
+  if (/^Transform failed with \d+ errors?:$/.test(line)) {
+    const located = /^(.*:\d+:\d+): ERROR: (.*)$/.exec(next)
+    return located === null ? next.replace(/^error: /, '') : `${located[2] ?? ''} (at ${located[1] ?? ''})`
+  }
+  if (line === '') return error.name
+  // A SyntaxError's message alone ("Unexpected token '{'") does not say what kind of failure it was.
+  return error.name === 'Error' ? line : `${error.name}: ${line}`
+}
+
+/**
+ * The module's own exports. tsx compiles a .ts file outside a "type": "module" package to CommonJS, so
+ * its ES exports arrive wrapped in `default` and marked __esModule: unwrap them so `export default`
+ * keeps winning over `export function handle` as it does in ESM.
+ */
+function unwrapCommonJs(namespace: Exports): Exports {
+  const inner = namespace['default']
+  return isContainer(inner) && !isFunction(inner) && inner['__esModule'] === true ? inner : namespace
+}
+
+/** First callable of: default, handle, default.default, default.handle (the last two: `module.exports = {...}`). */
+function findHandler(exports: Exports): Pick<LoadedHandler, 'handle' | 'exportName'> | undefined {
+  const inner = exports['default']
+  const candidates: Array<[Exports, 'default' | 'handle']> = [[exports, 'default'], [exports, 'handle']]
+  if (isContainer(inner)) candidates.push([inner, 'default'], [inner, 'handle'])
+  for (const [owner, exportName] of candidates) {
+    const fn = owner[exportName]
+    // Called on its owner, so an object handler (`module.exports = {handle() {this...}}`) keeps its `this`.
+    if (isFunction(fn)) return {exportName, handle: (message, ctx) => fn.call(owner, message, ctx)}
+  }
+  return undefined
+}
+
+const IGNORED_NAMES = new Set(['default', '__esModule', 'module.exports'])
+
+/** What the module does export, for the "exports no function" message; sorted, as ESM namespaces are. */
+function exportedNames(exports: Exports): string[] {
+  const inner = exports['default']
+  const names = [...Object.keys(exports), ...(isContainer(inner) ? Object.keys(inner) : [])].filter((name) => !IGNORED_NAMES.has(name))
+  if (!isContainer(inner) && inner !== undefined) names.push('default')
+  return [...new Set(names)].sort()
+}
+
+type Check = (value: unknown) => number | string | undefined
+
+const nonEmptyString: Check = (value) => (typeof value === 'string' && value.trim() !== '' ? value : undefined)
+const positiveInteger: Check = (value) => (Number.isInteger(value) && (value as number) > 0 ? (value as number) : undefined)
+
+/** Milliseconds as a number, or a duration string ('5s') like the flags take. */
+const duration: Check = (value) => {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined
+  if (typeof value !== 'string') return undefined
+  try {
+    return parseDuration(value)
+  } catch {
+    return undefined
+  }
+}
+
+const DEFAULT_CHECKS: Record<string, [Check, string]> = {
+  topic: [nonEmptyString, 'a non-empty string'],
+  group: [nonEmptyString, 'a non-empty string'],
+  concurrency: [positiveInteger, 'a positive integer'],
+  maxAttempts: [positiveInteger, 'a positive integer'],
+  backoff: [nonEmptyString, 'a non-empty string'],
+  backoffDelay: [duration, "milliseconds or a duration string such as '5s'"],
+  backoffMax: [duration, "milliseconds or a duration string such as '5s'"],
+  visibilityTimeout: [duration, "milliseconds or a duration string such as '5s'"],
+  handlerTimeout: [duration, "milliseconds or a duration string such as '5s'"],
+}
+
+/** Exported settings, found where the handler was found; `undefined` counts as not exported. */
+function readDefaults(exports: Exports, file: string, path: string): HandlerDefaults {
+  const inner = exports['default']
+  const defaults: HandlerDefaults = {}
+  for (const [name, [check, expected]] of Object.entries(DEFAULT_CHECKS)) {
+    const value = Object.hasOwn(exports, name) ? exports[name] : isContainer(inner) && Object.hasOwn(inner, name) ? inner[name] : undefined
+    if (value === undefined) continue
+    const checked = check(value)
+    if (checked === undefined) throw loadError(`handler ${file} exports ${name} = ${describe(value)}: expected ${expected}`, path)
+    defaults[name] = checked
+  }
+  return defaults
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
+  if (typeof value === 'function') return 'a function'
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'object' && value !== null) return 'an object'
+  return String(value)
+}

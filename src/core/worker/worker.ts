@@ -1,0 +1,489 @@
+import {EventEmitter} from 'node:events'
+import {format} from 'node:util'
+
+import type {Redis} from 'ioredis'
+
+import {QctlError} from '../errors.js'
+import {AckBatcher} from './ack-batcher.js'
+import {backoffDelay} from './backoff.js'
+import {GroupOps, type DeliveredEntry, type RetryRecord} from './group-ops.js'
+import {failureKind} from './handler-errors.js'
+import {decodeMessage, type Message} from './message.js'
+import {resolveWorkerOptions, type WorkerOptions, type ResolvedWorkerOptions} from './options.js'
+
+export interface HandlerContext {
+  /** Fired on shutdown (after --shutdown-timeout) or when --handler-timeout passes. */
+  signal: AbortSignal
+  attempt: number
+  /** Log a line through qctl's output (it respects --json). */
+  log: (...args: unknown[]) => void
+}
+
+export type Handler = (message: Message, context: HandlerContext) => unknown
+
+/** What the worker did, for the summary at exit (and `--json`). */
+export interface WorkerSummary {
+  topic: string
+  group: string
+  consumer: string
+  processed: number
+  retried: number
+  deadLettered: number
+  lost: number
+  /** IDs of lost entries (deleted or trimmed while pending), the first 100. */
+  lostIds: string[]
+  /** Acknowledgements that found the entry already acknowledged: it was handled twice. */
+  duplicates: number
+  /** In flight at shutdown and not finished within the shutdown timeout: left pending for others. */
+  unfinished: number
+  durationMs: number
+  /** Handled (processed + dead-lettered) per second. */
+  rate: number
+  stopReason: StopReason
+}
+
+export type StopReason = 'signal' | 'until-empty' | 'max-messages' | 'closed'
+
+export interface WorkerEvents {
+  started: [{topic: string; group: string; consumer: string; groupCreated: boolean; deadLetterKey: string}]
+  retry: [{id: string; attempt: number; delayMs: number; error: string}]
+  deadLettered: [{id: string; dlqId: string; attempts: number; errorName: string; error: string}]
+  lost: [{ids: string[]}]
+  log: [{id: string; message: string}]
+  warning: [{message: string}]
+}
+
+/** Opens the worker's connections: blocking reads get their own, so they never delay acks. */
+export type ConnectionFactory = (role: 'reader' | 'commands') => Promise<Redis>
+
+interface Tracked {
+  entry: DeliveredEntry
+  retry: RetryRecord | undefined
+  controller: AbortController | undefined
+}
+
+const MAX_LOST_IDS = 100
+const ERROR_MESSAGE_LIMIT = 1000
+const READ_WATCHDOG_MARGIN_MS = 5000
+
+const errorName = (error: unknown): string =>
+  error instanceof Error ? error.name : typeof error === 'object' && error !== null && typeof (error as {name?: unknown}).name === 'string' ? String((error as {name: string}).name) : 'Error'
+
+const errorMessage = (error: unknown): string => {
+  const text = error instanceof Error ? error.message : String(error)
+  return text.length > ERROR_MESSAGE_LIMIT ? `${text.slice(0, ERROR_MESSAGE_LIMIT)}…` : text
+}
+
+/** Errors that retrying cannot fix: stop the worker. Anything else (a lost connection) is retried. */
+const isFatal = (error: unknown): boolean =>
+  error instanceof QctlError || (error instanceof Error && /^(NOGROUP|NOPERM|WRONGTYPE|NOSCRIPT)/.test(error.message))
+
+/** Wait `ms`, or less if `signal` aborts first. */
+const sleep = async (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, {once: true})
+  })
+
+/**
+ * A consumer-group worker: at-least-once delivery to a handler with bounded concurrency,
+ * batched acknowledgements, retries with backoff kept in Redis, atomic dead-lettering,
+ * recovery of entries left by dead consumers, and a heartbeat that keeps a slow but live
+ * handler's entries from being taken over.
+ *
+ * Memory is bounded: at most `concurrency + prefetch` entries are held, however deep the backlog.
+ */
+export class Worker extends EventEmitter<WorkerEvents> {
+  readonly options: ResolvedWorkerOptions
+  private ops: GroupOps | undefined
+  private commands: Redis | undefined
+  private reader: Redis | undefined
+  private readonly queue: Tracked[] = []
+  private readonly inFlight = new Map<string, Tracked>()
+  private running = 0
+  /** Handler calls started, so --max-messages never starts more than it may finish. */
+  private started = 0
+  private readonly slotWaiters: Array<() => void> = []
+  private readonly stopController = new AbortController()
+  private stopReason: StopReason = 'closed'
+  private acks: AckBatcher | undefined
+  private fatal: unknown
+  private readonly startedAt = Date.now()
+  private readonly summary = {processed: 0, retried: 0, deadLettered: 0, lost: 0, lostIds: [] as string[], duplicates: 0}
+
+  constructor(
+    options: WorkerOptions,
+    private readonly connect: ConnectionFactory,
+  ) {
+    super()
+    this.options = resolveWorkerOptions(options)
+  }
+
+  /** Entries held (running and prefetched). */
+  get inFlightCount(): number {
+    return this.inFlight.size
+  }
+
+  get stats(): Readonly<typeof this.summary> & {inFlight: number; elapsedMs: number} {
+    return {...this.summary, inFlight: this.inFlight.size, elapsedMs: Date.now() - this.startedAt}
+  }
+
+  /** Begin a graceful stop: no more reads; running handlers finish (up to the shutdown timeout). Idempotent. */
+  close(reason: StopReason = 'closed'): void {
+    if (this.stopController.signal.aborted) return
+    this.stopReason = reason
+    this.stopController.abort()
+    this.wakeSlotWaiters()
+  }
+
+  /** Run until closed, `untilEmpty` finds nothing left, or `maxMessages` are handled. */
+  async run(): Promise<WorkerSummary> {
+    const {topic, group, consumer} = this.options
+    this.commands = await this.connect('commands')
+    this.ops = new GroupOps(this.commands, topic, group, consumer, this.options.deadLetterTopic)
+    const groupCreated = await this.ops.ensureGroup(this.options.from)
+    this.acks = new AckBatcher(
+      async (ids, retried) => (this.ops as GroupOps).ack(ids, retried),
+      (result) => {
+        this.summary.duplicates += result.duplicates
+        if (result.failed !== undefined) this.emit('warning', {message: `acknowledgement failed (the entries will be delivered again): ${errorMessage(result.failed)}`})
+      },
+    )
+    this.emit('started', {topic, group, consumer, groupCreated, deadLetterKey: this.ops.dlqKey})
+    this.reader = await this.connect('reader')
+
+    await this.recoverOwnPending()
+    const loops = [this.readLoop(), this.reclaimLoop(), this.heartbeatLoop()]
+    await Promise.all(loops.map(async (loop) => loop.catch((error: unknown) => this.fail(error))))
+    const unfinished = await this.drain()
+    if (this.fatal !== undefined) throw this.fatal
+    await this.removeConsumerIfIdle()
+
+    const durationMs = Date.now() - this.startedAt
+    const handled = this.summary.processed + this.summary.deadLettered
+    return {
+      topic,
+      group,
+      consumer,
+      ...this.summary,
+      unfinished,
+      durationMs,
+      rate: durationMs > 0 ? Math.round((handled * 1000) / durationMs) : 0,
+      stopReason: this.stopReason,
+    }
+  }
+
+  private fail(error: unknown): void {
+    this.fatal ??= error
+    this.close('closed')
+  }
+
+  private get stopping(): boolean {
+    return this.stopController.signal.aborted
+  }
+
+  private get freeCapacity(): number {
+    return this.options.concurrency + this.options.prefetch - this.inFlight.size
+  }
+
+  private async waitForSlot(): Promise<void> {
+    if (this.freeCapacity > 0 || this.stopping) return
+    await new Promise<void>((resolve) => this.slotWaiters.push(resolve))
+  }
+
+  private wakeSlotWaiters(): void {
+    for (const wake of this.slotWaiters.splice(0)) wake()
+  }
+
+  /** On start, deliver again what this consumer name still holds (a restarted worker with a stable --consumer). */
+  private async recoverOwnPending(): Promise<void> {
+    const ops = this.ops as GroupOps
+    let after = '-'
+    while (!this.stopping) {
+      await this.waitForSlot()
+      const ids = (await ops.ownPending(after, Math.max(1, this.freeCapacity))).filter((id) => !this.inFlight.has(id))
+      if (ids.length === 0) return
+      after = ids.at(-1) as string
+      await this.takeDelivery(ids)
+    }
+  }
+
+  /** Claim entries (attempt +1) unless their retry is not due yet; those are parked again. */
+  private async takeDelivery(ids: string[]): Promise<void> {
+    const ops = this.ops as GroupOps
+    const records = await ops.retryRecords(ids)
+    const now = Date.now()
+    const due: string[] = []
+    for (const id of ids) {
+      const record = records.get(id)
+      if (record !== undefined && record.dueMs > now) {
+        await ops.setIdle([id], this.options.visibilityTimeoutMs - (record.dueMs - now))
+      } else {
+        due.push(id)
+      }
+    }
+    const {delivered, lost} = await ops.claim(due)
+    this.reportLost(lost)
+    for (const entry of delivered) this.dispatch(entry, records.get(entry.id))
+  }
+
+  private reportLost(ids: readonly string[]): void {
+    if (ids.length === 0) return
+    this.summary.lost += ids.length
+    for (const id of ids) if (this.summary.lostIds.length < MAX_LOST_IDS) this.summary.lostIds.push(id)
+    this.emit('lost', {ids: [...ids]})
+  }
+
+  /** New entries, read on the dedicated blocking connection. */
+  private async readLoop(): Promise<void> {
+    const {topic, group, consumer, readCount, blockMs} = this.options
+    while (!this.stopping) {
+      await this.waitForSlot()
+      if (this.stopping) break
+      const count = Math.min(this.freeCapacity, readCount)
+      let reply: Array<[string, Array<[string, string[]]>]> | null
+      try {
+        reply = await this.withWatchdog(
+          this.reader?.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', topic, '>') as Promise<typeof reply>,
+          blockMs + READ_WATCHDOG_MARGIN_MS,
+        )
+      } catch (error) {
+        if (this.stopping) break
+        if (error instanceof Error && error.message.startsWith('NOGROUP')) throw this.groupVanished()
+        if (isFatal(error)) throw error
+        this.emit('warning', {message: `read failed, retrying: ${errorMessage(error)}`})
+        await sleep(500, this.stopController.signal)
+        // Entries a cut read delivered are pending for us: take them back.
+        await this.recoverOwnPending().catch(() => undefined)
+        continue
+      }
+      const entries = reply?.[0]?.[1] ?? []
+      for (const [id, pairs] of entries) this.dispatch({id, pairs, attempt: 1}, undefined)
+      if (entries.length === 0 && this.options.untilEmpty && this.inFlight.size === 0 && (await this.isDrained())) {
+        this.close('until-empty')
+      }
+    }
+  }
+
+  private groupVanished(): QctlError {
+    return new QctlError('NOT_FOUND', `consumer group "${this.options.group}" of topic "${this.options.topic}" no longer exists (the stream was deleted or the group destroyed); stopping rather than starting over`)
+  }
+
+  /**
+   * A blocking read that a reconnect cut may never settle: after `ms`, drop the connection
+   * (ioredis reconnects) and report a failure, so the loop goes on.
+   */
+  private async withWatchdog<T>(promise: Promise<T>, ms: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined
+    const watchdog = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        this.reader?.disconnect(true)
+        reject(new Error(`blocking read did not return within ${ms}ms; reconnected`))
+      }, ms)
+    })
+    try {
+      return await Promise.race([promise, watchdog])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  private async isDrained(): Promise<boolean> {
+    const state = await (this.ops as GroupOps).state()
+    if (!state.exists) throw this.groupVanished()
+    return state.lag === 0 && state.pending === 0
+  }
+
+  /** Entries of dead consumers, and failed entries whose backoff is over. */
+  private async reclaimLoop(): Promise<void> {
+    const ops = this.ops as GroupOps
+    let cursor = '0-0'
+    while (!this.stopping) {
+      await this.waitForSlot()
+      if (this.stopping) break
+      try {
+        const claimed = await ops.autoclaim(this.options.visibilityTimeoutMs, cursor, Math.max(1, Math.min(this.freeCapacity, 100)))
+        cursor = claimed.cursor
+        this.reportLost(claimed.deleted)
+        await this.takeDelivery(claimed.ids.filter((id) => !this.inFlight.has(id)))
+      } catch (error) {
+        if (error instanceof Error && error.message.startsWith('NOGROUP')) throw this.groupVanished()
+        if (isFatal(error)) throw error
+        this.emit('warning', {message: `reclaim failed, retrying: ${errorMessage(error)}`})
+        cursor = '0-0'
+      }
+      if (cursor === '0-0') await sleep(this.options.reclaimIntervalMs, this.stopController.signal)
+    }
+  }
+
+  /** Reset the idle time of everything held, so a slow but live handler keeps its entries. */
+  private async heartbeatLoop(): Promise<void> {
+    const ops = this.ops as GroupOps
+    while (!this.stopping) {
+      await sleep(this.options.heartbeatIntervalMs, this.stopController.signal)
+      if (this.stopping) break
+      let gone: string[]
+      try {
+        gone = await ops.heartbeat([...this.inFlight.keys()])
+      } catch (error) {
+        if (isFatal(error)) throw error
+        this.emit('warning', {message: `heartbeat failed, retrying: ${errorMessage(error)}`})
+        continue
+      }
+      if (gone.length > 0) this.emit('warning', {message: `${gone.length} in-flight entries were taken over by another consumer (this worker was too slow to renew them); their acknowledgements will count as duplicates`})
+    }
+  }
+
+  private dispatch(entry: DeliveredEntry, retry: RetryRecord | undefined): void {
+    if (this.inFlight.has(entry.id)) return
+    const tracked: Tracked = {entry, retry, controller: undefined}
+    this.inFlight.set(entry.id, tracked)
+    this.queue.push(tracked)
+    this.pump()
+  }
+
+  private pump(): void {
+    const {maxMessages} = this.options
+    while (this.running < this.options.concurrency && this.queue.length > 0 && !this.stopping) {
+      if (maxMessages !== undefined && this.started >= maxMessages) break
+      const tracked = this.queue.shift() as Tracked
+      this.running++
+      this.started++
+      void this.handle(tracked).finally(() => {
+        this.running--
+        this.inFlight.delete(tracked.entry.id)
+        this.wakeSlotWaiters()
+        this.pump()
+        if (maxMessages !== undefined && this.started >= maxMessages && this.running === 0) this.close('max-messages')
+      })
+    }
+  }
+
+  private async handle(tracked: Tracked): Promise<void> {
+    const {entry} = tracked
+    const {maxAttempts, handlerTimeoutMs} = this.options
+    if (entry.attempt > maxAttempts) {
+      // It was delivered that often without completing (its workers died or were killed mid-handler).
+      await this.deadLetter(tracked, {name: 'MaxAttemptsExceeded', message: `delivered ${entry.attempt} times without completing (limit ${maxAttempts})`}).catch(
+        (error: unknown) => this.emit('warning', {message: `could not dead-letter ${entry.id} (it will be delivered again): ${errorMessage(error)}`}),
+      )
+      return
+    }
+    const controller = new AbortController()
+    tracked.controller = controller
+    const message = decodeMessage(this.options.topic, entry.id, entry.pairs, entry.attempt)
+    const context: HandlerContext = {
+      signal: controller.signal,
+      attempt: entry.attempt,
+      log: (...args) => this.emit('log', {id: entry.id, message: format(...args)}),
+    }
+    let timer: NodeJS.Timeout | undefined
+    try {
+      const call = Promise.resolve().then(async () => this.options.handler(message, context))
+      if (handlerTimeoutMs === undefined) {
+        await call
+      } else {
+        await Promise.race([
+          call,
+          new Promise<never>((_resolve, reject) => {
+            timer = setTimeout(() => {
+              const error = new Error(`handler timed out after ${handlerTimeoutMs}ms`)
+              error.name = 'HandlerTimeout'
+              controller.abort(error)
+              reject(error)
+            }, handlerTimeoutMs)
+          }),
+        ])
+      }
+    } catch (error) {
+      clearTimeout(timer)
+      try {
+        await this.failed(tracked, error)
+      } catch (redisError) {
+        if (isFatal(redisError)) this.fail(redisError)
+        // Not recorded: the entry stays pending and is delivered again after the visibility timeout.
+        else this.emit('warning', {message: `could not record the failure of ${entry.id} (it will be delivered again): ${errorMessage(redisError)}`})
+      }
+      return
+    }
+    clearTimeout(timer)
+    this.summary.processed++
+    this.acks?.add(entry.id, tracked.retry !== undefined)
+  }
+
+  private async failed(tracked: Tracked, error: unknown): Promise<void> {
+    const {entry} = tracked
+    const error_ = {name: errorName(error), message: errorMessage(error)}
+    if (failureKind(error) === 'permanent' || entry.attempt >= this.options.maxAttempts) {
+      await this.deadLetter(tracked, error_)
+      return
+    }
+    const now = Date.now()
+    const delayMs = backoffDelay(this.options.backoff, entry.attempt, entry.id)
+    const record: RetryRecord = {firstFailureMs: tracked.retry?.firstFailureMs ?? now, dueMs: now + delayMs}
+    try {
+      await (this.ops as GroupOps).retryLater(entry.id, this.options.visibilityTimeoutMs - delayMs, record)
+    } catch (parkError) {
+      // Still pending: it comes back after the visibility timeout instead of the backoff.
+      this.emit('warning', {message: `could not schedule the retry of ${entry.id}: ${errorMessage(parkError)}`})
+    }
+    this.summary.retried++
+    this.emit('retry', {id: entry.id, attempt: entry.attempt, delayMs, error: `${error_.name}: ${error_.message}`})
+  }
+
+  private async deadLetter(tracked: Tracked, error: {name: string; message: string}): Promise<void> {
+    const {entry} = tracked
+    const now = Date.now()
+    const metadata: Array<[string, string]> = [
+      ['dlq.topic', this.options.topic],
+      ['dlq.id', entry.id],
+      ['dlq.group', this.options.group],
+      ['dlq.consumer', this.options.consumer],
+      ['dlq.attempts', String(entry.attempt)],
+      ['dlq.error-name', error.name],
+      ['dlq.error-message', error.message],
+      ['dlq.first-failure', new Date(tracked.retry?.firstFailureMs ?? now).toISOString()],
+      ['dlq.last-failure', new Date(now).toISOString()],
+    ]
+    const outcome = await (this.ops as GroupOps).deadLetter(entry.id, metadata)
+    if (outcome.moved) {
+      this.summary.deadLettered++
+      this.emit('deadLettered', {id: entry.id, dlqId: outcome.dlqId, attempts: entry.attempt, errorName: error.name, error: error.message})
+    } else if (outcome.reason === 'deleted') {
+      this.reportLost([entry.id])
+    } else {
+      // Another consumer already acknowledged or dead-lettered it.
+      this.summary.duplicates++
+    }
+  }
+
+  /** After the loops stop: release what never started, let running handlers finish, flush acks. */
+  private async drain(): Promise<number> {
+    const ops = this.ops as GroupOps
+    const notStarted = this.queue.splice(0)
+    for (const tracked of notStarted) this.inFlight.delete(tracked.entry.id)
+    // Make them claimable by other workers right away instead of after the visibility timeout.
+    await ops.setIdle(notStarted.map((tracked) => tracked.entry.id), this.options.visibilityTimeoutMs).catch(() => undefined)
+
+    const deadline = Date.now() + this.options.shutdownTimeoutMs
+    while (this.running > 0 && Date.now() < deadline) await sleep(Math.min(20, deadline - Date.now()))
+    const unfinished = [...this.inFlight.values()]
+    for (const tracked of unfinished) tracked.controller?.abort(new Error('worker shutting down'))
+    await this.acks?.flush()
+    await ops.setIdle(unfinished.map((tracked) => tracked.entry.id), this.options.visibilityTimeoutMs).catch(() => undefined)
+    return unfinished.length
+  }
+
+  private async removeConsumerIfIdle(): Promise<void> {
+    try {
+      await (this.ops as GroupOps).deleteConsumerIfIdle()
+    } catch (error) {
+      this.emit('warning', {message: `could not remove consumer ${this.options.consumer}: ${errorMessage(error)}`})
+    }
+  }
+}

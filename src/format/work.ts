@@ -1,0 +1,35 @@
+import type {ChalkInstance} from 'chalk'
+
+import type {WorkerEvents, WorkerSummary} from '../core/worker/worker.js'
+import {formatCount, formatDuration, plural} from './numbers.js'
+
+type Event<K extends keyof WorkerEvents> = WorkerEvents[K][0]
+
+export const formatStart = (event: Event<'started'>, style: ChalkInstance): string =>
+  `Working on ${style.bold(event.topic)} as group ${style.bold(event.group)}${event.groupCreated ? ' (created)' : ''}, consumer ${event.consumer}; dead letters go to ${event.deadLetterKey}`
+
+export const formatRetry = (event: Event<'retry'>, style: ChalkInstance): string =>
+  style.yellow(`retry ${event.id} (attempt ${event.attempt} failed) in ${formatDuration(event.delayMs)}: ${event.error}`)
+
+export const formatDeadLetter = (event: Event<'deadLettered'>, style: ChalkInstance): string =>
+  style.red(`dead-lettered ${event.id} after ${plural(event.attempts, 'attempt')} as ${event.dlqId}: ${event.errorName}: ${event.error}`)
+
+export const formatLost = (event: Event<'lost'>, style: ChalkInstance): string =>
+  style.red(`lost ${plural(event.ids.length, 'entry', 'entries')} deleted or trimmed while pending: ${event.ids.slice(0, 10).join(', ')}${event.ids.length > 10 ? ', …' : ''}`)
+
+/** The live status line (spinner text). */
+export function formatStatus(stats: {processed: number; retried: number; deadLettered: number; inFlight: number; elapsedMs: number}, ratePerSecond: number): string {
+  return `processed ${formatCount(stats.processed)} · retried ${formatCount(stats.retried)} · dead-lettered ${formatCount(stats.deadLettered)} · in flight ${stats.inFlight} · ${formatCount(ratePerSecond)} msg/s`
+}
+
+export function formatWorkSummary(summary: WorkerSummary, style: ChalkInstance): string {
+  const parts = [
+    `processed ${formatCount(summary.processed)}`,
+    `retried ${formatCount(summary.retried)}`,
+    `dead-lettered ${formatCount(summary.deadLettered)}`,
+    `lost ${formatCount(summary.lost)}`,
+    `duplicates ${formatCount(summary.duplicates)}`,
+  ]
+  if (summary.unfinished > 0) parts.push(style.yellow(`unfinished ${formatCount(summary.unfinished)} (left pending for other workers)`))
+  return `Stopped (${summary.stopReason}) after ${formatDuration(summary.durationMs)}: ${parts.join(', ')}; ${formatCount(summary.rate)} msg/s`
+}

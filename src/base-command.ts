@@ -104,6 +104,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return resolved
   }
 
+  /** Point every later connection at another Redis (e.g. a throwaway server started by `demo`). */
+  protected async useRedisUrl(url: string): Promise<void> {
+    const current = await this.connection()
+    this.resolvedConnection = await resolveConnection({url, connectTimeoutMs: current.connectTimeoutMs})
+  }
+
   /** The Redis URL as it is safe to show. */
   protected async displayUrl(): Promise<string> {
     return maskedUrl((await this.connection()).target)

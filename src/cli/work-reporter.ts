@@ -4,7 +4,8 @@ import type {Worker, WorkerSummary} from '../core/worker/worker.js'
 import {formatDeadLetter, formatLost, formatRetry, formatStart, formatStatus, formatWorkSummary} from '../format/work.js'
 import type {Spinner} from '../output/spinner.js'
 
-export type ReportMode = 'json' | 'terminal' | 'plain'
+/** json: JSON lines; terminal: a live status line; plain: log lines; quiet: nothing (the caller prints a result). */
+export type ReportMode = 'json' | 'terminal' | 'plain' | 'quiet'
 
 const STATUS_INTERVAL_MS = 250
 const JSON_STATS_INTERVAL_MS = 5000
@@ -31,7 +32,7 @@ export class WorkReporter {
     worker.on('log', (event) => this.event('log', event, `[${event.id}] ${event.message}`))
     worker.on('warning', (event) => {
       if (mode === 'json') this.json('warning', event)
-      else process.stderr.write(`${style.yellow('warning:')} ${event.message}\n`)
+      else if (mode !== 'quiet') process.stderr.write(`${style.yellow('warning:')} ${event.message}\n`)
     })
     const interval = mode === 'terminal' ? STATUS_INTERVAL_MS : mode === 'json' ? JSON_STATS_INTERVAL_MS : PLAIN_STATS_INTERVAL_MS
     this.timer = setInterval(() => this.tick(), interval)
@@ -39,7 +40,7 @@ export class WorkReporter {
 
   private event(name: string, data: object, line: string): void {
     if (this.mode === 'json') this.json(name, data)
-    else this.spinner.log(line)
+    else if (this.mode !== 'quiet') this.spinner.log(line)
   }
 
   private json(name: string, data: object): void {
@@ -58,6 +59,7 @@ export class WorkReporter {
 
   private tick(): void {
     const {stats} = this.worker
+    if (this.mode === 'quiet') return
     if (this.mode === 'terminal') this.spinner.update(formatStatus(stats, this.rate()))
     else if (this.mode === 'json') this.json('stats', {processed: stats.processed, retried: stats.retried, deadLettered: stats.deadLettered, lost: stats.lost, duplicates: stats.duplicates, inFlight: stats.inFlight, rate: this.rate()})
     else process.stdout.write(`${formatStatus(stats, this.rate())}\n`)
@@ -67,7 +69,7 @@ export class WorkReporter {
     clearInterval(this.timer)
     this.spinner.stop()
     if (this.mode === 'json') this.json('summary', summary)
-    else process.stdout.write(`${formatWorkSummary(summary, this.style)}\n`)
+    else if (this.mode !== 'quiet') process.stdout.write(`${formatWorkSummary(summary, this.style)}\n`)
   }
 
   stop(): void {

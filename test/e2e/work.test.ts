@@ -209,3 +209,40 @@ describe('qctl work: delivery', () => {
     expect(await redis.xlen(topic)).toBe(50)
   })
 })
+
+describe('qctl work: limits and context', () => {
+  it('--max-messages stops after exactly N handled, leaving the rest for others', async () => {
+    const topic = unique('max-messages')
+    const log = join(dir, `${topic}.log`)
+    await publishAll(topic, Array.from({length: 30}, (_, n) => ({n})))
+    const result = await runCli(work(RECORDER, '--topic', topic, '--concurrency', '4', '--max-messages', '10', '--json'), {env: {QCTL_TEST_LOG: log}})
+    expect(result.code).toBe(0)
+    expect((await readLog(log)).filter((line) => line.phase === 'done')).toHaveLength(10)
+    expect(jsonLines(result.stdout).at(-1)).toMatchObject({event: 'summary', processed: 10, stopReason: 'max-messages'})
+    // The rest is still there for the next worker: nothing lost, nothing half-done.
+    const rest = await runCli(work(RECORDER, '--topic', topic, '--until-empty', '--visibility-timeout', '500ms', '--json'), {env: {QCTL_TEST_LOG: log}})
+    expect(jsonLines(rest.stdout).at(-1)).toMatchObject({processed: 20})
+  })
+
+  it('--handler-timeout aborts ctx.signal and retries as a transient failure', async () => {
+    const topic = unique('handler-timeout')
+    const handlerFile = join(dir, 'slow-once.mjs')
+    await writeFile(
+      handlerFile,
+      `export default async function handle(message, ctx) {
+  if (message.attempt === 1) {
+    await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve))
+    ctx.log('aborted:', ctx.signal.reason.message)
+  }
+}
+`,
+    )
+    await publishAll(topic, [{n: 1}])
+    const result = await runCli(work(handlerFile, '--topic', topic, '--handler-timeout', '300ms', '--backoff-delay', '100ms', '--until-empty', '--json'))
+    expect(result.code).toBe(0)
+    const events = jsonLines(result.stdout)
+    expect(events.find((event) => event.event === 'retry')).toMatchObject({attempt: 1, error: 'HandlerTimeout: handler timed out after 300ms'})
+    expect(events.find((event) => event.event === 'log')).toMatchObject({message: 'aborted: handler timed out after 300ms'})
+    expect(events.at(-1)).toMatchObject({event: 'summary', processed: 1, retried: 1, deadLettered: 0})
+  })
+})

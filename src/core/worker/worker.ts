@@ -144,7 +144,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Run until closed, `untilEmpty` finds nothing left, or `maxMessages` are handled. */
   async run(): Promise<WorkerSummary> {
     const {topic, group, consumer} = this.options
-    this.commands = await this.connect('commands')
+    this.commands = this.watchConnection(await this.connect('commands'), 'commands')
     this.ops = new GroupOps(this.commands, topic, group, consumer, this.options.deadLetterTopic)
     const groupCreated = await this.ops.ensureGroup(this.options.from)
     this.acks = new AckBatcher(
@@ -155,7 +155,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       },
     )
     this.emit('started', {topic, group, consumer, groupCreated, deadLetterKey: this.ops.dlqKey})
-    this.reader = await this.connect('reader')
+    this.reader = this.watchConnection(await this.connect('reader'), 'reader')
 
     await this.recoverOwnPending()
     const loops = [this.readLoop(), this.reclaimLoop(), this.heartbeatLoop()]
@@ -176,6 +176,20 @@ export class Worker extends EventEmitter<WorkerEvents> {
       rate: durationMs > 0 ? Math.round((handled * 1000) / durationMs) : 0,
       stopReason: this.stopReason,
     }
+  }
+
+  /** Say when a connection drops and comes back (the client reconnects by itself, with capped backoff). */
+  private watchConnection(client: Redis, role: string): Redis {
+    let lost = false
+    client.on('reconnecting', (delayMs: number) => {
+      if (!lost && !this.stopping) this.emit('warning', {message: `lost the ${role} connection to Redis; reconnecting (next try in ${delayMs}ms)`})
+      lost = true
+    })
+    client.on('ready', () => {
+      if (lost && !this.stopping) this.emit('warning', {message: `${role} connection to Redis is back`})
+      lost = false
+    })
+    return client
   }
 
   private fail(error: unknown): void {

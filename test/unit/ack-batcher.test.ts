@@ -1,0 +1,42 @@
+import {describe, expect, it} from 'vitest'
+
+import {AckBatcher, type AckResult} from '../../src/core/worker/ack-batcher.js'
+
+describe('AckBatcher', () => {
+  it('sends one batch when full, the rest within the delay, and reports duplicates', async () => {
+    const sent: Array<[string[], string[]]> = []
+    const results: AckResult[] = []
+    const batcher = new AckBatcher(
+      async (ids, retried) => {
+        sent.push([ids, retried])
+        return ids.length - (ids.includes('dup') ? 1 : 0)
+      },
+      (result) => results.push(result),
+      3,
+      5,
+    )
+    batcher.add('1-0', false)
+    batcher.add('2-0', true)
+    batcher.add('dup', false)
+    batcher.add('4-0', false)
+    expect(sent).toEqual([[['1-0', '2-0', 'dup'], ['2-0']]])
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(sent).toEqual([
+      [['1-0', '2-0', 'dup'], ['2-0']],
+      [['4-0'], []],
+    ])
+    await batcher.flush()
+    expect(results).toEqual([
+      {acked: 2, duplicates: 1, failed: undefined},
+      {acked: 1, duplicates: 0, failed: undefined},
+    ])
+  })
+
+  it('reports a failed send without throwing (the entries stay pending and come back)', async () => {
+    const results: AckResult[] = []
+    const batcher = new AckBatcher(async () => Promise.reject(new Error('Connection is closed.')), (result) => results.push(result))
+    batcher.add('1-0', false)
+    await batcher.flush()
+    expect(results).toEqual([{acked: 0, duplicates: 0, failed: new Error('Connection is closed.')}])
+  })
+})

@@ -2,7 +2,7 @@ import {Command, Errors, type Interfaces} from '@oclif/core'
 import type {Redis} from 'ioredis'
 
 import {isQctlError, QctlError, type ErrorCode} from './core/errors.js'
-import {closeRedis, openRedis, resolveConnection, type ResolvedConnection} from './core/redis/connection.js'
+import {closeRedis, openRedis, resolveConnection, type OpenOptions, type ResolvedConnection} from './core/redis/connection.js'
 import {classifyRedisError} from './core/redis/redis-errors.js'
 import {DEFAULT_REDIS_URL, maskedUrl} from './core/redis/redis-url.js'
 import {connectionFlags} from './flags.js'
@@ -116,7 +116,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   /** Open a Redis connection (closed automatically when the command ends). */
-  protected async redis(name: string, options: {reconnect?: boolean} = {}): Promise<Redis> {
+  protected async redis(name: string, options: Omit<OpenOptions, 'name'> = {}): Promise<Redis> {
     const client = await openRedis(await this.connection(), {name: `qctl:${name}`, ...options})
     this.clients.push(client)
     return client

@@ -10,7 +10,7 @@ import {deadLetterKey, retryKey} from '../core/keys.js'
 import {publish, type PublishResult} from '../core/publish/publish.js'
 import {redisServerAvailable, startThrowawayServer, type ThrowawayServer} from '../core/redis/throwaway-server.js'
 import {loadHandler} from '../core/worker/load-handler.js'
-import {Worker, type WorkerSummary} from '../core/worker/worker.js'
+import {Worker, WORKER_CONNECTION_OPTIONS, type WorkerSummary} from '../core/worker/worker.js'
 import {startSpinner} from '../output/spinner.js'
 
 const EXAMPLE_HANDLER = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples', 'handlers', 'order-processed.ts')
@@ -48,7 +48,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
     const loaded = await loadHandler(EXAMPLE_HANDLER)
     const worker = new Worker(
       {topic: DEMO_TOPIC, group: 'billing', handler: loaded.handle as never, concurrency: 8, maxAttempts: 3, backoff: {delayMs: 100}, untilEmpty: true},
-      async (role) => this.redis(`demo:${role}`, {reconnect: true}),
+      async (role) => this.redis(`demo:${role}`, WORKER_CONNECTION_OPTIONS[role]),
     )
     const json = this.jsonEnabled()
     const reporter = new WorkReporter(worker, json ? 'quiet' : this.stderrDecorations.spinner ? 'terminal' : 'plain', await startSpinner(this.stderrDecorations, 'working'), this.style)

@@ -5,7 +5,7 @@ import {workerOptionsFrom} from '../cli/work-options.js'
 import {WorkReporter} from '../cli/work-reporter.js'
 import {QctlError} from '../core/errors.js'
 import {loadHandler} from '../core/worker/load-handler.js'
-import {Worker} from '../core/worker/worker.js'
+import {Worker, WORKER_CONNECTION_OPTIONS} from '../core/worker/worker.js'
 import {durationFlag} from '../flags.js'
 import {startSpinner} from '../output/spinner.js'
 
@@ -47,7 +47,7 @@ Delivery is at least once: an entry is acknowledged after its handler succeeds; 
 
   async run(): Promise<void> {
     const loaded = await loadHandler(this.args.handler)
-    const worker = new Worker(workerOptionsFrom(this.flags, loaded), async (role) => this.redis(`work:${role}`, {reconnect: true}))
+    const worker = new Worker(workerOptionsFrom(this.flags, loaded), async (role) => this.redis(`work:${role}`, WORKER_CONNECTION_OPTIONS[role]))
     const json = this.jsonEnabled()
     const spinner = await startSpinner(this.stderrDecorations, 'starting')
     const reporter = new WorkReporter(worker, json ? 'json' : this.stderrDecorations.spinner ? 'terminal' : 'plain', spinner, this.style)

@@ -132,7 +132,7 @@ async function streamIds(redis: Redis, topic: string): Promise<string[]> {
   return (await redis.xrange(topic, '-', '+')).map(([id]) => id)
 }
 
-/** Write payloads as NDJSON and publish them with `qctl publish`; returns the new IDs in order. */
+/** Write payloads as NDJSON and publish them with `qctl publish` (one message per line). */
 async function publishNdjson(server: RedisServer, topic: string, payloads: unknown[]): Promise<void> {
   const file = join(dir, `${topic}-${Date.now()}.ndjson`)
   await writeFile(file, payloads.map((payload) => `${JSON.stringify(payload)}\n`).join(''))
@@ -160,9 +160,26 @@ function startWorker(spec: WorkerSpec): RunningCli {
   return cli
 }
 
+/** The worker's result once it exits, failing (with its output so far) if that takes over `ms`. */
+async function exited(cli: RunningCli, ms: number, what: string): Promise<CliResult> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      const {stdout, stderr} = cli.output()
+      cli.child.kill('SIGKILL')
+      reject(new Error(`${what}: still running after ${ms}ms\nstdout:\n${stdout}\nstderr:\n${stderr}`))
+    }, ms)
+  })
+  try {
+    return await Promise.race([cli.done, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 async function killWorker(cli: RunningCli, signal: NodeJS.Signals = 'SIGKILL'): Promise<CliResult> {
   cli.child.kill(signal)
-  return cli.done
+  return exited(cli, 15_000, `the worker after ${signal}`)
 }
 
 /** Field/value pairs of a stream entry as exact bytes. */
@@ -204,7 +221,7 @@ describe('qctl work: competing workers and poison entries', () => {
     const args = ['--max-attempts', '2', '--backoff-delay', '100ms', '--visibility-timeout', '1s', '--until-empty', '--json']
     const a = startWorker({server, topic, group, consumer: 'a', log, args})
     const b = startWorker({server, topic, group, consumer: 'b', log, args})
-    const [resultA, resultB] = await Promise.all([a.done, b.done])
+    const [resultA, resultB] = await Promise.all([exited(a, 30_000, 'worker a'), exited(b, 30_000, 'worker b')])
     expectExit0(resultA)
     expectExit0(resultB)
     const summaries = [summaryOf(resultA), summaryOf(resultB)]
@@ -290,7 +307,7 @@ describe('qctl work: competing workers and poison entries', () => {
     } finally {
       frozen.child.kill('SIGCONT')
     }
-    const [frozenResult, otherResult] = await Promise.all([frozen.done, other.done])
+    const [frozenResult, otherResult] = await Promise.all([exited(frozen, 20_000, 'the thawed worker'), exited(other, 20_000, 'the other worker')])
     expectExit0(frozenResult)
     expectExit0(otherResult)
     const frozenSummary = summaryOf(frozenResult)
@@ -331,7 +348,7 @@ describe('qctl work: competing workers and poison entries', () => {
     const args = ['--visibility-timeout', '1s', '--concurrency', '2', '--prefetch', '0', '--until-empty', '--json']
     const a = startWorker({server, topic, group, consumer: 'a', log: logA, args})
     const b = startWorker({server, topic, group, consumer: 'b', log: logB, args})
-    const [resultA, resultB] = await Promise.all([a.done, b.done])
+    const [resultA, resultB] = await Promise.all([exited(a, 30_000, 'worker a'), exited(b, 30_000, 'worker b')])
     expectExit0(resultA)
     expectExit0(resultB)
 
@@ -391,7 +408,7 @@ describe('qctl work: a worker killed mid-stream', () => {
     expect(orphaned.size).toBeGreaterThan(0)
     expect([...orphaned.values()].every((deliveries) => deliveries === 1)).toBe(true)
 
-    const results = await Promise.all(survivors.map(async (survivor) => survivor.done))
+    const results = await Promise.all(survivors.map(async (survivor, i) => exited(survivor, 40_000, `survivor ${i + 1}`)))
     results.forEach(expectExit0)
     const summaries = results.map(summaryOf)
     for (const summary of summaries) {
@@ -440,7 +457,12 @@ describe('qctl work: Redis restarts mid-run', () => {
     await server?.stop()
   })
 
-  it('reconnects by itself and handles everything published before and after the restart', async () => {
+  /**
+   * A worker runs while Redis is SIGKILLed (after `freezeMs` frozen by SIGSTOP, so that the worker's
+   * commands are in flight when the connection drops) and restarted with its data; 200 messages
+   * before, 200 after. The worker must recover by itself, handle all 400, and exit 0 on SIGTERM.
+   */
+  async function crashRedisUnderWorker(freezeMs: number): Promise<void> {
     const topic = unique('restart')
     const group = 'steady'
     const log = join(dir, `${topic}.log`)
@@ -449,6 +471,10 @@ describe('qctl work: Redis restarts mid-run', () => {
 
     await publishNdjson(server, topic, Array.from({length: 200}, (_, n) => ({n, sleepMs: 20})))
     await waitFor(() => countBy(readLog(log), 'done').size >= 50, 20_000, '50 messages handled')
+    if (freezeMs > 0) {
+      await server.kill('SIGSTOP')
+      await new Promise((resolve) => setTimeout(resolve, freezeMs))
+    }
     await server.kill('SIGKILL')
     const handledBeforeCrash = countBy(readLog(log), 'done').size
     await new Promise((resolve) => setTimeout(resolve, 500))
@@ -459,25 +485,41 @@ describe('qctl work: Redis restarts mid-run', () => {
     const ids = await streamIds(redis, topic)
     expect(ids).toHaveLength(400)
     expect(handledBeforeCrash).toBeLessThan(200)
+    let state = ''
     await waitFor(
       async () => {
         const done = countBy(readLog(log), 'done')
-        return ids.every((id) => done.has(id)) && (await pendingCount(redis, topic, group)) === 0
+        const pending = await pendingCount(redis, topic, group)
+        state = `${ids.filter((id) => done.has(id)).length}/400 handled, ${pending} pending`
+        return ids.every((id) => done.has(id)) && pending === 0
       },
-      40_000,
+      30_000,
       'all 400 messages handled and acknowledged',
-    )
+    ).catch((error: unknown) => {
+      const {stdout, stderr} = worker.output()
+      throw new Error(`${String(error)} (${state}; ${handledBeforeCrash} before the crash)\nworker stdout:\n${stdout}\nstderr:\n${stderr}`)
+    })
 
     const result = await killWorker(worker, 'SIGTERM')
     expectExit0(result)
     const summary = summaryOf(result)
     expect(summary).toMatchObject({stopReason: 'signal', unfinished: 0, lost: 0, deadLettered: 0, retried: 0})
     expect(summary.processed).toBeGreaterThanOrEqual(400)
+    // It noticed the outage (and said so) rather than sailing through by luck.
+    expect(events(result.stdout).some((event) => event.event === 'warning')).toBe(true)
     // Every handler call that completed was counted, and nothing was handled that was not published.
     const lines = readLog(log)
     expect(summary.processed).toBe(lines.filter((line) => line.phase === 'done').length)
     expect([...countBy(lines, 'start').keys()].every((id) => ids.includes(id))).toBe(true)
     expect(await pendingCount(redis, topic, group)).toBe(0)
+  }
+
+  it('reconnects by itself and handles everything published before and after the restart', async () => {
+    await crashRedisUnderWorker(0)
+  })
+
+  it('recovers too when Redis hangs before it crashes (commands in flight when the connection drops)', async () => {
+    await crashRedisUnderWorker(500)
   })
 })
 

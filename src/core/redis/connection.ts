@@ -38,6 +38,14 @@ export interface OpenOptions {
    * which must fail with a clear error rather than replay commands on a new connection.
    */
   reconnect?: boolean
+  /**
+   * After a reconnect, send again the commands whose replies the dropped connection lost. Without
+   * it, ioredis drops them and their promises never settle. Only for idempotent work (acks,
+   * claims, scripts that check state first); never for blocking reads.
+   */
+  resendOnReconnect?: boolean
+  /** Fail a command that has no reply after this long (including time spent waiting for a reconnect). */
+  commandTimeoutMs?: number
 }
 
 async function readConfigFile(path: string, flag: string): Promise<Buffer> {
@@ -111,7 +119,8 @@ export async function openRedis(connection: ResolvedConnection, options: OpenOpt
     enableReadyCheck: false,
     disableClientInfo: true,
     enableOfflineQueue: options.reconnect === true,
-    autoResendUnfulfilledCommands: false,
+    autoResendUnfulfilledCommands: options.resendOnReconnect === true,
+    commandTimeout: options.commandTimeoutMs,
     maxRetriesPerRequest: options.reconnect === true ? null : 0,
     retryStrategy: (attempt) => (established && options.reconnect === true ? Math.min(attempt * 200, 5000) : null),
   })

@@ -56,6 +56,18 @@ export interface WorkerEvents {
 /** Opens the worker's connections: blocking reads get their own, so they never delay acks. */
 export type ConnectionFactory = (role: 'reader' | 'commands') => Promise<Redis>
 
+/**
+ * How the worker's connections should be opened (see `openRedis`): both reconnect by themselves;
+ * the command connection re-sends what a cut connection left unanswered (everything it sends is
+ * idempotent) and bounds every command, so no loop waits forever on a reply that will never come.
+ * The reader does neither: a blocking read has its own watchdog, and re-sending one would deliver
+ * entries to a read nobody awaits.
+ */
+export const WORKER_CONNECTION_OPTIONS = {
+  reader: {reconnect: true},
+  commands: {reconnect: true, resendOnReconnect: true, commandTimeoutMs: 15_000},
+} as const
+
 interface Tracked {
   entry: DeliveredEntry
   retry: RetryRecord | undefined
@@ -488,7 +500,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     while (this.running > 0 && Date.now() < deadline) await sleep(Math.min(20, deadline - Date.now()))
     const unfinished = [...this.inFlight.values()]
     for (const tracked of unfinished) tracked.controller?.abort(new Error('worker shutting down'))
-    await this.acks?.flush()
+    // Bounded: with Redis gone, unsent acks must not hold the exit (those entries come back later).
+    const giveUp = new AbortController()
+    await Promise.race([this.acks?.flush(), sleep(Math.max(1000, this.options.shutdownTimeoutMs), giveUp.signal)])
+    giveUp.abort()
     await ops.setIdle(unfinished.map((tracked) => tracked.entry.id), this.options.visibilityTimeoutMs).catch(() => undefined)
     return unfinished.length
   }

@@ -146,6 +146,7 @@ export class GroupOps {
 
   /** Acknowledge, and forget retry records; returns how many were still pending. */
   async ack(ids: readonly string[], retried: readonly string[]): Promise<number> {
+    if (retried.length === 0) return this.redis.xack(this.topic, this.group, ...ids)
     const pipeline = this.redis.pipeline().xack(this.topic, this.group, ...ids)
     if (retried.length > 0) pipeline.hdel(this.retryKey, ...retried)
     const replies = await pipeline.exec()

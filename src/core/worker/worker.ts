@@ -86,6 +86,9 @@ const errorMessage = (error: unknown): string => {
   return text.length > ERROR_MESSAGE_LIMIT ? `${text.slice(0, ERROR_MESSAGE_LIMIT)}…` : text
 }
 
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  typeof value === 'object' && value !== null && typeof (value as {then?: unknown}).then === 'function'
+
 /** Errors that retrying cannot fix: stop the worker. Anything else (a lost connection) is retried. */
 const isFatal = (error: unknown): boolean =>
   error instanceof QctlError || (error instanceof Error && /^(NOGROUP|NOPERM|WRONGTYPE|NOSCRIPT)/.test(error.message))
@@ -217,9 +220,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return this.options.concurrency + this.options.prefetch - this.inFlight.size
   }
 
-  private async waitForSlot(): Promise<void> {
-    if (this.freeCapacity > 0 || this.stopping) return
-    await new Promise<void>((resolve) => this.slotWaiters.push(resolve))
+  /**
+   * Wait until at least `min` entries fit (or the queue ran dry with any room at all): reading
+   * a few entries at a time would double the reads for the same work.
+   */
+  private async waitForRoom(min = 1): Promise<void> {
+    while (!this.stopping && this.freeCapacity < min && !(this.queue.length === 0 && this.freeCapacity > 0)) {
+      await new Promise<void>((resolve) => this.slotWaiters.push(resolve))
+    }
   }
 
   private wakeSlotWaiters(): void {
@@ -231,7 +239,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const ops = this.ops as GroupOps
     let after = '-'
     while (!this.stopping) {
-      await this.waitForSlot()
+      await this.waitForRoom()
       const ids = (await ops.ownPending(after, Math.max(1, this.freeCapacity))).filter((id) => !this.inFlight.has(id))
       if (ids.length === 0) return
       after = ids.at(-1) as string
@@ -267,9 +275,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** New entries, read on the dedicated blocking connection. */
   private async readLoop(): Promise<void> {
-    const {topic, group, consumer, readCount, blockMs} = this.options
+    const {topic, group, consumer, readCount} = this.options
+    // Draining (--until-empty): a short block, so the end is noticed promptly.
+    const blockMs = this.options.untilEmpty ? Math.min(this.options.blockMs, 100) : this.options.blockMs
     while (!this.stopping) {
-      await this.waitForSlot()
+      await this.waitForRoom(Math.ceil(readCount / 2))
       if (this.stopping) break
       const count = Math.min(this.freeCapacity, readCount)
       let reply: Array<[string, Array<[string, string[]]>]> | null
@@ -330,7 +340,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const ops = this.ops as GroupOps
     let cursor = '0-0'
     while (!this.stopping) {
-      await this.waitForSlot()
+      await this.waitForRoom()
       if (this.stopping) break
       try {
         const claimed = await ops.autoclaim(this.options.visibilityTimeoutMs, cursor, Math.max(1, Math.min(this.freeCapacity, 100)))
@@ -374,23 +384,31 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   private pump(): void {
-    const {maxMessages} = this.options
-    while (this.running < this.options.concurrency && this.queue.length > 0 && !this.stopping) {
+    const {maxMessages, concurrency} = this.options
+    while (this.running < concurrency && this.queue.length > 0 && !this.stopping) {
       if (maxMessages !== undefined && this.started >= maxMessages) break
       const tracked = this.queue.shift() as Tracked
       this.running++
       this.started++
-      void this.handle(tracked).finally(() => {
-        this.running--
-        this.inFlight.delete(tracked.entry.id)
-        this.wakeSlotWaiters()
-        this.pump()
-        if (maxMessages !== undefined && this.started >= maxMessages && this.running === 0) this.close('max-messages')
-      })
+      void this.handle(tracked)
     }
   }
 
+  /** One entry to its outcome (acked, parked for retry, or dead-lettered); never rejects. */
   private async handle(tracked: Tracked): Promise<void> {
+    try {
+      await this.deliver(tracked)
+    } finally {
+      this.running--
+      this.inFlight.delete(tracked.entry.id)
+      this.wakeSlotWaiters()
+      this.pump()
+      const {maxMessages} = this.options
+      if (maxMessages !== undefined && this.started >= maxMessages && this.running === 0) this.close('max-messages')
+    }
+  }
+
+  private async deliver(tracked: Tracked): Promise<void> {
     const {entry} = tracked
     const {maxAttempts, handlerTimeoutMs} = this.options
     if (entry.attempt > maxAttempts) {
@@ -400,34 +418,21 @@ export class Worker extends EventEmitter<WorkerEvents> {
       )
       return
     }
-    const controller = new AbortController()
-    tracked.controller = controller
     const message = decodeMessage(this.options.topic, entry.id, entry.pairs, entry.attempt)
     const context: HandlerContext = {
-      signal: controller.signal,
+      // Created on first use: most handlers never look, and an AbortController per message is costly.
+      get signal() {
+        tracked.controller ??= new AbortController()
+        return tracked.controller.signal
+      },
       attempt: entry.attempt,
       log: (...args) => this.emit('log', {id: entry.id, message: format(...args)}),
     }
-    let timer: NodeJS.Timeout | undefined
     try {
-      const call = Promise.resolve().then(async () => this.options.handler(message, context))
-      if (handlerTimeoutMs === undefined) {
-        await call
-      } else {
-        await Promise.race([
-          call,
-          new Promise<never>((_resolve, reject) => {
-            timer = setTimeout(() => {
-              const error = new Error(`handler timed out after ${handlerTimeoutMs}ms`)
-              error.name = 'HandlerTimeout'
-              controller.abort(error)
-              reject(error)
-            }, handlerTimeoutMs)
-          }),
-        ])
-      }
+      const result = this.options.handler(message, context)
+      if (handlerTimeoutMs !== undefined) await this.withinHandlerTimeout(result, tracked, handlerTimeoutMs)
+      else if (isThenable(result)) await result
     } catch (error) {
-      clearTimeout(timer)
       try {
         await this.failed(tracked, error)
       } catch (redisError) {
@@ -437,9 +442,29 @@ export class Worker extends EventEmitter<WorkerEvents> {
       }
       return
     }
-    clearTimeout(timer)
     this.summary.processed++
     this.acks?.add(entry.id, tracked.retry !== undefined)
+  }
+
+  /** Await a handler's result, but fail it (and abort its signal) after --handler-timeout. */
+  private async withinHandlerTimeout(result: unknown, tracked: Tracked, ms: number): Promise<void> {
+    const controller = (tracked.controller ??= new AbortController())
+    let timer: NodeJS.Timeout | undefined
+    try {
+      await Promise.race([
+        result,
+        new Promise<never>((_resolve, reject) => {
+          timer = setTimeout(() => {
+            const error = new Error(`handler timed out after ${ms}ms`)
+            error.name = 'HandlerTimeout'
+            controller.abort(error)
+            reject(error)
+          }, ms)
+        }),
+      ])
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   private async failed(tracked: Tracked, error: unknown): Promise<void> {

@@ -5,15 +5,16 @@
 //   --quick              smaller inputs, fewer rounds (a couple of minutes)
 //   --scenario NAME      run only this scenario (repeatable); default: all
 //   --rounds N           override the number of interleaved rounds
-//   --lines N            override the input size (publish)
-//   --no-write           do not write bench/results/latest.md
+//   --lines N            override the input size (publish: lines; work: backlog messages)
+//   --no-write           do not write bench/results/latest.md (a run of some scenarios replaces
+//                        only their sections there and keeps the others')
 //
 // Every scenario runs against a private redis-server started here (loopback, free port, temp dir,
 // no persistence) and stopped at the end, also on error or Ctrl-C. Scenarios live in
 // bench/scenarios/*.mjs and export {name, run(ctx) => {rows, details?}}; shared helpers are in
 // bench/lib/. Add a scenario by writing a module and listing it in SCENARIOS below.
 import {existsSync} from 'node:fs'
-import {mkdir, writeFile} from 'node:fs/promises'
+import {mkdir} from 'node:fs/promises'
 import {dirname, join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
@@ -23,10 +24,12 @@ import {Redis} from 'ioredis'
 import {runningChildren} from './lib/child.mjs'
 import {loadWarning, machineHeader} from './lib/machine.mjs'
 import {startRedisServer} from './lib/redis-server.mjs'
+import {writeMergedResults} from './lib/results.mjs'
 import {renderThroughputTable} from './lib/table.mjs'
 import * as publish from './scenarios/publish.mjs'
+import * as work from './scenarios/work.mjs'
 
-const SCENARIOS = [publish]
+const SCENARIOS = [publish, work]
 
 const benchDir = dirname(fileURLToPath(import.meta.url))
 const repoRoot = dirname(benchDir)
@@ -89,35 +92,32 @@ try {
     admin,
     log,
   }
+  const mode = values.quick ? 'quick' : 'full'
   const rows = []
-  const details = []
+  const sections = {}
   for (const scenario of selected) {
     log(`\n== ${scenario.name}`)
     const result = await scenario.run(ctx)
     rows.push(...result.rows)
-    if (result.details) details.push(result.details)
-  }
-
-  const table = renderThroughputTable(rows)
-  const mode = values.quick ? 'quick' : 'full'
-  process.stdout.write(`\n${table}\n`)
-  if (!values['no-write']) {
-    const out = join(benchDir, 'results/latest.md')
-    await mkdir(dirname(out), {recursive: true})
-    const text = [
-      `# qctl benchmarks (${mode})`,
+    sections[scenario.name] = [
+      `## ${scenario.name} (${mode})`,
       '',
       `Machine: ${header}`,
       '',
       ...(busy === undefined ? [] : [`> ${busy}`, '']),
-      'Each run is a whole child process timed from spawn to exit; contenders run in interleaved rounds; ratios are taken round by round.',
+      renderThroughputTable(result.rows),
       '',
-      table,
-      '',
-      ...details.flatMap((block) => [block, '']),
+      ...(result.details ? [result.details] : []),
     ].join('\n')
-    await writeFile(out, text)
-    log(`\nwrote ${relative(repoRoot, out)}`)
+  }
+
+  process.stdout.write(`\n${renderThroughputTable(rows)}\n`)
+  if (!values['no-write']) {
+    const out = join(benchDir, 'results/latest.md')
+    await mkdir(dirname(out), {recursive: true})
+    const {kept, legacyDropped} = await writeMergedResults(out, sections, SCENARIOS.map((scenario) => scenario.name))
+    if (legacyDropped) log(`note: ${relative(repoRoot, out)} had no scenario sections (old format); it was replaced`)
+    log(`\nwrote ${relative(repoRoot, out)}${kept.length > 0 ? ` (kept the earlier results of: ${kept.join(', ')})` : ''}`)
   }
 } catch (error) {
   log(`\nbench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)

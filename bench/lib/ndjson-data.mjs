@@ -10,7 +10,7 @@ const GENERATOR_VERSION = 1
 const TARGET_BYTES = 200
 
 /** mulberry32: a tiny seeded PRNG, so every machine benchmarks the same bytes. */
-function prng(seed) {
+export function prng(seed) {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0

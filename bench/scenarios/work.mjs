@@ -23,7 +23,7 @@ export const name = 'work'
 
 const CONCURRENCY = 8
 const CHUNK = 1000
-/** What the issue asks of qctl (#5 now, #6 later): multiples of BullMQ's and the bare loop's rate. */
+/** What the issue asks of qctl (issue #3 now, issue #6 later): multiples of BullMQ's and the bare loop's rate. */
 const TARGETS = {bullmq: [5, 10], bare: [0.75, 1.0]}
 
 /** The last line of stdout that parses as JSON (qctl --json prints JSON lines; the summary is last). */
@@ -203,7 +203,7 @@ export async function run(ctx) {
       `≥ ${later}x: ${verdict(later)}`,
     ]
   })
-  const targets = markdownTable(['ratio', 'median', 'min–max', 'per round', 'target now (#5)', 'target later (#6)'], targetRows, ['left', 'right', 'right', 'left', 'left', 'left'])
+  const targets = markdownTable(['ratio', 'median', 'min–max', 'per round', 'target (#3)', 'target later (#6)'], targetRows, ['left', 'right', 'right', 'left', 'left', 'left'])
   log(`\n${targets}`)
 
   const seconds = (ms) => (ms === undefined ? '?' : (ms / 1000).toFixed(1))

@@ -210,6 +210,23 @@ describe('qctl work: delivery', () => {
   })
 })
 
+describe('qctl work: signals', () => {
+  it('a second signal exits at once with 130, leaving unfinished entries pending for others', async () => {
+    const topic = unique('double-sigint')
+    const log = join(dir, `${topic}.log`)
+    await publishAll(topic, Array.from({length: 4}, () => ({sleepMs: 20_000})))
+    const worker = startCli(work(RECORDER, '--topic', topic, '--concurrency', '4'), {env: {QCTL_TEST_LOG: log}})
+    await waitFor(async () => (await readLog(log)).length >= 4, 15_000, 'four handlers running')
+    worker.child.kill('SIGINT')
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    worker.child.kill('SIGINT')
+    const result = await worker.done
+    expect(result.code).toBe(130)
+    expect(result.durationMs).toBeLessThan(15_000)
+    expect(((await redis.xpending(topic, 'recorder')) as [number])[0]).toBe(4)
+  })
+})
+
 describe('qctl work: limits and context', () => {
   it('--max-messages stops after exactly N handled, leaving the rest for others', async () => {
     const topic = unique('max-messages')

@@ -50,6 +50,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected flags!: FlagsOf<T>
   protected args!: ArgsOf<T>
+  /** Every positional argument (for commands with `strict = false` that take a list). */
+  protected positionals: string[] = []
   private readonly clients: Redis[] = []
   private resolvedConnection: ResolvedConnection | undefined
   private interrupt: AbortController | undefined
@@ -58,7 +60,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     // bin/run.js already did this; repeated for commands run programmatically.
     guardSecrets(this.argv)
     await super.init()
-    const {args, flags} = await this.parse({
+    const {args, flags, argv} = await this.parse({
       flags: this.ctor.flags,
       baseFlags: (this.ctor as typeof BaseCommand).baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
@@ -67,6 +69,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as FlagsOf<T>
     this.args = args as ArgsOf<T>
+    this.positionals = argv.map(String)
   }
 
   /** How stdout and stderr may be decorated (colour, spinners). */

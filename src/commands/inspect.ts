@@ -1,0 +1,20 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../base-command.js'
+import {inspectTopic, type InspectResult} from '../core/stats/inspect.js'
+import {formatInspect} from '../format/inspect.js'
+
+export default class Inspect extends BaseCommand<typeof Inspect> {
+  static override summary = 'Everything about one topic: stream, groups, consumers, the oldest pending entries, the newest dead letters.'
+  static override description = 'The oldest pending entries show their delivery counts: entries delivered many times are the likely poison messages. Exits 6 if the topic (or --group) does not exist.'
+  static override examples = ['<%= config.bin %> inspect order.processed', '<%= config.bin %> inspect order.processed --group billing --json']
+
+  static override args = {topic: Args.string({description: 'Topic (stream key).', required: true, ignoreStdin: true})}
+  static override flags = {group: Flags.string({char: 'g', summary: 'Only this consumer group.'})}
+
+  async run(): Promise<InspectResult> {
+    const result = await inspectTopic(await this.redis('inspect'), this.args.topic, this.flags.group)
+    this.log(formatInspect(result, this.style))
+    return result
+  }
+}

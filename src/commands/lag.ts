@@ -1,0 +1,71 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../base-command.js'
+import {hasGates, lagRows, withGates, type Gates, type LagRow} from '../core/lag/lag.js'
+import {findTopics, topicStats} from '../core/stats/topic-stats.js'
+import {durationFlag} from '../flags.js'
+import {formatGateFailure, formatLagTable} from '../format/lag.js'
+import {startSpinner} from '../output/spinner.js'
+
+const RECHECK_MS = 1000
+
+export default class Lag extends BaseCommand<typeof Lag> {
+  static override summary = 'Show lag, pending and dead letters per topic and consumer group; gate CI on thresholds.'
+  static override description = `Without TOPIC, every stream in the database (SCAN TYPE stream; --match filters). One row per consumer group: stream length, lag (entries not yet delivered to the group), pending (delivered, not acknowledged), age of the oldest pending entry, consumers (active in the last minute / total) and dead-letter length.
+
+Gates: if a row breaks --max-lag, --max-pending, --max-pending-age or --max-dlq, the command exits 8 and names the row and the gate. With --wait it re-checks every second until every gate passes (exit 0) or the time is up (exit 8).`
+  static override examples = [
+    '<%= config.bin %> lag',
+    '<%= config.bin %> lag order.processed --json',
+    '<%= config.bin %> lag --match "order.*" --max-lag 1000 --max-dlq 0',
+    '<%= config.bin %> lag order.processed --max-lag 0 --max-pending 0 --wait 5m   # wait until drained',
+  ]
+
+  static override strict = false
+  static override args = {topic: Args.string({description: 'Topics to show (default: every stream).', ignoreStdin: true})}
+
+  static override flags = {
+    match: Flags.string({summary: 'Only topics whose key matches this glob (SCAN MATCH syntax).'}),
+    'max-lag': Flags.integer({summary: 'Fail (exit 8) if a group has more undelivered entries (or an unknown lag).', min: 0}),
+    'max-pending': Flags.integer({summary: 'Fail (exit 8) if a group has more pending entries.', min: 0}),
+    'max-pending-age': durationFlag({summary: 'Fail (exit 8) if a group\'s oldest pending entry was published longer ago.'}),
+    'max-dlq': Flags.integer({summary: 'Fail (exit 8) if a topic has more dead-lettered entries.', min: 0}),
+    wait: durationFlag({summary: 'Re-check every second until all gates pass, for at most this long.'}),
+  }
+
+  async run(): Promise<LagRow[]> {
+    const {flags} = this
+    const topics = this.positionals.length > 0 ? this.positionals : undefined
+    const gates: Gates = {maxLag: flags['max-lag'], maxPending: flags['max-pending'], maxPendingAgeMs: flags['max-pending-age'], maxDlq: flags['max-dlq']}
+    const redis = await this.redis('lag')
+    const measure = async (): Promise<LagRow[]> => {
+      const names = topics ?? (await findTopics(redis, flags.match))
+      return withGates(lagRows(await topicStats(redis, names), Date.now()), gates)
+    }
+
+    let rows = await measure()
+    const failing = (): boolean => rows.some((row) => row.failedGates.length > 0)
+    if (flags.wait !== undefined && hasGates(gates) && failing()) {
+      const deadline = Date.now() + flags.wait
+      const spinner = await startSpinner(this.stderrDecorations, 'waiting for the gates to pass')
+      const signal = this.interruptSignal()
+      while (failing() && Date.now() < deadline && !signal.aborted) {
+        const first = rows.find((row) => row.failedGates.length > 0)
+        if (first !== undefined) spinner.update(`waiting: ${formatGateFailure(first, first.failedGates[0] as never)}`)
+        await new Promise((resolve) => setTimeout(resolve, Math.min(RECHECK_MS, Math.max(0, deadline - Date.now()))))
+        rows = await measure()
+      }
+      spinner.stop()
+    }
+
+    this.log(rows.length === 0 ? 'No streams found.' : formatLagTable(rows, this.style))
+    if (failing()) {
+      if (!this.jsonEnabled()) {
+        for (const row of rows) for (const failure of row.failedGates) process.stderr.write(`${this.style.red('Gate failed:')} ${formatGateFailure(row, failure)}\n`)
+      }
+      // The rows (with their failedGates) are the output, in --json too; the exit code says it failed.
+      process.exitCode = 8
+    }
+    return rows
+  }
+}

@@ -1,0 +1,183 @@
+import {join} from 'node:path'
+
+import type {Redis} from 'ioredis'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import type {LagRow} from '../../src/core/lag/lag.js'
+import type {InspectResult} from '../../src/core/stats/inspect.js'
+import {jsonOf, PROJECT_ROOT, runCli, startCli} from '../helpers/cli.js'
+import {RedisServer} from '../helpers/redis-server.js'
+
+let server: RedisServer
+let redis: Redis
+
+const add = async (topic: string, count: number): Promise<string[]> => {
+  const pipeline = redis.pipeline()
+  for (let i = 0; i < count; i++) pipeline.xadd(topic, '*', 'data', JSON.stringify({i}))
+  return ((await pipeline.exec()) ?? []).map(([, id]) => id as string)
+}
+
+const lag = async (...args: string[]) => runCli(['lag', ...args, '-u', server.url])
+
+beforeAll(async () => {
+  server = await RedisServer.start()
+  redis = await server.client()
+  // fresh: a group that has read nothing; partial: 6 of 10 delivered, 4 of those acknowledged.
+  await add('lag.fresh', 5)
+  await redis.xgroup('CREATE', 'lag.fresh', 'g', '0')
+  const ids = await add('lag.partial', 10)
+  await redis.xgroup('CREATE', 'lag.partial', 'billing', '0')
+  await redis.xgroup('CREATE', 'lag.partial', 'audit', '$')
+  await redis.xreadgroup('GROUP', 'billing', 'c1', 'COUNT', 6, 'STREAMS', 'lag.partial', '>')
+  await redis.xack('lag.partial', 'billing', ...ids.slice(0, 4))
+  await redis.xadd('{lag.partial}:dlq', '*', 'data', '{}', 'dlq.id', ids[0] as string)
+  await add('lag.nogroup', 3)
+})
+
+afterAll(async () => {
+  redis?.disconnect()
+  await server?.stop()
+})
+
+describe('qctl lag', () => {
+  it('reports length, lag, pending, consumers and dead letters per group, sorted, as JSON', async () => {
+    const result = await lag('--json')
+    expect(result.code).toBe(0)
+    const rows = jsonOf<LagRow[]>(result)
+    expect(rows.map((row) => [row.topic, row.group, row.length, row.lag, row.pending, row.consumers, row.deadLetters])).toEqual([
+      ['lag.fresh', 'g', 5, 5, 0, 0, 0],
+      ['lag.nogroup', null, 3, null, 0, 0, 0],
+      ['lag.partial', 'audit', 10, 0, 0, 0, 1],
+      ['lag.partial', 'billing', 10, 4, 2, 1, 1],
+    ])
+    const billing = rows[3] as LagRow
+    expect(billing.lagSource).toBe('redis')
+    expect(billing.activeConsumers).toBe(1)
+    expect(Date.parse(billing.oldestPendingAt as string)).toBeGreaterThan(0)
+    expect(billing.oldestPendingAgeMs).toBeGreaterThanOrEqual(0)
+  })
+
+  it('shows a table for people, filtered by topic or --match, and says when nothing matches', async () => {
+    const table = await lag('lag.partial')
+    expect(table.code).toBe(0)
+    expect(table.stdout).toMatch(/│ lag\.partial │ billing │\s+10 │\s+4 │\s+2 │\s+\S+ │\s+1\/1 │\s+1 │/)
+    expect(table.stdout).not.toContain('lag.fresh')
+    const matched = jsonOf<LagRow[]>(await lag('--match', 'lag.f*', '--json'))
+    expect(matched.map((row) => row.topic)).toEqual(['lag.fresh'])
+    expect((await lag('--match', 'nothing-*')).stdout).toBe('No streams found.\n')
+  })
+
+  it('counts the lag itself when Redis reports it unknown after a deletion, and says "unknown" beyond its limit', async () => {
+    const ids = await add('lag.deleted', 20)
+    await redis.xgroup('CREATE', 'lag.deleted', 'g', '0')
+    await redis.xreadgroup('GROUP', 'g', 'c', 'COUNT', 5, 'STREAMS', 'lag.deleted', '>')
+    await redis.xdel('lag.deleted', ids[10] as string)
+    const [groupInfo] = (await redis.call('XINFO', 'GROUPS', 'lag.deleted')) as unknown[][]
+    expect(groupInfo).toEqual(expect.arrayContaining(['lag', null]))
+    const [counted] = jsonOf<LagRow[]>(await lag('lag.deleted', '--json'))
+    expect(counted).toMatchObject({lag: 14, lagSource: 'counted'})
+
+    const many = await add('lag.many', 1500)
+    await redis.xgroup('CREATE', 'lag.many', 'g', '0')
+    await redis.xdel('lag.many', many[700] as string)
+    const [unknown] = jsonOf<LagRow[]>(await lag('lag.many', '--json'))
+    expect(unknown).toMatchObject({lag: null, lagSource: 'unknown'})
+    const gated = await lag('lag.many', '--max-lag', '100000')
+    expect(gated.code).toBe(8)
+    expect(gated.stdout).toMatch(/│ unknown │/)
+    expect(gated.stderr).toBe('Gate failed: lag.many/g: lag unknown > --max-lag 100,000\n')
+  })
+})
+
+describe('qctl lag gates', () => {
+  it.each([
+    [['--max-lag', '4'], 0, []],
+    [['--max-lag', '3'], 8, ['lag.partial/billing: lag 4 > --max-lag 3']],
+    [['--max-pending', '2'], 0, []],
+    [['--max-pending', '1'], 8, ['lag.partial/billing: pending 2 > --max-pending 1']],
+    [['--max-pending-age', '1h'], 0, []],
+    [['--max-pending-age', '0'], 8, [/^lag\.partial\/billing: oldest pending age \S+ > --max-pending-age 0ms$/]],
+    [['--max-dlq', '1'], 0, []],
+    [['--max-dlq', '0'], 8, ['lag.partial/audit: dead letters 1 > --max-dlq 0', 'lag.partial/billing: dead letters 1 > --max-dlq 0']],
+  ])('%o exits %i', async (gate, code, failures) => {
+    const result = await lag('lag.partial', ...gate)
+    expect(result.code).toBe(code)
+    const lines = result.stderr.split('\n').filter((line) => line !== '').map((line) => line.replace(/^Gate failed: /, ''))
+    expect(lines).toHaveLength(failures.length)
+    failures.forEach((failure, index) => expect(lines[index]).toMatch(failure))
+  })
+
+  it('puts the broken gates into the JSON rows and still prints them (exit 8)', async () => {
+    const result = await lag('lag.partial', '--max-lag', '0', '--json')
+    expect(result.code).toBe(8)
+    const rows = jsonOf<LagRow[]>(result)
+    expect(rows.find((row) => row.group === 'billing')?.failedGates).toEqual([{gate: 'max-lag', limit: 0, value: 4}])
+    expect(rows.find((row) => row.group === 'audit')?.failedGates).toEqual([])
+  })
+
+  it('--wait passes once a worker drains the topic meanwhile', async () => {
+    await add('lag.drain', 300)
+    await redis.xgroup('CREATE', 'lag.drain', 'recorder', '0')
+    const waiting = startCli(['lag', 'lag.drain', '--max-lag', '0', '--max-pending', '0', '--wait', '30s', '--json', '-u', server.url])
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    const worker = await runCli(['work', join(PROJECT_ROOT, 'test/fixtures/work/recorder.mjs'), '--topic', 'lag.drain', '--until-empty', '-u', server.url])
+    expect(worker.code).toBe(0)
+    const result = await waiting.done
+    expect(result.code).toBe(0)
+    expect(jsonOf<LagRow[]>(result)[0]).toMatchObject({lag: 0, pending: 0, failedGates: []})
+  })
+
+  it('--wait fails with exit 8 when the time is up', async () => {
+    const result = await lag('lag.fresh', '--max-lag', '0', '--wait', '1500ms')
+    expect(result.code).toBe(8)
+    expect(result.stderr).toContain('Gate failed: lag.fresh/g: lag 5 > --max-lag 0')
+    expect(result.durationMs).toBeGreaterThanOrEqual(1500)
+  })
+})
+
+describe('qctl inspect', () => {
+  it('shows the stream, every group with its consumers, the oldest pending entries with delivery counts, and dead letters', async () => {
+    const ids = await add('inspect.t', 6)
+    await redis.xgroup('CREATE', 'inspect.t', 'billing', '0')
+    await redis.xgroup('CREATE', 'inspect.t', 'audit', '0')
+    await redis.xreadgroup('GROUP', 'billing', 'w1', 'COUNT', 2, 'STREAMS', 'inspect.t', '>')
+    await redis.xreadgroup('GROUP', 'billing', 'w2', 'COUNT', 1, 'STREAMS', 'inspect.t', '>')
+    await redis.xclaim('inspect.t', 'billing', 'w2', 0, ids[0] as string)
+    await redis.xadd('{inspect.t}:dlq', '*', 'data', '{}', 'dlq.id', ids[5] as string, 'dlq.group', 'audit', 'dlq.attempts', '5', 'dlq.error-name', 'PermanentError', 'dlq.error-message', 'bad total')
+
+    const result = await runCli(['inspect', 'inspect.t', '--json', '-u', server.url])
+    expect(result.code).toBe(0)
+    const json = jsonOf<InspectResult>(result)
+    expect(json).toMatchObject({topic: 'inspect.t', length: 6, firstEntry: {id: ids[0]}, lastEntry: {id: ids[5]}, entriesAdded: 6})
+    expect(json.groups.map((group) => [group.name, group.lag, group.pending, group.consumers])).toEqual([
+      ['audit', 6, 0, 0],
+      ['billing', 3, 3, 2],
+    ])
+    const billing = json.groups[1]!
+    expect(billing.consumerDetails.map((consumer) => [consumer.name, consumer.pending])).toEqual([
+      ['w1', 1],
+      ['w2', 2],
+    ])
+    expect(billing.oldestPending.map((entry) => [entry.id, entry.consumer, entry.deliveries])).toEqual([
+      [ids[0], 'w2', 2],
+      [ids[1], 'w1', 1],
+      [ids[2], 'w2', 1],
+    ])
+    expect(json.deadLetters).toMatchObject({key: '{inspect.t}:dlq', length: 1, newest: [{originId: ids[5], group: 'audit', attempts: 5, errorName: 'PermanentError', errorMessage: 'bad total'}]})
+
+    const human = await runCli(['inspect', 'inspect.t', '--group', 'billing', '-u', server.url])
+    expect(human.code).toBe(0)
+    expect(human.stdout).toContain('Oldest pending entries of billing')
+    expect(human.stdout).toContain('PermanentError: bad total')
+    expect(human.stdout).not.toContain('Consumers of audit')
+  })
+
+  it('exits 6 for a topic or group that does not exist', async () => {
+    const topic = await runCli(['inspect', 'no.such.topic', '-u', server.url])
+    expect(topic.code).toBe(6)
+    expect(topic.stderr).toBe('Error: topic "no.such.topic" does not exist (or is not a stream)\n')
+    const group = await runCli(['inspect', 'lag.partial', '--group', 'nope', '-u', server.url])
+    expect(group.code).toBe(6)
+    expect(group.stderr).toBe('Error: topic "lag.partial" has no consumer group "nope"\n')
+  })
+})

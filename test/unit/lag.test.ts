@@ -1,0 +1,93 @@
+import {Chalk} from 'chalk'
+import {describe, expect, it} from 'vitest'
+
+import {gateFailures, lagRows, withGates, type LagRow} from '../../src/core/lag/lag.js'
+import type {TopicStats} from '../../src/core/stats/topic-stats.js'
+import {formatGateFailure, formatLagTable} from '../../src/format/lag.js'
+
+const NOW = Date.parse('2026-11-28T12:00:00.000Z')
+
+const stats = (overrides: Partial<TopicStats> = {}): TopicStats => ({
+  topic: 'orders',
+  length: 100,
+  firstId: '1-0',
+  lastId: '2-0',
+  lastGeneratedId: '2-0',
+  entriesAdded: 100,
+  deadLetterKey: '{orders}:dlq',
+  deadLetters: 2,
+  groups: [
+    {name: 'zeta', lastDeliveredId: '2-0', entriesRead: 100, lag: 0, lagSource: 'redis', pending: 0, oldestPendingId: null, consumers: 1, activeConsumers: 0},
+    {name: 'billing', lastDeliveredId: '1-5', entriesRead: 40, lag: 60, lagSource: 'redis', pending: 5, oldestPendingId: `${NOW - 90_000}-0`, consumers: 3, activeConsumers: 2},
+  ],
+  ...overrides,
+})
+
+describe('lagRows', () => {
+  it('makes one row per group, sorted by topic then group, with ISO times and ages from now', () => {
+    const rows = lagRows([stats({topic: 'payments', groups: []}), stats()], NOW)
+    expect(rows.map((row) => [row.topic, row.group])).toEqual([
+      ['orders', 'billing'],
+      ['orders', 'zeta'],
+      ['payments', null],
+    ])
+    expect(rows[0]).toEqual({
+      topic: 'orders',
+      group: 'billing',
+      length: 100,
+      lag: 60,
+      lagSource: 'redis',
+      pending: 5,
+      oldestPendingId: `${NOW - 90_000}-0`,
+      oldestPendingAt: '2026-11-28T11:58:30.000Z',
+      oldestPendingAgeMs: 90_000,
+      consumers: 3,
+      activeConsumers: 2,
+      deadLetters: 2,
+      failedGates: [],
+    })
+    expect(rows[2]).toMatchObject({group: null, lag: null, lagSource: null, pending: 0})
+  })
+})
+
+describe('gates', () => {
+  const [billing, zeta] = lagRows([stats()], NOW) as [LagRow, LagRow]
+
+  it.each([
+    [{maxLag: 60}, []],
+    [{maxLag: 59}, [{gate: 'max-lag', limit: 59, value: 60}]],
+    [{maxPending: 4}, [{gate: 'max-pending', limit: 4, value: 5}]],
+    [{maxPendingAgeMs: 60_000}, [{gate: 'max-pending-age', limit: 60_000, value: 90_000}]],
+    [{maxDlq: 1}, [{gate: 'max-dlq', limit: 1, value: 2}]],
+    [{maxLag: 100, maxPending: 100, maxPendingAgeMs: 100_000, maxDlq: 2}, []],
+  ])('%o on billing fails %o', (gates, expected) => {
+    expect(gateFailures(billing, gates)).toEqual(expected)
+  })
+
+  it('fails --max-lag on an unknown lag: a gate never passes on a guess', () => {
+    expect(gateFailures({...zeta, lag: null, lagSource: 'unknown'}, {maxLag: 1_000_000})).toEqual([{gate: 'max-lag', limit: 1_000_000, value: null}])
+  })
+
+  it('applies only --max-dlq to a topic without groups', () => {
+    const [row] = lagRows([stats({groups: []})], NOW) as [LagRow]
+    expect(gateFailures(row, {maxLag: 0, maxPending: 0, maxPendingAgeMs: 0, maxDlq: 0})).toEqual([{gate: 'max-dlq', limit: 0, value: 2}])
+  })
+
+  it('names the row and the gate', () => {
+    const [failed] = withGates([billing], {maxLag: 10, maxPendingAgeMs: 60_000}) as [LagRow]
+    expect(failed.failedGates.map((failure) => formatGateFailure(failed, failure))).toEqual([
+      'orders/billing: lag 60 > --max-lag 10',
+      'orders/billing: oldest pending age 1m30s > --max-pending-age 1m00s',
+    ])
+  })
+})
+
+describe('formatLagTable', () => {
+  it('shows every column, unknown lag as "unknown" and groupless topics plainly', () => {
+    const rows = lagRows([stats({groups: [{...stats().groups[0]!, lag: null, lagSource: 'unknown'}]}), stats({topic: 'solo', groups: []})], NOW)
+    const text = formatLagTable(rows, new Chalk({level: 0}))
+    expect(text).toContain('TOPIC')
+    expect(text).toMatch(/│ orders │ zeta\s+│\s+100 │ unknown │\s+0 │\s+- │\s+0\/1 │\s+2 │/)
+    expect(text).toMatch(/│ solo\s+│ \(no consumer group\) │\s+100 │\s+- │\s+- │\s+- │\s+- │\s+2 │/)
+  })
+})

@@ -210,6 +210,19 @@ describe('qctl work: delivery', () => {
   })
 })
 
+describe('qctl work: where a new group starts', () => {
+  it('--from latest creates the group at the end: existing entries are not delivered', async () => {
+    const topic = unique('from-latest')
+    const log = join(dir, `${topic}.log`)
+    const ids = await publishAll(topic, [{n: 1}, {n: 2}])
+    const result = await runCli(work(RECORDER, '--topic', topic, '--from', 'latest', '--until-empty', '--json'), {env: {QCTL_TEST_LOG: log}})
+    expect(result.code).toBe(0)
+    expect(jsonLines(result.stdout).at(-1)).toMatchObject({processed: 0})
+    const [group] = (await redis.call('XINFO', 'GROUPS', topic)) as unknown[][]
+    expect(group).toEqual(expect.arrayContaining(['last-delivered-id', ids[1]]))
+  })
+})
+
 describe('qctl work: signals', () => {
   it('a second signal exits at once with 130, leaving unfinished entries pending for others', async () => {
     const topic = unique('double-sigint')

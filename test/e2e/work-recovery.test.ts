@@ -1,7 +1,6 @@
 // `qctl work` under failure: competing workers, killed workers, slow handlers, a Redis restart,
 // and entries deleted while pending. Every test checks Redis state and the recorder fixture's
 // log (test/fixtures/work/recorder.mjs: one JSON line per handler call phase, per process).
-import {readFileSync} from 'node:fs'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -10,35 +9,13 @@ import type {Redis} from 'ioredis'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {deadLetterKey, retryKey} from '../../src/core/keys.js'
-import {PROJECT_ROOT, runCli, startCli, waitFor, type CliResult, type RunningCli} from '../helpers/cli.js'
+import {runCli, startCli, waitFor, type CliResult, type RunningCli} from '../helpers/cli.js'
+import {readLog, RECORDER, type LogLine} from '../helpers/recorder.js'
 import {RedisServer} from '../helpers/redis-server.js'
+import type {WorkerSummary} from '../../src/core/worker/worker.js'
 
-const RECORDER = join(PROJECT_ROOT, 'test', 'fixtures', 'work', 'recorder.mjs')
 
-interface LogLine {
-  pid: number
-  at: number
-  id: string
-  attempt: number
-  phase: 'start' | 'done'
-  running?: number
-}
-
-interface Summary {
-  topic: string
-  group: string
-  consumer: string
-  processed: number
-  retried: number
-  deadLettered: number
-  lost: number
-  lostIds: string[]
-  duplicates: number
-  unfinished: number
-  durationMs: number
-  rate: number
-  stopReason: string
-}
+type Summary = WorkerSummary
 
 type Event = Record<string, unknown> & {event: string}
 
@@ -66,26 +43,6 @@ afterEach(async () => {
 afterAll(async () => {
   await rm(dir, {recursive: true, force: true})
 })
-
-/** The recorder's lines so far (a line being written is skipped until complete). */
-function readLog(file: string): LogLine[] {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch {
-    return []
-  }
-  const lines: LogLine[] = []
-  for (const line of text.split('\n')) {
-    if (line === '') continue
-    try {
-      lines.push(JSON.parse(line) as LogLine)
-    } catch {
-      // The last line may be mid-write while a worker runs.
-    }
-  }
-  return lines
-}
 
 const countBy = (lines: LogLine[], phase: LogLine['phase']): Map<string, number> => {
   const counts = new Map<string, number>()

@@ -6,18 +6,10 @@ import type {Redis} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {PROJECT_ROOT, runCli, startCli, waitFor} from '../helpers/cli.js'
+import {readLog, RECORDER, type LogLine} from '../helpers/recorder.js'
 import {RedisServer} from '../helpers/redis-server.js'
 
-const RECORDER = join(PROJECT_ROOT, 'test', 'fixtures', 'work', 'recorder.mjs')
 
-interface LogLine {
-  pid: number
-  at: number
-  id: string
-  attempt: number
-  phase: 'start' | 'done'
-  running?: number
-}
 
 let server: RedisServer
 let redis: Redis
@@ -25,14 +17,6 @@ let dir: string
 let counter = 0
 
 const unique = (name: string): string => `${name}-${++counter}`
-
-async function readLog(file: string): Promise<LogLine[]> {
-  const text = await readFile(file, 'utf8').catch(() => '')
-  return text
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as LogLine)
-}
 
 async function publishAll(topic: string, payloads: unknown[]): Promise<string[]> {
   const pipeline = redis.pipeline()
@@ -126,7 +110,7 @@ describe('qctl work: delivery', () => {
     await publishAll(topic, Array.from({length: 120}, () => ({sleepMs: 10})))
     const result = await runCli(work(RECORDER, '--topic', topic, '--concurrency', '4', '--until-empty'), {env: {QCTL_TEST_LOG: log}})
     expect(result.code).toBe(0)
-    const starts = (await readLog(log)).filter((line) => line.phase === 'start')
+    const starts = (readLog(log)).filter((line) => line.phase === 'start')
     expect(starts).toHaveLength(120)
     expect(Math.max(...starts.map((line) => line.running ?? 0))).toBe(4)
   })
@@ -137,7 +121,7 @@ describe('qctl work: delivery', () => {
     const [id] = await publishAll(topic, [{fail: 'transient', times: 3}])
     const result = await runCli(work(RECORDER, '--topic', topic, '--backoff-delay', '200ms', '--until-empty', '--json'), {env: {QCTL_TEST_LOG: log}})
     expect(result.code).toBe(0)
-    const starts = (await readLog(log)).filter((line) => line.phase === 'start')
+    const starts = (readLog(log)).filter((line) => line.phase === 'start')
     expect(starts.map((line) => [line.id, line.attempt])).toEqual([1, 2, 3, 4].map((attempt) => [id, attempt]))
     // Exponential backoff with ±20 % jitter: 200, 400, 800 ms at the least 160, 320, 640.
     const gaps = starts.slice(1).map((line, index) => line.at - (starts[index] as LogLine).at)
@@ -159,7 +143,7 @@ describe('qctl work: delivery', () => {
     const result = await runCli(work(RECORDER, '--topic', topic, '--group', 'billing', '--consumer', 'w1', '--until-empty'), {env: {QCTL_TEST_LOG: log}})
     expect(result.code).toBe(0)
     expect(result.stdout).toContain(`dead-lettered ${id} after 1 attempt as `)
-    expect((await readLog(log)).filter((line) => line.phase === 'start')).toHaveLength(1)
+    expect((readLog(log)).filter((line) => line.phase === 'start')).toHaveLength(1)
     const [[, fields]] = (await redis.xrangeBuffer(`{${topic}}:dlq`, '-', '+')) as [[Buffer, Buffer[]]]
     const asText = fields.map((field) => field.toString())
     expect(fields[1]?.equals(Buffer.from(payload))).toBe(true)
@@ -184,7 +168,7 @@ describe('qctl work: delivery', () => {
     await publishAll(topic, [{fail: 'always'}])
     const result = await runCli(work(RECORDER, '--topic', topic, '--max-attempts', '3', '--backoff-delay', '100ms', '--until-empty'), {env: {QCTL_TEST_LOG: log}})
     expect(result.code).toBe(0)
-    expect((await readLog(log)).map((line) => line.attempt)).toEqual([1, 2, 3])
+    expect((readLog(log)).map((line) => line.attempt)).toEqual([1, 2, 3])
     const [[, fields]] = (await redis.xrange(`{${topic}}:dlq`, '-', '+')) as [[string, string[]]]
     expect(fields).toEqual(expect.arrayContaining(['dlq.attempts', '3', 'dlq.error-name', 'Error', 'dlq.error-message', 'always fails']))
   })
@@ -194,11 +178,11 @@ describe('qctl work: delivery', () => {
     const log = join(dir, `${topic}.log`)
     await publishAll(topic, Array.from({length: 50}, () => ({sleepMs: 400})))
     const worker = startCli(work(RECORDER, '--topic', topic, '--concurrency', '5', '--prefetch', '5', '--json'), {env: {QCTL_TEST_LOG: log}})
-    await waitFor(async () => (await readLog(log)).filter((line) => line.phase === 'start').length >= 5, 15_000, 'five handlers running')
+    await waitFor(async () => (readLog(log)).filter((line) => line.phase === 'start').length >= 5, 15_000, 'five handlers running')
     worker.child.kill('SIGTERM')
     const result = await worker.done
     expect(result.code).toBe(0)
-    const lines = await readLog(log)
+    const lines = readLog(log)
     const started = new Set(lines.filter((line) => line.phase === 'start').map((line) => line.id))
     const done = new Set(lines.filter((line) => line.phase === 'done').map((line) => line.id))
     expect(done).toEqual(started)
@@ -229,7 +213,7 @@ describe('qctl work: signals', () => {
     const log = join(dir, `${topic}.log`)
     await publishAll(topic, Array.from({length: 4}, () => ({sleepMs: 20_000})))
     const worker = startCli(work(RECORDER, '--topic', topic, '--concurrency', '4'), {env: {QCTL_TEST_LOG: log}})
-    await waitFor(async () => (await readLog(log)).length >= 4, 15_000, 'four handlers running')
+    await waitFor(async () => (readLog(log)).length >= 4, 15_000, 'four handlers running')
     worker.child.kill('SIGINT')
     await new Promise((resolve) => setTimeout(resolve, 200))
     worker.child.kill('SIGINT')
@@ -247,7 +231,7 @@ describe('qctl work: limits and context', () => {
     await publishAll(topic, Array.from({length: 30}, (_, n) => ({n})))
     const result = await runCli(work(RECORDER, '--topic', topic, '--concurrency', '4', '--max-messages', '10', '--json'), {env: {QCTL_TEST_LOG: log}})
     expect(result.code).toBe(0)
-    expect((await readLog(log)).filter((line) => line.phase === 'done')).toHaveLength(10)
+    expect((readLog(log)).filter((line) => line.phase === 'done')).toHaveLength(10)
     expect(jsonLines(result.stdout).at(-1)).toMatchObject({event: 'summary', processed: 10, stopReason: 'max-messages'})
     // The rest is still there for the next worker: nothing lost, nothing half-done.
     const rest = await runCli(work(RECORDER, '--topic', topic, '--until-empty', '--visibility-timeout', '500ms', '--json'), {env: {QCTL_TEST_LOG: log}})

@@ -6,7 +6,12 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {WorkReporter} from '../cli/work-reporter.js'
 import {sampleOrders} from '../core/demo/sample-orders.js'
+import {listDlq, type DlqListResult} from '../core/dlq/list.js'
 import {deadLetterKey, retryKey} from '../core/keys.js'
+import {lagRows, type LagRow} from '../core/lag/lag.js'
+import {topicStats} from '../core/stats/topic-stats.js'
+import {formatDlqTable} from '../format/dlq.js'
+import {formatLagTable} from '../format/lag.js'
 import {publish, type PublishResult} from '../core/publish/publish.js'
 import {redisServerAvailable, startThrowawayServer, type ThrowawayServer} from '../core/redis/throwaway-server.js'
 import {loadHandler} from '../core/worker/load-handler.js'
@@ -23,6 +28,8 @@ export interface DemoResult {
   deadLetterKey: string
   published: PublishResult
   worker: WorkerSummary
+  lag: LagRow[]
+  deadLetters: DlqListResult
 }
 
 export default class Demo extends BaseCommand<typeof Demo> {
@@ -56,10 +63,22 @@ export default class Demo extends BaseCommand<typeof Demo> {
     const summary = await worker.run()
     reporter.finish(summary)
 
+    const lag = lagRows(await topicStats(commands, [DEMO_TOPIC]), Date.now())
     this.log('')
-    this.log(`Dead-lettered entries are in ${this.style.bold(deadLetterKey(DEMO_TOPIC))}: redis-cli XRANGE '${deadLetterKey(DEMO_TOPIC)}' - +`)
+    this.log(this.style.bold(`qctl lag ${DEMO_TOPIC}`))
+    this.log(formatLagTable(lag, this.style))
+
+    const deadLetters = await listDlq(commands, {key: deadLetterKey(DEMO_TOPIC), order: 'newest', limit: 10})
+    this.log('')
+    this.log(this.style.bold(`qctl dlq list ${DEMO_TOPIC}`))
+    const width = process.stdout.isTTY === true ? process.stdout.columns : undefined
+    if (deadLetters.entries.length === 0) this.log('No dead-lettered entries.')
+    for (const line of deadLetters.entries.length === 0 ? [] : formatDlqTable(deadLetters.entries, {width, now: Date.now(), style: this.style})) this.log(line)
+
+    this.log('')
+    this.log(`Next: qctl inspect ${DEMO_TOPIC}, qctl dlq show ${DEMO_TOPIC} <ID>, qctl dlq replay ${DEMO_TOPIC} --dry-run`)
     this.log(`Try it on your own topic: qctl publish order.processed events.ndjson && qctl work examples/handlers/order-processed.ts --until-empty`)
-    return {redisUrl, throwawayServer: this.throwaway !== undefined, topic: DEMO_TOPIC, deadLetterKey: deadLetterKey(DEMO_TOPIC), published, worker: summary}
+    return {redisUrl, throwawayServer: this.throwaway !== undefined, topic: DEMO_TOPIC, deadLetterKey: deadLetterKey(DEMO_TOPIC), published, worker: summary, lag, deadLetters}
   }
 
   /** The configured Redis, or a throwaway redis-server when none answers (said out loud). */

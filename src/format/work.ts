@@ -5,14 +5,17 @@ import {formatCount, formatDuration, plural} from './numbers.js'
 
 type Event<K extends keyof WorkerEvents> = WorkerEvents[K][0]
 
+/** A handler's error text on one line, without terminal control characters. */
+const oneLine = (text: string): string => text.replace(/\s*[\r\n]+\s*/g, ' ').replace(/[\u0000-\u001f\u007f]/g, '')
+
 export const formatStart = (event: Event<'started'>, style: ChalkInstance): string =>
   `Working on ${style.bold(event.topic)} as group ${style.bold(event.group)}${event.groupCreated ? ' (created)' : ''}, consumer ${event.consumer}; dead letters go to ${event.deadLetterKey}`
 
 export const formatRetry = (event: Event<'retry'>, style: ChalkInstance): string =>
-  style.yellow(`retry ${event.id} (attempt ${event.attempt} failed) in ${formatDuration(event.delayMs)}: ${event.error}`)
+  style.yellow(`retry ${event.id} (attempt ${event.attempt} failed) in ${formatDuration(event.delayMs)}: ${oneLine(event.error)}`)
 
 export const formatDeadLetter = (event: Event<'deadLettered'>, style: ChalkInstance): string =>
-  style.red(`dead-lettered ${event.id} after ${plural(event.attempts, 'attempt')} as ${event.dlqId}: ${event.errorName}: ${event.error}`)
+  style.red(`dead-lettered ${event.id} after ${plural(event.attempts, 'attempt')} as ${event.dlqId}: ${oneLine(`${event.errorName}: ${event.error}`)}`)
 
 export const formatLost = (event: Event<'lost'>, style: ChalkInstance): string =>
   style.red(`lost ${plural(event.ids.length, 'entry', 'entries')} deleted or trimmed while pending: ${event.ids.slice(0, 10).join(', ')}${event.ids.length > 10 ? ', …' : ''}`)

@@ -10,6 +10,8 @@ interface DemoJson {
   deadLetterKey: string
   published: {published: number}
   worker: {processed: number; retried: number; deadLettered: number; lost: number; stopReason: string}
+  lag: unknown[]
+  deadLetters: {entries: Array<{errorMessage: string}>}
 }
 
 describe('qctl demo', () => {
@@ -38,6 +40,9 @@ describe('qctl demo', () => {
       worker: {processed: 78, retried: 22, deadLettered: 2, lost: 0, stopReason: 'until-empty'},
     })
     expect(await redis.xlen(json.deadLetterKey)).toBe(2)
+    // It ends with the lag table and the dead-letter listing.
+    expect(json.lag).toMatchObject([{topic: 'qctl-demo:order.processed', group: 'billing', length: 80, lag: 0, pending: 0, deadLetters: 2}])
+    expect(json.deadLetters.entries.map((entry) => entry.errorMessage)).toEqual(['order 80 has a non-positive total 0', 'order 40 has a non-positive total 0'])
   })
 
   it('starts and removes a throwaway redis-server when no Redis answers, and says so', async () => {
@@ -45,5 +50,7 @@ describe('qctl demo', () => {
     expect(result.code).toBe(0)
     expect(result.stderr).toMatch(/No Redis answers \(cannot connect to 127\.0\.0\.1:\d+: connection refused\); starting a throwaway redis-server/)
     expect(result.stdout).toMatch(/Stopped \(until-empty\) after .*: processed 20, retried 4, dead-lettered 0/)
+    expect(result.stdout).toContain('qctl lag qctl-demo:order.processed')
+    expect(result.stdout).toContain('No dead-lettered entries')
   })
 })

@@ -1,0 +1,78 @@
+import {fieldsToObject} from '../worker/message.js'
+import {WireField} from '../wire-format.js'
+import {idTimeMs} from './stream-id.js'
+
+/**
+ * A dead-letter entry as qctl work writes it (README, "qctl work"): the original fields byte for
+ * byte, then the metadata fields dlq.topic, dlq.id, dlq.group, dlq.consumer, dlq.attempts,
+ * dlq.error-name, dlq.error-message, dlq.first-failure and dlq.last-failure. Entries written by
+ * other programs may lack any of them: those values are null.
+ *
+ * This is also the `--json` shape of `qctl dlq list` (each entry) and `qctl dlq show`.
+ */
+export interface DlqEntry {
+  /** The dead-letter entry's own ID. */
+  dlqId: string
+  /** When it was dead-lettered, from `dlqId` (ISO 8601). */
+  deadLetteredAt: string
+  originTopic: string | null
+  /** The ID the message had on its topic. */
+  originId: string | null
+  group: string | null
+  consumer: string | null
+  attempts: number | null
+  errorName: string | null
+  errorMessage: string | null
+  firstFailureAt: string | null
+  lastFailureAt: string | null
+  /** Every original field (the wire format's data, key, headers, enc, and any other). */
+  fields: Record<string, string>
+  /** The payload (the `data` field); null when the entry has none. */
+  data: string | null
+}
+
+export const METADATA_PREFIX = 'dlq.'
+
+/**
+ * Where the metadata block starts in a field/value list (an index of a field name): at the last
+ * `dlq.topic` field, which qctl work writes first; without one, at the trailing `dlq.*` fields.
+ * src/lua/replay-2.lua applies the same rule.
+ */
+export function metadataStart(pairs: readonly string[]): number {
+  let cut = -1
+  for (let i = 0; i + 1 < pairs.length; i += 2) if (pairs[i] === 'dlq.topic') cut = i
+  if (cut !== -1) return cut
+  cut = pairs.length - (pairs.length % 2)
+  while (cut >= 2 && (pairs[cut - 2] ?? '').startsWith(METADATA_PREFIX)) cut -= 2
+  return cut
+}
+
+const text = (value: string | undefined): string | null => (value === undefined ? null : value)
+
+function integer(value: string | undefined): number | null {
+  if (value === undefined || !/^\d+$/.test(value)) return null
+  return Number(value)
+}
+
+/** Decode one dead-letter entry from the field/value pairs Redis returned. */
+export function decodeDlqEntry(dlqId: string, pairs: readonly string[]): DlqEntry {
+  const cut = metadataStart(pairs)
+  const fields = fieldsToObject(pairs.slice(0, cut))
+  const meta = fieldsToObject(pairs.slice(cut))
+  const ms = idTimeMs(dlqId)
+  return {
+    dlqId,
+    deadLetteredAt: Number.isFinite(ms) ? new Date(ms).toISOString() : '',
+    originTopic: text(meta['dlq.topic']),
+    originId: text(meta['dlq.id']),
+    group: text(meta['dlq.group']),
+    consumer: text(meta['dlq.consumer']),
+    attempts: integer(meta['dlq.attempts']),
+    errorName: text(meta['dlq.error-name']),
+    errorMessage: text(meta['dlq.error-message']),
+    firstFailureAt: text(meta['dlq.first-failure']),
+    lastFailureAt: text(meta['dlq.last-failure']),
+    fields,
+    data: text(fields[WireField.data]),
+  }
+}

@@ -1,0 +1,69 @@
+import type {Redis} from 'ioredis'
+
+import {notFoundError, usageError} from '../errors.js'
+import type {DlqEntry} from './entry.js'
+import {dlqLength, getDlqEntries, lastDlqId, scanDlq} from './read.js'
+import {matchesSelection, rangeOf, type Selection} from './selection.js'
+import {compareIdText} from './stream-id.js'
+
+export interface PlanRequest {
+  /** The dead-letter stream. */
+  key: string
+  selection: Selection
+  /** Take only the first N selected entries (oldest first). */
+  limit?: number | undefined
+  /** Keep the selected entries in full (for a dry run's listing); otherwise only their IDs. */
+  keepEntries?: boolean
+}
+
+/** What a replay or purge will act on, captured before anything changes. */
+export interface DlqPlan {
+  key: string
+  /** Selected dead-letter entry IDs, oldest first. */
+  ids: string[]
+  /** The selected entries in full when `keepEntries` was asked for; otherwise empty. */
+  entries: DlqEntry[]
+  /** `--id` values that have no entry in the dead-letter stream. */
+  notFound: string[]
+  /** Entries in the dead-letter stream when the selection was made. */
+  length: number
+}
+
+/**
+ * Capture the selection: the IDs of matching entries that exist now. Entries added after this
+ * starts are never selected (the scan stops at the newest ID seen at the start), so a replay or
+ * purge acts on a fixed set, and entries dead-lettered meanwhile (even by the replay's own
+ * workers) survive it. With `selection.ids`, NOT_FOUND (exit 6) when none of them exists; those
+ * missing among others are listed in `notFound`.
+ */
+export async function planSelection(redis: Redis, request: PlanRequest): Promise<DlqPlan> {
+  const {key, selection, limit} = request
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw usageError(`limit must be a whole number of at least 1, not ${limit}`)
+  const plan: DlqPlan = {key, ids: [], entries: [], notFound: [], length: await dlqLength(redis, key)}
+  const take = (entry: DlqEntry): boolean => {
+    if (!matchesSelection(entry, selection)) return true
+    plan.ids.push(entry.dlqId)
+    if (request.keepEntries === true) plan.entries.push(entry)
+    return limit === undefined || plan.ids.length < limit
+  }
+
+  if (selection.ids !== undefined) {
+    const {entries, missing} = await getDlqEntries(redis, key, selection.ids)
+    plan.notFound = missing
+    if (entries.length === 0) {
+      throw notFoundError(`${missing.length === 1 ? `no entry ${missing[0]}` : `none of the ${missing.length} entries given with --id is`} in the dead-letter stream ${key}`, {
+        suggestion: 'list the entries with qctl dlq list TOPIC',
+        details: {notFound: missing},
+      })
+    }
+    for (const entry of entries) if (!take(entry)) break
+    return plan
+  }
+
+  const newest = await lastDlqId(redis, key)
+  if (newest === undefined) return plan
+  const range = rangeOf(selection)
+  const end = range.end === '+' || compareIdText(newest, range.end) < 0 ? newest : range.end
+  await scanDlq(redis, key, {start: range.start, end}, take)
+  return plan
+}

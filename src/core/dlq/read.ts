@@ -1,0 +1,101 @@
+import type {Redis} from 'ioredis'
+
+import {usageError} from '../errors.js'
+import {deadLetterKey} from '../keys.js'
+import {decodeDlqEntry, type DlqEntry} from './entry.js'
+import {compareIdText} from './stream-id.js'
+
+/** The dead-letter stream of a topic, as `qctl work` derives it, unless `--dlq` names another. */
+export const resolveDlqKey = (topic: string, override?: string): string => (override === undefined || override === '' ? deadLetterKey(topic) : override)
+
+type RawEntry = [string, string[]]
+
+/** A Redis WRONGTYPE reply as a usage error that names the key and the flag to change. */
+export function dlqError(error: unknown, key: string): unknown {
+  if (error instanceof Error && error.message.startsWith('WRONGTYPE')) {
+    return usageError(`${key} exists but is not a stream, so it is not a dead-letter stream`, {suggestion: 'name the dead-letter stream with --dlq KEY'})
+  }
+  return error
+}
+
+async function guarded<T>(key: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call()
+  } catch (error) {
+    throw dlqError(error, key)
+  }
+}
+
+/** How many entries the dead-letter stream holds (0 when it does not exist). */
+export async function dlqLength(redis: Redis, key: string): Promise<number> {
+  return guarded(key, async () => redis.xlen(key))
+}
+
+export interface ListRequest {
+  key: string
+  order: 'newest' | 'oldest'
+  limit: number
+}
+
+/** The first `limit` entries, newest first (or oldest first). */
+export async function listDlqEntries(redis: Redis, request: ListRequest): Promise<DlqEntry[]> {
+  const rows = (await guarded(request.key, async () =>
+    request.order === 'newest'
+      ? redis.xrevrange(request.key, '+', '-', 'COUNT', request.limit)
+      : redis.xrange(request.key, '-', '+', 'COUNT', request.limit),
+  )) as RawEntry[]
+  return rows.map(([id, pairs]) => decodeDlqEntry(id, pairs))
+}
+
+/** One entry by its dead-letter ID; undefined when there is none. */
+export async function getDlqEntry(redis: Redis, key: string, id: string): Promise<DlqEntry | undefined> {
+  const rows = (await guarded(key, async () => redis.xrange(key, id, id))) as RawEntry[]
+  const row = rows[0]
+  return row === undefined ? undefined : decodeDlqEntry(row[0], row[1])
+}
+
+/** Entries by ID (oldest first) and the IDs that have no entry. */
+export async function getDlqEntries(redis: Redis, key: string, ids: readonly string[]): Promise<{entries: DlqEntry[]; missing: string[]}> {
+  const entries: DlqEntry[] = []
+  const missing: string[] = []
+  const pipeline = redis.pipeline()
+  for (const id of ids) pipeline.xrange(key, id, id)
+  const replies = (await pipeline.exec()) ?? []
+  ids.forEach((id, index) => {
+    const [error, rows] = replies[index] ?? [new Error('no reply'), undefined]
+    if (error !== null) throw dlqError(error, key)
+    const row = (rows as RawEntry[])[0]
+    if (row === undefined) missing.push(id)
+    else entries.push(decodeDlqEntry(row[0], row[1]))
+  })
+  entries.sort((a, b) => compareIdText(a.dlqId, b.dlqId))
+  return {entries, missing}
+}
+
+/** The ID of the newest entry right now; undefined when the stream is empty or missing. */
+export async function lastDlqId(redis: Redis, key: string): Promise<string | undefined> {
+  const rows = (await guarded(key, async () => redis.xrevrange(key, '+', '-', 'COUNT', 1))) as RawEntry[]
+  return rows[0]?.[0]
+}
+
+export interface ScanRange {
+  start: string
+  end: string
+  pageSize?: number
+}
+
+/**
+ * Every entry in [start, end], oldest first, a page at a time: `visit` returns false to stop.
+ * Flat memory: only one page is held.
+ */
+export async function scanDlq(redis: Redis, key: string, range: ScanRange, visit: (entry: DlqEntry) => boolean): Promise<void> {
+  const pageSize = range.pageSize ?? 1000
+  let start = range.start
+  for (;;) {
+    const rows = (await guarded(key, async () => redis.xrange(key, start, range.end, 'COUNT', pageSize))) as RawEntry[]
+    for (const [id, pairs] of rows) if (!visit(decodeDlqEntry(id, pairs))) return
+    const last = rows.at(-1)
+    if (last === undefined || rows.length < pageSize) return
+    start = `(${last[0]}`
+  }
+}

@@ -1,0 +1,294 @@
+import type {ChalkInstance} from 'chalk'
+import Table from 'cli-table3'
+
+import type {DlqEntry} from '../core/dlq/entry.js'
+import type {DlqListResult} from '../core/dlq/list.js'
+import type {DlqPlan} from '../core/dlq/plan.js'
+import type {PurgeResult} from '../core/dlq/purge.js'
+import type {ReplayProgress, ReplayResult} from '../core/dlq/replay.js'
+import {formatAge, formatCount, formatDuration, plural, ratePerSecond} from './numbers.js'
+
+/** Pure formatting of `qctl dlq` results: `now` and the terminal width are arguments. */
+
+export interface TableLayout {
+  /** Terminal width in columns; undefined (not a terminal): nothing is fitted, errors are shown whole. */
+  width: number | undefined
+  /** Milliseconds since the epoch, for ages. */
+  now: number
+  style: ChalkInstance
+}
+
+/** Payload previews are cut to this many characters when there is no terminal width to fit. */
+export const PREVIEW_WIDTH = 60
+const MIN_ERROR_WIDTH = 16
+const MIN_PREVIEW_WIDTH = 10
+const COLUMN_GAP = 2
+
+/** Control characters (newlines, escape sequences) and runs of whitespace as one space: one cell, one line. */
+export const oneLine = (text: string): string =>
+  text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').replace(/\s+/g, ' ').trim()
+
+/** Control characters other than newline and tab shown as `\u001b` escapes, so stored text cannot drive the terminal. */
+export const visible = (text: string): string =>
+  text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`)
+
+/** Cut to `width` characters, ending in … when cut. */
+export function truncate(text: string, width: number): string {
+  const chars = [...text]
+  if (chars.length <= width) return text
+  return width <= 0 ? '' : `${chars.slice(0, width - 1).join('')}…`
+}
+
+/** `name: message`, either alone when the other is missing, `-` without both. */
+export function errorText(entry: Pick<DlqEntry, 'errorName' | 'errorMessage'>): string {
+  const name = entry.errorName ?? ''
+  const message = entry.errorMessage ?? ''
+  if (name !== '' && message !== '') return `${name}: ${message}`
+  return name !== '' ? name : message !== '' ? message : '-'
+}
+
+/** How long ago, as the other tables show ages: `850ms ago`, `42s ago`, `3m12s ago`, `2h05m ago`; `-` for no time. */
+export function formatAgo(thenMs: number, now: number): string {
+  if (!Number.isFinite(thenMs)) return '-'
+  return `${formatAge(Math.max(0, now - thenMs))} ago`
+}
+
+/** When the entry last failed (its dead-lettering time when the entry does not say). */
+const failedAtMs = (entry: DlqEntry): number => Date.parse(entry.lastFailureAt ?? entry.deadLetteredAt)
+
+export const payloadPreview = (entry: Pick<DlqEntry, 'data'>): string => (entry.data === null ? '(no data)' : oneLine(entry.data))
+
+export type Column = 'id' | 'origin' | 'group' | 'attempts' | 'error' | 'failed' | 'preview'
+
+const COLUMNS: readonly Column[] = ['id', 'origin', 'group', 'attempts', 'error', 'failed', 'preview']
+const HEADERS: Record<Column, string> = {id: 'DLQ ID', origin: 'ORIGIN ID', group: 'GROUP', attempts: 'ATTEMPTS', error: 'ERROR', failed: 'FAILED', preview: 'PAYLOAD'}
+/** On a narrow terminal these columns go first, in this order, so the error keeps some room. */
+const DROP_ORDER: readonly Column[] = ['origin', 'preview', 'failed']
+
+export interface ColumnFit {
+  columns: Column[]
+  /** Widths of the error and payload columns; undefined: not limited (no terminal width). */
+  error: number | undefined
+  preview: number | undefined
+}
+
+/** Split `free` between the error and the preview: 60/40 when both need more, else one takes what the other leaves. */
+function share(free: number, errorNeeds: number, previewNeeds: number): {error: number; preview: number} {
+  let error = Math.floor(free * 0.6)
+  if (errorNeeds + previewNeeds <= free) error = errorNeeds
+  else if (errorNeeds <= error) error = errorNeeds
+  else if (previewNeeds <= free - error) error = free - previewNeeds
+  error = Math.max(Math.min(MIN_ERROR_WIDTH, errorNeeds), error)
+  return {error, preview: Math.max(Math.min(MIN_PREVIEW_WIDTH, previewNeeds), Math.min(previewNeeds, free - error))}
+}
+
+/**
+ * Which columns to show and how wide the error and payload may be: they share what the other
+ * columns leave of `width` (60/40 when both need more than that). When that is less than their
+ * minimums, the origin ID, then the payload, then the age columns are left out. Without a
+ * width: every column, errors whole, previews cut at 60 characters.
+ */
+export function fitColumns(contentWidths: Readonly<Record<Column, number>>, width: number | undefined): ColumnFit {
+  if (width === undefined) return {columns: [...COLUMNS], error: undefined, preview: PREVIEW_WIDTH}
+  let columns = [...COLUMNS]
+  for (let dropped = 0; ; dropped++) {
+    const fixed = columns.filter((column) => column !== 'error' && column !== 'preview')
+    const free = width - fixed.reduce((sum, column) => sum + contentWidths[column], 0) - COLUMN_GAP * (columns.length - 1)
+    const withPreview = columns.includes('preview')
+    const needed = Math.min(MIN_ERROR_WIDTH, contentWidths.error) + (withPreview ? Math.min(MIN_PREVIEW_WIDTH, contentWidths.preview) : 0)
+    const next = DROP_ORDER[dropped]
+    if (free >= needed || next === undefined) {
+      if (!withPreview) return {columns, error: Math.max(Math.min(MIN_ERROR_WIDTH, contentWidths.error), Math.min(free, contentWidths.error)), preview: undefined}
+      return {columns, ...share(free, contentWidths.error, contentWidths.preview)}
+    }
+    columns = columns.filter((column) => column !== next)
+  }
+}
+
+/**
+ * The entries as a borderless table (one line per entry): DLQ ID, origin ID, group, attempts,
+ * error (name: message), age of the last failure, payload preview, fitted to the terminal width
+ * (see fitColumns).
+ */
+export function formatDlqTable(entries: readonly DlqEntry[], layout: TableLayout): string[] {
+  const {style} = layout
+  const rows = entries.map(
+    (entry): Record<Column, string> => ({
+      id: entry.dlqId,
+      origin: entry.originId ?? '-',
+      group: oneLine(entry.group ?? '-'),
+      attempts: entry.attempts === null ? '-' : String(entry.attempts),
+      error: oneLine(errorText(entry)),
+      failed: formatAgo(failedAtMs(entry), layout.now),
+      preview: payloadPreview(entry),
+    }),
+  )
+  const contentWidths = Object.fromEntries(
+    COLUMNS.map((column) => [column, rows.reduce((widest, row) => Math.max(widest, [...row[column]].length), HEADERS[column].length)]),
+  ) as Record<Column, number>
+  const fit = fitColumns(contentWidths, layout.width)
+  const widthOf = (column: Column): number | null => (column === 'error' ? (fit.error ?? null) : column === 'preview' ? (fit.preview ?? null) : null)
+
+  const table = new Table({
+    head: fit.columns.map((column) => style.bold(HEADERS[column])),
+    chars: {
+      top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
+      left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: ' '.repeat(COLUMN_GAP),
+    },
+    style: {'padding-left': 0, 'padding-right': 0, head: [], border: []},
+    colWidths: fit.columns.map(widthOf),
+    wordWrap: false,
+  })
+  for (const row of rows) {
+    table.push(
+      fit.columns.map((column) => {
+        const limit = widthOf(column)
+        const text = limit === null ? row[column] : truncate(row[column], limit)
+        return column === 'error' ? style.red(text) : text
+      }),
+    )
+  }
+  return table.toString().split('\n').map((line) => line.trimEnd())
+}
+
+/** `qctl dlq list` for people: the table and a line saying what was shown. */
+export function formatList(result: DlqListResult, layout: TableLayout): string[] {
+  if (result.total === 0) return [`No dead-lettered entries in ${layout.style.bold(result.dlq)}.`]
+  const shown = result.entries.length
+  const which =
+    result.total === 1
+      ? `Showing the one entry in ${layout.style.bold(result.dlq)}.`
+      : shown === result.total
+      ? `Showing all ${plural(result.total, 'entry', 'entries')} in ${layout.style.bold(result.dlq)}, ${result.order} first.`
+      : `Showing the ${formatCount(shown)} ${result.order} of ${plural(result.total, 'entry', 'entries')} in ${layout.style.bold(result.dlq)} (--limit to see more).`
+  return [...formatDlqTable(result.entries, layout), '', which]
+}
+
+/**
+ * A JSON text re-indented by two spaces, values kept exactly as written (a number like 1.50 or a
+ * 20-digit integer is not re-serialised); undefined when the text is not JSON.
+ */
+export function prettyJson(text: string): string | undefined {
+  try {
+    JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  let out = ''
+  let depth = 0
+  let inString = false
+  const newline = (): string => `\n${'  '.repeat(depth)}`
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i] as string
+    if (inString) {
+      out += char
+      if (char === '\\') out += text[++i] ?? ''
+      else if (char === '"') inString = false
+      continue
+    }
+    if (char === ' ' || char === '\n' || char === '\r' || char === '\t') continue
+    if (char === '"') {
+      inString = true
+      out += char
+    } else if (char === '{' || char === '[') {
+      const close = char === '{' ? '}' : ']'
+      let next = i + 1
+      while (next < text.length && /\s/.test(text[next] as string)) next++
+      if (text[next] === close) {
+        out += char + close
+        i = next
+      } else {
+        depth++
+        out += char + newline()
+      }
+    } else if (char === '}' || char === ']') {
+      depth--
+      out += newline() + char
+    } else if (char === ',') {
+      out += `,${newline()}`
+    } else if (char === ':') {
+      out += ': '
+    } else out += char
+  }
+  return out
+}
+
+const LABEL_WIDTH = 15
+
+const timeWithAge = (iso: string | null, now: number): string => {
+  if (iso === null) return '-'
+  const ms = Date.parse(iso)
+  return Number.isNaN(ms) ? visible(iso) : `${iso} (${formatAgo(ms, now)})`
+}
+
+/** `qctl dlq show` for people: metadata, every original field, then the payload (pretty when JSON). */
+export function formatEntry(entry: DlqEntry, now: number, style: ChalkInstance): string[] {
+  const label = (text: string): string => style.dim(text.padEnd(LABEL_WIDTH))
+  // Multi-line values (an error with a stack, say) continue under the value column.
+  const value = (text: string): string => visible(text).replace(/\r?\n/g, `\n${' '.repeat(LABEL_WIDTH)}`)
+  const lines = [
+    `${label('DLQ entry')}${style.bold(entry.dlqId)}, dead-lettered ${timeWithAge(entry.deadLetteredAt, now)}`,
+    `${label('origin')}${value(entry.originTopic ?? '-')} ${value(entry.originId ?? '-')}`,
+    `${label('group')}${value(entry.group ?? '-')}${entry.consumer === null ? '' : ` (consumer ${value(entry.consumer)})`}`,
+    `${label('attempts')}${entry.attempts ?? '-'}`,
+    `${label('error')}${style.red(value(errorText(entry)))}`,
+    `${label('first failure')}${timeWithAge(entry.firstFailureAt, now)}`,
+    `${label('last failure')}${timeWithAge(entry.lastFailureAt, now)}`,
+  ]
+  for (const [name, text] of Object.entries(entry.fields)) {
+    if (name !== 'data') lines.push(`${label(`field ${visible(name)}`)}${value(text)}`)
+  }
+  if (entry.data === null) {
+    lines.push(`${label('payload')}(no data field)`)
+  } else {
+    const pretty = entry.fields.enc === 'raw' ? undefined : prettyJson(entry.data)
+    lines.push(style.dim(pretty === undefined ? 'payload:' : 'payload (JSON):'), visible(pretty ?? entry.data))
+  }
+  return lines
+}
+
+/** `first … last` of a list of IDs (just the one when there is one). */
+export function formatIdRange(ids: readonly string[]): string {
+  if (ids.length === 0) return ''
+  return ids.length === 1 ? (ids[0] as string) : `${ids[0]} … ${ids.at(-1)}`
+}
+
+const entriesWithRange = (ids: readonly string[]): string => `${plural(ids.length, 'entry', 'entries')} (${formatIdRange(ids)})`
+
+export const formatReplayQuestion = (plan: DlqPlan, topic: string): string =>
+  `Replay ${entriesWithRange(plan.ids)} from ${plan.key} onto ${topic}? [y/N] `
+
+export const formatPurgeQuestion = (plan: DlqPlan): string => `Delete ${entriesWithRange(plan.ids)} from ${plan.key} for good? [y/N] `
+
+export const formatNotFound = (ids: readonly string[], key: string): string =>
+  `not in ${key} (already replayed or purged?): ${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', …' : ''}`
+
+export const formatReplayProgress = (progress: ReplayProgress, topic: string, elapsedMs: number): string =>
+  `replaying to ${topic}: ${formatCount(progress.replayed + progress.skipped)} / ${formatCount(progress.total)} (${formatCount(ratePerSecond(progress.replayed, elapsedMs))} msg/s)`
+
+const NOTHING_CHANGED = 'nothing changed'
+
+const nothingSelected = (length: number, dlq: string): string =>
+  length === 0 ? `No dead-lettered entries in ${dlq}` : `None of the ${plural(length, 'entry', 'entries')} in ${dlq} matches the selection`
+
+export function formatReplaySummary(result: ReplayResult, style: ChalkInstance): string {
+  const dlq = style.bold(result.dlq)
+  if (result.selected === 0) return `${nothingSelected(result.remaining, dlq)}; nothing to replay.`
+  if (result.cancelled) return `Not confirmed: ${NOTHING_CHANGED}.`
+  if (result.dryRun) {
+    return `Dry run: would replay ${entriesWithRange(result.ids)} from ${dlq} onto ${style.bold(result.topic)}; ${NOTHING_CHANGED}.`
+  }
+  const rate = formatCount(ratePerSecond(result.replayed, result.durationMs))
+  const skipped = result.skipped > 0 ? `; ${plural(result.skipped, 'selected entry was', 'selected entries were')} already gone` : ''
+  return `Replayed ${plural(result.replayed, 'entry', 'entries')} from ${dlq} onto ${style.bold(result.topic)} in ${formatDuration(result.durationMs)} (${rate} msg/s)${skipped}; ${formatCount(result.remaining)} left in the dead-letter stream.`
+}
+
+export function formatPurgeSummary(result: PurgeResult, style: ChalkInstance): string {
+  const dlq = style.bold(result.dlq)
+  if (result.selected === 0) return `${nothingSelected(result.remaining, dlq)}; nothing to purge.`
+  if (result.cancelled) return `Not confirmed: ${NOTHING_CHANGED}.`
+  if (result.dryRun) return `Dry run: would delete ${entriesWithRange(result.ids)} from ${dlq}; ${NOTHING_CHANGED}.`
+  const gone = result.selected - result.purged
+  const skipped = gone > 0 ? ` (${formatCount(gone)} selected were already gone)` : ''
+  return `Purged ${plural(result.purged, 'entry', 'entries')} from ${dlq}${skipped}; ${formatCount(result.remaining)} left.`
+}

@@ -11,3 +11,8 @@ export {Worker, type Handler, type HandlerContext, type WorkerSummary, type Work
 export {type WorkerOptions} from './core/worker/options.js'
 export {PermanentError, TransientError} from './core/worker/handler-errors.js'
 export {type Message} from './core/worker/message.js'
+export {type DlqEntry, decodeDlqEntry} from './core/dlq/entry.js'
+export {listDlq, showDlqEntry, type DlqListResult} from './core/dlq/list.js'
+export {lagRows, withGates, type LagRow, type Gates} from './core/lag/lag.js'
+export {topicStats, findTopics, type TopicStats} from './core/stats/topic-stats.js'
+export {inspectTopic, type InspectResult} from './core/stats/inspect.js'

@@ -25,7 +25,9 @@ export interface CliOptions {
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}
   for (const [name, value] of Object.entries(process.env)) {
-    if (name.startsWith('QCTL_') || name === 'REDIS_URL' || name === 'DEBUG' || name === 'NO_COLOR' || name.startsWith('VITEST')) continue
+    // CI=true makes ora (through is-interactive) print a static line instead of a live spinner: the
+    // tests must see what a user at a terminal sees, on a developer machine and in CI alike.
+    if (name.startsWith('QCTL_') || ['REDIS_URL', 'DEBUG', 'NO_COLOR', 'CI'].includes(name) || name.startsWith('VITEST')) continue
     env[name] = value
   }
   for (const [name, value] of Object.entries(extra)) {

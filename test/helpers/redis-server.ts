@@ -1,10 +1,13 @@
 import {spawn, type ChildProcess} from 'node:child_process'
 import {mkdtemp, rm} from 'node:fs/promises'
-import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {Redis, type RedisOptions} from 'ioredis'
+
+import {freePort} from '../../src/core/redis/throwaway-server.js'
+
+export {freePort}
 
 /** The server binary: redis-server, or another compatible one (e.g. valkey-server) for a whole run. */
 export const REDIS_SERVER_BIN = process.env.QCTL_TEST_REDIS_SERVER ?? 'redis-server'
@@ -14,18 +17,6 @@ export interface RedisServerOptions {
   args?: string[]
   /** Serve TLS only (`--port 0 --tls-port P`). */
   tls?: {certFile: string; keyFile: string; caFile: string; authClients?: boolean}
-}
-
-/** A free loopback port right now (the OS picks it; a race with another process is retried by start()). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))))
-    })
-  })
 }
 
 /**

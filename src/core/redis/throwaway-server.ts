@@ -14,7 +14,8 @@ export interface ThrowawayServer {
 
 export const redisServerAvailable = (): boolean => spawnSync('redis-server', ['--version'], {stdio: 'ignore'}).status === 0
 
-async function freePort(): Promise<number> {
+/** A free loopback port right now (the OS picks it). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)

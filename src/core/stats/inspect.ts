@@ -1,7 +1,7 @@
 import type {Redis} from 'ioredis'
 
 import {notFoundError} from '../errors.js'
-import {fieldsToObject} from '../worker/message.js'
+import {decodeDlqEntry} from '../dlq/entry.js'
 import {topicStats, type GroupStats} from './topic-stats.js'
 import {idMs, infoObject, numberOf} from './xinfo.js'
 
@@ -103,16 +103,16 @@ export async function inspectTopic(redis: Redis, topic: string, onlyGroup?: stri
     }
   })
 
-  const newest = (replies.at(-1) as Array<[string, string[]]>).map(([id, pairs]) => {
-    const fields = fieldsToObject(pairs)
+  const newest = (replies.at(-1) as Array<[string, string[]]>).map(([id, pairs]): DeadLetterSummary => {
+    const entry = decodeDlqEntry(id, pairs)
     return {
       id,
-      originId: fields['dlq.id'] ?? null,
-      group: fields['dlq.group'] ?? null,
-      attempts: numberOf(fields['dlq.attempts']),
-      errorName: fields['dlq.error-name'] ?? null,
-      errorMessage: fields['dlq.error-message'] ?? null,
-      failedAt: fields['dlq.last-failure'] ?? iso(id),
+      originId: entry.originId,
+      group: entry.group,
+      attempts: entry.attempts,
+      errorName: entry.errorName,
+      errorMessage: entry.errorMessage,
+      failedAt: entry.lastFailureAt ?? entry.deadLetteredAt,
     }
   })
 

@@ -4,6 +4,7 @@ import {format} from 'node:util'
 import type {Redis} from 'ioredis'
 
 import {QctlError} from '../errors.js'
+import {sleep} from '../sleep.js'
 import {AckBatcher} from './ack-batcher.js'
 import {backoffDelay} from './backoff.js'
 import {GroupOps, type DeliveredEntry, type RetryRecord} from './group-ops.js'
@@ -93,17 +94,7 @@ const isThenable = (value: unknown): value is PromiseLike<unknown> =>
 const isFatal = (error: unknown): boolean =>
   error instanceof QctlError || (error instanceof Error && /^(NOGROUP|NOPERM|WRONGTYPE|NOSCRIPT)/.test(error.message))
 
-/** Wait `ms`, or less if `signal` aborts first. */
-const sleep = async (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, ms)
-    signal?.addEventListener('abort', done, {once: true})
-  })
+
 
 /**
  * A consumer-group worker: at-least-once delivery to a handler with bounded concurrency,

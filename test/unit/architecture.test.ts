@@ -30,6 +30,16 @@ describe('architecture', () => {
     expect(violations).toEqual([])
   })
 
+  it('src/ui never talks to Redis itself (data reaches it through core snapshots)', async () => {
+    const violations: string[] = []
+    for (const file of await sourceFiles(join(PROJECT_ROOT, 'src', 'ui'))) {
+      for (const specifier of importsOf(await readFile(file, 'utf8'))) {
+        if (specifier === 'ioredis') violations.push(`${relative(PROJECT_ROOT, file)} imports ioredis`)
+      }
+    }
+    expect(violations).toEqual([])
+  })
+
   it('the import scanner sees static, re-export and dynamic imports (so the check above can fail)', () => {
     expect(importsOf(`import {x} from 'chalk'\nexport {y} from "../cli/z.js"\nconst o = await import('ora')`)).toEqual(['chalk', '../cli/z.js', 'ora'])
   })

@@ -1,0 +1,59 @@
+import {describe, expect, it} from 'vitest'
+
+import {nextSort, sortRows, visibleColumns} from '../../src/ui/model/layout.js'
+import type {RateRow} from '../../src/ui/model/rates.js'
+import {sparkline} from '../../src/ui/model/sparkline.js'
+
+const row = (topic: string, overrides: Partial<RateRow> = {}): RateRow => ({
+  topic,
+  group: 'g',
+  depth: 0,
+  inRate: 0,
+  outRate: 0,
+  lag: 0,
+  pending: 0,
+  consumers: 1,
+  activeConsumers: 1,
+  deadLetters: 0,
+  deadLetterInRate: 0,
+  trend: 'idle',
+  ...overrides,
+})
+
+describe('sparkline', () => {
+  it('scales to the largest value, shows zero as the lowest bar and unknown as a gap, right-aligned', () => {
+    expect(sparkline([0, 1, 2, 4, 8], 5)).toBe('▁▂▃▅█')
+    expect(sparkline([null, 0, 0], 3)).toBe(' ▁▁')
+    expect(sparkline([5, 5], 4)).toBe('  ██')
+    expect(sparkline([1, 2, 3, 4, 5, 6], 3)).toBe('▆▇█')
+  })
+})
+
+describe('visibleColumns', () => {
+  it('keeps every column on a wide terminal and drops sparklines first, then minor figures', () => {
+    const all = visibleColumns(500)
+    expect(all).toHaveLength(13)
+    const medium = visibleColumns(120)
+    expect(medium).not.toContain('outSpark')
+    expect(medium).toContain('lag')
+    const narrow = visibleColumns(60)
+    expect(narrow).toEqual(['name', 'trend', 'in', 'out', 'lag', 'dlq'])
+  })
+})
+
+describe('sortRows', () => {
+  const rows = [row('b', {lag: 5, inRate: 1, outRate: 9}), row('a', {lag: 50, inRate: 3, outRate: null}), row('c', {lag: null, inRate: 2, outRate: 4})]
+
+  it.each([
+    ['lag', ['a', 'b', 'c']],
+    ['in', ['a', 'c', 'b']],
+    ['out', ['b', 'c', 'a']],
+    ['name', ['a', 'b', 'c']],
+  ] as const)('by %s', (key, order) => {
+    expect(sortRows(rows, key).map((candidate) => candidate.topic)).toEqual(order)
+  })
+
+  it('cycles lag, in-rate, out-rate, name', () => {
+    expect([nextSort('lag'), nextSort('in'), nextSort('out'), nextSort('name')]).toEqual(['in', 'out', 'name', 'lag'])
+  })
+})

@@ -1,8 +1,8 @@
-import type {Redis} from 'ioredis'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {jsonOf, runCli} from '../helpers/cli.js'
-import {freePort, RedisServer} from '../helpers/redis-server.js'
+import {usePrivateRedis} from '../helpers/private-redis.js'
+import {freePort} from '../helpers/redis-server.js'
 
 interface DemoJson {
   throwawayServer: boolean
@@ -15,21 +15,10 @@ interface DemoJson {
 }
 
 describe('qctl demo', () => {
-  let server: RedisServer
-  let redis: Redis
-
-  beforeAll(async () => {
-    server = await RedisServer.start()
-    redis = await server.client()
-  })
-
-  afterAll(async () => {
-    redis?.disconnect()
-    await server?.stop()
-  })
+  const ctx = usePrivateRedis()
 
   it('publishes sample events and works through them with the example handler: most succeed, some retried, a few dead-lettered', async () => {
-    const result = await runCli(['demo', '--count', '80', '--json', '-u', server.url], {timeoutMs: 60_000})
+    const result = await runCli(['demo', '--count', '80', '--json', '-u', ctx.server.url], {timeoutMs: 60_000})
     expect(result.code).toBe(0)
     const json = jsonOf<DemoJson>(result)
     // Orders 40 and 80 have a zero total (permanent); every 7th fails twice, then succeeds.
@@ -39,7 +28,7 @@ describe('qctl demo', () => {
       published: {published: 80},
       worker: {processed: 78, retried: 22, deadLettered: 2, lost: 0, stopReason: 'until-empty'},
     })
-    expect(await redis.xlen(json.deadLetterKey)).toBe(2)
+    expect(await ctx.redis.xlen(json.deadLetterKey)).toBe(2)
     // It ends with the lag table and the dead-letter listing.
     expect(json.lag).toMatchObject([{topic: 'qctl-demo:order.processed', group: 'billing', length: 80, lag: 0, pending: 0, deadLetters: 2}])
     expect(json.deadLetters.entries.map((entry) => entry.errorMessage)).toEqual(['order 80 has a non-positive total 0', 'order 40 has a non-positive total 0'])

@@ -1,25 +1,14 @@
 import type {Redis} from 'ioredis'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {openRedis, publish, resolveConnection, Worker, type Message} from '../../src/index.js'
-import {RedisServer} from '../helpers/redis-server.js'
+import {usePrivateRedis} from '../helpers/private-redis.js'
 
 describe('qctl as a library', () => {
-  let server: RedisServer
-  let admin: Redis
-
-  beforeAll(async () => {
-    server = await RedisServer.start()
-    admin = await server.client()
-  })
-
-  afterAll(async () => {
-    admin?.disconnect()
-    await server?.stop()
-  })
+  const ctx = usePrivateRedis()
 
   it('publishes and runs a Worker programmatically, with typed messages and a summary', async () => {
-    const connection = await resolveConnection({url: server.url, connectTimeoutMs: 2000})
+    const connection = await resolveConnection({url: ctx.server.url, connectTimeoutMs: 2000})
     const clients: Redis[] = []
     const connect = async (): Promise<Redis> => {
       const client = await openRedis(connection, {name: 'qctl:library-test', reconnect: true})
@@ -46,6 +35,6 @@ describe('qctl as a library', () => {
     for (const client of clients) client.disconnect()
     expect(seen.sort()).toEqual([1, 2, 3])
     expect(summary).toMatchObject({topic: 'lib.orders', group: 'lib', processed: 3, deadLettered: 0, stopReason: 'until-empty'})
-    expect(await admin.xpending('lib.orders', 'lib')).toEqual([0, null, null, null])
+    expect(await ctx.redis.xpending('lib.orders', 'lib')).toEqual([0, null, null, null])
   })
 })

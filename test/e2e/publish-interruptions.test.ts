@@ -1,40 +1,28 @@
-import type {Redis} from 'ioredis'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {jsonOf, startCli, waitFor} from '../helpers/cli.js'
-import {RedisServer} from '../helpers/redis-server.js'
+import {usePrivateRedis} from '../helpers/private-redis.js'
 
 const lines = (from: number, count: number): string =>
   Array.from({length: count}, (_, i) => `${JSON.stringify({seq: from + i})}\n`).join('')
 
 describe('qctl publish: interruptions', () => {
-  let server: RedisServer
-  let redis: Redis
-
-  beforeAll(async () => {
-    server = await RedisServer.start()
-    redis = await server.client()
-  })
-
-  afterAll(async () => {
-    redis?.disconnect()
-    await server?.stop()
-  })
+  const ctx = usePrivateRedis()
 
   it('publishes stdin lines as they arrive, without waiting for a full batch', async () => {
-    const cli = startCli(['publish', 'live', '--ndjson', '-u', server.url])
+    const cli = startCli(['publish', 'live', '--ndjson', '-u', ctx.server.url])
     cli.child.stdin.write(lines(1, 3))
-    await waitFor(async () => (await redis.xlen('live')) === 3, 10_000, 'three messages published while stdin stays open')
+    await waitFor(async () => (await ctx.redis.xlen('live')) === 3, 10_000, 'three messages published while stdin stays open')
     cli.child.stdin.end(lines(4, 2))
     const result = await cli.done
     expect(result.code).toBe(0)
-    expect(await redis.xlen('live')).toBe(5)
+    expect(await ctx.redis.xlen('live')).toBe(5)
   })
 
   it('stops on SIGINT while waiting for stdin: exit 130, exact count, and how to resume', async () => {
-    const cli = startCli(['publish', 'interrupted', '--ndjson', '-u', server.url, '--json'])
+    const cli = startCli(['publish', 'interrupted', '--ndjson', '-u', ctx.server.url, '--json'])
     cli.child.stdin.write(lines(1, 500))
-    await waitFor(async () => (await redis.xlen('interrupted')) === 500, 10_000, '500 messages published')
+    await waitFor(async () => (await ctx.redis.xlen('interrupted')) === 500, 10_000, '500 messages published')
     cli.child.kill('SIGINT')
     const result = await cli.done
     expect(result.code).toBe(130)
@@ -46,22 +34,22 @@ describe('qctl publish: interruptions', () => {
         details: {published: 500, firstId: expect.stringMatching(/^\d+-\d+$/) as string, lastId: expect.stringMatching(/^\d+-\d+$/) as string, lastLine: 500},
       },
     })
-    expect(await redis.xlen('interrupted')).toBe(500)
+    expect(await ctx.redis.xlen('interrupted')).toBe(500)
   })
 
   it('reports a Redis crash mid-run with exit 3, the count stored and the line to resume from', async () => {
-    const cli = startCli(['publish', 'crashed', '--ndjson', '-u', server.url])
+    const cli = startCli(['publish', 'crashed', '--ndjson', '-u', ctx.server.url])
     cli.child.stdin.write(lines(1, 1000))
-    await waitFor(async () => (await redis.xlen('crashed')) === 1000, 10_000, '1000 messages published')
-    redis.disconnect()
-    await server.kill('SIGKILL')
+    await waitFor(async () => (await ctx.redis.xlen('crashed')) === 1000, 10_000, '1000 messages published')
+    ctx.redis.disconnect()
+    await ctx.server.kill('SIGKILL')
     cli.child.stdin.end(lines(1001, 10))
     const result = await cli.done
-    await server.restart()
-    redis = await server.client()
+    await ctx.server.restart()
+    ctx.redis = await ctx.server.client()
     expect(result.code).toBe(3)
     expect(result.stderr).toBe(
-      `Error: lost connection to 127.0.0.1:${server.port}: connection closed by the server; published 1000 messages (through input line 1000); rerun with --skip-lines 1000 to continue\n`,
+      `Error: lost connection to 127.0.0.1:${ctx.server.port}: connection closed by the server; published 1000 messages (through input line 1000); rerun with --skip-lines 1000 to continue\n`,
     )
   })
 })

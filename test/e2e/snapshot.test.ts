@@ -1,33 +1,21 @@
-import type {Redis} from 'ioredis'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {groupsOf, takeSnapshot} from '../../src/core/stats/snapshot-source.js'
 import {rateRows} from '../../src/ui/model/rates.js'
-import {RedisServer} from '../helpers/redis-server.js'
+import {usePrivateRedis} from '../helpers/private-redis.js'
 
 describe('takeSnapshot (the data source of qctl top)', () => {
-  let server: RedisServer
-  let redis: Redis
-
-  beforeAll(async () => {
-    server = await RedisServer.start()
-    redis = await server.client()
-  })
-
-  afterAll(async () => {
-    redis?.disconnect()
-    await server?.stop()
-  })
+  const ctx = usePrivateRedis()
 
   it('reads every topic and known group in one round trip, and two snapshots give the rates', async () => {
     for (const topic of ['snap.a', 'snap.b', 'snap.c']) {
-      for (let i = 0; i < 10; i++) await redis.xadd(topic, '*', 'data', '{}')
-      await redis.xgroup('CREATE', topic, 'g', '0')
+      for (let i = 0; i < 10; i++) await ctx.redis.xadd(topic, '*', 'data', '{}')
+      await ctx.redis.xgroup('CREATE', topic, 'g', '0')
     }
-    await redis.xadd('{snap.a}:dlq', '*', 'data', '{}')
+    await ctx.redis.xadd('{snap.a}:dlq', '*', 'data', '{}')
     let execs = 0
-    const original = redis.pipeline.bind(redis)
-    redis.pipeline = ((...args: Parameters<typeof original>) => {
+    const original = ctx.redis.pipeline.bind(ctx.redis)
+    ctx.redis.pipeline = ((...args: Parameters<typeof original>) => {
       const pipeline = original(...args)
       const exec = pipeline.exec.bind(pipeline)
       pipeline.exec = (async (...execArgs: Parameters<typeof exec>) => {
@@ -35,10 +23,10 @@ describe('takeSnapshot (the data source of qctl top)', () => {
         return exec(...execArgs)
       }) as typeof pipeline.exec
       return pipeline
-    }) as typeof redis.pipeline
+    }) as typeof ctx.redis.pipeline
 
     const topics = ['snap.a', 'snap.b', 'snap.c', 'snap.missing']
-    const first = await takeSnapshot(redis, topics)
+    const first = await takeSnapshot(ctx.redis, topics)
     expect(execs).toBe(1)
     expect(first.topics.map((topic) => [topic.topic, topic.length, topic.deadLetters, topic.groups[0]?.activeConsumers])).toEqual([
       ['snap.a', 10, 1, null],
@@ -46,10 +34,10 @@ describe('takeSnapshot (the data source of qctl top)', () => {
       ['snap.c', 10, 0, null],
     ])
 
-    const read = (await redis.xreadgroup('GROUP', 'g', 'c1', 'COUNT', 6, 'STREAMS', 'snap.a', '>')) as Array<[string, Array<[string, string[]]>]>
-    for (let i = 0; i < 5; i++) await redis.xadd('snap.a', '*', 'data', '{}')
+    const read = (await ctx.redis.xreadgroup('GROUP', 'g', 'c1', 'COUNT', 6, 'STREAMS', 'snap.a', '>')) as Array<[string, Array<[string, string[]]>]>
+    for (let i = 0; i < 5; i++) await ctx.redis.xadd('snap.a', '*', 'data', '{}')
     await new Promise((resolve) => setTimeout(resolve, 50))
-    const second = await takeSnapshot(redis, topics, groupsOf(first))
+    const second = await takeSnapshot(ctx.redis, topics, groupsOf(first))
     expect(execs).toBe(2)
     const a = second.topics[0]!
     expect(a).toMatchObject({topic: 'snap.a', length: 15, entriesAdded: 15})
@@ -60,9 +48,9 @@ describe('takeSnapshot (the data source of qctl top)', () => {
     // A group that had read nothing has no entries-read counter yet: its out-rate is unknown, not 0.
     expect(row?.outRate).toBeNull()
 
-    await redis.xack('snap.a', 'g', ...read[0]![1].slice(0, 4).map(([id]) => id))
+    await ctx.redis.xack('snap.a', 'g', ...read[0]![1].slice(0, 4).map(([id]) => id))
     await new Promise((resolve) => setTimeout(resolve, 50))
-    const third = await takeSnapshot(redis, topics, groupsOf(second))
+    const third = await takeSnapshot(ctx.redis, topics, groupsOf(second))
     expect(execs).toBe(3)
     const [acked] = rateRows(second, third)
     expect(acked?.pending).toBe(2)

@@ -36,3 +36,34 @@ export function renderThroughputTable(rows) {
   ])
   return markdownTable(header, body, ['left', 'left', 'right', 'right', 'right', 'left', 'right'])
 }
+
+/** CPU milliseconds as seconds with one decimal ('?' when not measured). */
+export const cpuSeconds = (ms) => (ms === undefined ? '?' : (ms / 1000).toFixed(1))
+
+/** The per-run table every scenario prints: wall time, rate, start-up share, peak RSS and CPU of each sample. */
+export function perRunTable(rounds) {
+  return markdownTable(
+    ['round', 'contender', 'wall s', 'msg/s', 'in-process ms', 'startup+exit ms', 'peak RSS MiB', 'CPU s: self', 'redis', 'others'],
+    rounds.flatMap(({round, samples}) =>
+      Object.entries(samples).map(([contender, sample]) => [
+        String(round),
+        contender,
+        (sample.wallMs / 1000).toFixed(2),
+        Math.round(sample.rate).toLocaleString('en-US'),
+        String(sample.internalMs),
+        String(Math.round(sample.wallMs - sample.internalMs)),
+        sample.peakRssKiB ? (sample.peakRssKiB / 1024).toFixed(0) : '–',
+        cpuSeconds(sample.cpu.childMs),
+        cpuSeconds(sample.cpu.redisMs),
+        cpuSeconds(sample.cpu.othersMs),
+      ]),
+    ),
+    ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+  )
+}
+
+/** One sample as a progress line: wall time, rate, in-process time, peak RSS and CPU. */
+export const describeSample = (sample) =>
+  `${(sample.wallMs / 1000).toFixed(2)} s, ${Math.round(sample.rate).toLocaleString('en-US')} msg/s` +
+  ` (in-process ${sample.internalMs} ms${sample.peakRssKiB ? `, peak RSS ${(sample.peakRssKiB / 1024).toFixed(0)} MiB` : ''}` +
+  `, CPU s: self ${cpuSeconds(sample.cpu.childMs)} redis ${cpuSeconds(sample.cpu.redisMs)} others ${cpuSeconds(sample.cpu.othersMs)})`

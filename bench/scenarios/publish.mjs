@@ -8,7 +8,7 @@ import {join} from 'node:path'
 
 import {parseJsonOutput, runNode} from '../lib/child.mjs'
 import {startCpuMeter} from '../lib/cpu-meter.mjs'
-import {markdownTable} from '../lib/table.mjs'
+import {describeSample as describe, perRunTable} from '../lib/table.mjs'
 import {ensureNdjson} from '../lib/ndjson-data.mjs'
 import {interleavedRounds, summarizeRounds} from '../lib/rounds.mjs'
 
@@ -57,12 +57,6 @@ export async function run(ctx) {
     }
   }
 
-  const seconds = (ms) => (ms === undefined ? '?' : (ms / 1000).toFixed(1))
-  const describe = (sample) =>
-    `${(sample.wallMs / 1000).toFixed(2)} s, ${Math.round(sample.rate).toLocaleString('en-US')} msg/s` +
-    ` (in-process ${sample.internalMs} ms${sample.peakRssKiB ? `, peak RSS ${(sample.peakRssKiB / 1024).toFixed(0)} MiB` : ''}` +
-    `, CPU s: self ${seconds(sample.cpu.childMs)} redis ${seconds(sample.cpu.redisMs)} others ${seconds(sample.cpu.othersMs)})`
-
   const qctl = {
     name: 'qctl',
     describe,
@@ -84,23 +78,6 @@ export async function run(ctx) {
     extra: {peakRssKiB: (sample) => sample.peakRssKiB, internalMs: (sample) => sample.internalMs, wallMs: (sample) => sample.wallMs},
   })
 
-  const details = markdownTable(
-    ['round', 'contender', 'wall s', 'msg/s', 'in-process ms', 'startup+exit ms', 'peak RSS MiB', 'CPU s: self', 'redis', 'others'],
-    result.rounds.flatMap(({round, samples}) =>
-      Object.entries(samples).map(([contender, sample]) => [
-        String(round),
-        contender,
-        (sample.wallMs / 1000).toFixed(2),
-        Math.round(sample.rate).toLocaleString('en-US'),
-        String(sample.internalMs),
-        String(Math.round(sample.wallMs - sample.internalMs)),
-        sample.peakRssKiB ? (sample.peakRssKiB / 1024).toFixed(0) : '–',
-        seconds(sample.cpu.childMs),
-        seconds(sample.cpu.redisMs),
-        seconds(sample.cpu.othersMs),
-      ]),
-    ),
-    ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
-  )
+  const details = perRunTable(result.rounds)
   return {rows, details: `### publish: per run\n\n${details}\n\n"in-process ms" is the durationMs each command reports itself; the rest of the wall time is process start-up, module loading and exit. CPU s: the contender's own CPU time, redis-server's, and the rest of the machine's ("others": anything but the contender, redis-server and the runner; a large value means the run was disturbed).`}
 }

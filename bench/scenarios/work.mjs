@@ -17,7 +17,7 @@ import {startCpuMeter} from '../lib/cpu-meter.mjs'
 import {makeRecord, prng} from '../lib/ndjson-data.mjs'
 import {interleavedRounds, summarizeRounds} from '../lib/rounds.mjs'
 import {summary} from '../lib/stats.mjs'
-import {markdownTable} from '../lib/table.mjs'
+import {describeSample as describe, markdownTable, perRunTable} from '../lib/table.mjs'
 
 export const name = 'work'
 
@@ -206,25 +206,7 @@ export async function run(ctx) {
   const targets = markdownTable(['ratio', 'median', 'min–max', 'per round', 'target (#3)', 'target later (#6)'], targetRows, ['left', 'right', 'right', 'left', 'left', 'left'])
   log(`\n${targets}`)
 
-  const seconds = (ms) => (ms === undefined ? '?' : (ms / 1000).toFixed(1))
-  const details = markdownTable(
-    ['round', 'contender', 'wall s', 'msg/s', 'in-process ms', 'startup+exit ms', 'peak RSS MiB', 'CPU s: self', 'redis', 'others'],
-    result.rounds.flatMap(({round, samples}) =>
-      Object.entries(samples).map(([contender, sample]) => [
-        String(round),
-        contender,
-        (sample.wallMs / 1000).toFixed(2),
-        Math.round(sample.rate).toLocaleString('en-US'),
-        String(sample.internalMs),
-        String(Math.round(sample.wallMs - sample.internalMs)),
-        sample.peakRssKiB ? (sample.peakRssKiB / 1024).toFixed(0) : '–',
-        seconds(sample.cpu.childMs),
-        seconds(sample.cpu.redisMs),
-        seconds(sample.cpu.othersMs),
-      ]),
-    ),
-    ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
-  )
+  const details = perRunTable(result.rounds)
   return {
     rows,
     details: [
@@ -241,11 +223,3 @@ export async function run(ctx) {
   }
 }
 
-function describe(sample) {
-  const seconds = (ms) => (ms === undefined ? '?' : (ms / 1000).toFixed(1))
-  return (
-    `${(sample.wallMs / 1000).toFixed(2)} s, ${Math.round(sample.rate).toLocaleString('en-US')} msg/s` +
-    ` (in-process ${sample.internalMs} ms${sample.peakRssKiB ? `, peak RSS ${(sample.peakRssKiB / 1024).toFixed(0)} MiB` : ''}` +
-    `, CPU s: self ${seconds(sample.cpu.childMs)} redis ${seconds(sample.cpu.redisMs)} others ${seconds(sample.cpu.othersMs)})`
-  )
-}

@@ -3,7 +3,10 @@ import type {Redis} from 'ioredis'
 import {notFoundError} from '../errors.js'
 import {decodeDlqEntry} from '../dlq/entry.js'
 import {topicStats, type GroupStats} from './topic-stats.js'
-import {idMs, infoObject, numberOf} from './xinfo.js'
+import {consumerDetail, pendingDetail, publishedAtOf, type ConsumerDetail, type PendingDetail} from './details.js'
+import {infoObject} from './xinfo.js'
+
+export type {ConsumerDetail, PendingDetail}
 
 const OLDEST_PENDING_SHOWN = 10
 const DEAD_LETTERS_SHOWN = 5
@@ -12,24 +15,6 @@ export interface EntryRef {
   id: string
   /** When it was added (ISO), from the ID. */
   at: string | null
-}
-
-export interface ConsumerDetail {
-  name: string
-  pending: number
-  /** Since the consumer's last interaction with the group. */
-  idleMs: number
-  /** Since its last successful read (Redis 7.2+; null on older servers). */
-  inactiveMs: number | null
-}
-
-export interface PendingDetail {
-  id: string
-  consumer: string
-  idleMs: number
-  /** Delivery count: entries delivered many times are the likely poison messages. */
-  deliveries: number
-  publishedAt: string | null
 }
 
 export interface GroupDetail extends GroupStats {
@@ -59,16 +44,7 @@ export interface InspectResult {
   deadLetters: {key: string; length: number; newest: DeadLetterSummary[]}
 }
 
-const ref = (id: string | null): EntryRef | null => {
-  if (id === null) return null
-  const ms = idMs(id)
-  return {id, at: ms === null ? null : new Date(ms).toISOString()}
-}
-
-const iso = (id: string): string | null => {
-  const ms = idMs(id)
-  return ms === null ? null : new Date(ms).toISOString()
-}
+const ref = (id: string | null): EntryRef | null => (id === null ? null : {id, at: publishedAtOf(id)})
 
 /** Everything about one topic (optionally one group): streams, groups, consumers, oldest pending entries, newest dead letters. */
 export async function inspectTopic(redis: Redis, topic: string, onlyGroup?: string): Promise<InspectResult> {
@@ -93,13 +69,8 @@ export async function inspectTopic(redis: Redis, topic: string, onlyGroup?: stri
     const pending = replies[index * 2 + 1] as Array<[string, string, number, number]>
     return {
       ...group,
-      consumerDetails: consumers.map((consumer) => ({
-        name: String(consumer.name),
-        pending: Number(consumer.pending),
-        idleMs: Number(consumer.idle),
-        inactiveMs: numberOf(consumer.inactive),
-      })),
-      oldestPending: pending.map(([id, consumer, idleMs, deliveries]) => ({id, consumer, idleMs: Number(idleMs), deliveries: Number(deliveries), publishedAt: iso(id)})),
+      consumerDetails: consumers.map(consumerDetail),
+      oldestPending: pending.map(pendingDetail),
     }
   })
 

@@ -1,27 +1,49 @@
 import type {Redis} from 'ioredis'
 
 import {deadLetterKey} from '../keys.js'
-import type {GroupSnapshot, Snapshot, TopicSnapshot} from './snapshot.js'
-import {ACTIVE_WINDOW_MS} from './topic-stats.js'
+import {consumerDetail, pendingDetail} from './details.js'
+import type {Focus, FocusDetail, GroupSnapshot, Snapshot, SnapshotSource, TopicSnapshot} from './snapshot.js'
+import {findTopics, isActive, withoutDeadLetterStreams} from './topic-stats.js'
 import {infoObject, numberOf, type InfoObject} from './xinfo.js'
 
 /** Groups seen in the previous snapshot, per topic: their consumers are read in the same round trip. */
 export type KnownGroups = ReadonlyMap<string, readonly string[]>
 
+/** How many oldest pending entries the detail of a focused group lists. */
+export const FOCUS_PENDING_SHOWN = 10
+
+/** Keys one refresh's SCAN step looks at; a big keyspace is covered over several refreshes. */
+const SCAN_STEP = 1000
+
 type Reply = [Error | null, unknown]
+
+export interface SnapshotExtras {
+  /** A group to read in detail (consumers, oldest pending entries). */
+  focus?: Focus | null
+  /** One SCAN step to add to the same round trip (topic discovery). */
+  scan?: {cursor: string; match: string}
+}
+
+export interface Reading {
+  snapshot: Snapshot
+  /** The SCAN step's reply, when one was asked for. */
+  scanned?: {cursor: string; keys: string[]}
+}
 
 const missingKey = (error: Error | null): boolean => error !== null && /no such key/i.test(error.message)
 
-const isActive = (consumer: InfoObject): boolean => Number(consumer.inactive ?? consumer.idle) < ACTIVE_WINDOW_MS
+const scanArgs = (cursor: string, match: string): Array<string | number> => [cursor, 'MATCH', match, 'COUNT', SCAN_STEP, 'TYPE', 'stream']
 
 /**
- * One snapshot of many topics in ONE pipelined round trip, whatever their number: per topic
+ * One reading of many topics in ONE pipelined round trip, whatever their number: per topic
  * XINFO STREAM, XINFO GROUPS and XINFO STREAM of its dead-letter stream; per group known from the
- * previous snapshot, XINFO CONSUMERS and the XPENDING summary. A group that just appeared gets its
- * consumer details on the next refresh. Topics that vanished are left out.
+ * previous snapshot, XINFO CONSUMERS and the XPENDING summary; optionally the oldest pending
+ * entries of a focused group and one SCAN step. A group that just appeared gets its consumer
+ * details on the next refresh. Topics that vanished are left out.
  */
-export async function takeSnapshot(redis: Redis, topics: readonly string[], known: KnownGroups = new Map()): Promise<Snapshot> {
+export async function readSnapshot(redis: Redis, topics: readonly string[], known: KnownGroups = new Map(), extras: SnapshotExtras = {}): Promise<Reading> {
   const pipeline = redis.pipeline()
+  if (extras.scan !== undefined) pipeline.call('SCAN', ...scanArgs(extras.scan.cursor, extras.scan.match))
   const plan = topics.map((topic) => {
     pipeline.call('XINFO', 'STREAM', topic)
     pipeline.call('XINFO', 'GROUPS', topic)
@@ -33,12 +55,24 @@ export async function takeSnapshot(redis: Redis, topics: readonly string[], know
     }
     return {topic, groups}
   })
+  const focus = extras.focus ?? null
+  const focusKnown = focus !== null && (known.get(focus.topic) ?? []).includes(focus.group)
+  if (focus !== null && focusKnown) pipeline.xpending(focus.topic, focus.group, '-', '+', FOCUS_PENDING_SHOWN)
   const replies = ((await pipeline.exec()) ?? []) as Reply[]
   const at = Date.now()
 
   let cursor = 0
   const next = (): Reply => replies[cursor++] ?? [new Error('missing reply'), null]
+  let scanned: Reading['scanned']
+  if (extras.scan !== undefined) {
+    const [scanError, scanReply] = next()
+    if (scanError !== null) throw scanError
+    const [nextCursor, keys] = scanReply as [string, string[]]
+    scanned = {cursor: nextCursor, keys}
+  }
+
   const snapshots: TopicSnapshot[] = []
+  let focusConsumers: InfoObject[] | undefined
   for (const {topic, groups: knownGroups} of plan) {
     const [streamError, stream] = next()
     const [groupsError, groupsReply] = next()
@@ -48,7 +82,9 @@ export async function takeSnapshot(redis: Redis, topics: readonly string[], know
       const [consumersError, consumers] = next()
       const [pendingError, pending] = next()
       if (consumersError === null && pendingError === null) {
-        details.set(group, {consumers: (consumers as unknown[]).map(infoObject), oldestPendingId: (pending as [number, string | null])[1]})
+        const infos = (consumers as unknown[]).map(infoObject)
+        details.set(group, {consumers: infos, oldestPendingId: (pending as [number, string | null])[1]})
+        if (focus !== null && focus.topic === topic && focus.group === group) focusConsumers = infos
       }
     }
     if (missingKey(streamError) || groupsError !== null) continue
@@ -76,9 +112,81 @@ export async function takeSnapshot(redis: Redis, topics: readonly string[], know
       }),
     })
   }
-  return {at, topics: snapshots}
+
+  let focusDetail: FocusDetail | null = null
+  if (focus !== null && focusKnown) {
+    const [pendingError, pending] = next()
+    if (pendingError === null && focusConsumers !== undefined) {
+      focusDetail = {
+        ...focus,
+        consumers: focusConsumers.map(consumerDetail),
+        oldestPending: (pending as Array<[string, string, number, number]>).map(pendingDetail),
+      }
+    }
+  }
+  return {snapshot: {at, topics: snapshots, focus: focusDetail}, ...(scanned === undefined ? {} : {scanned})}
+}
+
+/** One snapshot of the given topics (no discovery), in one round trip. */
+export async function takeSnapshot(redis: Redis, topics: readonly string[], known: KnownGroups = new Map(), focus: Focus | null = null): Promise<Snapshot> {
+  return (await readSnapshot(redis, topics, known, {focus})).snapshot
 }
 
 /** The groups of a snapshot, to pass as `known` to the next one. */
 export const groupsOf = (snapshot: Snapshot): KnownGroups =>
   new Map(snapshot.topics.map((topic) => [topic.topic, topic.groups.map((group) => group.name)]))
+
+export interface TopicSelection {
+  /** Exactly these topics (no discovery). */
+  topics?: readonly string[] | undefined
+  /** Otherwise every stream whose key matches this glob (default `*`). */
+  match?: string | undefined
+}
+
+/**
+ * Snapshots for `qctl top`, one round trip per refresh. Without explicit topics it keeps
+ * discovering streams: a full SCAN when it opens, then one SCAN step per refresh inside the same
+ * pipeline, so topics created later appear within a few refreshes and the cost stays one round
+ * trip however many keys the database holds.
+ */
+export class RedisSnapshotSource implements SnapshotSource {
+  private known: KnownGroups = new Map()
+  private topics: string[]
+  private cursor = '0'
+  /** Keys seen since the current SCAN cycle began; they replace the topic list when it ends. */
+  private cycle = new Set<string>()
+
+  private constructor(
+    private readonly redis: Redis,
+    private readonly selection: TopicSelection,
+    topics: string[],
+  ) {
+    this.topics = topics
+  }
+
+  static async open(redis: Redis, selection: TopicSelection): Promise<RedisSnapshotSource> {
+    const topics = selection.topics === undefined ? await findTopics(redis, selection.match) : [...selection.topics]
+    return new RedisSnapshotSource(redis, selection, topics)
+  }
+
+  private get discovering(): boolean {
+    return this.selection.topics === undefined
+  }
+
+  async refresh(focus: Focus | null): Promise<Snapshot> {
+    const scan = this.discovering ? {cursor: this.cursor, match: this.selection.match ?? '*'} : undefined
+    const reading = await readSnapshot(this.redis, this.topics, this.known, {focus, ...(scan === undefined ? {} : {scan})})
+    this.known = groupsOf(reading.snapshot)
+    if (reading.scanned !== undefined) this.absorbScan(reading.scanned)
+    return reading.snapshot
+  }
+
+  private absorbScan({cursor, keys}: {cursor: string; keys: string[]}): void {
+    for (const key of keys) this.cycle.add(key)
+    // New keys join at once; vanished ones drop out when a whole cycle has not seen them.
+    const seen = new Set([...this.topics, ...this.cycle])
+    this.topics = withoutDeadLetterStreams(cursor === '0' ? this.cycle : seen)
+    this.cursor = cursor
+    if (cursor === '0') this.cycle = new Set()
+  }
+}

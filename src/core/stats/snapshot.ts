@@ -1,3 +1,5 @@
+import type {ConsumerDetail, PendingDetail} from './details.js'
+
 /**
  * A point-in-time reading of Redis's own stream counters, for `qctl top`: rates are the
  * differences between two snapshots, so they are right for any producer or consumer (qctl or
@@ -30,4 +32,24 @@ export interface Snapshot {
   /** When it was taken (ms since the epoch). */
   at: number
   topics: TopicSnapshot[]
+  /** Detail of the focused group, when one was asked for and exists. */
+  focus: FocusDetail | null
+}
+
+/** The group whose consumers and oldest pending entries the screen shows in detail. */
+export interface Focus {
+  topic: string
+  group: string
+}
+
+export interface FocusDetail extends Focus {
+  consumers: ConsumerDetail[]
+  /** The oldest pending entries (by ID), with their delivery counts. */
+  oldestPending: PendingDetail[]
+}
+
+/** Where `qctl top` gets its snapshots: Redis in the CLI, a canned sequence in tests. */
+export interface SnapshotSource {
+  /** One snapshot; with a focus, also that group's detail (in the same round trip). */
+  refresh(focus: Focus | null): Promise<Snapshot>
 }

@@ -44,7 +44,7 @@ const replyOf = (replies: Reply[] | null, index: number): unknown => {
 }
 
 /** Consumers that read recently: `inactive` (Redis 7.2+) when reported, else `idle`. */
-const isActive = (consumer: InfoObject): boolean => Number(consumer.inactive ?? consumer.idle) < ACTIVE_WINDOW_MS
+export const isActive = (consumer: InfoObject): boolean => Number(consumer.inactive ?? consumer.idle) < ACTIVE_WINDOW_MS
 
 /**
  * Statistics of several topics in two pipelined round trips (streams, groups and dead-letter
@@ -141,8 +141,14 @@ export async function findTopics(redis: Redis, match = '*'): Promise<string[]> {
     cursor = next
     for (const key of batch) keys.add(key)
   } while (cursor !== '0')
-  const deadLetterStreams = new Set([...keys].map(deadLetterKey))
-  return [...keys].filter((key) => !deadLetterStreams.has(key)).sort()
+  return withoutDeadLetterStreams(keys)
+}
+
+/** Stream keys minus the dead-letter streams of other keys in the set, sorted. */
+export function withoutDeadLetterStreams(keys: Iterable<string>): string[] {
+  const all = new Set(keys)
+  const deadLetterStreams = new Set([...all].map(deadLetterKey))
+  return [...all].filter((key) => !deadLetterStreams.has(key)).sort()
 }
 
 /** When an entry was added, from its ID. */

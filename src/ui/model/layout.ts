@@ -2,22 +2,46 @@ import type {RateRow} from './rates.js'
 
 /** Columns of the `top` table, in display order, with the width each needs. */
 export const COLUMNS = [
-  {key: 'name', title: 'TOPIC/GROUP', width: 28},
-  {key: 'trend', title: 'TREND', width: 10},
-  {key: 'depth', title: 'DEPTH', width: 9},
-  {key: 'in', title: 'IN/s', width: 8},
-  {key: 'out', title: 'OUT/s', width: 8},
-  {key: 'lag', title: 'LAG', width: 9},
-  {key: 'pending', title: 'PENDING', width: 9},
-  {key: 'age', title: 'OLDEST', width: 8},
-  {key: 'consumers', title: 'CONS', width: 6},
-  {key: 'dlq', title: 'DLQ', width: 8},
-  {key: 'dlqIn', title: 'DLQ IN/s', width: 9},
-  {key: 'inSpark', title: 'IN (1m)', width: 22},
-  {key: 'outSpark', title: 'OUT (1m)', width: 22},
+  {key: 'name', title: 'TOPIC/GROUP', width: 28, align: 'left'},
+  {key: 'trend', title: 'TREND', width: 10, align: 'left'},
+  {key: 'depth', title: 'DEPTH', width: 9, align: 'right'},
+  {key: 'in', title: 'IN/s', width: 8, align: 'right'},
+  {key: 'out', title: 'OUT/s', width: 8, align: 'right'},
+  {key: 'lag', title: 'LAG', width: 9, align: 'right'},
+  {key: 'pending', title: 'PENDING', width: 9, align: 'right'},
+  {key: 'age', title: 'OLDEST', width: 8, align: 'right'},
+  {key: 'consumers', title: 'CONS', width: 6, align: 'right'},
+  {key: 'dlq', title: 'DLQ', width: 8, align: 'right'},
+  {key: 'dlqIn', title: 'DLQ IN/s', width: 9, align: 'right'},
+  {key: 'inSpark', title: 'IN (1m)', width: 20, align: 'left'},
+  {key: 'outSpark', title: 'OUT (1m)', width: 20, align: 'left'},
 ] as const
 
 export type ColumnKey = (typeof COLUMNS)[number]['key']
+
+const columnOf = (key: ColumnKey): (typeof COLUMNS)[number] => COLUMNS.find((column) => column.key === key) ?? COLUMNS[0]
+
+/** `text` cut (with an ellipsis) or padded to exactly `width` characters. */
+export function padCell(text: string, width: number, align: 'left' | 'right' = 'left'): string {
+  const cut = text.length <= width ? text : `${text.slice(0, Math.max(0, width - 1))}…`
+  return align === 'right' ? cut.padStart(width) : cut.padEnd(width)
+}
+
+/** One line of the table: each cell cut or padded to its column's width, one space apart. */
+export function lineOf(cells: ReadonlyArray<readonly [ColumnKey, string]>): string {
+  return cells
+    .map(([key, text]) => {
+      const {width, align} = columnOf(key)
+      return padCell(text, width, align)
+    })
+    .join(' ')
+}
+
+/** The header line for the given columns. */
+export const headLine = (keys: readonly ColumnKey[]): string => lineOf(keys.map((key) => [key, columnOf(key).title]))
+
+/** Width of a sparkline column. */
+export const SPARK_WIDTH = 20
 
 /** What goes first when the terminal is narrow: sparklines, then the least essential figures. */
 const DROP_ORDER: ColumnKey[] = ['outSpark', 'inSpark', 'dlqIn', 'age', 'consumers', 'depth', 'pending']

@@ -1,4 +1,5 @@
 import type {GroupSnapshot, Snapshot, TopicSnapshot} from '../../core/stats/snapshot.js'
+import {idMs} from '../../core/stats/xinfo.js'
 
 /** Whether a queue is absorbing a burst or catching up; carried by a mark, never by colour alone. */
 export type Trend = 'growing' | 'draining' | 'steady' | 'idle'
@@ -12,11 +13,17 @@ export interface RateRow {
   /** Entries acknowledged per second by the group: delivered minus the growth of pending. */
   outRate: number | null
   lag: number | null
+  /** The lag went up since the previous snapshot: the group is falling behind. */
+  lagGrowing: boolean
   pending: number
+  /** Time since the oldest pending entry was published (from its ID); null when nothing is pending or not yet known. */
+  oldestPendingAgeMs: number | null
   consumers: number
   activeConsumers: number | null
   deadLetters: number
   deadLetterInRate: number | null
+  /** Entries were dead-lettered since the previous snapshot. */
+  deadLettersGrowing: boolean
   trend: Trend
 }
 
@@ -65,21 +72,47 @@ export function rateRows(previous: Snapshot | undefined, current: Snapshot): Rat
     const before = earlier.get(topic.topic)
     const inRate = counterRate(before?.entriesAdded, topic.entriesAdded, seconds)
     const deadLetterInRate = counterRate(before?.deadLettersAdded ?? (before === undefined ? undefined : 0), topic.deadLettersAdded ?? 0, seconds)
-    const base = {topic: topic.topic, depth: topic.length, inRate, deadLetters: topic.deadLetters, deadLetterInRate}
+    const deadLettersGrowing = (deadLetterInRate ?? 0) > 0
     if (topic.groups.length === 0) {
-      rows.push({...base, group: null, outRate: null, lag: null, pending: 0, consumers: 0, activeConsumers: 0, trend: trendOf(inRate, 0, null)})
+      rows.push({
+        topic: topic.topic,
+        group: null,
+        depth: topic.length,
+        inRate,
+        outRate: null,
+        lag: null,
+        lagGrowing: false,
+        pending: 0,
+        oldestPendingAgeMs: null,
+        consumers: 0,
+        activeConsumers: 0,
+        deadLetters: topic.deadLetters,
+        deadLetterInRate,
+        deadLettersGrowing,
+        trend: trendOf(inRate, 0, null),
+      })
       continue
     }
     for (const group of topic.groups) {
-      const outRate = ackRate(before?.groups.find((candidate) => candidate.name === group.name), group, seconds)
+      const earlierGroup = before?.groups.find((candidate) => candidate.name === group.name)
+      const outRate = ackRate(earlierGroup, group, seconds)
+      const published = idMs(group.oldestPendingId)
+      const lagBefore = earlierGroup?.lag ?? null
       rows.push({
-        ...base,
+        topic: topic.topic,
         group: group.name,
+        depth: topic.length,
+        inRate,
         outRate,
         lag: group.lag,
+        lagGrowing: group.lag !== null && lagBefore !== null && group.lag > lagBefore,
         pending: group.pending,
+        oldestPendingAgeMs: published === null ? null : Math.max(0, current.at - published),
         consumers: group.consumers,
         activeConsumers: group.activeConsumers,
+        deadLetters: topic.deadLetters,
+        deadLetterInRate,
+        deadLettersGrowing,
         trend: trendOf(inRate, outRate, group.lag),
       })
     }

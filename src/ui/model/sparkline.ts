@@ -14,3 +14,20 @@ export function sparkline(values: ReadonlyArray<number | null>, width: number): 
   })
   return bars.join('').padStart(width, ' ')
 }
+
+/**
+ * `values` squeezed into at most `width` points by averaging runs of consecutive samples, so a
+ * minute of one-second samples fits a narrow column. Runs are aligned to the newest sample; a run
+ * whose samples are all unknown stays unknown.
+ */
+export function downsample(values: ReadonlyArray<number | null>, width: number): Array<number | null> {
+  if (width <= 0) return []
+  const size = Math.ceil(values.length / width)
+  if (size <= 1) return [...values]
+  const points: Array<number | null> = []
+  for (let end = values.length; end > 0; end -= size) {
+    const known = values.slice(Math.max(0, end - size), end).filter((value): value is number => value !== null)
+    points.unshift(known.length === 0 ? null : known.reduce((sum, value) => sum + value, 0) / known.length)
+  }
+  return points
+}

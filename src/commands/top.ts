@@ -1,0 +1,77 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../base-command.js'
+import {usageError} from '../core/errors.js'
+import {serverVersion} from '../core/stats/server-info.js'
+import {RedisSnapshotSource} from '../core/stats/snapshot-source.js'
+import {sleep} from '../core/sleep.js'
+import {durationFlag} from '../flags.js'
+import {formatTopSnapshot} from '../format/top.js'
+import {sortRows} from '../ui/model/layout.js'
+import {rateRows, type RateRow} from '../ui/model/rates.js'
+
+/** `qctl top --json` (and top off a terminal): one snapshot's rows, rates measured over one interval. */
+export interface TopResult {
+  /** When the second snapshot was taken (ISO 8601). */
+  at: string
+  /** The time between the two snapshots the rates come from. */
+  intervalMs: number
+  server: string | null
+  rows: RateRow[]
+}
+
+const MIN_INTERVAL_MS = 100
+
+export default class Top extends BaseCommand<typeof Top> {
+  static override summary = 'A live terminal monitor of depth, in/out rates, lag, pending and dead letters per topic and group.'
+  static override description = `Without TOPIC, every stream in the database (and new ones as they appear; --match filters). Rates come from Redis's own counters between two refreshes (entries added; entries read minus pending growth for acknowledgements), so they count every producer and consumer, qctl or not.
+
+Keys: up/down (or k/j) select a row, Enter shows the group's consumers and oldest pending entries, Esc goes back, s cycles the sort (lag, in-rate, out-rate, name), p pauses, q or Ctrl-C quits.
+
+Trend marks: ▲ growing (more in than out), ▼ draining (more out than in), = steady, · idle. A ↑ after LAG or DLQ means it grew since the last refresh. Colour repeats these marks: red for growing lag or dead letters, green for draining, dim for idle.
+
+With --json, with --once, or when stdout is not a terminal: prints one snapshot (rates measured over one --interval) and exits 0.`
+  static override examples = [
+    '<%= config.bin %> top',
+    '<%= config.bin %> top order.processed payment.settled --interval 2s',
+    '<%= config.bin %> top --match "order.*"',
+    '<%= config.bin %> top --json   # one snapshot for scripts',
+  ]
+
+  static override strict = false
+  static override args = {topic: Args.string({description: 'Topics to show (default: every stream).', ignoreStdin: true})}
+
+  static override flags = {
+    match: Flags.string({summary: 'Only topics whose key matches this glob (SCAN MATCH syntax).'}),
+    interval: durationFlag({summary: 'Time between refreshes (at least 100ms).', default: 1000}),
+    once: Flags.boolean({summary: 'Print one snapshot (rates over one interval) and exit, even on a terminal.'}),
+  }
+
+  async run(): Promise<TopResult | undefined> {
+    const {flags} = this
+    if (flags.interval < MIN_INTERVAL_MS) throw usageError(`--interval must be at least ${MIN_INTERVAL_MS}ms (got ${flags.interval}ms)`)
+    if (this.positionals.length > 0 && flags.match !== undefined) throw usageError('give either TOPIC arguments or --match, not both')
+    const selection = {topics: this.positionals.length > 0 ? this.positionals : undefined, match: flags.match}
+    const live = !flags.once && !this.jsonEnabled() && process.stdout.isTTY === true && process.stdin.isTTY === true
+
+    // Live: keep reconnecting and show the data as stale meanwhile; a refresh that gets no reply
+    // within an interval (or a second) fails, so the screen says so instead of freezing.
+    const redis = await this.redis('top', live ? {reconnect: true, commandTimeoutMs: Math.max(1000, flags.interval)} : {})
+    const server = await serverVersion(redis)
+    const source = await RedisSnapshotSource.open(redis, selection)
+    const first = await source.refresh(null)
+
+    if (live) {
+      const {runTopScreen} = await import('../ui/run-top.js')
+      const props = {source, intervalMs: flags.interval, url: await this.displayUrl(), server, colour: this.stdoutDecorations.colour, initial: first}
+      await runTopScreen(props, this.interruptSignal())
+      return undefined
+    }
+
+    await sleep(Math.max(0, first.at + flags.interval - Date.now()))
+    const second = await source.refresh(null)
+    const rows = sortRows(rateRows(first, second), 'name')
+    this.log(formatTopSnapshot(rows, second.at - first.at, this.style))
+    return {at: new Date(second.at).toISOString(), intervalMs: second.at - first.at, server, rows}
+  }
+}

@@ -1,0 +1,90 @@
+import {Box, Text, useApp, useInput} from 'ink'
+import {useMemo, useRef, useState} from 'react'
+
+import type {Focus, Snapshot, SnapshotSource} from '../core/stats/snapshot.js'
+import {GroupDetail} from './components/GroupDetail.js'
+import {Header} from './components/Header.js'
+import {KeyHelp} from './components/KeyHelp.js'
+import {RateTable} from './components/RateTable.js'
+import {useSnapshots} from './hooks/use-snapshots.js'
+import {useTerminalSize} from './hooks/use-terminal-size.js'
+import {historyCapacity} from './model/history.js'
+import {sortRows, visibleColumns} from './model/layout.js'
+import {actionFor, focusOf, initialScreen, reduceScreen, selectedIndex} from './model/screen.js'
+
+export interface TopAppProps {
+  source: SnapshotSource
+  intervalMs: number
+  /** The Redis URL, password masked. */
+  url: string
+  server: string | null
+  /** Colour allowed (a TTY without NO_COLOR); meaning never depends on it. */
+  colour: boolean
+  initial?: Snapshot | undefined
+  /** When `top` started (ms since the epoch). */
+  startedAt?: number
+}
+
+/** Lines taken by everything but the table rows: header (2), gap, table head, scroll note, gap, keys. */
+const CHROME_LINES = 7
+
+/** The live screen: wires the polling hook, the pure screen state and the presentational parts. */
+export function TopApp({source, intervalMs, url, server, colour, initial, startedAt: started}: TopAppProps) {
+  const {exit} = useApp()
+  const [startedAt] = useState(() => started ?? Date.now())
+  const size = useTerminalSize()
+  const [screen, setScreen] = useState(initialScreen)
+  const focus = useRef<Focus | null>(null)
+  const capacity = historyCapacity(intervalMs)
+  const focusKey = screen.view === 'detail' ? (screen.selectedKey ?? '') : ''
+  const data = useSnapshots(source, {intervalMs, paused: screen.paused, capacity, focus, focusKey, initial})
+
+  const rows = useMemo(() => sortRows(data.rows, screen.sort), [data.rows, screen.sort])
+  focus.current = focusOf(screen, rows)
+  const selected = selectedIndex(screen, rows)
+
+  useInput((input, key) => {
+    const action = actionFor({input, upArrow: key.upArrow, downArrow: key.downArrow, return: key.return, escape: key.escape, ctrl: key.ctrl})
+    if (action === 'quit') exit()
+    else if (action !== null) setScreen((current) => reduceScreen(current, action, rows))
+  })
+
+  const now = Date.now()
+  const staleAge = data.stale === null ? null : {ageMs: now - (data.current?.at ?? startedAt), message: data.stale.message}
+  const bodyHeight = Math.max(1, size.rows - CHROME_LINES)
+  const row = rows[selected]
+  return (
+    <Box flexDirection="column" width={size.columns}>
+      <Header
+        url={url}
+        server={server}
+        intervalMs={intervalMs}
+        uptimeMs={now - startedAt}
+        paused={screen.paused}
+        sort={screen.sort}
+        rowCount={rows.length}
+        stale={staleAge}
+        colour={colour}
+      />
+      <Text> </Text>
+      {screen.view === 'detail' && row !== undefined ? (
+        <GroupDetail row={row} detail={matches(data.focus, focus.current) ? data.focus : null} height={bodyHeight} now={now} />
+      ) : (
+        <RateTable
+          rows={rows}
+          columns={visibleColumns(size.columns)}
+          selected={selected}
+          histories={data.histories}
+          height={bodyHeight}
+          stale={data.stale !== null}
+          colour={colour}
+        />
+      )}
+      <Text> </Text>
+      <KeyHelp view={screen.view} paused={screen.paused} />
+    </Box>
+  )
+}
+
+const matches = (detail: Focus | null, focus: Focus | null): boolean =>
+  detail !== null && focus !== null && detail.topic === focus.topic && detail.group === focus.group

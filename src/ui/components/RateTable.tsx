@@ -1,0 +1,49 @@
+import {Box, Text} from 'ink'
+
+import {cellText, toneOf, type Tone} from '../model/cells.js'
+import type {Histories} from '../model/history.js'
+import {rowKey} from '../model/history.js'
+import {headLine, lineOf, type ColumnKey} from '../model/layout.js'
+import type {RateRow} from '../model/rates.js'
+import {scrollWindow} from '../model/screen.js'
+
+export interface RateTableProps {
+  /** Rows in display order. */
+  rows: readonly RateRow[]
+  columns: readonly ColumnKey[]
+  selected: number
+  histories: Histories
+  /** Lines available for rows. */
+  height: number
+  stale: boolean
+  colour: boolean
+}
+
+const COLOURS: Record<Tone, string | undefined> = {alert: 'red', good: 'green', quiet: undefined, normal: undefined}
+
+/** One line per topic/group: each row is a single Text, which keeps a refresh cheap to render. */
+export function RateTable({rows, columns, selected, histories, height, stale, colour}: RateTableProps) {
+  if (rows.length === 0) return <Text dimColor>No streams found (yet): waiting for topics to appear.</Text>
+  const {start, end} = scrollWindow(selected, rows.length, height)
+  return (
+    <Box flexDirection="column">
+      <Text bold wrap="truncate">{headLine(columns)}</Text>
+      {rows.slice(start, end).map((row, offset) => {
+        const tone = toneOf(row)
+        const line = lineOf(columns.map((key) => [key, cellText(row, key, histories)]))
+        return (
+          <Text
+            key={rowKey(row)}
+            wrap="truncate"
+            inverse={start + offset === selected}
+            color={colour && !stale ? COLOURS[tone] : undefined}
+            dimColor={stale || tone === 'quiet'}
+          >
+            {line}
+          </Text>
+        )
+      })}
+      {end - start < rows.length ? <Text dimColor>rows {start + 1}-{end} of {rows.length}</Text> : null}
+    </Box>
+  )
+}

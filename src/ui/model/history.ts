@@ -1,0 +1,34 @@
+import type {RateRow} from './rates.js'
+
+/** The rates of one row over the last minute, oldest first; null where a rate was unknown. */
+export interface RateHistory {
+  in: Array<number | null>
+  out: Array<number | null>
+}
+
+export type Histories = ReadonlyMap<string, RateHistory>
+
+/** How long the sparklines look back. */
+export const HISTORY_WINDOW_MS = 60_000
+
+/** A row's identity across refreshes (topic and group). */
+export const rowKey = (row: Pick<RateRow, 'topic' | 'group'>): string => `${row.topic}\u0000${row.group ?? ''}`
+
+/** Samples kept per row: one per refresh over the window. */
+export const historyCapacity = (intervalMs: number): number => Math.max(2, Math.ceil(HISTORY_WINDOW_MS / Math.max(1, intervalMs)))
+
+const pushBounded = (values: ReadonlyArray<number | null>, value: number | null, capacity: number): Array<number | null> => [...values, value].slice(-capacity)
+
+/**
+ * The histories after one more refresh: each current row gets its new rates appended (bounded to
+ * `capacity`); rows that are gone are forgotten, so memory follows what is on screen.
+ */
+export function appendHistory(histories: Histories, rows: readonly RateRow[], capacity: number): Histories {
+  const next = new Map<string, RateHistory>()
+  for (const row of rows) {
+    const key = rowKey(row)
+    const earlier = histories.get(key) ?? {in: [], out: []}
+    next.set(key, {in: pushBounded(earlier.in, row.inRate, capacity), out: pushBounded(earlier.out, row.outRate, capacity)})
+  }
+  return next
+}

@@ -1,0 +1,27 @@
+import type {FocusDetail, Snapshot} from '../../core/stats/snapshot.js'
+import {appendHistory, type Histories} from './history.js'
+import {rateRows, type RateRow} from './rates.js'
+
+/** What the screen knows: the last two snapshots, the rows and sparkline histories made from them. */
+export interface TopData {
+  previous: Snapshot | undefined
+  current: Snapshot | undefined
+  rows: RateRow[]
+  histories: Histories
+  focus: FocusDetail | null
+  /** Set while refreshes fail (Redis unreachable): the data on screen is from `current.at`. */
+  stale: {since: number; message: string} | null
+}
+
+export const emptyData: TopData = {previous: undefined, current: undefined, rows: [], histories: new Map(), focus: null, stale: null}
+
+/** The data after a successful refresh; `capacity` bounds each sparkline history. */
+export function withSnapshot(data: TopData, snapshot: Snapshot, capacity: number): TopData {
+  const rows = rateRows(data.current, snapshot)
+  return {previous: data.current, current: snapshot, rows, histories: appendHistory(data.histories, rows, capacity), focus: snapshot.focus, stale: null}
+}
+
+/** The data after a failed refresh: everything stays on screen, marked stale since the first failure. */
+export function withFailure(data: TopData, message: string, at: number): TopData {
+  return {...data, stale: {since: data.stale?.since ?? at, message}}
+}

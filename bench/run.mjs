@@ -5,14 +5,17 @@
 //   --quick              smaller inputs, fewer rounds (a couple of minutes)
 //   --scenario NAME      run only this scenario (repeatable); default: all
 //   --rounds N           override the number of interleaved rounds
-//   --lines N            override the input size (publish: lines; work: backlog messages)
+//   --lines N            override the input size (publish: lines; work: backlog messages; top: entries
+//                        per topic)
 //   --no-write           do not write bench/results/latest.md (a run of some scenarios replaces
 //                        only their sections there and keeps the others')
 //
 // Every scenario runs against a private redis-server started here (loopback, free port, temp dir,
 // no persistence) and stopped at the end, also on error or Ctrl-C. Scenarios live in
-// bench/scenarios/*.mjs and export {name, run(ctx) => {rows, details?}}; shared helpers are in
-// bench/lib/. Add a scenario by writing a module and listing it in SCENARIOS below.
+// bench/scenarios/*.mjs and export {name, run(ctx) => {rows, details?, table?}}; shared helpers are
+// in bench/lib/. A scenario whose result is not a throughput (top) returns its own Markdown `table`,
+// shown instead of the throughput table of its `rows`. Add a scenario by writing a module and
+// listing it in SCENARIOS below.
 import {existsSync} from 'node:fs'
 import {mkdir} from 'node:fs/promises'
 import {dirname, join, relative} from 'node:path'
@@ -27,9 +30,10 @@ import {startRedisServer} from './lib/redis-server.mjs'
 import {writeMergedResults} from './lib/results.mjs'
 import {renderThroughputTable} from './lib/table.mjs'
 import * as publish from './scenarios/publish.mjs'
+import * as top from './scenarios/top.mjs'
 import * as work from './scenarios/work.mjs'
 
-const SCENARIOS = [publish, work]
+const SCENARIOS = [publish, work, top]
 
 const benchDir = dirname(fileURLToPath(import.meta.url))
 const repoRoot = dirname(benchDir)
@@ -94,24 +98,27 @@ try {
   }
   const mode = values.quick ? 'quick' : 'full'
   const rows = []
+  const ownTables = []
   const sections = {}
   for (const scenario of selected) {
     log(`\n== ${scenario.name}`)
     const result = await scenario.run(ctx)
-    rows.push(...result.rows)
+    if (result.table === undefined) rows.push(...result.rows)
+    else ownTables.push(result.table)
     sections[scenario.name] = [
       `## ${scenario.name} (${mode})`,
       '',
       `Machine: ${header}`,
       '',
       ...(busy === undefined ? [] : [`> ${busy}`, '']),
-      renderThroughputTable(result.rows),
+      result.table ?? renderThroughputTable(result.rows),
       '',
       ...(result.details ? [result.details] : []),
     ].join('\n')
   }
 
-  process.stdout.write(`\n${renderThroughputTable(rows)}\n`)
+  const tables = [...(rows.length > 0 ? [renderThroughputTable(rows)] : []), ...ownTables]
+  process.stdout.write(`\n${tables.join('\n\n')}\n`)
   if (!values['no-write']) {
     const out = join(benchDir, 'results/latest.md')
     await mkdir(dirname(out), {recursive: true})

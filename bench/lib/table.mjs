@@ -67,3 +67,22 @@ export const describeSample = (sample) =>
   `${(sample.wallMs / 1000).toFixed(2)} s, ${Math.round(sample.rate).toLocaleString('en-US')} msg/s` +
   ` (in-process ${sample.internalMs} ms${sample.peakRssKiB ? `, peak RSS ${(sample.peakRssKiB / 1024).toFixed(0)} MiB` : ''}` +
   `, CPU s: self ${cpuSeconds(sample.cpu.childMs)} redis ${cpuSeconds(sample.cpu.redisMs)} others ${cpuSeconds(sample.cpu.othersMs)})`
+
+/**
+ * A table of measures against targets (for scenarios whose result is not a throughput, e.g. top):
+ * rows {scenario, measure, median, min, max, n, target, met, format}; `format(value)` renders one
+ * value, `target` is text, `met` a boolean (undefined: no verdict).
+ */
+export function renderTargetTable(rows) {
+  const header = ['scenario', 'measure', 'median', 'min–max', 'runs', 'target', 'verdict']
+  const body = rows.map((row) => [
+    row.scenario,
+    row.measure,
+    row.format(row.median),
+    `${row.format(row.min)}–${row.format(row.max)}`,
+    String(row.n),
+    row.target ?? '–',
+    row.met === undefined ? '–' : row.met ? 'met' : 'missed',
+  ])
+  return markdownTable(header, body, ['left', 'left', 'right', 'right', 'right', 'left', 'left'])
+}

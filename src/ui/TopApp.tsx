@@ -9,7 +9,7 @@ import {RateTable} from './components/RateTable.js'
 import {useSnapshots} from './hooks/use-snapshots.js'
 import {useTerminalSize} from './hooks/use-terminal-size.js'
 import {historyCapacity} from './model/history.js'
-import {sortRows, visibleColumns} from './model/layout.js'
+import {sortRows, tableLayout} from './model/layout.js'
 import {actionFor, focusOf, initialScreen, reduceScreen, selectedIndex} from './model/screen.js'
 
 export interface TopAppProps {
@@ -72,7 +72,7 @@ export function TopApp({source, intervalMs, url, server, colour, initial, starte
       ) : (
         <RateTable
           rows={rows}
-          columns={visibleColumns(size.columns)}
+          {...tableLayout(size.columns)}
           selected={selected}
           histories={data.histories}
           height={bodyHeight}

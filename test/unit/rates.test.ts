@@ -24,7 +24,7 @@ const topic = (overrides: Partial<TopicSnapshot> = {}): TopicSnapshot => ({
   ...overrides,
 })
 
-const snapshot = (at: number, topics: TopicSnapshot[]): Snapshot => ({at, topics})
+const snapshot = (at: number, topics: TopicSnapshot[]): Snapshot => ({at, topics, focus: null})
 
 describe('counterRate', () => {
   it.each([
@@ -64,8 +64,11 @@ describe('trendOf', () => {
 
 describe('rateRows', () => {
   it('derives in-rate, out-rate and the trend from two snapshots', () => {
-    const before = snapshot(0, [topic({entriesAdded: 1000, deadLettersAdded: 4, groups: [group({entriesRead: 900, pending: 10})]})])
-    const after = snapshot(2000, [topic({entriesAdded: 1400, length: 1400, deadLetters: 6, deadLettersAdded: 6, groups: [group({entriesRead: 1000, pending: 10, lag: 400})]})])
+    const before = snapshot(0, [topic({entriesAdded: 1000, deadLettersAdded: 4, groups: [group({entriesRead: 900, pending: 10, lag: 100})]})])
+    const oldest = '1500-0'
+    const after = snapshot(2000, [
+      topic({entriesAdded: 1400, length: 1400, deadLetters: 6, deadLettersAdded: 6, groups: [group({entriesRead: 1000, pending: 10, lag: 400, oldestPendingId: oldest})]}),
+    ])
     expect(rateRows(before, after)).toEqual([
       {
         topic: 'orders',
@@ -74,11 +77,14 @@ describe('rateRows', () => {
         inRate: 200,
         outRate: 50,
         lag: 400,
+        lagGrowing: true,
         pending: 10,
+        oldestPendingAgeMs: 500,
         consumers: 2,
         activeConsumers: 2,
         deadLetters: 6,
         deadLetterInRate: 1,
+        deadLettersGrowing: true,
         trend: 'growing',
       },
     ])
@@ -90,6 +96,16 @@ describe('rateRows', () => {
     expect(restarted[0]).toMatchObject({inRate: null})
     const newGroup = rateRows(snapshot(0, [topic({groups: []})]), snapshot(1000, [topic({entriesAdded: 1010})]))
     expect(newGroup[0]).toMatchObject({group: 'billing', inRate: 10, outRate: null})
+  })
+
+  it('marks lag and dead letters as growing only when they went up', () => {
+    const steady = rateRows(snapshot(0, [topic({deadLettersAdded: 3})]), snapshot(1000, [topic({deadLettersAdded: 3})]))
+    expect(steady[0]).toMatchObject({lagGrowing: false, deadLettersGrowing: false, deadLetterInRate: 0})
+    const shrinking = rateRows(snapshot(0, [topic({groups: [group({lag: 50})]})]), snapshot(1000, [topic({groups: [group({lag: 20})]})]))
+    expect(shrinking[0]?.lagGrowing).toBe(false)
+    // Unknown lag (null) never counts as growing: no alarm without evidence.
+    const unknown = rateRows(snapshot(0, [topic({groups: [group({lag: null})]})]), snapshot(1000, [topic({groups: [group({lag: 5})]})]))
+    expect(unknown[0]?.lagGrowing).toBe(false)
   })
 
   it('shows a topic without groups as one row, and drops groups that were deleted', () => {

@@ -11,6 +11,8 @@ export interface RateTableProps {
   /** Rows in display order. */
   rows: readonly RateRow[]
   columns: readonly ColumnKey[]
+  /** Width of the TOPIC/GROUP column (from tableLayout). */
+  nameWidth: number
   selected: number
   histories: Histories
   /** Lines available for rows. */
@@ -22,15 +24,15 @@ export interface RateTableProps {
 const COLOURS: Record<Tone, string | undefined> = {alert: 'red', good: 'green', quiet: undefined, normal: undefined}
 
 /** One line per topic/group: each row is a single Text, which keeps a refresh cheap to render. */
-export function RateTable({rows, columns, selected, histories, height, stale, colour}: RateTableProps) {
+export function RateTable({rows, columns, nameWidth, selected, histories, height, stale, colour}: RateTableProps) {
   if (rows.length === 0) return <Text dimColor>No streams found (yet): waiting for topics to appear.</Text>
   const {start, end} = scrollWindow(selected, rows.length, height)
   return (
     <Box flexDirection="column">
-      <Text bold wrap="truncate">{headLine(columns)}</Text>
+      <Text bold wrap="truncate">{headLine(columns, nameWidth)}</Text>
       {rows.slice(start, end).map((row, offset) => {
         const tone = toneOf(row)
-        const line = lineOf(columns.map((key) => [key, cellText(row, key, histories)]))
+        const line = lineOf(columns.map((key) => [key, cellText(row, key, histories)]), nameWidth)
         return (
           <Text
             key={rowKey(row)}

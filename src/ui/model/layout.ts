@@ -28,17 +28,17 @@ export function padCell(text: string, width: number, align: 'left' | 'right' = '
 }
 
 /** One line of the table: each cell cut or padded to its column's width, one space apart. */
-export function lineOf(cells: ReadonlyArray<readonly [ColumnKey, string]>): string {
+export function lineOf(cells: ReadonlyArray<readonly [ColumnKey, string]>, nameWidth: number = columnOf('name').width): string {
   return cells
     .map(([key, text]) => {
       const {width, align} = columnOf(key)
-      return padCell(text, width, align)
+      return padCell(text, key === 'name' ? nameWidth : width, align)
     })
     .join(' ')
 }
 
 /** The header line for the given columns. */
-export const headLine = (keys: readonly ColumnKey[]): string => lineOf(keys.map((key) => [key, columnOf(key).title]))
+export const headLine = (keys: readonly ColumnKey[], nameWidth?: number): string => lineOf(keys.map((key) => [key, columnOf(key).title]), nameWidth)
 
 /** Width of a sparkline column. */
 export const SPARK_WIDTH = 20
@@ -46,16 +46,31 @@ export const SPARK_WIDTH = 20
 /** What goes first when the terminal is narrow: sparklines, then the least essential figures. */
 const DROP_ORDER: ColumnKey[] = ['outSpark', 'inSpark', 'dlqIn', 'age', 'consumers', 'depth', 'pending']
 
-/** The columns that fit `width` characters (one space between columns), in display order. */
-export function visibleColumns(width: number): ColumnKey[] {
+/** The name column shrinks to this before columns are dropped, and grows to the other bound when there is room. */
+const NAME_MIN = 12
+const NAME_MAX = 48
+
+export interface TableLayout {
+  /** Columns shown, in display order. */
+  columns: ColumnKey[]
+  /** Width of the TOPIC/GROUP column: what the other columns leave, within bounds. */
+  nameWidth: number
+}
+
+/** The columns that fit `width` characters (one space between columns) and how wide names may be. */
+export function tableLayout(width: number): TableLayout {
   const shown = new Set<ColumnKey>(COLUMNS.map((column) => column.key))
-  const used = (): number => COLUMNS.filter((column) => shown.has(column.key)).reduce((sum, column) => sum + column.width + 1, 0)
+  const others = (): number => [...shown].filter((key) => key !== 'name').reduce((sum, key) => sum + columnOf(key).width + 1, 0)
   for (const key of DROP_ORDER) {
-    if (used() <= width) break
+    if (others() + NAME_MIN <= width) break
     shown.delete(key)
   }
-  return COLUMNS.filter((column) => shown.has(column.key)).map((column) => column.key)
+  const columns = COLUMNS.filter((column) => shown.has(column.key)).map((column) => column.key)
+  return {columns, nameWidth: Math.max(NAME_MIN, Math.min(NAME_MAX, width - others()))}
 }
+
+/** The columns that fit `width` characters, in display order. */
+export const visibleColumns = (width: number): ColumnKey[] => tableLayout(width).columns
 
 export type SortKey = 'lag' | 'in' | 'out' | 'name'
 

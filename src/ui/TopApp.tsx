@@ -5,7 +5,7 @@ import type {Focus, Snapshot, SnapshotSource} from '../core/stats/snapshot.js'
 import {GroupDetail} from './components/GroupDetail.js'
 import {Header} from './components/Header.js'
 import {KeyHelp} from './components/KeyHelp.js'
-import {RateTable} from './components/RateTable.js'
+import {RateTable, SELECTION_MARK_WIDTH} from './components/RateTable.js'
 import {useSnapshots} from './hooks/use-snapshots.js'
 import {useTerminalSize} from './hooks/use-terminal-size.js'
 import {historyCapacity} from './model/history.js'
@@ -42,11 +42,16 @@ export function TopApp({source, intervalMs, url, server, colour, initial, starte
   const rows = useMemo(() => sortRows(data.rows, screen.sort), [data.rows, screen.sort])
   focus.current = focusOf(screen, rows)
   const selected = selectedIndex(screen, rows)
+  // Keys act on the rows on screen. Ink re-subscribes the input handler in a passive effect, which
+  // can run after a frame is already visible: a key pressed in between would see the rows of an
+  // older render (seen in tests as a lost first Down). A ref always holds the rows just rendered.
+  const shownRows = useRef(rows)
+  shownRows.current = rows
 
   useInput((input, key) => {
     const action = actionFor({input, upArrow: key.upArrow, downArrow: key.downArrow, return: key.return, escape: key.escape, ctrl: key.ctrl})
     if (action === 'quit') exit()
-    else if (action !== null) setScreen((current) => reduceScreen(current, action, rows))
+    else if (action !== null) setScreen((current) => reduceScreen(current, action, shownRows.current))
   })
 
   const now = Date.now()
@@ -72,7 +77,7 @@ export function TopApp({source, intervalMs, url, server, colour, initial, starte
       ) : (
         <RateTable
           rows={rows}
-          {...tableLayout(size.columns)}
+          {...tableLayout(size.columns - SELECTION_MARK_WIDTH)}
           selected={selected}
           histories={data.histories}
           height={bodyHeight}

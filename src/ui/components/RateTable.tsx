@@ -21,6 +21,9 @@ export interface RateTableProps {
   colour: boolean
 }
 
+/** Characters before each row for the selection marker (`› `): lay the table out in the width minus this. */
+export const SELECTION_MARK_WIDTH = 2
+
 const COLOURS: Record<Tone, string | undefined> = {alert: 'red', good: 'green', quiet: undefined, normal: undefined}
 
 /** One line per topic/group: each row is a single Text, which keeps a refresh cheap to render. */
@@ -29,15 +32,17 @@ export function RateTable({rows, columns, nameWidth, selected, histories, height
   const {start, end} = scrollWindow(selected, rows.length, height)
   return (
     <Box flexDirection="column">
-      <Text bold wrap="truncate">{headLine(columns, nameWidth)}</Text>
+      <Text bold wrap="truncate">{`  ${headLine(columns, nameWidth)}`}</Text>
       {rows.slice(start, end).map((row, offset) => {
         const tone = toneOf(row)
-        const line = lineOf(columns.map((key) => [key, cellText(row, key, histories)]), nameWidth)
+        const isSelected = start + offset === selected
+        // The marker shows the selection without colour or inverse video (NO_COLOR, screen readers, copies).
+        const line = `${isSelected ? '›' : ' '} ${lineOf(columns.map((key) => [key, cellText(row, key, histories)]), nameWidth)}`
         return (
           <Text
             key={rowKey(row)}
             wrap="truncate"
-            inverse={start + offset === selected}
+            inverse={isSelected}
             color={colour && !stale ? COLOURS[tone] : undefined}
             dimColor={stale || tone === 'quiet'}
           >

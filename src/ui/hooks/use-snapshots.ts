@@ -1,4 +1,4 @@
-import {useEffect, useRef, useState, type RefObject} from 'react'
+import {useLayoutEffect, useRef, useState, type RefObject} from 'react'
 
 import type {Focus, Snapshot, SnapshotSource} from '../../core/stats/snapshot.js'
 import {emptyData, withFailure, withSnapshot, type TopData} from '../model/top-data.js'
@@ -29,7 +29,9 @@ export function useSnapshots(source: SnapshotSource, options: PollingOptions): T
   const lastStart = useRef(initial?.at ?? 0)
   const lastFocusKey = useRef(focusKey)
 
-  useEffect(() => {
+  // A layout effect, not a passive one: it is set up and cleaned up in the same tick as the render
+  // that shows "paused" (or unmounts), so no timer can fire in between and refresh once more.
+  useLayoutEffect(() => {
     if (paused) return undefined
     let cancelled = false
     let timer: NodeJS.Timeout | undefined

@@ -5,7 +5,7 @@ import {describe, expect, it} from 'vitest'
 import {GroupDetail} from '../../../src/ui/components/GroupDetail.js'
 import {Header, type HeaderProps} from '../../../src/ui/components/Header.js'
 import {KeyHelp} from '../../../src/ui/components/KeyHelp.js'
-import {RateTable, type RateTableProps} from '../../../src/ui/components/RateTable.js'
+import {RateTable, SELECTION_MARK_WIDTH, type RateTableProps} from '../../../src/ui/components/RateTable.js'
 import {appendHistory} from '../../../src/ui/model/history.js'
 import {COLUMNS, headLine, tableLayout} from '../../../src/ui/model/layout.js'
 import {row} from './fixtures.js'
@@ -43,17 +43,17 @@ describe('Header', () => {
 describe('RateTable', () => {
   const rows = [
     row('orders', {group: 'billing', trend: 'growing', depth: 5200, inRate: 830, outRate: 410, lag: 3100, lagGrowing: true, pending: 64, oldestPendingAgeMs: 4000, consumers: 2, activeConsumers: 2}),
-    row('orders', {group: 'shipping', trend: 'draining', depth: 5200, inRate: 830, outRate: 1900, lag: 120, pending: 16, consumers: 4, activeConsumers: 4}),
+    row('orders', {group: 'ship', trend: 'draining', depth: 5200, inRate: 830, outRate: 1900, lag: 120, pending: 16, consumers: 4, activeConsumers: 4}),
     row('audit', {group: null, trend: 'idle', depth: 12}),
   ]
-  const base: RateTableProps = {rows, ...tableLayout(100), selected: 0, histories: new Map(), height: 10, stale: false, colour: false}
+  const base: RateTableProps = {rows, ...tableLayout(100 - SELECTION_MARK_WIDTH), selected: 0, histories: new Map(), height: 10, stale: false, colour: false}
 
   it('renders one line per row under the column titles, marks carrying the meaning', () => {
     const lines = plain(render(<RateTable {...base} />).lastFrame()).split('\n')
-    expect(lines[0]).toMatch(/^TOPIC\/GROUP\s+TREND\s+DEPTH\s+IN\/s\s+OUT\/s\s+LAG\s+PENDING\s+OLDEST\s+CONS\s+DLQ$/)
-    expect(lines[1]).toMatch(/^orders\/billing\s+▲ growing\s+5,200\s+830\s+410\s+3,100↑\s+64\s+4s\s+2\/2\s+0$/)
-    expect(lines[2]).toMatch(/^orders\/shipping\s+▼ draining\s+5,200\s+830\s+1,900\s+120\s+16\s+-\s+4\/4\s+0$/)
-    expect(lines[3]).toMatch(/^audit\s+· idle\s+12\s+0\s+-\s+-\s+-\s+-\s+-\s+0$/)
+    expect(lines[0]).toMatch(/^ {2}TOPIC\/GROUP\s+TREND\s+DEPTH\s+IN\/s\s+OUT\/s\s+LAG\s+PENDING\s+OLDEST\s+CONS\s+DLQ$/)
+    expect(lines[1]).toMatch(/^› orders\/billing\s+▲ growing\s+5,200\s+830\s+410\s+3,100↑\s+64\s+4s\s+2\/2\s+0$/)
+    expect(lines[2]).toMatch(/^ {2}orders\/ship\s+▼ draining\s+5,200\s+830\s+1,900\s+120\s+16\s+-\s+4\/4\s+0$/)
+    expect(lines[3]).toMatch(/^ {2}audit\s+· idle\s+12\s+0\s+-\s+-\s+-\s+-\s+-\s+0$/)
   })
 
   it('drops columns on a narrow terminal, sparklines first, and fits every line into the width', () => {
@@ -79,7 +79,7 @@ describe('RateTable', () => {
   it('scrolls to keep the selection visible and says which rows are shown', () => {
     const many = Array.from({length: 30}, (_, index) => row(`topic.${String(index).padStart(2, '0')}`))
     const frame = plain(render(<RateTable {...base} rows={many} selected={20} height={5} />).lastFrame())
-    expect(frame).toContain('topic.20/g')
+    expect(frame).toContain('› topic.20/g')
     expect(frame).not.toContain('topic.00/g')
     expect(frame).toContain('rows 19-23 of 30')
   })

@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {usageError} from '../core/errors.js'
 import {serverVersion} from '../core/stats/server-info.js'
-import {RedisSnapshotSource} from '../core/stats/snapshot-source.js'
+import {explainingConnectionErrors, RedisSnapshotSource} from '../core/stats/snapshot-source.js'
 import {sleep} from '../core/sleep.js'
 import {durationFlag} from '../flags.js'
 import {formatTopSnapshot} from '../format/top.js'
@@ -62,8 +62,11 @@ With --json, with --once, or when stdout is not a terminal: prints one snapshot 
     const first = await source.refresh(null)
 
     if (live) {
+      // React's development build costs a third more CPU per frame; a monitor left open all day
+      // should be cheap. Only when the user has not chosen (NODE_ENV is read when React loads).
+      process.env.NODE_ENV ??= 'production'
       const {runTopScreen} = await import('../ui/run-top.js')
-      const props = {source, intervalMs: flags.interval, url: await this.displayUrl(), server, colour: this.stdoutDecorations.colour, initial: first}
+      const props = {source: explainingConnectionErrors(source, redis), intervalMs: flags.interval, url: await this.displayUrl(), server, colour: this.stdoutDecorations.colour, initial: first}
       await runTopScreen(props, this.interruptSignal())
       return undefined
     }

@@ -32,5 +32,13 @@ function topicKey(topic: string, suffix: string): string {
 /** The dead-letter stream of a topic. */
 export const deadLetterKey = (topic: string): string => topicKey(topic, 'dlq')
 
+/** Whether `key` is the dead-letter stream qctl derives for some topic (`{T}:dlq`, or `T:dlq` for a tagged T). */
+export function isDeadLetterKey(key: string): boolean {
+  if (!key.endsWith(':dlq')) return false
+  const base = key.slice(0, -':dlq'.length)
+  const topic = base.startsWith('{') && base.endsWith('}') ? base.slice(1, -1) : base
+  return topic !== '' && deadLetterKey(topic) === key
+}
+
 /** The retry hash of a consumer group: entry ID -> "firstFailureMs:dueMs" for entries waiting out a backoff. */
 export const retryKey = (topic: string, group: string): string => topicKey(topic, `retry:${group}`)

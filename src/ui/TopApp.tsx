@@ -59,7 +59,10 @@ export function TopApp({source, intervalMs, url, server, colour, initial, starte
   const bodyHeight = Math.max(1, size.rows - CHROME_LINES)
   const row = rows[selected]
   return (
-    <Box flexDirection="column" width={size.columns}>
+    // No explicit width: Ink lays out at the terminal's current width. On a resize Ink redraws the
+    // previous tree at once, before our size state updates; a root fixed at the old, wider width
+    // made those lines wrap, and the next erase left the wrapped remnants on screen.
+    <Box flexDirection="column">
       <Header
         url={url}
         server={server}

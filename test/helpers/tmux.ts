@@ -82,6 +82,11 @@ export class TmuxSession {
     }
   }
 
+  /** Resize the terminal, as a user dragging the window does (the program gets SIGWINCH). */
+  async resize(cols: number, rows: number): Promise<void> {
+    await this.tmux(['resize-window', '-t', this.name, '-x', String(cols), '-y', String(rows)])
+  }
+
   /** Poll the pane every 100ms until `predicate` holds; fails after `timeoutMs` showing the last screen. */
   async waitForScreen(predicate: (screen: string) => boolean, timeoutMs = 10_000, what = 'the screen'): Promise<string> {
     const deadline = Date.now() + timeoutMs

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {deadLetterKey, hashTag, topicStreamKey} from '../../src/core/keys.js'
+import {deadLetterKey, hashTag, isDeadLetterKey, topicStreamKey} from '../../src/core/keys.js'
 
 /** CRC16-XMODEM (poly 0x1021, init 0), the checksum Redis Cluster uses for key slots. */
 function crc16(data: Buffer): number {
@@ -86,6 +86,11 @@ describe('deadLetterKey', () => {
     ['{}x', '{}x:dlq'],
   ])('of %j is %j', (topic, key) => {
     expect(deadLetterKey(topic)).toBe(key)
+  })
+
+  it('is recognised as a dead-letter key (so discovery never lists it as a topic), and other keys are not', () => {
+    for (const topic of ['orders', 'app:orders', '{tenant}.orders', 'app.{tenant}.orders', 'a}b']) expect(isDeadLetterKey(deadLetterKey(topic))).toBe(true)
+    for (const key of ['orders', 'orders:dlq', '{orders}', 'dlq', ':dlq', '{}:dlq', 'orders:dlq:x']) expect(isDeadLetterKey(key)).toBe(false)
   })
 
   it('differs from the topic stream key', () => {

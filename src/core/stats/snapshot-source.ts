@@ -190,3 +190,28 @@ export class RedisSnapshotSource implements SnapshotSource {
     if (cursor === '0') this.cycle = new Set()
   }
 }
+
+/**
+ * The source, with failures explained by the connection's own last error while it is down: a
+ * refresh queued during a reconnect only says "Command timed out", the client's error event
+ * says why (connection refused, DNS, TLS).
+ */
+export function explainingConnectionErrors(source: SnapshotSource, redis: Redis): SnapshotSource {
+  let lastError: Error | undefined
+  redis.on('error', (error: Error) => {
+    lastError = error
+  })
+  redis.on('ready', () => {
+    lastError = undefined
+  })
+  return {
+    async refresh(focus) {
+      try {
+        return await source.refresh(focus)
+      } catch (error) {
+        if (redis.status === 'ready' || lastError === undefined) throw error
+        throw new Error(`${lastError.message} (retrying)`, {cause: error})
+      }
+    },
+  }
+}

@@ -1,6 +1,6 @@
 import type {Redis} from 'ioredis'
 
-import {deadLetterKey} from '../keys.js'
+import {deadLetterKey, isDeadLetterKey} from '../keys.js'
 import {entryId, idMs, infoObject, numberOf, stringOf, type InfoObject} from './xinfo.js'
 
 /** A consumer counts as active if it read within this window. */
@@ -144,11 +144,14 @@ export async function findTopics(redis: Redis, match = '*'): Promise<string[]> {
   return withoutDeadLetterStreams(keys)
 }
 
-/** Stream keys minus the dead-letter streams of other keys in the set, sorted. */
+/**
+ * Stream keys minus dead-letter streams, sorted: those of other keys in the set, and any key that
+ * is qctl's dead-letter stream of some topic (a glob may match a DLQ without its topic).
+ */
 export function withoutDeadLetterStreams(keys: Iterable<string>): string[] {
   const all = new Set(keys)
   const deadLetterStreams = new Set([...all].map(deadLetterKey))
-  return [...all].filter((key) => !deadLetterStreams.has(key)).sort()
+  return [...all].filter((key) => !deadLetterStreams.has(key) && !isDeadLetterKey(key)).sort()
 }
 
 /** When an entry was added, from its ID. */

@@ -19,7 +19,7 @@ export const COLUMNS = [
 
 export type ColumnKey = (typeof COLUMNS)[number]['key']
 
-const columnOf = (key: ColumnKey): (typeof COLUMNS)[number] => COLUMNS.find((column) => column.key === key) ?? COLUMNS[0]
+export const columnOf = (key: ColumnKey): (typeof COLUMNS)[number] => COLUMNS.find((column) => column.key === key) ?? COLUMNS[0]
 
 /** `text` cut (with an ellipsis) or padded to exactly `width` characters. */
 export function padCell(text: string, width: number, align: 'left' | 'right' = 'left'): string {

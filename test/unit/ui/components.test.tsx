@@ -56,6 +56,18 @@ describe('RateTable', () => {
     expect(lines[3]).toMatch(/^ {2}audit\s+· idle\s+12\s+0\s+-\s+-\s+-\s+-\s+-\s+0$/)
   })
 
+  it('puts every figure right under its title (rows exactly as wide as the header)', () => {
+    for (const width of [100, 140, 200]) {
+      const layout = tableLayout(width - SELECTION_MARK_WIDTH)
+      const frame = plain(renderToString(<RateTable {...base} {...layout} />, {columns: width}))
+      const [head, first] = frame.split('\n')
+      const end = (line: string, text: string): number => line.indexOf(text) + text.length
+      expect(end(first!, '5,200'), frame).toBe(end(head!, 'DEPTH'))
+      expect(end(first!, '3,100↑'), frame).toBe(end(head!, 'LAG'))
+      expect(first!.indexOf('▲ growing'), frame).toBe(head!.indexOf('TREND'))
+    }
+  })
+
   it('drops columns on a narrow terminal, sparklines first, and fits every line into the width', () => {
     expect(tableLayout(250).columns).toHaveLength(COLUMNS.length)
     expect(tableLayout(250).nameWidth).toBe(48)

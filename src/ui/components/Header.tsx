@@ -1,6 +1,6 @@
 import {Box, Text} from 'ink'
 
-import {formatAge, formatDuration} from '../../format/numbers.js'
+import {formatAge} from '../../format/numbers.js'
 import type {SortKey} from '../model/layout.js'
 
 export interface HeaderProps {
@@ -30,7 +30,7 @@ export function Header(props: HeaderProps) {
   return (
     <Box flexDirection="column">
       <Text wrap="truncate">
-        <Text bold>qctl top</Text>  {url}  {server ?? 'server version unknown'}  every {formatDuration(intervalMs)}  up {formatAge(uptimeMs)}
+        <Text bold>qctl top</Text>  {url}  {server ?? 'server version unknown'}  every {intervalMs < 1000 ? `${intervalMs}ms` : `${intervalMs / 1000}s`}  up {formatAge(uptimeMs)}
       </Text>
       <Text wrap="truncate">
         {state}  sort: {SORT_LABELS[sort]}  rows: {rowCount}

@@ -28,7 +28,7 @@ describe('Header', () => {
 
   it('shows where, how often, since when, and that it is live', () => {
     const frame = plain(render(<Header {...props} />).lastFrame())
-    expect(frame).toContain('qctl top  redis://app:****@cache:6379  redis 7.0.15  every 1.00s  up 3m12s')
+    expect(frame).toContain('qctl top  redis://app:****@cache:6379  redis 7.0.15  every 1s  up 3m12s')
     expect(frame).toContain('● live  sort: lag  rows: 3')
   })
 

@@ -18,6 +18,7 @@ import {join} from 'node:path'
 import {Redis} from 'ioredis'
 
 import {makeRecord, prng} from '../lib/ndjson-data.mjs'
+import {deleteMatching} from '../lib/redis-keys.mjs'
 import {processCpuSeconds, processMemory, spawnInPty} from '../lib/pty-child.mjs'
 import {startRoundTripProxy} from '../lib/round-trip-proxy.mjs'
 import {interleavedRounds} from '../lib/rounds.mjs'
@@ -54,16 +55,6 @@ function terminalEnv() {
   }
   env.TERM ??= 'xterm-256color'
   return env
-}
-
-/** Delete every key under `pattern` (SCAN, so it never blocks the server for long). */
-async function deleteMatching(admin, pattern) {
-  let cursor = '0'
-  do {
-    const [next, keys] = await admin.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
-    cursor = next
-    if (keys.length > 0) await admin.unlink(...keys)
-  } while (cursor !== '0')
 }
 
 /**

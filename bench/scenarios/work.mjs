@@ -15,6 +15,7 @@ import {Queue} from 'bullmq'
 import {runNode} from '../lib/child.mjs'
 import {startCpuMeter} from '../lib/cpu-meter.mjs'
 import {makeRecord, prng} from '../lib/ndjson-data.mjs'
+import {deleteMatching} from '../lib/redis-keys.mjs'
 import {interleavedRounds, summarizeRounds} from '../lib/rounds.mjs'
 import {summary} from '../lib/stats.mjs'
 import {describeSample as describe, markdownTable, perRunTable} from '../lib/table.mjs'
@@ -48,16 +49,6 @@ async function groupInfo(admin, key, group) {
     if (info.name === group) return info
   }
   return undefined
-}
-
-/** Delete every key under `pattern` (SCAN, so it never blocks the server for long). */
-async function deleteMatching(admin, pattern) {
-  let cursor = '0'
-  do {
-    const [next, keys] = await admin.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
-    cursor = next
-    if (keys.length > 0) await admin.unlink(...keys)
-  } while (cursor !== '0')
 }
 
 export async function run(ctx) {

@@ -1,27 +1,8 @@
 import {describe, expect, it} from 'vitest'
 
-import {nextSort, sortRows, visibleColumns} from '../../src/ui/model/layout.js'
-import type {RateRow} from '../../src/ui/model/rates.js'
-import {sparkline} from '../../src/ui/model/sparkline.js'
-
-const row = (topic: string, overrides: Partial<RateRow> = {}): RateRow => ({
-  topic,
-  group: 'g',
-  depth: 0,
-  inRate: 0,
-  outRate: 0,
-  lag: 0,
-  lagGrowing: false,
-  pending: 0,
-  oldestPendingAgeMs: null,
-  consumers: 1,
-  activeConsumers: 1,
-  deadLetters: 0,
-  deadLetterInRate: 0,
-  deadLettersGrowing: false,
-  trend: 'idle',
-  ...overrides,
-})
+import {nextSort, sortRows, visibleColumns} from '../../../src/ui/model/layout.js'
+import {sparkline} from '../../../src/ui/model/sparkline.js'
+import {row} from './fixtures.js'
 
 describe('sparkline', () => {
   it('scales to the largest value, shows zero as the lowest bar and unknown as a gap, right-aligned', () => {

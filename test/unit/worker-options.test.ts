@@ -14,7 +14,7 @@ describe('resolveWorkerOptions', () => {
       visibilityTimeoutMs: 30_000,
       shutdownTimeoutMs: 30_000,
       from: 'start',
-      prefetch: 100,
+      prefetch: 200,
       readCount: 100,
       heartbeatIntervalMs: 10_000,
       reclaimIntervalMs: 200,

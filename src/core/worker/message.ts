@@ -19,13 +19,22 @@ export interface Message<Data = unknown> {
 
 /** Field/value pairs as Redis returns them, as an object. Own properties only (`__proto__` stays data). */
 export function fieldsToObject(pairs: readonly string[]): Record<string, string> {
-  const entries: Array<[string, string]> = []
-  for (let i = 0; i + 1 < pairs.length; i += 2) entries.push([pairs[i] as string, pairs[i + 1] as string])
-  return Object.fromEntries(entries)
+  const object: Record<string, string> = {}
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    const field = pairs[i] as string
+    const value = pairs[i + 1] as string
+    // An assignment to `__proto__` would set the prototype; define it as a plain own property.
+    if (field === '__proto__') Object.defineProperty(object, field, {value, enumerable: true, writable: true, configurable: true})
+    else object[field] = value
+  }
+  return object
 }
 
-function parseHeaders(text: string | undefined): Record<string, string> {
-  if (text === undefined) return {}
+/** Shared by every message without headers (most of them): read-only, so sharing is safe. */
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
+
+function parseHeaders(text: string | undefined): Readonly<Record<string, string>> {
+  if (text === undefined) return NO_HEADERS
   try {
     const parsed: unknown = JSON.parse(text)
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {}

@@ -66,7 +66,7 @@ export const WORKER_DEFAULTS = {
   backoff: {kind: 'exponential', delayMs: 1000, maxMs: 5 * 60_000, jitter: 0.2} as BackoffPolicy,
   visibilityTimeoutMs: 30_000,
   shutdownTimeoutMs: 30_000,
-  prefetch: 100,
+  prefetch: 200,
   blockMs: 1000,
 } as const
 
@@ -106,7 +106,9 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     untilEmpty: options.untilEmpty ?? false,
     maxMessages: options.maxMessages === undefined ? undefined : positiveInteger(options.maxMessages, 0, '--max-messages'),
     prefetch,
-    readCount: clamp(prefetch, 1, 500),
+    // Two reads' worth of read-ahead: one batch waits while the next is fetched, so reads overlap
+    // handling and every read brings a full batch (half-size reads would double the round trips).
+    readCount: clamp(Math.ceil(prefetch / 2), 1, 500),
     blockMs: positiveInteger(options.blockMs, WORKER_DEFAULTS.blockMs, 'blockMs', 10),
     heartbeatIntervalMs: Math.floor(visibilityTimeoutMs / 3),
     reclaimIntervalMs: clamp(Math.floor(Math.min(visibilityTimeoutMs, shortestBackoff(backoff)) / 4), 50, 5000),

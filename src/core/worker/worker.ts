@@ -75,6 +75,31 @@ interface Tracked {
   controller: AbortController | undefined
 }
 
+/**
+ * The handler's context, one per delivery. `signal` and `log` are made only when the handler
+ * reads them: most never do, and an AbortController or a closure per message is costly.
+ */
+class DeliveryContext implements HandlerContext {
+  readonly attempt: number
+
+  constructor(
+    private readonly tracked: Tracked,
+    private readonly logLine: (id: string, message: string) => void,
+  ) {
+    this.attempt = tracked.entry.attempt
+  }
+
+  get signal(): AbortSignal {
+    this.tracked.controller ??= new AbortController()
+    return this.tracked.controller.signal
+  }
+
+  /** A function of its own (not a method), so `const {log} = ctx` works. */
+  get log(): (...args: unknown[]) => void {
+    return (...args) => this.logLine(this.tracked.entry.id, format(...args))
+  }
+}
+
 const MAX_LOST_IDS = 100
 const ERROR_MESSAGE_LIMIT = 1000
 const READ_WATCHDOG_MARGIN_MS = 5000
@@ -114,7 +139,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private running = 0
   /** Handler calls started, so --max-messages never starts more than it may finish. */
   private started = 0
-  private readonly slotWaiters: Array<() => void> = []
+  /** The read and reclaim loops waiting for room, each with the room it waits for. */
+  private readonly slotWaiters: Array<{min: number; wake: () => void}> = []
   private readonly stopController = new AbortController()
   private stopReason: StopReason = 'closed'
   private acks: AckBatcher | undefined
@@ -159,6 +185,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.summary.duplicates += result.duplicates
         if (result.failed !== undefined) this.emit('warning', {message: `acknowledgement failed (the entries will be delivered again): ${errorMessage(result.failed)}`})
       },
+      // As many per XACK as one read brings: every command is a write (a system call) on each side.
+      Math.max(100, this.options.readCount),
     )
     this.emit('started', {topic, group, consumer, groupCreated, deadLetterKey: this.ops.dlqKey})
     this.reader = this.watchConnection(await this.connect('reader'), 'reader')
@@ -216,13 +244,32 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * a few entries at a time would double the reads for the same work.
    */
   private async waitForRoom(min = 1): Promise<void> {
-    while (!this.stopping && this.freeCapacity < min && !(this.queue.length === 0 && this.freeCapacity > 0)) {
-      await new Promise<void>((resolve) => this.slotWaiters.push(resolve))
+    while (!this.stopping && !this.hasRoom(min)) {
+      await new Promise<void>((resolve) => this.slotWaiters.push({min, wake: resolve}))
     }
   }
 
+  private hasRoom(min: number): boolean {
+    const free = this.freeCapacity
+    return free >= min || (this.queue.length === 0 && free > 0)
+  }
+
+  /**
+   * Called after every message: wakes only the waiters whose room is there now, so a busy worker
+   * does not make its read loop spin (a promise and a check per message) while the room fills up.
+   */
   private wakeSlotWaiters(): void {
-    for (const wake of this.slotWaiters.splice(0)) wake()
+    if (this.slotWaiters.length === 0) return
+    if (this.stopping) {
+      for (const waiter of this.slotWaiters.splice(0)) waiter.wake()
+      return
+    }
+    for (let i = this.slotWaiters.length - 1; i >= 0; i--) {
+      const waiter = this.slotWaiters[i] as {min: number; wake: () => void}
+      if (!this.hasRoom(waiter.min)) continue
+      this.slotWaiters.splice(i, 1)
+      waiter.wake()
+    }
   }
 
   /** On start, deliver again what this consumer name still holds (a restarted worker with a stable --consumer). */
@@ -270,7 +317,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // Draining (--until-empty): a short block, so the end is noticed promptly.
     const blockMs = this.options.untilEmpty ? Math.min(this.options.blockMs, 100) : this.options.blockMs
     while (!this.stopping) {
-      await this.waitForRoom(Math.ceil(readCount / 2))
+      await this.waitForRoom(readCount)
       if (this.stopping) break
       const count = Math.min(this.freeCapacity, readCount)
       let reply: Array<[string, Array<[string, string[]]>]> | null
@@ -385,56 +432,51 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
-  /** One entry to its outcome (acked, parked for retry, or dead-lettered); never rejects. */
+  /**
+   * One entry to its outcome (acked, parked for retry, or dead-lettered); never rejects. One
+   * async function per message (not two): at 200k messages a second every promise counts.
+   */
   private async handle(tracked: Tracked): Promise<void> {
     try {
-      await this.deliver(tracked)
+      const {entry} = tracked
+      const {maxAttempts, handlerTimeoutMs} = this.options
+      if (entry.attempt > maxAttempts) {
+        // It was delivered that often without completing (its workers died or were killed mid-handler).
+        await this.deadLetter(tracked, {name: 'MaxAttemptsExceeded', message: `delivered ${entry.attempt} times without completing (limit ${maxAttempts})`}).catch(
+          (error: unknown) => this.emit('warning', {message: `could not dead-letter ${entry.id} (it will be delivered again): ${errorMessage(error)}`}),
+        )
+        return
+      }
+      const message = decodeMessage(this.options.topic, entry.id, entry.pairs, entry.attempt)
+      try {
+        const result = this.options.handler(message, new DeliveryContext(tracked, this.logLine))
+        if (handlerTimeoutMs !== undefined) await this.withinHandlerTimeout(result, tracked, handlerTimeoutMs)
+        else if (isThenable(result)) await result
+      } catch (error) {
+        try {
+          await this.failed(tracked, error)
+        } catch (redisError) {
+          if (isFatal(redisError)) this.fail(redisError)
+          // Not recorded: the entry stays pending and is delivered again after the visibility timeout.
+          else this.emit('warning', {message: `could not record the failure of ${entry.id} (it will be delivered again): ${errorMessage(redisError)}`})
+        }
+        return
+      }
+      this.summary.processed++
+      this.acks?.add(entry.id, tracked.retry !== undefined)
     } finally {
       this.running--
       this.inFlight.delete(tracked.entry.id)
-      this.wakeSlotWaiters()
       this.pump()
+      this.wakeSlotWaiters()
       const {maxMessages} = this.options
       if (maxMessages !== undefined && this.started >= maxMessages && this.running === 0) this.close('max-messages')
     }
   }
 
-  private async deliver(tracked: Tracked): Promise<void> {
-    const {entry} = tracked
-    const {maxAttempts, handlerTimeoutMs} = this.options
-    if (entry.attempt > maxAttempts) {
-      // It was delivered that often without completing (its workers died or were killed mid-handler).
-      await this.deadLetter(tracked, {name: 'MaxAttemptsExceeded', message: `delivered ${entry.attempt} times without completing (limit ${maxAttempts})`}).catch(
-        (error: unknown) => this.emit('warning', {message: `could not dead-letter ${entry.id} (it will be delivered again): ${errorMessage(error)}`}),
-      )
-      return
-    }
-    const message = decodeMessage(this.options.topic, entry.id, entry.pairs, entry.attempt)
-    const context: HandlerContext = {
-      // Created on first use: most handlers never look, and an AbortController per message is costly.
-      get signal() {
-        tracked.controller ??= new AbortController()
-        return tracked.controller.signal
-      },
-      attempt: entry.attempt,
-      log: (...args) => this.emit('log', {id: entry.id, message: format(...args)}),
-    }
-    try {
-      const result = this.options.handler(message, context)
-      if (handlerTimeoutMs !== undefined) await this.withinHandlerTimeout(result, tracked, handlerTimeoutMs)
-      else if (isThenable(result)) await result
-    } catch (error) {
-      try {
-        await this.failed(tracked, error)
-      } catch (redisError) {
-        if (isFatal(redisError)) this.fail(redisError)
-        // Not recorded: the entry stays pending and is delivered again after the visibility timeout.
-        else this.emit('warning', {message: `could not record the failure of ${entry.id} (it will be delivered again): ${errorMessage(redisError)}`})
-      }
-      return
-    }
-    this.summary.processed++
-    this.acks?.add(entry.id, tracked.retry !== undefined)
+  /** A handler's log line, through the worker's events (the reporter respects --json). */
+  private readonly logLine = (id: string, message: string): void => {
+    this.emit('log', {id, message})
   }
 
   /** Await a handler's result, but fail it (and abort its signal) after --handler-timeout. */

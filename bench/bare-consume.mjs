@@ -4,11 +4,15 @@
 // messages go through 8 async handler lanes (each message's `data` is JSON-parsed and passed to a
 // no-op async handler, as a real consumer would); one XACK per batch after the batch is handled;
 // exit when a read returns nothing and the group has nothing pending (and nothing undelivered).
-// No retries, no dead-lettering, no reclaim, no heartbeat, no read-ahead.
+// No retries, no dead-lettering, no reclaim, no heartbeat, no read-ahead. `--handler FILE` runs a
+// module's default export (called with {id, data}) instead of the no-op, so the bare loop can run
+// the same handler as `qctl work` (the work scenario's 1 ms handler case).
 //
-//   node bench/bare-consume.mjs --redis-url URL --topic T --group G [--concurrency 8] [--count 100] [--no-parse]
+//   node bench/bare-consume.mjs --redis-url URL --topic T --group G [--concurrency 8] [--count 100] [--no-parse] [--handler FILE]
 //
 // Prints {"processed": N, "durationMs": ms} on stdout.
+import {resolve} from 'node:path'
+import {pathToFileURL} from 'node:url'
 import {parseArgs} from 'node:util'
 
 import {Redis} from 'ioredis'
@@ -22,6 +26,7 @@ const {values} = parseArgs({
     concurrency: {type: 'string', default: '8'},
     count: {type: 'string', default: '100'},
     'no-parse': {type: 'boolean', default: false},
+    handler: {type: 'string'},
   },
 })
 const {topic, group, consumer} = values
@@ -33,7 +38,7 @@ const concurrency = Number(values.concurrency)
 const count = Number(values.count)
 const parse = !values['no-parse']
 
-const handle = async () => {}
+const handle = values.handler === undefined ? async () => {} : (await import(pathToFileURL(resolve(values.handler)).href)).default
 
 /** Field `data` of an entry's [field, value, ...] pairs. */
 const dataOf = (pairs) => {

@@ -5,7 +5,8 @@
 //   --quick              smaller inputs, fewer rounds (a couple of minutes)
 //   --scenario NAME      run only this scenario (repeatable); default: all
 //   --rounds N           override the number of interleaved rounds
-//   --lines N            override the input size (publish: lines; work: backlog messages; top: entries
+//   --lines N            override the input size (publish: lines; work: backlog messages; memory: the
+//                        large backlog; latency: measured messages; replay: DLQ entries; top: entries
 //                        per topic)
 //   --no-write           do not write bench/results/latest.md (a run of some scenarios replaces
 //                        only their sections there and keeps the others')
@@ -29,11 +30,15 @@ import {loadWarning, machineHeader} from './lib/machine.mjs'
 import {startRedisServer} from './lib/redis-server.mjs'
 import {writeMergedResults} from './lib/results.mjs'
 import {renderThroughputTable} from './lib/table.mjs'
+import * as latency from './scenarios/latency.mjs'
+import * as memory from './scenarios/memory.mjs'
 import * as publish from './scenarios/publish.mjs'
+import * as replay from './scenarios/replay.mjs'
+import * as startup from './scenarios/startup.mjs'
 import * as top from './scenarios/top.mjs'
 import * as work from './scenarios/work.mjs'
 
-const SCENARIOS = [publish, work, top]
+const SCENARIOS = [publish, work, memory, top, latency, startup, replay]
 
 const benchDir = dirname(fileURLToPath(import.meta.url))
 const repoRoot = dirname(benchDir)

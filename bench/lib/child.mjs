@@ -43,18 +43,7 @@ export async function runNode(script, args, {cwd, env = {}, nodeArgs = [], measu
     runningChildren.delete(child)
   })
 
-  let peakRssKiB
-  let cpuMs
-  if (measureRss) {
-    try {
-      const usage = JSON.parse(await readFile(rssFile, 'utf8'))
-      peakRssKiB = usage.maxRssKiB
-      cpuMs = (usage.userUs + usage.systemUs) / 1000
-    } catch {
-      // the child died before its exit hook ran
-    }
-    await rm(rssFile, {force: true})
-  }
+  const {peakRssKiB, cpuMs} = measureRss ? await takeUsage(rssFile) : {}
   return {wallMs, code, signal, stdout, stderr, peakRssKiB, cpuMs}
 }
 
@@ -66,4 +55,19 @@ export function parseJsonOutput(stdout, what) {
   } catch {
     throw new Error(`${what}: stdout is not JSON:\n${text.slice(0, 2000)}`)
   }
+}
+
+/**
+ * Peak RSS (KiB) and CPU time (ms) that report-rss.mjs wrote at the child's exit, then the file is
+ * removed; both undefined if the child died before its exit hook ran.
+ */
+export async function takeUsage(rssFile) {
+  let usage
+  try {
+    usage = JSON.parse(await readFile(rssFile, 'utf8'))
+  } catch {
+    // the child died before its exit hook ran
+  }
+  await rm(rssFile, {force: true})
+  return usage === undefined ? {} : {peakRssKiB: usage.maxRssKiB, cpuMs: (usage.userUs + usage.systemUs) / 1000}
 }

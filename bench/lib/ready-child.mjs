@@ -2,12 +2,11 @@
 // can start only then; its CPU time and peak RSS come from the same getrusage preload as
 // child.mjs's runNode (bench/lib/report-rss.mjs).
 import {spawn} from 'node:child_process'
-import {readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {runningChildren} from './child.mjs'
+import {runningChildren, takeUsage} from './child.mjs'
 
 const RSS_PRELOAD = fileURLToPath(new URL('./report-rss.mjs', import.meta.url))
 
@@ -60,16 +59,7 @@ export function spawnWithReady(script, args, {cwd, env = {}, readyTest, readyTim
     runningChildren.delete(child)
     clearTimeout(timer)
     if (!isReady) failReady(new Error(`${script} exited (${code ?? signal ?? error?.message}) before it was ready:\n${stderr.slice(-4000)}\n${stdout.slice(-2000)}`))
-    let cpuMs
-    let peakRssKiB
-    try {
-      const usage = JSON.parse(await readFile(rssFile, 'utf8'))
-      peakRssKiB = usage.maxRssKiB
-      cpuMs = (usage.userUs + usage.systemUs) / 1000
-    } catch {
-      // died before its exit hook ran
-    }
-    await rm(rssFile, {force: true})
+    const {cpuMs, peakRssKiB} = await takeUsage(rssFile)
     return {code, signal, stdout, stderr, cpuMs, peakRssKiB}
   })
   return {

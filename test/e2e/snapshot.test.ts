@@ -1,10 +1,13 @@
 import {describe, expect, it} from 'vitest'
 
-import {groupsOf, takeSnapshot} from '../../src/core/stats/snapshot-source.js'
+import {groupsOf, readSnapshot, type KnownGroups} from '../../src/core/stats/snapshot-source.js'
 import {rateRows} from '../../src/ui/model/rates.js'
 import {usePrivateRedis} from '../helpers/private-redis.js'
 
-describe('takeSnapshot (the data source of qctl top)', () => {
+/** One snapshot, no discovery or focus: what each refresh of `qctl top` reads. */
+const takeSnapshot = async (...args: [Parameters<typeof readSnapshot>[0], readonly string[], KnownGroups?]) => (await readSnapshot(...args)).snapshot
+
+describe('readSnapshot (the data source of qctl top)', () => {
   const ctx = usePrivateRedis()
 
   it('reads every topic and known group in one round trip, and two snapshots give the rates', async () => {

@@ -10,7 +10,7 @@ import {infoObject, numberOf, type InfoObject} from './xinfo.js'
 export type KnownGroups = ReadonlyMap<string, readonly string[]>
 
 /** How many oldest pending entries the detail of a focused group lists. */
-export const FOCUS_PENDING_SHOWN = 10
+const FOCUS_PENDING_SHOWN = 10
 
 /** Keys one refresh's SCAN step looks at; a big keyspace is covered over several refreshes. */
 const SCAN_STEP = 1000
@@ -125,11 +125,6 @@ export async function readSnapshot(redis: Redis, topics: readonly string[], know
     }
   }
   return {snapshot: {at, topics: snapshots, focus: focusDetail}, ...(scanned === undefined ? {} : {scanned})}
-}
-
-/** One snapshot of the given topics (no discovery), in one round trip. */
-export async function takeSnapshot(redis: Redis, topics: readonly string[], known: KnownGroups = new Map(), focus: Focus | null = null): Promise<Snapshot> {
-  return (await readSnapshot(redis, topics, known, {focus})).snapshot
 }
 
 /** The groups of a snapshot, to pass as `known` to the next one. */

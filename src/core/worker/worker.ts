@@ -259,14 +259,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * does not make its read loop spin (a promise and a check per message) while the room fills up.
    */
   private wakeSlotWaiters(): void {
-    if (this.slotWaiters.length === 0) return
-    if (this.stopping) {
-      for (const waiter of this.slotWaiters.splice(0)) waiter.wake()
-      return
-    }
     for (let i = this.slotWaiters.length - 1; i >= 0; i--) {
       const waiter = this.slotWaiters[i] as {min: number; wake: () => void}
-      if (!this.hasRoom(waiter.min)) continue
+      // Stopping wakes everyone: the loops then see it and end.
+      if (!this.stopping && !this.hasRoom(waiter.min)) continue
       this.slotWaiters.splice(i, 1)
       waiter.wake()
     }

@@ -69,9 +69,6 @@ export function tableLayout(width: number): TableLayout {
   return {columns, nameWidth: Math.max(NAME_MIN, Math.min(NAME_MAX, width - others()))}
 }
 
-/** The columns that fit `width` characters, in display order. */
-export const visibleColumns = (width: number): ColumnKey[] => tableLayout(width).columns
-
 export type SortKey = 'lag' | 'in' | 'out' | 'name'
 
 export const SORT_CYCLE: SortKey[] = ['lag', 'in', 'out', 'name']

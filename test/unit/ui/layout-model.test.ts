@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {nextSort, sortRows, visibleColumns} from '../../../src/ui/model/layout.js'
+import {nextSort, sortRows, tableLayout} from '../../../src/ui/model/layout.js'
 import {sparkline} from '../../../src/ui/model/sparkline.js'
 import {row} from './fixtures.js'
 
@@ -13,14 +13,14 @@ describe('sparkline', () => {
   })
 })
 
-describe('visibleColumns', () => {
+describe('tableLayout columns', () => {
   it('keeps every column on a wide terminal and drops sparklines first, then minor figures', () => {
-    const all = visibleColumns(500)
+    const all = tableLayout(500).columns
     expect(all).toHaveLength(13)
-    const medium = visibleColumns(120)
+    const medium = tableLayout(120).columns
     expect(medium).not.toContain('outSpark')
     expect(medium).toContain('lag')
-    const narrow = visibleColumns(60)
+    const narrow = tableLayout(60).columns
     expect(narrow).toEqual(['name', 'trend', 'in', 'out', 'lag', 'dlq'])
   })
 })

@@ -39,4 +39,29 @@ describe('AckBatcher', () => {
     await batcher.flush()
     expect(results).toEqual([{acked: 0, duplicates: 0, failed: new Error('Connection is closed.')}])
   })
+
+  it('flush waits for every acknowledgement in flight, answered in any order, and for none when idle', async () => {
+    const answers: Array<() => void> = []
+    const results: AckResult[] = []
+    const batcher = new AckBatcher(
+      async (ids) => new Promise<number>((resolve) => answers.push(() => resolve(ids.length))),
+      (result) => results.push(result),
+      1,
+    )
+    await batcher.flush()
+    batcher.add('1-0', false)
+    batcher.add('2-0', false)
+    let flushed = false
+    const flushing = batcher.flush().then(() => {
+      flushed = true
+    })
+    answers[1]?.()
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(flushed).toBe(false)
+    answers[0]?.()
+    await flushing
+    expect(results).toHaveLength(2)
+    // A second flush after everything was answered returns at once.
+    await batcher.flush()
+  })
 })

@@ -19,7 +19,9 @@ export class AckBatcher {
   private ids: string[] = []
   private retried: string[] = []
   private timer: NodeJS.Timeout | undefined
-  private readonly sending = new Set<Promise<void>>()
+  /** XACKs sent and not yet answered, and who waits for them all (flush). A count, not a Set of promises: see InFlight. */
+  private sending = 0
+  private idleWaiters: Array<() => void> = []
 
   constructor(
     private readonly sink: AckSink,
@@ -38,7 +40,8 @@ export class AckBatcher {
   /** Send what is queued and wait for every acknowledgement in flight. */
   async flush(): Promise<void> {
     this.send()
-    await Promise.all([...this.sending])
+    if (this.sending === 0) return
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
   }
 
   private send(): void {
@@ -49,11 +52,18 @@ export class AckBatcher {
     const retried = this.retried
     this.ids = []
     this.retried = []
-    const sent = this.sink(ids, retried).then(
-      (acked) => this.onResult({acked, duplicates: ids.length - acked, failed: undefined}),
-      (error: unknown) => this.onResult({acked: 0, duplicates: 0, failed: error}),
-    )
-    const tracked = sent.finally(() => this.sending.delete(tracked))
-    this.sending.add(tracked)
+    this.sending++
+    void this.sink(ids, retried)
+      .then(
+        (acked) => this.onResult({acked, duplicates: ids.length - acked, failed: undefined}),
+        (error: unknown) => this.onResult({acked: 0, duplicates: 0, failed: error}),
+      )
+      .finally(() => {
+        this.sending--
+        if (this.sending > 0) return
+        const waiters = this.idleWaiters
+        this.idleWaiters = []
+        for (const wake of waiters) wake()
+      })
   }
 }

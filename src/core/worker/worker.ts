@@ -9,6 +9,7 @@ import {AckBatcher} from './ack-batcher.js'
 import {backoffDelay} from './backoff.js'
 import {GroupOps, type DeliveredEntry, type RetryRecord} from './group-ops.js'
 import {failureKind} from './handler-errors.js'
+import {InFlight} from './in-flight.js'
 import {decodeMessage, type Message} from './message.js'
 import {resolveWorkerOptions, type WorkerOptions, type ResolvedWorkerOptions} from './options.js'
 
@@ -135,7 +136,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private commands: Redis | undefined
   private reader: Redis | undefined
   private readonly queue: Tracked[] = []
-  private readonly inFlight = new Map<string, Tracked>()
+  private readonly inFlight = new InFlight<Tracked>()
   private running = 0
   /** Handler calls started, so --max-messages never starts more than it may finish. */
   private started = 0
@@ -399,7 +400,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (this.stopping) break
       let gone: string[]
       try {
-        gone = await ops.heartbeat([...this.inFlight.keys()])
+        gone = await ops.heartbeat(this.inFlight.keys())
       } catch (error) {
         if (isFatal(error)) throw error
         this.emit('warning', {message: `heartbeat failed, retrying: ${errorMessage(error)}`})
@@ -552,7 +553,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
     const deadline = Date.now() + this.options.shutdownTimeoutMs
     while (this.running > 0 && Date.now() < deadline) await sleep(Math.min(20, deadline - Date.now()))
-    const unfinished = [...this.inFlight.values()]
+    const unfinished = this.inFlight.values()
     for (const tracked of unfinished) tracked.controller?.abort(new Error('worker shutting down'))
     // Bounded: with Redis gone, unsent acks must not hold the exit (those entries come back later).
     const giveUp = new AbortController()

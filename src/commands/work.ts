@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {workerOptionsFrom} from '../cli/work-options.js'
 import {WorkReporter} from '../cli/work-reporter.js'
+import {holdYoungGeneration} from '../cli/young-generation.js'
 import {QctlError} from '../core/errors.js'
 import {loadHandler} from '../core/worker/load-handler.js'
 import {Worker, WORKER_CONNECTION_OPTIONS} from '../core/worker/worker.js'
@@ -52,6 +53,7 @@ Delivery is at least once: an entry is acknowledged after its handler succeeds; 
     const spinner = await startSpinner(this.stderrDecorations, 'starting')
     const reporter = new WorkReporter(worker, json ? 'json' : this.stderrDecorations.spinner ? 'terminal' : 'plain', spinner, this.style)
     this.interruptSignal().addEventListener('abort', () => worker.close('signal'), {once: true})
+    holdYoungGeneration()
     try {
       const summary = await worker.run()
       reporter.finish(summary)

@@ -2,32 +2,36 @@ import {describe, expect, it} from 'vitest'
 
 import {InFlight} from '../../src/core/worker/in-flight.js'
 
+const entry = (id: string): {id: string} => ({id})
+
 describe('InFlight', () => {
-  it('keeps entries by ID with a size, like the Map it replaces', () => {
-    const held = new InFlight<{n: number}>()
-    held.set('1-0', {n: 1})
-    held.set('2-0', {n: 2})
-    held.set('2-0', {n: 3})
+  it('holds entries in slots, reuses freed slots, and finds them by ID', () => {
+    const held = new InFlight<{id: string}>()
+    const a = entry('1-0')
+    const b = entry('2-0')
+    const slotA = held.add(a)
+    const slotB = held.add(b)
+    expect(slotA).not.toBe(slotB)
     expect(held.size).toBe(2)
     expect(held.has('2-0')).toBe(true)
-    held.delete('1-0')
-    held.delete('1-0')
-    held.delete('9-9')
+    held.remove(slotA, a)
     expect(held.size).toBe(1)
     expect(held.has('1-0')).toBe(false)
-    expect(held.keys()).toEqual(['2-0'])
-    expect(held.values()).toEqual([{n: 3}])
+    const c = entry('3-0')
+    expect(held.add(c)).toBe(slotA)
+    expect(held.ids().sort()).toEqual(['2-0', '3-0'])
+    expect(held.values()).toContain(b)
   })
 
-  it('treats any ID as data: nothing inherited, nothing polluted', () => {
-    const held = new InFlight<number>()
-    expect(held.has('toString')).toBe(false)
-    expect(held.has('constructor')).toBe(false)
-    held.set('__proto__', 1)
-    expect(held.has('__proto__')).toBe(true)
+  it('ignores a second release of a slot that now holds another entry', () => {
+    const held = new InFlight<{id: string}>()
+    const a = entry('1-0')
+    const slot = held.add(a)
+    held.remove(slot, a)
+    const b = entry('2-0')
+    expect(held.add(b)).toBe(slot)
+    held.remove(slot, a)
     expect(held.size).toBe(1)
-    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined()
-    held.delete('__proto__')
-    expect(held.size).toBe(0)
+    expect(held.has('2-0')).toBe(true)
   })
 })

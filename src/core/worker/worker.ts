@@ -71,6 +71,9 @@ export const WORKER_CONNECTION_OPTIONS = {
 } as const
 
 interface Tracked {
+  readonly id: string
+  /** Where the worker's InFlight holds it. */
+  slot: number
   entry: DeliveredEntry
   retry: RetryRecord | undefined
   controller: AbortController | undefined
@@ -298,7 +301,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     const {delivered, lost} = await ops.claim(due)
     this.reportLost(lost)
-    for (const entry of delivered) this.dispatch(entry, records.get(entry.id))
+    // Another path may have claimed the same entry while this one waited for Redis.
+    for (const entry of delivered) if (!this.inFlight.has(entry.id)) this.dispatch(entry, records.get(entry.id))
   }
 
   private reportLost(ids: readonly string[]): void {
@@ -400,7 +404,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (this.stopping) break
       let gone: string[]
       try {
-        gone = await ops.heartbeat(this.inFlight.keys())
+        gone = await ops.heartbeat(this.inFlight.ids())
       } catch (error) {
         if (isFatal(error)) throw error
         this.emit('warning', {message: `heartbeat failed, retrying: ${errorMessage(error)}`})
@@ -410,10 +414,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
+  /** Hold an entry and start it when a handler slot is free. The caller makes sure it is not held already. */
   private dispatch(entry: DeliveredEntry, retry: RetryRecord | undefined): void {
-    if (this.inFlight.has(entry.id)) return
-    const tracked: Tracked = {entry, retry, controller: undefined}
-    this.inFlight.set(entry.id, tracked)
+    const tracked: Tracked = {id: entry.id, slot: -1, entry, retry, controller: undefined}
+    tracked.slot = this.inFlight.add(tracked)
     this.queue.push(tracked)
     this.pump()
   }
@@ -463,7 +467,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.acks?.add(entry.id, tracked.retry !== undefined)
     } finally {
       this.running--
-      this.inFlight.delete(tracked.entry.id)
+      this.inFlight.remove(tracked.slot, tracked)
       this.pump()
       this.wakeSlotWaiters()
       const {maxMessages} = this.options
@@ -547,7 +551,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private async drain(): Promise<number> {
     const ops = this.ops as GroupOps
     const notStarted = this.queue.splice(0)
-    for (const tracked of notStarted) this.inFlight.delete(tracked.entry.id)
+    for (const tracked of notStarted) this.inFlight.remove(tracked.slot, tracked)
     // Make them claimable by other workers right away instead of after the visibility timeout.
     await ops.setIdle(notStarted.map((tracked) => tracked.entry.id), this.options.visibilityTimeoutMs).catch(() => undefined)
 

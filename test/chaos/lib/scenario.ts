@@ -1,0 +1,56 @@
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import type {Redis} from 'ioredis'
+import {expect} from 'vitest'
+
+import {runCli, type CliResult} from '../../helpers/cli.js'
+import {checkLedger, type LedgerReport} from './ledger.js'
+
+/** A fresh directory for one scenario's ledger and files. */
+export const scratchDir = (name: string): string => mkdtempSync(join(tmpdir(), `qctl-chaos-${name}-`))
+
+let topics = 0
+/** A topic name no other scenario in this process uses. */
+export const uniqueTopic = (name: string): string => `chaos.${name}.${process.pid}.${++topics}`
+
+/** Publish NDJSON with `qctl publish` (the whole CLI); fails the test unless it exits 0. */
+export async function publishAll(redisUrl: string, topic: string, ndjson: string, args: string[] = []): Promise<CliResult> {
+  const result = await runCli(['publish', topic, '--ndjson', '--json', '-u', redisUrl, ...args], {input: ndjson, timeoutMs: 120_000})
+  expect(result.code, result.stderr).toBe(0)
+  return result
+}
+
+/** Wait until every mid was handled or dead-lettered and nothing is pending; returns the report. */
+export async function settle(options: {redis: Redis; topic: string; group: string; mids: readonly string[]; ledger: string; timeoutMs: number}): Promise<LedgerReport> {
+  const deadline = Date.now() + options.timeoutMs
+  for (;;) {
+    const report = await checkLedger(options)
+    if (report.lost.length === 0 && report.pending === 0) return report
+    if (Date.now() > deadline) {
+      throw new Error(`not settled within ${options.timeoutMs} ms: lost ${report.lost.length} (first ${report.lost.slice(0, 5).join(', ')}), pending ${report.pending}, handled ${report.handled}/${report.published}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
+
+/** The one `summary` event a `qctl work --json` process printed (undefined if it printed none). */
+export function workSummary(result: CliResult): Record<string, unknown> | undefined {
+  for (const line of result.stdout.split('\n').reverse()) {
+    if (!line.startsWith('{')) continue
+    const event = JSON.parse(line) as Record<string, unknown>
+    if (event['event'] === 'summary') return event
+  }
+  return undefined
+}
+
+/** The error a `--json` command printed (on stdout, as `{"error": {code, message, exitCode}}`), if any. */
+export function jsonError(result: CliResult): {code: string; message: string; exitCode: number} | undefined {
+  for (const line of result.stdout.split('\n').reverse()) {
+    if (!line.startsWith('{')) continue
+    const parsed = JSON.parse(line) as {error?: {code: string; message: string; exitCode: number}}
+    if (parsed.error !== undefined) return parsed.error
+  }
+  return undefined
+}

@@ -1,0 +1,123 @@
+import {join} from 'node:path'
+
+import {afterEach, describe, expect, it} from 'vitest'
+
+import {usePrivateRedis} from '../helpers/private-redis.js'
+import {WorkerFleet, seeded} from './lib/fleet.js'
+import {chaosMessages} from './lib/ledger.js'
+import {recordRow, scaled} from './lib/results.js'
+import {publishAll, scratchDir, settle, uniqueTopic, workSummary} from './lib/scenario.js'
+
+// Chaos scenarios 1-3 of issue 7: workers that run, die and freeze while messages flow.
+// The oracle is the ledger (lib/ledger.ts): lost must be 0; duplicates are reported.
+
+const sleep = async (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+describe('chaos: workers', () => {
+  const redis = usePrivateRedis({args: ['--appendonly', 'yes', '--appendfsync', 'always']})
+  let fleet: WorkerFleet | undefined
+
+  afterEach(async () => {
+    await fleet?.killAll()
+    fleet = undefined
+  })
+
+  it('1. baseline: one publisher, three workers, no faults: lost 0, duplicates 0, pending 0, all exit 0', async () => {
+    const started = Date.now()
+    const topic = uniqueTopic('baseline')
+    const group = 'baseline'
+    const ledger = join(scratchDir('baseline'), 'ledger.jsonl')
+    const {ndjson, mids} = chaosMessages(scaled(5_000, 100_000))
+    fleet = new WorkerFleet({redisUrl: redis.server.url, topic, group, ledger, args: ['--concurrency', '8']})
+    for (let i = 0; i < 3; i++) fleet.start()
+    await publishAll(redis.server.url, topic, ndjson)
+
+    const report = await settle({redis: redis.redis, topic, group, mids, ledger, timeoutMs: scaled(60_000, 300_000)})
+    const results = await fleet.stopAll()
+    expect(results.map((result) => result.code)).toEqual([0, 0, 0])
+    expect(report).toMatchObject({lost: [], unexpected: [], duplicated: 0, deadLettered: 0, pending: 0, handled: mids.length})
+    const summaries = results.map(workSummary)
+    expect(summaries.reduce((sum, summary) => sum + Number(summary?.['processed']), 0)).toBe(mids.length)
+    recordRow({scenario: '1 baseline: 3 workers', messages: mids.length, faults: 'none', lost: 0, duplicated: 0, deadLettered: 0, timeMs: Date.now() - started})
+  })
+
+  it('2. SIGKILL a random one of three workers every 2 s, and start another: lost 0, pending 0 soon after the last kill', async () => {
+    const started = Date.now()
+    const topic = uniqueTopic('kill')
+    const group = 'kill'
+    const ledger = join(scratchDir('kill'), 'ledger.jsonl')
+    const count = scaled(6_000, 60_000)
+    const {ndjson, mids} = chaosMessages(count)
+    const lines = ndjson.trimEnd().split('\n')
+    // Slow enough that the run lasts while workers die: 3 workers × 4 handlers / 5 ms ≈ 2,400 msg/s at most.
+    fleet = new WorkerFleet({redisUrl: redis.server.url, topic, group, ledger, args: ['--concurrency', '4', '--visibility-timeout', '2s'], env: {CHAOS_SLEEP_MS: '5'}})
+    for (let i = 0; i < 3; i++) fleet.start()
+
+    // Publish in five parts a second apart while the kills go on.
+    const parts = 5
+    const publishing = (async () => {
+      for (let part = 0; part < parts; part++) {
+        const slice = lines.slice((part * lines.length) / parts, ((part + 1) * lines.length) / parts)
+        await publishAll(redis.server.url, topic, `${slice.join('\n')}\n`)
+        await sleep(1000)
+      }
+    })()
+    const random = seeded(7)
+    let kills = 0
+    const killRounds = scaled(4, 20)
+    for (let round = 0; round < killRounds; round++) {
+      await sleep(2000)
+      const victim = fleet.pick(random)
+      if (victim === undefined) continue
+      const result = await fleet.kill(victim)
+      expect(result.signal).toBe('SIGKILL')
+      kills++
+      fleet.start()
+    }
+    await publishing
+    const lastKill = Date.now()
+
+    const report = await settle({redis: redis.redis, topic, group, mids, ledger, timeoutMs: scaled(60_000, 300_000)})
+    const settledAfterMs = Date.now() - lastKill
+    const results = await fleet.stopAll()
+    for (const worker of fleet.workers.filter((w) => w.result?.signal !== 'SIGKILL')) expect(worker.result?.code, `${worker.result?.stdout}${worker.result?.stderr}`).toBe(0)
+    expect(kills).toBe(killRounds)
+    expect(report).toMatchObject({lost: [], unexpected: [], deadLettered: 0, pending: 0, handled: count})
+    // Re-handled only what the dead held: bounded by the in-flight limit of each killed worker (4 running + 200 read ahead).
+    expect(report.duplicated).toBeLessThanOrEqual(kills * 204)
+    expect(results.length).toBe(3 + kills)
+    recordRow({scenario: `2 SIGKILL a worker every 2 s (settled ${(settledAfterMs / 1000).toFixed(1)} s after the last)`, messages: count, faults: `${kills} worker SIGKILLs`, lost: report.lost.length, duplicated: report.duplicated, deadLettered: report.deadLettered, timeMs: Date.now() - started})
+  })
+
+  it('3. SIGSTOP a worker holding entries past the visibility timeout, then SIGCONT: others finish its entries, its late acks count as duplicates', async () => {
+    const started = Date.now()
+    const topic = uniqueTopic('freeze')
+    const group = 'freeze'
+    const ledger = join(scratchDir('freeze'), 'ledger.jsonl')
+    const count = scaled(2_000, 20_000)
+    const {ndjson, mids} = chaosMessages(count)
+    fleet = new WorkerFleet({redisUrl: redis.server.url, topic, group, ledger, args: ['--concurrency', '4', '--visibility-timeout', '1s'], env: {CHAOS_SLEEP_MS: '20'}})
+    const frozen = fleet.start([], 'frozen')
+    await publishAll(redis.server.url, topic, ndjson)
+    // Let the frozen-to-be worker take entries, then freeze it with handlers mid-flight.
+    await sleep(500)
+    const held = Number(((await redis.redis.xpending(topic, group)) as [number])[0])
+    expect(held).toBeGreaterThan(0)
+    frozen.cli.child.kill('SIGSTOP')
+    for (let i = 0; i < 2; i++) fleet.start()
+    // Frozen well past the visibility timeout (1 s) and a reclaim period: the others take its entries.
+    await sleep(3000)
+    frozen.cli.child.kill('SIGCONT')
+
+    const report = await settle({redis: redis.redis, topic, group, mids, ledger, timeoutMs: scaled(60_000, 300_000)})
+    await fleet.stopAll()
+    const frozenResult = frozen.result
+    expect(frozenResult?.code, `${frozenResult?.stdout}${frozenResult?.stderr}`).toBe(0)
+    const summary = workSummary(frozenResult as NonNullable<typeof frozenResult>)
+    // Its handlers finished after the others had taken and acknowledged those entries.
+    expect(Number(summary?.['duplicates'])).toBeGreaterThan(0)
+    expect(report).toMatchObject({lost: [], unexpected: [], deadLettered: 0, pending: 0, handled: count})
+    expect(report.duplicated).toBeGreaterThan(0)
+    recordRow({scenario: '3 SIGSTOP a worker past the visibility timeout, SIGCONT', messages: count, faults: '1 SIGSTOP of 3 s', lost: report.lost.length, duplicated: report.duplicated, deadLettered: report.deadLettered, timeMs: Date.now() - started})
+  })
+})

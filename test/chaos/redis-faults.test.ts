@@ -82,6 +82,7 @@ describe('chaos: Redis faults', () => {
     const {ndjson, mids} = chaosMessages(count)
     fleet = new WorkerFleet({redisUrl: redis.server.url, topic, group, ledger, args: ['--concurrency', '4', '--visibility-timeout', '2s'], env: {CHAOS_SLEEP_MS: '2'}})
     for (let i = 0; i < 2; i++) fleet.start()
+    await fleet.ready()
     await publishAll(redis.server.url, topic, ndjson)
 
     const random = seeded(11)

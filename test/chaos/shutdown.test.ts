@@ -1,6 +1,9 @@
 import {join} from 'node:path'
 
+import type {Redis} from 'ioredis'
 import {afterEach, describe, expect, it} from 'vitest'
+
+import {waitFor} from '../helpers/cli.js'
 
 import {usePrivateRedis} from '../helpers/private-redis.js'
 import {WorkerFleet} from './lib/fleet.js'
@@ -13,9 +16,18 @@ import {jsonError, publishAll, scratchDir, settle, uniqueTopic, workSummary} fro
 const sleep = async (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** This consumer's pending entry IDs. */
-async function pendingIdsOf(redis: import('ioredis').Redis, topic: string, group: string, consumer: string): Promise<string[]> {
+async function pendingIdsOf(redis: Redis, topic: string, group: string, consumer: string): Promise<string[]> {
   const rows = (await redis.xpending(topic, group, '-', '+', 10_000, consumer)) as Array<[string, string, number, number]>
   return rows.map(([id]) => id)
+}
+
+/**
+ * Wait until the worker has started (signal handlers in place: a signal during start-up would just
+ * kill node) and holds entries, so the signal lands mid-batch.
+ */
+async function busy(fleet: WorkerFleet, redis: Redis, topic: string, group: string, consumer: string): Promise<void> {
+  await fleet.ready()
+  await waitFor(async () => (await pendingIdsOf(redis, topic, group, consumer).catch(() => [])).length >= 4, 20_000, `${consumer} to hold entries`)
 }
 
 describe('chaos: stopping workers', () => {
@@ -45,7 +57,7 @@ describe('chaos: stopping workers', () => {
     await publishAll(redis.server.url, topic, ndjson)
     const slow = fleet(['--concurrency', '4'], {CHAOS_SLEEP_MS: '300'})
     const worker = slow.start([], 'term')
-    await sleep(1000)
+    await busy(slow, redis.redis, topic, group, 'term')
     worker.cli.child.kill('SIGTERM')
     const result = await worker.cli.done
     expect(result.code, `${result.stdout}${result.stderr}`).toBe(0)
@@ -71,7 +83,7 @@ describe('chaos: stopping workers', () => {
     await publishAll(redis.server.url, topic, ndjson)
     const stuck = fleet(['--concurrency', '4', '--shutdown-timeout', '500ms', '--visibility-timeout', '30s'], {CHAOS_SLEEP_MS: '60000'})
     const worker = stuck.start([], 'stuck')
-    await sleep(1000)
+    await busy(stuck, redis.redis, topic, group, 'stuck')
     worker.cli.child.kill('SIGTERM')
     const result = await worker.cli.done
     expect(result.code).toBe(130)
@@ -95,7 +107,7 @@ describe('chaos: stopping workers', () => {
     await publishAll(redis.server.url, topic, ndjson)
     const stuck = fleet(['--concurrency', '4', '--shutdown-timeout', '60s', '--visibility-timeout', '2s'], {CHAOS_SLEEP_MS: '60000'})
     const worker = stuck.start([], 'twice')
-    await sleep(1000)
+    await busy(stuck, redis.redis, topic, group, 'twice')
     const signalled = Date.now()
     worker.cli.child.kill('SIGINT')
     await sleep(200)

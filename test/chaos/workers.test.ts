@@ -2,6 +2,8 @@ import {join} from 'node:path'
 
 import {afterEach, describe, expect, it} from 'vitest'
 
+import {waitFor} from '../helpers/cli.js'
+
 import {usePrivateRedis} from '../helpers/private-redis.js'
 import {WorkerFleet, seeded} from './lib/fleet.js'
 import {chaosMessages} from './lib/ledger.js'
@@ -100,9 +102,8 @@ describe('chaos: workers', () => {
     const frozen = fleet.start([], 'frozen')
     await publishAll(redis.server.url, topic, ndjson)
     // Let the frozen-to-be worker take entries, then freeze it with handlers mid-flight.
-    await sleep(500)
-    const held = Number(((await redis.redis.xpending(topic, group)) as [number])[0])
-    expect(held).toBeGreaterThan(0)
+    await fleet.ready()
+    await waitFor(async () => Number(((await redis.redis.xpending(topic, group)) as [number])[0]) >= 50, 20_000, 'entries held by the worker')
     frozen.cli.child.kill('SIGSTOP')
     for (let i = 0; i < 2; i++) fleet.start()
     // Frozen well past the visibility timeout (1 s) and a reclaim period: the others take its entries.

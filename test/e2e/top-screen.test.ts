@@ -187,7 +187,7 @@ describe('qctl top on a terminal', () => {
       const row = rowOf(screen, 'flow/workers')!
       expect(row.spark('IN (1m)', 'OUT (1m)')).toMatch(/^[▁▂▃▄▅▆▇█ ]+$/)
       expect(rateOf(row.figure('DEPTH'))).toBeGreaterThan(0)
-      expect(screen).toMatch(/^qctl top {2}redis:\/\/127\.0\.0\.1:\d+ {2}redis \d\S* {2}every 300ms {2}up \S+/m)
+      expect(screen).toMatch(/^qctl top {2}redis:\/\/127\.0\.0\.1:\d+ {2}(redis|valkey) \d\S* {2}every 300ms {2}up \S+/m)
       expect(screen).toContain('↑/↓ select  Enter detail  s sort  p pause  q quit')
 
       await top.session.sendKeys('q')

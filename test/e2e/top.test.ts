@@ -54,7 +54,7 @@ describe('qctl top off a terminal', () => {
     expect(new Date(json.at).toISOString()).toBe(json.at)
     expect(json.intervalMs).toBeGreaterThanOrEqual(250)
     expect(json.intervalMs).toBeLessThanOrEqual(1000)
-    expect(json.server).toMatch(/^redis \d/)
+    expect(json.server).toMatch(/^(redis|valkey) \d/)
     expect(json.rows.map((row) => `${row.topic}/${row.group}`)).toEqual(['live.orders/reader', 'live.orders/unread'])
 
     const [reader, unread] = json.rows as [TopResult['rows'][number], TopResult['rows'][number]]

@@ -10,7 +10,7 @@ import {freePort} from '../../src/core/redis/throwaway-server.js'
 export {freePort}
 
 /** The server binary: redis-server, or another compatible one (e.g. valkey-server) for a whole run. */
-export const REDIS_SERVER_BIN = process.env.QCTL_TEST_REDIS_SERVER ?? 'redis-server'
+export const REDIS_SERVER_BIN = process.env.QCTL_TEST_REDIS_SERVER || 'redis-server'
 
 export interface RedisServerOptions {
   /** Extra `redis-server` arguments, e.g. ['--requirepass', 'x'] or ['--appendonly', 'yes']. */

@@ -6,14 +6,14 @@ import {startCli, waitFor} from '../helpers/cli.js'
 import {usePrivateRedis} from '../helpers/private-redis.js'
 import {WorkerFleet, seeded} from './lib/fleet.js'
 import {chaosMessages} from './lib/ledger.js'
-import {recordRow, scaled} from './lib/results.js'
+import {CHAOS_TIMEOUT, recordRow, scaled} from './lib/results.js'
 import {publishAll, scratchDir, settle, uniqueTopic} from './lib/scenario.js'
 
 // Chaos scenarios 5 and 6 of issue 7: Redis itself crashes, and connections are cut under the workers.
 
 const sleep = async (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-describe('chaos: Redis faults', () => {
+describe('chaos: Redis faults', {timeout: CHAOS_TIMEOUT}, () => {
   // appendfsync always: every write Redis acknowledged is on disk before the reply, so it survives SIGKILL.
   const redis = usePrivateRedis({args: ['--appendonly', 'yes', '--appendfsync', 'always']})
   let fleet: WorkerFleet | undefined

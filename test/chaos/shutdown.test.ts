@@ -8,7 +8,7 @@ import {waitFor} from '../helpers/cli.js'
 import {usePrivateRedis} from '../helpers/private-redis.js'
 import {WorkerFleet} from './lib/fleet.js'
 import {chaosMessages, readLedger} from './lib/ledger.js'
-import {recordRow} from './lib/results.js'
+import {CHAOS_TIMEOUT, recordRow} from './lib/results.js'
 import {jsonError, publishAll, scratchDir, settle, uniqueTopic, workSummary} from './lib/scenario.js'
 
 // Chaos scenario 4 of issue 7: stopping workers by signal, gracefully or not.
@@ -30,7 +30,7 @@ async function busy(fleet: WorkerFleet, redis: Redis, topic: string, group: stri
   await waitFor(async () => (await pendingIdsOf(redis, topic, group, consumer).catch(() => [])).length >= 4, 20_000, `${consumer} to hold entries`)
 }
 
-describe('chaos: stopping workers', () => {
+describe('chaos: stopping workers', {timeout: CHAOS_TIMEOUT}, () => {
   const redis = usePrivateRedis()
   const fleets: WorkerFleet[] = []
 

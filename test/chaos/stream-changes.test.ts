@@ -6,7 +6,7 @@ import {waitFor} from '../helpers/cli.js'
 import {usePrivateRedis} from '../helpers/private-redis.js'
 import {WorkerFleet} from './lib/fleet.js'
 import {chaosMessages, readLedger} from './lib/ledger.js'
-import {recordRow, scaled} from './lib/results.js'
+import {CHAOS_TIMEOUT, recordRow, scaled} from './lib/results.js'
 import {jsonError, publishAll, scratchDir, uniqueTopic, workSummary} from './lib/scenario.js'
 
 // Chaos scenarios 10 and 11 of issue 7: the stream or its group changed under running workers.
@@ -18,7 +18,7 @@ function compareIds(a: string, b: string): number {
   return aMs === bMs ? aSeq - bSeq : aMs - bMs
 }
 
-describe('chaos: the stream changes under the workers', () => {
+describe('chaos: the stream changes under the workers', {timeout: CHAOS_TIMEOUT}, () => {
   const redis = usePrivateRedis()
   let fleet: WorkerFleet | undefined
 

@@ -11,6 +11,9 @@ export const LONG = process.env['CHAOS_LONG'] === '1'
 /** `short` in the CI form, `long` in `npm run chaos`. */
 export const scaled = (short: number, long: number): number => (LONG ? long : short)
 
+/** Per-test time limit: generous, because CI runs these beside other test files on two cores. */
+export const CHAOS_TIMEOUT = scaled(180_000, 1_800_000)
+
 export const RESULTS_FILE = join(dirname(fileURLToPath(import.meta.url)), '..', 'results', 'rows.jsonl')
 
 export interface ChaosRow {

@@ -53,10 +53,10 @@ export class WorkerFleet {
     return this.workers.filter((worker) => worker.result === undefined && worker.cli.child.exitCode === null && worker.cli.child.signalCode === null)
   }
 
-  /** A random live worker, chosen by `random` (a seeded generator keeps a run repeatable). */
-  pick(random: () => number): FleetWorker | undefined {
-    const alive = this.alive
-    return alive[Math.floor(random() * alive.length)]
+  /** A random live worker (of those `eligible`), chosen by `random` (a seeded generator keeps a run repeatable). */
+  pick(random: () => number, eligible: (worker: FleetWorker) => boolean = () => true): FleetWorker | undefined {
+    const candidates = this.alive.filter(eligible)
+    return candidates[Math.floor(random() * candidates.length)]
   }
 
   async kill(worker: FleetWorker, signal: NodeJS.Signals = 'SIGKILL'): Promise<CliResult> {

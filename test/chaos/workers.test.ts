@@ -143,6 +143,10 @@ describe('chaos: workers', {timeout: CHAOS_TIMEOUT}, () => {
     const summary = workSummary(frozenResult as NonNullable<typeof frozenResult>)
     // Its handlers finished after the others had taken and acknowledged those entries.
     expect(Number(summary?.['duplicates'])).toBeGreaterThan(0)
+    // Its first heartbeat after waking found its read-ahead taken over, and dropped what had not started.
+    const warning = /"event":"warning","message":"(\d+) in-flight entries were taken over by another consumer \(this worker was too slow to renew them\): (\d+) not yet started are dropped/.exec(frozenResult?.stdout ?? '')
+    expect(warning, frozenResult?.stdout).not.toBeNull()
+    expect(Number(warning?.[2])).toBeGreaterThan(0)
     expect(report).toMatchObject({lost: [], unexpected: [], deadLettered: 0, pending: 0, handled: count})
     expect(report.duplicated).toBeGreaterThan(0)
     recordRow({scenario: '3 SIGSTOP a worker past the visibility timeout, SIGCONT', messages: count, faults: '1 SIGSTOP until its entries were taken over', lost: report.lost.length, duplicated: report.duplicated, deadLettered: report.deadLettered, timeMs: Date.now() - started})

@@ -410,8 +410,26 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.emit('warning', {message: `heartbeat failed, retrying: ${errorMessage(error)}`})
         continue
       }
-      if (gone.length > 0) this.emit('warning', {message: `${gone.length} in-flight entries were taken over by another consumer (this worker was too slow to renew them); their acknowledgements will count as duplicates`})
+      if (gone.length === 0) continue
+      const dropped = this.dropQueued(new Set(gone))
+      this.emit('warning', {
+        message: `${gone.length} in-flight entries were taken over by another consumer (this worker was too slow to renew them): ${dropped} not yet started are dropped, the acknowledgements of the ${gone.length - dropped} running will count as duplicates`,
+      })
     }
+  }
+
+  /** Forget queued (not started) entries among `ids`: another consumer has them now. Returns how many. */
+  private dropQueued(ids: ReadonlySet<string>): number {
+    let dropped = 0
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const tracked = this.queue[i] as Tracked
+      if (!ids.has(tracked.id)) continue
+      this.queue.splice(i, 1)
+      this.inFlight.remove(tracked.slot, tracked)
+      dropped++
+    }
+    if (dropped > 0) this.wakeSlotWaiters()
+    return dropped
   }
 
   /** Hold an entry and start it when a handler slot is free. The caller makes sure it is not held already. */

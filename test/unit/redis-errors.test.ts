@@ -53,3 +53,37 @@ describe('classifyRedisError: permissions', () => {
     expect(isPermissionDenied('NOPERM as a string is not a reply')).toBe(false)
   })
 })
+
+describe('classifyRedisError: TLS', () => {
+  const tlsError = (message: string, code: string): Error => Object.assign(new Error(message), {code})
+
+  it.each([
+    [
+      'no client certificate for a server that requires one',
+      tlsError(
+        '801C42FAD37F0000:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 116',
+        'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+      ),
+      'tlsv13 alert certificate required',
+      'the server requires a client certificate: give --tls-cert and --tls-key',
+    ],
+    [
+      'a plain-text server',
+      tlsError('80EC69FB1E7F0000:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:350:', 'ERR_SSL_WRONG_VERSION_NUMBER'),
+      'wrong version number',
+      'the server does not speak TLS on this port: check the port, or use redis:// if it is a plain-text server',
+    ],
+    ['no CA', tlsError('self-signed certificate in certificate chain', 'SELF_SIGNED_CERT_IN_CHAIN'), 'self-signed certificate in certificate chain', "give the CA that signed the server's certificate with --tls-ca"],
+    [
+      'a host name the certificate does not name',
+      tlsError("Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list: ", 'ERR_TLS_CERT_ALTNAME_INVALID'),
+      "Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list: ",
+      'connect with a host name the server certificate names',
+    ],
+  ])('%s: exit 3 with the reason alone and what to change', (_what, error, reason, suggestion) => {
+    const typed = classifyRedisError(error, context)
+    expect(typed?.exitCode).toBe(3)
+    expect(typed?.message).toBe(`cannot connect to 127.0.0.1:6390: TLS handshake failed: ${reason}`)
+    expect(typed?.suggestion).toBe(suggestion)
+  })
+})

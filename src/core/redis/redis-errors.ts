@@ -74,6 +74,20 @@ function deniedCommand(error: ErrorLike, message: string): string | undefined {
   return sent !== undefined && SCRIPT_DENIED.test(message) ? `a command in a script (${sent})` : sent
 }
 
+/** OpenSSL's `<id>:error:<code>:<library>:<function>:<reason>:<source file>:<line>:` as its reason alone. */
+const opensslReason = (message: string): string => /^[0-9A-F]+:error:[0-9A-F]+:[^:]*:[^:]*:([^:]+):/.exec(message)?.[1] ?? message
+
+/** What to change, for the TLS failures people meet when setting up. */
+function tlsSuggestion(reason: string, code: string): string | undefined {
+  if (/certificate required/i.test(reason)) return 'the server requires a client certificate: give --tls-cert and --tls-key'
+  if (/wrong version number|packet length too long|unknown protocol/i.test(reason)) {
+    return 'the server does not speak TLS on this port: check the port, or use redis:// if it is a plain-text server'
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return 'connect with a host name the server certificate names'
+  if (/self.signed|unable to (verify|get)|unknown ca/i.test(reason)) return "give the CA that signed the server's certificate with --tls-ca"
+  return undefined
+}
+
 /**
  * Turn an ioredis/socket/TLS error into a typed qctl error with a one-line message.
  * Returns `undefined` for errors that are not about reaching or being allowed into Redis.
@@ -82,8 +96,8 @@ export function classifyRedisError(error: unknown, context: RedisErrorContext): 
   const like = asErrorLike(error)
   const message = typeof like.message === 'string' ? firstLine(like.message) : ''
   const code = typeof like.code === 'string' ? like.code : ''
-  const unavailable = (cause: string): QctlError =>
-    new QctlError('REDIS_UNAVAILABLE', `cannot connect to ${context.address}: ${cause}`, {cause: error})
+  const unavailable = (cause: string, suggestion?: string): QctlError =>
+    new QctlError('REDIS_UNAVAILABLE', `cannot connect to ${context.address}: ${cause}`, {cause: error, suggestion})
 
   if (message.startsWith('WRONGPASS')) {
     return new QctlError(
@@ -112,7 +126,8 @@ export function classifyRedisError(error: unknown, context: RedisErrorContext): 
   }
 
   if (tlsCodes.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || /certificate|ssl|tls/i.test(message)) {
-    return unavailable(`TLS handshake failed: ${message || code}`)
+    const reason = opensslReason(message) || code
+    return unavailable(`TLS handshake failed: ${reason}`, tlsSuggestion(reason, code))
   }
 
   const networkCause = networkCauses[code]

@@ -18,10 +18,10 @@
   Error NOPERM, naming the command and key, if the caller's ACL user may not do one of the
   writes; then nothing was changed.
 
-  Redis does not roll back a script that fails half-way: an XADD refused after the HDEL, or an
-  XACK refused after the XADD, would leave a half-done move (an entry both in the dead-letter
-  stream and pending, filed again on the next failure). So every write is checked first
-  (redis.acl_check_cmd, Redis 7.0+), before anything changes.
+  Redis does not roll back a script that fails half-way: an XADD refused after the HDEL would
+  lose the entry's retry record, an XACK refused after the XADD would leave the entry both in
+  the dead-letter stream and pending (filed again on its next failure). So every write is
+  checked first (redis.acl_check_cmd, Redis 7.0+), before anything changes.
 ]]
 local function firstDenied(checks)
   -- Servers without acl_check_cmd (not Redis 7.0+) have no fine-grained ACLs to check against.

@@ -34,7 +34,7 @@ export interface DemoResult {
 
 export default class Demo extends BaseCommand<typeof Demo> {
   static override summary = 'See qctl work end to end: publish sample order.processed events and process them with the example handler.'
-  static override description = `Uses the configured Redis, or, if none answers and redis-server is on PATH, a throwaway one that it starts and stops. Publishes sample events to ${DEMO_TOPIC} (replacing an earlier demo's), then runs a worker with examples/handlers/order-processed.ts: most orders succeed, some fail transiently and are retried, a few fail permanently and are dead-lettered.`
+  static override description = `Uses the configured Redis, or, if none answers at a redis:// URL (never for rediss://) and redis-server is on PATH, a throwaway one that it starts and stops. Publishes sample events to ${DEMO_TOPIC} (replacing an earlier demo's), then runs a worker with examples/handlers/order-processed.ts: most orders succeed, some fail transiently and are retried, a few fail permanently and are dead-lettered.`
   static override examples = ['<%= config.bin %> demo', '<%= config.bin %> demo --count 1000 --json']
 
   static override flags = {
@@ -81,13 +81,17 @@ export default class Demo extends BaseCommand<typeof Demo> {
     return {redisUrl, throwawayServer: this.throwaway !== undefined, topic: DEMO_TOPIC, deadLetterKey: deadLetterKey(DEMO_TOPIC), published, worker: summary, lag, deadLetters}
   }
 
-  /** The configured Redis, or a throwaway redis-server when none answers (said out loud). */
+  /**
+   * The configured Redis, or a throwaway redis-server when none answers (said out loud). Never
+   * for a rediss:// URL: whoever asked for TLS must hear that it failed (a certificate problem
+   * is exit 3), not get a plain-text local server instead.
+   */
   private async connectOrStartThrowaway() {
     try {
       return await this.redis('demo')
     } catch (error) {
       const typed = this.toQctlError(error)
-      if (typed.code !== 'REDIS_UNAVAILABLE' || !redisServerAvailable()) throw error
+      if (typed.code !== 'REDIS_UNAVAILABLE' || (await this.connection()).target.tls || !redisServerAvailable()) throw error
       this.logToStderr(`No Redis answers (${typed.message}); starting a throwaway redis-server for this demo (stopped and deleted at the end).`)
       this.throwaway = await startThrowawayServer()
       await this.useRedisUrl(this.throwaway.url)

@@ -15,7 +15,32 @@
 
   Returns the new dead-letter entry ID; 0 if the entry was not pending (already acknowledged
   or dead-lettered elsewhere); -1 if it no longer exists in the stream (acknowledged, lost).
+  Error NOPERM, naming the command and key, if the caller's ACL user may not do one of the
+  writes; then nothing was changed.
+
+  Redis does not roll back a script that fails half-way: an XADD refused after the HDEL would
+  lose the entry's retry record, an XACK refused after the XADD would leave the entry both in
+  the dead-letter stream and pending (filed again on its next failure). So every write is
+  checked first (redis.acl_check_cmd, Redis 7.0+), before anything changes.
 ]]
+local function firstDenied(checks)
+  -- Servers without acl_check_cmd (not Redis 7.0+) have no fine-grained ACLs to check against.
+  if not redis.acl_check_cmd then return nil end
+  for _, check in ipairs(checks) do
+    if not redis.acl_check_cmd(unpack(check)) then return check end
+  end
+  return nil
+end
+local denied = firstDenied({
+  {'XADD', KEYS[2], '*', 'dlq.topic', ''},
+  {'XACK', KEYS[1], ARGV[1], ARGV[2]},
+  {'HDEL', KEYS[3], ARGV[2]},
+})
+if denied then
+  return redis.error_reply("NOPERM this user has no permissions to run the '" .. string.lower(denied[1]) ..
+    "' command on key '" .. denied[2] .. "' (checked before dead-lettering: nothing was changed, the entry stays pending)")
+end
+
 local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
 if not pending[1] then return 0 end
 redis.call('HDEL', KEYS[3], ARGV[2])

@@ -21,8 +21,30 @@
   ARGV[2]  replay time (ISO 8601), for `qctl-replayed-at`
 
   Returns the new topic entry ID; 0 if the dead-letter entry no longer exists (already
-  replayed or purged).
+  replayed or purged). Error NOPERM, naming the command and key, if the caller's ACL user may
+  not do one of the writes; then nothing was changed.
+
+  Redis does not roll back a script that fails half-way: an XDEL refused after the XADD would
+  leave the entry both on the topic and in the dead-letter stream (replayed again by the next
+  run). So both writes are checked first (redis.acl_check_cmd, Redis 7.0+).
 ]]
+local function firstDenied(checks)
+  -- Servers without acl_check_cmd (not Redis 7.0+) have no fine-grained ACLs to check against.
+  if not redis.acl_check_cmd then return nil end
+  for _, check in ipairs(checks) do
+    if not redis.acl_check_cmd(unpack(check)) then return check end
+  end
+  return nil
+end
+local denied = firstDenied({
+  {'XADD', KEYS[2], '*', 'headers', ''},
+  {'XDEL', KEYS[1], ARGV[1]},
+})
+if denied then
+  return redis.error_reply("NOPERM this user has no permissions to run the '" .. string.lower(denied[1]) ..
+    "' command on key '" .. denied[2] .. "' (checked before replaying: nothing was changed)")
+end
+
 local entries = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
 if not entries[1] then return 0 end
 local pairs_ = entries[1][2]

@@ -212,7 +212,7 @@ describe('TLS', () => {
     if (certs !== undefined) await rm(certs.dir, {recursive: true, force: true})
   })
 
-  it('publishes over rediss:// with --tls-ca, refuses without it or with the wrong host name (exit 3)', async (context) => {
+  it('publishes over rediss:// with --tls-ca, refuses without it (exit 3); wrong host names: security-tls.test.ts', async (context) => {
     if (server === undefined || certs === undefined) {
       console.warn(`skipped TLS test: ${skipReason}`)
       context.skip()
@@ -228,9 +228,6 @@ describe('TLS', () => {
 
     const noCa = await runCli(['publish', 'tls.a', '--data', '{}', '-u', server.url])
     expect(noCa.code).toBe(3)
-
-    const wrongName = await runCli(['publish', 'tls.a', '--data', '{}', '-u', `rediss://127.0.0.2:${server.port}`, '--tls-ca', certs.caFile])
-    expect(wrongName.code).toBe(3)
 
     const plainToTls = await runCli(['publish', 'tls.a', '--data', '{}', '-u', `redis://127.0.0.1:${server.port}`, '--connect-timeout', '2s'])
     expect(plainToTls.code).toBe(3)

@@ -35,12 +35,16 @@ async function signed(dir: string, ca: {cert: string; key: string}, name: string
   return {cert, key}
 }
 
-/** A throwaway CA, a server certificate for localhost/127.0.0.1, and a client certificate (openssl). */
-export async function makeTestCertificates(): Promise<TestCertificates> {
+/**
+ * A throwaway CA, a server certificate, and a client certificate (openssl). The server
+ * certificate names localhost and 127.0.0.1 unless `serverAltNames` says otherwise (e.g.
+ * `DNS:localhost` only, so that connecting to 127.0.0.1 is a host name mismatch).
+ */
+export async function makeTestCertificates(serverAltNames = 'DNS:localhost,IP:127.0.0.1'): Promise<TestCertificates> {
   const dir = await mkdtemp(join(tmpdir(), 'qctl-tls-'))
   const ca = await makeCa(dir, 'test-ca')
   const other = await makeCa(dir, 'other-ca')
-  const server = await signed(dir, ca, 'server', 'DNS:localhost,IP:127.0.0.1')
+  const server = await signed(dir, ca, 'server', serverAltNames)
   const client = await signed(dir, ca, 'client', 'DNS:qctl-client')
   return {
     dir,

@@ -133,8 +133,8 @@ const wrongType = (error: unknown, topic: string): unknown =>
 function failedDuring(error: unknown, progress: ReplayProgress, context: RedisErrorContext | undefined): unknown {
   const typed = error instanceof QctlError ? error : context === undefined ? undefined : classifyRedisError(error, context)
   if (typed === undefined) return error
-  // Nothing moved yet: the error alone says it all.
-  if (progress.replayed + progress.skipped === 0 && typed.code === 'USAGE') return typed
+  // Nothing moved yet and rerunning would not help: the error alone says it all.
+  if (progress.replayed + progress.skipped === 0 && ['USAGE', 'NO_PERMISSION', 'AUTH_FAILED'].includes(typed.code)) return typed
   const message = typed.message.replace(/^cannot connect to /, 'lost connection to ')
   return new QctlError(typed.code, `${message}; ${progressText(progress)}; ${CONTINUE}`, {cause: error, details: {...progress}, suggestion: typed.suggestion})
 }

@@ -1,5 +1,6 @@
 import type {Redis} from 'ioredis'
 
+import {SCRIPT_DENIED} from '../redis/redis-errors.js'
 import {callScript, XADD_BATCH} from '../scripts.js'
 import type {FieldValue} from '../wire-format.js'
 
@@ -26,7 +27,7 @@ export interface PublishProgress {
 /**
  * How batches reach Redis. `script` (the default) sends one EVALSHA per batch, which is several
  * times faster than one XADD per entry; `pipeline` sends pipelined XADDs, for users whose ACL
- * allows XADD but not EVAL/EVALSHA (chosen automatically on NOPERM).
+ * allows XADD but not EVAL/EVALSHA, or XADD on keys it may not read (chosen automatically on NOPERM).
  */
 export type Transport = 'script' | 'pipeline'
 
@@ -45,12 +46,22 @@ interface BatchOutcome {
 type ScriptReply = [added: number, first: string | null, last: string | null, error: string | null]
 type PipelineReply = Array<[error: Error | null, result: unknown]> | null
 
-const isScriptDenied = (error: unknown): boolean =>
-  error instanceof Error && /^NOPERM .*'(eval|evalsha)'/i.test(error.message)
+/**
+ * The script call itself was refused: no EVALSHA/EVAL permission, or (since Redis checks a
+ * script's keys as read+write) no read permission on the topic, as a write-only publisher
+ * (`%W~`) has. The script never ran, so the batch can go as plain XADDs. A refusal inside the
+ * script is not thrown: it comes back in the script's reply.
+ */
+const isScriptDenied = (error: unknown): boolean => error instanceof Error && error.message.startsWith('NOPERM')
 
 /** An XADD refused inside the script, as the NOPERM error a plain XADD would have given. */
 function xaddError(message: string): Error {
-  const text = /can't run this command/.test(message) ? "NOPERM this user has no permissions to run the 'xadd' command" : message
+  let text = message
+  if (SCRIPT_DENIED.test(message)) {
+    text = /access/.test(message)
+      ? 'NOPERM this user has no permissions to access one of the keys used as arguments'
+      : "NOPERM this user has no permissions to run the 'xadd' command"
+  }
   return Object.assign(new Error(text), {command: {name: 'xadd'}})
 }
 

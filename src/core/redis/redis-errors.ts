@@ -50,6 +50,45 @@ const commandName = (error: ErrorLike): string | undefined =>
   typeof error.command?.name === 'string' ? error.command.name.toUpperCase() : undefined
 
 /**
+ * A command refused inside a Lua script. Redis does not say NOPERM there: 7.0 replies "ERR The
+ * user executing the script can't run this command or subcommand" (or "can't access at least
+ * one of the keys"), 7.2 and Valkey "ERR ACL failure in script: this user has no permissions
+ * to run the 'x' command".
+ */
+export const SCRIPT_DENIED = /^ERR (The user executing the script can't|ACL failure in script)/
+
+/** Whether a Redis reply error means the ACL user may not do this (NOPERM, or a refusal inside a script). */
+export function isPermissionDenied(error: unknown): boolean {
+  const message = asErrorLike(error).message
+  return typeof message === 'string' && (message.startsWith('NOPERM') || SCRIPT_DENIED.test(message))
+}
+
+/**
+ * The command that was refused: the one named in the reply when Redis names it (qctl's scripts
+ * check their writes first and name the one refused), else the command that was sent.
+ */
+function deniedCommand(error: ErrorLike, message: string): string | undefined {
+  const named = /run the '([a-z|]+)' command/i.exec(message)?.[1]
+  if (named !== undefined) return named.toUpperCase()
+  const sent = commandName(error)
+  return sent !== undefined && SCRIPT_DENIED.test(message) ? `a command in a script (${sent})` : sent
+}
+
+/** OpenSSL's `<id>:error:<code>:<library>:<function>:<reason>:<source file>:<line>:` as its reason alone. */
+const opensslReason = (message: string): string => /^[0-9A-F]+:error:[0-9A-F]+:[^:]*:[^:]*:([^:]+):/.exec(message)?.[1] ?? message
+
+/** What to change, for the TLS failures people meet when setting up. */
+function tlsSuggestion(reason: string, code: string): string | undefined {
+  if (/certificate required/i.test(reason)) return 'the server requires a client certificate: give --tls-cert and --tls-key'
+  if (/wrong version number|packet length too long|unknown protocol/i.test(reason)) {
+    return 'the server does not speak TLS on this port: check the port, or use redis:// if it is a plain-text server'
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return 'connect with a host name the server certificate names'
+  if (/self.signed|unable to (verify|get)|unknown ca/i.test(reason)) return "give the CA that signed the server's certificate with --tls-ca"
+  return undefined
+}
+
+/**
  * Turn an ioredis/socket/TLS error into a typed qctl error with a one-line message.
  * Returns `undefined` for errors that are not about reaching or being allowed into Redis.
  */
@@ -57,8 +96,8 @@ export function classifyRedisError(error: unknown, context: RedisErrorContext): 
   const like = asErrorLike(error)
   const message = typeof like.message === 'string' ? firstLine(like.message) : ''
   const code = typeof like.code === 'string' ? like.code : ''
-  const unavailable = (cause: string): QctlError =>
-    new QctlError('REDIS_UNAVAILABLE', `cannot connect to ${context.address}: ${cause}`, {cause: error})
+  const unavailable = (cause: string, suggestion?: string): QctlError =>
+    new QctlError('REDIS_UNAVAILABLE', `cannot connect to ${context.address}: ${cause}`, {cause: error, suggestion})
 
   if (message.startsWith('WRONGPASS')) {
     return new QctlError(
@@ -75,9 +114,10 @@ export function classifyRedisError(error: unknown, context: RedisErrorContext): 
     })
   }
 
-  if (message.startsWith('NOPERM')) {
-    const command = commandName(like)
-    const detail = message.replace(/^NOPERM\s*/, '')
+  if (isPermissionDenied(error)) {
+    const command = deniedCommand(like, message)
+    // The script's SHA and line add nothing a user can act on.
+    const detail = message.replace(/^(NOPERM|ERR)\s*/, '').replace(/\s*script: [0-9a-f]{40}, on @user_script:\d+\.?$/, '')
     const what = command === undefined ? '' : ` for ${command}`
     return new QctlError('NO_PERMISSION', `permission denied${what} to user '${context.username}' on ${context.address}: ${detail}`, {
       cause: error,
@@ -86,7 +126,8 @@ export function classifyRedisError(error: unknown, context: RedisErrorContext): 
   }
 
   if (tlsCodes.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || /certificate|ssl|tls/i.test(message)) {
-    return unavailable(`TLS handshake failed: ${message || code}`)
+    const reason = opensslReason(message) || code
+    return unavailable(`TLS handshake failed: ${reason}`, tlsSuggestion(reason, code))
   }
 
   const networkCause = networkCauses[code]

@@ -1,6 +1,7 @@
 import type {Redis} from 'ioredis'
 
 import {deadLetterKey} from '../keys.js'
+import {isPermissionDenied} from '../redis/redis-errors.js'
 import {consumerDetail, pendingDetail} from './details.js'
 import type {Focus, FocusDetail, GroupSnapshot, Snapshot, SnapshotSource, TopicSnapshot} from './snapshot.js'
 import {findTopics, isActive, withoutDeadLetterStreams} from './topic-stats.js'
@@ -31,6 +32,17 @@ export interface Reading {
 }
 
 const missingKey = (error: Error | null): boolean => error !== null && /no such key/i.test(error.message)
+
+/**
+ * Errors a reading may pass over (a topic or group that vanished, or is not a stream); anything
+ * else, a refused command above all, fails the refresh: a monitor without permission must say
+ * so, not show an empty screen.
+ */
+const ignorable = (error: Error | null): boolean => error === null || (!isPermissionDenied(error) && /no such key|NOGROUP|WRONGTYPE/i.test(error.message))
+
+const throwUnlessIgnorable = (error: Error | null): void => {
+  if (!ignorable(error)) throw error
+}
 
 const scanArgs = (cursor: string, match: string): Array<string | number> => [cursor, 'MATCH', match, 'COUNT', SCAN_STEP, 'TYPE', 'stream']
 
@@ -81,14 +93,17 @@ export async function readSnapshot(redis: Redis, topics: readonly string[], know
     for (const group of knownGroups) {
       const [consumersError, consumers] = next()
       const [pendingError, pending] = next()
+      throwUnlessIgnorable(consumersError)
+      throwUnlessIgnorable(pendingError)
       if (consumersError === null && pendingError === null) {
         const infos = (consumers as unknown[]).map(infoObject)
         details.set(group, {consumers: infos, oldestPendingId: (pending as [number, string | null])[1]})
         if (focus !== null && focus.topic === topic && focus.group === group) focusConsumers = infos
       }
     }
-    if (missingKey(streamError) || groupsError !== null) continue
-    if (streamError !== null) throw streamError
+    throwUnlessIgnorable(streamError)
+    throwUnlessIgnorable(groupsError)
+    if (streamError !== null || groupsError !== null) continue
     if (dlqError !== null && !missingKey(dlqError)) throw dlqError
     const streamInfo = infoObject(stream)
     const dlqInfo = dlqError === null ? infoObject(dlq) : undefined
@@ -116,6 +131,7 @@ export async function readSnapshot(redis: Redis, topics: readonly string[], know
   let focusDetail: FocusDetail | null = null
   if (focus !== null && focusKnown) {
     const [pendingError, pending] = next()
+    throwUnlessIgnorable(pendingError)
     if (pendingError === null && focusConsumers !== undefined) {
       focusDetail = {
         ...focus,

@@ -4,6 +4,7 @@ import {format} from 'node:util'
 import type {Redis} from 'ioredis'
 
 import {QctlError} from '../errors.js'
+import {isPermissionDenied} from '../redis/redis-errors.js'
 import {sleep} from '../sleep.js'
 import {AckBatcher} from './ack-batcher.js'
 import {backoffDelay} from './backoff.js'
@@ -121,9 +122,7 @@ const isThenable = (value: unknown): value is PromiseLike<unknown> =>
 
 /** Errors that retrying cannot fix: stop the worker. Anything else (a lost connection) is retried. */
 const isFatal = (error: unknown): boolean =>
-  error instanceof QctlError || (error instanceof Error && /^(NOGROUP|NOPERM|WRONGTYPE|NOSCRIPT)/.test(error.message))
-
-
+  error instanceof QctlError || isPermissionDenied(error) || (error instanceof Error && /^(NOGROUP|WRONGTYPE|NOSCRIPT)/.test(error.message))
 
 /**
  * A consumer-group worker: at-least-once delivery to a handler with bounded concurrency,
@@ -187,7 +186,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
       async (ids, retried) => (this.ops as GroupOps).ack(ids, retried),
       (result) => {
         this.summary.duplicates += result.duplicates
-        if (result.failed !== undefined) this.emit('warning', {message: `acknowledgement failed (the entries will be delivered again): ${errorMessage(result.failed)}`})
+        if (result.failed === undefined) return
+        // A refused XACK would be refused for every entry: stop rather than handle them all again.
+        if (isPermissionDenied(result.failed)) this.fail(result.failed)
+        else this.emit('warning', {message: `acknowledgement failed (the entries will be delivered again): ${errorMessage(result.failed)}`})
       },
       // As many per XACK as one read brings: every command is a write (a system call) on each side.
       Math.max(100, this.options.readCount),
@@ -462,7 +464,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (entry.attempt > maxAttempts) {
         // It was delivered that often without completing (its workers died or were killed mid-handler).
         await this.deadLetter(tracked, {name: 'MaxAttemptsExceeded', message: `delivered ${entry.attempt} times without completing (limit ${maxAttempts})`}).catch(
-          (error: unknown) => this.emit('warning', {message: `could not dead-letter ${entry.id} (it will be delivered again): ${errorMessage(error)}`}),
+          (error: unknown) => {
+            // A refusal (no permission to dead-letter) would come back on every delivery: stop instead.
+            if (isFatal(error)) this.fail(error)
+            else this.emit('warning', {message: `could not dead-letter ${entry.id} (it will be delivered again): ${errorMessage(error)}`})
+          },
         )
         return
       }
@@ -532,6 +538,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     try {
       await (this.ops as GroupOps).retryLater(entry.id, this.options.visibilityTimeoutMs - delayMs, record)
     } catch (parkError) {
+      // A refusal would recur on every failure: let the caller stop the worker.
+      if (isFatal(parkError)) throw parkError
       // Still pending: it comes back after the visibility timeout instead of the backoff.
       this.emit('warning', {message: `could not schedule the retry of ${entry.id}: ${errorMessage(parkError)}`})
     }

@@ -1,0 +1,182 @@
+import type {Redis} from 'ioredis'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {deadLetterKey, retryKey} from '../../src/core/keys.js'
+import {aclFileText, aclSection, ACL_FILE, dryRunTable, parseAclFile, quotedAclFile, ROLES, userOf, type Role} from '../helpers/acl-docs.js'
+import {runCli, type CliResult} from '../helpers/cli.js'
+import {commandNamed, ROLE_COMMANDS, seedTopic, type CommandCase, type Seeded} from '../helpers/command-table.js'
+import {RECORDER} from '../helpers/recorder.js'
+import {RedisServer} from '../helpers/redis-server.js'
+
+/**
+ * The least-privilege roles of the README, loaded from docs/acl/qctl-roles.acl into a real Redis:
+ * every role runs every command; allowed ones work without a single refusal in the ACL LOG,
+ * denied ones exit 4 naming the missing permission and change nothing.
+ */
+
+/** What each role gets from each command: `ok`, or the command Redis refuses (named in the error). */
+const MATRIX: Record<Role, Record<string, string>> = {
+  publisher: {publish: 'ok', work: 'XGROUP|CREATE', lag: 'XINFO|STREAM', inspect: 'XINFO|STREAM', 'dlq list': 'XLEN', 'dlq show': 'XRANGE', 'dlq replay': 'XLEN', 'dlq purge': 'XLEN', top: 'XINFO|STREAM'},
+  worker: {publish: 'XADD', work: 'ok', lag: 'XINFO|STREAM', inspect: 'XINFO|STREAM', 'dlq list': 'XLEN', 'dlq show': 'XRANGE', 'dlq replay': 'XLEN', 'dlq purge': 'XLEN', top: 'XINFO|STREAM'},
+  // Replay is a publish, so the operator may publish.
+  operator: {publish: 'ok', work: 'XGROUP|CREATE', lag: 'XINFO|STREAM', inspect: 'XINFO|STREAM', 'dlq list': 'ok', 'dlq show': 'ok', 'dlq replay': 'ok', 'dlq purge': 'ok', top: 'XINFO|STREAM'},
+  monitor: {publish: 'XADD', work: 'XGROUP|CREATE', lag: 'ok', inspect: 'ok', 'dlq list': 'ok', 'dlq show': 'ok', 'dlq replay': 'EVAL', 'dlq purge': 'XDEL', top: 'ok'},
+}
+
+const CELLS = ROLES.flatMap((role) => ROLE_COMMANDS.map((command) => ({role, command, expected: MATRIX[role][command.name] ?? 'missing'})))
+
+const passwordOf = (user: string): string => `${user}-Pw-8c21`
+
+let server: RedisServer
+let admin: Redis
+let counter = 0
+
+beforeAll(async () => {
+  server = await RedisServer.start({args: ['--aclfile', ACL_FILE]})
+  admin = await server.client()
+  const rules = parseAclFile(aclFileText())
+  for (const user of rules.keys()) await admin.call('ACL', 'SETUSER', user, `>${passwordOf(user)}`)
+  // Roles missing one permission each, built from the documented rules, for the "changes nothing" checks.
+  const operator = rules.get(userOf('operator')) ?? []
+  await admin.call('ACL', 'SETUSER', 'operator-no-xdel', ...operator, '-xdel', `>${passwordOf('operator-no-xdel')}`)
+  const worker = rules.get(userOf('worker')) ?? []
+  const dlqAppend = '(+xadd %W~{order.*}:dlq)'
+  if (!worker.includes(dlqAppend)) throw new Error(`the worker's rules no longer hold ${dlqAppend}: update this test`)
+  await admin.call('ACL', 'SETUSER', 'worker-no-dlq', ...worker.filter((rule) => rule !== dlqAppend), `>${passwordOf('worker-no-dlq')}`)
+  // A stream outside the roles' patterns, next to theirs.
+  await admin.xadd('payment.settled', '*', 'data', '{}')
+})
+
+afterAll(async () => {
+  admin?.disconnect()
+  await server?.stop()
+})
+
+const asUser = (user: string): string[] => ['-u', `redis://${user}:${encodeURIComponent(passwordOf(user))}@127.0.0.1:${server.port}`]
+
+async function runAs(user: string, command: CommandCase, seeded: Seeded): Promise<CliResult> {
+  return runCli([...command.args(seeded), ...asUser(user)], {input: command.input})
+}
+
+const diagnosis = (result: CliResult): string => `exit ${result.code}\nstdout:\n${result.stdout.slice(0, 1500)}\nstderr:\n${result.stderr.slice(-1500)}`
+
+/** Everything a command could have changed about a topic: its entries, groups, pending entries, dead letters and retries. */
+async function stateOf(topic: string): Promise<unknown> {
+  const groups = (await admin.call('XINFO', 'GROUPS', topic).catch(() => [])) as unknown[]
+  return {
+    entries: await admin.xrange(topic, '-', '+'),
+    groups,
+    pending: await admin.xpending(topic, 'billing', '-', '+', 100).catch(() => []),
+    deadLetters: await admin.xrange(deadLetterKey(topic), '-', '+'),
+    retries: await admin.hgetall(retryKey(topic, 'billing')),
+  }
+}
+
+function expectDenied(result: CliResult, user: string, command: string): void {
+  expect(result.code, diagnosis(result)).toBe(4)
+  const named = command.replace('|', '\\|')
+  expect(result.stderr, diagnosis(result)).toMatch(new RegExp(`^Error: permission denied for ${named} to user '${user}' on 127\\.0\\.0\\.1:${server.port}: this user has no permissions to `))
+}
+
+describe('the documented rules', () => {
+  it('the README quotes docs/acl/qctl-roles.acl verbatim', () => {
+    expect(quotedAclFile(aclSection())).toBe(aclFileText())
+  })
+
+  it('grant exactly what the README table says (ACL DRYRUN of every cell)', async () => {
+    const rows = dryRunTable(aclSection())
+    expect(rows.length).toBeGreaterThan(30)
+    const wrong: string[] = []
+    for (const row of rows) {
+      for (const role of ROLES) {
+        const reply = String(await admin.call('ACL', 'DRYRUN', userOf(role), ...row.command))
+        if ((reply === 'OK') !== row.allowed[role]) wrong.push(`${userOf(role)} ${row.command.join(' ')}: README says ${row.allowed[role] ? 'yes' : 'no'}, Redis says ${reply}`)
+      }
+    }
+    expect(wrong).toEqual([])
+  })
+})
+
+describe.concurrent('allowed: every command a role is for works', () => {
+  it.each(CELLS.filter((cell) => cell.expected === 'ok').map((cell) => [`${cell.role}: ${cell.command.name}`, cell] as const))('%s', async (_title, cell) => {
+    const seeded = await seedTopic(admin, `order.acl-${++counter}`)
+    const result = await runAs(userOf(cell.role), cell.command, seeded)
+    expect(result.code, diagnosis(result)).toBe(0)
+  })
+
+  it('monitor: lag and top over the topics of its pattern (--match), next to a stream it may not read', async () => {
+    await seedTopic(admin, `order.acl-${++counter}`)
+    for (const args of [['lag', '--match', 'order.*', '--json'], ['top', '--match', 'order.*', '--once', '--interval', '100ms', '--json']]) {
+      const result = await runCli([...args, ...asUser(userOf('monitor'))])
+      expect(result.code, diagnosis(result)).toBe(0)
+      expect(result.stdout).not.toContain('payment.settled')
+    }
+  })
+})
+
+describe('allowed runs', () => {
+  it('were never refused anything, not even a connection housekeeping command (empty ACL LOG)', async () => {
+    expect(await admin.call('ACL', 'LOG')).toEqual([])
+  })
+})
+
+describe.concurrent('denied: exit 4 naming the refused command, and nothing changes', () => {
+  it.each(CELLS.filter((cell) => cell.expected !== 'ok').map((cell) => [`${cell.role}: ${cell.command.name} (${cell.expected})`, cell] as const))(
+    '%s',
+    async (_title, cell) => {
+      const seeded = await seedTopic(admin, `order.acl-${++counter}`)
+      const before = await stateOf(seeded.topic)
+      const result = await runAs(userOf(cell.role), cell.command, seeded)
+      expectDenied(result, userOf(cell.role), cell.expected)
+      expect(await stateOf(seeded.topic)).toEqual(before)
+    },
+  )
+
+  it('monitor: lag over the whole database reads a stream outside its pattern, and is refused', async () => {
+    const result = await runCli(['lag', ...asUser(userOf('monitor'))])
+    // Refused for the key, not the command: Redis names neither the subcommand nor the key.
+    expectDenied(result, userOf('monitor'), 'XINFO')
+    expect(result.stderr).toContain('no permissions to access one of the keys used as arguments')
+  })
+
+  it('publisher: a topic outside its pattern gets nothing', async () => {
+    const result = await runCli(['publish', 'payment.refunded', '--data', '{}', ...asUser(userOf('publisher'))])
+    expectDenied(result, userOf('publisher'), 'XADD')
+    expect(await admin.exists('payment.refunded')).toBe(0)
+  })
+})
+
+describe.concurrent('a destructive command the user may not finish changes nothing (scripts check before writing)', () => {
+  it('replay by an operator without XDEL publishes nothing and keeps the dead letter', async () => {
+    const seeded = await seedTopic(admin, `order.acl-${++counter}`)
+    const before = await stateOf(seeded.topic)
+    const result = await runAs('operator-no-xdel', commandNamed('dlq replay'), seeded)
+    expectDenied(result, 'operator-no-xdel', 'XDEL')
+    expect(result.stderr).toContain(`on key '${deadLetterKey(seeded.topic)}' (checked before replaying: nothing was changed)`)
+    expect(await stateOf(seeded.topic)).toEqual(before)
+  })
+
+  it('purge by an operator without XDEL deletes nothing', async () => {
+    const seeded = await seedTopic(admin, `order.acl-${++counter}`)
+    const before = await stateOf(seeded.topic)
+    expectDenied(await runAs('operator-no-xdel', commandNamed('dlq purge'), seeded), 'operator-no-xdel', 'XDEL')
+    expect(await stateOf(seeded.topic)).toEqual(before)
+  })
+
+  it('a worker that may not append to the dead-letter stream leaves the failing entry pending and its retry record', async () => {
+    const topic = `order.acl-${++counter}`
+    const [id] = await Promise.all([admin.xadd(topic, '*', 'data', '{"fail":"permanent"}'), admin.xgroup('CREATE', topic, 'billing', '0', 'MKSTREAM')])
+    await admin.xreadgroup('GROUP', 'billing', 'crashed-worker', 'COUNT', 1, 'STREAMS', topic, '>')
+    // As a worker that failed it once and died would have left it.
+    await admin.hset(retryKey(topic, 'billing'), id as string, `${Date.now() - 60_000}:${Date.now() - 30_000}`)
+    await admin.call('XCLAIM', topic, 'billing', 'crashed-worker', 0, id as string, 'IDLE', 60_000, 'JUSTID')
+
+    const result = await runCli(['work', RECORDER, '-t', topic, '-g', 'billing', '--until-empty', '--visibility-timeout', '1s', ...asUser('worker-no-dlq')])
+    expectDenied(result, 'worker-no-dlq', 'XADD')
+    expect(result.stderr).toContain(`on key '${deadLetterKey(topic)}' (checked before dead-lettering: nothing was changed, the entry stays pending)`)
+    const pending = (await admin.xpending(topic, 'billing', '-', '+', 10)) as Array<[string, string, number, number]>
+    expect(pending.map(([pendingId]) => pendingId)).toEqual([id])
+    expect(await admin.exists(deadLetterKey(topic))).toBe(0)
+    expect(await admin.hexists(retryKey(topic, 'billing'), id as string)).toBe(1)
+  })
+})

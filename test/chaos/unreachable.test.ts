@@ -109,11 +109,12 @@ describe('chaos: Redis unreachable at start', () => {
     cleanups.push(async () => fleet.killAll())
     const worker = fleet.start()
 
-    // Nothing listens yet: the worker keeps trying, saying so each time, and does not exit.
-    await sleep(2000)
+    // Nothing listens yet: the worker keeps trying, saying so each time, and does not exit. (At least
+    // 2 s, and 3 attempts: on a busy machine the process alone may take longer than 2 s to start.)
+    const warnings = (): string[] => worker.cli.output().stdout.split('\n').filter((line) => line.includes('"event":"warning"'))
+    await Promise.all([sleep(2000), waitFor(() => warnings().length >= 3, 30_000, 'three attempts')])
     expect(fleet.alive).toHaveLength(1)
-    const waiting = worker.cli.output().stdout.split('\n').filter((line) => line.includes('"event":"warning"'))
-    expect(waiting.length).toBeGreaterThanOrEqual(3)
+    const waiting = warnings()
     expect(waiting[0]).toContain(`cannot connect to 127.0.0.1:${port}: connection refused; waiting for Redis (--wait-for-redis): attempt 1, next in 100ms`)
 
     const server = await RedisServer.start({port, args: ['--requirepass', CANARY]})

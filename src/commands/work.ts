@@ -1,5 +1,4 @@
 import {Args, Flags} from '@oclif/core'
-import type {Redis} from 'ioredis'
 
 import {BaseCommand} from '../base-command.js'
 import {workerOptionsFrom} from '../cli/work-options.js'
@@ -52,7 +51,7 @@ Delivery is at least once: an entry is acknowledged after its handler succeeds; 
   async run(): Promise<void> {
     const loaded = await loadHandler(this.args.handler)
     const connect: ConnectionFactory = async (role) => {
-      const open = async (): Promise<Redis> => this.redis(`work:${role}`, WORKER_CONNECTION_OPTIONS[role])
+      const open = async () => this.redis(`work:${role}`, WORKER_CONNECTION_OPTIONS[role])
       if (!this.flags['wait-for-redis']) return open()
       const onRetry = ({attempt, error, delayMs}: {attempt: number; error: Error; delayMs: number}): void =>
         reporter.warn(`${error.message}; waiting for Redis (--wait-for-redis): attempt ${attempt}, next in ${delayMs}ms`)

@@ -1,7 +1,7 @@
 import {readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {describe, expect, it} from 'vitest'
+import {describe, expect, it, onTestFinished} from 'vitest'
 
 import {deadLetterKey} from '../../src/core/keys.js'
 import {PROJECT_ROOT, runCli, type CliResult} from '../helpers/cli.js'
@@ -112,6 +112,8 @@ describe('chaos: hostile payloads', () => {
     const started = Date.now()
     const url = redis.server.url
     const dir = scratchDir('huge')
+    // 100 MB of disk: removed even when the test fails.
+    onTestFinished(() => rmSync(dir, {recursive: true, force: true}))
     const topic = uniqueTopic('huge')
     const huge = join(dir, 'huge.json')
     writeHugeString(huge, 100 * MiB)
@@ -143,7 +145,6 @@ describe('chaos: hostile payloads', () => {
       expect(peakMiB - base.peakMiB, `${name}: peak RSS ${peakMiB.toFixed(0)} MiB, a plain publish ${base.peakMiB.toFixed(0)} MiB`).toBeLessThan(growthMiB)
     }
     expect(await redis.redis.exists(topic)).toBe(0)
-    rmSync(dir, {recursive: true, force: true})
     recordRow({scenario: '12b 100 MB payload rejected before sending (file, stdin, NDJSON line)', messages: 0, faults: '3 × 100 MB payload', lost: 0, duplicated: 0, deadLettered: 0, timeMs: Date.now() - started})
   })
 
@@ -151,6 +152,7 @@ describe('chaos: hostile payloads', () => {
     const started = Date.now()
     const url = redis.server.url
     const dir = scratchDir('stream')
+    onTestFinished(() => rmSync(dir, {recursive: true, force: true}))
     const sizes = [scaled(10, 100) * MiB, scaled(100, 1000) * MiB]
     const peaks: number[] = []
     let messages = 0

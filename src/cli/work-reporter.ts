@@ -30,12 +30,15 @@ export class WorkReporter {
     worker.on('deadLettered', (event) => this.event('deadLetter', event, formatDeadLetter(event, style)))
     worker.on('lost', (event) => this.event('lost', event, formatLost(event, style)))
     worker.on('log', (event) => this.event('log', event, `[${event.id}] ${event.message}`))
-    worker.on('warning', (event) => {
-      if (mode === 'json') this.json('warning', event)
-      else if (mode !== 'quiet') process.stderr.write(`${style.yellow('warning:')} ${event.message}\n`)
-    })
+    worker.on('warning', (event) => this.warn(event.message))
     const interval = mode === 'terminal' ? STATUS_INTERVAL_MS : mode === 'json' ? JSON_STATS_INTERVAL_MS : PLAIN_STATS_INTERVAL_MS
     this.timer = setInterval(() => this.tick(), interval)
+  }
+
+  /** A warning: a `warning` event with --json, else a line on stderr. */
+  warn(message: string): void {
+    if (this.mode === 'json') this.json('warning', {message})
+    else if (this.mode !== 'quiet') process.stderr.write(`${this.style.yellow('warning:')} ${message}\n`)
   }
 
   private event(name: string, data: object, line: string): void {

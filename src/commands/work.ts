@@ -6,7 +6,8 @@ import {WorkReporter} from '../cli/work-reporter.js'
 import {holdYoungGeneration} from '../cli/young-generation.js'
 import {QctlError} from '../core/errors.js'
 import {loadHandler} from '../core/worker/load-handler.js'
-import {Worker, WORKER_CONNECTION_OPTIONS} from '../core/worker/worker.js'
+import {waitForRedis} from '../core/redis/wait-for-redis.js'
+import {Worker, WORKER_CONNECTION_OPTIONS, type ConnectionFactory} from '../core/worker/worker.js'
 import {durationFlag} from '../flags.js'
 import {startSpinner} from '../output/spinner.js'
 
@@ -42,13 +43,21 @@ Delivery is at least once: an entry is acknowledged after its handler succeeds; 
     dlq: Flags.string({summary: 'Dead-letter stream key. Default: {TOPIC}:dlq (same cluster slot as the topic).'}),
     'until-empty': Flags.boolean({summary: 'Exit 0 once the group has nothing new, nothing pending and no retry waiting.'}),
     'max-messages': Flags.integer({summary: 'Stop after N messages are handled.', min: 1}),
+    'wait-for-redis': Flags.boolean({summary: 'If Redis cannot be reached at start, keep trying (100ms doubling to 5s, a warning each time) instead of exiting 3.'}),
   }
 
   protected override jsonLines = true
 
   async run(): Promise<void> {
     const loaded = await loadHandler(this.args.handler)
-    const worker = new Worker(workerOptionsFrom(this.flags, loaded), async (role) => this.redis(`work:${role}`, WORKER_CONNECTION_OPTIONS[role]))
+    const connect: ConnectionFactory = async (role) => {
+      const open = async () => this.redis(`work:${role}`, WORKER_CONNECTION_OPTIONS[role])
+      if (!this.flags['wait-for-redis']) return open()
+      const onRetry = ({attempt, error, delayMs}: {attempt: number; error: Error; delayMs: number}): void =>
+        reporter.warn(`${error.message}; waiting for Redis (--wait-for-redis): attempt ${attempt}, next in ${delayMs}ms`)
+      return waitForRedis(open, {signal: this.interruptSignal(), onRetry})
+    }
+    const worker = new Worker(workerOptionsFrom(this.flags, loaded), connect)
     const json = this.jsonEnabled()
     const spinner = await startSpinner(this.stderrDecorations, 'starting')
     const reporter = new WorkReporter(worker, json ? 'json' : this.stderrDecorations.spinner ? 'terminal' : 'plain', spinner, this.style)

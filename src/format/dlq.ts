@@ -165,8 +165,15 @@ export function formatList(result: DlqListResult, layout: TableLayout): string[]
 }
 
 /**
+ * Deeper than this, a payload is shown as stored: indentation grows with depth, so pretty-printing
+ * 100,000 nested arrays (a 200 KB payload) would need some 10^10 characters.
+ */
+export const MAX_PRETTY_DEPTH = 100
+
+/**
  * A JSON text re-indented by two spaces, values kept exactly as written (a number like 1.50 or a
- * 20-digit integer is not re-serialised); undefined when the text is not JSON.
+ * 20-digit integer is not re-serialised); undefined when the text is not JSON or nests deeper
+ * than MAX_PRETTY_DEPTH.
  */
 export function prettyJson(text: string): string | undefined {
   try {
@@ -198,7 +205,7 @@ export function prettyJson(text: string): string | undefined {
         out += char + close
         i = next
       } else {
-        depth++
+        if (++depth > MAX_PRETTY_DEPTH) return undefined
         out += char + newline()
       }
     } else if (char === '}' || char === ']') {

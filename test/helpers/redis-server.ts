@@ -15,6 +15,8 @@ export const REDIS_SERVER_BIN = process.env.QCTL_TEST_REDIS_SERVER || 'redis-ser
 export interface RedisServerOptions {
   /** Extra `redis-server` arguments, e.g. ['--requirepass', 'x'] or ['--appendonly', 'yes']. */
   args?: string[]
+  /** Listen on this port (e.g. one a client already waits on) instead of a free one. */
+  port?: number
   /** Serve TLS only (`--port 0 --tls-port P`). */
   tls?: {certFile: string; keyFile: string; caFile: string; authClients?: boolean}
 }
@@ -36,8 +38,9 @@ export class RedisServer {
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     const dir = await mkdtemp(join(tmpdir(), 'qctl-test-redis-'))
     let lastError: unknown
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const server = new RedisServer(await freePort(), dir, options)
+    // A free port can be taken between the check and the bind: try another; a given port gets one try.
+    for (let attempt = 0; attempt < (options.port === undefined ? 5 : 1); attempt++) {
+      const server = new RedisServer(options.port ?? (await freePort()), dir, options)
       try {
         await server.launch()
         return server

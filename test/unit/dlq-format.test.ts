@@ -20,6 +20,7 @@ import {
   formatReplaySummary,
   oneLine,
   PREVIEW_WIDTH,
+  MAX_PRETTY_DEPTH,
   prettyJson,
   truncate,
   visible,
@@ -125,6 +126,11 @@ describe('prettyJson', () => {
     expect(prettyJson('"x"')).toBe('"x"')
     expect(prettyJson('{"a":')).toBeUndefined()
     expect(prettyJson('plain text')).toBeUndefined()
+  })
+
+  it(`leaves payloads nested deeper than ${MAX_PRETTY_DEPTH} levels as they are (100,000 levels would need ~10^10 characters)`, () => {
+    expect(prettyJson(`${'['.repeat(MAX_PRETTY_DEPTH)}${']'.repeat(MAX_PRETTY_DEPTH)}`)).toContain(`\n${'  '.repeat(MAX_PRETTY_DEPTH - 1)}[]`)
+    expect(prettyJson(`${'['.repeat(100_000)}${']'.repeat(100_000)}`)).toBeUndefined()
   })
 })
 

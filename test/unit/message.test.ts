@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {decodeMessage, idTime} from '../../src/core/worker/message.js'
+import {decodeMessage, idTime, mayBeBinary} from '../../src/core/worker/message.js'
 
 describe('decodeMessage', () => {
   it('parses a qctl entry: JSON data, key, headers, every field, attempt and publish time', () => {
@@ -15,6 +15,8 @@ describe('decodeMessage', () => {
       attempt: 2,
       publishedAt: new Date(1_700_000_000_123),
     })
+    // A getter (made on first use), so not among the own properties compared above.
+    expect(message.bytes?.equals(Buffer.from('{"orderId":7}'))).toBe(true)
   })
 
   it.each([
@@ -23,6 +25,27 @@ describe('decodeMessage', () => {
     ['entries without a data field have undefined data', ['temperature', '21.5'], undefined],
   ])('%s', (_name, pairs, data) => {
     expect(decodeMessage('t', '1-0', pairs, 1).data).toEqual(data)
+  })
+
+  it('gives the payload as exact bytes when the entry was read as bytes (binary --raw payloads)', () => {
+    const binary = Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x00, 0xff, 0xfe, 0xc0, 0xaf])
+    const message = decodeMessage('t', '1-0', [Buffer.from('data'), binary, Buffer.from('enc'), Buffer.from('raw')], 1)
+    expect(message.bytes?.equals(binary)).toBe(true)
+    // The text views are UTF-8 decoded: invalid bytes become U+FFFD there, never in `bytes`.
+    expect(message.data).toBe(binary.toString())
+    expect(message.fields).toEqual({data: binary.toString(), enc: 'raw'})
+    expect(decodeMessage('t', '1-0', ['temperature', '21.5'], 1).bytes).toBeUndefined()
+    // Read as text, the bytes are the text encoded: exact for any payload without U+FFFD.
+    expect(decodeMessage('t', '1-0', ['data', '😀 é'], 1).bytes?.equals(Buffer.from('😀 é'))).toBe(true)
+  })
+
+  it.each([
+    [['data', 'caf\uFFFD'], true],
+    [['key', '\uFFFD', 'data', 'café 😀'], false],
+    [['data', 'x', 'data', '\uFFFD'], true],
+    [['temperature', '\uFFFD'], false],
+  ])('mayBeBinary(%j) is %s: only a payload with U+FFFD is read again as bytes', (pairs, expected) => {
+    expect(mayBeBinary(pairs)).toBe(expected)
   })
 
   it('keeps __proto__ and constructor keys as plain data (no prototype pollution)', () => {

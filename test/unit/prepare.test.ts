@@ -124,6 +124,10 @@ describe('prepareMessage: maxPayloadBytes', () => {
     expect(tooLarge(size, limit)).toEqual(expected)
   })
 
+  it('says "more than" when reading stopped early and the real size is unknown (stdin)', () => {
+    expect(failureOf(tooLarge(1024 + 64, 1024, true)).problem).toBe('payload of more than 1.1 KiB is over the --max-payload limit of 1.0 KiB')
+  })
+
   it('checks size before content (an oversize invalid payload is PAYLOAD_TOO_LARGE)', () => {
     expect(failureOf(prepareMessage(Buffer.from([0xff, 0xff, 0xff]), shape({maxPayloadBytes: 2}))).code).toBe('PAYLOAD_TOO_LARGE')
     expect(failureOf(prepareMessage(Buffer.from('{{{'), shape({maxPayloadBytes: 2}))).code).toBe('PAYLOAD_TOO_LARGE')

@@ -21,10 +21,11 @@ export type Prepared =
 const formatBytes = (bytes: number): string =>
   bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${bytes} B`
 
-export const tooLarge = (bytes: number, limit: number): Prepared => ({
+/** `atLeast`: reading stopped after `bytes` (stdin), so the payload's real size is unknown. */
+export const tooLarge = (bytes: number, limit: number, atLeast = false): Prepared => ({
   ok: false,
   code: 'PAYLOAD_TOO_LARGE',
-  problem: `payload of ${formatBytes(bytes)} is over the --max-payload limit of ${formatBytes(limit)}`,
+  problem: `payload of ${atLeast ? 'more than ' : ''}${formatBytes(bytes)} is over the --max-payload limit of ${formatBytes(limit)}`,
 })
 
 /** The value at a dotted path, following own properties only (never the prototype chain). */

@@ -105,7 +105,9 @@ async function publishDocument(clientSource: ClientSource, request: PublishReque
     throw error
   }
   if (bytes === undefined) {
-    throw dataError(name, tooLarge(size ?? cap + 1, request.maxPayloadBytes) as Extract<Prepared, {ok: false}>, empty)
+    // From stdin, reading stopped past the cap: "more than", not a size the input may not have.
+    const problem = size === undefined ? tooLarge(cap, request.maxPayloadBytes, true) : tooLarge(size, request.maxPayloadBytes)
+    throw dataError(name, problem as Extract<Prepared, {ok: false}>, empty)
   }
 
   const {text, body, lead} = shape.raw ? {text: bytes, body: bytes, lead: 0} : trimDocument(bytes)

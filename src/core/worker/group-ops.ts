@@ -91,6 +91,15 @@ export class GroupOps {
     return {delivered: delivered.map(([id, pairs, attempt]) => ({id, pairs, attempt: Number(attempt)})), lost}
   }
 
+  /**
+   * An entry's field/value pairs as exact bytes (undefined if it no longer exists). Entries are
+   * read as text; this is for the rare payload that is not valid UTF-8 (see `mayBeBinary`).
+   */
+  async entryBytes(id: string): Promise<Buffer[] | undefined> {
+    const [entry] = await this.redis.xrangeBuffer(this.topic, id, id)
+    return entry?.[1]
+  }
+
   /** XAUTOCLAIM … JUSTID: take over entries idle at least `minIdleMs` without counting a delivery. */
   async autoclaim(minIdleMs: number, cursor: string, count: number): Promise<{cursor: string; ids: string[]; deleted: string[]}> {
     const reply = (await this.redis.call('XAUTOCLAIM', this.topic, this.group, this.consumer, minIdleMs, cursor, 'COUNT', count, 'JUSTID')) as [

@@ -7,6 +7,12 @@ export interface Message<Data = unknown> {
   topic: string
   /** The parsed JSON payload; the raw string for non-JSON entries; undefined without a `data` field. */
   data: Data
+  /**
+   * The payload (the `data` field) exactly as stored, as bytes; undefined without a `data` field.
+   * `data` and `fields` are UTF-8 text, in which bytes that are not valid UTF-8 (a binary `--raw`
+   * payload) become U+FFFD: read binary payloads from here.
+   */
+  bytes: Buffer | undefined
   key: string | undefined
   headers: Readonly<Record<string, string>>
   /** Every field of the entry as stored, so entries written by other programs are usable. */
@@ -17,12 +23,17 @@ export interface Message<Data = unknown> {
   publishedAt: Date
 }
 
+/** A field name or value as Redis returned it: text, or bytes when read without decoding. */
+export type RawValue = string | Buffer
+
+const asText = (value: RawValue): string => (typeof value === 'string' ? value : value.toString())
+
 /** Field/value pairs as Redis returns them, as an object. Own properties only (`__proto__` stays data). */
-export function fieldsToObject(pairs: readonly string[]): Record<string, string> {
+export function fieldsToObject(pairs: readonly RawValue[]): Record<string, string> {
   const object: Record<string, string> = {}
   for (let i = 0; i + 1 < pairs.length; i += 2) {
-    const field = pairs[i] as string
-    const value = pairs[i + 1] as string
+    const field = asText(pairs[i] as RawValue)
+    const value = asText(pairs[i + 1] as RawValue)
     // An assignment to `__proto__` would set the prototype; define it as a plain own property.
     if (field === '__proto__') Object.defineProperty(object, field, {value, enumerable: true, writable: true, configurable: true})
     else object[field] = value
@@ -54,19 +65,72 @@ function parseData(fields: Record<string, string>): unknown {
   }
 }
 
+const REPLACEMENT_CHARACTER = '\uFFFD'
+
+/**
+ * Whether an entry read as text may have lost bytes: its payload holds U+FFFD, which UTF-8
+ * decoding puts in place of invalid bytes (or the payload really holds one). Such an entry is read
+ * again as bytes, so `bytes` is exact; any other payload is valid UTF-8, and its text encodes back
+ * to the very bytes stored.
+ */
+export function mayBeBinary(pairs: readonly string[]): boolean {
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    if (pairs[i] === WireField.data && (pairs[i + 1] as string).includes(REPLACEMENT_CHARACTER)) return true
+  }
+  return false
+}
+
 /** The time encoded in a stream ID (`<ms>-<seq>`). */
 export const idTime = (id: string): Date => new Date(Number(id.slice(0, id.indexOf('-'))))
 
-export function decodeMessage(topic: string, id: string, pairs: readonly string[], attempt: number): Message {
-  const fields = fieldsToObject(pairs)
-  return {
-    id,
-    topic,
-    data: parseData(fields),
-    key: fields[WireField.key],
-    headers: parseHeaders(fields[WireField.headers]),
-    fields,
-    attempt,
-    publishedAt: idTime(id),
+/** The last `data` value of pairs read as bytes (a later duplicate wins, as in `fields`). */
+function exactPayload(pairs: readonly RawValue[]): Buffer | undefined {
+  let bytes: Buffer | undefined
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    const value = pairs[i + 1]
+    if (asText(pairs[i] as RawValue) === WireField.data && typeof value !== 'string') bytes = value
   }
+  return bytes
+}
+
+/**
+ * A message whose `bytes` are made on first use: most handlers never read them, and encoding
+ * every payload again costs ~0.2 µs a message (a fifth of what decoding one costs).
+ */
+class DecodedMessage implements Message {
+  readonly data: unknown
+  readonly key: string | undefined
+  readonly headers: Readonly<Record<string, string>>
+  readonly publishedAt: Date
+  #bytes: Buffer | undefined
+
+  constructor(
+    readonly topic: string,
+    readonly id: string,
+    readonly fields: Readonly<Record<string, string>>,
+    readonly attempt: number,
+    exact: Buffer | undefined,
+  ) {
+    this.data = parseData(fields)
+    this.key = fields[WireField.key]
+    this.headers = parseHeaders(fields[WireField.headers])
+    this.publishedAt = idTime(id)
+    this.#bytes = exact
+  }
+
+  get bytes(): Buffer | undefined {
+    const text = this.fields[WireField.data]
+    // Text without U+FFFD is valid UTF-8 as stored (see mayBeBinary): it encodes back to the same bytes.
+    if (this.#bytes === undefined && text !== undefined) this.#bytes = Buffer.from(text)
+    return this.#bytes
+  }
+}
+
+/**
+ * A stream entry as the handler's message, from its pairs as text or, for a payload that is not
+ * valid UTF-8, as bytes (see `mayBeBinary`).
+ */
+export function decodeMessage(topic: string, id: string, pairs: readonly RawValue[], attempt: number): Message {
+  const exact = pairs.length > 0 && typeof pairs[0] !== 'string' ? exactPayload(pairs) : undefined
+  return new DecodedMessage(topic, id, fieldsToObject(pairs), attempt, exact)
 }

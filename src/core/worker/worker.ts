@@ -11,7 +11,7 @@ import {backoffDelay} from './backoff.js'
 import {GroupOps, type DeliveredEntry, type RetryRecord} from './group-ops.js'
 import {failureKind} from './handler-errors.js'
 import {InFlight} from './in-flight.js'
-import {decodeMessage, type Message} from './message.js'
+import {decodeMessage, mayBeBinary, type Message, type RawValue} from './message.js'
 import {resolveWorkerOptions, type WorkerOptions, type ResolvedWorkerOptions} from './options.js'
 
 export interface HandlerContext {
@@ -472,7 +472,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
         )
         return
       }
-      const message = decodeMessage(this.options.topic, entry.id, entry.pairs, entry.attempt)
+      let pairs: readonly RawValue[] = entry.pairs
+      if (mayBeBinary(entry.pairs)) {
+        const exact = await this.exactPairs(entry.id)
+        // Left pending: delivered again after the visibility timeout (or reported lost if it was deleted).
+        if (exact === undefined) return
+        pairs = exact
+      }
+      const message = decodeMessage(this.options.topic, entry.id, pairs, entry.attempt)
       try {
         const result = this.options.handler(message, new DeliveryContext(tracked, this.logLine))
         if (handlerTimeoutMs !== undefined) await this.withinHandlerTimeout(result, tracked, handlerTimeoutMs)
@@ -496,6 +503,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.wakeSlotWaiters()
       const {maxMessages} = this.options
       if (maxMessages !== undefined && this.started >= maxMessages && this.running === 0) this.close('max-messages')
+    }
+  }
+
+  /** An entry's pairs as exact bytes, for a payload that text decoding may have altered; undefined (warned) if unavailable. */
+  private async exactPairs(id: string): Promise<Buffer[] | undefined> {
+    try {
+      const pairs = await (this.ops as GroupOps).entryBytes(id)
+      if (pairs === undefined) this.emit('warning', {message: `entry ${id} was deleted before its handler ran; it will be reported as lost`})
+      return pairs
+    } catch (error) {
+      this.emit('warning', {message: `could not read the bytes of ${id} (it will be delivered again): ${errorMessage(error)}`})
+      return undefined
     }
   }
 

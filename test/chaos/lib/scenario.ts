@@ -54,3 +54,12 @@ export function jsonError(result: CliResult): {code: string; message: string; ex
   }
   return undefined
 }
+
+/** The `--json` error of any command: a whole pretty-printed document, or (for `work`) one JSON line. */
+export function jsonErrorOf(result: CliResult): {code: string; message: string; exitCode: number} | undefined {
+  try {
+    return (JSON.parse(result.stdout) as {error?: {code: string; message: string; exitCode: number}}).error
+  } catch {
+    return jsonError(result)
+  }
+}

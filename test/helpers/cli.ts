@@ -27,7 +27,9 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
   for (const [name, value] of Object.entries(process.env)) {
     // CI=true makes ora (through is-interactive) print a static line instead of a live spinner: the
     // tests must see what a user at a terminal sees, on a developer machine and in CI alike.
-    if (name.startsWith('QCTL_') || ['REDIS_URL', 'DEBUG', 'NO_COLOR', 'CI'].includes(name) || name.startsWith('VITEST')) continue
+    // NODE_ENV=test (set by vitest) would make oclif load its TypeScript loader and React its
+    // development build: qctl must run as users run it.
+    if (name.startsWith('QCTL_') || ['REDIS_URL', 'DEBUG', 'NO_COLOR', 'CI', 'NODE_ENV'].includes(name) || name.startsWith('VITEST')) continue
     env[name] = value
   }
   for (const [name, value] of Object.entries(extra)) {

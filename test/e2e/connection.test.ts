@@ -8,7 +8,6 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {jsonOf, runCli, type CliResult} from '../helpers/cli.js'
 import {freePort, RedisServer} from '../helpers/redis-server.js'
-import {makeTestCertificates, type TestCertificates} from '../helpers/tls.js'
 
 const CANARY = 'Canary-PW-7f3a91'
 const output = (result: CliResult): string => result.stdout + result.stderr
@@ -181,79 +180,5 @@ describe('environment', () => {
     const result = await runCli(['publish', 't', '--data', '{}', '-u', server.url, '--password-file', join(dir, 'missing')])
     expect(result.code).toBe(6)
     expect(result.stderr.split('\n')[0]).toBe(`Error: --password-file file not found: ${join(dir, 'missing')}`)
-  })
-})
-
-describe('TLS', () => {
-  let certs: TestCertificates | undefined
-  let server: RedisServer | undefined
-  let mutual: RedisServer | undefined
-  let skipReason: string | undefined
-
-  beforeAll(async () => {
-    try {
-      certs = await makeTestCertificates()
-    } catch (error) {
-      skipReason = `openssl could not make test certificates (${String(error).split('\n')[0]})`
-      return
-    }
-    const tls = {certFile: certs.serverCertFile, keyFile: certs.serverKeyFile, caFile: certs.caFile}
-    try {
-      server = await RedisServer.start({tls})
-      mutual = await RedisServer.start({tls: {...tls, authClients: true}})
-    } catch (error) {
-      skipReason = `the local redis-server cannot serve TLS (${String(error).split('\n')[0]})`
-    }
-  })
-
-  afterAll(async () => {
-    await server?.stop()
-    await mutual?.stop()
-    if (certs !== undefined) await rm(certs.dir, {recursive: true, force: true})
-  })
-
-  it('publishes over rediss:// with --tls-ca, refuses without it (exit 3); wrong host names: security-tls.test.ts', async (context) => {
-    if (server === undefined || certs === undefined) {
-      console.warn(`skipped TLS test: ${skipReason}`)
-      context.skip()
-      return
-    }
-    const ok = await runCli(['publish', 'tls.a', '--data', '{}', '-u', server.url, '--tls-ca', certs.caFile])
-    expect(ok.stderr).toBe('')
-    expect(ok.code).toBe(0)
-
-    const untrusted = await runCli(['publish', 'tls.a', '--data', '{}', '-u', server.url, '--tls-ca', certs.otherCaFile])
-    expect(untrusted.code).toBe(3)
-    expect(untrusted.stderr).toMatch(new RegExp(`^Error: cannot connect to localhost:${server.port}: TLS handshake failed: `))
-
-    const noCa = await runCli(['publish', 'tls.a', '--data', '{}', '-u', server.url])
-    expect(noCa.code).toBe(3)
-
-    const plainToTls = await runCli(['publish', 'tls.a', '--data', '{}', '-u', `redis://127.0.0.1:${server.port}`, '--connect-timeout', '2s'])
-    expect(plainToTls.code).toBe(3)
-
-    const insecure = await runCli(['publish', 'tls.a', '--data', '{}', '-u', server.url, '--tls-insecure'])
-    expect(insecure.code).toBe(0)
-    expect(insecure.stderr).toContain('warning: --tls-insecure: the certificate of localhost:')
-  })
-
-  it('supports client certificates (mutual TLS)', async (context) => {
-    if (mutual === undefined || certs === undefined) {
-      console.warn(`skipped mutual TLS test: ${skipReason}`)
-      context.skip()
-      return
-    }
-    const withCert = await runCli([
-      'publish', 'tls.m', '--data', '{}', '-u', mutual.url, '--tls-ca', certs.caFile, '--tls-cert', certs.clientCertFile, '--tls-key', certs.clientKeyFile,
-    ])
-    expect(withCert.stderr).toBe('')
-    expect(withCert.code).toBe(0)
-    const withoutCert = await runCli(['publish', 'tls.m', '--data', '{}', '-u', mutual.url, '--tls-ca', certs.caFile])
-    expect(withoutCert.code).toBe(3)
-  })
-
-  it('refuses TLS flags on a plain redis:// URL (exit 2)', async () => {
-    const result = await runCli(['publish', 't', '--data', '{}', '-u', 'redis://127.0.0.1:1', '--tls-ca', 'ca.pem'])
-    expect(result.code).toBe(2)
   })
 })

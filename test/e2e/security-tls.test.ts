@@ -149,3 +149,28 @@ describe.concurrent.each(COMMANDS.map((command) => [command.name, command] as co
     }
   })
 })
+
+describe('TLS options', () => {
+  it('a CA that did not sign the server certificate, or a plain redis:// URL to a TLS port, exit 3', async (context) => {
+    const fixtures = ready(context)
+    if (fixtures === undefined) return
+    const {port} = fixtures.server
+    const untrusted = await runCli(['publish', 'tls.a', '--data', '{}', '-u', fixtures.server.url, '--tls-ca', fixtures.certs.otherCaFile])
+    expectTlsFailure(untrusted, `localhost:${port}`, /certificate/)
+    const plainToTls = await runCli(['publish', 'tls.a', '--data', '{}', '-u', `redis://127.0.0.1:${port}`, '--connect-timeout', '2s'])
+    expect(plainToTls.code, diagnosis(plainToTls)).toBe(3)
+  })
+
+  it('--tls-insecure connects without verifying, and says so', async (context) => {
+    const fixtures = ready(context)
+    if (fixtures === undefined) return
+    const insecure = await runCli(['publish', 'tls.a', '--data', '{}', '-u', fixtures.server.url, '--tls-insecure'])
+    expect(insecure.code, diagnosis(insecure)).toBe(0)
+    expect(insecure.stderr).toContain('warning: --tls-insecure: the certificate of localhost:')
+  })
+
+  it('refuses TLS flags on a plain redis:// URL (exit 2)', async () => {
+    const result = await runCli(['publish', 't', '--data', '{}', '-u', 'redis://127.0.0.1:1', '--tls-ca', 'ca.pem'])
+    expect(result.code).toBe(2)
+  })
+})

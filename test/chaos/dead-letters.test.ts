@@ -7,9 +7,9 @@ import {deadLetterKey} from '../../src/core/keys.js'
 import {runCli, startCli} from '../helpers/cli.js'
 import {usePrivateRedis} from '../helpers/private-redis.js'
 import {REJECT_ALL_HANDLER, WorkerFleet, seeded} from './lib/fleet.js'
-import {chaosMessages, deadLetteredMids} from './lib/ledger.js'
+import {chaosMessages} from './lib/ledger.js'
 import {CHAOS_TIMEOUT, recordRow, scaled} from './lib/results.js'
-import {publishAll, scratchDir, settle, uniqueTopic} from './lib/scenario.js'
+import {newScenario, publishAll, scratchDir, settle, uniqueTopic} from './lib/scenario.js'
 
 // Chaos scenarios 8 and 9 of issue 7: poison messages under competing workers, and processes
 // SIGKILLed in the middle of dead-lettering and of `dlq replay`.
@@ -38,12 +38,7 @@ describe('chaos: dead letters', {timeout: CHAOS_TIMEOUT}, () => {
   })
 
   it('8. poison messages with two workers reclaiming at once: one DLQ entry each, with error and attempts, payload byte-identical, origin acknowledged', async () => {
-    const started = Date.now()
-    const topic = uniqueTopic('poison')
-    const group = 'poison'
-    const ledger = join(scratchDir('poison'), 'ledger.jsonl')
-    const count = scaled(1_000, 10_000)
-    const {ndjson, mids} = chaosMessages(count, {poisonEvery: 10})
+    const {started, topic, group, ledger, count, ndjson, mids} = newScenario('poison', scaled(1_000, 10_000), {poisonEvery: 10})
     const lines = new Map(ndjson.trimEnd().split('\n').map((line) => [midOf(line), line]))
     const poison = mids.filter((_, i) => i % 10 === 0)
     // Short backoff and visibility timeout: both workers' reclaim loops race for the failed entries.
@@ -71,13 +66,8 @@ describe('chaos: dead letters', {timeout: CHAOS_TIMEOUT}, () => {
   })
 
   it('9a. workers SIGKILLed at random moments while dead-lettering: every poison message ends in the DLQ exactly once, and nothing stays pending', async () => {
-    const started = Date.now()
-    const topic = uniqueTopic('dlq-crash')
-    const group = 'dlq-crash'
-    const ledger = join(scratchDir('dlq-crash'), 'ledger.jsonl')
-    const count = scaled(2_000, 20_000)
     // Every message is poison: the workers do little but move entries to the DLQ.
-    const {ndjson, mids} = chaosMessages(count, {poisonEvery: 1})
+    const {started, topic, group, ledger, count, ndjson, mids} = newScenario('dlq-crash', scaled(2_000, 20_000), {poisonEvery: 1})
     await publishAll(redis.server.url, topic, ndjson)
     fleet = new WorkerFleet({
       redisUrl: redis.server.url, topic, group, ledger,

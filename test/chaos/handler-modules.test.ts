@@ -9,7 +9,7 @@ import {PROJECT_ROOT, runCli, waitFor} from '../helpers/cli.js'
 import {usePrivateRedis} from '../helpers/private-redis.js'
 import {WorkerFleet} from './lib/fleet.js'
 import {chaosMessages, checkLedger, readLedger} from './lib/ledger.js'
-import {recordRow, scaled} from './lib/results.js'
+import {CHAOS_TIMEOUT, recordRow, scaled} from './lib/results.js'
 import {publishAll, scratchDir, settle, uniqueTopic, workSummary} from './lib/scenario.js'
 
 // Chaos scenario 13 of issue 7: handler modules that cannot load, never answer, or block their
@@ -41,7 +41,7 @@ async function deadLetters(redis: Redis, topic: string): Promise<Array<Record<st
   })
 }
 
-describe('chaos: handler module problems', () => {
+describe('chaos: handler module problems', {timeout: CHAOS_TIMEOUT}, () => {
   const redis = usePrivateRedis()
   const fleets: WorkerFleet[] = []
 

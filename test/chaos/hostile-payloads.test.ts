@@ -9,7 +9,7 @@ import {usePrivateRedis} from '../helpers/private-redis.js'
 import {readLedgerOf} from './lib/hostile-ledger.js'
 import {BINARY, deepArrays, deepObjects, INVALID_UTF8_TEXT, JSON_LINES, RAW_LINES, sha256, sorted, storedPayloads, writeHugeString, writeNdjson} from './lib/payloads.js'
 import {peakRssEnv, peakRssMiB} from './lib/peak-rss.js'
-import {recordRow, scaled} from './lib/results.js'
+import {CHAOS_TIMEOUT, recordRow, scaled} from './lib/results.js'
 import {scratchDir, uniqueTopic, workSummary} from './lib/scenario.js'
 
 // Chaos scenario 12 of issue 7: hostile payloads through publish, work, the dead-letter stream and
@@ -24,7 +24,7 @@ const expectOk = (result: CliResult): CliResult => {
   return result
 }
 
-describe('chaos: hostile payloads', () => {
+describe('chaos: hostile payloads', {timeout: CHAOS_TIMEOUT}, () => {
   const redis = usePrivateRedis()
 
   it('12a. binary and invalid UTF-8 (--raw), 4-byte code points, __proto__ and constructor.prototype, 100,000-deep JSON, a JSON array file: SHA-256 identical at publisher, handler, DLQ and after replay; nothing polluted', async () => {

@@ -1,13 +1,10 @@
-import {join} from 'node:path'
-
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {startCli, waitFor} from '../helpers/cli.js'
 import {usePrivateRedis} from '../helpers/private-redis.js'
 import {WorkerFleet, seeded} from './lib/fleet.js'
-import {chaosMessages} from './lib/ledger.js'
 import {CHAOS_TIMEOUT, recordRow, scaled} from './lib/results.js'
-import {publishAll, scratchDir, settle, uniqueTopic} from './lib/scenario.js'
+import {newScenario, publishAll, settle} from './lib/scenario.js'
 
 // Chaos scenarios 5 and 6 of issue 7: Redis itself crashes, and connections are cut under the workers.
 
@@ -24,12 +21,7 @@ describe('chaos: Redis faults', {timeout: CHAOS_TIMEOUT}, () => {
   })
 
   it('5. Redis SIGKILLed mid-run and restarted: workers carry on by themselves; the interrupted publish names the line to resume from, and the rerun loses nothing', async () => {
-    const started = Date.now()
-    const topic = uniqueTopic('redis-kill')
-    const group = 'redis-kill'
-    const ledger = join(scratchDir('redis-kill'), 'ledger.jsonl')
-    const count = scaled(4_000, 40_000)
-    const {ndjson, mids} = chaosMessages(count)
+    const {started, topic, group, ledger, count, ndjson, mids} = newScenario('redis-kill', scaled(4_000, 40_000))
     const lines = ndjson.trimEnd().split('\n')
     fleet = new WorkerFleet({redisUrl: redis.server.url, topic, group, ledger, args: ['--concurrency', '4', '--visibility-timeout', '2s'], env: {CHAOS_SLEEP_MS: '1'}})
     for (let i = 0; i < 3; i++) fleet.start()
@@ -74,12 +66,7 @@ describe('chaos: Redis faults', {timeout: CHAOS_TIMEOUT}, () => {
   })
 
   it('6. CLIENT KILL of the workers\' connections, again and again: they resume, and entries delivered to a cut read are recovered', async () => {
-    const started = Date.now()
-    const topic = uniqueTopic('client-kill')
-    const group = 'client-kill'
-    const ledger = join(scratchDir('client-kill'), 'ledger.jsonl')
-    const count = scaled(6_000, 60_000)
-    const {ndjson, mids} = chaosMessages(count)
+    const {started, topic, group, ledger, count, ndjson, mids} = newScenario('client-kill', scaled(6_000, 60_000))
     fleet = new WorkerFleet({redisUrl: redis.server.url, topic, group, ledger, args: ['--concurrency', '4', '--visibility-timeout', '2s'], env: {CHAOS_SLEEP_MS: '2'}})
     for (let i = 0; i < 2; i++) fleet.start()
     await fleet.ready()

@@ -1,13 +1,11 @@
-import {join} from 'node:path'
-
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {waitFor} from '../helpers/cli.js'
 import {usePrivateRedis} from '../helpers/private-redis.js'
 import {WorkerFleet} from './lib/fleet.js'
-import {chaosMessages, readLedger} from './lib/ledger.js'
+import {readLedger} from './lib/ledger.js'
 import {CHAOS_TIMEOUT, recordRow, scaled} from './lib/results.js'
-import {jsonError, publishAll, scratchDir, uniqueTopic, workSummary} from './lib/scenario.js'
+import {jsonError, newScenario, publishAll, workSummary} from './lib/scenario.js'
 
 // Chaos scenarios 10 and 11 of issue 7: the stream or its group changed under running workers.
 
@@ -32,11 +30,7 @@ describe('chaos: the stream changes under the workers', {timeout: CHAOS_TIMEOUT}
     ['the group destroyed (XGROUP DESTROY)', async (topic: string, group: string) => redis.redis.xgroup('DESTROY', topic, group)],
   ] as const) {
     it(`10. ${variant} while workers run: each exits 6 with a clear error, and nothing is recreated`, async () => {
-      const started = Date.now()
-      const topic = uniqueTopic('vanish')
-      const group = 'vanish'
-      const ledger = join(scratchDir('vanish'), 'ledger.jsonl')
-      const {ndjson} = chaosMessages(2_000)
+      const {started, topic, group, ledger, ndjson} = newScenario('vanish', 2_000)
       fleet = new WorkerFleet({redisUrl: redis.server.url, topic, group, ledger, args: ['--concurrency', '4'], env: {CHAOS_SLEEP_MS: '5'}})
       fleet.start()
       fleet.start()
@@ -58,12 +52,7 @@ describe('chaos: the stream changes under the workers', {timeout: CHAOS_TIMEOUT}
   }
 
   it('11. entries XDELed and trimmed while pending: reported lost with their IDs, no reclaim loop, pending back to 0', async () => {
-    const started = Date.now()
-    const topic = uniqueTopic('trimmed')
-    const group = 'trimmed'
-    const ledger = join(scratchDir('trimmed'), 'ledger.jsonl')
-    const count = scaled(500, 5_000)
-    const {ndjson} = chaosMessages(count)
+    const {started, topic, group, ledger, count, ndjson} = newScenario('trimmed', scaled(500, 5_000))
     await publishAll(redis.server.url, topic, ndjson)
     // A worker takes entries and is frozen before acknowledging any, so they sit in its pending list.
     fleet = new WorkerFleet({redisUrl: redis.server.url, topic, group, ledger, args: ['--concurrency', '4', '--visibility-timeout', '500ms'], env: {CHAOS_SLEEP_MS: '10'}})

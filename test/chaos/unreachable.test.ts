@@ -8,7 +8,7 @@ import {runCli, waitFor, type CliResult} from '../helpers/cli.js'
 import {freePort, RedisServer} from '../helpers/redis-server.js'
 import {LEDGER_HANDLER, WorkerFleet} from './lib/fleet.js'
 import {chaosMessages} from './lib/ledger.js'
-import {recordRow, scaled} from './lib/results.js'
+import {CHAOS_TIMEOUT, recordRow, scaled} from './lib/results.js'
 import {jsonError, jsonErrorOf, publishAll, scratchDir, settle, uniqueTopic, workSummary} from './lib/scenario.js'
 
 // Chaos scenario 7 of issue 7: Redis unreachable when a command starts. Every command fails fast
@@ -62,7 +62,7 @@ function expectCleanFailure(name: string, result: CliResult, line: RegExp): void
   expect(all, name).not.toContain(CANARY)
 }
 
-describe('chaos: Redis unreachable at start', () => {
+describe('chaos: Redis unreachable at start', {timeout: CHAOS_TIMEOUT}, () => {
   const cleanups: Array<() => Promise<void>> = []
 
   afterEach(async () => {

@@ -1,14 +1,11 @@
-import {join} from 'node:path'
-
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {waitFor} from '../helpers/cli.js'
-
 import {usePrivateRedis} from '../helpers/private-redis.js'
 import {WorkerFleet, seeded} from './lib/fleet.js'
-import {chaosMessages, readLedger} from './lib/ledger.js'
+import {readLedger} from './lib/ledger.js'
 import {CHAOS_TIMEOUT, recordRow, scaled} from './lib/results.js'
-import {publishAll, scratchDir, settle, uniqueTopic, workSummary} from './lib/scenario.js'
+import {newScenario, publishAll, settle, workSummary} from './lib/scenario.js'
 
 // Chaos scenarios 1-3 of issue 7: workers that run, die and freeze while messages flow.
 // The oracle is the ledger (lib/ledger.ts): lost must be 0; duplicates are reported.
@@ -25,11 +22,7 @@ describe('chaos: workers', {timeout: CHAOS_TIMEOUT}, () => {
   })
 
   it('1. baseline: one publisher, three workers, no faults: lost 0, duplicates 0, pending 0, all exit 0', async () => {
-    const started = Date.now()
-    const topic = uniqueTopic('baseline')
-    const group = 'baseline'
-    const ledger = join(scratchDir('baseline'), 'ledger.jsonl')
-    const {ndjson, mids} = chaosMessages(scaled(5_000, 100_000))
+    const {started, topic, group, ledger, ndjson, mids} = newScenario('baseline', scaled(5_000, 100_000))
     fleet = new WorkerFleet({redisUrl: redis.server.url, topic, group, ledger, args: ['--concurrency', '8']})
     for (let i = 0; i < 3; i++) fleet.start()
     await publishAll(redis.server.url, topic, ndjson)
@@ -44,12 +37,7 @@ describe('chaos: workers', {timeout: CHAOS_TIMEOUT}, () => {
   })
 
   it('2. SIGKILL a random one of three workers every 2 s, and start another: lost 0, pending 0 soon after the last kill', async () => {
-    const started = Date.now()
-    const topic = uniqueTopic('kill')
-    const group = 'kill'
-    const ledger = join(scratchDir('kill'), 'ledger.jsonl')
-    const count = scaled(6_000, 60_000)
-    const {ndjson, mids} = chaosMessages(count)
+    const {started, topic, group, ledger, count, ndjson, mids} = newScenario('kill', scaled(6_000, 60_000))
     const lines = ndjson.trimEnd().split('\n')
     // Slow enough that the run lasts while workers die, all of them busy: 3 workers × 4 handlers / 20 ms ≈ 600 msg/s at most.
     fleet = new WorkerFleet({redisUrl: redis.server.url, topic, group, ledger, args: ['--concurrency', '4', '--visibility-timeout', '2s'], env: {CHAOS_SLEEP_MS: '20'}})
@@ -104,12 +92,7 @@ describe('chaos: workers', {timeout: CHAOS_TIMEOUT}, () => {
   })
 
   it('3. SIGSTOP a worker holding entries past the visibility timeout, then SIGCONT: others finish its entries, its late acks count as duplicates', async () => {
-    const started = Date.now()
-    const topic = uniqueTopic('freeze')
-    const group = 'freeze'
-    const ledger = join(scratchDir('freeze'), 'ledger.jsonl')
-    const count = scaled(2_000, 20_000)
-    const {ndjson, mids} = chaosMessages(count)
+    const {started, topic, group, ledger, count, ndjson, mids} = newScenario('freeze', scaled(2_000, 20_000))
     fleet = new WorkerFleet({redisUrl: redis.server.url, topic, group, ledger, args: ['--concurrency', '4', '--visibility-timeout', '1s'], env: {CHAOS_SLEEP_MS: '20'}})
     const frozen = fleet.start([], 'frozen')
     await publishAll(redis.server.url, topic, ndjson)

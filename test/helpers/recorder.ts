@@ -1,7 +1,7 @@
-import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {PROJECT_ROOT} from './cli.js'
+import {readJsonLines} from './json-lines.js'
 
 /** The test handler that logs every call (see test/fixtures/work/recorder.mjs). */
 export const RECORDER = join(PROJECT_ROOT, 'test', 'fixtures', 'work', 'recorder.mjs')
@@ -17,21 +17,4 @@ export interface LogLine {
 }
 
 /** The recorder's lines so far (a line being written is skipped until complete). */
-export function readLog(file: string): LogLine[] {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch {
-    return []
-  }
-  const lines: LogLine[] = []
-  for (const line of text.split('\n')) {
-    if (line === '') continue
-    try {
-      lines.push(JSON.parse(line) as LogLine)
-    } catch {
-      // The last line may be mid-write while a worker runs.
-    }
-  }
-  return lines
-}
+export const readLog = (file: string): LogLine[] => readJsonLines<LogLine>(file)

@@ -1,4 +1,4 @@
-import {readFileSync} from 'node:fs'
+import {readJsonLines} from '../../helpers/json-lines.js'
 
 /** One call recorded by handlers/record-sha.mjs. */
 export interface ShaCall {
@@ -13,12 +13,4 @@ export interface ShaCall {
 }
 
 /** The calls record-sha.mjs wrote to its ledger (none if it never ran). */
-export function readLedgerOf(file: string): ShaCall[] {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch {
-    return []
-  }
-  return text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as ShaCall)
-}
+export const readLedgerOf = (file: string): ShaCall[] => readJsonLines<ShaCall>(file)

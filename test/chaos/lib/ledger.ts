@@ -1,8 +1,7 @@
-import {readFileSync} from 'node:fs'
-
 import type {Redis} from 'ioredis'
 
 import {deadLetterKey} from '../../../src/core/keys.js'
+import {readJsonLines} from '../../helpers/json-lines.js'
 
 /**
  * The chaos suite's oracle. Every message carries a unique `mid`; the handler (handlers/ledger.mjs)
@@ -33,24 +32,7 @@ export interface LedgerLine {
 }
 
 /** The ledger lines written so far (a line cut by a SIGKILL mid-write is skipped). */
-export function readLedger(file: string): LedgerLine[] {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch {
-    return []
-  }
-  const lines: LedgerLine[] = []
-  for (const line of text.split('\n')) {
-    if (line === '') continue
-    try {
-      lines.push(JSON.parse(line) as LedgerLine)
-    } catch {
-      // cut mid-write
-    }
-  }
-  return lines
-}
+export const readLedger = (file: string): LedgerLine[] => readJsonLines<LedgerLine>(file)
 
 export interface LedgerReport {
   published: number

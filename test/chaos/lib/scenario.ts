@@ -6,7 +6,7 @@ import type {Redis} from 'ioredis'
 import {expect} from 'vitest'
 
 import {runCli, type CliResult} from '../../helpers/cli.js'
-import {checkLedger, type LedgerReport} from './ledger.js'
+import {chaosMessages, checkLedger, type LedgerReport} from './ledger.js'
 
 /** A fresh directory for one scenario's ledger and files. */
 export const scratchDir = (name: string): string => mkdtempSync(join(tmpdir(), `qctl-chaos-${name}-`))
@@ -14,6 +14,21 @@ export const scratchDir = (name: string): string => mkdtempSync(join(tmpdir(), `
 let topics = 0
 /** A topic name no other scenario in this process uses. */
 export const uniqueTopic = (name: string): string => `chaos.${name}.${process.pid}.${++topics}`
+
+/** What most scenarios start from: a fresh topic and group named after it, a ledger file, and its messages. */
+export interface Scenario {
+  started: number
+  topic: string
+  group: string
+  ledger: string
+  count: number
+  ndjson: string
+  mids: string[]
+}
+
+export function newScenario(name: string, count: number, messages: Parameters<typeof chaosMessages>[1] = {}): Scenario {
+  return {started: Date.now(), topic: uniqueTopic(name), group: name, ledger: join(scratchDir(name), 'ledger.jsonl'), count, ...chaosMessages(count, messages)}
+}
 
 /** Publish NDJSON with `qctl publish` (the whole CLI); fails the test unless it exits 0. */
 export async function publishAll(redisUrl: string, topic: string, ndjson: string, args: string[] = []): Promise<CliResult> {

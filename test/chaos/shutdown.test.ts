@@ -1,15 +1,12 @@
-import {join} from 'node:path'
-
 import type {Redis} from 'ioredis'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {waitFor} from '../helpers/cli.js'
-
 import {usePrivateRedis} from '../helpers/private-redis.js'
 import {WorkerFleet} from './lib/fleet.js'
-import {chaosMessages, readLedger} from './lib/ledger.js'
+import {readLedger} from './lib/ledger.js'
 import {CHAOS_TIMEOUT, recordRow} from './lib/results.js'
-import {jsonError, publishAll, scratchDir, settle, uniqueTopic, workSummary} from './lib/scenario.js'
+import {jsonError, newScenario, publishAll, settle, workSummary, type Scenario} from './lib/scenario.js'
 
 // Chaos scenario 4 of issue 7: stopping workers by signal, gracefully or not.
 
@@ -38,22 +35,20 @@ describe('chaos: stopping workers', {timeout: CHAOS_TIMEOUT}, () => {
     await Promise.all(fleets.splice(0).map(async (fleet) => fleet.killAll()))
   })
 
-  const setup = (name: string, count: number): {topic: string; group: string; ledger: string; mids: string[]; ndjson: string; fleet: (args: string[], env?: Record<string, string>) => WorkerFleet} => {
-    const topic = uniqueTopic(name)
-    const group = name
-    const ledger = join(scratchDir(name), 'ledger.jsonl')
-    const {ndjson, mids} = chaosMessages(count)
+  /** A scenario (see newScenario) and a maker of worker fleets on it, killed after the test. */
+  const setup = (name: string, count: number): Scenario & {fleet: (args: string[], env?: Record<string, string>) => WorkerFleet} => {
+    const scenario = newScenario(name, count)
     const fleet = (args: string[], env: Record<string, string> = {}): WorkerFleet => {
+      const {topic, group, ledger} = scenario
       const created = new WorkerFleet({redisUrl: redis.server.url, topic, group, ledger, args, env})
       fleets.push(created)
       return created
     }
-    return {topic, group, ledger, mids, ndjson, fleet}
+    return {...scenario, fleet}
   }
 
   it('4a. SIGTERM mid-batch: running handlers finish and are acknowledged, exit 0; the rest is left for others, nothing handled twice', async () => {
-    const started = Date.now()
-    const {topic, group, ledger, mids, ndjson, fleet} = setup('term', 300)
+    const {started, topic, group, ledger, mids, ndjson, fleet} = setup('term', 300)
     await publishAll(redis.server.url, topic, ndjson)
     const slow = fleet(['--concurrency', '4'], {CHAOS_SLEEP_MS: '300'})
     const worker = slow.start([], 'term')
@@ -78,8 +73,7 @@ describe('chaos: stopping workers', {timeout: CHAOS_TIMEOUT}, () => {
   })
 
   it('4b. a handler slower than --shutdown-timeout: exit 130, and another worker takes its entries at once', async () => {
-    const started = Date.now()
-    const {topic, group, ledger, mids, ndjson, fleet} = setup('overdue', 50)
+    const {started, topic, group, ledger, mids, ndjson, fleet} = setup('overdue', 50)
     await publishAll(redis.server.url, topic, ndjson)
     const stuck = fleet(['--concurrency', '4', '--shutdown-timeout', '500ms', '--visibility-timeout', '30s'], {CHAOS_SLEEP_MS: '60000'})
     const worker = stuck.start([], 'stuck')
@@ -102,8 +96,7 @@ describe('chaos: stopping workers', {timeout: CHAOS_TIMEOUT}, () => {
   })
 
   it('4c. a second SIGINT exits at once (130), long before the shutdown timeout; nothing is lost', async () => {
-    const started = Date.now()
-    const {topic, group, ledger, mids, ndjson, fleet} = setup('twice', 50)
+    const {started, topic, group, ledger, mids, ndjson, fleet} = setup('twice', 50)
     await publishAll(redis.server.url, topic, ndjson)
     const stuck = fleet(['--concurrency', '4', '--shutdown-timeout', '60s', '--visibility-timeout', '2s'], {CHAOS_SLEEP_MS: '60000'})
     const worker = stuck.start([], 'twice')

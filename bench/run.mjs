@@ -8,6 +8,9 @@
 //   --lines N            override the input size (publish: lines; work: backlog messages; memory: the
 //                        large backlog; latency: measured messages; replay: DLQ entries; top: entries
 //                        per topic)
+//   --profile DIR        top only: run qctl's process with `node --cpu-prof --cpu-prof-dir DIR`, for
+//                        a .cpuprofile per run (open it in Chrome DevTools); its CPU figures then
+//                        include the profiler's own cost
 //   --no-write           do not write bench/results/latest.md (a run of some scenarios replaces
 //                        only their sections there and keeps the others')
 //
@@ -49,6 +52,7 @@ const {values} = parseArgs({
     scenario: {type: 'string', multiple: true},
     rounds: {type: 'string'},
     lines: {type: 'string'},
+    profile: {type: 'string'},
     'no-write': {type: 'boolean', default: false},
   },
 })
@@ -58,7 +62,7 @@ const positiveInt = (text, flag) => {
   if (!Number.isInteger(value) || value <= 0) throw new Error(`${flag} must be a positive integer, got ${text}`)
   return value
 }
-const options = {rounds: positiveInt(values.rounds, '--rounds'), lines: positiveInt(values.lines, '--lines')}
+const options = {rounds: positiveInt(values.rounds, '--rounds'), lines: positiveInt(values.lines, '--lines'), profileDir: values.profile}
 const selected = values.scenario === undefined ? SCENARIOS : SCENARIOS.filter((scenario) => values.scenario.includes(scenario.name))
 if (selected.length === 0) throw new Error(`no such scenario: ${values.scenario.join(', ')} (have: ${SCENARIOS.map((s) => s.name).join(', ')})`)
 if (!existsSync(join(repoRoot, 'dist/commands'))) throw new Error('dist/ is missing: run `npm run build` (or use `npm run bench`)')

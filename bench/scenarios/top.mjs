@@ -134,6 +134,7 @@ export async function run(ctx) {
   const windowRefreshes = quick ? 10 : 30
   const topics = Array.from({length: TOPIC_COUNT}, (_, index) => `bench.top.${String(index).padStart(2, '0')}`)
   const expectedRows = TOPIC_COUNT * GROUPS.length
+  const profileArgs = ctx.options.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', ctx.options.profileDir]
   const random = prng(0x70b ^ entries)
   const records = Array.from({length: Math.max(entries, 1000)}, (_, index) => makeRecord(index, random))
   log(`top: ${TOPIC_COUNT} topics × ${GROUPS.length} groups, ${entries.toLocaleString('en-US')} entries each, load ~${(LOAD_BATCH * 1000) / LOAD_TICK_MS} msg/s, --interval ${INTERVAL_MS / 1000}s, ${windowRefreshes} s window after ${WARMUP_MS / 1000} s warm-up, ${rounds} rounds`)
@@ -182,7 +183,7 @@ export async function run(ctx) {
         `load ${Math.round(s.loadAddedPerSecond)} msg/s in, ${Math.round(s.loadAckedPerSecond)} acked; ` +
         `peak RSS ${(s.peakRssKiB / 1024).toFixed(0)} MiB; ${s.exit}`,
       async run({round}) {
-        const pty = await spawnInPty(process.execPath, [join(repoRoot, 'bin/run.js'), 'top', '-u', proxy.url, '--interval', `${INTERVAL_MS / 1000}s`], {
+        const pty = await spawnInPty(process.execPath, [...profileArgs, join(repoRoot, 'bin/run.js'), 'top', '-u', proxy.url, '--interval', `${INTERVAL_MS / 1000}s`], {
           cwd: repoRoot,
           env: terminalEnv(),
           cols: COLS,

@@ -40,6 +40,7 @@ export function TopApp({source, intervalMs, url, server, colour, initial, starte
   const data = useSnapshots(source, {intervalMs, paused: screen.paused, capacity, focus, focusKey, initial})
 
   const rows = useMemo(() => sortRows(data.rows, screen.sort), [data.rows, screen.sort])
+  const layout = useMemo(() => tableLayout(size.columns - SELECTION_MARK_WIDTH), [size.columns])
   focus.current = focusOf(screen, rows)
   const selected = selectedIndex(screen, rows)
   // Keys act on the rows on screen. Ink re-subscribes the input handler in a passive effect, which
@@ -80,7 +81,7 @@ export function TopApp({source, intervalMs, url, server, colour, initial, starte
       ) : (
         <RateTable
           rows={rows}
-          {...tableLayout(size.columns - SELECTION_MARK_WIDTH)}
+          {...layout}
           selected={selected}
           histories={data.histories}
           height={bodyHeight}

@@ -44,6 +44,39 @@ const throwUnlessIgnorable = (error: Error | null): void => {
   if (!ignorable(error)) throw error
 }
 
+interface GroupDetails {
+  consumers: InfoObject[]
+  oldestPendingId: string | null
+}
+
+/** The groups of one topic from its XINFO GROUPS reply, with the details read for known groups. */
+function groupSnapshots(reply: readonly unknown[], details: ReadonlyMap<string, GroupDetails>): GroupSnapshot[] {
+  const groups: GroupSnapshot[] = []
+  for (const entry of reply) {
+    const group = infoObject(entry)
+    const detail = details.get(String(group.name))
+    groups.push({
+      name: String(group.name),
+      entriesRead: numberOf(group['entries-read']),
+      lag: numberOf(group.lag),
+      pending: Number(group.pending),
+      oldestPendingId: detail?.oldestPendingId ?? null,
+      consumers: Number(group.consumers),
+      activeConsumers: detail === undefined ? null : detail.consumers.filter(isActive).length,
+    })
+  }
+  return groups
+}
+
+/** The replies of one pipeline, in the order the commands were queued. */
+class ReplyReader {
+  private index = 0
+  constructor(private readonly replies: readonly Reply[]) {}
+  next(): Reply {
+    return this.replies[this.index++] ?? [new Error('missing reply'), null]
+  }
+}
+
 const scanArgs = (cursor: string, match: string): Array<string | number> => [cursor, 'MATCH', match, 'COUNT', SCAN_STEP, 'TYPE', 'stream']
 
 /**
@@ -56,7 +89,10 @@ const scanArgs = (cursor: string, match: string): Array<string | number> => [cur
 export async function readSnapshot(redis: Redis, topics: readonly string[], known: KnownGroups = new Map(), extras: SnapshotExtras = {}): Promise<Reading> {
   const pipeline = redis.pipeline()
   if (extras.scan !== undefined) pipeline.call('SCAN', ...scanArgs(extras.scan.cursor, extras.scan.match))
-  const plan = topics.map((topic) => {
+  // Plain loops and no callbacks made per call in here: this runs on every refresh, and a
+  // callback that is hot within one call is recompiled by V8 on every call.
+  const plan: Array<{topic: string; groups: readonly string[]}> = []
+  for (const topic of topics) {
     pipeline.call('XINFO', 'STREAM', topic)
     pipeline.call('XINFO', 'GROUPS', topic)
     pipeline.call('XINFO', 'STREAM', deadLetterKey(topic))
@@ -65,19 +101,18 @@ export async function readSnapshot(redis: Redis, topics: readonly string[], know
       pipeline.call('XINFO', 'CONSUMERS', topic, group)
       pipeline.xpending(topic, group)
     }
-    return {topic, groups}
-  })
+    plan.push({topic, groups})
+  }
   const focus = extras.focus ?? null
   const focusKnown = focus !== null && (known.get(focus.topic) ?? []).includes(focus.group)
   if (focus !== null && focusKnown) pipeline.xpending(focus.topic, focus.group, '-', '+', FOCUS_PENDING_SHOWN)
   const replies = ((await pipeline.exec()) ?? []) as Reply[]
   const at = Date.now()
 
-  let cursor = 0
-  const next = (): Reply => replies[cursor++] ?? [new Error('missing reply'), null]
+  const reader = new ReplyReader(replies)
   let scanned: Reading['scanned']
   if (extras.scan !== undefined) {
-    const [scanError, scanReply] = next()
+    const [scanError, scanReply] = reader.next()
     if (scanError !== null) throw scanError
     const [nextCursor, keys] = scanReply as [string, string[]]
     scanned = {cursor: nextCursor, keys}
@@ -86,13 +121,13 @@ export async function readSnapshot(redis: Redis, topics: readonly string[], know
   const snapshots: TopicSnapshot[] = []
   let focusConsumers: InfoObject[] | undefined
   for (const {topic, groups: knownGroups} of plan) {
-    const [streamError, stream] = next()
-    const [groupsError, groupsReply] = next()
-    const [dlqError, dlq] = next()
-    const details = new Map<string, {consumers: InfoObject[]; oldestPendingId: string | null}>()
+    const [streamError, stream] = reader.next()
+    const [groupsError, groupsReply] = reader.next()
+    const [dlqError, dlq] = reader.next()
+    const details = new Map<string, GroupDetails>()
     for (const group of knownGroups) {
-      const [consumersError, consumers] = next()
-      const [pendingError, pending] = next()
+      const [consumersError, consumers] = reader.next()
+      const [pendingError, pending] = reader.next()
       throwUnlessIgnorable(consumersError)
       throwUnlessIgnorable(pendingError)
       if (consumersError === null && pendingError === null) {
@@ -113,24 +148,13 @@ export async function readSnapshot(redis: Redis, topics: readonly string[], know
       entriesAdded: numberOf(streamInfo['entries-added']),
       deadLetters: dlqInfo === undefined ? 0 : Number(dlqInfo.length),
       deadLettersAdded: dlqInfo === undefined ? null : numberOf(dlqInfo['entries-added']),
-      groups: (groupsReply as unknown[]).map(infoObject).map((group): GroupSnapshot => {
-        const detail = details.get(String(group.name))
-        return {
-          name: String(group.name),
-          entriesRead: numberOf(group['entries-read']),
-          lag: numberOf(group.lag),
-          pending: Number(group.pending),
-          oldestPendingId: detail?.oldestPendingId ?? null,
-          consumers: Number(group.consumers),
-          activeConsumers: detail === undefined ? null : detail.consumers.filter(isActive).length,
-        }
-      }),
+      groups: groupSnapshots(groupsReply as unknown[], details),
     })
   }
 
   let focusDetail: FocusDetail | null = null
   if (focus !== null && focusKnown) {
-    const [pendingError, pending] = next()
+    const [pendingError, pending] = reader.next()
     throwUnlessIgnorable(pendingError)
     if (pendingError === null && focusConsumers !== undefined) {
       focusDetail = {
@@ -144,8 +168,15 @@ export async function readSnapshot(redis: Redis, topics: readonly string[], know
 }
 
 /** The groups of a snapshot, to pass as `known` to the next one. */
-export const groupsOf = (snapshot: Snapshot): KnownGroups =>
-  new Map(snapshot.topics.map((topic) => [topic.topic, topic.groups.map((group) => group.name)]))
+export function groupsOf(snapshot: Snapshot): KnownGroups {
+  const known = new Map<string, string[]>()
+  for (const topic of snapshot.topics) {
+    const names: string[] = []
+    for (const group of topic.groups) names.push(group.name)
+    known.set(topic.topic, names)
+  }
+  return known
+}
 
 export interface TopicSelection {
   /** Exactly these topics (no discovery). */

@@ -1,9 +1,11 @@
-import {Box, Text} from 'ink'
+import {Box, Text, Transform} from 'ink'
+import type {ReactElement} from 'react'
 
 import {cellText, toneOf, type Tone} from '../model/cells.js'
+import {fromStandIns, toStandIns} from '../model/glyphs.js'
 import type {Histories} from '../model/history.js'
 import {rowKey} from '../model/history.js'
-import {columnOf, headLine, lineOf, type ColumnKey} from '../model/layout.js'
+import {headLine, lineOf, type ColumnKey} from '../model/layout.js'
 import type {RateRow} from '../model/rates.js'
 import {scrollWindow} from '../model/screen.js'
 
@@ -26,64 +28,59 @@ export const SELECTION_MARK_WIDTH = 2
 
 const COLOURS: Record<Tone, string | undefined> = {alert: 'red', good: 'green', quiet: undefined, normal: undefined}
 
-/** Runs of adjacent columns: right-aligned figures share one padded Text, the others get a Box each. */
-function segmentsOf(columns: readonly ColumnKey[]): ColumnKey[][] {
-  const segments: ColumnKey[][] = []
-  for (const key of columns) {
-    const last = segments.at(-1)
-    const lastKey = last?.at(-1)
-    if (last !== undefined && lastKey !== undefined && columnOf(key).align === 'right' && columnOf(lastKey).align === 'right') last.push(key)
-    else segments.push([key])
-  }
-  return segments
+interface RowLook {
+  columns: readonly ColumnKey[]
+  nameWidth: number
+  histories: Histories
+  stale: boolean
+  colour: boolean
+}
+
+/** Every cell but the name, as one line with ASCII stand-ins for the glyphs (see model/glyphs.ts). */
+function figuresLine(row: RateRow, {columns, histories}: RowLook): string {
+  const cells: Array<readonly [ColumnKey, string]> = []
+  for (const column of columns) if (column !== 'name') cells.push([column, cellText(row, column, histories)])
+  return toStandIns(lineOf(cells))
 }
 
 /**
- * One line per topic/group. Ink turns every character it writes into styled-character objects on
- * every frame, and every node costs layout and reconciliation, so a row is a handful of pieces:
- * the name and the trend (boxes, gaps left to the layout), the figures as one padded text, and
- * each sparkline. This keeps a 200-column screen of 50 rows at a few milliseconds per frame.
+ * One row: the name (user data, laid out by Ink, so wide characters are measured right) and
+ * everything else as one text. Ink turns every character it writes into styled-character objects
+ * and lays out every node on every frame, so a row is as few nodes as it can be; the glyphs go in
+ * after measuring, through <Transform>. The row clips to its one line: while the terminal narrows,
+ * Ink draws the old layout once at the new width before the table drops columns.
  */
+function rateRowLine(row: RateRow, isSelected: boolean, look: RowLook): ReactElement {
+  const tone = toneOf(row)
+  const style = {inverse: isSelected, color: look.colour && !look.stale ? COLOURS[tone] : undefined, dimColor: look.stale || tone === 'quiet'}
+  return (
+    <Box key={rowKey(row)} height={1} overflowY="hidden">
+      <Box width={SELECTION_MARK_WIDTH + look.nameWidth + 1} paddingRight={1}>
+        {/* The marker shows the selection without colour or inverse video (NO_COLOR, screen readers, copied text). */}
+        <Text wrap="truncate-end" {...style}>{`${isSelected ? '›' : ' '} ${cellText(row, 'name')}`}</Text>
+      </Box>
+      <Transform transform={fromStandIns}>
+        <Text {...style}>{figuresLine(row, look)}</Text>
+      </Transform>
+    </Box>
+  )
+}
+
+/** One line per topic/group under the column titles, scrolled to keep the selection visible. */
 export function RateTable({rows, columns, nameWidth, selected, histories, height, stale, colour}: RateTableProps) {
   if (rows.length === 0) return <Text dimColor>No streams found (yet): waiting for topics to appear.</Text>
   const {start, end} = scrollWindow(selected, rows.length, height)
-  const segments = segmentsOf(columns)
+  const look: RowLook = {columns, nameWidth, histories, stale, colour}
+  // A loop, not rows.map(callback): a callback made per render is recompiled by V8 every frame.
+  const lines: ReactElement[] = []
+  for (let index = start; index < end; index++) {
+    const row = rows[index]
+    if (row !== undefined) lines.push(rateRowLine(row, index === selected, look))
+  }
   return (
     <Box flexDirection="column">
       <Text bold wrap="truncate">{`  ${headLine(columns, nameWidth)}`}</Text>
-      {rows.slice(start, end).map((row, offset) => {
-        const tone = toneOf(row)
-        const isSelected = start + offset === selected
-        const style = {inverse: isSelected, color: colour && !stale ? COLOURS[tone] : undefined, dimColor: stale || tone === 'quiet'}
-        return (
-          <Box key={rowKey(row)} height={1}>
-            {segments.map((segment, index) => {
-              const [key] = segment
-              if (key === undefined) return null
-              // One space between columns, none after the last: the row is exactly as wide as the header.
-              const gap = index < segments.length - 1 ? 1 : 0
-              if (segment.length > 1 || columnOf(key).align === 'right') {
-                return (
-                  <Text key={key} wrap="truncate-end" {...style}>
-                    {lineOf(segment.map((column) => [column, cellText(row, column)])) + ' '.repeat(gap)}
-                  </Text>
-                )
-              }
-              // The marker (in the name cell) shows the selection without colour or inverse video
-              // (NO_COLOR, screen readers, copied text).
-              const text = key === 'name' ? `${isSelected ? '›' : ' '} ${cellText(row, key)}` : cellText(row, key, histories).trimEnd()
-              const width = key === 'name' ? SELECTION_MARK_WIDTH + nameWidth : columnOf(key).width
-              return (
-                <Box key={key} width={width + gap} paddingRight={gap}>
-                  <Text wrap="truncate-end" {...style}>
-                    {text}
-                  </Text>
-                </Box>
-              )
-            })}
-          </Box>
-        )
-      })}
+      {lines}
       {end - start < rows.length ? <Text dimColor>rows {start + 1}-{end} of {rows.length}</Text> : null}
     </Box>
   )

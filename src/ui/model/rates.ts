@@ -58,7 +58,18 @@ export function trendOf(inRate: number | null, outRate: number | null, lag: numb
   return 'steady'
 }
 
-const byTopic = (snapshot: Snapshot | undefined): Map<string, TopicSnapshot> => new Map((snapshot?.topics ?? []).map((topic) => [topic.topic, topic]))
+// Loops rather than callbacks made per call: this runs on every refresh, and V8 recompiles a
+// callback that is hot within one call on every call.
+function byTopic(snapshot: Snapshot | undefined): Map<string, TopicSnapshot> {
+  const topics = new Map<string, TopicSnapshot>()
+  for (const topic of snapshot?.topics ?? []) topics.set(topic.topic, topic)
+  return topics
+}
+
+function groupNamed(topic: TopicSnapshot | undefined, name: string): GroupSnapshot | undefined {
+  for (const group of topic?.groups ?? []) if (group.name === name) return group
+  return undefined
+}
 
 /**
  * Rows for the screen from two snapshots (the earlier one may be missing: rates are then null).
@@ -94,7 +105,7 @@ export function rateRows(previous: Snapshot | undefined, current: Snapshot): Rat
       continue
     }
     for (const group of topic.groups) {
-      const earlierGroup = before?.groups.find((candidate) => candidate.name === group.name)
+      const earlierGroup = groupNamed(before, group.name)
       const outRate = ackRate(earlierGroup, group, seconds)
       const published = idMs(group.oldestPendingId)
       const lagBefore = earlierGroup?.lag ?? null

@@ -5,14 +5,18 @@ const BARS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█']
  * are a gap (a space), zero is the lowest bar: "no traffic" and "no data" must look different.
  */
 export function sparkline(values: ReadonlyArray<number | null>, width: number): string {
-  const shown = values.slice(-width)
-  const max = Math.max(0, ...shown.map((value) => value ?? 0))
-  const bars = shown.map((value) => {
-    if (value === null) return ' '
-    if (max === 0) return BARS[0]
-    return BARS[Math.min(BARS.length - 1, Math.round((value / max) * (BARS.length - 1)))]
-  })
-  return bars.join('').padStart(width, ' ')
+  // Loops, not callbacks: this runs twice per row on every frame (see layout.ts lineOf).
+  const from = Math.max(0, values.length - width)
+  let max = 0
+  for (let index = from; index < values.length; index++) max = Math.max(max, values[index] ?? 0)
+  let bars = ''
+  for (let index = from; index < values.length; index++) {
+    const value = values[index] ?? null
+    if (value === null) bars += ' '
+    else if (max === 0) bars += BARS[0]
+    else bars += BARS[Math.min(BARS.length - 1, Math.round((value / max) * (BARS.length - 1)))]
+  }
+  return bars.padStart(width, ' ')
 }
 
 /**
@@ -26,8 +30,15 @@ export function downsample(values: ReadonlyArray<number | null>, width: number):
   if (size <= 1) return [...values]
   const points: Array<number | null> = []
   for (let end = values.length; end > 0; end -= size) {
-    const known = values.slice(Math.max(0, end - size), end).filter((value): value is number => value !== null)
-    points.unshift(known.length === 0 ? null : known.reduce((sum, value) => sum + value, 0) / known.length)
+    let sum = 0
+    let known = 0
+    for (let index = Math.max(0, end - size); index < end; index++) {
+      const value = values[index] ?? null
+      if (value === null) continue
+      sum += value
+      known++
+    }
+    points.push(known === 0 ? null : sum / known)
   }
-  return points
+  return points.reverse()
 }

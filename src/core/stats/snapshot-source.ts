@@ -89,8 +89,8 @@ const scanArgs = (cursor: string, match: string): Array<string | number> => [cur
 export async function readSnapshot(redis: Redis, topics: readonly string[], known: KnownGroups = new Map(), extras: SnapshotExtras = {}): Promise<Reading> {
   const pipeline = redis.pipeline()
   if (extras.scan !== undefined) pipeline.call('SCAN', ...scanArgs(extras.scan.cursor, extras.scan.match))
-  // Plain loops and no callbacks made per call in here: this runs on every refresh, and a
-  // callback that is hot within one call is recompiled by V8 on every call.
+  // Plain loops, no callbacks made per call: this runs on every refresh of `top` (see lineOf in
+  // src/ui/model/layout.ts for why).
   const plan: Array<{topic: string; groups: readonly string[]}> = []
   for (const topic of topics) {
     pipeline.call('XINFO', 'STREAM', topic)

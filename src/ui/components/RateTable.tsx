@@ -71,7 +71,7 @@ export function RateTable({rows, columns, nameWidth, selected, histories, height
   if (rows.length === 0) return <Text dimColor>No streams found (yet): waiting for topics to appear.</Text>
   const {start, end} = scrollWindow(selected, rows.length, height)
   const look: RowLook = {columns, nameWidth, histories, stale, colour}
-  // A loop, not rows.map(callback): a callback made per render is recompiled by V8 every frame.
+  // A loop, not rows.map(callback): see lineOf in model/layout.ts.
   const lines: ReactElement[] = []
   for (let index = start; index < end; index++) {
     const row = rows[index]

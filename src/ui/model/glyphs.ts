@@ -3,9 +3,9 @@
  *
  * Why: Ink measures the width of every text on every frame, and string-width takes a slow path
  * (grapheme segmentation and emoji regexes, per character) for any text that is not printable
- * ASCII. On a 200-column screen of sparklines that was a third of top's CPU per frame. Every glyph
- * here is one column wide, so the table is laid out with one-column ASCII stand-ins and Ink's
- * <Transform> puts the glyphs back as it writes the frame, after measuring.
+ * ASCII. On a 200-column screen of sparklines that was about a third of the main thread's time per
+ * frame. Every glyph here is one column wide, so the table is laid out with one-column ASCII
+ * stand-ins and Ink's <Transform> puts the glyphs back as it writes the frame, after measuring.
  *
  * Only for text the table generates itself (figures, trend marks, sparklines): those never contain
  * a stand-in character, and neither do the colour codes the Transform also sees. Names (user data)

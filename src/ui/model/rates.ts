@@ -58,8 +58,7 @@ export function trendOf(inRate: number | null, outRate: number | null, lag: numb
   return 'steady'
 }
 
-// Loops rather than callbacks made per call: this runs on every refresh, and V8 recompiles a
-// callback that is hot within one call on every call.
+// Loops rather than callbacks made per call: this runs on every refresh (see lineOf in layout.ts).
 function byTopic(snapshot: Snapshot | undefined): Map<string, TopicSnapshot> {
   const topics = new Map<string, TopicSnapshot>()
   for (const topic of snapshot?.topics ?? []) topics.set(topic.topic, topic)

@@ -115,6 +115,39 @@ describe('qctl work: delivery', () => {
     expect(Math.max(...starts.map((line) => line.running ?? 0))).toBe(4)
   })
 
+  it('--until-empty never blocks a read once it has caught up, and still handles what arrives while it finishes', async () => {
+    const topic = unique('until-empty')
+    const log = join(dir, `${topic}.log`)
+    const marker = `marker-${topic}`
+    const reads: string[][] = []
+    let markerSeen = false
+    const monitor = await redis.monitor()
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toUpperCase() === 'XREADGROUP' && args.includes(topic)) reads.push(args)
+      if (args[0]?.toUpperCase() === 'ECHO' && args[1] === marker) markerSeen = true
+    })
+    try {
+      // 150 quick entries, then one slow one: the second read comes back short while it runs.
+      const first = await publishAll(topic, [...Array.from({length: 150}, () => ({})), {sleepMs: 400}])
+      const running = startCli(work(RECORDER, '--topic', topic, '--until-empty', '--json'), {env: {QCTL_TEST_LOG: log}})
+      running.child.stdin.end()
+      await waitFor(() => readLog(log).some((line) => line.id === first.at(-1) && line.phase === 'start'), 10_000, 'the slow entry to start')
+      const late = await publishAll(topic, [{}, {}, {}])
+      const result = await running.done
+      expect(result.code).toBe(0)
+      expect(jsonLines(result.stdout).at(-1)).toMatchObject({event: 'summary', processed: 154, stopReason: 'until-empty'})
+      const done = readLog(log).filter((line) => line.phase === 'done')
+      expect(done.map((line) => line.id).sort()).toEqual([...first, ...late].sort())
+      // MONITOR relays in order: once this marker is seen, every read of the worker has been.
+      await redis.echo(marker)
+      await waitFor(() => markerSeen, 5000, 'the marker to be relayed')
+      expect(reads.length).toBeGreaterThanOrEqual(3)
+      expect(reads.filter((args) => args.some((arg) => arg.toUpperCase() === 'BLOCK'))).toEqual([])
+    } finally {
+      monitor.disconnect()
+    }
+  })
+
   it('retries a TransientError with backoff, then acknowledges: 4 deliveries, nothing dead-lettered', async () => {
     const topic = unique('transient')
     const log = join(dir, `${topic}.log`)

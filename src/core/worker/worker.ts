@@ -144,6 +144,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private started = 0
   /** The read and reclaim loops waiting for room, each with the room it waits for. */
   private readonly slotWaiters: Array<{min: number; wake: () => void}> = []
+  /** The read loop waiting for nothing to be held (see `settle`). */
+  private onIdle: (() => void) | undefined
   private readonly stopController = new AbortController()
   private stopReason: StopReason = 'closed'
   private acks: AckBatcher | undefined
@@ -174,6 +176,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.stopReason = reason
     this.stopController.abort()
     this.wakeSlotWaiters()
+    this.onIdle?.()
   }
 
   /** Run until closed, `untilEmpty` finds nothing left, or `maxMessages` are handled. */
@@ -314,21 +317,29 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.emit('lost', {ids: [...ids]})
   }
 
-  /** New entries, read on the dedicated blocking connection. */
+  /**
+   * New entries, read on the dedicated blocking connection.
+   *
+   * Draining (--until-empty), reads do not block while entries keep coming. A read that brings fewer
+   * entries than it asked for has caught up with the stream: the worker then waits for what it holds
+   * to finish (at most `blockMs`), sends its acknowledgements, and reads once more without blocking.
+   * Nothing there and nothing pending is the end, noticed within a round trip of the last
+   * acknowledgement instead of after one more blocking read. Only while something is still pending
+   * elsewhere (another consumer's entries, a parked retry) does it poll with a blocking read.
+   */
   private async readLoop(): Promise<void> {
-    const {topic, group, consumer, readCount} = this.options
-    // Draining (--until-empty): a short block, so the end is noticed promptly.
-    const blockMs = this.options.untilEmpty ? Math.min(this.options.blockMs, 100) : this.options.blockMs
+    const {readCount, untilEmpty} = this.options
+    const blockMs = untilEmpty ? Math.min(this.options.blockMs, 100) : this.options.blockMs
+    let caughtUp = false
+    let block = !untilEmpty
     while (!this.stopping) {
-      await this.waitForRoom(readCount)
+      if (caughtUp) await this.settle(blockMs)
+      await this.waitForRoom(caughtUp ? 1 : readCount)
       if (this.stopping) break
       const count = Math.min(this.freeCapacity, readCount)
-      let reply: Array<[string, Array<[string, string[]]>]> | null
+      let entries: Array<[string, string[]]>
       try {
-        reply = await this.withWatchdog(
-          this.reader?.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', topic, '>') as Promise<typeof reply>,
-          blockMs + READ_WATCHDOG_MARGIN_MS,
-        )
+        entries = await this.read(count, block ? blockMs : undefined)
       } catch (error) {
         if (this.stopping) break
         if (error instanceof Error && error.message.startsWith('NOGROUP')) throw this.groupVanished()
@@ -339,12 +350,44 @@ export class Worker extends EventEmitter<WorkerEvents> {
         await this.recoverOwnPending().catch(() => undefined)
         continue
       }
-      const entries = reply?.[0]?.[1] ?? []
       for (const [id, pairs] of entries) this.dispatch({id, pairs, attempt: 1}, undefined)
-      if (entries.length === 0 && this.options.untilEmpty && this.inFlight.size === 0 && (await this.isDrained())) {
-        this.close('until-empty')
-      }
+      if (!untilEmpty) continue
+      caughtUp = entries.length < count
+      block = false
+      if (entries.length > 0 || this.inFlight.size > 0) continue
+      if (await this.isDrained()) this.close('until-empty')
+      // Pending elsewhere: wait for it (or for new entries) with a blocking read rather than spin.
+      else block = true
     }
+  }
+
+  /** One XREADGROUP for new entries; `blockMs` undefined reads without blocking. */
+  private async read(count: number, blockMs: number | undefined): Promise<Array<[string, string[]]>> {
+    const {topic, group, consumer} = this.options
+    const reader = this.reader as Redis
+    const read =
+      blockMs === undefined
+        ? reader.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', topic, '>')
+        : reader.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', topic, '>')
+    const reply = (await this.withWatchdog(read, (blockMs ?? 0) + READ_WATCHDOG_MARGIN_MS)) as Array<[string, Array<[string, string[]]>]> | null
+    return reply?.[0]?.[1] ?? []
+  }
+
+  /**
+   * Until-empty, after a read caught up: wait until nothing is held (or `ms` pass), then send the
+   * acknowledgements, so the drained check that may follow sees them.
+   */
+  private async settle(ms: number): Promise<void> {
+    if (this.inFlight.size > 0) {
+      let timer: NodeJS.Timeout | undefined
+      await new Promise<void>((resolve) => {
+        this.onIdle = resolve
+        timer = setTimeout(resolve, ms)
+      })
+      clearTimeout(timer)
+      this.onIdle = undefined
+    }
+    if (this.inFlight.size === 0) await this.acks?.flush()
   }
 
   private groupVanished(): QctlError {
@@ -501,6 +544,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.inFlight.remove(tracked.slot, tracked)
       this.pump()
       this.wakeSlotWaiters()
+      if (this.onIdle !== undefined && this.inFlight.size === 0) this.onIdle()
       const {maxMessages} = this.options
       if (maxMessages !== undefined && this.started >= maxMessages && this.running === 0) this.close('max-messages')
     }

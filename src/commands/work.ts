@@ -31,7 +31,7 @@ Delivery is at least once: an entry is acknowledged after its handler succeeds; 
     group: Flags.string({char: 'g', summary: 'Consumer group. Default: the module\'s `group` export, else the handler file\'s base name.'}),
     consumer: Flags.string({summary: 'Consumer name in the group. Default: <hostname>-<pid>.'}),
     concurrency: Flags.integer({char: 'c', summary: 'Handler calls in flight at most. Default 1.', min: 1}),
-    prefetch: Flags.integer({summary: 'Entries read ahead beyond the running handlers, in two reads of half as many (reads overlap handling). Default 200.', min: 0}),
+    prefetch: Flags.integer({summary: 'Most entries read ahead beyond the running handlers; the worker reads ahead about 20 ms of handling at its measured rate, up to this. Default 500.', min: 0}),
     'max-attempts': Flags.integer({summary: 'Deliveries before a failing entry is dead-lettered. Default 5.', min: 1}),
     backoff: Flags.option({summary: 'Retry delay growth. Default exponential.', options: ['exponential', 'fixed'] as const})(),
     'backoff-delay': durationFlag({summary: 'First (or every, with fixed) retry delay. Default 1s.'}),

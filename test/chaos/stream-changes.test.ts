@@ -54,8 +54,9 @@ describe('chaos: the stream changes under the workers', {timeout: CHAOS_TIMEOUT}
   it('11. entries XDELed and trimmed while pending: reported lost with their IDs, no reclaim loop, pending back to 0', async () => {
     const {started, topic, group, ledger, count, ndjson} = newScenario('trimmed', scaled(500, 5_000))
     await publishAll(redis.server.url, topic, ndjson)
-    // A worker takes entries and is frozen before acknowledging any, so they sit in its pending list.
-    fleet = new WorkerFleet({redisUrl: redis.server.url, topic, group, ledger, args: ['--concurrency', '4', '--visibility-timeout', '500ms'], env: {CHAOS_SLEEP_MS: '10'}})
+    // A worker takes entries and is frozen before acknowledging them, so they sit in its pending list.
+    // It holds what runs plus ~20 ms of read-ahead: 100 running handlers, so at least 100.
+    fleet = new WorkerFleet({redisUrl: redis.server.url, topic, group, ledger, args: ['--concurrency', '100', '--visibility-timeout', '500ms'], env: {CHAOS_SLEEP_MS: '10'}})
     const holder = fleet.start([], 'holder')
     await waitFor(async () => Number(((await redis.redis.xpending(topic, group).catch(() => [0])) as [number])[0]) >= 100, 20_000, 'entries pending')
     holder.cli.child.kill('SIGSTOP')

@@ -32,6 +32,28 @@ const jsonLines = (stdout: string): Array<Record<string, unknown>> =>
 
 const work = (handler: string, ...args: string[]): string[] => ['work', handler, '-u', server.url, ...args]
 
+/** Every XREADGROUP on `topic`, as MONITOR relays them; `relayed()` waits until all sent so far are in. */
+async function watchReads(topic: string): Promise<{reads: string[][]; relayed: () => Promise<void>; stop: () => void}> {
+  const reads: string[][] = []
+  const seen = new Set<string>()
+  const monitor = await redis.monitor()
+  monitor.on('monitor', (_time: string, args: string[]) => {
+    const command = args[0]?.toUpperCase()
+    if (command === 'XREADGROUP' && args.includes(topic)) reads.push(args)
+    if (command === 'ECHO' && args[1] !== undefined) seen.add(args[1])
+  })
+  return {
+    reads,
+    // MONITOR relays in order: once this marker is in, every command before it is.
+    async relayed() {
+      const marker = `marker-${topic}-${reads.length}`
+      await redis.echo(marker)
+      await waitFor(() => seen.has(marker), 5000, 'MONITOR to relay the marker')
+    },
+    stop: () => monitor.disconnect(),
+  }
+}
+
 beforeAll(async () => {
   server = await RedisServer.start()
   redis = await server.client()
@@ -118,14 +140,7 @@ describe('qctl work: delivery', () => {
   it('--until-empty never blocks a read once it has caught up, and still handles what arrives while it finishes', async () => {
     const topic = unique('until-empty')
     const log = join(dir, `${topic}.log`)
-    const marker = `marker-${topic}`
-    const reads: string[][] = []
-    let markerSeen = false
-    const monitor = await redis.monitor()
-    monitor.on('monitor', (_time: string, args: string[]) => {
-      if (args[0]?.toUpperCase() === 'XREADGROUP' && args.includes(topic)) reads.push(args)
-      if (args[0]?.toUpperCase() === 'ECHO' && args[1] === marker) markerSeen = true
-    })
+    const {reads, relayed, stop} = await watchReads(topic)
     try {
       // 150 quick entries, then one slow one: the second read comes back short while it runs.
       const first = await publishAll(topic, [...Array.from({length: 150}, () => ({})), {sleepMs: 400}])
@@ -138,13 +153,44 @@ describe('qctl work: delivery', () => {
       expect(jsonLines(result.stdout).at(-1)).toMatchObject({event: 'summary', processed: 154, stopReason: 'until-empty'})
       const done = readLog(log).filter((line) => line.phase === 'done')
       expect(done.map((line) => line.id).sort()).toEqual([...first, ...late].sort())
-      // MONITOR relays in order: once this marker is seen, every read of the worker has been.
-      await redis.echo(marker)
-      await waitFor(() => markerSeen, 5000, 'the marker to be relayed')
+      await relayed()
       expect(reads.length).toBeGreaterThanOrEqual(3)
       expect(reads.filter((args) => args.some((arg) => arg.toUpperCase() === 'BLOCK'))).toEqual([])
     } finally {
-      monitor.disconnect()
+      stop()
+    }
+  })
+
+  it('reads ahead in proportion to the handlers: a slow one holds only a few entries, a fast one reads in large batches', async () => {
+    const slow = unique('read-ahead-slow')
+    const fast = unique('read-ahead-fast')
+    const log = join(dir, `${slow}.log`)
+    const {reads, relayed, stop} = await watchReads(fast)
+    try {
+      // 60 handlers of 50 ms at concurrency 2: with a fixed read-ahead the worker would hold them all.
+      await publishAll(slow, Array.from({length: 60}, () => ({sleepMs: 50})))
+      const running = startCli(work(RECORDER, '--topic', slow, '--concurrency', '2', '--until-empty'), {env: {QCTL_TEST_LOG: log}})
+      running.child.stdin.end()
+      const held: number[] = []
+      await waitFor(async () => {
+        // The group exists once a handler ran.
+        if (readLog(log).length === 0) return false
+        const [pending] = (await redis.xpending(slow, 'recorder')) as [number]
+        held.push(pending)
+        return held.length >= 10
+      }, 10_000, 'ten samples of what the slow worker holds')
+      expect((await running.done).code).toBe(0)
+      // Running (2) + read ahead (1 when settled, 2 at start): never the whole topic.
+      expect(Math.max(...held)).toBeLessThanOrEqual(4)
+
+      await publishAll(fast, Array.from({length: 5000}, (_, n) => ({n})))
+      const result = await runCli(work(RECORDER, '--topic', fast, '--concurrency', '8', '--until-empty'))
+      expect(result.code).toBe(0)
+      await relayed()
+      // 8 to start with; 20 ms of a no-op handler's rate is thousands, so reads reach hundreds.
+      expect(Math.max(...reads.map((args) => Number(args[args.indexOf('COUNT') + 1])))).toBeGreaterThanOrEqual(100)
+    } finally {
+      stop()
     }
   })
 

@@ -50,9 +50,10 @@ export interface ResolvedWorkerOptions {
   deadLetterTopic: string | undefined
   untilEmpty: boolean
   maxMessages: number | undefined
+  /** The most entries read ahead beyond the running handlers (the read-ahead adapts below it: see ReadAhead). */
   prefetch: number
-  /** COUNT of one read. */
-  readCount: number
+  /** COUNT of the largest read. */
+  maxReadCount: number
   blockMs: number
   /** How often held entries are renewed: well inside the visibility timeout. */
   heartbeatIntervalMs: number
@@ -66,7 +67,7 @@ export const WORKER_DEFAULTS = {
   backoff: {kind: 'exponential', delayMs: 1000, maxMs: 5 * 60_000, jitter: 0.2} as BackoffPolicy,
   visibilityTimeoutMs: 30_000,
   shutdownTimeoutMs: 30_000,
-  prefetch: 200,
+  prefetch: 500,
   blockMs: 1000,
 } as const
 
@@ -107,8 +108,9 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     maxMessages: options.maxMessages === undefined ? undefined : positiveInteger(options.maxMessages, 0, '--max-messages'),
     prefetch,
     // Two reads' worth of read-ahead: one batch waits while the next is fetched, so reads overlap
-    // handling and every read brings a full batch (half-size reads would double the round trips).
-    readCount: clamp(Math.ceil(prefetch / 2), 1, 500),
+    // handling. Measured on 1M drains (no-op handler, concurrency 8): reads of 250 or 500 instead of
+    // 100 were ~10% faster, 500 no faster than 250 and ~5 MB more peak RSS; hence --prefetch 500.
+    maxReadCount: clamp(Math.ceil(prefetch / 2), 1, 500),
     blockMs: positiveInteger(options.blockMs, WORKER_DEFAULTS.blockMs, 'blockMs', 10),
     heartbeatIntervalMs: Math.floor(visibilityTimeoutMs / 3),
     reclaimIntervalMs: clamp(Math.floor(Math.min(visibilityTimeoutMs, shortestBackoff(backoff)) / 4), 50, 5000),

@@ -11,6 +11,7 @@ import {backoffDelay} from './backoff.js'
 import {GroupOps, type DeliveredEntry, type RetryRecord} from './group-ops.js'
 import {failureKind} from './handler-errors.js'
 import {InFlight} from './in-flight.js'
+import {ReadAhead} from './read-ahead.js'
 import {decodeMessage, mayBeBinary, type Message, type RawValue} from './message.js'
 import {resolveWorkerOptions, type WorkerOptions, type ResolvedWorkerOptions} from './options.js'
 
@@ -108,6 +109,13 @@ class DeliveryContext implements HandlerContext {
 const MAX_LOST_IDS = 100
 const ERROR_MESSAGE_LIMIT = 1000
 const READ_WATCHDOG_MARGIN_MS = 5000
+/**
+ * Entries per XACK (sent sooner if 2 ms pass). Measured on 1M drains: 100, 300 and 500 ran at the same
+ * rate, and 500 raised peak RSS by ~11 MB (the worker's target is under 120 MB).
+ */
+const ACK_BATCH = 100
+/** How much handling the read-ahead covers (see ReadAhead). */
+const READ_AHEAD_WINDOW_MS = 20
 
 const errorName = (error: unknown): string =>
   error instanceof Error ? error.name : typeof error === 'object' && error !== null && typeof (error as {name?: unknown}).name === 'string' ? String((error as {name: string}).name) : 'Error'
@@ -130,7 +138,8 @@ const isFatal = (error: unknown): boolean =>
  * recovery of entries left by dead consumers, and a heartbeat that keeps a slow but live
  * handler's entries from being taken over.
  *
- * Memory is bounded: at most `concurrency + prefetch` entries are held, however deep the backlog.
+ * Memory is bounded: at most `concurrency + prefetch` entries are held, however deep the backlog;
+ * within that the read-ahead follows the handlers' rate (ReadAhead).
  */
 export class Worker extends EventEmitter<WorkerEvents> {
   readonly options: ResolvedWorkerOptions
@@ -142,6 +151,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private running = 0
   /** Handler calls started, so --max-messages never starts more than it may finish. */
   private started = 0
+  /** Handler calls finished (whatever the outcome): the read-ahead follows their rate. */
+  private finished = 0
+  private readonly readAhead: ReadAhead
   /** The read and reclaim loops waiting for room, each with the room it waits for. */
   private readonly slotWaiters: Array<{min: number; wake: () => void}> = []
   /** The read loop waiting for nothing to be held (see `settle`). */
@@ -159,6 +171,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   ) {
     super()
     this.options = resolveWorkerOptions(options)
+    const {prefetch, maxReadCount, concurrency} = this.options
+    // Start small (a slow handler holds little from the first read); a fast one grows it within a few reads.
+    this.readAhead = new ReadAhead(prefetch, maxReadCount, READ_AHEAD_WINDOW_MS, performance.now(), concurrency)
   }
 
   /** Entries held (running and prefetched). */
@@ -194,8 +209,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         if (isPermissionDenied(result.failed)) this.fail(result.failed)
         else this.emit('warning', {message: `acknowledgement failed (the entries will be delivered again): ${errorMessage(result.failed)}`})
       },
-      // As many per XACK as one read brings: every command is a write (a system call) on each side.
-      Math.max(100, this.options.readCount),
+      ACK_BATCH,
     )
     this.emit('started', {topic, group, consumer, groupCreated, deadLetterKey: this.ops.dlqKey})
     this.reader = this.watchConnection(await this.connect('reader'), 'reader')
@@ -245,7 +259,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   private get freeCapacity(): number {
-    return this.options.concurrency + this.options.prefetch - this.inFlight.size
+    return this.options.concurrency + this.readAhead.size - this.inFlight.size
   }
 
   /**
@@ -328,15 +342,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * elsewhere (another consumer's entries, a parked retry) does it poll with a blocking read.
    */
   private async readLoop(): Promise<void> {
-    const {readCount, untilEmpty} = this.options
+    const {untilEmpty} = this.options
     const blockMs = untilEmpty ? Math.min(this.options.blockMs, 100) : this.options.blockMs
     let caughtUp = false
     let block = !untilEmpty
     while (!this.stopping) {
       if (caughtUp) await this.settle(blockMs)
+      this.readAhead.update(this.finished, performance.now())
+      const {readCount} = this.readAhead
       await this.waitForRoom(caughtUp ? 1 : readCount)
       if (this.stopping) break
-      const count = Math.min(this.freeCapacity, readCount)
+      // Never fewer than the idle handlers could take at once.
+      const count = Math.min(this.freeCapacity, Math.max(readCount, this.options.concurrency - this.running))
       let entries: Array<[string, string[]]>
       try {
         entries = await this.read(count, block ? blockMs : undefined)
@@ -541,6 +558,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.acks?.add(entry.id, tracked.retry !== undefined)
     } finally {
       this.running--
+      this.finished++
       this.inFlight.remove(tracked.slot, tracked)
       this.pump()
       this.wakeSlotWaiters()

@@ -2,7 +2,7 @@
  * How many entries a worker reads ahead of its running handlers: about `windowMs` of handling at
  * the rate its handlers finish, between 1 and `max` (--prefetch).
  *
- * Why adaptive: a no-op-fast handler wants large reads (each read cycle costs a round trip, and the
+ * Why adaptive: a fast handler wants large reads (each read cycle costs a round trip, and the
  * handlers run through what is held in one go before the next reply is looked at, so a small batch
  * leaves them waiting for Redis: measured on 1M drains at concurrency 8, reads of 250 instead of 100
  * were ~10% faster). A slow handler wants the opposite: what it holds waits for it while other

@@ -180,8 +180,10 @@ describe('qctl work: delivery', () => {
         return held.length >= 10
       }, 10_000, 'ten samples of what the slow worker holds')
       expect((await running.done).code).toBe(0)
-      // Running (2) + read ahead (1 when settled, 2 at start): never the whole topic.
-      expect(Math.max(...held)).toBeLessThanOrEqual(4)
+      // A few, never the whole topic (a fixed read-ahead held all 60): 2 running, up to 2 read ahead (20 ms of
+      // work at 2 per 50 ms; 2 at start), and those handled whose acknowledgement is still on its way
+      // (batched for up to 2 ms; 6 in all was seen, so the bound leaves room for a slow machine).
+      expect(Math.max(...held)).toBeLessThanOrEqual(10)
 
       await publishAll(fast, Array.from({length: 5000}, (_, n) => ({n})))
       const result = await runCli(work(RECORDER, '--topic', fast, '--concurrency', '8', '--until-empty'))

@@ -225,9 +225,13 @@ export async function run(ctx) {
   const rows = []
   const targetRows = []
   const perRound = (values) => ({...summary(values), list: values.map((value) => value.toFixed(2)).join(', ')})
+  // The targets are for a 1M drain: on a shorter one (--quick, --lines) process start-up is a much larger
+  // share of qctl's time than of BullMQ's slower drain, so no verdict is given.
+  const judged = messages >= 1_000_000
   const ratioRow = (what, values, target) => {
     const r = perRound(values)
-    return [what, `${r.median.toFixed(2)}x`, `${r.min.toFixed(2)}–${r.max.toFixed(2)}`, r.list, target === undefined ? '–' : `≥ ${target}x`, target === undefined ? '–' : r.median >= target ? 'met' : 'missed']
+    const verdict = target === undefined ? '–' : !judged ? `– (for 1M, not ${fmt(messages)})` : r.median >= target ? 'met' : 'missed'
+    return [what, `${r.median.toFixed(2)}x`, `${r.min.toFixed(2)}–${r.max.toFixed(2)}`, r.list, target === undefined ? '–' : `≥ ${target}x`, verdict]
   }
   for (const c of cases) {
     const sub = pick(c)

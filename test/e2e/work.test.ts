@@ -142,7 +142,7 @@ describe('qctl work: delivery', () => {
     const log = join(dir, `${topic}.log`)
     const {reads, relayed, stop} = await watchReads(topic)
     try {
-      // 150 quick entries, then one slow one: the second read comes back short while it runs.
+      // 150 quick entries, then one slow one: once all 151 are read, reads come back short while it runs.
       const first = await publishAll(topic, [...Array.from({length: 150}, () => ({})), {sleepMs: 400}])
       const running = startCli(work(RECORDER, '--topic', topic, '--until-empty', '--json'), {env: {QCTL_TEST_LOG: log}})
       running.child.stdin.end()

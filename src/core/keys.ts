@@ -40,5 +40,16 @@ export function isDeadLetterKey(key: string): boolean {
   return topic !== '' && deadLetterKey(topic) === key
 }
 
-/** The retry hash of a consumer group: entry ID -> "firstFailureMs:dueMs" for entries waiting out a backoff. */
+/**
+ * The retry hash of a consumer group: entry ID -> what the worker knows of the entry's attempts
+ * (first failure time, starts proven, failures recorded; see src/core/worker/attempts.ts), for entries
+ * that failed or were taken over from a worker that died.
+ */
 export const retryKey = (topic: string, group: string): string => topicKey(topic, `retry:${group}`)
+
+/**
+ * The due set of a consumer group: a sorted set of entry IDs waiting out a backoff, scored by the
+ * time (Redis's clock, ms) they may be delivered again. Its own namespace (`due:`, not `retry:…`),
+ * so no group name can make it collide with another group's retry hash.
+ */
+export const retryDueKey = (topic: string, group: string): string => topicKey(topic, `due:${group}`)

@@ -1,7 +1,7 @@
 import type {ChalkInstance} from 'chalk'
 
 import type {Worker, WorkerSummary} from '../core/worker/worker.js'
-import {formatDeadLetter, formatLost, formatRetry, formatStart, formatStatus, formatWorkSummary} from '../format/work.js'
+import {formatDeadLetter, formatLost, formatRetry, formatStart, formatStatus, formatStopping, formatWorkSummary} from '../format/work.js'
 import type {Spinner} from '../output/spinner.js'
 
 /** json: JSON lines; terminal: a live status line; plain: log lines; quiet: nothing (the caller prints a result). */
@@ -31,6 +31,7 @@ export class WorkReporter {
     worker.on('lost', (event) => this.event('lost', event, formatLost(event, style)))
     worker.on('log', (event) => this.event('log', event, `[${event.id}] ${event.message}`))
     worker.on('warning', (event) => this.warn(event.message))
+    worker.on('stopping', (event) => this.notice('stopping', event, formatStopping(event)))
     const interval = mode === 'terminal' ? STATUS_INTERVAL_MS : mode === 'json' ? JSON_STATS_INTERVAL_MS : PLAIN_STATS_INTERVAL_MS
     this.timer = setInterval(() => this.tick(), interval)
   }
@@ -39,6 +40,12 @@ export class WorkReporter {
   warn(message: string): void {
     if (this.mode === 'json') this.json('warning', {message})
     else if (this.mode !== 'quiet') process.stderr.write(`${this.style.yellow('warning:')} ${message}\n`)
+  }
+
+  /** A line about the run itself (on stderr, even without a terminal), or an event with --json. */
+  notice(name: string, data: object, line: string): void {
+    if (this.mode === 'json') this.json(name, data)
+    else if (this.mode !== 'quiet') process.stderr.write(`${line}\n`)
   }
 
   private event(name: string, data: object, line: string): void {

@@ -7,7 +7,7 @@ import {BaseCommand} from '../base-command.js'
 import {WorkReporter} from '../cli/work-reporter.js'
 import {sampleOrders} from '../core/demo/sample-orders.js'
 import {listDlq, type DlqListResult} from '../core/dlq/list.js'
-import {deadLetterKey, retryKey} from '../core/keys.js'
+import {deadLetterKey, retryDueKey, retryKey} from '../core/keys.js'
 import {lagRows, type LagRow} from '../core/lag/lag.js'
 import {topicStats} from '../core/stats/topic-stats.js'
 import {formatDlqTable} from '../format/dlq.js'
@@ -45,7 +45,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
 
   async run(): Promise<DemoResult> {
     const commands = await this.connectOrStartThrowaway()
-    await commands.del(DEMO_TOPIC, deadLetterKey(DEMO_TOPIC), retryKey(DEMO_TOPIC, 'billing'))
+    await commands.del(DEMO_TOPIC, deadLetterKey(DEMO_TOPIC), retryKey(DEMO_TOPIC, 'billing'), retryDueKey(DEMO_TOPIC, 'billing'))
     const redisUrl = await this.displayUrl()
 
     this.log(`Publishing ${this.flags.count} sample order.processed events to ${this.style.bold(DEMO_TOPIC)} on ${redisUrl}`)

@@ -4,11 +4,12 @@ import {BaseCommand} from '../base-command.js'
 import {workerOptionsFrom} from '../cli/work-options.js'
 import {WorkReporter} from '../cli/work-reporter.js'
 import {holdYoungGeneration} from '../cli/young-generation.js'
-import {QctlError} from '../core/errors.js'
+import {ExitCode, QctlError} from '../core/errors.js'
 import {loadHandler} from '../core/worker/load-handler.js'
 import {waitForRedis} from '../core/redis/wait-for-redis.js'
 import {Worker, WORKER_CONNECTION_OPTIONS, type ConnectionFactory} from '../core/worker/worker.js'
 import {durationFlag} from '../flags.js'
+import {formatHandlerExit, formatStoppedNow} from '../format/work.js'
 import {startSpinner} from '../output/spinner.js'
 
 export default class Work extends BaseCommand<typeof Work> {
@@ -43,13 +44,18 @@ Delivery is at least once: an entry is acknowledged after its handler succeeds; 
     dlq: Flags.string({summary: 'Dead-letter stream key. Default: {TOPIC}:dlq (same cluster slot as the topic).'}),
     'until-empty': Flags.boolean({summary: 'Exit 0 once the group has nothing new, nothing pending and no retry waiting.'}),
     'max-messages': Flags.integer({summary: 'Stop after N messages are handled.', min: 1}),
+    'prune-consumers-after': durationFlag({summary: 'Remove consumers of the group that hold nothing and were idle this long (left by killed workers). Default 1h.'}),
+    'prune-consumers': Flags.boolean({summary: 'Prune idle, empty consumers (see --prune-consumers-after); --no-prune-consumers if you name consumers yourself.', default: true, allowNo: true}),
     'wait-for-redis': Flags.boolean({summary: 'If Redis cannot be reached at start, keep trying (100ms doubling to 5s, a warning each time) instead of exiting 3.'}),
   }
 
   protected override jsonLines = true
 
   async run(): Promise<void> {
+    // Listen for signals before anything slow (loading a TypeScript handler): a stop during start-up exits 130 with a line.
+    const interrupted = this.interruptSignal()
     const loaded = await loadHandler(this.args.handler)
+    if (interrupted.aborted) throw new QctlError('INTERRUPTED', 'stopped during start-up, before reading anything')
     const connect: ConnectionFactory = async (role) => {
       const open = async () => this.redis(`work:${role}`, WORKER_CONNECTION_OPTIONS[role])
       if (!this.flags['wait-for-redis']) return open()
@@ -57,19 +63,35 @@ Delivery is at least once: an entry is acknowledged after its handler succeeds; 
         reporter.warn(`${error.message}; waiting for Redis (--wait-for-redis): attempt ${attempt}, next in ${delayMs}ms`)
       return waitForRedis(open, {signal: this.interruptSignal(), onRetry})
     }
-    const worker = new Worker(workerOptionsFrom(this.flags, loaded), connect)
+    const options = workerOptionsFrom(this.flags, loaded)
+    const worker = new Worker({...options, pruneConsumersAfterMs: this.flags['prune-consumers'] ? this.flags['prune-consumers-after'] : false}, connect)
     const json = this.jsonEnabled()
     const spinner = await startSpinner(this.stderrDecorations, 'starting')
     const reporter = new WorkReporter(worker, json ? 'json' : this.stderrDecorations.spinner ? 'terminal' : 'plain', spinner, this.style)
-    this.interruptSignal().addEventListener('abort', () => worker.close('signal'), {once: true})
+    interrupted.addEventListener('abort', () => worker.close('signal'), {once: true})
+    // The process can end under the worker: a second signal (exit 130 at once), or a handler calling process.exit.
+    const onExit = (code: number): void => {
+      const held = worker.inFlightCount
+      if (code === ExitCode.interrupted && interrupted.aborted) {
+        reporter.notice('stopped', {held}, formatStoppedNow(held))
+        return
+      }
+      reporter.notice('handlerExit', {code, held}, formatHandlerExit(code, held))
+      process.exitCode = ExitCode.handlerLoad
+    }
+    process.on('exit', onExit)
     holdYoungGeneration()
     try {
       const summary = await worker.run()
       reporter.finish(summary)
+      if (summary.unacknowledged > 0) {
+        throw new QctlError('REDIS_UNAVAILABLE', `${summary.unacknowledged} handled entries could not be acknowledged (Redis stopped answering); they stay pending and will be delivered again`)
+      }
       if (summary.unfinished > 0) {
         throw new QctlError('INTERRUPTED', `${summary.unfinished} handlers did not finish within --shutdown-timeout; their entries stay pending for other workers`)
       }
     } finally {
+      process.off('exit', onExit)
       reporter.stop()
     }
   }

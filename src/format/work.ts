@@ -34,5 +34,19 @@ export function formatWorkSummary(summary: WorkerSummary, style: ChalkInstance):
     `duplicates ${formatCount(summary.duplicates)}`,
   ]
   if (summary.unfinished > 0) parts.push(style.yellow(`unfinished ${formatCount(summary.unfinished)} (left pending for other workers)`))
+  if (summary.released > 0) parts.push(style.yellow(`released ${formatCount(summary.released)} (read ahead, not started: other workers take them at once)`))
+  if (summary.unacknowledged > 0) parts.push(style.red(`unacknowledged ${formatCount(summary.unacknowledged)} (handled, but Redis never got the acknowledgement: they will be delivered again)`))
   return `Stopped (${summary.stopReason}) after ${formatDuration(summary.durationMs)}: ${parts.join(', ')}; ${formatCount(summary.rate)} msg/s`
 }
+
+/** The line printed on the first SIGINT/SIGTERM. */
+export const formatStopping = (event: Event<'stopping'>): string =>
+  `stopping: waiting up to ${formatDuration(event.timeoutMs)} for ${plural(event.running, 'running handler')}${event.queued > 0 ? ` and ${formatCount(event.queued)} read ahead` : ''}; Ctrl-C again to stop now`
+
+/** The line printed when a second signal stops the worker at once. */
+export const formatStoppedNow = (held: number): string =>
+  `stopped: ${plural(held, 'entry', 'entries')} left pending; another worker takes them after the visibility timeout`
+
+/** The line printed when a handler ends the process itself (process.exit) while the worker runs. */
+export const formatHandlerExit = (code: number, held: number): string =>
+  `the handler ended the process (exit code ${code}) while the worker held ${plural(held, 'entry', 'entries')}; they stay pending and are delivered again (the group is not drained)`

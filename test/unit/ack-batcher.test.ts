@@ -11,7 +11,7 @@ describe('AckBatcher', () => {
         sent.push([ids, retried])
         return ids.length - (ids.includes('dup') ? 1 : 0)
       },
-      (result) => results.push(result),
+      (result) => void results.push(result),
       3,
       5,
     )
@@ -34,7 +34,7 @@ describe('AckBatcher', () => {
 
   it('reports a failed send without throwing (the entries stay pending and come back)', async () => {
     const results: AckResult[] = []
-    const batcher = new AckBatcher(async () => Promise.reject(new Error('Connection is closed.')), (result) => results.push(result))
+    const batcher = new AckBatcher(async () => Promise.reject(new Error('Connection is closed.')), (result) => void results.push(result))
     batcher.add('1-0', false)
     await batcher.flush()
     expect(results).toEqual([{acked: 0, duplicates: 0, failed: new Error('Connection is closed.')}])
@@ -45,7 +45,7 @@ describe('AckBatcher', () => {
     const results: AckResult[] = []
     const batcher = new AckBatcher(
       async (ids) => new Promise<number>((resolve) => answers.push(() => resolve(ids.length))),
-      (result) => results.push(result),
+      (result) => void results.push(result),
       1,
     )
     await batcher.flush()

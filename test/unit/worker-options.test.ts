@@ -17,7 +17,9 @@ describe('resolveWorkerOptions', () => {
       prefetch: 500,
       maxReadCount: 250,
       heartbeatIntervalMs: 10_000,
-      reclaimIntervalMs: 200,
+      reclaimIntervalMs: 5000,
+      duePollMs: 200,
+      pruneConsumersAfterMs: 3_600_000,
       untilEmpty: false,
     })
     expect(options.consumer).toMatch(/^.+-\d+$/)

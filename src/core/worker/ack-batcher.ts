@@ -2,10 +2,15 @@
  * Collects acknowledgements and sends them in batches: one XACK per batch instead of one per
  * message, sent within `maxDelayMs` (a few milliseconds) of the first one queued, or at once when
  * `maxBatch` are waiting. Sending never blocks the handlers.
+ *
+ * A batch whose send failed is queued again when `onResult` says so (`'retry'`: a timeout or a
+ * lost connection; acknowledging twice is harmless), and tried again after `retryDelayMs`: a
+ * handled entry is acknowledged as soon as Redis answers again, not delivered again for nothing.
+ * `unsent` is what never got through (for the summary at exit).
  */
 export interface AckSink {
-  /** Acknowledge `ids` (and forget the retry records of `retried`); resolves to how many were still pending. */
-  (ids: string[], retried: string[]): Promise<number>
+  /** Acknowledge `ids` (and forget the attempt records of `withRecords`); resolves to how many were still pending. */
+  (ids: string[], withRecords: string[]): Promise<number>
 }
 
 export interface AckResult {
@@ -17,31 +22,44 @@ export interface AckResult {
 
 export class AckBatcher {
   private ids: string[] = []
-  private retried: string[] = []
+  private withRecords: string[] = []
   private timer: NodeJS.Timeout | undefined
-  /** XACKs sent and not yet answered, and who waits for them all (flush). A count, not a Set of promises: see InFlight. */
+  /** IDs sent and not yet answered, and who waits for them all (flush). A count, not a Set of promises: see InFlight. */
+  private sendingIds = 0
   private sending = 0
   private idleWaiters: Array<() => void> = []
 
   constructor(
     private readonly sink: AckSink,
-    private readonly onResult: (result: AckResult) => void,
+    private readonly onResult: (result: AckResult) => 'retry' | 'drop' | void,
     private readonly maxBatch = 100,
     private readonly maxDelayMs = 2,
+    private readonly retryDelayMs = 250,
   ) {}
 
-  add(id: string, hadRetryRecord: boolean): void {
+  /** Handled entries whose acknowledgement has not reached Redis (queued, or sent and unanswered). */
+  get unsent(): number {
+    return this.ids.length + this.sendingIds
+  }
+
+  add(id: string, hasRecord: boolean): void {
     this.ids.push(id)
-    if (hadRetryRecord) this.retried.push(id)
+    if (hasRecord) this.withRecords.push(id)
     if (this.ids.length >= this.maxBatch) this.send()
     else this.timer ??= setTimeout(() => this.send(), this.maxDelayMs)
   }
 
-  /** Send what is queued and wait for every acknowledgement in flight. */
+  /** Send what is queued and wait until nothing is queued or in flight (callers bound the wait). */
   async flush(): Promise<void> {
     this.send()
-    if (this.sending === 0) return
+    if (this.sending === 0 && this.ids.length === 0) return
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  /** Stop retrying (shutdown gave up): clears the timer so the process can exit. */
+  stop(): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
   }
 
   private send(): void {
@@ -49,18 +67,25 @@ export class AckBatcher {
     this.timer = undefined
     if (this.ids.length === 0) return
     const ids = this.ids
-    const retried = this.retried
+    const withRecords = this.withRecords
     this.ids = []
-    this.retried = []
+    this.withRecords = []
     this.sending++
-    void this.sink(ids, retried)
+    this.sendingIds += ids.length
+    void this.sink(ids, withRecords)
       .then(
         (acked) => this.onResult({acked, duplicates: ids.length - acked, failed: undefined}),
-        (error: unknown) => this.onResult({acked: 0, duplicates: 0, failed: error}),
+        (error: unknown) => {
+          if (this.onResult({acked: 0, duplicates: 0, failed: error}) !== 'retry') return
+          this.ids.unshift(...ids)
+          this.withRecords.unshift(...withRecords)
+          this.timer ??= setTimeout(() => this.send(), this.retryDelayMs)
+        },
       )
       .finally(() => {
         this.sending--
-        if (this.sending > 0) return
+        this.sendingIds -= ids.length
+        if (this.sending > 0 || this.ids.length > 0) return
         const waiters = this.idleWaiters
         this.idleWaiters = []
         for (const wake of waiters) wake()

@@ -1,26 +1,34 @@
 import type {Redis} from 'ioredis'
 
-import {deadLetterKey, retryKey} from '../keys.js'
+import {deadLetterKey, retryDueKey, retryKey} from '../keys.js'
 import {callScript, type ScriptSpec} from '../scripts.js'
+import {parseAttemptRecord, type AttemptRecord} from './attempts.js'
 
-/** An entry as delivered: its ID, raw field/value pairs and delivery count (attempt). */
+/**
+ * The pseudo-consumer that holds parked retries (see park-retry-3.lua). Its name cannot clash with
+ * qctl's default consumer names (`<hostname>-<pid>`); `inspect` shows it with the parked count.
+ */
+export const PARKED_CONSUMER = 'qctl:parked'
+
+/** An entry handed to the worker: its ID, raw field/value pairs and what Redis knows of its attempts. */
 export interface DeliveredEntry {
   id: string
   pairs: string[]
-  attempt: number
+  /** Undefined for a first delivery (XREADGROUP `>`); the attempt record (maybe undefined) otherwise. */
+  takenBack: {record: AttemptRecord | undefined} | undefined
+  /** No longer pending anywhere (its consumer was deleted): handled without an acknowledgement. */
+  orphan: boolean
 }
 
-/** A parked retry: when the entry first failed and when it may be delivered again. */
-export interface RetryRecord {
-  firstFailureMs: number
-  dueMs: number
-}
-
-const CLAIM: ScriptSpec = {name: 'qctlClaim', file: 'claim-1.lua', keys: 1}
-const HEARTBEAT: ScriptSpec = {name: 'qctlHeartbeat', file: 'heartbeat-1.lua', keys: 1}
-const RETRY_LATER: ScriptSpec = {name: 'qctlRetryLater', file: 'retry-later-2.lua', keys: 2}
-const DEAD_LETTER: ScriptSpec = {name: 'qctlDeadLetter', file: 'dead-letter-3.lua', keys: 3}
-const DELETE_CONSUMER: ScriptSpec = {name: 'qctlDeleteConsumerIfIdle', file: 'delete-consumer-if-idle-1.lua', keys: 1}
+const SCRIPTS = {
+  park: {name: 'qctlParkRetry', file: 'park-retry-3.lua', keys: 3},
+  takeDue: {name: 'qctlTakeDue', file: 'take-due-3.lua', keys: 3},
+  reclaim: {name: 'qctlReclaim', file: 'reclaim-3.lua', keys: 3},
+  markStart: {name: 'qctlMarkStart', file: 'mark-start-2.lua', keys: 2},
+  heartbeat: {name: 'qctlHeartbeat', file: 'heartbeat-3.lua', keys: 3},
+  deadLetter: {name: 'qctlDeadLetter', file: 'dead-letter-3.lua', keys: 3},
+  deleteConsumer: {name: 'qctlDeleteConsumerIfIdle', file: 'delete-consumer-if-idle-1.lua', keys: 1},
+} as const satisfies Record<string, ScriptSpec>
 
 export type DeadLetterOutcome = {moved: true; dlqId: string} | {moved: false; reason: 'not-pending' | 'deleted'}
 
@@ -31,11 +39,15 @@ export interface GroupState {
   lag: number
 }
 
-const parseRetryRecord = (text: string | null): RetryRecord | undefined => {
-  if (text === null) return undefined
-  const [first, due] = text.split(':').map(Number)
-  return first === undefined || due === undefined || Number.isNaN(first) || Number.isNaN(due) ? undefined : {firstFailureMs: first, dueMs: due}
+export interface ConsumerInfo {
+  name: string
+  pending: number
+  idleMs: number
 }
+
+/** What the heartbeat found about a held entry it did not renew (heartbeat-3.lua). */
+export type HeldEntryFate = 'taken-over' | 'orphaned' | 'deleted'
+const FATES: Record<number, HeldEntryFate> = {1: 'taken-over', 2: 'orphaned', 3: 'deleted'}
 
 /** Pairs of an XINFO reply as an object. */
 const infoObject = (reply: unknown[]): Record<string, unknown> => {
@@ -44,6 +56,11 @@ const infoObject = (reply: unknown[]): Record<string, unknown> => {
   return object
 }
 
+type TakenRow = [string, string[], string, number?]
+
+const takenBack = (rows: TakenRow[]): DeliveredEntry[] =>
+  rows.map(([id, pairs, record, orphan]) => ({id, pairs, takenBack: {record: parseAttemptRecord(record)}, orphan: orphan === 1}))
+
 /**
  * The Redis operations of one consumer in one group, on the worker's command connection.
  * Every multi-step change that must be atomic is a Lua script in src/lua.
@@ -51,6 +68,7 @@ const infoObject = (reply: unknown[]): Record<string, unknown> => {
 export class GroupOps {
   readonly dlqKey: string
   readonly retryKey: string
+  readonly dueKey: string
 
   constructor(
     private readonly redis: Redis,
@@ -61,10 +79,16 @@ export class GroupOps {
   ) {
     this.dlqKey = deadLetterTopic ?? deadLetterKey(topic)
     this.retryKey = retryKey(topic, group)
+    this.dueKey = retryDueKey(topic, group)
   }
 
-  /** Create the group (and the stream) if missing. Returns true if it was created. */
+  /**
+   * Create the group (and the stream) if missing; returns true if it was created. Looks first:
+   * Redis refuses XGROUP CREATE when over maxmemory even if the group exists, and a worker must
+   * start there, since draining is what frees memory.
+   */
   async ensureGroup(from: 'start' | 'latest'): Promise<boolean> {
+    if ((await this.state()).exists) return false
     try {
       await this.redis.xgroup('CREATE', this.topic, this.group, from === 'start' ? '0' : '$', 'MKSTREAM')
       return true
@@ -74,21 +98,10 @@ export class GroupOps {
     }
   }
 
-  /** IDs this consumer has pending, after `afterId`, oldest first. */
-  async ownPending(afterId: string, count: number): Promise<string[]> {
-    const start = afterId === '-' ? '-' : `(${afterId}`
-    const rows = (await this.redis.xpending(this.topic, this.group, start, '+', count, this.consumer)) as Array<[string, string, number, number]>
-    return rows.map(([id]) => id)
-  }
-
-  /** Take delivery of entries (attempt counter +1), reporting those deleted from the stream. */
-  async claim(ids: readonly string[]): Promise<{delivered: DeliveredEntry[]; lost: string[]}> {
-    if (ids.length === 0) return {delivered: [], lost: []}
-    const [delivered, lost] = (await callScript(this.redis, CLAIM, [this.topic, this.group, this.consumer, ...ids])) as [
-      Array<[string, string[], number]>,
-      string[],
-    ]
-    return {delivered: delivered.map(([id, pairs, attempt]) => ({id, pairs, attempt: Number(attempt)})), lost}
+  /** Records of entries taken back from this consumer's own pending list (a restart with a stable --consumer). */
+  async records(ids: readonly string[]): Promise<Array<AttemptRecord | undefined>> {
+    if (ids.length === 0) return []
+    return (await this.redis.hmget(this.retryKey, ...ids)).map(parseAttemptRecord)
   }
 
   /**
@@ -100,25 +113,46 @@ export class GroupOps {
     return entry?.[1]
   }
 
-  /** XAUTOCLAIM … JUSTID: take over entries idle at least `minIdleMs` without counting a delivery. */
-  async autoclaim(minIdleMs: number, cursor: string, count: number): Promise<{cursor: string; ids: string[]; deleted: string[]}> {
-    const reply = (await this.redis.call('XAUTOCLAIM', this.topic, this.group, this.consumer, minIdleMs, cursor, 'COUNT', count, 'JUSTID')) as [
-      string,
-      string[],
-      string[]?,
-    ]
-    return {cursor: reply[0], ids: reply[1], deleted: reply[2] ?? []}
+  /** Acknowledge entries found deleted from the stream and forget their retry state. */
+  async forgetDeleted(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return
+    const replies = await this.redis.pipeline().xack(this.topic, this.group, ...ids).hdel(this.retryKey, ...ids).zrem(this.dueKey, ...ids).exec()
+    const failed = replies?.find(([error]) => error !== null)?.[0]
+    if (failed) throw failed
   }
 
-  async retryRecords(ids: readonly string[]): Promise<Map<string, RetryRecord>> {
-    const records = new Map<string, RetryRecord>()
-    if (ids.length === 0) return records
-    const values = await this.redis.hmget(this.retryKey, ...ids)
-    ids.forEach((id, index) => {
-      const record = parseRetryRecord(values[index] ?? null)
-      if (record !== undefined) records.set(id, record)
-    })
-    return records
+  /** Parked entries whose backoff is over, claimed for this consumer (take-due-3.lua). */
+  async takeDue(count: number): Promise<{entries: DeliveredEntry[]; lost: string[]; nextDueInMs: number}> {
+    const [rows, lost, nextDue] = (await callScript(this.redis, SCRIPTS.takeDue, [this.topic, this.dueKey, this.retryKey, this.group, this.consumer, PARKED_CONSUMER, count])) as [
+      TakenRow[],
+      string[],
+      number,
+    ]
+    return {entries: takenBack(rows), lost, nextDueInMs: Number(nextDue)}
+  }
+
+  /** Entries of `from` idle at least `minIdleMs`, claimed for this consumer (reclaim-3.lua). */
+  async reclaim(from: string, minIdleMs: number, count: number): Promise<{entries: DeliveredEntry[]; lost: string[]}> {
+    const [rows, lost] = (await callScript(this.redis, SCRIPTS.reclaim, [this.topic, this.retryKey, this.dueKey, this.group, this.consumer, from, minIdleMs, count])) as [
+      TakenRow[],
+      string[],
+    ]
+    return {entries: takenBack(rows), lost}
+  }
+
+  /**
+   * Record a start of an entry taken back, just before its handler runs; false if the entry is no
+   * longer this consumer's. Sent at once (the command is written to the socket before this returns),
+   * so the mark leaves the process even if the handler then kills it.
+   */
+  async markStart(id: string, solo: boolean): Promise<boolean> {
+    return (await callScript(this.redis, SCRIPTS.markStart, [this.topic, this.retryKey, this.group, this.consumer, id, solo ? 1 : 0])) !== -1
+  }
+
+  /** The consumers of the group, for the takeover of dead ones and the pruning of idle ones. */
+  async consumers(): Promise<ConsumerInfo[]> {
+    const rows = ((await this.redis.call('XINFO', 'CONSUMERS', this.topic, this.group)) as unknown[][]).map(infoObject)
+    return rows.map((row) => ({name: String(row.name), pending: Number(row.pending), idleMs: Number(row.idle)}))
   }
 
   /** Set the idle time of entries this consumer holds (JUSTID: no delivery counted). */
@@ -127,45 +161,54 @@ export class GroupOps {
     await this.redis.call('XCLAIM', this.topic, this.group, this.consumer, 0, ...ids, 'IDLE', Math.max(0, Math.round(idleMs)), 'JUSTID')
   }
 
-  /** Keep in-flight entries from being reclaimed; returns those no longer this consumer's. */
-  async heartbeat(ids: readonly string[]): Promise<string[]> {
-    if (ids.length === 0) return []
-    return (await callScript(this.redis, HEARTBEAT, [this.topic, this.group, this.consumer, ...ids])) as string[]
+  /** Renew held entries; returns what became of those no longer this consumer's. */
+  async heartbeat(ids: readonly string[]): Promise<Map<string, HeldEntryFate>> {
+    const fates = new Map<string, HeldEntryFate>()
+    if (ids.length === 0) return fates
+    const flat = (await callScript(this.redis, SCRIPTS.heartbeat, [this.topic, this.retryKey, this.dueKey, this.group, this.consumer, ...ids])) as Array<string | number>
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const fate = FATES[Number(flat[i + 1])]
+      if (fate !== undefined) fates.set(String(flat[i]), fate)
+    }
+    return fates
   }
 
-  /** Park a failed entry until `record.dueMs`; false if it is no longer this consumer's. */
-  async retryLater(id: string, idleMs: number, record: RetryRecord): Promise<boolean> {
-    const parked = await callScript(this.redis, RETRY_LATER, [
-      this.topic,
-      this.retryKey,
-      this.group,
-      this.consumer,
-      id,
-      Math.max(0, Math.round(idleMs)),
-      `${record.firstFailureMs}:${record.dueMs}`,
-    ])
-    return parked === 1
+  /** Park a failed entry until its backoff is over (Redis time); undefined if it is no longer this consumer's. */
+  async park(id: string, delayMs: number, attempt: number): Promise<{dueMs: number; firstFailureMs: number} | undefined> {
+    const reply = await callScript(this.redis, SCRIPTS.park, [this.topic, this.retryKey, this.dueKey, this.group, this.consumer, PARKED_CONSUMER, id, Math.max(0, Math.round(delayMs)), attempt])
+    if (!Array.isArray(reply)) return undefined
+    return {dueMs: Number(reply[0]), firstFailureMs: Number(reply[1])}
   }
 
   async deadLetter(id: string, metadata: ReadonlyArray<[string, string]>): Promise<DeadLetterOutcome> {
-    const reply = await callScript(this.redis, DEAD_LETTER, [this.topic, this.dlqKey, this.retryKey, this.group, id, ...metadata.flat()])
+    const reply = await callScript(this.redis, SCRIPTS.deadLetter, [this.topic, this.dlqKey, this.retryKey, this.group, id, ...metadata.flat()])
     if (typeof reply === 'string') return {moved: true, dlqId: reply}
     return {moved: false, reason: reply === -1 ? 'deleted' : 'not-pending'}
   }
 
-  /** Acknowledge, and forget retry records; returns how many were still pending. */
-  async ack(ids: readonly string[], retried: readonly string[]): Promise<number> {
-    if (retried.length === 0) return this.redis.xack(this.topic, this.group, ...ids)
-    const pipeline = this.redis.pipeline().xack(this.topic, this.group, ...ids)
-    if (retried.length > 0) pipeline.hdel(this.retryKey, ...retried)
-    const replies = await pipeline.exec()
+  /** Acknowledge, and forget the attempt records of `withRecords`; returns how many were still pending. */
+  async ack(ids: readonly string[], withRecords: readonly string[]): Promise<number> {
+    if (withRecords.length === 0) return this.redis.xack(this.topic, this.group, ...ids)
+    const replies = await this.redis.pipeline().xack(this.topic, this.group, ...ids).hdel(this.retryKey, ...withRecords).exec()
     const [error, acked] = replies?.[0] ?? [new Error('Connection is closed.'), 0]
     if (error !== null) throw error
     return Number(acked)
   }
 
+  /** The Redis server's clock, ms (for times written into dead letters: the local clock may be off). */
+  async serverTimeMs(): Promise<number> {
+    const [seconds, micros] = await this.redis.time()
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+  }
+
   async state(): Promise<GroupState> {
-    const groups = ((await this.redis.call('XINFO', 'GROUPS', this.topic)) as unknown[][]).map(infoObject)
+    let groups: Array<Record<string, unknown>>
+    try {
+      groups = ((await this.redis.call('XINFO', 'GROUPS', this.topic)) as unknown[][]).map(infoObject)
+    } catch (error) {
+      if (error instanceof Error && /^ERR no such key/.test(error.message)) return {exists: false, pending: 0, lag: 0}
+      throw error
+    }
     const mine = groups.find((group) => group.name === this.group)
     if (mine === undefined) return {exists: false, pending: 0, lag: 0}
     const pending = Number(mine.pending)
@@ -175,7 +218,8 @@ export class GroupOps {
     return {exists: true, pending, lag: next.length}
   }
 
-  async deleteConsumerIfIdle(): Promise<boolean> {
-    return (await callScript(this.redis, DELETE_CONSUMER, [this.topic, this.group, this.consumer])) === 1
+  /** Remove `consumer` if it holds nothing and has been idle at least `minIdleMs` (0: the worker's own, on exit). */
+  async deleteConsumerIfIdle(consumer = this.consumer, minIdleMs = 0): Promise<boolean> {
+    return (await callScript(this.redis, SCRIPTS.deleteConsumer, [this.topic, this.group, consumer, minIdleMs])) === 1
   }
 }

@@ -2,7 +2,7 @@ import {hostname} from 'node:os'
 
 import {usageError} from '../errors.js'
 import {shortestBackoff, type BackoffPolicy} from './backoff.js'
-import type {Handler} from './worker.js'
+import type {Handler} from './types.js'
 
 export interface WorkerOptions {
   topic: string
@@ -33,6 +33,11 @@ export interface WorkerOptions {
   prefetch?: number | undefined
   /** Longest wait of one blocking read. Default 1 s. */
   blockMs?: number | undefined
+  /**
+   * Remove consumers of the group that hold nothing and have been idle this long (workers that were
+   * killed leave theirs behind). Default 1 hour; `false` turns it off (for consumers named by hand).
+   */
+  pruneConsumersAfterMs?: number | false | undefined
 }
 
 export interface ResolvedWorkerOptions {
@@ -57,8 +62,12 @@ export interface ResolvedWorkerOptions {
   blockMs: number
   /** How often held entries are renewed: well inside the visibility timeout. */
   heartbeatIntervalMs: number
-  /** How often the group is scanned for entries to take over or retry. */
+  /** How often the group's consumers are checked for entries to take over (dead workers) and for pruning. */
   reclaimIntervalMs: number
+  /** Longest sleep of the due-retry loop when nothing is due sooner (retries parked by other workers are found within it). */
+  duePollMs: number
+  /** See WorkerOptions; undefined when off. */
+  pruneConsumersAfterMs: number | undefined
 }
 
 export const WORKER_DEFAULTS = {
@@ -69,6 +78,7 @@ export const WORKER_DEFAULTS = {
   shutdownTimeoutMs: 30_000,
   prefetch: 500,
   blockMs: 1000,
+  pruneConsumersAfterMs: 60 * 60_000,
 } as const
 
 const positiveInteger = (value: number | undefined, fallback: number, option: string, min = 1): number => {
@@ -113,6 +123,9 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     maxReadCount: clamp(Math.ceil(prefetch / 2), 1, 500),
     blockMs: positiveInteger(options.blockMs, WORKER_DEFAULTS.blockMs, 'blockMs', 10),
     heartbeatIntervalMs: Math.floor(visibilityTimeoutMs / 3),
-    reclaimIntervalMs: clamp(Math.floor(Math.min(visibilityTimeoutMs, shortestBackoff(backoff)) / 4), 50, 5000),
+    reclaimIntervalMs: clamp(Math.floor(visibilityTimeoutMs / 4), 50, 5000),
+    duePollMs: clamp(Math.floor(shortestBackoff(backoff) / 4), 20, 1000),
+    pruneConsumersAfterMs:
+      options.pruneConsumersAfterMs === false ? undefined : positiveInteger(options.pruneConsumersAfterMs, WORKER_DEFAULTS.pruneConsumersAfterMs, '--prune-consumers-after', 1000),
   }
 }

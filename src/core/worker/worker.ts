@@ -1,5 +1,4 @@
 import {EventEmitter} from 'node:events'
-import {format} from 'node:util'
 
 import type {Redis} from 'ioredis'
 
@@ -7,107 +6,20 @@ import {QctlError} from '../errors.js'
 import {isPermissionDenied} from '../redis/redis-errors.js'
 import {sleep} from '../sleep.js'
 import {AckBatcher} from './ack-batcher.js'
-import {backoffDelay} from './backoff.js'
-import {GroupOps, type DeliveredEntry, type RetryRecord} from './group-ops.js'
-import {failureKind} from './handler-errors.js'
-import {InFlight} from './in-flight.js'
+import {Alarm} from './alarm.js'
+import {ConnectionHealth, dropConnection, within} from './connections.js'
+import {Dispatcher} from './dispatcher.js'
+import {isFatal, isNoGroup} from './fatal.js'
+import {GroupOps, PARKED_CONSUMER, type DeliveredEntry, type HeldEntryFate} from './group-ops.js'
+import {resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions} from './options.js'
+import {errorMessage, Outcomes} from './outcomes.js'
 import {ReadAhead} from './read-ahead.js'
-import {decodeMessage, mayBeBinary, type Message, type RawValue} from './message.js'
-import {resolveWorkerOptions, type WorkerOptions, type ResolvedWorkerOptions} from './options.js'
+import {reportLost, type Session, type Tally} from './session.js'
+import type {ConnectionFactory, StopReason, WorkerEvents, WorkerSummary} from './types.js'
 
-export interface HandlerContext {
-  /** Fired on shutdown (after --shutdown-timeout) or when --handler-timeout passes. */
-  signal: AbortSignal
-  attempt: number
-  /** Log a line through qctl's output (it respects --json). */
-  log: (...args: unknown[]) => void
-}
+export type {ConnectionFactory, Handler, HandlerContext, StopReason, WorkerEvents, WorkerSummary} from './types.js'
+export {WORKER_CONNECTION_OPTIONS} from './connections.js'
 
-export type Handler = (message: Message, context: HandlerContext) => unknown
-
-/** What the worker did, for the summary at exit (and `--json`). */
-export interface WorkerSummary {
-  topic: string
-  group: string
-  consumer: string
-  processed: number
-  retried: number
-  deadLettered: number
-  lost: number
-  /** IDs of lost entries (deleted or trimmed while pending), the first 100. */
-  lostIds: string[]
-  /** Acknowledgements that found the entry already acknowledged: it was handled twice. */
-  duplicates: number
-  /** In flight at shutdown and not finished within the shutdown timeout: left pending for others. */
-  unfinished: number
-  durationMs: number
-  /** Handled (processed + dead-lettered) per second. */
-  rate: number
-  stopReason: StopReason
-}
-
-export type StopReason = 'signal' | 'until-empty' | 'max-messages' | 'closed'
-
-export interface WorkerEvents {
-  started: [{topic: string; group: string; consumer: string; groupCreated: boolean; deadLetterKey: string}]
-  retry: [{id: string; attempt: number; delayMs: number; error: string}]
-  deadLettered: [{id: string; dlqId: string; attempts: number; errorName: string; error: string}]
-  lost: [{ids: string[]}]
-  log: [{id: string; message: string}]
-  warning: [{message: string}]
-}
-
-/** Opens the worker's connections: blocking reads get their own, so they never delay acks. */
-export type ConnectionFactory = (role: 'reader' | 'commands') => Promise<Redis>
-
-/**
- * How the worker's connections should be opened (see `openRedis`): both reconnect by themselves;
- * the command connection re-sends what a cut connection left unanswered (everything it sends is
- * idempotent) and bounds every command, so no loop waits forever on a reply that will never come.
- * The reader does neither: a blocking read has its own watchdog, and re-sending one would deliver
- * entries to a read nobody awaits.
- */
-export const WORKER_CONNECTION_OPTIONS = {
-  reader: {reconnect: true},
-  commands: {reconnect: true, resendOnReconnect: true, commandTimeoutMs: 15_000},
-} as const
-
-interface Tracked {
-  readonly id: string
-  /** Where the worker's InFlight holds it. */
-  slot: number
-  entry: DeliveredEntry
-  retry: RetryRecord | undefined
-  controller: AbortController | undefined
-}
-
-/**
- * The handler's context, one per delivery. `signal` and `log` are made only when the handler
- * reads them: most never do, and an AbortController or a closure per message is costly.
- */
-class DeliveryContext implements HandlerContext {
-  readonly attempt: number
-
-  constructor(
-    private readonly tracked: Tracked,
-    private readonly logLine: (id: string, message: string) => void,
-  ) {
-    this.attempt = tracked.entry.attempt
-  }
-
-  get signal(): AbortSignal {
-    this.tracked.controller ??= new AbortController()
-    return this.tracked.controller.signal
-  }
-
-  /** A function of its own (not a method), so `const {log} = ctx` works. */
-  get log(): (...args: unknown[]) => void {
-    return (...args) => this.logLine(this.tracked.entry.id, format(...args))
-  }
-}
-
-const MAX_LOST_IDS = 100
-const ERROR_MESSAGE_LIMIT = 1000
 const READ_WATCHDOG_MARGIN_MS = 5000
 /**
  * Entries per XACK (sent sooner if 2 ms pass). Measured on 1M drains: 100, 300 and 500 ran at the same
@@ -116,54 +28,34 @@ const READ_WATCHDOG_MARGIN_MS = 5000
 const ACK_BATCH = 100
 /** How much handling the read-ahead covers (see ReadAhead). */
 const READ_AHEAD_WINDOW_MS = 20
-
-const errorName = (error: unknown): string =>
-  error instanceof Error ? error.name : typeof error === 'object' && error !== null && typeof (error as {name?: unknown}).name === 'string' ? String((error as {name: string}).name) : 'Error'
-
-const errorMessage = (error: unknown): string => {
-  const text = error instanceof Error ? error.message : String(error)
-  return text.length > ERROR_MESSAGE_LIMIT ? `${text.slice(0, ERROR_MESSAGE_LIMIT)}…` : text
-}
-
-const isThenable = (value: unknown): value is PromiseLike<unknown> =>
-  typeof value === 'object' && value !== null && typeof (value as {then?: unknown}).then === 'function'
-
-/** Errors that retrying cannot fix: stop the worker. Anything else (a lost connection) is retried. */
-const isFatal = (error: unknown): boolean =>
-  error instanceof QctlError || isPermissionDenied(error) || (error instanceof Error && /^(NOGROUP|WRONGTYPE|NOSCRIPT)/.test(error.message))
+/** Entries taken back per call (due retries, a dead consumer's, the worker's own): large, as reads are. */
+const TAKE_BATCH = 500
+/** Shutdown's last Redis calls (acknowledgements, releasing entries, removing the consumer) get at least this, within --shutdown-timeout if it allows. */
+const CLEANUP_MIN_MS = 1000
 
 /**
  * A consumer-group worker: at-least-once delivery to a handler with bounded concurrency,
- * batched acknowledgements, retries with backoff kept in Redis, atomic dead-lettering,
- * recovery of entries left by dead consumers, and a heartbeat that keeps a slow but live
- * handler's entries from being taken over.
+ * batched acknowledgements, retries parked in Redis by due time (Redis's clock), atomic
+ * dead-lettering, takeover of entries left by dead consumers, attempts counted by handler starts
+ * (attempts.ts), and a heartbeat that keeps a slow but live handler's entries from being taken over.
  *
  * Memory is bounded: at most `concurrency + prefetch` entries are held, however deep the backlog;
  * within that the read-ahead follows the handlers' rate (ReadAhead).
  */
 export class Worker extends EventEmitter<WorkerEvents> {
   readonly options: ResolvedWorkerOptions
-  private ops: GroupOps | undefined
-  private commands: Redis | undefined
-  private reader: Redis | undefined
-  private readonly queue: Tracked[] = []
-  private readonly inFlight = new InFlight<Tracked>()
-  private running = 0
-  /** Handler calls started, so --max-messages never starts more than it may finish. */
-  private started = 0
-  /** Handler calls finished (whatever the outcome): the read-ahead follows their rate. */
-  private finished = 0
   private readonly readAhead: ReadAhead
-  /** The read and reclaim loops waiting for room, each with the room it waits for. */
-  private readonly slotWaiters: Array<{min: number; wake: () => void}> = []
-  /** The read loop waiting for nothing to be held (see `settle`). */
-  private onIdle: (() => void) | undefined
+  /** Aborted when the worker stops reading; `end` when everything (heartbeat, health) stops. */
   private readonly stopController = new AbortController()
+  private readonly endController = new AbortController()
   private stopReason: StopReason = 'closed'
-  private acks: AckBatcher | undefined
+  private stoppedAt = 0
   private fatal: unknown
   private readonly startedAt = Date.now()
-  private readonly summary = {processed: 0, retried: 0, deadLettered: 0, lost: 0, lostIds: [] as string[], duplicates: 0}
+  private readonly tally: Tally = {processed: 0, retried: 0, deadLettered: 0, lost: 0, lostIds: [], duplicates: 0}
+  private dispatcher: Dispatcher | undefined
+  private session: Session | undefined
+  private readonly dueAlarm = new Alarm()
 
   constructor(
     options: WorkerOptions,
@@ -174,65 +66,119 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const {prefetch, maxReadCount, concurrency} = this.options
     // Start small (a slow handler holds little from the first read); a fast one grows it within a few reads.
     this.readAhead = new ReadAhead(prefetch, maxReadCount, READ_AHEAD_WINDOW_MS, performance.now(), concurrency)
+    this.on('retry', ({delayMs}) => this.dueAlarm.wakeIn(delayMs))
   }
 
-  /** Entries held (running and prefetched). */
+  /** Entries held (running and read ahead). */
   get inFlightCount(): number {
-    return this.inFlight.size
+    return this.dispatcher?.size ?? 0
   }
 
-  get stats(): Readonly<typeof this.summary> & {inFlight: number; elapsedMs: number} {
-    return {...this.summary, inFlight: this.inFlight.size, elapsedMs: Date.now() - this.startedAt}
+  get stats(): Readonly<Tally> & {inFlight: number; running: number; elapsedMs: number} {
+    return {...this.tally, inFlight: this.inFlightCount, running: this.dispatcher?.runningCount ?? 0, elapsedMs: Date.now() - this.startedAt}
   }
 
-  /** Begin a graceful stop: no more reads; running handlers finish (up to the shutdown timeout). Idempotent. */
+  /**
+   * Begin a graceful stop: no more reads; what was read ahead and what runs finishes (up to the
+   * shutdown timeout). Idempotent.
+   */
   close(reason: StopReason = 'closed'): void {
     if (this.stopController.signal.aborted) return
     this.stopReason = reason
+    this.stoppedAt = Date.now()
     this.stopController.abort()
-    this.wakeSlotWaiters()
-    this.onIdle?.()
+    this.dispatcher?.wakeAll()
+    if (reason === 'signal' && this.dispatcher !== undefined) {
+      this.emit('stopping', {running: this.dispatcher.runningCount, queued: this.dispatcher.queuedCount, timeoutMs: this.options.shutdownTimeoutMs})
+    }
   }
 
   /** Run until closed, `untilEmpty` finds nothing left, or `maxMessages` are handled. */
   async run(): Promise<WorkerSummary> {
+    const session = await this.open()
+    const dispatcher = new Dispatcher(session, this.readAhead, () => this.close('max-messages'))
+    this.session = session
+    this.dispatcher = dispatcher
     const {topic, group, consumer} = this.options
-    this.commands = this.watchConnection(await this.connect('commands'), 'commands')
-    this.ops = new GroupOps(this.commands, topic, group, consumer, this.options.deadLetterTopic)
-    const groupCreated = await this.ops.ensureGroup(this.options.from)
-    this.acks = new AckBatcher(
-      async (ids, retried) => (this.ops as GroupOps).ack(ids, retried),
-      (result) => {
-        this.summary.duplicates += result.duplicates
-        if (result.failed === undefined) return
-        // A refused XACK would be refused for every entry: stop rather than handle them all again.
-        if (isPermissionDenied(result.failed)) this.fail(result.failed)
-        else this.emit('warning', {message: `acknowledgement failed (the entries will be delivered again): ${errorMessage(result.failed)}`})
-      },
-      ACK_BATCH,
-    )
-    this.emit('started', {topic, group, consumer, groupCreated, deadLetterKey: this.ops.dlqKey})
-    this.reader = this.watchConnection(await this.connect('reader'), 'reader')
 
-    await this.recoverOwnPending()
-    const loops = [this.readLoop(), this.reclaimLoop(), this.heartbeatLoop()]
-    await Promise.all(loops.map(async (loop) => loop.catch((error: unknown) => this.fail(error))))
-    const unfinished = await this.drain()
+    const loops = [this.intake(session, dispatcher), this.reclaimLoop(session, dispatcher), this.dueLoop(session, dispatcher)]
+    const background = [this.heartbeatLoop(session, dispatcher), session.health.run(this.endController.signal)]
+    const guard = async (loop: Promise<void>): Promise<void> => loop.catch((error: unknown) => this.fail(error))
+    await Promise.all(loops.map(guard))
+    const ended = await this.shutdown(session, dispatcher)
+    await Promise.all(background.map(guard))
     if (this.fatal !== undefined) throw this.fatal
-    await this.removeConsumerIfIdle()
 
     const durationMs = Date.now() - this.startedAt
-    const handled = this.summary.processed + this.summary.deadLettered
+    const handled = this.tally.processed + this.tally.deadLettered
     return {
       topic,
       group,
       consumer,
-      ...this.summary,
-      unfinished,
+      ...this.tally,
+      ...ended,
       durationMs,
       rate: durationMs > 0 ? Math.round((handled * 1000) / durationMs) : 0,
       stopReason: this.stopReason,
     }
+  }
+
+  /** Connect, make sure the group exists, and build the run's session. A stop before the first read ends here (exit 130). */
+  private async open(): Promise<Session> {
+    const {topic, group, consumer} = this.options
+    const startUp = async <T>(step: Promise<T>): Promise<T> => {
+      const value = await step
+      if (this.stopController.signal.aborted) throw new QctlError('INTERRUPTED', 'stopped during start-up, before reading anything')
+      return value
+    }
+    const commands = this.watchConnection(await startUp(this.connect('commands')), 'commands')
+    const ops = new GroupOps(commands, topic, group, consumer, this.options.deadLetterTopic)
+    const groupCreated = await startUp(ops.ensureGroup(this.options.from))
+    const offsetMs = await startUp(this.clockOffset(ops))
+    const reader = this.watchConnection(await startUp(this.connect('reader')), 'reader')
+    const warn = (message: string): void => void this.emit('warning', {message})
+    const session: Session = {
+      options: this.options,
+      commands,
+      reader,
+      ops,
+      acks: new AckBatcher(async (ids, withRecords) => ops.ack(ids, withRecords), (result) => this.onAckResult(result), ACK_BATCH),
+      outcomes: new Outcomes(ops, this.options, () => Date.now() + offsetMs),
+      health: new ConnectionHealth(commands, warn),
+      tally: this.tally,
+      events: this,
+      stopSignal: this.stopController.signal,
+      now: () => Date.now() + offsetMs,
+      warn,
+      reportLost: (ids) => reportLost(this.tally, this, ids),
+      fail: (error) => this.fail(error),
+    }
+    this.emit('started', {topic, group, consumer, groupCreated, deadLetterKey: ops.dlqKey})
+    return session
+  }
+
+  /** Redis's clock minus this host's, so times written into Redis agree across hosts whose clocks do not. */
+  private async clockOffset(ops: GroupOps): Promise<number> {
+    const before = Date.now()
+    try {
+      const server = await ops.serverTimeMs()
+      return server - Math.round((before + Date.now()) / 2)
+    } catch (error) {
+      if (isPermissionDenied(error)) return 0
+      throw error
+    }
+  }
+
+  private onAckResult(result: {duplicates: number; failed: unknown}): 'retry' | 'drop' {
+    this.tally.duplicates += result.duplicates
+    if (result.failed === undefined) return 'drop'
+    // A refused XACK would be refused for every entry: stop rather than handle them all again.
+    if (isFatal(result.failed)) {
+      this.fail(result.failed)
+      return 'drop'
+    }
+    this.emit('warning', {message: `acknowledgement failed, retrying: ${errorMessage(result.failed)}`})
+    return 'retry'
   }
 
   /** Say when a connection drops and comes back (the client reconnects by itself, with capped backoff). */
@@ -250,7 +196,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   private fail(error: unknown): void {
-    this.fatal ??= error
+    this.fatal ??= isNoGroup(error) ? this.groupVanished() : error
     this.close('closed')
   }
 
@@ -258,81 +204,47 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return this.stopController.signal.aborted
   }
 
-  private get freeCapacity(): number {
-    return this.options.concurrency + this.readAhead.size - this.inFlight.size
+  private groupVanished(): QctlError {
+    return new QctlError('NOT_FOUND', `consumer group "${this.options.group}" of topic "${this.options.topic}" no longer exists (the stream was deleted or the group destroyed); stopping rather than starting over`)
   }
 
-  /**
-   * Wait until at least `min` entries fit (or the queue ran dry with any room at all): reading
-   * a few entries at a time would double the reads for the same work.
-   */
-  private async waitForRoom(min = 1): Promise<void> {
-    while (!this.stopping && !this.hasRoom(min)) {
-      await new Promise<void>((resolve) => this.slotWaiters.push({min, wake: resolve}))
-    }
+  /** Hold entries taken back (not first deliveries), unless already held. */
+  private addAll(dispatcher: Dispatcher, entries: readonly DeliveredEntry[]): void {
+    for (const entry of entries) if (!dispatcher.has(entry.id)) dispatcher.add(entry)
   }
 
-  private hasRoom(min: number): boolean {
-    const free = this.freeCapacity
-    return free >= min || (this.queue.length === 0 && free > 0)
+  /** The worker's own pending entries first (a restart with a stable --consumer), then new ones. */
+  private async intake(session: Session, dispatcher: Dispatcher): Promise<void> {
+    await this.recoverOwnPending(session, dispatcher)
+    await this.readLoop(session, dispatcher)
   }
 
-  /**
-   * Called after every message: wakes only the waiters whose room is there now, so a busy worker
-   * does not make its read loop spin (a promise and a check per message) while the room fills up.
-   */
-  private wakeSlotWaiters(): void {
-    for (let i = this.slotWaiters.length - 1; i >= 0; i--) {
-      const waiter = this.slotWaiters[i] as {min: number; wake: () => void}
-      // Stopping wakes everyone: the loops then see it and end.
-      if (!this.stopping && !this.hasRoom(waiter.min)) continue
-      this.slotWaiters.splice(i, 1)
-      waiter.wake()
-    }
-  }
-
-  /** On start, deliver again what this consumer name still holds (a restarted worker with a stable --consumer). */
-  private async recoverOwnPending(): Promise<void> {
-    const ops = this.ops as GroupOps
-    let after = '-'
+  /** Deliver again what this consumer name still holds, read from its history (XREADGROUP … 0) in large batches. */
+  private async recoverOwnPending(session: Session, dispatcher: Dispatcher): Promise<void> {
+    const {topic, group, consumer} = this.options
+    let after = '0'
     while (!this.stopping) {
-      await this.waitForRoom()
-      const ids = (await ops.ownPending(after, Math.max(1, this.freeCapacity))).filter((id) => !this.inFlight.has(id))
-      if (ids.length === 0) return
-      after = ids.at(-1) as string
-      await this.takeDelivery(ids)
-    }
-  }
-
-  /** Claim entries (attempt +1) unless their retry is not due yet; those are parked again. */
-  private async takeDelivery(ids: string[]): Promise<void> {
-    const ops = this.ops as GroupOps
-    const records = await ops.retryRecords(ids)
-    const now = Date.now()
-    const due: string[] = []
-    for (const id of ids) {
-      const record = records.get(id)
-      if (record !== undefined && record.dueMs > now) {
-        await ops.setIdle([id], this.options.visibilityTimeoutMs - (record.dueMs - now))
-      } else {
-        due.push(id)
+      await dispatcher.waitForRoom(Math.min(TAKE_BATCH, this.options.concurrency))
+      const count = Math.max(1, Math.min(dispatcher.freeCapacity, TAKE_BATCH))
+      const reply = (await session.reader.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', topic, after)) as Array<[string, Array<[string, string[] | null]>]> | null
+      const rows = reply?.[0]?.[1] ?? []
+      if (rows.length === 0) return
+      after = (rows.at(-1) as [string, unknown])[0]
+      const deleted = rows.filter(([, pairs]) => pairs === null).map(([id]) => id)
+      if (deleted.length > 0) {
+        await session.ops.forgetDeleted(deleted)
+        session.reportLost(deleted)
       }
+      const live = rows.filter((row): row is [string, string[]] => row[1] !== null && !dispatcher.has(row[0]))
+      const records = await session.ops.records(live.map(([id]) => id))
+      this.addAll(dispatcher, live.map(([id, pairs], index) => ({id, pairs, takenBack: {record: records[index]}, orphan: false})))
+      if (rows.length < count) return
     }
-    const {delivered, lost} = await ops.claim(due)
-    this.reportLost(lost)
-    // Another path may have claimed the same entry while this one waited for Redis.
-    for (const entry of delivered) if (!this.inFlight.has(entry.id)) this.dispatch(entry, records.get(entry.id))
-  }
-
-  private reportLost(ids: readonly string[]): void {
-    if (ids.length === 0) return
-    this.summary.lost += ids.length
-    for (const id of ids) if (this.summary.lostIds.length < MAX_LOST_IDS) this.summary.lostIds.push(id)
-    this.emit('lost', {ids: [...ids]})
   }
 
   /**
-   * New entries, read on the dedicated blocking connection.
+   * New entries, read on the dedicated blocking connection, while the command connection answers
+   * (entries read now could not be acknowledged).
    *
    * Draining (--until-empty), reads do not block while entries keep coming. A read that brings fewer
    * entries than it asked for has caught up with the stream: the worker then waits for what it holds
@@ -341,344 +253,203 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * acknowledgement instead of after one more blocking read. Only while something is still pending
    * elsewhere (another consumer's entries, a parked retry) does it poll with a blocking read.
    */
-  private async readLoop(): Promise<void> {
-    const {untilEmpty} = this.options
+  private async readLoop(session: Session, dispatcher: Dispatcher): Promise<void> {
+    const {untilEmpty, concurrency} = this.options
     const blockMs = untilEmpty ? Math.min(this.options.blockMs, 100) : this.options.blockMs
     let caughtUp = false
     let block = !untilEmpty
     while (!this.stopping) {
-      if (caughtUp) await this.settle(blockMs)
-      this.readAhead.update(this.finished, performance.now())
+      await session.health.whenHealthy(session.stopSignal)
+      if (caughtUp) {
+        await dispatcher.whenIdle(blockMs)
+        if (dispatcher.size === 0) await within(session.acks.flush(), this.options.blockMs + READ_WATCHDOG_MARGIN_MS, 'acknowledgements not answered').catch(() => undefined)
+      }
+      this.readAhead.update(dispatcher.finished, performance.now())
       const {readCount} = this.readAhead
-      await this.waitForRoom(caughtUp ? 1 : readCount)
+      await dispatcher.waitForRoom(caughtUp ? 1 : readCount)
       if (this.stopping) break
       // Never fewer than the idle handlers could take at once.
-      const count = Math.min(this.freeCapacity, Math.max(readCount, this.options.concurrency - this.running))
+      const count = Math.min(dispatcher.freeCapacity, Math.max(readCount, concurrency - dispatcher.runningCount))
       let entries: Array<[string, string[]]>
       try {
-        entries = await this.read(count, block ? blockMs : undefined)
+        entries = await this.read(session, count, block ? blockMs : undefined)
       } catch (error) {
         if (this.stopping) break
-        if (error instanceof Error && error.message.startsWith('NOGROUP')) throw this.groupVanished()
+        if (isNoGroup(error)) throw this.groupVanished()
         if (isFatal(error)) throw error
         this.emit('warning', {message: `read failed, retrying: ${errorMessage(error)}`})
-        await sleep(500, this.stopController.signal)
+        await sleep(500, session.stopSignal)
         // Entries a cut read delivered are pending for us: take them back.
-        await this.recoverOwnPending().catch(() => undefined)
+        await this.recoverOwnPending(session, dispatcher).catch(() => undefined)
         continue
       }
-      for (const [id, pairs] of entries) this.dispatch({id, pairs, attempt: 1}, undefined)
+      for (const [id, pairs] of entries) dispatcher.add({id, pairs, takenBack: undefined, orphan: false})
       if (!untilEmpty) continue
       caughtUp = entries.length < count
       block = false
-      if (entries.length > 0 || this.inFlight.size > 0) continue
-      if (await this.isDrained()) this.close('until-empty')
+      if (entries.length > 0 || dispatcher.size > 0) continue
+      if (session.acks.unsent > 0) continue
+      if (await this.isDrained(session)) this.close('until-empty')
       // Pending elsewhere: wait for it (or for new entries) with a blocking read rather than spin.
       else block = true
     }
   }
 
-  /** One XREADGROUP for new entries; `blockMs` undefined reads without blocking. */
-  private async read(count: number, blockMs: number | undefined): Promise<Array<[string, string[]]>> {
+  /** One XREADGROUP for new entries; `blockMs` undefined reads without blocking. A read that never returns is cut by a watchdog. */
+  private async read(session: Session, count: number, blockMs: number | undefined): Promise<Array<[string, string[]]>> {
     const {topic, group, consumer} = this.options
-    const reader = this.reader as Redis
+    const {reader} = session
     const read =
       blockMs === undefined
         ? reader.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', topic, '>')
         : reader.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', topic, '>')
-    const reply = (await this.withWatchdog(read, (blockMs ?? 0) + READ_WATCHDOG_MARGIN_MS)) as Array<[string, Array<[string, string[]]>]> | null
+    const ms = (blockMs ?? 0) + READ_WATCHDOG_MARGIN_MS
+    const reply = (await within(read, ms, `read did not return within ${ms}ms; reconnected`, () => dropConnection(reader))) as Array<
+      [string, Array<[string, string[]]>]
+    > | null
     return reply?.[0]?.[1] ?? []
   }
 
-  /**
-   * Until-empty, after a read caught up: wait until nothing is held (or `ms` pass), then send the
-   * acknowledgements, so the drained check that may follow sees them.
-   */
-  private async settle(ms: number): Promise<void> {
-    if (this.inFlight.size > 0) {
-      let timer: NodeJS.Timeout | undefined
-      await new Promise<void>((resolve) => {
-        this.onIdle = resolve
-        timer = setTimeout(resolve, ms)
-      })
-      clearTimeout(timer)
-      this.onIdle = undefined
-    }
-    if (this.inFlight.size === 0) await this.acks?.flush()
-  }
-
-  private groupVanished(): QctlError {
-    return new QctlError('NOT_FOUND', `consumer group "${this.options.group}" of topic "${this.options.topic}" no longer exists (the stream was deleted or the group destroyed); stopping rather than starting over`)
-  }
-
-  /**
-   * A blocking read that a reconnect cut may never settle: after `ms`, drop the connection
-   * (ioredis reconnects) and report a failure, so the loop goes on.
-   */
-  private async withWatchdog<T>(promise: Promise<T>, ms: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined
-    const watchdog = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        this.reader?.disconnect(true)
-        reject(new Error(`blocking read did not return within ${ms}ms; reconnected`))
-      }, ms)
-    })
-    try {
-      return await Promise.race([promise, watchdog])
-    } finally {
-      clearTimeout(timer)
-    }
-  }
-
-  private async isDrained(): Promise<boolean> {
-    const state = await (this.ops as GroupOps).state()
+  private async isDrained(session: Session): Promise<boolean> {
+    const state = await session.ops.state()
     if (!state.exists) throw this.groupVanished()
     return state.lag === 0 && state.pending === 0
   }
 
-  /** Entries of dead consumers, and failed entries whose backoff is over. */
-  private async reclaimLoop(): Promise<void> {
-    const ops = this.ops as GroupOps
-    let cursor = '0-0'
+  /** Entries of consumers that stopped renewing them (dead or frozen workers); and idle, empty consumers pruned. */
+  private async reclaimLoop(session: Session, dispatcher: Dispatcher): Promise<void> {
+    const {consumer, pruneConsumersAfterMs} = this.options
     while (!this.stopping) {
-      await this.waitForRoom()
-      if (this.stopping) break
+      await session.health.whenHealthy(session.stopSignal)
       try {
-        const claimed = await ops.autoclaim(this.options.visibilityTimeoutMs, cursor, Math.max(1, Math.min(this.freeCapacity, 100)))
-        cursor = claimed.cursor
-        this.reportLost(claimed.deleted)
-        await this.takeDelivery(claimed.ids.filter((id) => !this.inFlight.has(id)))
+        for (const other of await session.ops.consumers()) {
+          if (this.stopping) break
+          if (other.name === consumer || other.name === PARKED_CONSUMER) continue
+          if (other.pending > 0) await this.takeOver(session, dispatcher, other.name)
+          else if (pruneConsumersAfterMs !== undefined && other.idleMs >= pruneConsumersAfterMs && (await session.ops.deleteConsumerIfIdle(other.name, pruneConsumersAfterMs))) {
+            this.emit('warning', {message: `removed consumer "${other.name}": it held nothing and was idle ${Math.round(other.idleMs / 1000)}s (a worker that was killed)`})
+          }
+        }
       } catch (error) {
-        if (error instanceof Error && error.message.startsWith('NOGROUP')) throw this.groupVanished()
+        if (isNoGroup(error)) throw this.groupVanished()
         if (isFatal(error)) throw error
-        this.emit('warning', {message: `reclaim failed, retrying: ${errorMessage(error)}`})
-        cursor = '0-0'
+        this.emit('warning', {message: `takeover of dead consumers' entries failed, retrying: ${errorMessage(error)}`})
       }
-      if (cursor === '0-0') await sleep(this.options.reclaimIntervalMs, this.stopController.signal)
+      await sleep(this.options.reclaimIntervalMs, session.stopSignal)
     }
   }
 
-  /** Reset the idle time of everything held, so a slow but live handler keeps its entries. */
-  private async heartbeatLoop(): Promise<void> {
-    const ops = this.ops as GroupOps
+  private async takeOver(session: Session, dispatcher: Dispatcher, from: string): Promise<void> {
     while (!this.stopping) {
-      await sleep(this.options.heartbeatIntervalMs, this.stopController.signal)
+      await dispatcher.waitForRoom(Math.min(TAKE_BATCH, this.options.concurrency))
+      if (this.stopping) return
+      const count = Math.max(1, Math.min(dispatcher.freeCapacity, TAKE_BATCH))
+      const {entries, lost} = await session.ops.reclaim(from, this.options.visibilityTimeoutMs, count)
+      session.reportLost(lost)
+      this.addAll(dispatcher, entries)
+      if (entries.length + lost.length < count) return
+    }
+  }
+
+  /** Parked retries whose backoff is over (Redis's clock), popped by due time: nothing is scanned that is not due. */
+  private async dueLoop(session: Session, dispatcher: Dispatcher): Promise<void> {
+    const {duePollMs} = this.options
+    while (!this.stopping) {
+      await session.health.whenHealthy(session.stopSignal)
+      await dispatcher.waitForRoom(1)
       if (this.stopping) break
-      let gone: string[]
+      let waitMs = duePollMs
       try {
-        gone = await ops.heartbeat(this.inFlight.ids())
+        const count = Math.max(1, Math.min(dispatcher.freeCapacity, TAKE_BATCH))
+        const {entries, lost, nextDueInMs} = await session.ops.takeDue(count)
+        session.reportLost(lost)
+        this.addAll(dispatcher, entries)
+        if (entries.length + lost.length >= count) waitMs = 0
+        else if (nextDueInMs >= 0) waitMs = Math.min(nextDueInMs, duePollMs)
       } catch (error) {
+        if (isNoGroup(error)) throw this.groupVanished()
         if (isFatal(error)) throw error
-        this.emit('warning', {message: `heartbeat failed, retrying: ${errorMessage(error)}`})
+        this.emit('warning', {message: `taking due retries failed, retrying: ${errorMessage(error)}`})
+      }
+      await this.dueAlarm.sleep(waitMs, session.stopSignal)
+    }
+  }
+
+  /** Renew what is held, so a slow but live handler keeps its entries; act on what was no longer this worker's. */
+  private async heartbeatLoop(session: Session, dispatcher: Dispatcher): Promise<void> {
+    const signal = this.endController.signal
+    while (!signal.aborted) {
+      await sleep(this.options.heartbeatIntervalMs, signal)
+      if (signal.aborted) break
+      let fates: Map<string, HeldEntryFate>
+      try {
+        fates = await session.ops.heartbeat(dispatcher.renewable())
+      } catch (error) {
+        if (isFatal(error) && !isNoGroup(error)) throw error
+        if (!this.stopping) this.emit('warning', {message: `heartbeat failed, retrying: ${errorMessage(error)}`})
         continue
       }
-      if (gone.length === 0) continue
-      const dropped = this.dropQueued(new Set(gone))
-      this.emit('warning', {
-        message: `${gone.length} in-flight entries were taken over by another consumer (this worker was too slow to renew them): ${dropped} not yet started are dropped, the acknowledgements of the ${gone.length - dropped} running will count as duplicates`,
-      })
+      if (fates.size > 0) this.actOnFates(session, dispatcher, fates)
     }
   }
 
-  /** Forget queued (not started) entries among `ids`: another consumer has them now. Returns how many. */
-  private dropQueued(ids: ReadonlySet<string>): number {
-    let dropped = 0
-    for (let i = this.queue.length - 1; i >= 0; i--) {
-      const tracked = this.queue[i] as Tracked
-      if (!ids.has(tracked.id)) continue
-      this.queue.splice(i, 1)
-      this.inFlight.remove(tracked.slot, tracked)
-      dropped++
+  private actOnFates(session: Session, dispatcher: Dispatcher, fates: ReadonlyMap<string, HeldEntryFate>): void {
+    const dropIds = new Set<string>()
+    const counts = {takenRunning: 0, orphaned: 0, deletedRunning: 0}
+    for (const [id, fate] of fates) {
+      const tracked = dispatcher.held(id)
+      if (tracked === undefined) continue
+      if (fate === 'orphaned') counts.orphaned++
+      if (!tracked.started && fate !== 'orphaned') dropIds.add(id)
+      else if (fate === 'taken-over') counts.takenRunning++
+      else if (fate === 'deleted') counts.deletedRunning++
+      tracked.fate = fate
     }
-    if (dropped > 0) this.wakeSlotWaiters()
-    return dropped
-  }
-
-  /** Hold an entry and start it when a handler slot is free. The caller makes sure it is not held already. */
-  private dispatch(entry: DeliveredEntry, retry: RetryRecord | undefined): void {
-    const tracked: Tracked = {id: entry.id, slot: -1, entry, retry, controller: undefined}
-    tracked.slot = this.inFlight.add(tracked)
-    this.queue.push(tracked)
-    this.pump()
-  }
-
-  private pump(): void {
-    const {maxMessages, concurrency} = this.options
-    while (this.running < concurrency && this.queue.length > 0 && !this.stopping) {
-      if (maxMessages !== undefined && this.started >= maxMessages) break
-      const tracked = this.queue.shift() as Tracked
-      this.running++
-      this.started++
-      void this.handle(tracked)
+    const dropped = dispatcher.dropQueued(dropIds)
+    const deleted = dropped.filter((tracked) => tracked.fate === 'deleted').map((tracked) => tracked.id)
+    session.reportLost(deleted)
+    const takenQueued = dropped.length - deleted.length
+    if (takenQueued + counts.takenRunning > 0) {
+      session.warn(
+        `${takenQueued + counts.takenRunning} entries were taken over by another consumer (this worker was too slow to renew them): ${takenQueued} not yet started are theirs now, the ${counts.takenRunning} running finish here (a second handling)`,
+      )
     }
+    if (counts.orphaned > 0) {
+      session.warn(`${counts.orphaned} held entries are no longer pending in the group (its consumer was deleted, e.g. XGROUP DELCONSUMER): handling them anyway, with nothing to acknowledge`)
+    }
+    if (counts.deletedRunning > 0) session.warn(`${counts.deletedRunning} entries were deleted from the stream while their handlers ran: handled, nothing to acknowledge`)
   }
 
   /**
-   * One entry to its outcome (acked, parked for retry, or dead-lettered); never rejects. One
-   * async function per message (not two): at 200k messages a second every promise counts.
+   * After the loops stop, within --shutdown-timeout: what was read ahead and what runs finishes;
+   * then acknowledgements are sent, whatever never started is released to other workers, and the
+   * consumer is removed if it holds nothing. Every Redis call is bounded, so a Redis that is down
+   * cannot hold the exit.
    */
-  private async handle(tracked: Tracked): Promise<void> {
-    try {
-      const {entry} = tracked
-      const {maxAttempts, handlerTimeoutMs} = this.options
-      if (entry.attempt > maxAttempts) {
-        // It was delivered that often without completing (its workers died or were killed mid-handler).
-        await this.deadLetter(tracked, {name: 'MaxAttemptsExceeded', message: `delivered ${entry.attempt} times without completing (limit ${maxAttempts})`}).catch(
-          (error: unknown) => {
-            // A refusal (no permission to dead-letter) would come back on every delivery: stop instead.
-            if (isFatal(error)) this.fail(error)
-            else this.emit('warning', {message: `could not dead-letter ${entry.id} (it will be delivered again): ${errorMessage(error)}`})
-          },
-        )
-        return
-      }
-      let pairs: readonly RawValue[] = entry.pairs
-      if (mayBeBinary(entry.pairs)) {
-        const exact = await this.exactPairs(entry.id)
-        // Left pending: delivered again after the visibility timeout (or reported lost if it was deleted).
-        if (exact === undefined) return
-        pairs = exact
-      }
-      const message = decodeMessage(this.options.topic, entry.id, pairs, entry.attempt)
-      try {
-        const result = this.options.handler(message, new DeliveryContext(tracked, this.logLine))
-        if (handlerTimeoutMs !== undefined) await this.withinHandlerTimeout(result, tracked, handlerTimeoutMs)
-        else if (isThenable(result)) await result
-      } catch (error) {
-        try {
-          await this.failed(tracked, error)
-        } catch (redisError) {
-          if (isFatal(redisError)) this.fail(redisError)
-          // Not recorded: the entry stays pending and is delivered again after the visibility timeout.
-          else this.emit('warning', {message: `could not record the failure of ${entry.id} (it will be delivered again): ${errorMessage(redisError)}`})
-        }
-        return
-      }
-      this.summary.processed++
-      this.acks?.add(entry.id, tracked.retry !== undefined)
-    } finally {
-      this.running--
-      this.finished++
-      this.inFlight.remove(tracked.slot, tracked)
-      this.pump()
-      this.wakeSlotWaiters()
-      if (this.onIdle !== undefined && this.inFlight.size === 0) this.onIdle()
-      const {maxMessages} = this.options
-      if (maxMessages !== undefined && this.started >= maxMessages && this.running === 0) this.close('max-messages')
+  private async shutdown(session: Session, dispatcher: Dispatcher): Promise<Pick<WorkerSummary, 'unfinished' | 'released' | 'unacknowledged'>> {
+    const stoppedAt = this.stoppedAt || Date.now()
+    const deadline = stoppedAt + this.options.shutdownTimeoutMs
+    if (this.fatal !== undefined) dispatcher.abandon()
+    while ((dispatcher.runningCount > 0 || (dispatcher.queuedCount > 0 && dispatcher.mayStart)) && Date.now() < deadline) {
+      await dispatcher.whenIdle(Math.min(20, deadline - Date.now()))
     }
-  }
-
-  /** An entry's pairs as exact bytes, for a payload that text decoding may have altered; undefined (warned) if unavailable. */
-  private async exactPairs(id: string): Promise<Buffer[] | undefined> {
-    try {
-      const pairs = await (this.ops as GroupOps).entryBytes(id)
-      if (pairs === undefined) this.emit('warning', {message: `entry ${id} was deleted before its handler ran; it will be reported as lost`})
-      return pairs
-    } catch (error) {
-      this.emit('warning', {message: `could not read the bytes of ${id} (it will be delivered again): ${errorMessage(error)}`})
-      return undefined
+    const {notStarted, running} = dispatcher.abandon()
+    this.endController.abort()
+    const cleanupEnds = Math.max(deadline, Date.now() + CLEANUP_MIN_MS)
+    const bounded = async (step: Promise<unknown>): Promise<boolean> =>
+      within(step, Math.max(0, cleanupEnds - Date.now()), 'shutdown timeout').then(
+        () => true,
+        () => false,
+      )
+    await bounded(session.acks.flush())
+    const unacknowledged = session.acks.unsent
+    session.acks.stop()
+    const left = [...notStarted, ...running].map((tracked) => tracked.id)
+    // Others may take them at once instead of after the visibility timeout.
+    await bounded(session.ops.setIdle(left, this.options.visibilityTimeoutMs))
+    if (left.length === 0 && unacknowledged === 0 && !(await bounded(session.ops.deleteConsumerIfIdle()))) {
+      session.warn(`could not remove consumer ${this.options.consumer} from the group`)
     }
-  }
-
-  /** A handler's log line, through the worker's events (the reporter respects --json). */
-  private readonly logLine = (id: string, message: string): void => {
-    this.emit('log', {id, message})
-  }
-
-  /** Await a handler's result, but fail it (and abort its signal) after --handler-timeout. */
-  private async withinHandlerTimeout(result: unknown, tracked: Tracked, ms: number): Promise<void> {
-    const controller = (tracked.controller ??= new AbortController())
-    let timer: NodeJS.Timeout | undefined
-    try {
-      await Promise.race([
-        result,
-        new Promise<never>((_resolve, reject) => {
-          timer = setTimeout(() => {
-            const error = new Error(`handler timed out after ${ms}ms`)
-            error.name = 'HandlerTimeout'
-            controller.abort(error)
-            reject(error)
-          }, ms)
-        }),
-      ])
-    } finally {
-      clearTimeout(timer)
-    }
-  }
-
-  private async failed(tracked: Tracked, error: unknown): Promise<void> {
-    const {entry} = tracked
-    const error_ = {name: errorName(error), message: errorMessage(error)}
-    if (failureKind(error) === 'permanent' || entry.attempt >= this.options.maxAttempts) {
-      await this.deadLetter(tracked, error_)
-      return
-    }
-    const now = Date.now()
-    const delayMs = backoffDelay(this.options.backoff, entry.attempt, entry.id)
-    const record: RetryRecord = {firstFailureMs: tracked.retry?.firstFailureMs ?? now, dueMs: now + delayMs}
-    try {
-      await (this.ops as GroupOps).retryLater(entry.id, this.options.visibilityTimeoutMs - delayMs, record)
-    } catch (parkError) {
-      // A refusal would recur on every failure: let the caller stop the worker.
-      if (isFatal(parkError)) throw parkError
-      // Still pending: it comes back after the visibility timeout instead of the backoff.
-      this.emit('warning', {message: `could not schedule the retry of ${entry.id}: ${errorMessage(parkError)}`})
-    }
-    this.summary.retried++
-    this.emit('retry', {id: entry.id, attempt: entry.attempt, delayMs, error: `${error_.name}: ${error_.message}`})
-  }
-
-  private async deadLetter(tracked: Tracked, error: {name: string; message: string}): Promise<void> {
-    const {entry} = tracked
-    const now = Date.now()
-    const metadata: Array<[string, string]> = [
-      ['dlq.topic', this.options.topic],
-      ['dlq.id', entry.id],
-      ['dlq.group', this.options.group],
-      ['dlq.consumer', this.options.consumer],
-      ['dlq.attempts', String(entry.attempt)],
-      ['dlq.error-name', error.name],
-      ['dlq.error-message', error.message],
-      ['dlq.first-failure', new Date(tracked.retry?.firstFailureMs ?? now).toISOString()],
-      ['dlq.last-failure', new Date(now).toISOString()],
-    ]
-    const outcome = await (this.ops as GroupOps).deadLetter(entry.id, metadata)
-    if (outcome.moved) {
-      this.summary.deadLettered++
-      this.emit('deadLettered', {id: entry.id, dlqId: outcome.dlqId, attempts: entry.attempt, errorName: error.name, error: error.message})
-    } else if (outcome.reason === 'deleted') {
-      this.reportLost([entry.id])
-    } else {
-      // Another consumer already acknowledged or dead-lettered it.
-      this.summary.duplicates++
-    }
-  }
-
-  /** After the loops stop: release what never started, let running handlers finish, flush acks. */
-  private async drain(): Promise<number> {
-    const ops = this.ops as GroupOps
-    const notStarted = this.queue.splice(0)
-    for (const tracked of notStarted) this.inFlight.remove(tracked.slot, tracked)
-    // Make them claimable by other workers right away instead of after the visibility timeout.
-    await ops.setIdle(notStarted.map((tracked) => tracked.entry.id), this.options.visibilityTimeoutMs).catch(() => undefined)
-
-    const deadline = Date.now() + this.options.shutdownTimeoutMs
-    while (this.running > 0 && Date.now() < deadline) await sleep(Math.min(20, deadline - Date.now()))
-    const unfinished = this.inFlight.values()
-    for (const tracked of unfinished) tracked.controller?.abort(new Error('worker shutting down'))
-    // Bounded: with Redis gone, unsent acks must not hold the exit (those entries come back later).
-    const giveUp = new AbortController()
-    await Promise.race([this.acks?.flush(), sleep(Math.max(1000, this.options.shutdownTimeoutMs), giveUp.signal)])
-    giveUp.abort()
-    await ops.setIdle(unfinished.map((tracked) => tracked.entry.id), this.options.visibilityTimeoutMs).catch(() => undefined)
-    return unfinished.length
-  }
-
-  private async removeConsumerIfIdle(): Promise<void> {
-    try {
-      await (this.ops as GroupOps).deleteConsumerIfIdle()
-    } catch (error) {
-      this.emit('warning', {message: `could not remove consumer ${this.options.consumer}: ${errorMessage(error)}`})
-    }
+    return {unfinished: running.length, released: notStarted.length, unacknowledged}
   }
 }

@@ -1,0 +1,364 @@
+import {format} from 'node:util'
+
+import {isFatal} from './fatal.js'
+import {planStart} from './attempts.js'
+import type {DeliveredEntry} from './group-ops.js'
+import {InFlight} from './in-flight.js'
+import {decodeMessage, mayBeBinary, type RawValue} from './message.js'
+import {errorMessage, type FailureOutcome} from './outcomes.js'
+import type {ReadAhead} from './read-ahead.js'
+import type {Session} from './session.js'
+import {hasRecord, nothingToAck, type Tracked} from './tracked.js'
+import type {HandlerContext} from './types.js'
+
+/**
+ * The handler's context, one per delivery. `signal` and `log` are made only when the handler
+ * reads them: most never do, and an AbortController or a closure per message is costly.
+ */
+class DeliveryContext implements HandlerContext {
+  readonly attempt: number
+
+  constructor(
+    private readonly tracked: Tracked,
+    private readonly logLine: (id: string, message: string) => void,
+  ) {
+    this.attempt = tracked.attempt
+  }
+
+  get signal(): AbortSignal {
+    this.tracked.controller ??= new AbortController()
+    return this.tracked.controller.signal
+  }
+
+  /** A function of its own (not a method), so `const {log} = ctx` works. */
+  get log(): (...args: unknown[]) => void {
+    return (...args) => this.logLine(this.tracked.id, format(...args))
+  }
+}
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  typeof value === 'object' && value !== null && typeof (value as {then?: unknown}).then === 'function'
+
+/**
+ * Flow control and handling: holds entries (at most `concurrency` running plus the read-ahead),
+ * starts handlers, and takes each entry to its outcome (acknowledged, parked, dead-lettered).
+ *
+ * Suspects (entries whose marked start never reported back: see attempts.ts) run alone: the worker
+ * lets its running handlers finish, runs the suspect with nothing beside it, and starts nothing
+ * else until it is done. If it kills the process, no neighbour is blamed.
+ */
+export class Dispatcher {
+  private readonly queue: Tracked[] = []
+  private readonly suspects: Tracked[] = []
+  private readonly inFlight = new InFlight<Tracked>()
+  private running = 0
+  private soloRunning = false
+  /** Handler calls started, so --max-messages never starts more than it may finish. */
+  private started = 0
+  /** Handler calls finished (whatever the outcome): the read-ahead follows their rate. */
+  finished = 0
+  /** No more starts: the shutdown timeout ran out, or the worker failed. */
+  private abandoned = false
+  /** Loops waiting for room, each with the room it waits for. */
+  private readonly slotWaiters: Array<{min: number; wake: () => void}> = []
+  private idleWaiters: Array<() => void> = []
+
+  constructor(
+    private readonly session: Session,
+    private readonly readAhead: ReadAhead,
+    private readonly onMaxMessages: () => void,
+  ) {}
+
+  get size(): number {
+    return this.inFlight.size
+  }
+
+  get runningCount(): number {
+    return this.running
+  }
+
+  get queuedCount(): number {
+    return this.queue.length + this.suspects.length
+  }
+
+  get freeCapacity(): number {
+    return this.session.options.concurrency + this.readAhead.size - this.inFlight.size
+  }
+
+  has(id: string): boolean {
+    return this.inFlight.has(id)
+  }
+
+  /** Held entries to renew: those whose fate is unknown (still this consumer's, as far as it knows). */
+  renewable(): string[] {
+    return this.inFlight.values().filter((tracked) => tracked.fate === undefined).map((tracked) => tracked.id)
+  }
+
+  held(id: string): Tracked | undefined {
+    return this.inFlight.values().find((tracked) => tracked.id === id)
+  }
+
+  /**
+   * Wait until at least `min` entries fit (or nothing is queued and there is any room at all):
+   * reading a few entries at a time would double the reads for the same work.
+   */
+  async waitForRoom(min = 1): Promise<void> {
+    while (!this.session.stopSignal.aborted && !this.hasRoom(min)) {
+      await new Promise<void>((resolve) => this.slotWaiters.push({min, wake: resolve}))
+    }
+  }
+
+  /** Resolves when nothing is held, or after `ms`. */
+  async whenIdle(ms: number): Promise<void> {
+    if (this.inFlight.size === 0) return
+    let timer: NodeJS.Timeout | undefined
+    await new Promise<void>((resolve) => {
+      this.idleWaiters.push(resolve)
+      timer = setTimeout(resolve, ms)
+    })
+    clearTimeout(timer)
+  }
+
+  /** Wake every waiter (the worker is stopping: the loops see it and end). */
+  wakeAll(): void {
+    for (const waiter of this.slotWaiters.splice(0)) waiter.wake()
+    this.wakeIdle()
+  }
+
+  /** Hold an entry and start it when its turn comes. The caller makes sure it is not held already. */
+  add(entry: DeliveredEntry): void {
+    const plan = entry.takenBack === undefined ? {attempt: 1, suspect: false, exceeded: false} : planStart(entry.takenBack.record, this.session.options.maxAttempts)
+    const tracked: Tracked = {
+      id: entry.id,
+      slot: -1,
+      entry,
+      attempt: plan.attempt,
+      record: entry.takenBack?.record,
+      suspect: plan.suspect && !plan.exceeded && !entry.orphan,
+      exceeded: plan.exceeded,
+      started: false,
+      fate: undefined,
+      controller: undefined,
+    }
+    tracked.slot = this.inFlight.add(tracked)
+    if (tracked.suspect) this.suspects.push(tracked)
+    else this.queue.push(tracked)
+    this.pump()
+  }
+
+  /** Forget queued (not started) entries: taken over by another consumer, or deleted. Returns those removed. */
+  dropQueued(ids: ReadonlySet<string>): Tracked[] {
+    const dropped: Tracked[] = []
+    for (const list of [this.queue, this.suspects]) {
+      for (let i = list.length - 1; i >= 0; i--) {
+        const tracked = list[i] as Tracked
+        if (!ids.has(tracked.id)) continue
+        list.splice(i, 1)
+        this.inFlight.remove(tracked.slot, tracked)
+        dropped.push(tracked)
+      }
+    }
+    if (dropped.length > 0) this.afterRelease()
+    return dropped
+  }
+
+  /** Stop starting handlers; returns the entries that never started (released to other workers by the caller). */
+  abandon(): {notStarted: Tracked[]; running: Tracked[]} {
+    this.abandoned = true
+    const notStarted = [...this.queue.splice(0), ...this.suspects.splice(0)]
+    for (const tracked of notStarted) this.inFlight.remove(tracked.slot, tracked)
+    const running = this.inFlight.values()
+    for (const tracked of running) tracked.controller?.abort(new Error('worker shutting down'))
+    this.wakeAll()
+    return {notStarted, running}
+  }
+
+  private hasRoom(min: number): boolean {
+    const free = this.freeCapacity
+    return free >= min || (this.queue.length === 0 && free > 0)
+  }
+
+  /**
+   * Called after every message: wakes only the waiters whose room is there now, so a busy worker
+   * does not make its read loop spin (a promise and a check per message) while the room fills up.
+   */
+  private wakeSlotWaiters(): void {
+    for (let i = this.slotWaiters.length - 1; i >= 0; i--) {
+      const waiter = this.slotWaiters[i] as {min: number; wake: () => void}
+      if (!this.hasRoom(waiter.min)) continue
+      this.slotWaiters.splice(i, 1)
+      waiter.wake()
+    }
+  }
+
+  private wakeIdle(): void {
+    const waiters = this.idleWaiters
+    this.idleWaiters = []
+    for (const wake of waiters) wake()
+  }
+
+  private afterRelease(): void {
+    this.pump()
+    this.wakeSlotWaiters()
+    if (this.inFlight.size === 0) this.wakeIdle()
+  }
+
+  /** Whether anything held can still start (not once --max-messages are started, or after `abandon`). */
+  get mayStart(): boolean {
+    const {maxMessages} = this.session.options
+    return !this.abandoned && (maxMessages === undefined || this.started < maxMessages)
+  }
+
+  /** Start what may start: a suspect alone once nothing runs, else queued entries up to --concurrency. */
+  private pump(): void {
+    if (this.soloRunning) return
+    if (this.suspects.length > 0) {
+      if (this.running > 0 || !this.mayStart) return
+      this.soloRunning = true
+      this.start(this.suspects.shift() as Tracked)
+      return
+    }
+    const {concurrency} = this.session.options
+    while (this.running < concurrency && this.queue.length > 0 && this.mayStart) this.start(this.queue.shift() as Tracked)
+  }
+
+  private start(tracked: Tracked): void {
+    this.running++
+    this.started++
+    tracked.started = true
+    void this.handle(tracked)
+  }
+
+  /**
+   * One entry to its outcome (acked, parked for retry, or dead-lettered); never rejects. One
+   * async function per message (not two): at 200k messages a second every promise counts.
+   */
+  private async handle(tracked: Tracked): Promise<void> {
+    const {session} = this
+    try {
+      if (tracked.exceeded) {
+        const {maxAttempts} = session.options
+        await this.settle(tracked, session.outcomes.deadLetter(tracked, {
+          name: 'MaxAttemptsExceeded',
+          message: `started ${tracked.attempt - 1} times without completing, at least once alone in its worker (limit ${maxAttempts}): its handler likely ends or hangs the process`,
+        }))
+        return
+      }
+      let pairs: readonly RawValue[] = tracked.entry.pairs
+      if (mayBeBinary(tracked.entry.pairs)) {
+        const exact = await this.exactPairs(tracked)
+        if (exact === undefined) return
+        pairs = exact
+      }
+      if (tracked.entry.takenBack !== undefined && !nothingToAck(tracked)) {
+        // The mark is written to the socket before the handler is called (see mark-start-2.lua).
+        const marked = session.ops.markStart(tracked.id, tracked.suspect)
+        if (tracked.suspect) {
+          if (!(await marked.catch((error: unknown) => this.markFailed(tracked, error)))) return
+        } else {
+          marked.catch((error: unknown) => this.markFailed(tracked, error))
+        }
+      }
+      const message = decodeMessage(session.options.topic, tracked.id, pairs, tracked.attempt)
+      try {
+        const result = session.options.handler(message, new DeliveryContext(tracked, this.logLine))
+        const {handlerTimeoutMs} = session.options
+        if (handlerTimeoutMs !== undefined) await this.withinHandlerTimeout(result, tracked, handlerTimeoutMs)
+        else if (isThenable(result)) await result
+      } catch (error) {
+        await this.settle(tracked, session.outcomes.failed(tracked, error))
+        return
+      }
+      session.tally.processed++
+      if (!nothingToAck(tracked)) session.acks.add(tracked.id, hasRecord(tracked))
+    } finally {
+      this.running--
+      this.finished++
+      if (tracked.suspect) this.soloRunning = false
+      this.inFlight.remove(tracked.slot, tracked)
+      this.afterRelease()
+      const {maxMessages} = session.options
+      if (maxMessages !== undefined && this.started >= maxMessages && this.running === 0) this.onMaxMessages()
+    }
+  }
+
+  /** A failed mark: true to run the handler anyway (the start goes uncounted), false if the entry is not ours. */
+  private markFailed(tracked: Tracked, error: unknown): boolean {
+    if (isFatal(error)) this.session.fail(error)
+    else this.session.warn(`could not record the start of ${tracked.id} (this attempt goes uncounted): ${errorMessage(error)}`)
+    return true
+  }
+
+  /** Record a failure's outcome in the tally and the events; a Redis error leaves the entry pending. */
+  private async settle(tracked: Tracked, outcome: Promise<FailureOutcome>): Promise<void> {
+    const {session} = this
+    let result: FailureOutcome
+    try {
+      result = await outcome
+    } catch (error) {
+      // A refusal would recur on every failure: stop instead.
+      if (isFatal(error)) session.fail(error)
+      else session.warn(`could not record the failure of ${tracked.id} (it will be delivered again): ${errorMessage(error)}`)
+      return
+    }
+    switch (result.kind) {
+      case 'retry':
+        session.tally.retried++
+        session.events.emit('retry', {id: tracked.id, attempt: tracked.attempt, delayMs: result.delayMs, error: result.error})
+        break
+      case 'not-parked':
+        session.warn(`${tracked.id} failed (${result.error}) but was no longer this worker's to retry: another worker took it over`)
+        break
+      case 'dead-lettered':
+        session.tally.deadLettered++
+        session.events.emit('deadLettered', {id: tracked.id, dlqId: result.dlqId, attempts: tracked.attempt, errorName: result.errorName, error: result.error})
+        break
+      case 'lost':
+        session.reportLost([tracked.id])
+        break
+      case 'duplicate':
+        session.tally.duplicates++
+        break
+    }
+  }
+
+  /** An entry's pairs as exact bytes, for a payload that text decoding may have altered; undefined if it was deleted (reported lost). */
+  private async exactPairs(tracked: Tracked): Promise<Buffer[] | undefined> {
+    const {session} = this
+    try {
+      const pairs = await session.ops.entryBytes(tracked.id)
+      if (pairs !== undefined) return pairs
+      await session.ops.forgetDeleted([tracked.id])
+      session.reportLost([tracked.id])
+    } catch (error) {
+      session.warn(`could not read the bytes of ${tracked.id} (it will be delivered again): ${errorMessage(error)}`)
+    }
+    return undefined
+  }
+
+  /** A handler's log line, through the worker's events (the reporter respects --json). */
+  private readonly logLine = (id: string, message: string): void => {
+    this.session.events.emit('log', {id, message})
+  }
+
+  /** Await a handler's result, but fail it (and abort its signal) after --handler-timeout. */
+  private async withinHandlerTimeout(result: unknown, tracked: Tracked, ms: number): Promise<void> {
+    const controller = (tracked.controller ??= new AbortController())
+    let timer: NodeJS.Timeout | undefined
+    try {
+      await Promise.race([
+        result,
+        new Promise<never>((_resolve, reject) => {
+          timer = setTimeout(() => {
+            const error = new Error(`handler timed out after ${ms}ms`)
+            error.name = 'HandlerTimeout'
+            controller.abort(error)
+            reject(error)
+          }, ms)
+        }),
+      ])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}

@@ -1,0 +1,65 @@
+import {backoffDelay} from './backoff.js'
+import type {GroupOps} from './group-ops.js'
+import {failureKind} from './handler-errors.js'
+import type {Tracked} from './tracked.js'
+import type {ResolvedWorkerOptions} from './options.js'
+
+const ERROR_MESSAGE_LIMIT = 1000
+
+export const errorName = (error: unknown): string =>
+  error instanceof Error ? error.name : typeof error === 'object' && error !== null && typeof (error as {name?: unknown}).name === 'string' ? String((error as {name: string}).name) : 'Error'
+
+export const errorMessage = (error: unknown): string => {
+  const text = error instanceof Error ? error.message : String(error)
+  return text.length > ERROR_MESSAGE_LIMIT ? `${text.slice(0, ERROR_MESSAGE_LIMIT)}…` : text
+}
+
+/** What happened to an entry that did not succeed, for the summary and the events. */
+export type FailureOutcome =
+  | {kind: 'retry'; delayMs: number; error: string}
+  | {kind: 'not-parked'; error: string}
+  | {kind: 'dead-lettered'; dlqId: string; errorName: string; error: string}
+  | {kind: 'lost'}
+  | {kind: 'duplicate'}
+
+/**
+ * Records the failures of entries in Redis: a retry parked until its backoff is over, or a move to
+ * the dead-letter stream. Times written into dead letters come from Redis's clock (`now`).
+ */
+export class Outcomes {
+  constructor(
+    private readonly ops: GroupOps,
+    private readonly options: ResolvedWorkerOptions,
+    private readonly now: () => number,
+  ) {}
+
+  /** A handler threw: retry with backoff, or dead-letter (permanent, or the last attempt). */
+  async failed(tracked: Tracked, error: unknown): Promise<FailureOutcome> {
+    const failure = {name: errorName(error), message: errorMessage(error)}
+    if (failureKind(error) === 'permanent' || tracked.attempt >= this.options.maxAttempts) return this.deadLetter(tracked, failure)
+    const delayMs = backoffDelay(this.options.backoff, tracked.attempt, tracked.id)
+    const parked = await this.ops.park(tracked.id, delayMs, tracked.attempt)
+    const text = `${failure.name}: ${failure.message}`
+    return parked === undefined ? {kind: 'not-parked', error: text} : {kind: 'retry', delayMs, error: text}
+  }
+
+  /** Move to the dead-letter stream with the failure and the attempt count, atomically with the acknowledgement. */
+  async deadLetter(tracked: Tracked, failure: {name: string; message: string}): Promise<FailureOutcome> {
+    const now = this.now()
+    const first = tracked.record?.firstFailureMs || now
+    const metadata: Array<[string, string]> = [
+      ['dlq.topic', this.options.topic],
+      ['dlq.id', tracked.id],
+      ['dlq.group', this.options.group],
+      ['dlq.consumer', this.options.consumer],
+      ['dlq.attempts', String(tracked.attempt)],
+      ['dlq.error-name', failure.name],
+      ['dlq.error-message', failure.message],
+      ['dlq.first-failure', new Date(first).toISOString()],
+      ['dlq.last-failure', new Date(now).toISOString()],
+    ]
+    const outcome = await this.ops.deadLetter(tracked.id, metadata)
+    if (outcome.moved) return {kind: 'dead-lettered', dlqId: outcome.dlqId, errorName: failure.name, error: failure.message}
+    return outcome.reason === 'deleted' ? {kind: 'lost'} : {kind: 'duplicate'}
+  }
+}

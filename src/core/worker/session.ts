@@ -1,0 +1,54 @@
+import type {EventEmitter} from 'node:events'
+
+import type {Redis} from 'ioredis'
+
+import type {AckBatcher} from './ack-batcher.js'
+import type {ConnectionHealth} from './connections.js'
+import type {GroupOps} from './group-ops.js'
+import type {ResolvedWorkerOptions} from './options.js'
+import type {Outcomes} from './outcomes.js'
+import type {WorkerEvents} from './types.js'
+
+/** Counters for the summary; each one has a single place that changes it. */
+export interface Tally {
+  processed: number
+  retried: number
+  deadLettered: number
+  lost: number
+  lostIds: string[]
+  duplicates: number
+}
+
+/**
+ * Everything one run of a worker works with, made once the connections are open: no fields
+ * assigned late and cast. The loops and the dispatcher take it as their context.
+ */
+export interface Session {
+  readonly options: ResolvedWorkerOptions
+  readonly commands: Redis
+  readonly reader: Redis
+  readonly ops: GroupOps
+  readonly acks: AckBatcher
+  readonly outcomes: Outcomes
+  readonly health: ConnectionHealth
+  readonly tally: Tally
+  readonly events: EventEmitter<WorkerEvents>
+  /** Aborted when the worker stops reading (a graceful stop begins). */
+  readonly stopSignal: AbortSignal
+  /** Redis's clock, ms, estimated from the local clock and an offset measured at start. */
+  now(): number
+  warn(message: string): void
+  reportLost(ids: readonly string[]): void
+  /** Stop the worker with this error (a refusal that would recur on every entry). */
+  fail(error: unknown): void
+}
+
+const MAX_LOST_IDS = 100
+
+/** Count lost entries (deleted or trimmed before any handler ran them) and say which. */
+export function reportLost(tally: Tally, events: EventEmitter<WorkerEvents>, ids: readonly string[]): void {
+  if (ids.length === 0) return
+  tally.lost += ids.length
+  for (const id of ids) if (tally.lostIds.length < MAX_LOST_IDS) tally.lostIds.push(id)
+  events.emit('lost', {ids: [...ids]})
+}

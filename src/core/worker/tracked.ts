@@ -1,0 +1,27 @@
+import type {AttemptRecord} from './attempts.js'
+import type {DeliveredEntry, HeldEntryFate} from './group-ops.js'
+
+/** An entry the worker holds, from delivery to outcome. */
+export interface Tracked {
+  readonly id: string
+  /** Where the worker's InFlight holds it. */
+  slot: number
+  readonly entry: DeliveredEntry
+  /** This start's attempt number (see attempts.ts). */
+  readonly attempt: number
+  readonly record: AttemptRecord | undefined
+  /** Runs alone in the worker (a marked start of it never reported back). */
+  readonly suspect: boolean
+  /** Its starts are used up: dead-letter without calling the handler. */
+  readonly exceeded: boolean
+  started: boolean
+  /** What the heartbeat found, once it no longer was this consumer's. */
+  fate: HeldEntryFate | undefined
+  controller: AbortController | undefined
+}
+
+/** Whether the entry's acknowledgement must also remove its attempt record. */
+export const hasRecord = (tracked: Tracked): boolean => tracked.entry.takenBack !== undefined
+
+/** No acknowledgement to send: nothing is pending for it any more (its consumer was deleted, or it was deleted). */
+export const nothingToAck = (tracked: Tracked): boolean => tracked.entry.orphan || tracked.fate === 'orphaned' || tracked.fate === 'deleted'

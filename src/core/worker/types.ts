@@ -1,0 +1,62 @@
+import type {Redis} from 'ioredis'
+
+import type {Message} from './message.js'
+
+/** What a handler gets besides the message. */
+export interface HandlerContext {
+  /** Fired on shutdown (after --shutdown-timeout) or when --handler-timeout passes. */
+  signal: AbortSignal
+  attempt: number
+  /** Log a line through qctl's output (it respects --json). */
+  log: (...args: unknown[]) => void
+}
+
+export type Handler = (message: Message, context: HandlerContext) => unknown
+
+export type StopReason = 'signal' | 'until-empty' | 'max-messages' | 'closed'
+
+/** What the worker did, for the summary at exit (and `--json`). */
+export interface WorkerSummary {
+  topic: string
+  group: string
+  consumer: string
+  processed: number
+  retried: number
+  deadLettered: number
+  /** Entries deleted or trimmed from the stream before any handler ran them. */
+  lost: number
+  /** IDs of lost entries, the first 100. */
+  lostIds: string[]
+  /**
+   * Second handlings this worker took part in: its acknowledgement found the entry already
+   * acknowledged (another worker handled it too), or its dead-letter move found it gone.
+   */
+  duplicates: number
+  /**
+   * Entries this worker handled whose acknowledgement never reached Redis (it stopped answering):
+   * they stay pending and will be delivered again, to this worker's account. Non-zero fails the run.
+   */
+  unacknowledged: number
+  /** Running at shutdown and not finished within the shutdown timeout: left pending for others. */
+  unfinished: number
+  /** Read ahead but not started when the shutdown timeout ran out: released to other workers at once. */
+  released: number
+  durationMs: number
+  /** Handled (processed + dead-lettered) per second. */
+  rate: number
+  stopReason: StopReason
+}
+
+export interface WorkerEvents {
+  started: [{topic: string; group: string; consumer: string; groupCreated: boolean; deadLetterKey: string}]
+  retry: [{id: string; attempt: number; delayMs: number; error: string}]
+  deadLettered: [{id: string; dlqId: string; attempts: number; errorName: string; error: string}]
+  lost: [{ids: string[]}]
+  log: [{id: string; message: string}]
+  warning: [{message: string}]
+  /** The worker began a graceful stop: what it waits for. */
+  stopping: [{running: number; queued: number; timeoutMs: number}]
+}
+
+/** Opens the worker's connections: blocking reads get their own, so they never delay acks. */
+export type ConnectionFactory = (role: 'reader' | 'commands') => Promise<Redis>

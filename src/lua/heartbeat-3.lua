@@ -1,0 +1,49 @@
+--[[
+  heartbeat-3.lua: keep a live worker's entries from being taken over, and say what became of
+  the ones it no longer holds (qctl work).
+
+  Resets the idle time of each entry this consumer still owns (XCLAIM … JUSTID: no delivery
+  counted). For the others it tells four cases apart, so the worker reports each truthfully:
+    1  owned by another consumer (this worker was frozen past the visibility timeout): theirs now;
+    2  no longer pending anywhere but still in the stream (XGROUP DELCONSUMER dropped this
+       consumer's pending list, or someone acknowledged it): delivered to this worker, which
+       handles it (at-least-once) without an acknowledgement;
+    3  deleted from the stream (XDEL, XTRIM): reported lost once; its pending entry (Redis 7
+       drops it on the claim), retry record and due time are removed.
+  Entries this consumer owns are renewed and not returned.
+
+  KEYS[1]  the topic stream
+  KEYS[2]  the group's retry hash
+  KEYS[3]  the group's due set
+  ARGV[1]  group
+  ARGV[2]  consumer
+  ARGV[3..] entry IDs the worker holds
+
+  Returns a flat array: id1, case1, id2, case2, … for the entries not renewed.
+]]
+local out = {}
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  local pending = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
+  local state = 0
+  if pending[1] then
+    if pending[1][2] == ARGV[2] then
+      if not redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, id, 'JUSTID')[1] then state = 3 end
+    else
+      state = 1
+    end
+  elseif redis.call('XRANGE', KEYS[1], id, id)[1] then
+    state = 2
+  else
+    state = 3
+  end
+  if state == 3 then
+    redis.call('HDEL', KEYS[2], id)
+    redis.call('ZREM', KEYS[3], id)
+  end
+  if state ~= 0 then
+    out[#out + 1] = id
+    out[#out + 1] = state
+  end
+end
+return out

@@ -1,0 +1,48 @@
+--[[
+  reclaim-3.lua: take over the entries of a consumer that stopped renewing them (qctl work).
+
+  A live worker renews what it holds every third of the visibility timeout (heartbeat-3.lua), so
+  an entry idle longer than that belongs to a worker that died or froze. This looks only at the
+  given consumer's pending list (XPENDING … IDLE … consumer), so its cost follows that consumer's
+  entries, not the whole group's (parked retries, other workers' in-flight entries).
+
+  Claimed entries come back with their fields and their attempt record; XCLAIM counts a delivery
+  in Redis's counter, which is not qctl's attempt number (the retry hash is: an entry taken over
+  has not started again yet). An entry that was pending and idle a moment ago in this same script
+  but is missing from the XCLAIM reply was deleted from the stream (Redis 7 drops it from the
+  pending list on the claim): its retry record and due time are removed and it is reported lost.
+
+  KEYS[1]  the topic stream
+  KEYS[2]  the group's retry hash
+  KEYS[3]  the group's due set
+  ARGV[1]  group
+  ARGV[2]  consumer taking over
+  ARGV[3]  consumer whose entries are taken
+  ARGV[4]  min idle time, ms (the visibility timeout)
+  ARGV[5]  most entries to take (at most 1000)
+
+  Returns {taken, lost}:
+    taken  array of {id, fields, retryRecord or ''}
+    lost   IDs deleted from the stream while pending
+]]
+local rows = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', tonumber(ARGV[4]), '-', '+', tonumber(ARGV[5]), ARGV[3])
+local taken = {}
+local lost = {}
+if #rows == 0 then return {taken, lost} end
+local ids = {}
+for i, row in ipairs(rows) do ids[i] = row[1] end
+local claimed = {}
+for _, entry in ipairs(redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[4]), unpack(ids))) do
+  claimed[entry[1]] = entry[2]
+end
+for _, id in ipairs(ids) do
+  local fields = claimed[id]
+  if fields then
+    taken[#taken + 1] = {id, fields, redis.call('HGET', KEYS[2], id) or ''}
+  else
+    redis.call('HDEL', KEYS[2], id)
+    redis.call('ZREM', KEYS[3], id)
+    lost[#lost + 1] = id
+  end
+end
+return {taken, lost}

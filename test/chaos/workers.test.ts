@@ -129,7 +129,7 @@ describe('chaos: workers', {timeout: CHAOS_TIMEOUT}, () => {
     // Its handlers finished after the others had taken and acknowledged those entries.
     expect(Number(summary?.['duplicates'])).toBeGreaterThan(0)
     // Its first heartbeat after waking found its read-ahead taken over, and dropped what had not started.
-    const warning = /"event":"warning","message":"(\d+) in-flight entries were taken over by another consumer \(this worker was too slow to renew them\): (\d+) not yet started are dropped/.exec(frozenResult?.stdout ?? '')
+    const warning = /"event":"warning","message":"(\d+) entries were taken over by another consumer \(this worker was too slow to renew them\): (\d+) not yet started are theirs now/.exec(frozenResult?.stdout ?? '')
     expect(warning, frozenResult?.stdout).not.toBeNull()
     expect(Number(warning?.[2])).toBeGreaterThan(0)
     expect(report).toMatchObject({lost: [], unexpected: [], deadLettered: 0, pending: 0, handled: count})

@@ -138,6 +138,7 @@ export class Dispatcher {
       exceeded: plan.exceeded,
       started: false,
       fate: undefined,
+      renewedAt: performance.now(),
       controller: undefined,
     }
     tracked.slot = this.inFlight.add(tracked)
@@ -252,6 +253,9 @@ export class Dispatcher {
       }
       if (tracked.entry.takenBack !== undefined && !nothingToAck(tracked)) {
         // The mark is written to the socket before the handler is called (see mark-start-2.lua).
+        // A suspect may end the process: what was handled before it is acknowledged first, or those
+        // entries would come back as suspects themselves (their acks still in the 2 ms batch).
+        if (tracked.suspect) await session.acks.flush()
         const marked = session.ops.markStart(tracked.id, tracked.suspect)
         if (tracked.suspect) {
           if (!(await marked.catch((error: unknown) => this.markFailed(tracked, error)))) return

@@ -15,8 +15,14 @@ export interface Tracked {
   /** Its starts are used up: dead-letter without calling the handler. */
   readonly exceeded: boolean
   started: boolean
-  /** What the heartbeat found, once it no longer was this consumer's. */
-  fate: HeldEntryFate | undefined
+  /**
+   * What the heartbeat found, once it no longer was this consumer's. `acknowledged`: no longer
+   * pending after this worker failed to renew it for a visibility timeout, so another worker took it
+   * over and finished it (not a deleted consumer, which only an operator does).
+   */
+  fate: HeldEntryFate | 'acknowledged' | undefined
+  /** When the worker last knew the entry was its own (delivery, or a heartbeat that renewed it), performance.now(). */
+  renewedAt: number
   controller: AbortController | undefined
 }
 

@@ -381,29 +381,43 @@ export class Worker extends EventEmitter<WorkerEvents> {
     while (!signal.aborted) {
       await sleep(this.options.heartbeatIntervalMs, signal)
       if (signal.aborted) break
+      const sentAt = performance.now()
+      const ids = dispatcher.renewable()
       let fates: Map<string, HeldEntryFate>
       try {
-        fates = await session.ops.heartbeat(dispatcher.renewable())
+        fates = await session.ops.heartbeat(ids)
       } catch (error) {
         if (isFatal(error) && !isNoGroup(error)) throw error
         if (!this.stopping) this.emit('warning', {message: `heartbeat failed, retrying: ${errorMessage(error)}`})
         continue
       }
-      if (fates.size > 0) this.actOnFates(session, dispatcher, fates)
+      for (const id of ids) {
+        const tracked = fates.has(id) ? undefined : dispatcher.held(id)
+        if (tracked !== undefined) tracked.renewedAt = sentAt
+      }
+      if (fates.size > 0) this.actOnFates(session, dispatcher, fates, sentAt)
     }
   }
 
-  private actOnFates(session: Session, dispatcher: Dispatcher, fates: ReadonlyMap<string, HeldEntryFate>): void {
+  /**
+   * What to do with held entries that are no longer this consumer's. An entry no longer pending
+   * anywhere was either finished by a worker that took it over (possible only once this worker had
+   * not renewed it for a visibility timeout: it was frozen or cut off) or dropped from the group by an
+   * operator (XGROUP DELCONSUMER of a live consumer): the first is dropped, nothing to report; the
+   * second was delivered here and is handled (at-least-once), with nothing to acknowledge.
+   */
+  private actOnFates(session: Session, dispatcher: Dispatcher, fates: ReadonlyMap<string, HeldEntryFate>, sentAt: number): void {
     const dropIds = new Set<string>()
     const counts = {takenRunning: 0, orphaned: 0, deletedRunning: 0}
-    for (const [id, fate] of fates) {
+    for (const [id, found] of fates) {
       const tracked = dispatcher.held(id)
       if (tracked === undefined) continue
+      const fate = found === 'orphaned' && sentAt - tracked.renewedAt >= this.options.visibilityTimeoutMs ? 'acknowledged' : found
+      tracked.fate = fate
       if (fate === 'orphaned') counts.orphaned++
-      if (!tracked.started && fate !== 'orphaned') dropIds.add(id)
+      else if (!tracked.started) dropIds.add(id)
       else if (fate === 'taken-over') counts.takenRunning++
       else if (fate === 'deleted') counts.deletedRunning++
-      tracked.fate = fate
     }
     const dropped = dispatcher.dropQueued(dropIds)
     const deleted = dropped.filter((tracked) => tracked.fate === 'deleted').map((tracked) => tracked.id)

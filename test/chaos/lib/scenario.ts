@@ -5,6 +5,7 @@ import {join} from 'node:path'
 import type {Redis} from 'ioredis'
 import {expect} from 'vitest'
 
+import {retryDueKey, retryKey} from '../../../src/core/keys.js'
 import {runCli, type CliResult} from '../../helpers/cli.js'
 import {chaosMessages, checkLedger, type LedgerReport} from './ledger.js'
 
@@ -44,7 +45,14 @@ export async function settle(options: {redis: Redis; topic: string; group: strin
     const report = await checkLedger(options)
     if (report.lost.length === 0 && report.pending === 0) return report
     if (Date.now() > deadline) {
-      throw new Error(`not settled within ${options.timeoutMs} ms: lost ${report.lost.length} (first ${report.lost.slice(0, 5).join(', ')}), pending ${report.pending}, handled ${report.handled}/${report.published}`)
+      // Who holds what is still pending, and what the group's retry state says of it: the first thing to look at.
+      const held = (await options.redis.xpending(options.topic, options.group, '-', '+', 5).catch(() => [])) as Array<[string, string, number, number]>
+      const states = await Promise.all(
+        held.map(async ([id, owner]) => `${id} held by ${owner} (record ${String(await options.redis.hget(retryKey(options.topic, options.group), id))}, due ${String(await options.redis.zscore(retryDueKey(options.topic, options.group), id))})`),
+      )
+      throw new Error(
+        `not settled within ${options.timeoutMs} ms: lost ${report.lost.length} (first ${report.lost.slice(0, 5).join(', ')}), pending ${report.pending}, handled ${report.handled}/${report.published}; ${states.join('; ')}`,
+      )
     }
     await new Promise((resolve) => setTimeout(resolve, 200))
   }

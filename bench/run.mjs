@@ -108,7 +108,8 @@ try {
     admin,
     log,
   }
-  const mode = values.quick ? 'quick' : 'full'
+  // --lines and --rounds change what a section holds: say so in its heading.
+  const mode = [values.quick ? 'quick' : 'full', ...(options.lines === undefined ? [] : [`--lines ${options.lines}`]), ...(options.rounds === undefined ? [] : [`--rounds ${options.rounds}`])].join(', ')
   const rows = []
   const ownTables = []
   const sections = {}

@@ -7,7 +7,8 @@
 //   --rounds N           override the number of interleaved rounds
 //   --lines N            override the input size (publish: lines; work: backlog messages; memory: the
 //                        large backlog; latency: measured messages; replay: DLQ entries; top: entries
-//                        per topic)
+//                        per topic; retry-storm: the large size, the small one a tenth of it;
+//                        reclaim: pending entries)
 //   --profile DIR        top only: run qctl's process with `node --cpu-prof --cpu-prof-dir DIR`, for
 //                        a .cpuprofile per run (open it in Chrome DevTools); its CPU figures then
 //                        include the profiler's own cost
@@ -36,12 +37,14 @@ import {renderThroughputTable} from './lib/table.mjs'
 import * as latency from './scenarios/latency.mjs'
 import * as memory from './scenarios/memory.mjs'
 import * as publish from './scenarios/publish.mjs'
+import * as reclaim from './scenarios/reclaim.mjs'
 import * as replay from './scenarios/replay.mjs'
+import * as retryStorm from './scenarios/retry-storm.mjs'
 import * as startup from './scenarios/startup.mjs'
 import * as top from './scenarios/top.mjs'
 import * as work from './scenarios/work.mjs'
 
-const SCENARIOS = [publish, work, memory, top, latency, startup, replay]
+const SCENARIOS = [publish, work, memory, top, latency, startup, replay, retryStorm, reclaim]
 
 const benchDir = dirname(fileURLToPath(import.meta.url))
 const repoRoot = dirname(benchDir)
@@ -105,7 +108,8 @@ try {
     admin,
     log,
   }
-  const mode = values.quick ? 'quick' : 'full'
+  // --lines and --rounds change what a section holds: say so in its heading.
+  const mode = [values.quick ? 'quick' : 'full', ...(options.lines === undefined ? [] : [`--lines ${options.lines}`]), ...(options.rounds === undefined ? [] : [`--rounds ${options.rounds}`])].join(', ')
   const rows = []
   const ownTables = []
   const sections = {}

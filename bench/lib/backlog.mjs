@@ -54,10 +54,13 @@ export async function fillStream(admin, key, count, seed) {
   return {count, bytes}
 }
 
-/** Add `count` records as BullMQ jobs (data: the parsed record; removeOnComplete) with addBulk, CHUNK at a time. */
-export async function fillBullQueue(queue, count, seed) {
+/**
+ * Add `count` records as BullMQ jobs (data: the parsed record; removeOnComplete, plus `opts`, e.g.
+ * attempts and backoff) with addBulk, CHUNK at a time.
+ */
+export async function fillBullQueue(queue, count, seed, opts = {}) {
   for (const chunk of recordChunks(count, seed)) {
-    await queue.addBulk(chunk.map((record) => ({name: 'order', data: JSON.parse(record), opts: {removeOnComplete: true}})))
+    await queue.addBulk(chunk.map((record) => ({name: 'order', data: JSON.parse(record), opts: {removeOnComplete: true, ...opts}})))
   }
 }
 
@@ -67,6 +70,25 @@ export async function copyPrefix(admin, from, to) {
   do {
     cursor = await admin.eval(COPY_PREFIX_STEP, 0, from, to, cursor, 10_000)
   } while (cursor !== '0')
+}
+
+/** XREADGROUP ... > of up to ARGV[3] entries as consumer ARGV[2] of group ARGV[1], server-side; returns how many were delivered. */
+const DELIVER_STEP = `local reply = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', tonumber(ARGV[3]), 'STREAMS', KEYS[1], '>')
+if not reply then return 0 end
+return #reply[1][2]`
+
+/**
+ * Deliver every new entry of stream `key` to `consumer` of `group` without acknowledging any (they
+ * are then pending for that consumer, as if it had read them and died), 10,000 per script call, the
+ * entries never leaving Redis. Returns how many were delivered.
+ */
+export async function deliverAll(admin, key, group, consumer) {
+  let delivered = 0
+  for (;;) {
+    const count = await admin.eval(DELIVER_STEP, 1, key, group, consumer, 10_000)
+    if (count === 0) return delivered
+    delivered += count
+  }
 }
 
 /** UNLINK every key matching `pattern` (server-side, 10,000 keys per script call: fast for 1M BullMQ job hashes). */

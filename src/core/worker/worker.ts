@@ -341,7 +341,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private async takeOver(session: Session, dispatcher: Dispatcher, from: string): Promise<void> {
     while (!this.stopping) {
-      await dispatcher.waitForRoom(Math.min(TAKE_BATCH, this.options.concurrency))
+      await dispatcher.waitForRoom(this.readAhead.readCount)
       if (this.stopping) return
       const count = Math.max(1, Math.min(dispatcher.freeCapacity, TAKE_BATCH))
       const {entries, lost} = await session.ops.reclaim(from, this.options.visibilityTimeoutMs, count)
@@ -356,7 +356,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const {duePollMs} = this.options
     while (!this.stopping) {
       await session.health.whenHealthy(session.stopSignal)
-      await dispatcher.waitForRoom(1)
+      // Room for a read's worth, as the read loop waits for (or any room once nothing is queued): one call per entry would cost a round trip each.
+      await dispatcher.waitForRoom(this.readAhead.readCount)
       if (this.stopping) break
       let waitMs = duePollMs
       try {

@@ -20,7 +20,7 @@ const MATRIX: Record<Role, Record<string, string>> = {
   worker: {publish: 'XADD', work: 'ok', lag: 'XINFO|STREAM', inspect: 'XINFO|STREAM', 'dlq list': 'XLEN', 'dlq show': 'XRANGE', 'dlq replay': 'XLEN', 'dlq purge': 'XLEN', top: 'XINFO|STREAM'},
   // Replay is a publish, so the operator may publish.
   operator: {publish: 'ok', work: 'XGROUP|CREATE', lag: 'XINFO|STREAM', inspect: 'XINFO|STREAM', 'dlq list': 'ok', 'dlq show': 'ok', 'dlq replay': 'ok', 'dlq purge': 'ok', top: 'XINFO|STREAM'},
-  monitor: {publish: 'XADD', work: 'XGROUP|CREATE', lag: 'ok', inspect: 'ok', 'dlq list': 'ok', 'dlq show': 'ok', 'dlq replay': 'EVAL', 'dlq purge': 'XDEL', top: 'ok'},
+  monitor: {publish: 'XADD', work: 'XREADGROUP', lag: 'ok', inspect: 'ok', 'dlq list': 'ok', 'dlq show': 'ok', 'dlq replay': 'EVAL', 'dlq purge': 'XDEL', top: 'ok'},
 }
 
 const CELLS = ROLES.flatMap((role) => ROLE_COMMANDS.map((command) => ({role, command, expected: MATRIX[role][command.name] ?? 'missing'})))

@@ -1,6 +1,7 @@
 import type {Redis} from 'ioredis'
 
 import {deadLetterKey, retryDueKey, retryKey} from '../keys.js'
+import {isPermissionDenied} from '../redis/redis-errors.js'
 import {callScript, type ScriptSpec} from '../scripts.js'
 import {parseAttemptRecord, type AttemptRecord} from './attempts.js'
 
@@ -88,7 +89,8 @@ export class GroupOps {
    * start there, since draining is what frees memory.
    */
   async ensureGroup(from: 'start' | 'latest'): Promise<boolean> {
-    if ((await this.state()).exists) return false
+    // A user without XINFO still gets XGROUP CREATE, which then names the refusal that matters.
+    if ((await this.state().catch((error: unknown) => (isPermissionDenied(error) ? {exists: false} : Promise.reject(error)))).exists) return false
     try {
       await this.redis.xgroup('CREATE', this.topic, this.group, from === 'start' ? '0' : '$', 'MKSTREAM')
       return true

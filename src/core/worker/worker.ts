@@ -462,7 +462,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const left = [...notStarted, ...running].map((tracked) => tracked.id)
     // Others may take them at once instead of after the visibility timeout.
     await bounded(session.ops.setIdle(left, this.options.visibilityTimeoutMs))
-    if (left.length === 0 && unacknowledged === 0 && !(await bounded(session.ops.deleteConsumerIfIdle()))) {
+    if (this.fatal === undefined && left.length === 0 && unacknowledged === 0 && !(await bounded(session.ops.deleteConsumerIfIdle()))) {
       session.warn(`could not remove consumer ${this.options.consumer} from the group`)
     }
     return {unfinished: running.length, released: notStarted.length, unacknowledged}

@@ -4,6 +4,7 @@ import {join} from 'node:path'
 import type {Redis} from 'ioredis'
 import {beforeAll, describe, expect, it} from 'vitest'
 
+import {scriptSource} from '../../src/core/scripts.js'
 import {PROJECT_ROOT} from '../helpers/cli.js'
 import {usePrivateRedis} from '../helpers/private-redis.js'
 
@@ -64,3 +65,12 @@ describe('spread(t, n)', () => {
   })
 })
 
+describe('scripts that include it', () => {
+  it.each(['dead-letter-4.lua'])('%s is sent with spread.lua in place of its include line', (file) => {
+    const source = scriptSource(file)
+    expect(source).not.toContain('@include')
+    expect(source).toContain(SPREAD.trimEnd())
+    expect(source).toContain('spread(fields, #fields)')
+    expect(source).not.toMatch(/unpack\(fields/)
+  })
+})

@@ -1,6 +1,6 @@
 import type {Redis} from 'ioredis'
 
-import {deadLetterKey, retryKey} from '../keys.js'
+import {deadLetterKey, retryDueKey, retryKey} from '../keys.js'
 import {callScript, type ScriptSpec} from '../scripts.js'
 
 /** An entry as delivered: its ID, raw field/value pairs and delivery count (attempt). */
@@ -19,7 +19,7 @@ export interface RetryRecord {
 const CLAIM: ScriptSpec = {name: 'qctlClaim', file: 'claim-1.lua', keys: 1}
 const HEARTBEAT: ScriptSpec = {name: 'qctlHeartbeat', file: 'heartbeat-1.lua', keys: 1}
 const RETRY_LATER: ScriptSpec = {name: 'qctlRetryLater', file: 'retry-later-2.lua', keys: 2}
-const DEAD_LETTER: ScriptSpec = {name: 'qctlDeadLetter', file: 'dead-letter-3.lua', keys: 3}
+const DEAD_LETTER: ScriptSpec = {name: 'qctlDeadLetter', file: 'dead-letter-4.lua', keys: 4}
 const DELETE_CONSUMER: ScriptSpec = {name: 'qctlDeleteConsumerIfIdle', file: 'delete-consumer-if-idle-1.lua', keys: 1}
 
 export type DeadLetterOutcome = {moved: true; dlqId: string} | {moved: false; reason: 'not-pending' | 'deleted'}
@@ -147,8 +147,13 @@ export class GroupOps {
     return parked === 1
   }
 
+  /**
+   * Move an entry (any number of fields, byte for byte) to the dead-letter stream with `metadata`
+   * appended, acknowledge it and forget its retry state, in one step (src/lua/dead-letter-4.lua).
+   */
   async deadLetter(id: string, metadata: ReadonlyArray<[string, string]>): Promise<DeadLetterOutcome> {
-    const reply = await callScript(this.redis, DEAD_LETTER, [this.topic, this.dlqKey, this.retryKey, this.group, id, ...metadata.flat()])
+    const keys = [this.topic, this.dlqKey, this.retryKey, retryDueKey(this.topic, this.group)]
+    const reply = await callScript(this.redis, DEAD_LETTER, [...keys, this.group, id, ...metadata.flat()])
     if (typeof reply === 'string') return {moved: true, dlqId: reply}
     return {moved: false, reason: reply === -1 ? 'deleted' : 'not-pending'}
   }

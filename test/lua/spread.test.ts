@@ -66,7 +66,7 @@ describe('spread(t, n)', () => {
 })
 
 describe('scripts that include it', () => {
-  it.each(['dead-letter-4.lua'])('%s is sent with spread.lua in place of its include line', (file) => {
+  it.each(['dead-letter-4.lua', 'replay-2.lua'])('%s is sent with spread.lua in place of its include line', (file) => {
     const source = scriptSource(file)
     expect(source).not.toContain('@include')
     expect(source).toContain(SPREAD.trimEnd())

@@ -3,7 +3,7 @@
 // entries (not timed): N ~200-byte order messages are XADDed to the topic in qctl's wire format
 // (every other one with a `key` and `headers`, as `--key-field`/`--header` publish them), then a
 // real `qctl work bench/handlers/always-permanent.mjs --concurrency 8 --until-empty` dead-letters
-// every one (a PermanentError), so the entries are exactly what qctl writes (dead-letter-3.lua:
+// every one (a PermanentError), so the entries are exactly what qctl writes (dead-letter-4.lua:
 // the original fields, then the dlq.* fields). Timed: `node bin/run.js dlq replay TOPIC --yes
 // --json` as a whole process, spawn to exit. Checked: the JSON reports N selected and replayed,
 // 0 skipped, 0 remaining; the DLQ is empty; the topic holds the N originals plus N replayed

@@ -6,6 +6,8 @@ import type {Redis} from 'ioredis'
  * Lua scripts live as documented files in src/lua (copied to dist/lua by the build), named
  * `name-<numberOfKeys>.lua`. They are registered on a client with ioredis's defineCommand,
  * which sends EVALSHA and falls back to EVAL when the server does not have the script yet.
+ * A line `--- @include "name.lua"` is replaced by src/lua/includes/name.lua (a helper that more
+ * than one script needs, e.g. spread.lua), so the server receives one self-contained script.
  */
 export interface ScriptSpec {
   /** Command name on the client. */
@@ -16,10 +18,14 @@ export interface ScriptSpec {
 
 const sources = new Map<string, string>()
 
-function scriptSource(file: string): string {
+const INCLUDE = /^--- @include "([\w.-]+\.lua)"$/gm
+
+/** A script's text with its includes in place. */
+export function scriptSource(file: string): string {
   let source = sources.get(file)
   if (source === undefined) {
-    source = readFileSync(new URL(`../lua/${file}`, import.meta.url), 'utf8')
+    const read = (path: string): string => readFileSync(new URL(`../lua/${path}`, import.meta.url), 'utf8')
+    source = read(file).replace(INCLUDE, (_line, name: string) => read(`includes/${name}`).trimEnd())
     sources.set(file, source)
   }
   return source

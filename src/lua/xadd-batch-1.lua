@@ -9,6 +9,10 @@
   ARGV[1]  W, the number of arguments per entry (field/value pairs, so even)
   ARGV[2..] the entries, W arguments each, in wire-format order
 
+  Each XADD takes its W arguments with unpack(ARGV, i, i + W - 1): W is at most 8 (the wire
+  format's data, key, headers and enc fields, all qctl publish writes), far under the 7,999
+  values unpack can pass to one command (Lua's C stack; see src/lua/includes/spread.lua).
+
   Returns {added, firstId, lastId, error}:
     added    number of entries added (all of them unless one failed)
     firstId  ID of the first entry added, or false

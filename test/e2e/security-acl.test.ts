@@ -1,7 +1,7 @@
 import type {Redis} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {deadLetterKey, retryKey} from '../../src/core/keys.js'
+import {deadLetterKey, retryDueKey, retryKey} from '../../src/core/keys.js'
 import {aclFileText, aclSection, ACL_FILE, dryRunTable, parseAclFile, quotedAclFile, ROLES, userOf, type Role} from '../helpers/acl-docs.js'
 import {runCli, type CliResult} from '../helpers/cli.js'
 import {commandNamed, ROLE_COMMANDS, seedTopic, type CommandCase, type Seeded} from '../helpers/command-table.js'
@@ -166,12 +166,15 @@ describe.concurrent('a destructive command the user may not finish changes nothi
     expect(await stateOf(seeded.topic)).toEqual(before)
   })
 
-  it('a worker that may not append to the dead-letter stream leaves the failing entry pending and its retry record', async () => {
+  it('a worker that may not append to the dead-letter stream leaves the failing entry pending, with its retry record and due time', async () => {
     const topic = `order.acl-${++counter}`
     const [id] = await Promise.all([admin.xadd(topic, '*', 'data', '{"fail":"permanent"}'), admin.xgroup('CREATE', topic, 'billing', '0', 'MKSTREAM')])
     await admin.xreadgroup('GROUP', 'billing', 'crashed-worker', 'COUNT', 1, 'STREAMS', topic, '>')
     // As a worker that failed it once and died would have left it.
     await admin.hset(retryKey(topic, 'billing'), id as string, `${Date.now() - 60_000}:${Date.now() - 30_000}`)
+    // A due-set entry the dead-letter move must not remove when it is refused (a state the worker does not
+    // make itself: a parked entry is held by qctl:parked; here the worker takes it over from crashed-worker).
+    await admin.zadd(retryDueKey(topic, 'billing'), Date.now() + 600_000, id as string)
     await admin.call('XCLAIM', topic, 'billing', 'crashed-worker', 0, id as string, 'IDLE', 60_000, 'JUSTID')
 
     const result = await runCli(['work', RECORDER, '-t', topic, '-g', 'billing', '--until-empty', '--visibility-timeout', '1s', ...asUser('worker-no-dlq')])
@@ -181,5 +184,6 @@ describe.concurrent('a destructive command the user may not finish changes nothi
     expect(pending.map(([pendingId]) => pendingId)).toEqual([id])
     expect(await admin.exists(deadLetterKey(topic))).toBe(0)
     expect(await admin.hexists(retryKey(topic, 'billing'), id as string)).toBe(1)
+    expect(await admin.zscore(retryDueKey(topic, 'billing'), id as string)).not.toBeNull()
   })
 })

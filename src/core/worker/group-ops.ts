@@ -27,7 +27,7 @@ const SCRIPTS = {
   reclaim: {name: 'qctlReclaim', file: 'reclaim-3.lua', keys: 3},
   markStart: {name: 'qctlMarkStart', file: 'mark-start-2.lua', keys: 2},
   heartbeat: {name: 'qctlHeartbeat', file: 'heartbeat-3.lua', keys: 3},
-  deadLetter: {name: 'qctlDeadLetter', file: 'dead-letter-3.lua', keys: 3},
+  deadLetter: {name: 'qctlDeadLetter', file: 'dead-letter-4.lua', keys: 4},
   deleteConsumer: {name: 'qctlDeleteConsumerIfIdle', file: 'delete-consumer-if-idle-1.lua', keys: 1},
 } as const satisfies Record<string, ScriptSpec>
 
@@ -182,8 +182,12 @@ export class GroupOps {
     return {dueMs: Number(reply[0]), firstFailureMs: Number(reply[1])}
   }
 
+  /**
+   * Move an entry (any number of fields, byte for byte) to the dead-letter stream with `metadata`
+   * appended, acknowledge it and forget its retry state, in one step (src/lua/dead-letter-4.lua).
+   */
   async deadLetter(id: string, metadata: ReadonlyArray<[string, string]>): Promise<DeadLetterOutcome> {
-    const reply = await callScript(this.redis, SCRIPTS.deadLetter, [this.topic, this.dlqKey, this.retryKey, this.group, id, ...metadata.flat()])
+    const reply = await callScript(this.redis, SCRIPTS.deadLetter, [this.topic, this.dlqKey, this.retryKey, this.dueKey, this.group, id, ...metadata.flat()])
     if (typeof reply === 'string') return {moved: true, dlqId: reply}
     return {moved: false, reason: reply === -1 ? 'deleted' : 'not-pending'}
   }

@@ -101,10 +101,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.dispatcher = dispatcher
     const {topic, group, consumer} = this.options
 
-    const loops = [this.intake(session, dispatcher), this.reclaimLoop(session, dispatcher), this.dueLoop(session, dispatcher)]
     const background = [this.heartbeatLoop(session, dispatcher), session.health.run(this.endController.signal)]
     const guard = async (loop: Promise<void>): Promise<void> => loop.catch((error: unknown) => this.fail(error))
-    await Promise.all(loops.map(guard))
+    // The worker's own entries first (a restart with a stable --consumer); its first read also settles,
+    // in one place, whether the ACL user may read the group at all.
+    await guard(this.recoverOwnPending(session, dispatcher))
+    await Promise.all([this.readLoop(session, dispatcher), this.reclaimLoop(session, dispatcher), this.dueLoop(session, dispatcher)].map(guard))
     const ended = await this.shutdown(session, dispatcher)
     await Promise.all(background.map(guard))
     if (this.fatal !== undefined) throw this.fatal
@@ -211,12 +213,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Hold entries taken back (not first deliveries), unless already held. */
   private addAll(dispatcher: Dispatcher, entries: readonly DeliveredEntry[]): void {
     for (const entry of entries) if (!dispatcher.has(entry.id)) dispatcher.add(entry)
-  }
-
-  /** The worker's own pending entries first (a restart with a stable --consumer), then new ones. */
-  private async intake(session: Session, dispatcher: Dispatcher): Promise<void> {
-    await this.recoverOwnPending(session, dispatcher)
-    await this.readLoop(session, dispatcher)
   }
 
   /** Deliver again what this consumer name still holds, read from its history (XREADGROUP … 0) in large batches. */

@@ -3,7 +3,8 @@ import type {Redis} from 'ioredis'
 
 import {isQctlError, QctlError, type ErrorCode} from './core/errors.js'
 import {closeRedis, openRedis, resolveConnection, type OpenOptions, type ResolvedConnection} from './core/redis/connection.js'
-import {classifyRedisError} from './core/redis/redis-errors.js'
+import {keyTypeOf} from './core/redis/key-type.js'
+import {commandKeyOf, isWrongType, toQctlError, type ReplyFacts} from './core/redis/redis-errors.js'
 import {DEFAULT_REDIS_URL, maskedUrl} from './core/redis/redis-url.js'
 import {connectionFlags} from './flags.js'
 import {guardSecrets, registerSecret} from './output/redact.js'
@@ -70,6 +71,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.flags = flags as FlagsOf<T>
     this.args = args as ArgsOf<T>
     this.positionals = argv.map(String)
+    // A test hook (README, "Output, errors and exit codes"): the path of an unexpected error.
+    if (process.env.QCTL_DEBUG_INTERNAL_ERROR === '1') throw new Error('QCTL_DEBUG_INTERNAL_ERROR=1 made this command fail on purpose')
   }
 
   /** How stdout and stderr may be decorated (colour, spinners). */
@@ -154,20 +157,30 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     process.stdout.write(`${this.jsonLines ? JSON.stringify(json) : JSON.stringify(json, null, 2)}\n`)
   }
 
-  protected toQctlError(error: unknown): QctlError {
+  /** Any error as a typed one: Redis replies through the one classification (src/core/redis/reply-errors.ts), anything unknown is a bug (exit 1). */
+  protected toQctlError(error: unknown, facts: ReplyFacts = {}): QctlError {
     if (isQctlError(error)) return error
     if (isOclifUsageError(error)) return usageFromOclif(error, this.id)
-    const fromRedis = this.resolvedConnection === undefined ? undefined : classifyRedisError(error, this.resolvedConnection.errorContext)
-    if (fromRedis !== undefined) return fromRedis
-    const message = error instanceof Error ? error.message : String(error)
-    return new QctlError('INTERNAL', `internal error: ${message}. This is a bug in qctl: please report it (run with DEBUG=qctl for details).`, {
-      cause: error,
+    return toQctlError(error, this.resolvedConnection?.errorContext, facts)
+  }
+
+  /** For a WRONGTYPE no command explained: what the key holds, from a connection still open (best effort, bounded). */
+  private async wrongTypeFacts(error: unknown): Promise<ReplyFacts> {
+    const key = isWrongType(error) ? commandKeyOf(error) : undefined
+    const client = this.clients.find((candidate) => candidate.status === 'ready')
+    if (key === undefined || client === undefined) return {}
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), 1000)
     })
+    const keyType = await Promise.race([keyTypeOf(client, key), timeout])
+    clearTimeout(timer)
+    return {keyType}
   }
 
   override async catch(error: Error & {exitCode?: number}): Promise<never> {
     if (error instanceof Errors.ExitError) throw error
-    const typed = this.toQctlError(error)
+    const typed = this.toQctlError(error, await this.wrongTypeFacts(error))
     const message = oneLine(typed.message)
     if (this.jsonEnabled()) {
       const body: JsonError = {error: {code: typed.code, message, exitCode: typed.exitCode}}

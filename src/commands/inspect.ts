@@ -6,7 +6,7 @@ import {formatInspect} from '../format/inspect.js'
 
 export default class Inspect extends BaseCommand<typeof Inspect> {
   static override summary = 'Everything about one topic: stream, groups, consumers, the oldest pending entries, the newest dead letters.'
-  static override description = 'The oldest pending entries show their delivery counts: entries delivered many times are the likely poison messages. Exits 6 if the topic (or --group) does not exist.'
+  static override description = 'The oldest pending entries show their delivery counts: entries delivered many times are the likely poison messages. Exits 6 if the topic (or --group) does not exist, 2 if the key is not a stream; a dead-letter key that is not a stream is skipped with a warning.'
   static override examples = ['<%= config.bin %> inspect order.processed', '<%= config.bin %> inspect order.processed --group billing --json']
 
   static override args = {topic: Args.string({description: 'Topic (stream key).', required: true, ignoreStdin: true})}
@@ -14,6 +14,7 @@ export default class Inspect extends BaseCommand<typeof Inspect> {
 
   async run(): Promise<InspectResult> {
     const result = await inspectTopic(await this.redis('inspect'), this.args.topic, this.flags.group)
+    for (const warning of result.warnings) this.warnLine(warning)
     this.log(formatInspect(result, this.style))
     return result
   }

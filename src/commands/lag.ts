@@ -11,7 +11,7 @@ const RECHECK_MS = 1000
 
 export default class Lag extends BaseCommand<typeof Lag> {
   static override summary = 'Show lag, pending and dead letters per topic and consumer group; gate CI on thresholds.'
-  static override description = `Without TOPIC, every stream in the database (SCAN TYPE stream; --match filters). One row per consumer group: stream length, lag (entries not yet delivered to the group), pending (delivered, not acknowledged), age of the oldest pending entry, consumers (active in the last minute / total) and dead-letter length.
+  static override description = `Without TOPIC, every stream in the database (SCAN TYPE stream; --match filters). One row per consumer group: stream length, lag (entries not yet delivered to the group), pending (delivered, not acknowledged), age of the oldest pending entry, consumers (active in the last minute / total) and dead-letter length. A named TOPIC that is not a stream exits 2; a key that is not a stream where a dead-letter stream (or a topic found by SCAN) should be is skipped with a warning (stderr, and the row's "warnings" in --json).
 
 Gates: if a row breaks --max-lag, --max-pending, --max-pending-age or --max-dlq, the command exits 8 and names the row and the gate. With --wait it re-checks every second until every gate passes (exit 0) or the time is up (exit 8).`
   static override examples = [
@@ -28,7 +28,7 @@ Gates: if a row breaks --max-lag, --max-pending, --max-pending-age or --max-dlq,
     match: Flags.string({summary: 'Only topics whose key matches this glob (SCAN MATCH syntax).'}),
     'max-lag': Flags.integer({summary: 'Fail (exit 8) if a group has more undelivered entries (or an unknown lag).', min: 0}),
     'max-pending': Flags.integer({summary: 'Fail (exit 8) if a group has more pending entries.', min: 0}),
-    'max-pending-age': durationFlag({summary: 'Fail (exit 8) if a group\'s oldest pending entry was published longer ago.'}),
+    'max-pending-age': durationFlag({summary: 'Fail (exit 8) if a group\'s oldest pending entry has waited longer (since it was published; since its last delivery when its ID is in the future).'}),
     'max-dlq': Flags.integer({summary: 'Fail (exit 8) if a topic has more dead-lettered entries.', min: 0}),
     wait: durationFlag({summary: 'Re-check every second until all gates pass, for at most this long.'}),
   }
@@ -38,9 +38,16 @@ Gates: if a row breaks --max-lag, --max-pending, --max-pending-age or --max-dlq,
     const topics = this.positionals.length > 0 ? this.positionals : undefined
     const gates: Gates = {maxLag: flags['max-lag'], maxPending: flags['max-pending'], maxPendingAgeMs: flags['max-pending-age'], maxDlq: flags['max-dlq']}
     const redis = await this.redis('lag')
+    const warned = new Set<string>()
+    const warnOnce = (message: string): void => {
+      if (!warned.has(message)) this.warnLine(message)
+      warned.add(message)
+    }
     const measure = async (): Promise<LagRow[]> => {
       const names = topics ?? (await findTopics(redis, flags.match))
-      return withGates(lagRows(await topicStats(redis, names), Date.now()), gates)
+      const stats = await topicStats(redis, names, {named: topics !== undefined, onWarning: warnOnce})
+      for (const topic of stats) for (const warning of topic.warnings) warnOnce(warning)
+      return withGates(lagRows(stats, Date.now()), gates)
     }
 
     let rows = await measure()

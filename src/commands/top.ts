@@ -18,6 +18,8 @@ export interface TopResult {
   intervalMs: number
   server: string | null
   rows: RateRow[]
+  /** Keys skipped because they are not streams (a dead-letter key, a topic that changed type), also printed on stderr. */
+  warnings: string[]
 }
 
 const MIN_INTERVAL_MS = 100
@@ -30,7 +32,9 @@ Keys: up/down (or k/j) select a row, Enter shows the group's consumers and oldes
 
 Trend marks: ▲ growing (more in than out), ▼ draining (more out than in), = steady, · idle. A ↑ after LAG or DLQ means it grew since the last refresh. Colour repeats these marks: red for growing lag or dead letters, green for draining, dim for idle.
 
-With --json, with --once, or when stdout is not a terminal: prints one snapshot (rates measured over one --interval) and exits 0.`
+With --json, with --once, or when stdout is not a terminal: prints one snapshot (rates measured over one --interval) and exits 0.
+
+A named TOPIC that is not a stream exits 2; a dead-letter key (or a topic found by SCAN) that is not a stream is skipped with a warning (stderr; "warnings" in --json).`
   static override examples = [
     '<%= config.bin %> top',
     '<%= config.bin %> top order.processed payment.settled --interval 2s',
@@ -68,13 +72,17 @@ With --json, with --once, or when stdout is not a terminal: prints one snapshot 
       const {runTopScreen} = await import('../ui/run-top.js')
       const props = {source: explainingConnectionErrors(source, redis), intervalMs: flags.interval, url: await this.displayUrl(), server, colour: this.stdoutDecorations.colour, initial: first}
       await runTopScreen(props, this.interruptSignal())
+      // The screen has no room for them; said once it is closed.
+      for (const warning of source.takeWarnings()) this.warnLine(warning)
       return undefined
     }
 
     await sleep(Math.max(0, first.at + flags.interval - Date.now()))
     const second = await source.refresh(null)
     const rows = sortRows(rateRows(first, second), 'name')
+    const warnings = source.takeWarnings()
+    for (const warning of warnings) this.warnLine(warning)
     this.log(formatTopSnapshot(rows, second.at - first.at, this.style))
-    return {at: new Date(second.at).toISOString(), intervalMs: second.at - first.at, server, rows}
+    return {at: new Date(second.at).toISOString(), intervalMs: second.at - first.at, server, rows, warnings}
   }
 }

@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'INVALID_INPUT'
   | 'PAYLOAD_TOO_LARGE'
   | 'NOT_FOUND'
+  | 'STREAM_EXHAUSTED'
   | 'HANDLER_LOAD_FAILED'
   | 'GATE_FAILED'
   | 'INTERRUPTED'
@@ -42,6 +43,8 @@ const exitCodeOf: Record<ErrorCode, ExitCodeValue> = {
   INVALID_INPUT: ExitCode.data,
   PAYLOAD_TOO_LARGE: ExitCode.data,
   NOT_FOUND: ExitCode.notFound,
+  // The stream in Redis can take no more entries: a data problem, and retrying will not help.
+  STREAM_EXHAUSTED: ExitCode.data,
   HANDLER_LOAD_FAILED: ExitCode.handlerLoad,
   GATE_FAILED: ExitCode.gateFailed,
   INTERRUPTED: ExitCode.interrupted,
@@ -81,3 +84,15 @@ export const inputError = (message: string, options?: QctlErrorOptions): QctlErr
   new QctlError('INVALID_INPUT', message, options)
 
 export const isQctlError = (error: unknown): error is QctlError => error instanceof QctlError
+
+/** The sentence every internal error ends with. */
+export const REPORT_BUG = 'This is a bug in qctl: please report it (run with DEBUG=qctl for details).'
+
+/**
+ * An error qctl did not expect (exit 1): a bug. `progress` (e.g. how much was published) goes
+ * before the request to report it.
+ */
+export function internalError(error: unknown, progress = ''): QctlError {
+  const message = (error instanceof Error ? error.message : String(error)).replace(/\.+$/, '')
+  return new QctlError('INTERNAL', `internal error: ${message}${progress}. ${REPORT_BUG}`, {cause: error})
+}

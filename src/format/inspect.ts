@@ -26,9 +26,16 @@ export function formatInspect(result: InspectResult, style: ChalkInstance): stri
       '',
       style.bold('Groups'),
       table(
-        ['GROUP', 'LAST DELIVERED', 'LAG', 'PENDING', 'CONSUMERS'],
-        result.groups.map((group) => [group.name, group.lastDeliveredId, lagText(group.lag), formatCount(group.pending), `${group.activeConsumers}/${group.consumers}`]),
-        [2, 3, 4],
+        ['GROUP', 'LAST DELIVERED', 'LAG', 'PENDING', 'OLDEST', 'CONSUMERS'],
+        result.groups.map((group) => [
+          group.name,
+          group.lastDeliveredId,
+          lagText(group.lag),
+          formatCount(group.pending),
+          group.oldestPendingAgeMs === null ? '-' : formatAge(group.oldestPendingAgeMs),
+          `${group.activeConsumers}/${group.consumers}`,
+        ]),
+        [2, 3, 4, 5],
       ),
     )
   }

@@ -164,7 +164,7 @@ describe('qctl dlq list', () => {
     await redis.set('not-a-stream', 'x')
     const wrong = await runCli(dlq('list', topic, '--dlq', 'not-a-stream'))
     expect(wrong.code).toBe(2)
-    expect(wrong.stderr.split('\n')[0]).toBe('Error: not-a-stream exists but is not a stream, so it is not a dead-letter stream')
+    expect(wrong.stderr.split('\n')[0]).toBe('Error: "not-a-stream" is a string, not a stream, so it is not a dead-letter stream')
   })
 })
 

@@ -175,9 +175,37 @@ describe('qctl inspect', () => {
   it('exits 6 for a topic or group that does not exist', async () => {
     const topic = await runCli(['inspect', 'no.such.topic', '-u', server.url])
     expect(topic.code).toBe(6)
-    expect(topic.stderr).toBe('Error: topic "no.such.topic" does not exist (or is not a stream)\n')
+    expect(topic.stderr).toBe('Error: topic "no.such.topic" does not exist\n')
     const group = await runCli(['inspect', 'lag.partial', '--group', 'nope', '-u', server.url])
     expect(group.code).toBe(6)
     expect(group.stderr).toBe('Error: topic "lag.partial" has no consumer group "nope"\n')
+  })
+})
+
+describe('the age of the oldest pending entry when its ID is in the future', () => {
+  it('comes from the delivery data (XPENDING idle time), so lag, its gate, inspect and top are not blinded', async () => {
+    // A producer that gives XADD explicit IDs far in the future: every later `*` ID is in the future too.
+    await redis.xadd('future.t', '99999999999999-0', 'data', '{}')
+    await redis.xadd('future.t', '*', 'data', '{}')
+    await redis.xgroup('CREATE', 'future.t', 'g', '0')
+    await redis.xreadgroup('GROUP', 'g', 'c1', 'COUNT', 10, 'STREAMS', 'future.t', '>')
+    // Delivered ten minutes ago, as far as Redis knows.
+    await redis.xclaim('future.t', 'g', 'c1', 0, '99999999999999-0', 'IDLE', 600_000)
+    const TEN_MINUTES = 600_000
+
+    const [row] = jsonOf<LagRow[]>(await lag('future.t', '--json'))
+    expect(row).toMatchObject({oldestPendingId: '99999999999999-0', pending: 2})
+    expect(row?.oldestPendingAgeMs).toBeGreaterThanOrEqual(TEN_MINUTES)
+
+    const gated = await lag('future.t', '--max-pending-age', '5m')
+    expect(gated.code).toBe(8)
+    expect(gated.stderr).toMatch(/^Gate failed: future\.t\/g: oldest pending age \S+ > --max-pending-age 5m00s\n$/)
+
+    const inspect = jsonOf<InspectResult>(await runCli(['inspect', 'future.t', '--json', '-u', server.url]))
+    expect(inspect.groups[0]?.oldestPendingAgeMs).toBeGreaterThanOrEqual(TEN_MINUTES)
+
+    const top = await runCli(['top', 'future.t', '--json', '--interval', '100ms', '-u', server.url])
+    expect(top.code).toBe(0)
+    expect(jsonOf<{rows: Array<{oldestPendingAgeMs: number | null}>}>(top).rows[0]?.oldestPendingAgeMs).toBeGreaterThanOrEqual(TEN_MINUTES)
   })
 })

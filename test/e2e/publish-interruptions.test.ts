@@ -31,7 +31,7 @@ describe('qctl publish: interruptions', () => {
         code: 'INTERRUPTED',
         exitCode: 130,
         message: 'interrupted: published 500 messages (through input line 500); rerun with --skip-lines 500 to continue',
-        details: {published: 500, firstId: expect.stringMatching(/^\d+-\d+$/) as string, lastId: expect.stringMatching(/^\d+-\d+$/) as string, lastLine: 500},
+        details: {published: 500, firstId: expect.stringMatching(/^\d+-\d+$/) as string, lastId: expect.stringMatching(/^\d+-\d+$/) as string, lastLine: 500, resume: '--skip-lines 500'},
       },
     })
     expect(await ctx.redis.xlen('interrupted')).toBe(500)

@@ -297,10 +297,10 @@ describe('qctl publish: usage', () => {
     await redis.set('not-a-stream', 'x')
     const single = await runCli(publishArgs('not-a-stream', '--data', '{}'))
     expect(single.code).toBe(2)
-    expect(single.stderr).toBe('Error: topic "not-a-stream" exists but is not a stream; nothing was published\n')
+    expect(single.stderr).toBe('Error: topic "not-a-stream" is a string, not a stream; nothing was published\n')
     const lines = await runCli(publishArgs('not-a-stream', 'examples/orders.ndjson'))
     expect(lines.code).toBe(2)
-    expect(lines.stderr).toBe('Error: topic "not-a-stream" exists but is not a stream; nothing was published\n')
+    expect(lines.stderr).toBe('Error: topic "not-a-stream" is a string, not a stream; nothing was published\n')
     expect(await redis.get('not-a-stream')).toBe('x')
   })
 

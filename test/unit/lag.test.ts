@@ -17,9 +17,10 @@ const stats = (overrides: Partial<TopicStats> = {}): TopicStats => ({
   deadLetterKey: '{orders}:dlq',
   deadLetters: 2,
   groups: [
-    {name: 'zeta', lastDeliveredId: '2-0', entriesRead: 100, lag: 0, lagSource: 'redis', pending: 0, oldestPendingId: null, consumers: 1, activeConsumers: 0},
-    {name: 'billing', lastDeliveredId: '1-5', entriesRead: 40, lag: 60, lagSource: 'redis', pending: 5, oldestPendingId: `${NOW - 90_000}-0`, consumers: 3, activeConsumers: 2},
+    {name: 'zeta', lastDeliveredId: '2-0', entriesRead: 100, lag: 0, lagSource: 'redis', pending: 0, oldestPendingId: null, oldestPendingIdleMs: null, consumers: 1, activeConsumers: 0},
+    {name: 'billing', lastDeliveredId: '1-5', entriesRead: 40, lag: 60, lagSource: 'redis', pending: 5, oldestPendingId: `${NOW - 90_000}-0`, oldestPendingIdleMs: 30_000, consumers: 3, activeConsumers: 2},
   ],
+  warnings: [],
   ...overrides,
 })
 
@@ -45,8 +46,24 @@ describe('lagRows', () => {
       activeConsumers: 2,
       deadLetters: 2,
       failedGates: [],
+      warnings: [],
     })
     expect(rows[2]).toMatchObject({group: null, lag: null, lagSource: null, pending: 0})
+  })
+})
+
+describe('oldest pending age', () => {
+  const group = (oldestPendingId: string, oldestPendingIdleMs: number) => stats({groups: [{...stats().groups[1]!, oldestPendingId, oldestPendingIdleMs}]})
+
+  it('is the time since the ID when the ID is in the past, even when the idle time is larger (a retry parked by qctl)', () => {
+    const [row] = lagRows([group(`${NOW - 90_000}-0`, 600_000)], NOW)
+    expect(row?.oldestPendingAgeMs).toBe(90_000)
+  })
+
+  it('is the idle time when the ID is in the future (explicit IDs from another producer), so --max-pending-age still sees it', () => {
+    const [row] = lagRows([group('99999999999999-0', 600_000)], NOW)
+    expect(row?.oldestPendingAgeMs).toBe(600_000)
+    expect(gateFailures(row!, {maxPendingAgeMs: 300_000})).toEqual([{gate: 'max-pending-age', limit: 300_000, value: 600_000}])
   })
 })
 

@@ -1,9 +1,9 @@
 import type {Redis} from 'ioredis'
 
 import {QctlError} from '../errors.js'
-import {classifyRedisError, type RedisErrorContext} from '../redis/redis-errors.js'
+import {classifyRedisError, isWrongType, type RedisErrorContext} from '../redis/redis-errors.js'
 import type {DlqPlan} from './plan.js'
-import {dlqError, dlqLength} from './read.js'
+import {dlqErrorIn, dlqLength} from './read.js'
 
 /** The result of `qctl dlq purge` (its `--json` output). */
 export interface PurgeResult {
@@ -64,8 +64,9 @@ export async function purgePlan(redis: Redis, plan: DlqPlan, hooks: PurgeHooks =
     try {
       purged += await redis.xdel(plan.key, ...plan.ids.slice(index, index + PURGE_BATCH))
     } catch (error) {
-      const typed = hooks.errorContext === undefined ? undefined : classifyRedisError(error, hooks.errorContext)
-      if (typed === undefined) throw dlqError(error, plan.key)
+      if (isWrongType(error)) throw await dlqErrorIn(redis, error, plan.key)
+      const typed = hooks.errorContext === undefined ? undefined : classifyRedisError(error, hooks.errorContext, {key: plan.key})
+      if (typed === undefined) throw error
       throw new QctlError(typed.code, `${typed.message.replace(/^cannot connect to /, 'lost connection to ')}; purged ${purged} of ${plan.ids.length}`, {
         cause: error,
         details: {purged, total: plan.ids.length},

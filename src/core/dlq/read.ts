@@ -2,6 +2,8 @@ import type {Redis} from 'ioredis'
 
 import {usageError} from '../errors.js'
 import {deadLetterKey} from '../keys.js'
+import {keyTypeOf, notAStreamText} from '../redis/key-type.js'
+import {isWrongType} from '../redis/reply-errors.js'
 import {decodeDlqEntry, type DlqEntry} from './entry.js'
 import {compareIdText} from './stream-id.js'
 
@@ -10,25 +12,34 @@ export const resolveDlqKey = (topic: string, override?: string): string => (over
 
 type RawEntry = [string, string[]]
 
-/** A Redis WRONGTYPE reply as a usage error that names the key and the flag to change. */
-export function dlqError(error: unknown, key: string): unknown {
-  if (error instanceof Error && error.message.startsWith('WRONGTYPE')) {
-    return usageError(`${key} exists but is not a stream, so it is not a dead-letter stream`, {suggestion: 'name the dead-letter stream with --dlq KEY'})
+/** A Redis WRONGTYPE reply as a usage error that names the key, what it holds, and the flag to change. */
+export function dlqError(error: unknown, key: string, type?: string): unknown {
+  if (isWrongType(error)) {
+    return usageError(`${notAStreamText(key, type)}, so it is not a dead-letter stream`, {
+      cause: error,
+      suggestion: 'name the dead-letter stream with --dlq KEY',
+      details: {key, type: type ?? null},
+    })
   }
   return error
 }
 
-async function guarded<T>(key: string, call: () => Promise<T>): Promise<T> {
+/** The same, reading what the key holds first. */
+export async function dlqErrorIn(redis: Redis, error: unknown, key: string): Promise<unknown> {
+  return isWrongType(error) ? dlqError(error, key, await keyTypeOf(redis, key)) : error
+}
+
+async function guarded<T>(redis: Redis, key: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call()
   } catch (error) {
-    throw dlqError(error, key)
+    throw await dlqErrorIn(redis, error, key)
   }
 }
 
 /** How many entries the dead-letter stream holds (0 when it does not exist). */
 export async function dlqLength(redis: Redis, key: string): Promise<number> {
-  return guarded(key, async () => redis.xlen(key))
+  return guarded(redis, key, async () => redis.xlen(key))
 }
 
 export interface ListRequest {
@@ -39,7 +50,7 @@ export interface ListRequest {
 
 /** The first `limit` entries, newest first (or oldest first). */
 export async function listDlqEntries(redis: Redis, request: ListRequest): Promise<DlqEntry[]> {
-  const rows = (await guarded(request.key, async () =>
+  const rows = (await guarded(redis, request.key, async () =>
     request.order === 'newest'
       ? redis.xrevrange(request.key, '+', '-', 'COUNT', request.limit)
       : redis.xrange(request.key, '-', '+', 'COUNT', request.limit),
@@ -49,7 +60,7 @@ export async function listDlqEntries(redis: Redis, request: ListRequest): Promis
 
 /** One entry by its dead-letter ID; undefined when there is none. */
 export async function getDlqEntry(redis: Redis, key: string, id: string): Promise<DlqEntry | undefined> {
-  const rows = (await guarded(key, async () => redis.xrange(key, id, id))) as RawEntry[]
+  const rows = (await guarded(redis, key, async () => redis.xrange(key, id, id))) as RawEntry[]
   const row = rows[0]
   return row === undefined ? undefined : decodeDlqEntry(row[0], row[1])
 }
@@ -61,20 +72,20 @@ export async function getDlqEntries(redis: Redis, key: string, ids: readonly str
   const pipeline = redis.pipeline()
   for (const id of ids) pipeline.xrange(key, id, id)
   const replies = (await pipeline.exec()) ?? []
-  ids.forEach((id, index) => {
+  for (const [index, id] of ids.entries()) {
     const [error, rows] = replies[index] ?? [new Error('no reply'), undefined]
-    if (error !== null) throw dlqError(error, key)
+    if (error !== null) throw await dlqErrorIn(redis, error, key)
     const row = (rows as RawEntry[])[0]
     if (row === undefined) missing.push(id)
     else entries.push(decodeDlqEntry(row[0], row[1]))
-  })
+  }
   entries.sort((a, b) => compareIdText(a.dlqId, b.dlqId))
   return {entries, missing}
 }
 
 /** The ID of the newest entry right now; undefined when the stream is empty or missing. */
 export async function lastDlqId(redis: Redis, key: string): Promise<string | undefined> {
-  const rows = (await guarded(key, async () => redis.xrevrange(key, '+', '-', 'COUNT', 1))) as RawEntry[]
+  const rows = (await guarded(redis, key, async () => redis.xrevrange(key, '+', '-', 'COUNT', 1))) as RawEntry[]
   return rows[0]?.[0]
 }
 
@@ -92,7 +103,7 @@ export async function scanDlq(redis: Redis, key: string, range: ScanRange, visit
   const pageSize = range.pageSize ?? 1000
   let start = range.start
   for (;;) {
-    const rows = (await guarded(key, async () => redis.xrange(key, start, range.end, 'COUNT', pageSize))) as RawEntry[]
+    const rows = (await guarded(redis, key, async () => redis.xrange(key, start, range.end, 'COUNT', pageSize))) as RawEntry[]
     for (const [id, pairs] of rows) if (!visit(decodeDlqEntry(id, pairs))) return
     const last = rows.at(-1)
     if (last === undefined || rows.length < pageSize) return

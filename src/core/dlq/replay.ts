@@ -1,7 +1,8 @@
 import type {Redis} from 'ioredis'
 
 import {QctlError, usageError} from '../errors.js'
-import {classifyRedisError, type RedisErrorContext} from '../redis/redis-errors.js'
+import {keyTypeOf, notAStreamText} from '../redis/key-type.js'
+import {classifyRedisError, isWrongType, type RedisErrorContext} from '../redis/redis-errors.js'
 import {callScript, type ScriptSpec} from '../scripts.js'
 import {sleep} from '../sleep.js'
 import {pacing} from './pacing.js'
@@ -107,7 +108,7 @@ export async function replayPlan(redis: Redis, plan: DlqPlan, options: ReplayOpt
         progress.replayed++
       } else progress.skipped++
     }
-    if (failure !== undefined) throw failedDuring(wrongType(failure, options.topic), progress, hooks.errorContext)
+    if (failure !== undefined) throw failedDuring(await wrongType(redis, failure, options.topic), progress, hooks.errorContext, options.topic)
     hooks.onProgress?.({...progress})
   }
   return {
@@ -126,12 +127,15 @@ export async function replayPlan(redis: Redis, plan: DlqPlan, options: ReplayOpt
 }
 
 /** The dead-letter stream was read as a stream already: a WRONGTYPE here is about the topic. */
-const wrongType = (error: unknown, topic: string): unknown =>
-  error instanceof Error && /WRONGTYPE/.test(error.message) ? usageError(`topic "${topic}" exists but is not a stream, so nothing can be replayed onto it`, {cause: error}) : error
+async function wrongType(redis: Redis, error: unknown, topic: string): Promise<unknown> {
+  if (!isWrongType(error)) return error
+  const type = await keyTypeOf(redis, topic)
+  return usageError(`topic ${notAStreamText(topic, type)}, so nothing can be replayed onto it`, {cause: error, details: {key: topic, type: type ?? null}})
+}
 
 /** A failure mid-run, saying how far the run got and that a rerun continues. */
-function failedDuring(error: unknown, progress: ReplayProgress, context: RedisErrorContext | undefined): unknown {
-  const typed = error instanceof QctlError ? error : context === undefined ? undefined : classifyRedisError(error, context)
+function failedDuring(error: unknown, progress: ReplayProgress, context: RedisErrorContext | undefined, topic: string): unknown {
+  const typed = error instanceof QctlError ? error : context === undefined ? undefined : classifyRedisError(error, context, {key: topic})
   if (typed === undefined) return error
   // Nothing moved yet and rerunning would not help: the error alone says it all.
   if (progress.replayed + progress.skipped === 0 && ['USAGE', 'NO_PERMISSION', 'AUTH_FAILED'].includes(typed.code)) return typed

@@ -1,4 +1,5 @@
 import type {TopicStats} from '../stats/topic-stats.js'
+import {pendingAgeMs} from '../stats/pending-age.js'
 import {idMs} from '../stats/xinfo.js'
 
 /** One row of `qctl lag`: a topic and one of its consumer groups (or `group: null` when it has none). */
@@ -12,13 +13,16 @@ export interface LagRow {
   /** Delivered, not yet acknowledged (includes retries waiting out their backoff). */
   pending: number
   oldestPendingId: string | null
-  /** When the oldest pending entry was published (ISO), and how long ago. */
+  /** When the oldest pending entry was published (ISO, from its ID). */
   oldestPendingAt: string | null
+  /** How long it has waited: since it was published, or since its last delivery when its ID is in the future (see pendingAgeMs). */
   oldestPendingAgeMs: number | null
   consumers: number
   activeConsumers: number
   deadLetters: number
   failedGates: GateFailure[]
+  /** What is wrong with the topic's keys but did not stop the reading (its dead-letter key is not a stream). */
+  warnings: string[]
 }
 
 export type GateName = 'max-lag' | 'max-pending' | 'max-pending-age' | 'max-dlq'
@@ -57,11 +61,12 @@ export function lagRows(stats: readonly TopicStats[], now: number): LagRow[] {
         pending: group?.pending ?? 0,
         oldestPendingId: group?.oldestPendingId ?? null,
         oldestPendingAt: oldestMs === null ? null : new Date(oldestMs).toISOString(),
-        oldestPendingAgeMs: oldestMs === null ? null : Math.max(0, now - oldestMs),
+        oldestPendingAgeMs: pendingAgeMs(group?.oldestPendingId ?? null, group?.oldestPendingIdleMs ?? null, now),
         consumers: group?.consumers ?? 0,
         activeConsumers: group?.activeConsumers ?? 0,
         deadLetters: topic.deadLetters,
         failedGates: [],
+        warnings: topic.warnings,
       })
     }
   }

@@ -24,6 +24,13 @@ export interface PublishProgress {
   lastAckedLine: number
 }
 
+/** Entries of batches that were already sent when an earlier batch failed, and were stored all the same. */
+export interface StoredAfterFailure {
+  count: number
+  firstLine: number
+  lastLine: number
+}
+
 /**
  * How batches reach Redis. `script` (the default) sends one EVALSHA per batch, which is several
  * times faster than one XADD per entry; `pipeline` sends pipelined XADDs, for users whose ACL
@@ -75,6 +82,7 @@ export class BatchPublisher {
   private current: Batch = {entries: [], lines: [], bytes: 0}
   private readonly inFlight: Array<Promise<void>> = []
   private failure: unknown
+  private later: StoredAfterFailure = {count: 0, firstLine: 0, lastLine: 0}
   /** Until one batch got through, send one at a time: a fallback must not reorder batches. */
   private transportConfirmed = false
 
@@ -116,6 +124,23 @@ export class BatchPublisher {
     while (this.inFlight.length > 0) await this.inFlight[0]
     this.throwIfFailed()
     return this.progress
+  }
+
+  /**
+   * Wait for every batch in flight to be answered, failures included, so the count is final:
+   * after a failure, call this before reporting how far the run got.
+   */
+  async settle(): Promise<void> {
+    while (this.inFlight.length > 0) await this.inFlight[0]?.catch(() => undefined)
+  }
+
+  /**
+   * Entries stored by batches sent before an earlier batch failed but answered after it (Redis
+   * refused one batch and accepted the next: memory freed, a replica back). They are not part of
+   * `progress`, whose lines are stored without a gap; undefined when there are none.
+   */
+  get storedAfterFailure(): StoredAfterFailure | undefined {
+    return this.later.count === 0 ? undefined : {...this.later}
   }
 
   /** Send the partial batch now (input is idle: do not hold messages back waiting for a full batch). */
@@ -180,7 +205,14 @@ export class BatchPublisher {
   }
 
   private record(batch: Batch, outcome: BatchOutcome): void {
-    if (this.failure !== undefined) return
+    if (this.failure !== undefined) {
+      if (outcome.ids.count > 0) {
+        if (this.later.count === 0) this.later.firstLine = batch.lines[0] ?? 0
+        this.later.count += outcome.ids.count
+        this.later.lastLine = batch.lines[outcome.ids.count - 1] ?? this.later.lastLine
+      }
+      return
+    }
     if (outcome.error === undefined) this.transportConfirmed = true
     const {count, first, last} = outcome.ids
     if (count > 0) {

@@ -1,28 +1,37 @@
-import {QctlError} from '../errors.js'
-import {classifyRedisError, type RedisErrorContext} from '../redis/redis-errors.js'
-import type {PublishProgress} from './batch-publisher.js'
+import {internalError, QctlError} from '../errors.js'
+import {topicNotAStream} from '../redis/key-type.js'
+import {classifyRedisError, isConnectionFailure, isWrongType, type RedisErrorContext} from '../redis/redis-errors.js'
+import type {PublishProgress, StoredAfterFailure} from './batch-publisher.js'
 import type {Prepared} from './prepare.js'
+
+const messages = (count: number): string => `${count} message${count === 1 ? '' : 's'}`
 
 /** How far a run got, for error messages: what is stored is exact, so a rerun can resume. */
 function progressText(progress: PublishProgress, beforeIt: boolean): string {
   if (progress.published === 0) return 'nothing was published'
-  const count = `${progress.published} message${progress.published === 1 ? '' : 's'}`
-  return `published ${count}${beforeIt ? ' before it' : ''} (through input line ${progress.lastAckedLine})`
+  return `published ${messages(progress.published)}${beforeIt ? ' before it' : ''} (through input line ${progress.lastAckedLine})`
 }
 
-const progressDetails = (progress: PublishProgress): Record<string, unknown> => ({
+/** The flag that continues an NDJSON run after what is stored; null when rerunning from the start is the way. */
+const resumeFlag = (progress: PublishProgress, ndjson: boolean): string | null =>
+  ndjson && progress.lastAckedLine > 0 ? `--skip-lines ${progress.lastAckedLine}` : null
+
+const progressDetails = (progress: PublishProgress, ndjson: boolean): Record<string, unknown> => ({
   published: progress.published,
   firstId: progress.firstId ?? null,
   lastId: progress.lastId ?? null,
   lastLine: progress.lastAckedLine,
+  resume: resumeFlag(progress, ndjson),
 })
 
-const resumeHint = (progress: PublishProgress, ndjson: boolean): string =>
-  ndjson && progress.lastAckedLine > 0 ? `; rerun with --skip-lines ${progress.lastAckedLine} to continue` : ''
+const resumeHint = (progress: PublishProgress, ndjson: boolean): string => {
+  const flag = resumeFlag(progress, ndjson)
+  return flag === null ? '' : `; rerun with ${flag} to continue`
+}
 
 /** Bad input at `where` (`file:line[:column]`): exit 5, with what was published before it. */
 export function dataError(where: string, problem: Extract<Prepared, {ok: false}>, progress: PublishProgress, extra = ''): QctlError {
-  return new QctlError(problem.code, `${where}: ${problem.problem}; ${progressText(progress, true)}${extra}`, {details: progressDetails(progress)})
+  return new QctlError(problem.code, `${where}: ${problem.problem}; ${progressText(progress, true)}${extra}`, {details: progressDetails(progress, true)})
 }
 
 export interface RunContext {
@@ -30,31 +39,47 @@ export interface RunContext {
   progress: PublishProgress
   redis: RedisErrorContext | undefined
   ndjson: boolean
+  /** What the topic key holds, when Redis said WRONGTYPE (read with TYPE). */
+  keyType?: string | undefined
+  /** Entries stored by batches answered after the one that failed (see BatchPublisher). */
+  storedAfterFailure?: StoredAfterFailure | undefined
 }
 
-const isWrongType = (error: unknown): boolean => error instanceof Error && error.message.startsWith('WRONGTYPE')
-
-/** A Redis failure mid-run, with how far the run got and how to resume it. */
-export function failureDuring(error: unknown, {topic, progress, redis, ndjson}: RunContext): unknown {
-  if (isWrongType(error)) {
-    return new QctlError('USAGE', `topic "${topic}" exists but is not a stream; ${progressText(progress, false)}`, {
-      cause: error,
-      details: progressDetails(progress),
-    })
+/**
+ * Any failure mid-run, whatever its cause (Redis refusing writes, the connection lost, a stream
+ * at its last ID, a bug), with exactly how much was stored and how to resume: the typed error
+ * of the one classification (src/core/redis/redis-errors.ts) plus the run's progress.
+ */
+export function failureDuring(error: unknown, context: RunContext): QctlError {
+  const {topic, progress, redis, ndjson} = context
+  let stored = progressText(progress, false)
+  // The server answered: the count is exact and nothing past it was written. A lost connection
+  // may have taken a stored batch's reply with it (stored twice on rerun, never lost).
+  if (!isConnectionFailure(error) && progress.published > 0) stored += '; nothing more was written'
+  const later = context.storedAfterFailure
+  if (later !== undefined) {
+    stored += `; besides, ${messages(later.count)} from input lines ${later.firstLine}-${later.lastLine} were stored after the failure (a rerun sends them again)`
   }
-  const classified = redis === undefined ? undefined : classifyRedisError(error, redis)
-  if (classified === undefined) return error
+  const tail = `; ${stored}${resumeHint(progress, ndjson)}`
+  const details = {...progressDetails(progress, ndjson), ...(later === undefined ? {} : {storedAfterFailure: later})}
+
+  if (isWrongType(error)) {
+    const typed = topicNotAStream(topic, context.keyType)
+    return new QctlError('USAGE', `${typed.message}${tail}`, {cause: error, details: {...typed.details, ...details}})
+  }
+  const classified = redis === undefined ? undefined : classifyRedisError(error, redis, {key: topic})
+  if (classified === undefined) {
+    const internal = internalError(error, tail)
+    return new QctlError(internal.code, internal.message, {cause: error, details})
+  }
   // Mid-run, "cannot connect" would mislead: the connection was there and went away.
   const message = classified.message.replace(/^cannot connect to /, 'lost connection to ')
-  return new QctlError(classified.code, `${message}; ${progressText(progress, false)}${resumeHint(progress, ndjson)}`, {
-    cause: error,
-    details: progressDetails(progress),
-  })
+  return new QctlError(classified.code, `${message}${tail}`, {cause: error, suggestion: classified.suggestion, details: {...classified.details, ...details}})
 }
 
 /** Stopped by a signal: exit 130, with how far the run got. */
 export function interrupted(progress: PublishProgress, ndjson: boolean): QctlError {
   return new QctlError('INTERRUPTED', `interrupted: ${progressText(progress, false)}${resumeHint(progress, ndjson)}`, {
-    details: progressDetails(progress),
+    details: progressDetails(progress, ndjson),
   })
 }

@@ -3,7 +3,8 @@ import type {Redis} from 'ioredis'
 import {QctlError} from '../errors.js'
 import {readLines} from '../input/line-reader.js'
 import {fileVersion, knownSize, openSource, readCapped, sourceName, type InputSource} from '../input/sources.js'
-import type {RedisErrorContext} from '../redis/redis-errors.js'
+import {keyTypeOf} from '../redis/key-type.js'
+import {isWrongType, type RedisErrorContext} from '../redis/redis-errors.js'
 import {encodeHeaders} from '../wire-format.js'
 import {DEFAULT_PUBLISHER_LIMITS, BatchPublisher, type PublisherLimits, type PublishProgress} from './batch-publisher.js'
 import {prepareMessage, prepareValidated, tooLarge, type MessageShape, type Prepared} from './prepare.js'
@@ -129,7 +130,8 @@ async function publishDocument(clientSource: ClientSource, request: PublishReque
   try {
     id = (await client.xadd(request.topic, '*', ...prepared.fields)) as string
   } catch (error) {
-    throw failureDuring(error, {topic: request.topic, progress: empty, redis: hooks.errorContext, ndjson: false})
+    const keyType = isWrongType(error) ? await keyTypeOf(client, request.topic) : undefined
+    throw failureDuring(error, {topic: request.topic, progress: empty, redis: hooks.errorContext, ndjson: false, keyType})
   }
   return {...base, published: 1, firstId: id, lastId: id, id, durationMs: Date.now() - started}
 }
@@ -167,6 +169,8 @@ async function publishLines(clientSource: ClientSource, request: PublishRequest,
 
   const client = await clientFrom(clientSource)
   const publisher = new BatchPublisher(client, request.topic, request.limits ?? DEFAULT_PUBLISHER_LIMITS)
+  // The lines a resumed run skips are done: a failure before anything new is stored resumes after them again.
+  publisher.progress.lastAckedLine = skipLines
   const skippedLines: number[] = []
   let skipped = 0
   try {
@@ -200,7 +204,17 @@ async function publishLines(clientSource: ClientSource, request: PublishRequest,
       throw interrupted(publisher.progress, true)
     }
     if (error instanceof QctlError) throw error
-    throw failureDuring(error, {topic: request.topic, progress: publisher.progress, redis: hooks.errorContext, ndjson: true})
+    // Batches sent after the one that failed are answered too before the count is final.
+    await publisher.settle()
+    const keyType = isWrongType(error) ? await keyTypeOf(client, request.topic) : undefined
+    throw failureDuring(error, {
+      topic: request.topic,
+      progress: publisher.progress,
+      redis: hooks.errorContext,
+      ndjson: true,
+      keyType,
+      storedAfterFailure: publisher.storedAfterFailure,
+    })
   }
 
   const {progress} = publisher

@@ -1,4 +1,25 @@
-import {QctlError} from '../errors.js'
+import {internalError, isQctlError, QctlError} from '../errors.js'
+import {notAStreamText, typeNoun} from './key-type.js'
+import {
+  asErrorLike,
+  commandKeyOf,
+  commandNameOf,
+  expectedTypeOf,
+  firstLineOf,
+  isCommandTimeout,
+  isNoGroup,
+  isNoSuchKey,
+  isPermissionDenied,
+  isStreamExhausted,
+  isTlsFailure,
+  isWrongType,
+  NETWORK_CAUSES,
+  refusalOf,
+  SCRIPT_DENIED,
+  type RefusalCondition,
+} from './reply-errors.js'
+
+export * from './reply-errors.js'
 
 /** What a Redis error message needs to name the failure without leaking a secret. */
 export interface RedisErrorContext {
@@ -8,70 +29,58 @@ export interface RedisErrorContext {
   username: string
 }
 
-interface ErrorLike {
-  message?: unknown
-  code?: unknown
-  command?: {name?: unknown}
-}
-
-const networkCauses: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset by peer',
-  ETIMEDOUT: 'timed out',
-  ENOTFOUND: 'host not found (DNS lookup failed)',
-  EAI_AGAIN: 'host not found (DNS lookup failed temporarily)',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  EPIPE: 'connection closed by the server',
-}
-
-const tlsCodes = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'EPROTO',
-  'ERR_SSL_WRONG_VERSION_NUMBER',
-  'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
-  'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
-  'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
-])
-
-const asErrorLike = (error: unknown): ErrorLike => (typeof error === 'object' && error !== null ? error : {})
-
-const firstLine = (text: string): string => text.split('\n', 1)[0] ?? ''
-
-/** The Redis command a reply error belongs to, by name only: arguments may hold secrets. */
-const commandName = (error: ErrorLike): string | undefined =>
-  typeof error.command?.name === 'string' ? error.command.name.toUpperCase() : undefined
-
-/**
- * A command refused inside a Lua script. Redis does not say NOPERM there: 7.0 replies "ERR The
- * user executing the script can't run this command or subcommand" (or "can't access at least
- * one of the keys"), 7.2 and Valkey "ERR ACL failure in script: this user has no permissions
- * to run the 'x' command".
- */
-export const SCRIPT_DENIED = /^ERR (The user executing the script can't|ACL failure in script)/
-
-/** Whether a Redis reply error means the ACL user may not do this (NOPERM, or a refusal inside a script). */
-export function isPermissionDenied(error: unknown): boolean {
-  const message = asErrorLike(error).message
-  return typeof message === 'string' && (message.startsWith('NOPERM') || SCRIPT_DENIED.test(message))
+/** What the caller knows about the failed command, to name it better than the reply does. */
+export interface ReplyFacts {
+  /** The key the command was about (else taken from the command when that is safe). */
+  key?: string | undefined
+  /** What the key holds (TYPE), for WRONGTYPE. */
+  keyType?: string | undefined
 }
 
 /**
  * The command that was refused: the one named in the reply when Redis names it (qctl's scripts
  * check their writes first and name the one refused), else the command that was sent.
  */
-function deniedCommand(error: ErrorLike, message: string): string | undefined {
+function deniedCommand(error: unknown, message: string): string | undefined {
   const named = /run the '([a-z|]+)' command/i.exec(message)?.[1]
   if (named !== undefined) return named.toUpperCase()
-  const sent = commandName(error)
+  const sent = commandNameOf(error)
   return sent !== undefined && SCRIPT_DENIED.test(message) ? `a command in a script (${sent})` : sent
+}
+
+/** Each refusal: what Redis is in, and what to do about it. */
+const REFUSAL_TEXT: Readonly<Record<RefusalCondition, {state: string; todo: string}>> = {
+  OOM: {state: 'is out of memory (maxmemory reached, and its maxmemory-policy evicts nothing more, e.g. noeviction)', todo: 'free memory or raise maxmemory'},
+  READONLY: {state: 'is a read-only replica', todo: 'send writes to its primary'},
+  NOREPLICAS: {state: 'refuses writes: fewer replicas are connected than min-replicas-to-write asks for', todo: 'bring the replicas back or lower min-replicas-to-write'},
+  MASTERDOWN: {state: 'is a replica that lost its primary (replica-serve-stale-data no)', todo: 'restore the link to the primary, or connect to the primary'},
+  LOADING: {state: 'is loading its dataset into memory', todo: 'retry when it has finished'},
+  BUSY: {state: 'is busy running a script or function (past busy-reply-threshold)', todo: 'wait for it, or stop it with SCRIPT KILL or FUNCTION KILL'},
+  CLUSTERDOWN: {state: 'belongs to a Redis Cluster that is down (not every hash slot is served)', todo: 'repair the cluster, then retry'},
+  TRYAGAIN: {state: 'is moving the keys involved to another node (resharding)', todo: 'retry in a moment'},
+  MISCONF: {state: 'refuses writes because it cannot persist to disk (its last RDB snapshot failed)', todo: 'fix the disk or the persistence settings (see the server log), then retry'},
+}
+
+/** The one-line message of a refusal: `Redis on HOST:PORT is out of memory (OOM; …): free memory or raise maxmemory`. */
+export function refusalMessage(condition: RefusalCondition, address: string): string {
+  const {state, todo} = REFUSAL_TEXT[condition]
+  const open = state.indexOf(' (')
+  // The reply's own code goes first inside the parentheses, so people can search for it.
+  const described = open === -1 ? `${state} (${condition})` : `${state.slice(0, open)} (${condition}; ${state.slice(open + 2)}`
+  return `Redis on ${address} ${described}: ${todo}`
+}
+
+/** WRONGTYPE as one line naming the key, what it holds and what the command needed. */
+function wrongTypeMessage(error: unknown, facts: ReplyFacts): string {
+  const command = commandNameOf(error)
+  const key = facts.key ?? commandKeyOf(error)
+  const by = `(WRONGTYPE from ${command ?? 'Redis'})`
+  if (key === undefined) return `a key holds the wrong type of value for ${command ?? 'this command'} ${by}`
+  // A key the caller names is one qctl reads as a stream, unless the command says otherwise (HSET).
+  const expected = expectedTypeOf(command) ?? (facts.key === undefined ? undefined : 'stream')
+  if (expected === 'stream') return `key ${notAStreamText(key, facts.keyType)} ${by}`
+  const holds = facts.keyType === undefined || facts.keyType === 'none' ? 'holds another type of value' : `is ${typeNoun(facts.keyType)}`
+  return `key "${key}" ${holds}, not ${expected === undefined ? `what ${command ?? 'the command'} needs` : `a ${expected}`} ${by}`
 }
 
 /** OpenSSL's `<id>:error:<code>:<library>:<function>:<reason>:<source file>:<line>:` as its reason alone. */
@@ -89,12 +98,12 @@ function tlsSuggestion(reason: string, code: string): string | undefined {
 }
 
 /**
- * Turn an ioredis/socket/TLS error into a typed qctl error with a one-line message.
- * Returns `undefined` for errors that are not about reaching or being allowed into Redis.
+ * Turn an ioredis/socket/TLS error or a Redis error reply into a typed qctl error with a
+ * one-line message (see ReplyKind for the exit codes). Returns `undefined` for anything else.
  */
-export function classifyRedisError(error: unknown, context: RedisErrorContext): QctlError | undefined {
+export function classifyRedisError(error: unknown, context: RedisErrorContext, facts: ReplyFacts = {}): QctlError | undefined {
   const like = asErrorLike(error)
-  const message = typeof like.message === 'string' ? firstLine(like.message) : ''
+  const message = firstLineOf(error)
   const code = typeof like.code === 'string' ? like.code : ''
   const unavailable = (cause: string, suggestion?: string): QctlError =>
     new QctlError('REDIS_UNAVAILABLE', `cannot connect to ${context.address}: ${cause}`, {cause: error, suggestion})
@@ -115,7 +124,7 @@ export function classifyRedisError(error: unknown, context: RedisErrorContext): 
   }
 
   if (isPermissionDenied(error)) {
-    const command = deniedCommand(like, message)
+    const command = deniedCommand(error, message)
     // The script's SHA and line add nothing a user can act on.
     const detail = message.replace(/^(NOPERM|ERR)\s*/, '').replace(/\s*script: [0-9a-f]{40}, on @user_script:\d+\.?$/, '')
     const what = command === undefined ? '' : ` for ${command}`
@@ -125,19 +134,69 @@ export function classifyRedisError(error: unknown, context: RedisErrorContext): 
     })
   }
 
-  if (tlsCodes.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || /certificate|ssl|tls/i.test(message)) {
+  if (isWrongType(error)) {
+    const key = facts.key ?? commandKeyOf(error)
+    return new QctlError('USAGE', wrongTypeMessage(error, facts), {cause: error, details: {key: key ?? null, type: facts.keyType ?? null}})
+  }
+
+  if (isNoGroup(error)) {
+    // "NOGROUP No such key 't' or consumer group 'g' in XREADGROUP with GROUP option"
+    const detail = message.replace(/^NOGROUP\s*/, '').replace(/^No such/, 'no such')
+    return new QctlError('NOT_FOUND', `the stream or its consumer group does not exist: ${detail}`, {cause: error})
+  }
+
+  if (isNoSuchKey(error)) {
+    const key = facts.key ?? commandKeyOf(error)
+    const command = commandNameOf(error)
+    const what = key === undefined ? 'the stream does not exist' : `stream "${key}" does not exist`
+    return new QctlError('NOT_FOUND', command === undefined ? what : `${what} (${command})`, {cause: error})
+  }
+
+  if (isStreamExhausted(error)) {
+    const key = facts.key ?? commandKeyOf(error)
+    return new QctlError(
+      'STREAM_EXHAUSTED',
+      `${key === undefined ? 'the stream' : `stream "${key}"`} has used up its entry IDs (its last ID is the largest possible, 18446744073709551615-18446744073709551615): Redis cannot add to it`,
+      {
+        cause: error,
+        suggestion: 'publish to another topic, or delete the stream; an entry ID far in the future (written by another producer) used them up',
+        details: key === undefined ? undefined : {key},
+      },
+    )
+  }
+
+  const refusal = refusalOf(error)
+  if (refusal !== undefined) {
+    return new QctlError('REDIS_UNAVAILABLE', refusalMessage(refusal, context.address), {cause: error, details: {condition: refusal}})
+  }
+
+  if (isCommandTimeout(error)) {
+    return new QctlError('REDIS_UNAVAILABLE', `Redis on ${context.address} did not answer within the command timeout: check that it is up and not overloaded`, {
+      cause: error,
+      details: {condition: 'TIMEOUT'},
+    })
+  }
+
+  if (isTlsFailure(error)) {
     const reason = opensslReason(message) || code
     return unavailable(`TLS handshake failed: ${reason}`, tlsSuggestion(reason, code))
   }
 
-  const networkCause = networkCauses[code]
+  const networkCause = NETWORK_CAUSES[code]
   if (networkCause !== undefined) return unavailable(networkCause)
 
-  if (message === 'Connection is closed.' || message.startsWith("Stream isn't writeable")) {
+  if (message === 'Connection is closed.' || message.startsWith("Stream isn't writeable") || like.name === 'MaxRetriesPerRequestError') {
     return unavailable('connection closed by the server')
   }
 
-  if (message.startsWith('LOADING')) return unavailable('Redis is loading its dataset; retry shortly')
-
   return undefined
+}
+
+/**
+ * Any error as a typed qctl error: qctl's own as they are, Redis errors classified, anything else
+ * an internal error (exit 1: a bug in qctl). For the base command and the worker alike.
+ */
+export function toQctlError(error: unknown, context: RedisErrorContext | undefined, facts: ReplyFacts = {}): QctlError {
+  if (isQctlError(error)) return error
+  return (context === undefined ? undefined : classifyRedisError(error, context, facts)) ?? internalError(error)
 }

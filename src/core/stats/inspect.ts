@@ -4,6 +4,7 @@ import {notFoundError} from '../errors.js'
 import {decodeDlqEntry} from '../dlq/entry.js'
 import {topicStats, type GroupStats} from './topic-stats.js'
 import {consumerDetail, pendingDetail, publishedAtOf, type ConsumerDetail, type PendingDetail} from './details.js'
+import {pendingAgeMs} from './pending-age.js'
 import {infoObject} from './xinfo.js'
 
 export type {ConsumerDetail, PendingDetail}
@@ -18,6 +19,8 @@ export interface EntryRef {
 }
 
 export interface GroupDetail extends GroupStats {
+  /** How long the oldest pending entry has waited (see pendingAgeMs); null when nothing is pending. */
+  oldestPendingAgeMs: number | null
   consumerDetails: ConsumerDetail[]
   oldestPending: PendingDetail[]
 }
@@ -42,14 +45,16 @@ export interface InspectResult {
   entriesAdded: number | null
   groups: GroupDetail[]
   deadLetters: {key: string; length: number; newest: DeadLetterSummary[]}
+  /** What is wrong with the topic's keys but did not stop the reading (its dead-letter key is not a stream). */
+  warnings: string[]
 }
 
 const ref = (id: string | null): EntryRef | null => (id === null ? null : {id, at: publishedAtOf(id)})
 
 /** Everything about one topic (optionally one group): streams, groups, consumers, oldest pending entries, newest dead letters. */
 export async function inspectTopic(redis: Redis, topic: string, onlyGroup?: string): Promise<InspectResult> {
-  const [stats] = await topicStats(redis, [topic])
-  if (stats === undefined) throw notFoundError(`topic "${topic}" does not exist (or is not a stream)`)
+  const [stats] = await topicStats(redis, [topic], {named: true})
+  if (stats === undefined) throw notFoundError(`topic "${topic}" does not exist`)
   const groups = onlyGroup === undefined ? stats.groups : stats.groups.filter((group) => group.name === onlyGroup)
   if (onlyGroup !== undefined && groups.length === 0) throw notFoundError(`topic "${topic}" has no consumer group "${onlyGroup}"`)
 
@@ -58,23 +63,27 @@ export async function inspectTopic(redis: Redis, topic: string, onlyGroup?: stri
     pipeline.call('XINFO', 'CONSUMERS', topic, group.name)
     pipeline.xpending(topic, group.name, '-', '+', OLDEST_PENDING_SHOWN)
   }
-  pipeline.xrevrange(stats.deadLetterKey, '+', '-', 'COUNT', DEAD_LETTERS_SHOWN)
+  // A dead-letter key that is not a stream (warned about) has no entries to show.
+  const readDeadLetters = stats.warnings.length === 0
+  if (readDeadLetters) pipeline.xrevrange(stats.deadLetterKey, '+', '-', 'COUNT', DEAD_LETTERS_SHOWN)
   const replies = ((await pipeline.exec()) ?? []).map(([error, value]) => {
     if (error !== null) throw error
     return value
   })
+  const now = Date.now()
 
   const details: GroupDetail[] = groups.map((group, index) => {
     const consumers = (replies[index * 2] as unknown[]).map(infoObject)
     const pending = replies[index * 2 + 1] as Array<[string, string, number, number]>
     return {
       ...group,
+      oldestPendingAgeMs: pendingAgeMs(group.oldestPendingId, group.oldestPendingIdleMs, now),
       consumerDetails: consumers.map(consumerDetail),
       oldestPending: pending.map(pendingDetail),
     }
   })
 
-  const newest = (replies.at(-1) as Array<[string, string[]]>).map(([id, pairs]): DeadLetterSummary => {
+  const newest = ((readDeadLetters ? replies.at(-1) : []) as Array<[string, string[]]>).map(([id, pairs]): DeadLetterSummary => {
     const entry = decodeDlqEntry(id, pairs)
     return {
       id,
@@ -96,5 +105,6 @@ export async function inspectTopic(redis: Redis, topic: string, onlyGroup?: stri
     entriesAdded: stats.entriesAdded,
     groups: details,
     deadLetters: {key: stats.deadLetterKey, length: stats.deadLetters, newest},
+    warnings: stats.warnings,
   }
 }

@@ -1,10 +1,11 @@
 import type {Redis} from 'ioredis'
 
 import {deadLetterKey} from '../keys.js'
-import {isPermissionDenied} from '../redis/redis-errors.js'
+import {keyTypes, topicNotAStream} from '../redis/key-type.js'
+import {isNoGroup, isNoSuchKey, isWrongType} from '../redis/reply-errors.js'
 import {consumerDetail, pendingDetail} from './details.js'
 import type {Focus, FocusDetail, GroupSnapshot, Snapshot, SnapshotSource, TopicSnapshot} from './snapshot.js'
-import {findTopics, isActive, withoutDeadLetterStreams} from './topic-stats.js'
+import {deadLetterKeyWarning, findTopics, isActive, skippedTopicWarning, withoutDeadLetterStreams} from './topic-stats.js'
 import {infoObject, numberOf, type InfoObject} from './xinfo.js'
 
 /** Groups seen in the previous snapshot, per topic: their consumers are read in the same round trip. */
@@ -25,20 +26,28 @@ export interface SnapshotExtras {
   scan?: {cursor: string; match: string}
 }
 
+/** A key read as a topic or a dead-letter stream that holds something else. */
+export interface NotAStream {
+  key: string
+  /** The topic it was read for. */
+  topic: string
+  role: 'topic' | 'dead-letter stream'
+}
+
 export interface Reading {
   snapshot: Snapshot
   /** The SCAN step's reply, when one was asked for. */
   scanned?: {cursor: string; keys: string[]}
+  /** Keys that are not streams: such a topic is left out, such a dead-letter stream counts 0. */
+  notStreams: NotAStream[]
 }
-
-const missingKey = (error: Error | null): boolean => error !== null && /no such key/i.test(error.message)
 
 /**
  * Errors a reading may pass over (a topic or group that vanished, or is not a stream); anything
  * else, a refused command above all, fails the refresh: a monitor without permission must say
  * so, not show an empty screen.
  */
-const ignorable = (error: Error | null): boolean => error === null || (!isPermissionDenied(error) && /no such key|NOGROUP|WRONGTYPE/i.test(error.message))
+const ignorable = (error: Error | null): boolean => error === null || isNoSuchKey(error) || isNoGroup(error) || isWrongType(error)
 
 const throwUnlessIgnorable = (error: Error | null): void => {
   if (!ignorable(error)) throw error
@@ -47,6 +56,7 @@ const throwUnlessIgnorable = (error: Error | null): void => {
 interface GroupDetails {
   consumers: InfoObject[]
   oldestPendingId: string | null
+  oldestPendingIdleMs: number | null
 }
 
 /** The groups of one topic from its XINFO GROUPS reply, with the details read for known groups. */
@@ -61,6 +71,7 @@ function groupSnapshots(reply: readonly unknown[], details: ReadonlyMap<string, 
       lag: numberOf(group.lag),
       pending: Number(group.pending),
       oldestPendingId: detail?.oldestPendingId ?? null,
+      oldestPendingIdleMs: detail?.oldestPendingIdleMs ?? null,
       consumers: Number(group.consumers),
       activeConsumers: detail === undefined ? null : detail.consumers.filter(isActive).length,
     })
@@ -82,9 +93,11 @@ const scanArgs = (cursor: string, match: string): Array<string | number> => [cur
 /**
  * One reading of many topics in ONE pipelined round trip, whatever their number: per topic
  * XINFO STREAM, XINFO GROUPS and XINFO STREAM of its dead-letter stream; per group known from the
- * previous snapshot, XINFO CONSUMERS and the XPENDING summary; optionally the oldest pending
- * entries of a focused group and one SCAN step. A group that just appeared gets its consumer
- * details on the next refresh. Topics that vanished are left out.
+ * previous snapshot, XINFO CONSUMERS and its oldest pending entry (`XPENDING key group - + 1`: its
+ * ID and idle time); optionally the oldest pending entries of a focused group and one SCAN step.
+ * A group that just appeared gets its consumer details on the next refresh. Topics that vanished
+ * are left out; keys that are not streams are left out (a topic) or count 0 (a dead-letter
+ * stream), and listed in `notStreams`.
  */
 export async function readSnapshot(redis: Redis, topics: readonly string[], known: KnownGroups = new Map(), extras: SnapshotExtras = {}): Promise<Reading> {
   const pipeline = redis.pipeline()
@@ -99,7 +112,7 @@ export async function readSnapshot(redis: Redis, topics: readonly string[], know
     const groups = known.get(topic) ?? []
     for (const group of groups) {
       pipeline.call('XINFO', 'CONSUMERS', topic, group)
-      pipeline.xpending(topic, group)
+      pipeline.xpending(topic, group, '-', '+', 1)
     }
     plan.push({topic, groups})
   }
@@ -119,6 +132,7 @@ export async function readSnapshot(redis: Redis, topics: readonly string[], know
   }
 
   const snapshots: TopicSnapshot[] = []
+  const notStreams: NotAStream[] = []
   let focusConsumers: InfoObject[] | undefined
   for (const {topic, groups: knownGroups} of plan) {
     const [streamError, stream] = reader.next()
@@ -132,14 +146,17 @@ export async function readSnapshot(redis: Redis, topics: readonly string[], know
       throwUnlessIgnorable(pendingError)
       if (consumersError === null && pendingError === null) {
         const infos = (consumers as unknown[]).map(infoObject)
-        details.set(group, {consumers: infos, oldestPendingId: (pending as [number, string | null])[1]})
+        const oldest = (pending as Array<[string, string, number, number]>)[0]
+        details.set(group, {consumers: infos, oldestPendingId: oldest === undefined ? null : oldest[0], oldestPendingIdleMs: oldest === undefined ? null : Number(oldest[2])})
         if (focus !== null && focus.topic === topic && focus.group === group) focusConsumers = infos
       }
     }
     throwUnlessIgnorable(streamError)
     throwUnlessIgnorable(groupsError)
+    if (isWrongType(streamError) || isWrongType(groupsError)) notStreams.push({key: topic, topic, role: 'topic'})
     if (streamError !== null || groupsError !== null) continue
-    if (dlqError !== null && !missingKey(dlqError)) throw dlqError
+    if (isWrongType(dlqError)) notStreams.push({key: deadLetterKey(topic), topic, role: 'dead-letter stream'})
+    else if (dlqError !== null && !isNoSuchKey(dlqError)) throw dlqError
     const streamInfo = infoObject(stream)
     const dlqInfo = dlqError === null ? infoObject(dlq) : undefined
     snapshots.push({
@@ -164,7 +181,7 @@ export async function readSnapshot(redis: Redis, topics: readonly string[], know
       }
     }
   }
-  return {snapshot: {at, topics: snapshots, focus: focusDetail}, ...(scanned === undefined ? {} : {scanned})}
+  return {snapshot: {at, topics: snapshots, focus: focusDetail}, notStreams, ...(scanned === undefined ? {} : {scanned})}
 }
 
 /** The groups of a snapshot, to pass as `known` to the next one. */
@@ -197,6 +214,11 @@ export class RedisSnapshotSource implements SnapshotSource {
   private cursor = '0'
   /** Keys seen since the current SCAN cycle began; they replace the topic list when it ends. */
   private cycle = new Set<string>()
+  /** What each key found not to be a stream holds, read once (TYPE), so later refreshes stay one round trip. */
+  private readonly strayTypes = new Map<string, string | undefined>()
+  /** Warnings not yet taken with `takeWarnings()`, each said once. */
+  private pendingWarnings: string[] = []
+  private readonly warned = new Set<string>()
 
   private constructor(
     private readonly redis: Redis,
@@ -215,12 +237,37 @@ export class RedisSnapshotSource implements SnapshotSource {
     return this.selection.topics === undefined
   }
 
+  /**
+   * A named topic (TOPIC arguments) that is not a stream fails the refresh (exit 2 when it is the
+   * first); a key found by SCAN that no longer is one, or a dead-letter key that is not a stream,
+   * is left out with a warning.
+   */
   async refresh(focus: Focus | null): Promise<Snapshot> {
     const scan = this.discovering ? {cursor: this.cursor, match: this.selection.match ?? '*'} : undefined
     const reading = await readSnapshot(this.redis, this.topics, this.known, {focus, ...(scan === undefined ? {} : {scan})})
+    if (reading.notStreams.length > 0) await this.noteNotStreams(reading.notStreams)
     this.known = groupsOf(reading.snapshot)
     if (reading.scanned !== undefined) this.absorbScan(reading.scanned)
     return reading.snapshot
+  }
+
+  /** Warnings since the last call (a key that is not a stream, said once per key and type). */
+  takeWarnings(): string[] {
+    const taken = this.pendingWarnings
+    this.pendingWarnings = []
+    return taken
+  }
+
+  private async noteNotStreams(notStreams: readonly NotAStream[]): Promise<void> {
+    const unknown = notStreams.map(({key}) => key).filter((key) => !this.strayTypes.has(key))
+    for (const [key, type] of await keyTypes(this.redis, unknown)) this.strayTypes.set(key, type)
+    for (const {key, topic, role} of notStreams) {
+      const type = this.strayTypes.get(key)
+      if (role === 'topic' && !this.discovering) throw topicNotAStream(key, type)
+      const warning = role === 'topic' ? skippedTopicWarning(key, type) : deadLetterKeyWarning(topic, key, type)
+      if (!this.warned.has(warning)) this.pendingWarnings.push(warning)
+      this.warned.add(warning)
+    }
   }
 
   private absorbScan({cursor, keys}: {cursor: string; keys: string[]}): void {

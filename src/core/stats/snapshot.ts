@@ -12,6 +12,8 @@ export interface GroupSnapshot {
   lag: number | null
   pending: number
   oldestPendingId: string | null
+  /** Since the oldest pending entry was last delivered (XPENDING idle time); null when nothing is pending. */
+  oldestPendingIdleMs: number | null
   consumers: number
   /** Consumers that read in the last minute; null until known. */
   activeConsumers: number | null

@@ -1,6 +1,8 @@
 import type {Redis} from 'ioredis'
 
 import {deadLetterKey, isDeadLetterKey} from '../keys.js'
+import {keyTypes, notAStreamText, topicNotAStream} from '../redis/key-type.js'
+import {isNoGroup, isNoSuchKey, isWrongType} from '../redis/reply-errors.js'
 import {entryId, idMs, infoObject, numberOf, stringOf, type InfoObject} from './xinfo.js'
 
 /** A consumer counts as active if it read within this window. */
@@ -18,6 +20,8 @@ export interface GroupStats {
   lagSource: 'redis' | 'counted' | 'unknown'
   pending: number
   oldestPendingId: string | null
+  /** Since the oldest pending entry was last delivered (XPENDING idle time); null when nothing is pending. */
+  oldestPendingIdleMs: number | null
   consumers: number
   activeConsumers: number
 }
@@ -32,13 +36,25 @@ export interface TopicStats {
   deadLetterKey: string
   deadLetters: number
   groups: GroupStats[]
+  /** What is wrong with the topic's keys but did not stop the reading (its dead-letter key is not a stream). */
+  warnings: string[]
+}
+
+export interface TopicStatsOptions {
+  /**
+   * The topics were named by the user: one that is not a stream fails (exit 2, naming the key and
+   * its type). Otherwise (topics found by SCAN) it is skipped with a warning.
+   */
+  named?: boolean | undefined
+  /** Topics skipped because they are not streams (only when not `named`). */
+  onWarning?: ((message: string) => void) | undefined
 }
 
 type Reply = [Error | null, unknown]
 
-const replyOf = (replies: Reply[] | null, index: number): unknown => {
-  const reply = replies?.[index]
-  if (reply === undefined) throw new Error('missing reply')
+const replyOf = (replies: Reply[] | null, index: number): Reply => replies?.[index] ?? [new Error('missing reply'), null]
+
+const valueOf = (reply: Reply): unknown => {
   if (reply[0] !== null) throw reply[0]
   return reply[1]
 }
@@ -46,12 +62,24 @@ const replyOf = (replies: Reply[] | null, index: number): unknown => {
 /** Consumers that read recently: `inactive` (Redis 7.2+) when reported, else `idle`. */
 export const isActive = (consumer: InfoObject): boolean => Number(consumer.inactive ?? consumer.idle) < ACTIVE_WINDOW_MS
 
+/** A reply saying the key is gone (deleted between SCAN and now, or between two round trips). */
+const isGone = (error: Error | null): boolean => error !== null && (isNoSuchKey(error) || isNoGroup(error))
+
+/** The warning for a dead-letter key that holds something else: the topic's row shows 0 dead letters. */
+export const deadLetterKeyWarning = (topic: string, key: string, type: string | undefined): string =>
+  `${notAStreamText(key, type)}: not counted as the dead letters of "${topic}"`
+
+/** The warning for a key found as a topic that is not a stream (any more) when it is read. */
+export const skippedTopicWarning = (topic: string, type: string | undefined): string => `${notAStreamText(topic, type)}: skipped`
+
 /**
  * Statistics of several topics in two pipelined round trips (streams, groups and dead-letter
  * lengths; then consumers and pending summaries), plus a bounded count where Redis reports lag
- * as unknown. Topics that are not streams or do not exist are left out.
+ * as unknown. Topics that do not exist are left out; keys that are not streams are skipped with a
+ * warning (a dead-letter key) or, for named topics, fail with exit 2 (a third round trip, TYPE,
+ * only then).
  */
-export async function topicStats(redis: Redis, topics: readonly string[]): Promise<TopicStats[]> {
+export async function topicStats(redis: Redis, topics: readonly string[], options: TopicStatsOptions = {}): Promise<TopicStats[]> {
   if (topics.length === 0) return []
   const first = redis.pipeline()
   for (const topic of topics) {
@@ -61,17 +89,32 @@ export async function topicStats(redis: Redis, topics: readonly string[]): Promi
   }
   const firstReplies = (await first.exec()) as Reply[] | null
 
-  const found: Array<{stats: TopicStats; groups: InfoObject[]}> = []
+  const read: Array<{topic: string; stream: Reply; groups: Reply; deadLetters: Reply}> = []
+  const notStreams: string[] = []
   topics.forEach((topic, index) => {
-    let stream: InfoObject
-    let groups: InfoObject[]
-    try {
-      stream = infoObject(replyOf(firstReplies, index * 3))
-      groups = (replyOf(firstReplies, index * 3 + 1) as unknown[]).map(infoObject)
-    } catch (error) {
-      if (error instanceof Error && /no such key|WRONGTYPE/i.test(error.message)) return
-      throw error
+    const stream = replyOf(firstReplies, index * 3)
+    const groups = replyOf(firstReplies, index * 3 + 1)
+    const deadLetters = replyOf(firstReplies, index * 3 + 2)
+    if (isWrongType(stream[0]) || isWrongType(groups[0])) notStreams.push(topic)
+    else if (isWrongType(deadLetters[0])) notStreams.push(deadLetterKey(topic))
+    read.push({topic, stream, groups, deadLetters})
+  })
+  const types = await keyTypes(redis, notStreams)
+
+  const found: Array<{stats: TopicStats; groups: InfoObject[]}> = []
+  for (const {topic, stream: streamReply, groups: groupsReply, deadLetters} of read) {
+    if (isWrongType(streamReply[0]) || isWrongType(groupsReply[0])) {
+      if (options.named === true) throw topicNotAStream(topic, types.get(topic), streamReply[0] ?? groupsReply[0])
+      options.onWarning?.(skippedTopicWarning(topic, types.get(topic)))
+      continue
     }
+    if (isGone(streamReply[0]) || isGone(groupsReply[0])) continue
+    const stream = infoObject(valueOf(streamReply))
+    const groups = (valueOf(groupsReply) as unknown[]).map(infoObject)
+    const warnings: string[] = []
+    let deadLetterCount = 0
+    if (isWrongType(deadLetters[0])) warnings.push(deadLetterKeyWarning(topic, deadLetterKey(topic), types.get(deadLetterKey(topic))))
+    else deadLetterCount = Number(valueOf(deadLetters))
     found.push({
       groups,
       stats: {
@@ -82,25 +125,34 @@ export async function topicStats(redis: Redis, topics: readonly string[]): Promi
         lastGeneratedId: stringOf(stream['last-generated-id']),
         entriesAdded: numberOf(stream['entries-added']),
         deadLetterKey: deadLetterKey(topic),
-        deadLetters: Number(replyOf(firstReplies, index * 3 + 2)),
+        deadLetters: deadLetterCount,
         groups: [],
+        warnings,
       },
     })
-  })
+  }
 
   const second = redis.pipeline()
   for (const {stats, groups} of found) {
     for (const group of groups) {
       second.call('XINFO', 'CONSUMERS', stats.topic, String(group.name))
       second.xpending(stats.topic, String(group.name))
+      // The oldest pending entry with its idle time: its age when its ID's time cannot be trusted.
+      second.xpending(stats.topic, String(group.name), '-', '+', 1)
     }
   }
   const secondReplies = found.some(({groups}) => groups.length > 0) ? ((await second.exec()) as Reply[] | null) : []
   let cursor = 0
   for (const {stats, groups} of found) {
     for (const group of groups) {
-      const consumers = (replyOf(secondReplies, cursor++) as unknown[]).map(infoObject)
-      const [pending, oldest] = replyOf(secondReplies, cursor++) as [number, string | null]
+      const consumersReply = replyOf(secondReplies, cursor++)
+      const summaryReply = replyOf(secondReplies, cursor++)
+      const oldestReply = replyOf(secondReplies, cursor++)
+      // The group was destroyed (or the stream deleted) between the two round trips: it is gone.
+      if (isGone(consumersReply[0]) || isGone(summaryReply[0]) || isGone(oldestReply[0])) continue
+      const consumers = (valueOf(consumersReply) as unknown[]).map(infoObject)
+      const [pending, oldest] = valueOf(summaryReply) as [number, string | null]
+      const [oldestEntry] = valueOf(oldestReply) as Array<[string, string, number, number]>
       const redisLag = numberOf(group.lag)
       stats.groups.push({
         name: String(group.name),
@@ -110,6 +162,7 @@ export async function topicStats(redis: Redis, topics: readonly string[]): Promi
         lagSource: redisLag === null ? 'unknown' : 'redis',
         pending: Number(pending),
         oldestPendingId: oldest,
+        oldestPendingIdleMs: oldestEntry === undefined ? null : Number(oldestEntry[2]),
         consumers: consumers.length,
         activeConsumers: consumers.filter(isActive).length,
       })

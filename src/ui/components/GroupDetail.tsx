@@ -1,5 +1,6 @@
 import {Box, Text} from 'ink'
 
+import {pendingAgeMs} from '../../core/stats/pending-age.js'
 import type {FocusDetail} from '../../core/stats/snapshot.js'
 import {formatAge, formatCount} from '../../format/numbers.js'
 import {cellText, formatRate, rowLabel, TREND_MARKS} from '../model/cells.js'
@@ -16,6 +17,8 @@ export interface GroupDetailProps {
 }
 
 const pad = (text: string, width: number, right = false): string => padCell(text, width, right ? 'right' : 'left')
+
+const ageText = (ms: number | null): string => (ms === null ? '-' : formatAge(ms))
 
 const perSecond = (rate: number | null): string => (rate === null ? 'n/a' : `${formatRate(rate)}/s`)
 
@@ -48,7 +51,7 @@ export function GroupDetail({row, detail, height, now}: GroupDetailProps) {
       {detail.oldestPending.length === 0 ? <Text dimColor>nothing pending</Text> : null}
       {detail.oldestPending.slice(0, pendingLines).map((entry) => (
         <Text key={entry.id} wrap="truncate">
-          {`${pad(entry.id, 22)} ${pad(entry.consumer, 30)} ${pad(String(entry.deliveries), 10, true)} ${pad(formatAge(entry.idleMs), 9, true)} ${pad(entry.publishedAt === null ? '-' : formatAge(Math.max(0, now - Date.parse(entry.publishedAt))), 9, true)}`}
+          {`${pad(entry.id, 22)} ${pad(entry.consumer, 30)} ${pad(String(entry.deliveries), 10, true)} ${pad(formatAge(entry.idleMs), 9, true)} ${pad(ageText(pendingAgeMs(entry.id, entry.idleMs, now)), 9, true)}`}
         </Text>
       ))}
     </Box>

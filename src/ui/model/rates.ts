@@ -1,5 +1,5 @@
 import type {GroupSnapshot, Snapshot, TopicSnapshot} from '../../core/stats/snapshot.js'
-import {idMs} from '../../core/stats/xinfo.js'
+import {pendingAgeMs} from '../../core/stats/pending-age.js'
 
 /** Whether a queue is absorbing a burst or catching up; carried by a mark, never by colour alone. */
 export type Trend = 'growing' | 'draining' | 'steady' | 'idle'
@@ -106,7 +106,6 @@ export function rateRows(previous: Snapshot | undefined, current: Snapshot): Rat
     for (const group of topic.groups) {
       const earlierGroup = groupNamed(before, group.name)
       const outRate = ackRate(earlierGroup, group, seconds)
-      const published = idMs(group.oldestPendingId)
       const lagBefore = earlierGroup?.lag ?? null
       rows.push({
         topic: topic.topic,
@@ -117,7 +116,7 @@ export function rateRows(previous: Snapshot | undefined, current: Snapshot): Rat
         lag: group.lag,
         lagGrowing: group.lag !== null && lagBefore !== null && group.lag > lagBefore,
         pending: group.pending,
-        oldestPendingAgeMs: published === null ? null : Math.max(0, current.at - published),
+        oldestPendingAgeMs: pendingAgeMs(group.oldestPendingId, group.oldestPendingIdleMs, current.at),
         consumers: group.consumers,
         activeConsumers: group.activeConsumers,
         deadLetters: topic.deadLetters,

@@ -27,6 +27,7 @@ export const groupSnapshot = (name: string, overrides: Partial<GroupSnapshot> = 
   lag: 0,
   pending: 0,
   oldestPendingId: null,
+  oldestPendingIdleMs: null,
   consumers: 1,
   activeConsumers: 1,
   ...overrides,

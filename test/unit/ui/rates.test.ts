@@ -9,6 +9,7 @@ const group = (overrides: Partial<GroupSnapshot> = {}): GroupSnapshot => ({
   lag: 0,
   pending: 10,
   oldestPendingId: null,
+  oldestPendingIdleMs: null,
   consumers: 2,
   activeConsumers: 2,
   ...overrides,

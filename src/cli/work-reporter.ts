@@ -18,6 +18,8 @@ const PLAIN_STATS_INTERVAL_MS = 10_000
 export class WorkReporter {
   private timer: NodeJS.Timeout | undefined
   private lastStats = {at: Date.now(), handled: 0}
+  private buffered = ''
+  private flushScheduled: NodeJS.Immediate | undefined
 
   constructor(
     private readonly worker: Worker,
@@ -44,8 +46,10 @@ export class WorkReporter {
 
   /** A line about the run itself (on stderr, even without a terminal), or an event with --json. */
   notice(name: string, data: object, line: string): void {
-    if (this.mode === 'json') this.json(name, data)
-    else if (this.mode !== 'quiet') process.stderr.write(`${line}\n`)
+    if (this.mode === 'json') {
+      this.json(name, data)
+      this.flush()
+    } else if (this.mode !== 'quiet') process.stderr.write(`${line}\n`)
   }
 
   private event(name: string, data: object, line: string): void {
@@ -53,8 +57,22 @@ export class WorkReporter {
     else if (this.mode !== 'quiet') this.spinner.log(line)
   }
 
+  /**
+   * JSON lines are written once per turn of the event loop, not one write each: a retry storm makes
+   * an event per message, and a write per line cost more than the retry itself. Lines about the end
+   * of the run are written at once (`flush`), the exit hook included.
+   */
   private json(name: string, data: object): void {
-    process.stdout.write(`${JSON.stringify({event: name, ...data})}\n`)
+    this.buffered += `${JSON.stringify({event: name, ...data})}\n`
+    this.flushScheduled ??= setImmediate(() => this.flush())
+  }
+
+  private flush(): void {
+    if (this.flushScheduled !== undefined) clearImmediate(this.flushScheduled)
+    this.flushScheduled = undefined
+    if (this.buffered === '') return
+    process.stdout.write(this.buffered)
+    this.buffered = ''
   }
 
   /** Rate over the last interval, so the figure follows the traffic. */
@@ -78,11 +96,16 @@ export class WorkReporter {
   finish(summary: WorkerSummary): void {
     clearInterval(this.timer)
     this.spinner.stop()
-    if (this.mode === 'json') this.json('summary', summary)
-    else if (this.mode !== 'quiet') process.stdout.write(`${formatWorkSummary(summary, this.style)}\n`)
+    if (this.mode === 'json') {
+      this.json('summary', summary)
+      this.flush()
+    } else if (this.mode !== 'quiet') {
+      process.stdout.write(`${formatWorkSummary(summary, this.style)}\n`)
+    }
   }
 
   stop(): void {
+    this.flush()
     clearInterval(this.timer)
     this.spinner.stop()
   }

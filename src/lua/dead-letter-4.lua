@@ -66,6 +66,6 @@ if entries[1] then
   dlqId = redis.call('XADD', KEYS[2], '*', spread(fields, #fields))
 end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('HDEL', KEYS[3], ARGV[2])
+redis.call('HDEL', KEYS[3], ARGV[2], ARGV[2] .. '+')
 redis.call('ZREM', KEYS[4], ARGV[2])
 return dlqId

@@ -21,6 +21,7 @@
 
   Returns a flat array: id1, case1, id2, case2, … for the entries not renewed.
 ]]
+--- @include "attempt-record.lua"
 local out = {}
 for i = 3, #ARGV do
   local id = ARGV[i]
@@ -38,7 +39,7 @@ for i = 3, #ARGV do
     state = 3
   end
   if state == 3 then
-    redis.call('HDEL', KEYS[2], id)
+    forgetRecord(KEYS[2], id)
     redis.call('ZREM', KEYS[3], id)
   end
   if state ~= 0 then

@@ -22,17 +22,11 @@
   Returns the number of starts recorded, or -1 if the entry is no longer this consumer's (then
   nothing is written and the handler must not start).
 ]]
+--- @include "attempt-record.lua"
 local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
 if not pending[1] or pending[1][2] ~= ARGV[2] then return -1 end
-local first, starts, settled, solo = 0, 0, 0, 0
-local record = redis.call('HGET', KEYS[2], ARGV[3])
-if record then
-  local parts = {}
-  for part in string.gmatch(record, '[^:]+') do parts[#parts + 1] = tonumber(part) or 0 end
-  first = parts[1] or 0
-  if #parts >= 4 then starts, settled, solo = parts[2], parts[3], parts[4] else starts, settled = 1, 1 end
-end
+local first, starts, settled, solo, _, plus = readRecord(KEYS[2], ARGV[3])
 starts = starts + 1
 if ARGV[4] == '1' then solo = solo + 1 end
-redis.call('HSET', KEYS[2], ARGV[3], first .. ':' .. starts .. ':' .. settled .. ':' .. solo)
+writeRecord(KEYS[2], ARGV[3], first, starts, settled, solo, plus)
 return starts

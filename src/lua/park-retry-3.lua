@@ -1,5 +1,6 @@
 --[[
-  park-retry-3.lua: park a failed entry until its backoff has passed (qctl work).
+  park-retry-3.lua: park failed entries until their backoff has passed (qctl work). Several entries
+  per call: the worker batches the failures of a few milliseconds, as it batches acknowledgements.
 
   The backoff lives in Redis, not in the worker's memory, so it survives a crash, and its due
   time is taken from Redis's clock (TIME), so workers whose clocks disagree cannot stall each
@@ -9,41 +10,59 @@
   pending (nothing is lost if every worker dies) without being any live worker's: the worker that
   failed it can exit and remove its own consumer, and the dead-consumer takeover never touches it.
 
-  The entry's attempt record (retry hash, "firstFailureMs:starts:settled:solo", see
-  src/core/worker/attempts.ts) records the failure: this start is proven (it threw), so
-  `starts` is at least the failed attempt, and `settled` (starts that reported back) catches up.
-  Does nothing if the entry is no longer this consumer's (another worker took it over).
+  The entry's attempt record (see includes/attempt-record.lua) records the failure: this start is
+  proven (it threw), so `starts` is at least the failed attempt, and `settled` (starts that reported
+  back) catches up. An entry no longer this consumer's (another worker took it over) is left alone.
 
   KEYS[1]  the topic stream
   KEYS[2]  the group's retry hash
   KEYS[3]  the group's due set
   ARGV[1]  group
-  ARGV[2]  consumer that failed the entry
+  ARGV[2]  consumer that failed the entries
   ARGV[3]  the parked pseudo-consumer
-  ARGV[4]  entry ID
-  ARGV[5]  backoff delay, ms
-  ARGV[6]  the attempt that failed
+  ARGV[4..] triples: entry ID, backoff delay (ms), the attempt that failed
 
-  Returns {dueMs, firstFailureMs} (Redis time) if parked, 0 if the entry is not this consumer's.
+  Returns, per entry in order, {dueMs, firstFailureMs} (Redis time) if parked, 0 if it is not this
+  consumer's, -1 if it was deleted from the stream meanwhile (its record is removed: report it lost).
 ]]
-local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[4], ARGV[4], 1)
-if not pending[1] or pending[1][2] ~= ARGV[2] then return 0 end
+--- @include "attempt-record.lua"
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local first, starts, settled, solo = 0, 0, 0, 0
-local record = redis.call('HGET', KEYS[2], ARGV[4])
-if record then
-  local parts = {}
-  for part in string.gmatch(record, '[^:]+') do parts[#parts + 1] = tonumber(part) or 0 end
-  first = parts[1] or 0
-  if #parts >= 4 then starts, settled, solo = parts[2], parts[3], parts[4] end
+local results = {}
+-- Entries still this consumer's, handed to the parked consumer in one XCLAIM (the worker sends at most 100).
+local mine = {}
+for i = 4, #ARGV, 3 do
+  local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if pending[1] and pending[1][2] == ARGV[2] then mine[#mine + 1] = ARGV[i] end
 end
-if first == 0 then first = now end
-local attempt = tonumber(ARGV[6])
-if attempt > starts then starts = attempt end
-settled = starts
-local due = now + tonumber(ARGV[5])
-redis.call('HSET', KEYS[2], ARGV[4], first .. ':' .. starts .. ':' .. settled .. ':' .. solo)
-redis.call('ZADD', KEYS[3], due, ARGV[4])
-redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[4], 'JUSTID')
-return {due, first}
+local claimed = {}
+if #mine > 0 then
+  local args = {KEYS[1], ARGV[1], ARGV[3], 0}
+  for _, id in ipairs(mine) do args[#args + 1] = id end
+  args[#args + 1] = 'JUSTID'
+  for _, id in ipairs(redis.call('XCLAIM', unpack(args))) do claimed[id] = true end
+end
+local owned = {}
+for _, id in ipairs(mine) do owned[id] = true end
+for i = 4, #ARGV, 3 do
+  local id = ARGV[i]
+  if not owned[id] then
+    results[#results + 1] = 0
+  elseif not claimed[id] then
+    -- Deleted from the stream while its handler ran: Redis 7 dropped it from the pending list on the claim.
+    forgetRecord(KEYS[2], id)
+    redis.call('ZREM', KEYS[3], id)
+    results[#results + 1] = -1
+  else
+    local first, starts, settled, solo, _, plus = readRecord(KEYS[2], id)
+    if first == 0 then first = now end
+    local attempt = tonumber(ARGV[i + 2])
+    if attempt > starts then starts = attempt end
+    settled = starts
+    local due = now + tonumber(ARGV[i + 1])
+    writeRecord(KEYS[2], id, first, starts, settled, solo, plus)
+    redis.call('ZADD', KEYS[3], due, id)
+    results[#results + 1] = {due, first}
+  end
+end
+return results

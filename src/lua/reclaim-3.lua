@@ -25,6 +25,7 @@
     taken  array of {id, fields, retryRecord or ''}
     lost   IDs deleted from the stream while pending
 ]]
+--- @include "attempt-record.lua"
 local rows = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', tonumber(ARGV[4]), '-', '+', tonumber(ARGV[5]), ARGV[3])
 local taken = {}
 local lost = {}
@@ -38,9 +39,9 @@ end
 for _, id in ipairs(ids) do
   local fields = claimed[id]
   if fields then
-    taken[#taken + 1] = {id, fields, redis.call('HGET', KEYS[2], id) or ''}
+    taken[#taken + 1] = {id, fields, recordText(KEYS[2], id)}
   else
-    redis.call('HDEL', KEYS[2], id)
+    forgetRecord(KEYS[2], id)
     redis.call('ZREM', KEYS[3], id)
     lost[#lost + 1] = id
   end

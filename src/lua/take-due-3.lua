@@ -9,9 +9,13 @@
     - held by the parked consumer and in the stream: taken;
     - held by the parked consumer but deleted from the stream (XDEL, XTRIM): Redis 7 drops it from
       the pending list on the claim; its retry record is removed and it is reported lost;
-    - no longer pending anywhere but still in the stream (the parked consumer was deleted with
-      XGROUP DELCONSUMER, which drops its pending list): taken as an orphan, to be handled
-      (at-least-once) without an acknowledgement, since there is nothing left to acknowledge;
+    - no longer pending anywhere but still in the stream, and the parked consumer no longer exists
+      (deleted with XGROUP DELCONSUMER, which drops its pending list): taken as an orphan, to be
+      handled (at-least-once) without an acknowledgement, since there is nothing left to acknowledge;
+    - no longer pending while the parked consumer exists: acknowledged meanwhile (a frozen worker
+      that had it before finished late): its record is removed, nothing to deliver. (An operator who
+      deletes the parked consumer while new retries are parked again recreates it: entries dropped
+      by the deletion then read as acknowledged. Do not delete `qctl:parked` by hand.)
     - no longer pending and deleted: its record is removed (nothing to deliver, nothing to report);
     - pending to another consumer: left to it.
 
@@ -28,30 +32,51 @@
     lost         IDs deleted from the stream while parked
     nextDueInMs  ms until the next parked entry is due (0 if one is due now), -1 if none is parked
 ]]
+--- @include "attempt-record.lua"
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
 local taken = {}
 local lost = {}
-for _, id in ipairs(ids) do
-  redis.call('ZREM', KEYS[2], id)
-  local pending = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
-  if pending[1] then
-    if pending[1][2] == ARGV[3] then
-      local entry = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, id)[1]
-      if entry then
-        taken[#taken + 1] = {id, entry[2], redis.call('HGET', KEYS[3], id) or '', 0}
-      else
-        redis.call('HDEL', KEYS[3], id)
-        lost[#lost + 1] = id
+-- Whether the parked consumer was deleted (XGROUP DELCONSUMER drops its pending list), asked once.
+local gone = nil
+local function parkedConsumerGone()
+  if gone == nil then
+    gone = true
+    for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+      for i = 1, #consumer, 2 do
+        if consumer[i] == 'name' and consumer[i + 1] == ARGV[3] then gone = false end
       end
     end
+  end
+  return gone
+end
+-- At most ARGV[4] IDs (the worker asks for at most 500): one ZREM and one XCLAIM for them all.
+if #ids > 0 then redis.call('ZREM', KEYS[2], unpack(ids)) end
+local parked = {}
+for _, id in ipairs(ids) do
+  local pending = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
+  if pending[1] then
+    if pending[1][2] == ARGV[3] then parked[#parked + 1] = id end
   else
-    local entry = redis.call('XRANGE', KEYS[1], id, id)[1]
+    local entry = parkedConsumerGone() and redis.call('XRANGE', KEYS[1], id, id)[1]
     if entry then
-      taken[#taken + 1] = {id, entry[2], redis.call('HGET', KEYS[3], id) or '', 1}
+      taken[#taken + 1] = {id, entry[2], recordText(KEYS[3], id), 1}
     else
-      redis.call('HDEL', KEYS[3], id)
+      forgetRecord(KEYS[3], id)
+    end
+  end
+end
+if #parked > 0 then
+  local claimed = {}
+  for _, entry in ipairs(redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(parked))) do claimed[entry[1]] = entry[2] end
+  for _, id in ipairs(parked) do
+    local fields = claimed[id]
+    if fields then
+      taken[#taken + 1] = {id, fields, recordText(KEYS[3], id), 0}
+    else
+      forgetRecord(KEYS[3], id)
+      lost[#lost + 1] = id
     end
   end
 end

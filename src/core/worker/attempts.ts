@@ -31,13 +31,18 @@ export interface AttemptRecord {
   solo: number
 }
 
-/** The retry hash's value: "firstFailureMs:starts:settled:solo" (older workers wrote "firstFailureMs:dueMs"). */
-export function parseAttemptRecord(text: string | null | undefined): AttemptRecord | undefined {
-  if (text === null || text === undefined || text === '') return undefined
+/**
+ * An attempt record from the retry hash's two fields (see src/lua/includes/attempt-record.lua):
+ * `<id>` "firstFailureMs:starts:settled:solo" (older workers wrote "firstFailureMs:dueMs", read as one
+ * proven, settled start) and `<id>+`, starts counted by HINCRBY.
+ */
+export function parseAttemptRecord(text: string | null | undefined, plus?: string | null): AttemptRecord | undefined {
+  const extra = plus === null || plus === undefined ? 0 : Number(plus) || 0
+  if (text === null || text === undefined || text === '') return plus === null || plus === undefined ? undefined : {firstFailureMs: 0, starts: extra, settled: 0, solo: 0}
   const parts = text.split(':').map(Number)
   if (parts.some((part) => Number.isNaN(part))) return undefined
   const [first = 0, starts = 1, settled = 1, solo = 0] = parts.length >= 4 ? parts : [parts[0], 1, 1, 0]
-  return {firstFailureMs: first, starts, settled, solo}
+  return {firstFailureMs: first, starts: starts + extra, settled, solo}
 }
 
 export const formatAttemptRecord = (record: AttemptRecord): string => `${record.firstFailureMs}:${record.starts}:${record.settled}:${record.solo}`

@@ -256,11 +256,10 @@ export class Dispatcher {
         // A suspect may end the process: what was handled before it is acknowledged first, or those
         // entries would come back as suspects themselves (their acks still in the 2 ms batch).
         if (tracked.suspect) await session.acks.flush()
-        const marked = session.ops.markStart(tracked.id, tracked.suspect)
         if (tracked.suspect) {
-          if (!(await marked.catch((error: unknown) => this.markFailed(tracked, error)))) return
+          if (!(await session.ops.markSoloStart(tracked.id).catch((error: unknown) => this.markFailed(tracked, error)))) return
         } else {
-          marked.catch((error: unknown) => this.markFailed(tracked, error))
+          session.ops.markStart(tracked.id).catch((error: unknown) => this.markFailed(tracked, error))
         }
       }
       const message = decodeMessage(session.options.topic, tracked.id, pairs, tracked.attempt)
@@ -270,11 +269,29 @@ export class Dispatcher {
         if (handlerTimeoutMs !== undefined) await this.withinHandlerTimeout(result, tracked, handlerTimeoutMs)
         else if (isThenable(result)) await result
       } catch (error) {
-        await this.settle(tracked, session.outcomes.failed(tracked, error))
+        if (nothingToAck(tracked)) {
+          // Pending nowhere (its consumer was deleted, or it was deleted): nothing can retry or dead-letter it.
+          await this.forget(tracked)
+          session.warn(`${tracked.id} failed (${errorMessage(error)}) after it stopped being pending in the group: it cannot be retried, and is reported lost`)
+          session.reportLost([tracked.id])
+          return
+        }
+        const plan = session.outcomes.planFailure(tracked, error)
+        if (plan.kind === 'dead-letter') {
+          await this.settle(tracked, session.outcomes.deadLetter(tracked, plan.failure))
+          return
+        }
+        // Parked in a batch: the slot is free at once (see ParkBatcher).
+        session.parks.add({id: tracked.id, delayMs: plan.delayMs, attempt: tracked.attempt}, (result) => {
+          if ('failed' in result) this.record(tracked, undefined, result.failed)
+          else if (result.parked === 'deleted') this.record(tracked, {kind: 'lost'}, undefined)
+          else this.record(tracked, result.parked === undefined ? {kind: 'not-parked', error: plan.error} : {kind: 'retry', delayMs: plan.delayMs, error: plan.error}, undefined)
+        })
         return
       }
       session.tally.processed++
       if (!nothingToAck(tracked)) session.acks.add(tracked.id, hasRecord(tracked))
+      else if (hasRecord(tracked)) await this.forget(tracked)
     } finally {
       this.running--
       this.finished++
@@ -293,13 +310,24 @@ export class Dispatcher {
     return true
   }
 
-  /** Record a failure's outcome in the tally and the events; a Redis error leaves the entry pending. */
+  /** Remove the retry state of an entry that is pending nowhere (nothing will acknowledge it). */
+  private async forget(tracked: Tracked): Promise<void> {
+    await this.session.ops.forgetDeleted([tracked.id]).catch((error: unknown) => this.session.warn(`could not remove the retry record of ${tracked.id}: ${errorMessage(error)}`))
+  }
+
+  /** Await a failure's outcome and record it. */
   private async settle(tracked: Tracked, outcome: Promise<FailureOutcome>): Promise<void> {
-    const {session} = this
-    let result: FailureOutcome
     try {
-      result = await outcome
+      this.record(tracked, await outcome, undefined)
     } catch (error) {
+      this.record(tracked, undefined, error)
+    }
+  }
+
+  /** Record a failure's outcome in the tally and the events; a Redis error leaves the entry pending. */
+  private record(tracked: Tracked, result: FailureOutcome | undefined, error: unknown): void {
+    const {session} = this
+    if (result === undefined) {
       // A refusal would recur on every failure: stop instead.
       if (isFatal(error)) session.fail(error)
       else session.warn(`could not record the failure of ${tracked.id} (it will be delivered again): ${errorMessage(error)}`)

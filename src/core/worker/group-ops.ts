@@ -31,6 +31,8 @@ const SCRIPTS = {
   deleteConsumer: {name: 'qctlDeleteConsumerIfIdle', file: 'delete-consumer-if-idle-1.lua', keys: 1},
 } as const satisfies Record<string, ScriptSpec>
 
+export type ParkOutcome = {dueMs: number; firstFailureMs: number} | 'deleted' | undefined
+
 export type DeadLetterOutcome = {moved: true; dlqId: string} | {moved: false; reason: 'not-pending' | 'deleted'}
 
 export interface GroupState {
@@ -56,6 +58,9 @@ const infoObject = (reply: unknown[]): Record<string, unknown> => {
   for (let i = 0; i + 1 < reply.length; i += 2) object[String(reply[i])] = reply[i + 1]
   return object
 }
+
+/** The retry hash's fields of entries' attempt records (see includes/attempt-record.lua). */
+const recordFields = (ids: readonly string[]): string[] => ids.flatMap((id) => [id, `${id}+`])
 
 type TakenRow = [string, string[], string, number?]
 
@@ -103,7 +108,8 @@ export class GroupOps {
   /** Records of entries taken back from this consumer's own pending list (a restart with a stable --consumer). */
   async records(ids: readonly string[]): Promise<Array<AttemptRecord | undefined>> {
     if (ids.length === 0) return []
-    return (await this.redis.hmget(this.retryKey, ...ids)).map(parseAttemptRecord)
+    const values = await this.redis.hmget(this.retryKey, ...ids.flatMap((id) => [id, `${id}+`]))
+    return ids.map((_id, index) => parseAttemptRecord(values[2 * index], values[2 * index + 1]))
   }
 
   /**
@@ -118,7 +124,7 @@ export class GroupOps {
   /** Acknowledge entries found deleted from the stream and forget their retry state. */
   async forgetDeleted(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return
-    const replies = await this.redis.pipeline().xack(this.topic, this.group, ...ids).hdel(this.retryKey, ...ids).zrem(this.dueKey, ...ids).exec()
+    const replies = await this.redis.pipeline().xack(this.topic, this.group, ...ids).hdel(this.retryKey, ...recordFields(ids)).zrem(this.dueKey, ...ids).exec()
     const failed = replies?.find(([error]) => error !== null)?.[0]
     if (failed) throw failed
   }
@@ -143,12 +149,17 @@ export class GroupOps {
   }
 
   /**
-   * Record a start of an entry taken back, just before its handler runs; false if the entry is no
-   * longer this consumer's. Sent at once (the command is written to the socket before this returns),
-   * so the mark leaves the process even if the handler then kills it.
+   * Record a start of an entry taken back, just before its handler runs: a plain HINCRBY of the
+   * record's `<id>+` field (see includes/attempt-record.lua), written to the socket before this
+   * returns, so the mark leaves the process even if the handler then kills it.
    */
-  async markStart(id: string, solo: boolean): Promise<boolean> {
-    return (await callScript(this.redis, SCRIPTS.markStart, [this.topic, this.retryKey, this.group, this.consumer, id, solo ? 1 : 0])) !== -1
+  async markStart(id: string): Promise<void> {
+    await this.redis.hincrby(this.retryKey, `${id}+`, 1)
+  }
+
+  /** Record a start of a suspect, which runs alone; false (nothing written) if it is no longer this consumer's. */
+  async markSoloStart(id: string): Promise<boolean> {
+    return (await callScript(this.redis, SCRIPTS.markStart, [this.topic, this.retryKey, this.group, this.consumer, id, 1])) !== -1
   }
 
   /** The consumers of the group, for the takeover of dead ones and the pruning of idle ones. */
@@ -175,11 +186,11 @@ export class GroupOps {
     return fates
   }
 
-  /** Park a failed entry until its backoff is over (Redis time); undefined if it is no longer this consumer's. */
-  async park(id: string, delayMs: number, attempt: number): Promise<{dueMs: number; firstFailureMs: number} | undefined> {
-    const reply = await callScript(this.redis, SCRIPTS.park, [this.topic, this.retryKey, this.dueKey, this.group, this.consumer, PARKED_CONSUMER, id, Math.max(0, Math.round(delayMs)), attempt])
-    if (!Array.isArray(reply)) return undefined
-    return {dueMs: Number(reply[0]), firstFailureMs: Number(reply[1])}
+  /** Park failed entries until their backoff is over (Redis time); undefined for an entry no longer this consumer's, 'deleted' for one deleted from the stream. */
+  async park(requests: ReadonlyArray<{id: string; delayMs: number; attempt: number}>): Promise<ParkOutcome[]> {
+    const args = requests.flatMap(({id, delayMs, attempt}) => [id, Math.max(0, Math.round(delayMs)), attempt])
+    const replies = (await callScript(this.redis, SCRIPTS.park, [this.topic, this.retryKey, this.dueKey, this.group, this.consumer, PARKED_CONSUMER, ...args])) as unknown[]
+    return replies.map((reply) => (Array.isArray(reply) ? {dueMs: Number(reply[0]), firstFailureMs: Number(reply[1])} : reply === -1 ? 'deleted' : undefined))
   }
 
   /**
@@ -195,7 +206,7 @@ export class GroupOps {
   /** Acknowledge, and forget the attempt records of `withRecords`; returns how many were still pending. */
   async ack(ids: readonly string[], withRecords: readonly string[]): Promise<number> {
     if (withRecords.length === 0) return this.redis.xack(this.topic, this.group, ...ids)
-    const replies = await this.redis.pipeline().xack(this.topic, this.group, ...ids).hdel(this.retryKey, ...withRecords).exec()
+    const replies = await this.redis.pipeline().xack(this.topic, this.group, ...ids).hdel(this.retryKey, ...recordFields(withRecords)).exec()
     const [error, acked] = replies?.[0] ?? [new Error('Connection is closed.'), 0]
     if (error !== null) throw error
     return Number(acked)

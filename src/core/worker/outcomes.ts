@@ -14,6 +14,11 @@ export const errorMessage = (error: unknown): string => {
   return text.length > ERROR_MESSAGE_LIMIT ? `${text.slice(0, ERROR_MESSAGE_LIMIT)}…` : text
 }
 
+export interface Failure {
+  name: string
+  message: string
+}
+
 /** What happened to an entry that did not succeed, for the summary and the events. */
 export type FailureOutcome =
   | {kind: 'retry'; delayMs: number; error: string}
@@ -33,18 +38,15 @@ export class Outcomes {
     private readonly now: () => number,
   ) {}
 
-  /** A handler threw: retry with backoff, or dead-letter (permanent, or the last attempt). */
-  async failed(tracked: Tracked, error: unknown): Promise<FailureOutcome> {
+  /** A handler threw: dead-letter it (permanent, or its last attempt), or retry it after a backoff. */
+  planFailure(tracked: Tracked, error: unknown): {kind: 'dead-letter'; failure: Failure} | {kind: 'retry'; delayMs: number; error: string} {
     const failure = {name: errorName(error), message: errorMessage(error)}
-    if (failureKind(error) === 'permanent' || tracked.attempt >= this.options.maxAttempts) return this.deadLetter(tracked, failure)
-    const delayMs = backoffDelay(this.options.backoff, tracked.attempt, tracked.id)
-    const parked = await this.ops.park(tracked.id, delayMs, tracked.attempt)
-    const text = `${failure.name}: ${failure.message}`
-    return parked === undefined ? {kind: 'not-parked', error: text} : {kind: 'retry', delayMs, error: text}
+    if (failureKind(error) === 'permanent' || tracked.attempt >= this.options.maxAttempts) return {kind: 'dead-letter', failure}
+    return {kind: 'retry', delayMs: backoffDelay(this.options.backoff, tracked.attempt, tracked.id), error: `${failure.name}: ${failure.message}`}
   }
 
   /** Move to the dead-letter stream with the failure and the attempt count, atomically with the acknowledgement. */
-  async deadLetter(tracked: Tracked, failure: {name: string; message: string}): Promise<FailureOutcome> {
+  async deadLetter(tracked: Tracked, failure: Failure): Promise<FailureOutcome> {
     const now = this.now()
     const first = tracked.record?.firstFailureMs || now
     const metadata: Array<[string, string]> = [

@@ -7,6 +7,7 @@ import type {ConnectionHealth} from './connections.js'
 import type {GroupOps} from './group-ops.js'
 import type {ResolvedWorkerOptions} from './options.js'
 import type {Outcomes} from './outcomes.js'
+import type {ParkBatcher} from './park-batcher.js'
 import type {WorkerEvents} from './types.js'
 
 /** Counters for the summary; each one has a single place that changes it. */
@@ -29,6 +30,7 @@ export interface Session {
   readonly reader: Redis
   readonly ops: GroupOps
   readonly acks: AckBatcher
+  readonly parks: ParkBatcher
   readonly outcomes: Outcomes
   readonly health: ConnectionHealth
   readonly tally: Tally

@@ -7,6 +7,7 @@ import {isPermissionDenied} from '../redis/redis-errors.js'
 import {sleep} from '../sleep.js'
 import {AckBatcher} from './ack-batcher.js'
 import {Alarm} from './alarm.js'
+import {ParkBatcher} from './park-batcher.js'
 import {ConnectionHealth, dropConnection, within} from './connections.js'
 import {Dispatcher} from './dispatcher.js'
 import {isFatal, isNoGroup} from './fatal.js'
@@ -145,6 +146,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       reader,
       ops,
       acks: new AckBatcher(async (ids, withRecords) => ops.ack(ids, withRecords), (result) => this.onAckResult(result), ACK_BATCH),
+      parks: new ParkBatcher(async (requests) => ops.park(requests), ACK_BATCH),
       outcomes: new Outcomes(ops, this.options, () => Date.now() + offsetMs),
       health: new ConnectionHealth(commands, warn),
       tally: this.tally,
@@ -258,7 +260,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
       await session.health.whenHealthy(session.stopSignal)
       if (caughtUp) {
         await dispatcher.whenIdle(blockMs)
-        if (dispatcher.size === 0) await within(session.acks.flush(), this.options.blockMs + READ_WATCHDOG_MARGIN_MS, 'acknowledgements not answered').catch(() => undefined)
+        if (dispatcher.size === 0) {
+          await within(Promise.all([session.parks.flush(), session.acks.flush()]), this.options.blockMs + READ_WATCHDOG_MARGIN_MS, 'acknowledgements not answered').catch(() => undefined)
+        }
       }
       this.readAhead.update(dispatcher.finished, performance.now())
       const {readCount} = this.readAhead
@@ -284,7 +288,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       caughtUp = entries.length < count
       block = false
       if (entries.length > 0 || dispatcher.size > 0) continue
-      if (session.acks.unsent > 0) continue
+      if (session.acks.unsent > 0 || session.parks.unsent > 0) continue
       if (await this.isDrained(session)) this.close('until-empty')
       // Pending elsewhere: wait for it (or for new entries) with a blocking read rather than spin.
       else block = true
@@ -452,6 +456,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         () => true,
         () => false,
       )
+    await bounded(session.parks.flush())
     await bounded(session.acks.flush())
     const unacknowledged = session.acks.unsent
     session.acks.stop()

@@ -1,0 +1,157 @@
+import type {Redis} from 'ioredis'
+import {beforeAll, describe, expect, it} from 'vitest'
+
+import {parseAttemptRecord} from '../../src/core/worker/attempts.js'
+import {PARKED_CONSUMER} from '../../src/core/worker/group-ops.js'
+import {createTopic, deliver, entryState, GROUP, makeIdle, pendingRow, redisTimeMs, writeRecords, type Topic} from '../helpers/group-state.js'
+import {usePrivateRedis} from '../helpers/private-redis.js'
+
+/**
+ * src/lua/park-retry-3.lua through GroupOps.park, the worker's own call, against a private
+ * redis-server: a failed entry waits out its backoff in the due set (Redis's clock), held by the
+ * parked pseudo-consumer, with its failure recorded; an entry that is not this consumer's is left alone.
+ */
+
+const context = usePrivateRedis()
+let redis: Redis
+let counter = 0
+
+beforeAll(() => {
+  redis = context.redis
+})
+
+const HOUR = 3_600_000
+
+/** A topic whose first entry was delivered to w1 (and claimed once more: 2 deliveries) and has been idle an hour. */
+async function failedByW1(): Promise<{topic: Topic; id: string}> {
+  const topic = await createTopic(redis, `park-${++counter}`, 2)
+  const [id] = await deliver(redis, topic.name, 'w1', 1)
+  if (id === undefined) throw new Error('nothing delivered')
+  await redis.xclaim(topic.name, GROUP, 'w1', 0, id)
+  await makeIdle(redis, topic.name, 'w1', [id], HOUR)
+  return {topic, id}
+}
+
+describe('park-retry-3.lua: a failed entry is parked until its backoff is over', () => {
+  it('due time and first failure come from Redis clock; the entry moves to the parked consumer, idle 0, deliveries unchanged', async () => {
+    const {topic, id} = await failedByW1()
+    expect(await pendingRow(redis, topic.name, id)).toMatchObject({consumer: 'w1', deliveries: 2})
+    const before = await redisTimeMs(redis)
+    const parked = await topic.ops('w1').park(id, 30_000, 1)
+    const after = await redisTimeMs(redis)
+    if (parked === undefined) throw new Error('not parked')
+    expect(parked.firstFailureMs).toBeGreaterThanOrEqual(before)
+    expect(parked.firstFailureMs).toBeLessThanOrEqual(after)
+    // One reading of TIME for both: the due time is exactly the delay after the failure.
+    expect(parked.dueMs - parked.firstFailureMs).toBe(30_000)
+    const state = await entryState(redis, topic.name, id)
+    expect(state).toMatchObject({record: `${parked.firstFailureMs}:1:1:0`, dueMs: parked.dueMs, inStream: true})
+    expect(state.pending).toMatchObject({consumer: PARKED_CONSUMER, deliveries: 2})
+    // It was idle an hour: the claim reset it (a parked entry's idle time counts from its failure).
+    expect(state.pending?.idleMs).toBeLessThan(60_000)
+    // w1 holds nothing now (it may exit and remove its consumer); the other entry was never touched.
+    expect(await redis.xpending(topic.name, GROUP, '-', '+', 10, 'w1')).toEqual([])
+    expect(await entryState(redis, topic.name, topic.ids[1] as string)).toEqual({pending: undefined, record: null, dueMs: null, inStream: true})
+  })
+
+  it('a backoff of 0 is due at once (the failure time)', async () => {
+    const {topic, id} = await failedByW1()
+    const parked = await topic.ops('w1').park(id, 0, 1)
+    expect(parked?.dueMs).toBe(parked?.firstFailureMs)
+    expect((await entryState(redis, topic.name, id)).dueMs).toBe(parked?.dueMs)
+  })
+
+  // record before -> the attempt that failed -> record after ("now": the failure time, Redis clock)
+  it.each([
+    ['no record (first delivery failed)', null, 1, 'now:1:1:0'],
+    ['no record, a later attempt (taken over, its record lost)', null, 3, 'now:3:3:0'],
+    ['taken back and started, never failed (first 0)', '0:2:1:0', 2, 'now:2:2:0'],
+    ['a failure after a marked start: settled catches up', '5000:2:1:0', 2, '5000:2:2:0'],
+    ['a suspect that ran alone and failed: solo kept', '5000:3:2:1', 3, '5000:3:3:1'],
+    ['the attempt above the starts (a start that was not marked): starts raised', '5000:1:1:0', 2, '5000:2:2:0'],
+    ['the attempt below the starts (a mark of another worker): starts kept, all settled', '5000:4:2:1', 3, '5000:4:4:1'],
+    ['an older worker\'s "first:due" record: first kept', '7000:9000', 2, '7000:2:2:0'],
+  ])('%s: %s, attempt %i -> %s', async (_title, record, attempt, expected) => {
+    const {topic, id} = await failedByW1()
+    if (record !== null) await writeRecords(redis, topic.name, {[id]: record})
+    const before = await redisTimeMs(redis)
+    const parked = await topic.ops('w1').park(id, 1000, attempt)
+    const after = await redisTimeMs(redis)
+    if (parked === undefined) throw new Error('not parked')
+    const now = parked.dueMs - 1000
+    expect(now).toBeGreaterThanOrEqual(before)
+    expect(now).toBeLessThanOrEqual(after)
+    expect(parked.firstFailureMs).toBe(expected.startsWith('now:') ? now : Number(expected.split(':')[0]))
+    expect((await entryState(redis, topic.name, id)).record).toBe(expected.replace('now', String(now)))
+  })
+
+  it('the record it writes reads back through parseAttemptRecord; the legacy form reads as one failed start', async () => {
+    expect(parseAttemptRecord('7000:9000')).toEqual({firstFailureMs: 7000, starts: 1, settled: 1, solo: 0})
+    const {topic, id} = await failedByW1()
+    await writeRecords(redis, topic.name, {[id]: '7000:9000'})
+    await topic.ops('w1').park(id, 1000, 2)
+    expect(await topic.ops('w1').records([id])).toEqual([{firstFailureMs: 7000, starts: 2, settled: 2, solo: 0}])
+  })
+})
+
+describe('park-retry-3.lua: an entry that is not this consumer\'s is not touched (0, nothing written)', () => {
+  /** Everything but the idle time, and whether the idle time was reset (it was an hour). */
+  const unchanged = async (topic: Topic, id: string): Promise<unknown> => {
+    const state = await entryState(redis, topic.name, id)
+    return {...state, pending: state.pending && {...state.pending, idleMs: state.pending.idleMs >= HOUR ? 'an hour or more' : state.pending.idleMs}}
+  }
+
+  it('taken over by another consumer', async () => {
+    const {topic, id} = await failedByW1()
+    await redis.xclaim(topic.name, GROUP, 'w2', 0, id)
+    await makeIdle(redis, topic.name, 'w2', [id], HOUR)
+    await writeRecords(redis, topic.name, {[id]: '5000:2:1:0'})
+    const before = await unchanged(topic, id)
+    expect(await topic.ops('w1').park(id, 1000, 2)).toBeUndefined()
+    expect(await unchanged(topic, id)).toEqual(before)
+    expect(before).toMatchObject({pending: {consumer: 'w2', deliveries: 3, idleMs: 'an hour or more'}, record: '5000:2:1:0', dueMs: null})
+  })
+
+  it('acknowledged meanwhile (not pending)', async () => {
+    const {topic, id} = await failedByW1()
+    await redis.xack(topic.name, GROUP, id)
+    expect(await topic.ops('w1').park(id, 1000, 1)).toBeUndefined()
+    expect(await entryState(redis, topic.name, id)).toEqual({pending: undefined, record: null, dueMs: null, inStream: true})
+  })
+
+  it('never delivered, and an ID not in the stream', async () => {
+    const {topic} = await failedByW1()
+    const undelivered = topic.ids[1] as string
+    expect(await topic.ops('w1').park(undelivered, 1000, 1)).toBeUndefined()
+    expect(await topic.ops('w1').park('1-1', 1000, 1)).toBeUndefined()
+    expect(await entryState(redis, topic.name, undelivered)).toEqual({pending: undefined, record: null, dueMs: null, inStream: true})
+    expect(await entryState(redis, topic.name, '1-1')).toEqual({pending: undefined, record: null, dueMs: null, inStream: false})
+  })
+
+  it('run twice: the second finds it held by the parked consumer and changes nothing', async () => {
+    const {topic, id} = await failedByW1()
+    const first = await topic.ops('w1').park(id, 60_000, 1)
+    const state = await entryState(redis, topic.name, id)
+    expect(await topic.ops('w1').park(id, 1000, 2)).toBeUndefined()
+    const again = await entryState(redis, topic.name, id)
+    expect({...again, pending: {...again.pending, idleMs: 0}}).toEqual({...state, pending: {...state.pending, idleMs: 0}})
+    expect(again).toMatchObject({dueMs: first?.dueMs, record: `${first?.firstFailureMs}:1:1:0`})
+  })
+})
+
+describe('park-retry-3.lua: an entry deleted from the stream while its handler ran', () => {
+  it('is not lost silently: once due, take-due reports it lost (README: deleted while pending = reported lost by ID)', async () => {
+    const {topic, id} = await failedByW1()
+    await writeRecords(redis, topic.name, {[id]: '5000:2:1:0'})
+    await redis.xdel(topic.name, id)
+    const parked = await topic.ops('w1').park(id, 0, 2)
+    const taken = await topic.ops('w2').takeDue(10)
+    expect(taken.entries).toEqual([])
+    // Either park says it was not parked, or the entry it parked comes back from the due set (taken or lost).
+    expect(
+      parked === undefined || taken.lost.includes(id),
+      `park-retry-3.lua parked a deleted entry (${JSON.stringify(parked)}); its XCLAIM … JUSTID dropped it from the pending list, so take-due-3.lua found it neither pending nor in the stream and removed its record without reporting it: lost ${JSON.stringify(taken.lost)}`,
+    ).toBe(true)
+    expect(await entryState(redis, topic.name, id)).toEqual({pending: undefined, record: null, dueMs: null, inStream: false})
+  })
+})

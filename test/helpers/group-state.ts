@@ -1,7 +1,8 @@
 import type {Redis} from 'ioredis'
 
 import {retryDueKey, retryKey} from '../../src/core/keys.js'
-import {GroupOps} from '../../src/core/worker/group-ops.js'
+import {formatAttemptRecord, parseAttemptRecord} from '../../src/core/worker/attempts.js'
+import {GroupOps, type ParkOutcome} from '../../src/core/worker/group-ops.js'
 
 /**
  * Arranging and reading a consumer group's state for the tests of the worker's scripts (test/lua/):
@@ -54,11 +55,19 @@ export interface EntryState {
   inStream: boolean
 }
 
+/** The record as the scripts see it: `<id>` as written, with the `<id>+` starts (HINCRBY) folded in when there are any. */
+async function recordOf(redis: Redis, topic: string, id: string): Promise<string | null> {
+  const [text, plus] = await redis.hmget(retryKey(topic, GROUP), id, `${id}+`)
+  if (plus === null || plus === undefined) return text ?? null
+  const record = parseAttemptRecord(text, plus)
+  return record === undefined ? null : formatAttemptRecord(record)
+}
+
 export async function entryState(redis: Redis, topic: string, id: string): Promise<EntryState> {
   const due = await redis.zscore(retryDueKey(topic, GROUP), id)
   return {
     pending: await pendingRow(redis, topic, id),
-    record: await redis.hget(retryKey(topic, GROUP), id),
+    record: await recordOf(redis, topic, id),
     dueMs: due === null ? null : Number(due),
     inStream: (await redis.xrange(topic, id, id)).length === 1,
   }
@@ -95,4 +104,27 @@ export function callsBetween(before: Map<string, number>, after: Map<string, num
     if (made > 0 && !leaving.includes(command)) delta[command] = made
   }
   return delta
+}
+
+/** Park one entry (GroupOps parks in batches): its outcome. */
+export async function parkOne(ops: GroupOps, id: string, delayMs: number, attempt: number): Promise<ParkOutcome> {
+  const [outcome] = await ops.park([{id, delayMs, attempt}])
+  return outcome
+}
+
+/**
+ * Mark a start as the worker does: a suspect (solo) through mark-start-2.lua, which refuses an entry
+ * no longer this consumer's (false); any other by a plain HINCRBY, which always counts (true).
+ */
+export async function markStartAs(ops: GroupOps, id: string, solo: boolean): Promise<boolean> {
+  if (solo) return ops.markSoloStart(id)
+  await ops.markStart(id)
+  return true
+}
+
+/** Park one entry that must be parked: its due and first-failure times. */
+export async function parkOk(ops: GroupOps, id: string, delayMs: number, attempt: number): Promise<{dueMs: number; firstFailureMs: number}> {
+  const outcome = await parkOne(ops, id, delayMs, attempt)
+  if (outcome === undefined || outcome === 'deleted') throw new Error(`${id} was not parked: ${String(outcome)}`)
+  return outcome
 }

@@ -3,7 +3,7 @@ import {beforeAll, describe, expect, it} from 'vitest'
 
 import {retryKey} from '../../src/core/keys.js'
 import {planStart, type AttemptRecord, type StartPlan} from '../../src/core/worker/attempts.js'
-import {createTopic, deliver, entryState, GROUP, makeIdle, writeRecords, type Topic} from '../helpers/group-state.js'
+import {createTopic, deliver, entryState, GROUP, makeIdle, writeRecords, type Topic, parkOne, markStartAs} from '../helpers/group-state.js'
 import {usePrivateRedis} from '../helpers/private-redis.js'
 
 /**
@@ -46,7 +46,7 @@ describe('mark-start-2.lua: a start of an entry taken back is recorded', () => {
   ])('%s: %s, solo %s -> %s', async (_title, record, solo, expected) => {
     const {topic, id} = await heldByW1()
     if (record !== null) await writeRecords(redis, topic.name, {[id]: record})
-    expect(await topic.ops('w1').markStart(id, solo)).toBe(true)
+    expect(await markStartAs(topic.ops('w1'), id, solo)).toBe(true)
     const state = await entryState(redis, topic.name, id)
     expect(state.record).toBe(expected)
     // The pending list is not touched: same owner, no delivery counted, idle time not reset.
@@ -56,7 +56,7 @@ describe('mark-start-2.lua: a start of an entry taken back is recorded', () => {
 
   it('counts every start: three marks of the same entry', async () => {
     const {topic, id} = await heldByW1()
-    for (const solo of [false, true, true]) await topic.ops('w1').markStart(id, solo)
+    for (const solo of [false, true, true]) await markStartAs(topic.ops('w1'), id, solo)
     expect((await entryState(redis, topic.name, id)).record).toBe('0:3:0:2')
   })
 })
@@ -64,24 +64,24 @@ describe('mark-start-2.lua: a start of an entry taken back is recorded', () => {
 describe('mark-start-2.lua: not this consumer\'s entry: -1 (false), nothing written', () => {
   it.each([
     ['taken over by another consumer', async (topic: Topic, id: string) => void (await redis.xclaim(topic.name, GROUP, 'w2', 0, id, 'JUSTID'))],
-    ['parked (held by the parked consumer)', async (topic: Topic, id: string) => void (await topic.ops('w1').park(id, HOUR, 1))],
+    ['parked (held by the parked consumer)', async (topic: Topic, id: string) => void (await parkOne(topic.ops('w1'), id, HOUR, 1))],
     ['acknowledged (not pending)', async (topic: Topic, id: string) => void (await redis.xack(topic.name, GROUP, id))],
   ])('%s', async (_title, arrange) => {
     const {topic, id} = await heldByW1()
     await arrange(topic, id)
     await writeRecords(redis, topic.name, {[id]: '5000:2:1:0'})
     const before = await entryState(redis, topic.name, id)
-    expect(await topic.ops('w1').markStart(id, true)).toBe(false)
+    expect(await markStartAs(topic.ops('w1'), id, true)).toBe(false)
     const after = await entryState(redis, topic.name, id)
     expect({...after, pending: after.pending?.consumer}).toEqual({...before, pending: before.pending?.consumer})
     expect(after.record).toBe('5000:2:1:0')
   })
 
-  it('never delivered, and an ID not in the stream: no record created', async () => {
+  it('never delivered, and an ID not in the stream: the script creates no record (the plain HINCRBY is only sent for entries the worker holds)', async () => {
     const {topic} = await heldByW1()
     const undelivered = topic.ids[1] as string
-    expect(await topic.ops('w1').markStart(undelivered, false)).toBe(false)
-    expect(await topic.ops('w1').markStart('1-1', false)).toBe(false)
+    expect(await markStartAs(topic.ops('w1'), undelivered, true)).toBe(false)
+    expect(await markStartAs(topic.ops('w1'), '1-1', true)).toBe(false)
     expect(await redis.hlen(retryKey(topic.name, GROUP))).toBe(0)
   })
 })
@@ -114,10 +114,10 @@ async function lifeOf(steps: Step[], maxAttempts: number, initialRecord?: string
       takenBack((await topic.ops(next).reclaim(holder, 0, 10)).entries)
       holder = next
     } else if (step === 'fail') {
-      expect(await topic.ops(holder).park(id, 0, attempt)).toBeDefined()
+      expect(await parkOne(topic.ops(holder), id, 0, attempt)).toBeDefined()
       takenBack((await topic.ops(holder).takeDue(10)).entries)
     } else {
-      expect(await topic.ops(holder).markStart(id, step === 'solo')).toBe(true)
+      expect(await markStartAs(topic.ops(holder), id, step === 'solo')).toBe(true)
     }
   }
   const stored = (await entryState(redis, topic.name, id)).record

@@ -3,7 +3,7 @@ import {beforeAll, describe, expect, it} from 'vitest'
 
 import {retryDueKey, retryKey} from '../../src/core/keys.js'
 import {PARKED_CONSUMER} from '../../src/core/worker/group-ops.js'
-import {createTopic, deliver, entryState, GROUP, makeIdle, writeRecords, type Topic} from '../helpers/group-state.js'
+import {createTopic, deliver, entryState, GROUP, makeIdle, writeRecords, type Topic, parkOne} from '../helpers/group-state.js'
 import {usePrivateRedis} from '../helpers/private-redis.js'
 
 /**
@@ -104,7 +104,7 @@ describe('reclaim-3.lua: other consumers\' entries are never touched', () => {
   it('the parked retries (idle an hour) and another live worker\'s entries stay as they are', async () => {
     const topic = await createTopic(redis, `reclaim-${++counter}`, 6)
     const failed = await deliver(redis, topic.name, 'w1', 2)
-    for (const id of failed) await topic.ops('w1').park(id, HOUR, 1)
+    for (const id of failed) await parkOne(topic.ops('w1'), id, HOUR, 1)
     await makeIdle(redis, topic.name, PARKED_CONSUMER, failed, HOUR)
     const live = await deliver(redis, topic.name, 'w3', 2)
     await makeIdle(redis, topic.name, 'w3', live, HOUR)

@@ -6,6 +6,8 @@ export interface RedisErrorContext {
   address: string
   /** ACL user the client authenticates as. */
   username: string
+  /** The command timeout of one-shot connections, to say how long Redis was silent. */
+  commandTimeoutMs?: number | undefined
 }
 
 interface ErrorLike {
@@ -40,6 +42,9 @@ const tlsCodes = new Set([
   'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
   'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
 ])
+
+/** ioredis rejects a command with this when `commandTimeout` passes without a reply. */
+export const COMMAND_TIMED_OUT = 'Command timed out'
 
 const asErrorLike = (error: unknown): ErrorLike => (typeof error === 'object' && error !== null ? error : {})
 
@@ -135,6 +140,12 @@ export function classifyRedisError(error: unknown, context: RedisErrorContext): 
 
   if (message === 'Connection is closed.' || message.startsWith("Stream isn't writeable")) {
     return unavailable('connection closed by the server')
+  }
+
+  // ioredis's commandTimeout: the connection is open but Redis (or the path to it) went silent.
+  if (message === COMMAND_TIMED_OUT) {
+    const within = context.commandTimeoutMs === undefined ? 'in time' : `within ${context.commandTimeoutMs / 1000}s`
+    return new QctlError('REDIS_UNAVAILABLE', `Redis at ${context.address} did not answer ${within} (--command-timeout)`, {cause: error})
   }
 
   if (message.startsWith('LOADING')) return unavailable('Redis is loading its dataset; retry shortly')

@@ -41,6 +41,8 @@ interface Batch {
 interface BatchOutcome {
   ids: {count: number; first: string | undefined; last: string | undefined}
   error: unknown
+  /** The script replied that it stopped at the entry after `ids.count`: the rest was not added. */
+  stoppedByReply?: boolean
 }
 
 type ScriptReply = [added: number, first: string | null, last: string | null, error: string | null]
@@ -75,6 +77,10 @@ export class BatchPublisher {
   private current: Batch = {entries: [], lines: [], bytes: 0}
   private readonly inFlight: Array<Promise<void>> = []
   private failure: unknown
+  private readonly failed = new AbortController()
+  /** Entries sent, and entries of the failed batch its reply said were not added. */
+  private sent = 0
+  private refused = 0
   /** Until one batch got through, send one at a time: a fallback must not reorder batches. */
   private transportConfirmed = false
 
@@ -100,6 +106,23 @@ export class BatchPublisher {
     if (this.current.entries.length === 0 && this.inFlight.length === 0) this.progress.lastAckedLine = line
   }
 
+  /**
+   * Aborted (with the error as its reason) when a batch fails, so a caller waiting for input
+   * (a slow stdin) stops at once instead of only when it next sends.
+   */
+  get failedSignal(): AbortSignal {
+    return this.failed.signal
+  }
+
+  /**
+   * Entries sent after the last acknowledged one that may or may not be stored: their reply never
+   * came (a timeout, a lost connection) or was not waited for after a failure. A rerun from
+   * `progress.lastAckedLine` sends them again (at-least-once: they may be stored twice).
+   */
+  get inDoubt(): number {
+    return this.sent - this.progress.published - this.refused
+  }
+
   get isFull(): boolean {
     return this.inFlight.length >= (this.transportConfirmed ? this.limits.maxInFlight : 1)
   }
@@ -123,6 +146,8 @@ export class BatchPublisher {
     const batch = this.current
     if (batch.entries.length === 0) return
     this.current = {entries: [], lines: [], bytes: 0}
+    // ioredis refuses at once, unsent, a command for a connection it knows is down: not in doubt.
+    if (this.client.status === 'ready') this.sent += batch.entries.length
     const settled: Promise<void> = this.send(batch)
       .then((outcome) => this.record(batch, outcome))
       .finally(() => {
@@ -149,7 +174,8 @@ export class BatchPublisher {
     const args: FieldValue[] = [this.topic, String(width)]
     for (const entry of batch.entries) for (const value of entry) args.push(value)
     const [added, first, last, error] = (await callScript(this.client, XADD_BATCH, args)) as ScriptReply
-    return {ids: {count: added, first: first ?? undefined, last: last ?? undefined}, error: error === null ? undefined : xaddError(error)}
+    const ids = {count: added, first: first ?? undefined, last: last ?? undefined}
+    return error === null ? {ids, error: undefined} : {ids, error: xaddError(error), stoppedByReply: true}
   }
 
   private async sendPipeline(batch: Batch): Promise<BatchOutcome> {
@@ -189,7 +215,11 @@ export class BatchPublisher {
       this.progress.lastId = last
       this.progress.lastAckedLine = batch.lines[count - 1] ?? this.progress.lastAckedLine
     }
-    if (outcome.error !== undefined) this.failure = outcome.error
+    if (outcome.error !== undefined) {
+      this.failure = outcome.error
+      if (outcome.stoppedByReply === true) this.refused = batch.entries.length - count
+      this.failed.abort(outcome.error)
+    }
   }
 
   private throwIfFailed(): void {

@@ -129,7 +129,9 @@ async function publishDocument(clientSource: ClientSource, request: PublishReque
   try {
     id = (await client.xadd(request.topic, '*', ...prepared.fields)) as string
   } catch (error) {
-    throw failureDuring(error, {topic: request.topic, progress: empty, redis: hooks.errorContext, ndjson: false})
+    // A reply error (WRONGTYPE, NOPERM) says the entry was not added; without a reply nobody knows.
+    const inDoubt = error instanceof Error && error.name === 'ReplyError' ? 0 : 1
+    throw failureDuring(error, {topic: request.topic, progress: empty, redis: hooks.errorContext, ndjson: false, inDoubt})
   }
   return {...base, published: 1, firstId: id, lastId: id, id, durationMs: Date.now() - started}
 }
@@ -167,10 +169,12 @@ async function publishLines(clientSource: ClientSource, request: PublishRequest,
 
   const client = await clientFrom(clientSource)
   const publisher = new BatchPublisher(client, request.topic, request.limits ?? DEFAULT_PUBLISHER_LIMITS)
+  // A failed batch ends a read that waits for input (stdin idle), not only the next send.
+  const stopReading = hooks.signal === undefined ? publisher.failedSignal : AbortSignal.any([hooks.signal, publisher.failedSignal])
   const skippedLines: number[] = []
   let skipped = 0
   try {
-    for await (const lines of readLines(await openSource(request.source, hooks.signal), request.maxPayloadBytes)) {
+    for await (const lines of readLines(await openSource(request.source, stopReading), request.maxPayloadBytes)) {
       for (const line of lines) {
         if (line.number <= skipLines) continue
         const prepared = line.tooLongBytes === undefined ? prepare(line.bytes, shape) : tooLarge(line.tooLongBytes, shape.maxPayloadBytes)
@@ -200,7 +204,9 @@ async function publishLines(clientSource: ClientSource, request: PublishRequest,
       throw interrupted(publisher.progress, true)
     }
     if (error instanceof QctlError) throw error
-    throw failureDuring(error, {topic: request.topic, progress: publisher.progress, redis: hooks.errorContext, ndjson: true})
+    // The read stopped by the failed batch throws an AbortError: the batch's error is the cause.
+    const cause: unknown = publisher.failedSignal.aborted ? publisher.failedSignal.reason : error
+    throw failureDuring(cause, {topic: request.topic, progress: publisher.progress, redis: hooks.errorContext, ndjson: true, inDoubt: publisher.inDoubt})
   }
 
   const {progress} = publisher

@@ -64,12 +64,7 @@ export async function purgePlan(redis: Redis, plan: DlqPlan, hooks: PurgeHooks =
     try {
       purged += await redis.xdel(plan.key, ...plan.ids.slice(index, index + PURGE_BATCH))
     } catch (error) {
-      const typed = hooks.errorContext === undefined ? undefined : classifyRedisError(error, hooks.errorContext)
-      if (typed === undefined) throw dlqError(error, plan.key)
-      throw new QctlError(typed.code, `${typed.message.replace(/^cannot connect to /, 'lost connection to ')}; purged ${purged} of ${plan.ids.length}`, {
-        cause: error,
-        details: {purged, total: plan.ids.length},
-      })
+      throw failedDuring(error, plan, purged, hooks.errorContext)
     }
     hooks.onProgress?.({purged, total: plan.ids.length})
   }
@@ -79,9 +74,23 @@ export async function purgePlan(redis: Redis, plan: DlqPlan, hooks: PurgeHooks =
     cancelled: false,
     selected: plan.ids.length,
     purged,
-    remaining: await dlqLength(redis, plan.key),
+    remaining: await dlqLength(redis, plan.key).catch((error: unknown) => {
+      throw failedDuring(error, plan, purged, hooks.errorContext)
+    }),
     ids: [...plan.ids],
     notFound: plan.notFound,
     durationMs: Date.now() - started,
   }
+}
+
+/** A failure mid-run, saying how far the run got and that a rerun deletes the rest. */
+function failedDuring(error: unknown, plan: DlqPlan, purged: number, context: RedisErrorContext | undefined): unknown {
+  const typed = context === undefined ? undefined : classifyRedisError(error, context)
+  if (typed === undefined) return dlqError(error, plan.key)
+  const message = typed.message.replace(/^cannot connect to /, 'lost connection to ')
+  // An XDEL without a reply may have deleted its entries: deleting them again is harmless.
+  return new QctlError(typed.code, `${message}; purged ${purged} of ${plan.ids.length}; run the same command again to delete the rest`, {
+    cause: error,
+    details: {purged, total: plan.ids.length},
+  })
 }

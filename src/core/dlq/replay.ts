@@ -100,14 +100,19 @@ export async function replayPlan(redis: Redis, plan: DlqPlan, options: ReplayOpt
     // Sent together on one connection: Redis runs them in this order, each atomically.
     const replies = await Promise.allSettled(batch.map(async (id) => callScript(redis, REPLAY, [plan.key, options.topic, id, at])))
     let failure: unknown
+    let unanswered = 0
     for (const reply of replies) {
-      if (reply.status === 'rejected') failure ??= reply.reason
+      if (reply.status === 'rejected') {
+        failure ??= reply.reason
+        // No reply (a timeout, a lost connection): the entry moved or not, atomically; a rerun sees which.
+        if (!(reply.reason instanceof Error && reply.reason.name === 'ReplyError')) unanswered++
+      }
       else if (typeof reply.value === 'string') {
         newIds.push(reply.value)
         progress.replayed++
       } else progress.skipped++
     }
-    if (failure !== undefined) throw failedDuring(wrongType(failure, options.topic), progress, hooks.errorContext)
+    if (failure !== undefined) throw failedDuring(wrongType(failure, options.topic), progress, hooks.errorContext, unanswered)
     hooks.onProgress?.({...progress})
   }
   return {
@@ -118,7 +123,9 @@ export async function replayPlan(redis: Redis, plan: DlqPlan, options: ReplayOpt
     selected: plan.ids.length,
     replayed: progress.replayed,
     skipped: progress.skipped,
-    remaining: await dlqLength(redis, plan.key),
+    remaining: await dlqLength(redis, plan.key).catch((error: unknown) => {
+      throw failedDuring(error, progress, hooks.errorContext, 0)
+    }),
     ids: newIds,
     notFound: plan.notFound,
     durationMs: Date.now() - started,
@@ -130,11 +137,16 @@ const wrongType = (error: unknown, topic: string): unknown =>
   error instanceof Error && /WRONGTYPE/.test(error.message) ? usageError(`topic "${topic}" exists but is not a stream, so nothing can be replayed onto it`, {cause: error}) : error
 
 /** A failure mid-run, saying how far the run got and that a rerun continues. */
-function failedDuring(error: unknown, progress: ReplayProgress, context: RedisErrorContext | undefined): unknown {
+function failedDuring(error: unknown, progress: ReplayProgress, context: RedisErrorContext | undefined, unanswered: number): unknown {
   const typed = error instanceof QctlError ? error : context === undefined ? undefined : classifyRedisError(error, context)
   if (typed === undefined) return error
   // Nothing moved yet and rerunning would not help: the error alone says it all.
   if (progress.replayed + progress.skipped === 0 && ['USAGE', 'NO_PERMISSION', 'AUTH_FAILED'].includes(typed.code)) return typed
   const message = typed.message.replace(/^cannot connect to /, 'lost connection to ')
-  return new QctlError(typed.code, `${message}; ${progressText(progress)}; ${CONTINUE}`, {cause: error, details: {...progress}, suggestion: typed.suggestion})
+  const inDoubt = unanswered === 0 ? '' : `, and ${unanswered} more may have moved (sent without a reply)`
+  return new QctlError(typed.code, `${message}; ${progressText(progress)}${inDoubt}; ${CONTINUE}`, {
+    cause: error,
+    details: {...progress, inDoubt: unanswered},
+    suggestion: typed.suggestion,
+  })
 }

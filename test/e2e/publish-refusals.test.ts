@@ -109,7 +109,7 @@ describe('qctl publish to a replica (READONLY)', () => {
       code: 'REDIS_UNAVAILABLE',
       exitCode: 3,
       message: expected,
-      details: {condition: 'READONLY', published: 0, firstId: null, lastId: null, lastLine: 0, resume: null},
+      details: {condition: 'READONLY', published: 0, firstId: null, lastId: null, lastLine: 0, resume: null, inDoubt: 0},
     })
     expect(await primary.redis.exists('ro.t')).toBe(0)
   })

@@ -50,6 +50,30 @@ describe('publish: messages sent without a reply are in doubt', () => {
     )
   })
 
+  it('a resumed run: the resume line stays after the skipped lines; details carry the condition, resume and inDoubt', () => {
+    const error = fail(0, 500, 1000)
+    expect(error.message).toBe(
+      'Redis at 127.0.0.1:6390 did not answer within 10s (--command-timeout); nothing was acknowledged; 1000 messages were sent without a reply: they may or may not be stored; rerun with --skip-lines 500 to continue (the 1000 messages in doubt go again: they may then be stored twice, never lost)',
+    )
+    expect(error.details).toEqual({condition: 'TIMEOUT', published: 0, firstId: null, lastId: null, lastLine: 500, resume: '--skip-lines 500', inDoubt: 1000})
+  })
+
+  it('a lost connection: the same sentence, after "lost connection to"', () => {
+    const closed = failureDuring(new Error('Connection is closed.'), {topic: 't', progress: progress(2000, 2000), redis: context, ndjson: true, inDoubt: 1}) as QctlError
+    expect(closed.message).toBe(
+      'lost connection to 127.0.0.1:6390: connection closed by the server; published 2000 messages (through input line 2000); 1 more was sent without a reply: it may or may not be stored; rerun with --skip-lines 2000 to continue (the 1 message in doubt goes again: it may then be stored twice, never lost)',
+    )
+  })
+
+  it('in doubt and stored after the failure, both named before the resume line', () => {
+    const later = {count: 1000, firstLine: 4001, lastLine: 5000}
+    const error = failureDuring(timedOut(), {topic: 't', progress: progress(3000, 3000), redis: context, ndjson: true, inDoubt: 1000, storedAfterFailure: later}) as QctlError
+    expect(error.message).toBe(
+      'Redis at 127.0.0.1:6390 did not answer within 10s (--command-timeout); published 3000 messages (through input line 3000); 1000 more were sent without a reply: they may or may not be stored; besides, 1000 messages from input lines 4001-5000 were stored after the failure (a rerun sends them again); rerun with --skip-lines 3000 to continue (the 1000 messages in doubt go again: they may then be stored twice, never lost)',
+    )
+    expect(error.details).toMatchObject({inDoubt: 1000, storedAfterFailure: later})
+  })
+
   it('nothing in doubt: the message is as before', () => {
     expect(fail(1000, 1000, 0).message).toBe(
       'Redis at 127.0.0.1:6390 did not answer within 10s (--command-timeout); published 1000 messages (through input line 1000); rerun with --skip-lines 1000 to continue',

@@ -73,7 +73,7 @@ function rerunText({progress, ndjson, inDoubt = 0}: RunContext): string {
   if (inDoubt === 0) return resumeHint(progress, ndjson)
   const flag = resumeFlag(progress, ndjson)
   const twice = `${inDoubt === 1 ? 'it' : 'they'} may then be stored twice, never lost`
-  if (flag !== null) return `; rerun with ${flag} to continue (the ${messages(inDoubt)} in doubt go again: ${twice})`
+  if (flag !== null) return `; rerun with ${flag} to continue (the ${messages(inDoubt)} in doubt ${inDoubt === 1 ? 'goes' : 'go'} again: ${twice})`
   return `; rerun the same command to publish ${inDoubt === 1 ? 'it' : 'them'} again (${twice})`
 }
 

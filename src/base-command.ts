@@ -101,6 +101,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       tlsKeyFile: flags['tls-key'],
       tlsInsecure: flags['tls-insecure'],
       connectTimeoutMs: flags['connect-timeout'],
+      commandTimeoutMs: flags['command-timeout'],
     })
     registerSecret(resolved.target.password)
     if (flags['tls-insecure']) {
@@ -113,7 +114,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Point every later connection at another Redis (e.g. a throwaway server started by `demo`). */
   protected async useRedisUrl(url: string): Promise<void> {
     const current = await this.connection()
-    this.resolvedConnection = await resolveConnection({url, connectTimeoutMs: current.connectTimeoutMs})
+    this.resolvedConnection = await resolveConnection({url, connectTimeoutMs: current.connectTimeoutMs, commandTimeoutMs: current.commandTimeoutMs})
   }
 
   /** The Redis URL as it is safe to show. */
@@ -197,7 +198,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   override async finally(error: Error | undefined): Promise<void> {
-    await Promise.all(this.clients.map(async (client) => closeRedis(client)))
+    // After Redis stopped answering, a polite QUIT would only wait out its own timeout.
+    const unanswered = error !== undefined && this.toQctlError(error).code === 'REDIS_UNAVAILABLE'
+    await Promise.all(this.clients.map(async (client) => closeRedis(client, unanswered ? 0 : undefined)))
     return super.finally(error)
   }
 }

@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 
+import {DEFAULT_COMMAND_TIMEOUT_MS} from './core/redis/connection.js'
 import {parseBytes, parseDuration} from './core/units.js'
 
 /** A duration flag (`5s`, `500ms`, `2m`) whose value is milliseconds. */
@@ -41,4 +42,18 @@ export const connectionFlags = {
     defaultHelp: async () => '5s',
     helpGroup: 'CONNECTION',
   }),
+  'command-timeout': Flags.custom<number>({
+    parse: async (input) => {
+      const ms = parseDuration(input)
+      if (ms <= 0) throw new Error(`invalid duration "${input}": the command timeout must be more than 0`)
+      return ms
+    },
+    helpValue: '<duration>',
+    summary: 'Give up (exit 3) when Redis does not answer a command within this long.',
+    description:
+      'Counted from when each command is sent, once connected. A Redis that stopped answering (a paused or hung server, or a network path that dropped the connection without closing it) is detected within this time instead of hanging. Raise it for a Redis that is slow but alive. Not used by qctl work and the live qctl top screen, which reconnect and carry on instead.',
+    default: DEFAULT_COMMAND_TIMEOUT_MS,
+    defaultHelp: async () => `${DEFAULT_COMMAND_TIMEOUT_MS / 1000}s`,
+    helpGroup: 'CONNECTION',
+  })(),
 }

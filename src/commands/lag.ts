@@ -1,19 +1,18 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
+import {waitForGates} from '../core/lag/gate-wait.js'
 import {hasGates, lagRows, withGates, type Gates, type LagRow} from '../core/lag/lag.js'
 import {findTopics, topicStats} from '../core/stats/topic-stats.js'
 import {durationFlag} from '../flags.js'
 import {formatGateFailure, formatLagTable} from '../format/lag.js'
 import {startSpinner} from '../output/spinner.js'
 
-const RECHECK_MS = 1000
-
 export default class Lag extends BaseCommand<typeof Lag> {
   static override summary = 'Show lag, pending and dead letters per topic and consumer group; gate CI on thresholds.'
   static override description = `Without TOPIC, every stream in the database (SCAN TYPE stream; --match filters). One row per consumer group: stream length, lag (entries not yet delivered to the group), pending (delivered, not acknowledged), age of the oldest pending entry, consumers (active in the last minute / total) and dead-letter length. A named TOPIC that is not a stream exits 2; a key that is not a stream where a dead-letter stream (or a topic found by SCAN) should be is skipped with a warning (stderr, and the row's "warnings" in --json).
 
-Gates: if a row breaks --max-lag, --max-pending, --max-pending-age or --max-dlq, the command exits 8 and names the row and the gate. With --wait it re-checks every second until every gate passes (exit 0) or the time is up (exit 8).`
+Gates: if a row breaks --max-lag, --max-pending, --max-pending-age or --max-dlq, the command exits 8 and names the row and the gate. With --wait it re-checks every second until every gate passes (exit 0) or the time is up (exit 8); the wait counts from the start, and a check Redis has not answered by the end of the wait plus --connect-timeout ends it with exit 3.`
   static override examples = [
     '<%= config.bin %> lag',
     '<%= config.bin %> lag order.processed --json',
@@ -35,6 +34,7 @@ Gates: if a row breaks --max-lag, --max-pending, --max-pending-age or --max-dlq,
 
   async run(): Promise<LagRow[]> {
     const {flags} = this
+    const startedAt = Date.now()
     const topics = this.positionals.length > 0 ? this.positionals : undefined
     const gates: Gates = {maxLag: flags['max-lag'], maxPending: flags['max-pending'], maxPendingAgeMs: flags['max-pending-age'], maxDlq: flags['max-dlq']}
     const redis = await this.redis('lag')
@@ -50,20 +50,29 @@ Gates: if a row breaks --max-lag, --max-pending, --max-pending-age or --max-dlq,
       return withGates(lagRows(stats, Date.now()), gates)
     }
 
-    let rows = await measure()
-    const failing = (): boolean => rows.some((row) => row.failedGates.length > 0)
-    if (flags.wait !== undefined && hasGates(gates) && failing()) {
-      const deadline = Date.now() + flags.wait
-      const spinner = await startSpinner(this.stderrDecorations, 'waiting for the gates to pass')
-      const signal = this.interruptSignal()
-      while (failing() && Date.now() < deadline && !signal.aborted) {
-        const first = rows.find((row) => row.failedGates.length > 0)
-        if (first !== undefined) spinner.update(`waiting: ${formatGateFailure(first, first.failedGates[0] as never)}`)
-        await new Promise((resolve) => setTimeout(resolve, Math.min(RECHECK_MS, Math.max(0, deadline - Date.now()))))
-        rows = await measure()
+    let rows: LagRow[]
+    if (flags.wait !== undefined && hasGates(gates)) {
+      const spinner = await startSpinner(this.stderrDecorations, 'checking the gates')
+      const connection = await this.connection()
+      try {
+        rows = await waitForGates(measure, {
+          startedAt,
+          waitMs: flags.wait,
+          graceMs: connection.connectTimeoutMs,
+          errorContext: connection.errorContext,
+          signal: this.interruptSignal(),
+          onWaiting: (failed) => {
+            const first = failed.find((row) => row.failedGates.length > 0)
+            if (first !== undefined) spinner.update(`waiting: ${formatGateFailure(first, first.failedGates[0] as never)}`)
+          },
+        })
+      } finally {
+        spinner.stop()
       }
-      spinner.stop()
+    } else {
+      rows = await measure()
     }
+    const failing = (): boolean => rows.some((row) => row.failedGates.length > 0)
 
     this.log(rows.length === 0 ? 'No streams found.' : formatLagTable(rows, this.style))
     if (failing()) {

@@ -48,8 +48,13 @@ describe('qctl publish: interruptions', () => {
     await ctx.server.restart()
     ctx.redis = await ctx.server.client()
     expect(result.code).toBe(3)
-    expect(result.stderr).toBe(
-      `Error: lost connection to 127.0.0.1:${ctx.server.port}: connection closed by the server; published 1000 messages (through input line 1000); rerun with --skip-lines 1000 to continue\n`,
-    )
+    // The last 10 lines reach ioredis before or after it sees the socket close (a race between two
+    // events in one poll): refused unsent, so nothing is in doubt; or written to the dead socket, so
+    // they are in doubt (qctl cannot know Redis died first). Exactly one of these two lines.
+    const stored = `Error: lost connection to 127.0.0.1:${ctx.server.port}: connection closed by the server; published 1000 messages (through input line 1000); `
+    expect([
+      `${stored}rerun with --skip-lines 1000 to continue\n`,
+      `${stored}10 more were sent without a reply: they may or may not be stored; rerun with --skip-lines 1000 to continue (the 10 messages in doubt go again: they may then be stored twice, never lost)\n`,
+    ]).toContain(result.stderr)
   })
 })

@@ -109,7 +109,7 @@ describe('qctl publish to a replica (READONLY)', () => {
       code: 'REDIS_UNAVAILABLE',
       exitCode: 3,
       message: expected,
-      details: {condition: 'READONLY', published: 0, firstId: null, lastId: null, lastLine: 0, resume: null},
+      details: {condition: 'READONLY', published: 0, firstId: null, lastId: null, lastLine: 0, resume: null, inDoubt: 0},
     })
     expect(await primary.redis.exists('ro.t')).toBe(0)
   })
@@ -148,6 +148,40 @@ describe('qctl publish when Redis refuses part-way', () => {
     const fresh = await runCli(['publish', 'maxed.t', '--data', '{}', '--json', '-u', ctx.server.url])
     expect(fresh.code).toBe(5)
     expect(jsonOf<JsonFailure>(fresh).error).toMatchObject({code: 'STREAM_EXHAUSTED', exitCode: 5, details: {key: 'maxed.t', published: 0}})
+  })
+
+  it('BUSY (a script past busy-reply-threshold): Redis answered the refused batch, so nothing is in doubt', async () => {
+    // The batch's EVALSHA itself gets the BUSY reply (not a refusal inside the script): an answer
+    // all the same, so the run reports the exact count and nothing sent without a reply.
+    await ctx.redis.config('SET', 'busy-reply-threshold', '100')
+    const blocker = await ctx.server.client()
+    let blocked: Promise<unknown> = Promise.resolve()
+    try {
+      const result = await stopAfter500(ctx.server.url, ctx.redis, 'busy.t', async () => {
+        const probe = await ctx.server.client()
+        blocked = blocker.eval('local i = 0 while i < 1e12 do i = i + 1 end return i', 0).catch((error: unknown) => error)
+        try {
+          await waitFor(async () => (await probe.ping().then(() => 'PONG', (error: Error) => error.message)).startsWith('BUSY'), 10_000, 'Redis busy running the script')
+        } finally {
+          probe.disconnect()
+        }
+      }, '--json')
+      expect(result.code).toBe(3)
+      const {error} = jsonOf<JsonFailure>(result)
+      expect(error.message).toBe(
+        `Redis on 127.0.0.1:${ctx.server.port} is busy running a script or function (BUSY; past busy-reply-threshold): wait for it, or stop it with SCRIPT KILL or FUNCTION KILL; ` +
+          'published 500 messages (through input line 500); nothing more was written; rerun with --skip-lines 500 to continue',
+      )
+      expect(error.details).toMatchObject({condition: 'BUSY', published: 500, lastLine: 500, resume: '--skip-lines 500', inDoubt: 0})
+    } finally {
+      const killer = await ctx.server.client()
+      await killer.script('KILL').catch(() => undefined)
+      killer.disconnect()
+      await blocked
+      blocker.disconnect()
+      await ctx.redis.config('SET', 'busy-reply-threshold', '5000')
+    }
+    expect(await ctx.redis.xlen('busy.t')).toBe(500)
   })
 
   it('a topic key that is not a stream: exit 2 naming the key and its type, with the count stored', async () => {

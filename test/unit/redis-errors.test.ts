@@ -153,7 +153,7 @@ describe('classifyRedisError and toQctlError: every reply kind as a typed error'
     ['CLUSTERDOWN The cluster is down', 'CLUSTERDOWN', /Cluster that is down \(CLUSTERDOWN; /],
     ['TRYAGAIN Multiple keys request during rehashing of slot', 'TRYAGAIN', /\(TRYAGAIN; resharding\): retry in a moment$/],
     ['MISCONF Redis is configured to save RDB snapshots', 'MISCONF', /cannot persist to disk \(MISCONF; /],
-    ['Command timed out', 'TIMEOUT', /^Redis on 127\.0\.0\.1:6390 did not answer within the command timeout/],
+    ['Command timed out', 'TIMEOUT', /^Redis at 127\.0\.0\.1:6390 did not answer in time \(--command-timeout\)$/],
   ])('%s: exit 3, one line saying which condition and what to do', (message, condition, text) => {
     const typed = classifyRedisError(replyError(message, 'xadd'), context)
     expect(typed?.code).toBe('REDIS_UNAVAILABLE')

@@ -65,12 +65,7 @@ export async function purgePlan(redis: Redis, plan: DlqPlan, hooks: PurgeHooks =
       purged += await redis.xdel(plan.key, ...plan.ids.slice(index, index + PURGE_BATCH))
     } catch (error) {
       if (isWrongType(error)) throw await dlqErrorIn(redis, error, plan.key)
-      const typed = hooks.errorContext === undefined ? undefined : classifyRedisError(error, hooks.errorContext, {key: plan.key})
-      if (typed === undefined) throw error
-      throw new QctlError(typed.code, `${typed.message.replace(/^cannot connect to /, 'lost connection to ')}; purged ${purged} of ${plan.ids.length}`, {
-        cause: error,
-        details: {purged, total: plan.ids.length},
-      })
+      throw failedDuring(error, plan, purged, hooks.errorContext)
     }
     hooks.onProgress?.({purged, total: plan.ids.length})
   }
@@ -80,9 +75,25 @@ export async function purgePlan(redis: Redis, plan: DlqPlan, hooks: PurgeHooks =
     cancelled: false,
     selected: plan.ids.length,
     purged,
-    remaining: await dlqLength(redis, plan.key),
+    remaining: await dlqLength(redis, plan.key).catch((error: unknown) => {
+      throw failedDuring(error, plan, purged, hooks.errorContext)
+    }),
     ids: [...plan.ids],
     notFound: plan.notFound,
     durationMs: Date.now() - started,
   }
+}
+
+/** A failure mid-run, saying how far the run got and that a rerun deletes the rest. */
+function failedDuring(error: unknown, plan: DlqPlan, purged: number, context: RedisErrorContext | undefined): unknown {
+  // Already typed (the dead-letter key is not a stream): it says it all.
+  if (error instanceof QctlError) return error
+  const typed = context === undefined ? undefined : classifyRedisError(error, context, {key: plan.key})
+  if (typed === undefined) return error
+  const message = typed.message.replace(/^cannot connect to /, 'lost connection to ')
+  // An XDEL without a reply may have deleted its entries: deleting them again is harmless.
+  return new QctlError(typed.code, `${message}; purged ${purged} of ${plan.ids.length}; run the same command again to delete the rest`, {
+    cause: error,
+    details: {purged, total: plan.ids.length},
+  })
 }

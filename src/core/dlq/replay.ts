@@ -2,7 +2,7 @@ import type {Redis} from 'ioredis'
 
 import {QctlError, usageError} from '../errors.js'
 import {keyTypeOf, notAStreamText} from '../redis/key-type.js'
-import {classifyRedisError, isWrongType, type RedisErrorContext} from '../redis/redis-errors.js'
+import {classifyRedisError, isErrorReply, isWrongType, type RedisErrorContext} from '../redis/redis-errors.js'
 import {callScript, type ScriptSpec} from '../scripts.js'
 import {sleep} from '../sleep.js'
 import {pacing} from './pacing.js'
@@ -101,14 +101,18 @@ export async function replayPlan(redis: Redis, plan: DlqPlan, options: ReplayOpt
     // Sent together on one connection: Redis runs them in this order, each atomically.
     const replies = await Promise.allSettled(batch.map(async (id) => callScript(redis, REPLAY, [plan.key, options.topic, id, at])))
     let failure: unknown
+    let unanswered = 0
     for (const reply of replies) {
-      if (reply.status === 'rejected') failure ??= reply.reason
-      else if (typeof reply.value === 'string') {
+      if (reply.status === 'rejected') {
+        failure ??= reply.reason
+        // No reply (a timeout, a lost connection): the entry moved or not, atomically; a rerun sees which.
+        if (!isErrorReply(reply.reason)) unanswered++
+      } else if (typeof reply.value === 'string') {
         newIds.push(reply.value)
         progress.replayed++
       } else progress.skipped++
     }
-    if (failure !== undefined) throw failedDuring(await wrongType(redis, failure, options.topic), progress, hooks.errorContext, options.topic)
+    if (failure !== undefined) throw failedDuring(await wrongType(redis, failure, options.topic), progress, hooks.errorContext, options.topic, unanswered)
     hooks.onProgress?.({...progress})
   }
   return {
@@ -119,7 +123,9 @@ export async function replayPlan(redis: Redis, plan: DlqPlan, options: ReplayOpt
     selected: plan.ids.length,
     replayed: progress.replayed,
     skipped: progress.skipped,
-    remaining: await dlqLength(redis, plan.key),
+    remaining: await dlqLength(redis, plan.key).catch((error: unknown) => {
+      throw failedDuring(error, progress, hooks.errorContext, options.topic, 0)
+    }),
     ids: newIds,
     notFound: plan.notFound,
     durationMs: Date.now() - started,
@@ -134,11 +140,16 @@ async function wrongType(redis: Redis, error: unknown, topic: string): Promise<u
 }
 
 /** A failure mid-run, saying how far the run got and that a rerun continues. */
-function failedDuring(error: unknown, progress: ReplayProgress, context: RedisErrorContext | undefined, topic: string): unknown {
+function failedDuring(error: unknown, progress: ReplayProgress, context: RedisErrorContext | undefined, topic: string, unanswered: number): unknown {
   const typed = error instanceof QctlError ? error : context === undefined ? undefined : classifyRedisError(error, context, {key: topic})
   if (typed === undefined) return error
   // Nothing moved yet and rerunning would not help: the error alone says it all.
   if (progress.replayed + progress.skipped === 0 && ['USAGE', 'NO_PERMISSION', 'AUTH_FAILED'].includes(typed.code)) return typed
   const message = typed.message.replace(/^cannot connect to /, 'lost connection to ')
-  return new QctlError(typed.code, `${message}; ${progressText(progress)}; ${CONTINUE}`, {cause: error, details: {...progress}, suggestion: typed.suggestion})
+  const inDoubt = unanswered === 0 ? '' : `, and ${unanswered} more may have moved (sent without a reply)`
+  return new QctlError(typed.code, `${message}; ${progressText(progress)}${inDoubt}; ${CONTINUE}`, {
+    cause: error,
+    details: {...progress, inDoubt: unanswered},
+    suggestion: typed.suggestion,
+  })
 }

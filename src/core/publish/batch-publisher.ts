@@ -1,6 +1,6 @@
 import type {Redis} from 'ioredis'
 
-import {SCRIPT_DENIED} from '../redis/redis-errors.js'
+import {isErrorReply, SCRIPT_DENIED} from '../redis/redis-errors.js'
 import {callScript, XADD_BATCH} from '../scripts.js'
 import type {FieldValue} from '../wire-format.js'
 
@@ -48,6 +48,11 @@ interface Batch {
 interface BatchOutcome {
   ids: {count: number; first: string | undefined; last: string | undefined}
   error: unknown
+  /**
+   * Entries of the batch whose reply never came (a timeout, a lost connection): stored or not,
+   * nobody knows. An error reply, or the script's reply that it stopped, says what was added.
+   */
+  unanswered: number
 }
 
 type ScriptReply = [added: number, first: string | null, last: string | null, error: string | null]
@@ -83,6 +88,9 @@ export class BatchPublisher {
   private readonly inFlight: Array<Promise<void>> = []
   private failure: unknown
   private later: StoredAfterFailure = {count: 0, firstLine: 0, lastLine: 0}
+  private readonly failed = new AbortController()
+  /** Entries sent whose reply never came (see `inDoubt`). */
+  private unanswered = 0
   /** Until one batch got through, send one at a time: a fallback must not reorder batches. */
   private transportConfirmed = false
 
@@ -106,6 +114,23 @@ export class BatchPublisher {
   /** Lines that were skipped (invalid) count as done for resuming once everything before them is. */
   markSkipped(line: number): void {
     if (this.current.entries.length === 0 && this.inFlight.length === 0) this.progress.lastAckedLine = line
+  }
+
+  /**
+   * Aborted (with the error as its reason) when a batch fails, so a caller waiting for input
+   * (a slow stdin) stops at once instead of only when it next sends.
+   */
+  get failedSignal(): AbortSignal {
+    return this.failed.signal
+  }
+
+  /**
+   * Entries sent that may or may not be stored: their reply never came (a timeout, a lost
+   * connection). Final once every batch is answered (`settle()`). A rerun from
+   * `progress.lastAckedLine` sends them again (at-least-once: they may be stored twice).
+   */
+  get inDoubt(): number {
+    return this.unanswered
   }
 
   get isFull(): boolean {
@@ -148,8 +173,10 @@ export class BatchPublisher {
     const batch = this.current
     if (batch.entries.length === 0) return
     this.current = {entries: [], lines: [], bytes: 0}
+    // ioredis refuses at once, unsent, a command for a connection it knows is down: not in doubt.
+    const sent = this.client.status === 'ready'
     const settled: Promise<void> = this.send(batch)
-      .then((outcome) => this.record(batch, outcome))
+      .then((outcome) => this.record(batch, sent ? outcome : {...outcome, unanswered: 0}))
       .finally(() => {
         this.inFlight.splice(this.inFlight.indexOf(settled), 1)
       })
@@ -161,7 +188,7 @@ export class BatchPublisher {
       try {
         return await this.sendScript(batch)
       } catch (error) {
-        if (!isScriptDenied(error)) return {ids: {count: 0, first: undefined, last: undefined}, error}
+        if (!isScriptDenied(error)) return {ids: {count: 0, first: undefined, last: undefined}, error, unanswered: isErrorReply(error) ? 0 : batch.entries.length}
         // The script never ran, so nothing of this batch was added: resend it as plain XADDs.
         this.transport = 'pipeline'
       }
@@ -174,37 +201,36 @@ export class BatchPublisher {
     const args: FieldValue[] = [this.topic, String(width)]
     for (const entry of batch.entries) for (const value of entry) args.push(value)
     const [added, first, last, error] = (await callScript(this.client, XADD_BATCH, args)) as ScriptReply
-    return {ids: {count: added, first: first ?? undefined, last: last ?? undefined}, error: error === null ? undefined : xaddError(error)}
+    // The script replies with what it added and the XADD that stopped it: nothing is in doubt.
+    return {ids: {count: added, first: first ?? undefined, last: last ?? undefined}, error: error === null ? undefined : xaddError(error), unanswered: 0}
   }
 
   private async sendPipeline(batch: Batch): Promise<BatchOutcome> {
     const pipeline = this.client.pipeline()
     for (const entry of batch.entries) pipeline.xadd(this.topic, '*', ...entry)
-    const outcome: BatchOutcome = {ids: {count: 0, first: undefined, last: undefined}, error: undefined}
+    const outcome: BatchOutcome = {ids: {count: 0, first: undefined, last: undefined}, error: undefined, unanswered: 0}
     let replies: PipelineReply
     try {
       replies = (await pipeline.exec()) as PipelineReply
     } catch (error) {
-      outcome.error = error
-      return outcome
+      return {...outcome, error, unanswered: isErrorReply(error) ? 0 : batch.entries.length}
     }
-    if (replies === null) {
-      outcome.error = new Error('Connection is closed.')
-      return outcome
-    }
+    if (replies === null) return {...outcome, error: new Error('Connection is closed.'), unanswered: batch.entries.length}
     for (const [error, id] of replies) {
       if (error !== null) {
-        outcome.error = error
-        break
+        outcome.error ??= error
+        if (!isErrorReply(error)) outcome.unanswered++
+      } else if (outcome.error === undefined) {
+        outcome.ids.count++
+        outcome.ids.first ??= id as string
+        outcome.ids.last = id as string
       }
-      outcome.ids.count++
-      outcome.ids.first ??= id as string
-      outcome.ids.last = id as string
     }
     return outcome
   }
 
   private record(batch: Batch, outcome: BatchOutcome): void {
+    this.unanswered += outcome.unanswered
     if (this.failure !== undefined) {
       if (outcome.ids.count > 0) {
         if (this.later.count === 0) this.later.firstLine = batch.lines[0] ?? 0
@@ -221,7 +247,10 @@ export class BatchPublisher {
       this.progress.lastId = last
       this.progress.lastAckedLine = batch.lines[count - 1] ?? this.progress.lastAckedLine
     }
-    if (outcome.error !== undefined) this.failure = outcome.error
+    if (outcome.error !== undefined) {
+      this.failure = outcome.error
+      this.failed.abort(outcome.error)
+    }
   }
 
   private throwIfFailed(): void {

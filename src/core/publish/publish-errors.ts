@@ -1,6 +1,6 @@
 import {internalError, QctlError} from '../errors.js'
 import {topicNotAStream} from '../redis/key-type.js'
-import {classifyRedisError, isConnectionFailure, isWrongType, type RedisErrorContext} from '../redis/redis-errors.js'
+import {classifyRedisError, isCommandTimeout, isConnectionFailure, isWrongType, type RedisErrorContext} from '../redis/redis-errors.js'
 import type {PublishProgress, StoredAfterFailure} from './batch-publisher.js'
 import type {Prepared} from './prepare.js'
 
@@ -43,25 +43,59 @@ export interface RunContext {
   keyType?: string | undefined
   /** Entries stored by batches answered after the one that failed (see BatchPublisher). */
   storedAfterFailure?: StoredAfterFailure | undefined
+  /**
+   * Messages sent whose reply never came (a timeout, a lost connection): they may or may not be
+   * stored, nobody can tell (see BatchPublisher.inDoubt). 0 when every message sent was answered.
+   */
+  inDoubt?: number | undefined
 }
 
 /**
- * Any failure mid-run, whatever its cause (Redis refusing writes, the connection lost, a stream
- * at its last ID, a bug), with exactly how much was stored and how to resume: the typed error
- * of the one classification (src/core/redis/redis-errors.ts) plus the run's progress.
+ * What is stored: the exact count of acknowledged messages, then what nobody can know (messages
+ * sent without a reply) or, when every reply came, that nothing more was written.
+ */
+function storedText(error: unknown, {progress, ndjson, inDoubt = 0}: RunContext): string {
+  const them = inDoubt === 1 ? 'it' : 'they'
+  const maybe = `sent without a reply: ${them} may or may not be stored`
+  if (inDoubt > 0 && progress.published === 0) {
+    return `nothing was acknowledged; ${ndjson ? `${messages(inDoubt)} ${inDoubt === 1 ? 'was' : 'were'}` : 'the message was'} ${maybe}`
+  }
+  const stored = progressText(progress, false)
+  if (inDoubt > 0) return `${stored}; ${inDoubt} more ${inDoubt === 1 ? 'was' : 'were'} ${maybe}`
+  // Redis answered the failed batch and every one sent: the count is exact and nothing past it
+  // was written. A reply lost with the connection, or that never came, leaves that unknown.
+  const answered = !isConnectionFailure(error) && !isCommandTimeout(error)
+  return answered && progress.published > 0 ? `${stored}; nothing more was written` : stored
+}
+
+/** How to go on. At-least-once: what is in doubt goes again, so it may be stored twice, never lost. */
+function rerunText({progress, ndjson, inDoubt = 0}: RunContext): string {
+  if (inDoubt === 0) return resumeHint(progress, ndjson)
+  const flag = resumeFlag(progress, ndjson)
+  const twice = `${inDoubt === 1 ? 'it' : 'they'} may then be stored twice, never lost`
+  if (flag !== null) return `; rerun with ${flag} to continue (the ${messages(inDoubt)} in doubt ${inDoubt === 1 ? 'goes' : 'go'} again: ${twice})`
+  return `; rerun the same command to publish ${inDoubt === 1 ? 'it' : 'them'} again (${twice})`
+}
+
+/**
+ * Any failure mid-run, whatever its cause (Redis refusing writes, no reply in time, the connection
+ * lost, a stream at its last ID, a bug), in one line: the typed error of the one classification
+ * (src/core/redis/redis-errors.ts), then exactly how much is stored, how much is in doubt, and how
+ * to resume.
  */
 export function failureDuring(error: unknown, context: RunContext): QctlError {
   const {topic, progress, redis, ndjson} = context
-  let stored = progressText(progress, false)
-  // The server answered: the count is exact and nothing past it was written. A lost connection
-  // may have taken a stored batch's reply with it (stored twice on rerun, never lost).
-  if (!isConnectionFailure(error) && progress.published > 0) stored += '; nothing more was written'
+  let stored = storedText(error, context)
   const later = context.storedAfterFailure
   if (later !== undefined) {
     stored += `; besides, ${messages(later.count)} from input lines ${later.firstLine}-${later.lastLine} were stored after the failure (a rerun sends them again)`
   }
-  const tail = `; ${stored}${resumeHint(progress, ndjson)}`
-  const details = {...progressDetails(progress, ndjson), ...(later === undefined ? {} : {storedAfterFailure: later})}
+  const tail = `; ${stored}${rerunText(context)}`
+  const details = {
+    ...progressDetails(progress, ndjson),
+    inDoubt: context.inDoubt ?? 0,
+    ...(later === undefined ? {} : {storedAfterFailure: later}),
+  }
 
   if (isWrongType(error)) {
     const typed = topicNotAStream(topic, context.keyType)

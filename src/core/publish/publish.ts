@@ -4,7 +4,7 @@ import {QctlError} from '../errors.js'
 import {readLines} from '../input/line-reader.js'
 import {fileVersion, knownSize, openSource, readCapped, sourceName, type InputSource} from '../input/sources.js'
 import {keyTypeOf} from '../redis/key-type.js'
-import {isWrongType, type RedisErrorContext} from '../redis/redis-errors.js'
+import {isErrorReply, isWrongType, type RedisErrorContext} from '../redis/redis-errors.js'
 import {encodeHeaders} from '../wire-format.js'
 import {DEFAULT_PUBLISHER_LIMITS, BatchPublisher, type PublisherLimits, type PublishProgress} from './batch-publisher.js'
 import {prepareMessage, prepareValidated, tooLarge, type MessageShape, type Prepared} from './prepare.js'
@@ -131,7 +131,9 @@ async function publishDocument(clientSource: ClientSource, request: PublishReque
     id = (await client.xadd(request.topic, '*', ...prepared.fields)) as string
   } catch (error) {
     const keyType = isWrongType(error) ? await keyTypeOf(client, request.topic) : undefined
-    throw failureDuring(error, {topic: request.topic, progress: empty, redis: hooks.errorContext, ndjson: false, keyType})
+    // An error reply (WRONGTYPE, NOPERM, OOM) says the entry was not added; without a reply nobody knows.
+    const inDoubt = isErrorReply(error) ? 0 : 1
+    throw failureDuring(error, {topic: request.topic, progress: empty, redis: hooks.errorContext, ndjson: false, keyType, inDoubt})
   }
   return {...base, published: 1, firstId: id, lastId: id, id, durationMs: Date.now() - started}
 }
@@ -171,10 +173,12 @@ async function publishLines(clientSource: ClientSource, request: PublishRequest,
   const publisher = new BatchPublisher(client, request.topic, request.limits ?? DEFAULT_PUBLISHER_LIMITS)
   // The lines a resumed run skips are done: a failure before anything new is stored resumes after them again.
   publisher.progress.lastAckedLine = skipLines
+  // A failed batch ends a read that waits for input (stdin idle), not only the next send.
+  const stopReading = hooks.signal === undefined ? publisher.failedSignal : AbortSignal.any([hooks.signal, publisher.failedSignal])
   const skippedLines: number[] = []
   let skipped = 0
   try {
-    for await (const lines of readLines(await openSource(request.source, hooks.signal), request.maxPayloadBytes)) {
+    for await (const lines of readLines(await openSource(request.source, stopReading), request.maxPayloadBytes)) {
       for (const line of lines) {
         if (line.number <= skipLines) continue
         const prepared = line.tooLongBytes === undefined ? prepare(line.bytes, shape) : tooLarge(line.tooLongBytes, shape.maxPayloadBytes)
@@ -204,16 +208,19 @@ async function publishLines(clientSource: ClientSource, request: PublishRequest,
       throw interrupted(publisher.progress, true)
     }
     if (error instanceof QctlError) throw error
-    // Batches sent after the one that failed are answered too before the count is final.
+    // The read stopped by the failed batch throws an AbortError: the batch's error is the cause.
+    const cause: unknown = publisher.failedSignal.aborted ? publisher.failedSignal.reason : error
+    // Batches sent after the one that failed are answered too (or time out) before the counts are final.
     await publisher.settle()
-    const keyType = isWrongType(error) ? await keyTypeOf(client, request.topic) : undefined
-    throw failureDuring(error, {
+    const keyType = isWrongType(cause) ? await keyTypeOf(client, request.topic) : undefined
+    throw failureDuring(cause, {
       topic: request.topic,
       progress: publisher.progress,
       redis: hooks.errorContext,
       ndjson: true,
       keyType,
       storedAfterFailure: publisher.storedAfterFailure,
+      inDoubt: publisher.inDoubt,
     })
   }
 

@@ -20,13 +20,24 @@ export interface ConnectionInput {
   /** Skip certificate verification (warned about by the CLI). */
   tlsInsecure?: boolean | undefined
   connectTimeoutMs: number
+  /** How long a one-shot connection waits for any reply (default `DEFAULT_COMMAND_TIMEOUT_MS`). */
+  commandTimeoutMs?: number | undefined
 }
+
+/**
+ * How long a one-shot command waits for Redis to answer a command before it gives up (exit 3).
+ * A peer that went silent (a paused process, a dropped NAT or load-balancer entry) never closes
+ * the connection: without a bound, a command would wait for the kernel's TCP timeout (~15 min).
+ */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 10_000
 
 /** Everything needed to open connections; files are read once. */
 export interface ResolvedConnection {
   target: RedisTarget
   tls: TlsOptions | undefined
   connectTimeoutMs: number
+  /** Applied to every connection opened without `reconnect` (see `OpenOptions.commandTimeoutMs`). */
+  commandTimeoutMs: number
   errorContext: RedisErrorContext
 }
 
@@ -44,7 +55,13 @@ export interface OpenOptions {
    * claims, scripts that check state first); never for blocking reads.
    */
   resendOnReconnect?: boolean
-  /** Fail a command that has no reply after this long (including time spent waiting for a reconnect). */
+  /**
+   * Fail a command that has no reply after this long, counted from when it is sent (including
+   * time spent waiting for a reconnect). Defaults to the connection's `commandTimeoutMs` for
+   * one-shot connections (no `reconnect`), so none of them can wait forever on a silent peer;
+   * connections that reconnect manage their own (none by default: a blocking read may wait long).
+   * Only applies once the connection is established: connecting is bounded by the connect timeout.
+   */
   commandTimeoutMs?: number
 }
 
@@ -61,6 +78,8 @@ async function readConfigFile(path: string, flag: string): Promise<Buffer> {
 export async function resolveConnection(input: ConnectionInput): Promise<ResolvedConnection> {
   const target = parseRedisUrl(input.url)
   if (input.password !== undefined && input.password !== '') target.password = input.password
+  const commandTimeoutMs = input.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
+  if (!(commandTimeoutMs > 0)) throw usageError(`the command timeout must be more than 0 (got ${commandTimeoutMs}ms)`)
   if (input.passwordFile !== undefined) {
     const text = (await readConfigFile(input.passwordFile, '--password-file')).toString('utf8')
     target.password = text.replace(/\r?\n$/, '')
@@ -88,7 +107,8 @@ export async function resolveConnection(input: ConnectionInput): Promise<Resolve
     target,
     tls,
     connectTimeoutMs: input.connectTimeoutMs,
-    errorContext: {address: formatAddress(target), username: target.username ?? 'default'},
+    commandTimeoutMs,
+    errorContext: {address: formatAddress(target), username: target.username ?? 'default', commandTimeoutMs},
   }
 }
 
@@ -100,7 +120,8 @@ export function redisError(error: unknown, connection: ResolvedConnection): unkn
 /**
  * Open a connection and prove it works (AUTH, SELECT and a PING answered) within the connect
  * timeout. Never retries before the first success: an unreachable Redis fails fast with exit 3.
- * No INFO ready check, so least-privilege ACL users without INFO can connect.
+ * No INFO ready check, so least-privilege ACL users without INFO can connect. Once connected,
+ * every command is bounded by the command timeout (see `OpenOptions.commandTimeoutMs`).
  */
 export async function openRedis(connection: ResolvedConnection, options: OpenOptions): Promise<Redis> {
   const {target} = connection
@@ -120,7 +141,6 @@ export async function openRedis(connection: ResolvedConnection, options: OpenOpt
     disableClientInfo: true,
     enableOfflineQueue: options.reconnect === true,
     autoResendUnfulfilledCommands: options.resendOnReconnect === true,
-    commandTimeout: options.commandTimeoutMs,
     maxRetriesPerRequest: options.reconnect === true ? null : 0,
     retryStrategy: (attempt) => (established && options.reconnect === true ? Math.min(attempt * 200, 5000) : null),
   })
@@ -146,6 +166,8 @@ export async function openRedis(connection: ResolvedConnection, options: OpenOpt
       deadline,
     ])
     established = true
+    // Read by ioredis as each command is sent: from now on no reply is awaited for longer.
+    client.options.commandTimeout = options.commandTimeoutMs ?? (options.reconnect === true ? undefined : connection.commandTimeoutMs)
     return client
   } catch (error) {
     client.disconnect()

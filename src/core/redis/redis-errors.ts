@@ -27,6 +27,8 @@ export interface RedisErrorContext {
   address: string
   /** ACL user the client authenticates as. */
   username: string
+  /** The command timeout of one-shot connections, to say how long Redis was silent. */
+  commandTimeoutMs?: number | undefined
 }
 
 /** What the caller knows about the failed command, to name it better than the reply does. */
@@ -170,8 +172,10 @@ export function classifyRedisError(error: unknown, context: RedisErrorContext, f
     return new QctlError('REDIS_UNAVAILABLE', refusalMessage(refusal, context.address), {cause: error, details: {condition: refusal}})
   }
 
+  // ioredis's commandTimeout: the connection is open but Redis (or the path to it) went silent.
   if (isCommandTimeout(error)) {
-    return new QctlError('REDIS_UNAVAILABLE', `Redis on ${context.address} did not answer within the command timeout: check that it is up and not overloaded`, {
+    const within = context.commandTimeoutMs === undefined ? 'in time' : `within ${context.commandTimeoutMs / 1000}s`
+    return new QctlError('REDIS_UNAVAILABLE', `Redis at ${context.address} did not answer ${within} (--command-timeout)`, {
       cause: error,
       details: {condition: 'TIMEOUT'},
     })

@@ -59,11 +59,20 @@ export function isPermissionDenied(error: unknown): boolean {
   return typeof message === 'string' && (message.startsWith('NOPERM') || SCRIPT_DENIED.test(message))
 }
 
+/**
+ * Redis answered (an error reply): the command was refused or failed there, so its outcome is
+ * known. Anything else (a timeout, a lost connection) may have run or not: nobody can tell.
+ */
+export const isErrorReply = (error: unknown): boolean => asErrorLike(error).name === 'ReplyError'
+
 /** WRONGPASS or NOAUTH: the credentials, not the command. */
 export const isAuthFailure = (error: unknown): boolean => /^(WRONGPASS|NOAUTH)/.test(firstLineOf(error))
 
+/** ioredis rejects a command with this when `commandTimeout` passes without a reply. */
+export const COMMAND_TIMED_OUT = 'Command timed out'
+
 /** ioredis gave up waiting for a reply (`commandTimeout`). */
-export const isCommandTimeout = (error: unknown): boolean => firstLineOf(error) === 'Command timed out'
+export const isCommandTimeout = (error: unknown): boolean => firstLineOf(error) === COMMAND_TIMED_OUT
 
 export const isWrongType = (error: unknown): boolean => firstLineOf(error).startsWith('WRONGTYPE')
 

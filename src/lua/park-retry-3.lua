@@ -22,8 +22,8 @@
   ARGV[3]  the parked pseudo-consumer
   ARGV[4..] triples: entry ID, backoff delay (ms), the attempt that failed
 
-  Returns, per entry in order, {dueMs, firstFailureMs} (Redis time) if parked, 0 if it is not this
-  consumer's, -1 if it was deleted from the stream meanwhile (its record is removed: report it lost).
+  Returns, per entry in order, {dueMs, firstFailureMs} (Redis time) if parked (or already parked: the
+  call was re-sent after a reconnect, its first reply lost), 0 if it is not this consumer's, -1 if it was deleted from the stream meanwhile (its record is removed: report it lost).
 ]]
 --- @include "attempt-record.lua"
 local time = redis.call('TIME')
@@ -31,9 +31,16 @@ local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local results = {}
 -- Entries still this consumer's, handed to the parked consumer in one XCLAIM (the worker sends at most 100).
 local mine = {}
+-- Already parked (this call re-sent after a reconnect, its first reply lost): reported as parked again.
+local again = {}
 for i = 4, #ARGV, 3 do
   local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
-  if pending[1] and pending[1][2] == ARGV[2] then mine[#mine + 1] = ARGV[i] end
+  if pending[1] and pending[1][2] == ARGV[2] then
+    mine[#mine + 1] = ARGV[i]
+  elseif pending[1] and pending[1][2] == ARGV[3] then
+    local due = redis.call('ZSCORE', KEYS[3], ARGV[i])
+    if due then again[ARGV[i]] = {tonumber(due), (readRecord(KEYS[2], ARGV[i]))} end
+  end
 end
 local claimed = {}
 if #mine > 0 then
@@ -46,7 +53,9 @@ local owned = {}
 for _, id in ipairs(mine) do owned[id] = true end
 for i = 4, #ARGV, 3 do
   local id = ARGV[i]
-  if not owned[id] then
+  if again[id] then
+    results[#results + 1] = again[id]
+  elseif not owned[id] then
     results[#results + 1] = 0
   elseif not claimed[id] then
     -- Deleted from the stream while its handler ran: Redis 7 dropped it from the pending list on the claim.

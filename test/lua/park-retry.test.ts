@@ -128,11 +128,11 @@ describe('park-retry-3.lua: an entry that is not this consumer\'s is not touched
     expect(await entryState(redis, topic.name, '1-1')).toEqual({pending: undefined, record: null, dueMs: null, inStream: false})
   })
 
-  it('run twice: the second finds it held by the parked consumer and changes nothing', async () => {
+  it('run twice (re-sent after a reconnect): the second reports it parked as the first did, and changes nothing', async () => {
     const {topic, id} = await failedByW1()
     const first = await parkOk(topic.ops('w1'), id, 60_000, 1)
     const state = await entryState(redis, topic.name, id)
-    expect(await parkOne(topic.ops('w1'), id, 1000, 2)).toBeUndefined()
+    expect(await parkOne(topic.ops('w1'), id, 1000, 2)).toEqual(first)
     const again = await entryState(redis, topic.name, id)
     expect({...again, pending: {...again.pending, idleMs: 0}}).toEqual({...state, pending: {...state.pending, idleMs: 0}})
     expect(again).toMatchObject({dueMs: first?.dueMs, record: `${first?.firstFailureMs}:1:1:0`})

@@ -28,6 +28,8 @@ export class AckBatcher {
   private sendingIds = 0
   private sending = 0
   private idleWaiters: Array<() => void> = []
+  /** Bumped when the connection drops: replies of batches sent before then may be to a re-sent XACK. */
+  private epoch = 0
 
   constructor(
     private readonly sink: AckSink,
@@ -35,6 +37,7 @@ export class AckBatcher {
     private readonly maxBatch = 100,
     private readonly maxDelayMs = 2,
     private readonly retryDelayMs = 250,
+    private readonly takeoverAfterMs = Number.POSITIVE_INFINITY,
   ) {}
 
   /** Handled entries whose acknowledgement has not reached Redis (queued, or sent and unanswered). */
@@ -56,6 +59,18 @@ export class AckBatcher {
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
   }
 
+  /**
+   * The connection dropped: batches sent before now are re-sent on the new one, and a re-sent XACK
+   * finds already acknowledged what the first sending acknowledged (its reply lost). Such a reply
+   * counts duplicates only if the batch waited at least `takeoverAfterMs` (the visibility timeout):
+   * before that no other worker could have taken its entries over, so an entry found acknowledged was
+   * acknowledged by this worker's own first sending. After it, another worker may have handled them:
+   * a second handling this worker caused, and counts.
+   */
+  inDoubt(): void {
+    this.epoch++
+  }
+
   /** Stop retrying (shutdown gave up): clears the timer so the process can exit. */
   stop(): void {
     clearTimeout(this.timer)
@@ -72,9 +87,14 @@ export class AckBatcher {
     this.withRecords = []
     this.sending++
     this.sendingIds += ids.length
+    const epoch = this.epoch
+    const sentAt = performance.now()
     void this.sink(ids, withRecords)
       .then(
-        (acked) => this.onResult({acked, duplicates: ids.length - acked, failed: undefined}),
+        (acked) => {
+          const trusted = epoch === this.epoch || performance.now() - sentAt >= this.takeoverAfterMs
+          this.onResult({acked, duplicates: trusted ? ids.length - acked : 0, failed: undefined})
+        },
         (error: unknown) => {
           if (this.onResult({acked: 0, duplicates: 0, failed: error}) !== 'retry') return
           this.ids.unshift(...ids)

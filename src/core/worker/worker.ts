@@ -145,7 +145,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       commands,
       reader,
       ops,
-      acks: new AckBatcher(async (ids, withRecords) => ops.ack(ids, withRecords), (result) => this.onAckResult(result), ACK_BATCH),
+      acks: new AckBatcher(async (ids, withRecords) => ops.ack(ids, withRecords), (result) => this.onAckResult(result), ACK_BATCH, 2, 250, this.options.visibilityTimeoutMs),
       parks: new ParkBatcher(async (requests) => ops.park(requests), ACK_BATCH),
       outcomes: new Outcomes(ops, this.options, () => Date.now() + offsetMs),
       health: new ConnectionHealth(commands, warn),
@@ -157,6 +157,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       reportLost: (ids) => reportLost(this.tally, this, ids),
       fail: (error) => this.fail(error),
     }
+    commands.on('close', () => session.acks.inDoubt())
     this.emit('started', {topic, group, consumer, groupCreated, deadLetterKey: ops.dlqKey})
     return session
   }

@@ -125,8 +125,12 @@ export class Dispatcher {
     this.wakeIdle()
   }
 
-  /** Hold an entry and start it when its turn comes. The caller makes sure it is not held already. */
-  add(entry: DeliveredEntry): void {
+  /**
+   * Hold an entry and start it when its turn comes. The caller makes sure it is not held already.
+   * `requestedAt` (performance.now()) is when the command that delivered it was sent: the entry was
+   * this worker's from then, however late the reply was handled (a frozen process handles it on waking).
+   */
+  add(entry: DeliveredEntry, requestedAt: number): void {
     const plan = entry.takenBack === undefined ? {attempt: 1, suspect: false, exceeded: false} : planStart(entry.takenBack.record, this.session.options.maxAttempts)
     const tracked: Tracked = {
       id: entry.id,
@@ -138,7 +142,7 @@ export class Dispatcher {
       exceeded: plan.exceeded,
       started: false,
       fate: undefined,
-      renewedAt: performance.now(),
+      renewedAt: requestedAt,
       controller: undefined,
     }
     tracked.slot = this.inFlight.add(tracked)

@@ -214,8 +214,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /** Hold entries taken back (not first deliveries), unless already held. */
-  private addAll(dispatcher: Dispatcher, entries: readonly DeliveredEntry[]): void {
-    for (const entry of entries) if (!dispatcher.has(entry.id)) dispatcher.add(entry)
+  private addAll(dispatcher: Dispatcher, entries: readonly DeliveredEntry[], requestedAt: number): void {
+    for (const entry of entries) if (!dispatcher.has(entry.id)) dispatcher.add(entry, requestedAt)
   }
 
   /** Deliver again what this consumer name still holds, read from its history (XREADGROUP … 0) in large batches. */
@@ -225,6 +225,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     while (!this.stopping) {
       await dispatcher.waitForRoom(Math.min(TAKE_BATCH, this.options.concurrency))
       const count = Math.max(1, Math.min(dispatcher.freeCapacity, TAKE_BATCH))
+      const requestedAt = performance.now()
       const reply = (await session.reader.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', topic, after)) as Array<[string, Array<[string, string[] | null]>]> | null
       const rows = reply?.[0]?.[1] ?? []
       if (rows.length === 0) return
@@ -236,7 +237,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       }
       const live = rows.filter((row): row is [string, string[]] => row[1] !== null && !dispatcher.has(row[0]))
       const records = await session.ops.records(live.map(([id]) => id))
-      this.addAll(dispatcher, live.map(([id, pairs], index) => ({id, pairs, takenBack: {record: records[index]}, orphan: false})))
+      this.addAll(dispatcher, live.map(([id, pairs], index) => ({id, pairs, takenBack: {record: records[index]}, orphan: false})), requestedAt)
       if (rows.length < count) return
     }
   }
@@ -272,6 +273,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       // Never fewer than the idle handlers could take at once.
       const count = Math.min(dispatcher.freeCapacity, Math.max(readCount, concurrency - dispatcher.runningCount))
       let entries: Array<[string, string[]]>
+      const requestedAt = performance.now()
       try {
         entries = await this.read(session, count, block ? blockMs : undefined)
       } catch (error) {
@@ -284,7 +286,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         await this.recoverOwnPending(session, dispatcher).catch(() => undefined)
         continue
       }
-      for (const [id, pairs] of entries) dispatcher.add({id, pairs, takenBack: undefined, orphan: false})
+      for (const [id, pairs] of entries) dispatcher.add({id, pairs, takenBack: undefined, orphan: false}, requestedAt)
       if (!untilEmpty) continue
       caughtUp = entries.length < count
       block = false
@@ -345,9 +347,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
       await dispatcher.waitForRoom(this.readAhead.readCount)
       if (this.stopping) return
       const count = Math.max(1, Math.min(dispatcher.freeCapacity, TAKE_BATCH))
+      const requestedAt = performance.now()
       const {entries, lost} = await session.ops.reclaim(from, this.options.visibilityTimeoutMs, count)
       session.reportLost(lost)
-      this.addAll(dispatcher, entries)
+      this.addAll(dispatcher, entries, requestedAt)
       if (entries.length + lost.length < count) return
     }
   }
@@ -363,9 +366,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
       let waitMs = duePollMs
       try {
         const count = Math.max(1, Math.min(dispatcher.freeCapacity, TAKE_BATCH))
+        const requestedAt = performance.now()
         const {entries, lost, nextDueInMs} = await session.ops.takeDue(count)
         session.reportLost(lost)
-        this.addAll(dispatcher, entries)
+        this.addAll(dispatcher, entries, requestedAt)
         if (entries.length + lost.length >= count) waitMs = 0
         else if (nextDueInMs >= 0) waitMs = Math.min(nextDueInMs, duePollMs)
       } catch (error) {

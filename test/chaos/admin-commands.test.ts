@@ -83,6 +83,11 @@ describe('chaos: admin commands under a running worker', {timeout: CHAOS_TIMEOUT
         timeMs: Date.now() - scenario.started,
       })
     })
+
+    it('the summary\'s duplicates are the ledger\'s: an entry whose consumer was deleted is handled once, and is no duplicate', () => {
+      const {result, report, dropped} = run ?? expect.fail('the scenario did not run')
+      expect(countersOf(result).duplicates, `duplicates in the summary, with ${report.duplicated} second handlings in the ledger and ${dropped.join(' + ')} entries dropped by DELCONSUMER`).toBe(report.duplicated)
+    })
   })
 
   it('15b. XDEL of entries waiting in the read-ahead behind slow handlers: each reported lost by ID, once; the summary\'s lost is the ledger\'s', async () => {

@@ -118,6 +118,12 @@ describe('chaos: Redis frozen, skewed clocks, Redis errors', {timeout: CHAOS_TIM
       for (const worker of fleet.workers) expect(countersOf(worker.result as CliResult).processed).toBe(calls.get(worker.cli.child.pid ?? -1) ?? 0)
       recordRow({scenario: '18 Redis SIGSTOPped 20 s under 2 workers with steady traffic', messages: scenario.mids.length, faults: '1 Redis SIGSTOP of 20 s', lost: report.lost.length, duplicated: report.duplicated, deadLettered: 0, timeMs: Date.now() - scenario.started})
     })
+
+    it('the summaries\' duplicates are the ledger\'s: acknowledgements sent again after the freeze are no second handling', () => {
+      const {fleet, report} = run ?? expect.fail('the scenario did not run')
+      const duplicates = fleet.workers.map((worker) => countersOf(worker.result as CliResult).duplicates)
+      expect(duplicates.reduce((a, b) => a + b, 0), `duplicates in the summaries (${duplicates.join(' + ')}), with ${report.duplicated} second handlings in the ledger`).toBe(report.duplicated)
+    })
   })
 
   it('19. a worker whose clock runs 10 minutes fast, every message failing once, beside two healthy workers that finish what it parked: all handled in bounded time, nobody parks for 10 minutes', async () => {

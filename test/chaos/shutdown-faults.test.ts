@@ -19,6 +19,7 @@ import {jsonError, newScenario, publishAll, scratchDir, settle, uniqueTopic, typ
 // that hold nothing, never one that holds entries, and none with --no-prune-consumers.
 
 const SLOW_LOAD_HANDLER = join(PROJECT_ROOT, 'test', 'chaos', 'handlers', 'slow-load.ts')
+const STARTED_MARK_PRELOAD = join(PROJECT_ROOT, 'test', 'chaos', 'preloads', 'started-mark.mjs')
 /** Longest a stopped worker may take before the test kills it: --shutdown-timeout 5 s, 1 s of cleanup, and a generous margin for a busy machine. */
 const KILL_DEADLINE_MS = 20_000
 
@@ -201,6 +202,31 @@ describe('chaos: stopping workers, bounded and honest', {timeout: CHAOS_TIMEOUT}
     worker.child.kill('SIGTERM')
     await expectStoppedDuringStartUp(await endedWithin(worker, KILL_DEADLINE_MS), scenario.topic)
     recordRow({scenario: '16d SIGTERM while the handler module loads (exit 130, one line)', messages: 0, faults: '1 SIGTERM during start-up', lost: 0, duplicated: 0, deadLettered: 0, timeMs: Date.now() - started})
+  })
+
+  it('16e. SIGTERM right after spawn (as soon as node runs JavaScript): exit 130 with a line, not 143 in silence', async () => {
+    const started = Date.now()
+    const scenario = {...newScenario('stop-spawned', 0), topic: uniqueTopic('stop-spawned')}
+    const mark = join(scratchDir('spawned'), 'mark')
+    const worker = plainWorker(scenario, 'spawned', [], {CHAOS_STARTED_MARK: mark, NODE_OPTIONS: `--import ${STARTED_MARK_PRELOAD}`})
+    await waitFor(() => existsSync(mark), 30_000, 'node to start')
+    worker.child.kill('SIGTERM')
+    await expectStoppedDuringStartUp(await endedWithin(worker, KILL_DEADLINE_MS), scenario.topic)
+    recordRow({scenario: '16e SIGTERM right after spawn (exit 130, one line)', messages: 0, faults: '1 SIGTERM during start-up', lost: 0, duplicated: 0, deadLettered: 0, timeMs: Date.now() - started})
+  })
+
+  it('16f. SIGTERM while connecting to a frozen Redis: exit 130 with a line, within the kill deadline', async () => {
+    const started = Date.now()
+    const scenario = {...newScenario('stop-connecting', 0), topic: uniqueTopic('stop-connecting')}
+    await freezeRedis()
+    const worker = plainWorker(scenario, 'connecting', [])
+    // Long enough for node and qctl to load and open the connection; Redis answers nothing.
+    await sleep(2500)
+    worker.child.kill('SIGTERM')
+    const result = await endedWithin(worker, KILL_DEADLINE_MS)
+    await thawRedis()
+    await expectStoppedDuringStartUp(result, scenario.topic)
+    recordRow({scenario: '16f SIGTERM while connecting to a frozen Redis (exit 130, one line)', messages: 0, faults: 'Redis SIGSTOP, 1 SIGTERM during start-up', lost: 0, duplicated: 0, deadLettered: 0, timeMs: Date.now() - started})
   })
 
   /** Ten workers, each handles a share and is SIGKILLed in turn once it holds nothing; returns their names. */

@@ -8,7 +8,7 @@ import {checkLedger, readLedger} from './lib/ledger.js'
 import {CHAOS_TIMEOUT, recordRow, scaled} from './lib/results.js'
 import {newScenario, publishAll, settle, workSummary} from './lib/scenario.js'
 
-// Chaos scenario 15 (issue 14, point 2): the worker's connections go silent (a firewall, NAT or load
+// Chaos scenario 21 (issue 14, point 2): the worker's connections go silent (a firewall, NAT or load
 // balancer dropping the flow: bytes swallowed, no FIN or RST), through a TCP proxy that blackholes the
 // connections open at that moment while new ones work. The worker must replace them, keep going, and
 // report exactly what happened.
@@ -27,7 +27,7 @@ describe('chaos: silent connections', {timeout: CHAOS_TIMEOUT}, () => {
     return proxy
   }
 
-  it('15a. a lone worker whose connections are blackholed mid-run replaces them and drains everything: nothing lost, nothing unacknowledged, counters exact', async () => {
+  it('21a. a lone worker whose connections are blackholed mid-run replaces them and drains everything: nothing lost, nothing unacknowledged, counters exact', async () => {
     const {started, topic, group, ledger, count, ndjson, mids} = newScenario('blackhole', scaled(3_000, 30_000))
     await publishAll(redis.server.url, topic, ndjson)
     const proxy = await proxied()
@@ -47,10 +47,10 @@ describe('chaos: silent connections', {timeout: CHAOS_TIMEOUT}, () => {
     // Every successful call is counted once in processed; a second one (none expected: one worker) is a duplicate.
     expect(summary?.['processed']).toBe(readLedger(ledger).length)
     expect(summary?.['duplicates']).toBe(report.duplicated)
-    recordRow({scenario: '15a connections of a lone worker blackholed mid-run', messages: count, faults: '1 blackhole of every open connection', lost: 0, duplicated: report.duplicated, deadLettered: 0, timeMs: Date.now() - started})
+    recordRow({scenario: '21a connections of a lone worker blackholed mid-run', messages: count, faults: '1 blackhole of every open connection', lost: 0, duplicated: report.duplicated, deadLettered: 0, timeMs: Date.now() - started})
   })
 
-  it('15b. one of two workers goes silent under steady traffic: the other keeps working, the silent one comes back, and the duplicates both report add up to the ledger', async () => {
+  it('21b. one of two workers goes silent under steady traffic: the other keeps working, the silent one comes back, and the duplicates both report add up to the ledger', async () => {
     const {started, topic, group, ledger, count, ndjson, mids} = newScenario('silent-peer', scaled(4_000, 40_000))
     const proxy = await proxied()
     const args = ['--concurrency', '4', '--visibility-timeout', '2s']
@@ -82,6 +82,6 @@ describe('chaos: silent connections', {timeout: CHAOS_TIMEOUT}, () => {
     expect(counted - report.duplicated).toBeLessThanOrEqual(100)
     expect(summaries.reduce((sum, summary) => sum + Number(summary['processed']), 0)).toBe(readLedger(ledger).length)
     for (const summary of summaries) expect(summary).toMatchObject({lost: 0, unacknowledged: 0})
-    recordRow({scenario: '15b one of two workers silenced under steady traffic', messages: count, faults: '1 blackhole of one worker\'s connections', lost: 0, duplicated: report.duplicated, deadLettered: 0, timeMs: Date.now() - started})
+    recordRow({scenario: '21b one of two workers silenced under steady traffic', messages: count, faults: '1 blackhole of one worker\'s connections', lost: 0, duplicated: report.duplicated, deadLettered: 0, timeMs: Date.now() - started})
   })
 })

@@ -1,7 +1,18 @@
 #!/usr/bin/env node
-// Redact passwords from all output before anything (oclif's own debug log included) can print them.
-import {guardSecrets} from '../dist/output/redact.js'
+// The first thing: a signal while qctl boots must exit 130 with a line, not 143 in silence. Static
+// imports would load modules before this line runs, so everything else is imported after it.
+const early = []
+const remember = (signal) => early.push(signal)
+process.on('SIGINT', remember)
+process.on('SIGTERM', remember)
 
+const {listenForEarlySignals} = await import('../dist/output/early-signals.js')
+process.off('SIGINT', remember)
+process.off('SIGTERM', remember)
+listenForEarlySignals(early[0])
+
+// Redact passwords from all output before anything (oclif's own debug log included) can print them.
+const {guardSecrets} = await import('../dist/output/redact.js')
 guardSecrets()
 
 const {execute} = await import('@oclif/core')

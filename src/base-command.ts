@@ -7,6 +7,7 @@ import {keyTypeOf} from './core/redis/key-type.js'
 import {commandKeyOf, isWrongType, toQctlError, type ReplyFacts} from './core/redis/redis-errors.js'
 import {DEFAULT_REDIS_URL, maskedUrl} from './core/redis/redis-url.js'
 import {connectionFlags} from './flags.js'
+import {commandStarted, releaseEarlySignals} from './output/early-signals.js'
 import {guardSecrets, registerSecret} from './output/redact.js'
 import {decorationsFor, styleFor, type Decorations} from './output/terminal.js'
 
@@ -71,6 +72,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.flags = flags as FlagsOf<T>
     this.args = args as ArgsOf<T>
     this.positionals = argv.map(String)
+    commandStarted()
     // A test hook (README, "Output, errors and exit codes"): the path of an unexpected error.
     if (process.env.QCTL_DEBUG_INTERNAL_ERROR === '1') throw new Error('QCTL_DEBUG_INTERNAL_ERROR=1 made this command fail on purpose')
   }
@@ -137,6 +139,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (this.interrupt !== undefined) return this.interrupt.signal
     const controller = new AbortController()
     this.interrupt = controller
+    releaseEarlySignals()
     const onSignal = (): void => {
       if (controller.signal.aborted) process.exit(130)
       controller.abort()

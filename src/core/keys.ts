@@ -53,3 +53,11 @@ export const retryKey = (topic: string, group: string): string => topicKey(topic
  * so no group name can make it collide with another group's retry hash.
  */
 export const retryDueKey = (topic: string, group: string): string => topicKey(topic, `due:${group}`)
+
+/**
+ * The takeover marks of a consumer group: entry ID -> the consumer a live worker took the entry over
+ * from (a dead or frozen worker). The worker it was taken from reads its own marks to count the second
+ * handlings it caused; the key expires (refreshed on every takeover), so marks of workers that never
+ * came back do not pile up.
+ */
+export const takeoverKey = (topic: string, group: string): string => topicKey(topic, `taken:${group}`)

@@ -1,13 +1,13 @@
 import type {Redis} from 'ioredis'
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {retryDueKey, retryKey} from '../../src/core/keys.js'
+import {retryDueKey, retryKey, takeoverKey} from '../../src/core/keys.js'
 import {PARKED_CONSUMER} from '../../src/core/worker/group-ops.js'
 import {createTopic, deliver, entryState, GROUP, makeIdle, writeRecords, type Topic, parkOne} from '../helpers/group-state.js'
 import {usePrivateRedis} from '../helpers/private-redis.js'
 
 /**
- * src/lua/reclaim-3.lua through GroupOps.reclaim, the worker's own call, against a private
+ * src/lua/reclaim-4.lua through GroupOps.reclaim, the worker's own call, against a private
  * redis-server: the entries of one named consumer idle at least the visibility timeout are taken
  * over with their fields and records; deleted ones are reported lost with their retry state removed;
  * nothing of any other consumer (the parked retries above all) is touched.
@@ -36,7 +36,7 @@ async function deadConsumer(dead: number, fresh = 0): Promise<{topic: Topic; idl
 const heldBy = async (topic: Topic, consumer: string): Promise<string[]> =>
   ((await redis.xpending(topic.name, GROUP, '-', '+', 1000, consumer)) as Array<[string]>).map(([id]) => id)
 
-describe('reclaim-3.lua: the named consumer\'s idle entries are taken over', () => {
+describe('reclaim-4.lua: the named consumer\'s idle entries are taken over', () => {
   it('only entries idle at least min-idle, with fields and records, now held by the taker', async () => {
     const {topic, idle, recent} = await deadConsumer(2, 1)
     const [a, b] = idle as [string, string]
@@ -44,11 +44,16 @@ describe('reclaim-3.lua: the named consumer\'s idle entries are taken over', () 
     const taken = await topic.ops('w2').reclaim('dead', VISIBILITY, 100)
     expect(taken).toEqual({
       entries: [
-        {id: a, pairs: ['n', '1'], takenBack: {record: {firstFailureMs: 5000, starts: 2, settled: 1, solo: 1}}, orphan: false},
-        {id: b, pairs: ['n', '2'], takenBack: {record: undefined}, orphan: false},
+        {id: a, pairs: ['n', '1'], takenBack: {record: {firstFailureMs: 5000, starts: 2, settled: 1, solo: 1}, takenOver: true}, orphan: false},
+        {id: b, pairs: ['n', '2'], takenBack: {record: undefined, takenOver: true}, orphan: false},
       ],
       lost: [],
     })
+    // Each is marked with the consumer it was taken from (that worker counts the second handling), for a while.
+    expect(await redis.hgetall(takeoverKey(topic.name, GROUP))).toEqual({[a]: 'dead', [b]: 'dead'})
+    expect(await redis.pttl(takeoverKey(topic.name, GROUP))).toBeGreaterThan(VISIBILITY)
+    expect(await topic.ops('dead').takenFromMe([a, b, recent[0] as string])).toBe(2)
+    expect(await redis.exists(takeoverKey(topic.name, GROUP))).toBe(0)
     // XCLAIM counted a delivery and reset the idle time; the record is untouched (no start yet).
     const state = await entryState(redis, topic.name, a)
     expect(state).toMatchObject({pending: {consumer: 'w2', deliveries: 2}, record: '5000:2:1:1'})
@@ -82,7 +87,7 @@ describe('reclaim-3.lua: the named consumer\'s idle entries are taken over', () 
   })
 })
 
-describe('reclaim-3.lua: entries deleted from the stream while pending', () => {
+describe('reclaim-4.lua: entries deleted from the stream while pending', () => {
   it('are reported lost, with their records and due times removed and their pending entries dropped; the others are taken', async () => {
     const {topic, idle} = await deadConsumer(3)
     const [a, gone, c] = idle as [string, string, string]
@@ -100,7 +105,7 @@ describe('reclaim-3.lua: entries deleted from the stream while pending', () => {
   })
 })
 
-describe('reclaim-3.lua: other consumers\' entries are never touched', () => {
+describe('reclaim-4.lua: other consumers\' entries are never touched', () => {
   it('the parked retries (idle an hour) and another live worker\'s entries stay as they are', async () => {
     const topic = await createTopic(redis, `reclaim-${++counter}`, 6)
     const failed = await deliver(redis, topic.name, 'w1', 2)

@@ -14,6 +14,9 @@ describe('AckBatcher', () => {
       (result) => void results.push(result),
       3,
       5,
+      250,
+      async (ids) => ids.filter((id) => id === 'dup').length,
+      0,
     )
     batcher.add('1-0', false)
     batcher.add('2-0', true)
@@ -29,6 +32,28 @@ describe('AckBatcher', () => {
     expect(results).toEqual([
       {acked: 2, duplicates: 1, failed: undefined},
       {acked: 1, duplicates: 0, failed: undefined},
+    ])
+  })
+
+  it('asks which entries were taken over only when one could have been: an entry found acknowledged is no duplicate by itself', async () => {
+    const results: AckResult[] = []
+    const asked: string[][] = []
+    const takenOver = async (ids: string[]): Promise<number> => {
+      asked.push(ids)
+      return 1
+    }
+    const batcher = new AckBatcher(async () => 0, (result) => void results.push(result), 2, 1, 250, takenOver, 60_000)
+    // Delivered just now: nobody could have taken them over within the visibility timeout.
+    batcher.add('1-0', false, performance.now())
+    batcher.add('2-0', false, performance.now())
+    await batcher.flush()
+    // Last renewed over a visibility timeout ago: another worker may have taken it over.
+    batcher.add('3-0', false, performance.now() - 61_000)
+    await batcher.flush()
+    expect(asked).toEqual([['3-0']])
+    expect(results).toEqual([
+      {acked: 0, duplicates: 0, failed: undefined},
+      {acked: 0, duplicates: 1, failed: undefined},
     ])
   })
 

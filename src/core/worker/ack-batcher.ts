@@ -15,7 +15,7 @@ export interface AckSink {
 
 export interface AckResult {
   acked: number
-  /** Acknowledgements that found the entry already acknowledged (handled elsewhere too). */
+  /** Entries of the batch another worker took over from this one and handled too. */
   duplicates: number
   failed: unknown
 }
@@ -28,8 +28,8 @@ export class AckBatcher {
   private sendingIds = 0
   private sending = 0
   private idleWaiters: Array<() => void> = []
-  /** Bumped when the connection drops: replies of batches sent before then may be to a re-sent XACK. */
-  private epoch = 0
+  /** The earliest time (performance.now()) an entry of the queued batch was last known to be this worker's. */
+  private oldestRenewal = Number.POSITIVE_INFINITY
 
   constructor(
     private readonly sink: AckSink,
@@ -37,6 +37,14 @@ export class AckBatcher {
     private readonly maxBatch = 100,
     private readonly maxDelayMs = 2,
     private readonly retryDelayMs = 250,
+    /**
+     * Second handlings this worker caused: those of `ids` another worker took over from it (see
+     * keys.ts, takeoverKey). Asked only when a takeover was possible: some entry of the batch went
+     * unrenewed for `takeoverAfterMs` (the visibility timeout). An XACK that finds an entry already
+     * acknowledged says nothing by itself: the first sending of a re-sent or retried XACK may have
+     * been applied (its reply lost), or the consumer was deleted (XGROUP DELCONSUMER).
+     */
+    private readonly takenOver: (ids: string[]) => Promise<number> = async () => 0,
     private readonly takeoverAfterMs = Number.POSITIVE_INFINITY,
   ) {}
 
@@ -45,8 +53,10 @@ export class AckBatcher {
     return this.ids.length + this.sendingIds
   }
 
-  add(id: string, hasRecord: boolean): void {
+  /** `renewedAt`: when the entry was last known to be this worker's (delivered or renewed), performance.now(). */
+  add(id: string, hasRecord: boolean, renewedAt = Number.NEGATIVE_INFINITY): void {
     this.ids.push(id)
+    if (renewedAt < this.oldestRenewal) this.oldestRenewal = renewedAt
     if (hasRecord) this.withRecords.push(id)
     if (this.ids.length >= this.maxBatch) this.send()
     else this.timer ??= setTimeout(() => this.send(), this.maxDelayMs)
@@ -57,18 +67,6 @@ export class AckBatcher {
     this.send()
     if (this.sending === 0 && this.ids.length === 0) return
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
-  }
-
-  /**
-   * The connection dropped: batches sent before now are re-sent on the new one, and a re-sent XACK
-   * finds already acknowledged what the first sending acknowledged (its reply lost). Such a reply
-   * counts duplicates only if the batch waited at least `takeoverAfterMs` (the visibility timeout):
-   * before that no other worker could have taken its entries over, so an entry found acknowledged was
-   * acknowledged by this worker's own first sending. After it, another worker may have handled them:
-   * a second handling this worker caused, and counts.
-   */
-  inDoubt(): void {
-    this.epoch++
   }
 
   /** Stop retrying (shutdown gave up): clears the timer so the process can exit. */
@@ -87,18 +85,20 @@ export class AckBatcher {
     this.withRecords = []
     this.sending++
     this.sendingIds += ids.length
-    const epoch = this.epoch
-    const sentAt = performance.now()
+    const oldestRenewal = this.oldestRenewal
+    this.oldestRenewal = Number.POSITIVE_INFINITY
     void this.sink(ids, withRecords)
       .then(
-        (acked) => {
-          const trusted = epoch === this.epoch || performance.now() - sentAt >= this.takeoverAfterMs
-          this.onResult({acked, duplicates: trusted ? ids.length - acked : 0, failed: undefined})
+        async (acked) => {
+          const takeoverPossible = performance.now() - oldestRenewal >= this.takeoverAfterMs
+          const duplicates = takeoverPossible ? await this.takenOver(ids).catch(() => 0) : 0
+          this.onResult({acked, duplicates, failed: undefined})
         },
         (error: unknown) => {
           if (this.onResult({acked: 0, duplicates: 0, failed: error}) !== 'retry') return
           this.ids.unshift(...ids)
           this.withRecords.unshift(...withRecords)
+          if (oldestRenewal < this.oldestRenewal) this.oldestRenewal = oldestRenewal
           this.timer ??= setTimeout(() => this.send(), this.retryDelayMs)
         },
       )

@@ -294,7 +294,7 @@ export class Dispatcher {
         return
       }
       session.tally.processed++
-      if (!nothingToAck(tracked)) session.acks.add(tracked.id, hasRecord(tracked))
+      if (!nothingToAck(tracked)) session.acks.add(tracked.id, hasRecord(tracked), tracked.renewedAt)
       else if (hasRecord(tracked)) await this.forget(tracked)
     } finally {
       this.running--
@@ -344,6 +344,11 @@ export class Dispatcher {
         break
       case 'not-parked':
         session.warn(`${tracked.id} failed (${result.error}) but was no longer this worker's to retry: another worker took it over`)
+        // Handled there too: a second handling this worker caused (see takenFromMe).
+        void session.ops.takenFromMe([tracked.id]).then(
+          (taken) => (session.tally.duplicates += taken),
+          () => undefined,
+        )
         break
       case 'dead-lettered':
         session.tally.deadLettered++
@@ -353,7 +358,8 @@ export class Dispatcher {
         session.reportLost([tracked.id])
         break
       case 'duplicate':
-        session.tally.duplicates++
+        // Taken over from another worker: that one counts the second handling (see takenFromMe).
+        if (tracked.entry.takenBack?.takenOver !== true) session.tally.duplicates++
         break
     }
   }

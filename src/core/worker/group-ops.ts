@@ -1,6 +1,6 @@
 import type {Redis} from 'ioredis'
 
-import {deadLetterKey, retryDueKey, retryKey} from '../keys.js'
+import {deadLetterKey, retryDueKey, retryKey, takeoverKey} from '../keys.js'
 import {isPermissionDenied} from '../redis/redis-errors.js'
 import {callScript, type ScriptSpec} from '../scripts.js'
 import {parseAttemptRecord, type AttemptRecord} from './attempts.js'
@@ -15,8 +15,11 @@ export const PARKED_CONSUMER = 'qctl:parked'
 export interface DeliveredEntry {
   id: string
   pairs: string[]
-  /** Undefined for a first delivery (XREADGROUP `>`); the attempt record (maybe undefined) otherwise. */
-  takenBack: {record: AttemptRecord | undefined} | undefined
+  /**
+   * Undefined for a first delivery (XREADGROUP `>`); otherwise the attempt record (maybe undefined) and
+   * whether it was taken over from another consumer (whose worker then counts a second handling, not this one).
+   */
+  takenBack: {record: AttemptRecord | undefined; takenOver?: boolean} | undefined
   /** No longer pending anywhere (its consumer was deleted): handled without an acknowledgement. */
   orphan: boolean
 }
@@ -24,7 +27,7 @@ export interface DeliveredEntry {
 const SCRIPTS = {
   park: {name: 'qctlParkRetry', file: 'park-retry-3.lua', keys: 3},
   takeDue: {name: 'qctlTakeDue', file: 'take-due-3.lua', keys: 3},
-  reclaim: {name: 'qctlReclaim', file: 'reclaim-3.lua', keys: 3},
+  reclaim: {name: 'qctlReclaim', file: 'reclaim-4.lua', keys: 4},
   markStart: {name: 'qctlMarkStart', file: 'mark-start-2.lua', keys: 2},
   heartbeat: {name: 'qctlHeartbeat', file: 'heartbeat-3.lua', keys: 3},
   deadLetter: {name: 'qctlDeadLetter', file: 'dead-letter-4.lua', keys: 4},
@@ -59,6 +62,9 @@ const infoObject = (reply: unknown[]): Record<string, unknown> => {
   return object
 }
 
+/** How long takeover marks are kept: long enough for a frozen or cut-off worker to come back and read its own. */
+const takeoverMarksTtlMs = (visibilityTimeoutMs: number): number => Math.max(10 * visibilityTimeoutMs, 10 * 60_000)
+
 /** The retry hash's fields of entries' attempt records (see includes/attempt-record.lua). */
 const recordFields = (ids: readonly string[]): string[] => ids.flatMap((id) => [id, `${id}+`])
 
@@ -75,6 +81,7 @@ export class GroupOps {
   readonly dlqKey: string
   readonly retryKey: string
   readonly dueKey: string
+  readonly takeoverKey: string
 
   constructor(
     private readonly redis: Redis,
@@ -86,6 +93,7 @@ export class GroupOps {
     this.dlqKey = deadLetterTopic ?? deadLetterKey(topic)
     this.retryKey = retryKey(topic, group)
     this.dueKey = retryDueKey(topic, group)
+    this.takeoverKey = takeoverKey(topic, group)
   }
 
   /**
@@ -139,13 +147,14 @@ export class GroupOps {
     return {entries: takenBack(rows), lost, nextDueInMs: Number(nextDue)}
   }
 
-  /** Entries of `from` idle at least `minIdleMs`, claimed for this consumer (reclaim-3.lua). */
+  /** Entries of `from` idle at least `minIdleMs`, claimed for this consumer (reclaim-4.lua). */
   async reclaim(from: string, minIdleMs: number, count: number): Promise<{entries: DeliveredEntry[]; lost: string[]}> {
-    const [rows, lost] = (await callScript(this.redis, SCRIPTS.reclaim, [this.topic, this.retryKey, this.dueKey, this.group, this.consumer, from, minIdleMs, count])) as [
+    const keys = [this.topic, this.retryKey, this.dueKey, this.takeoverKey]
+    const [rows, lost] = (await callScript(this.redis, SCRIPTS.reclaim, [...keys, this.group, this.consumer, from, minIdleMs, count, takeoverMarksTtlMs(minIdleMs)])) as [
       TakenRow[],
       string[],
     ]
-    return {entries: takenBack(rows), lost}
+    return {entries: takenBack(rows).map((entry) => ({...entry, takenBack: {record: entry.takenBack?.record, takenOver: true}})), lost}
   }
 
   /**
@@ -213,6 +222,18 @@ export class GroupOps {
     const reply = await callScript(this.redis, SCRIPTS.deadLetter, [this.topic, this.dlqKey, this.retryKey, this.dueKey, this.group, id, ...metadata.flat()])
     if (typeof reply === 'string') return {moved: true, dlqId: reply}
     return {moved: false, reason: reply === -1 ? 'deleted' : 'not-pending'}
+  }
+
+  /**
+   * Of `ids` (entries this worker handled), those another worker took over from it (a second handling it
+   * caused); their marks are removed.
+   */
+  async takenFromMe(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0
+    const owners = await this.redis.hmget(this.takeoverKey, ...ids)
+    const mine = ids.filter((_id, index) => owners[index] === this.consumer)
+    if (mine.length > 0) await this.redis.hdel(this.takeoverKey, ...mine)
+    return mine.length
   }
 
   /** Acknowledge, and forget the attempt records of `withRecords`; returns how many were still pending. */

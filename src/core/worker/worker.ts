@@ -104,12 +104,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
     const background = [this.heartbeatLoop(session, dispatcher), session.health.run(this.endController.signal)]
     const guard = async (loop: Promise<void>): Promise<void> => loop.catch((error: unknown) => this.fail(error))
-    // The worker's own entries first (a restart with a stable --consumer); its first read also settles,
-    // in one place, whether the ACL user may read the group at all.
-    await guard(this.recoverOwnPending(session, dispatcher))
-    await Promise.all([this.readLoop(session, dispatcher), this.reclaimLoop(session, dispatcher), this.dueLoop(session, dispatcher)].map(guard))
+    const loops = (async () => {
+      // The worker's own entries first (a restart with a stable --consumer); its first read also settles,
+      // in one place, whether the ACL user may read the group at all.
+      await guard(this.recoverOwnPending(session, dispatcher))
+      await Promise.all([this.readLoop(session, dispatcher), this.reclaimLoop(session, dispatcher), this.dueLoop(session, dispatcher)].map(guard))
+    })()
+    // Shutdown starts when the stop does: a loop waiting on a Redis that does not answer (up to the command
+    // timeout) must not hold it; what such a loop brings back later is left pending for other workers.
+    await Promise.race([loops, new Promise<void>((resolve) => this.stopController.signal.addEventListener('abort', () => resolve(), {once: true}))])
     const ended = await this.shutdown(session, dispatcher)
-    await Promise.all(background.map(guard))
+    // Not awaited: a heartbeat waiting on a Redis that does not answer must not hold the exit either.
+    for (const loop of background) void guard(loop)
     if (this.fatal !== undefined) throw this.fatal
 
     const durationMs = Date.now() - this.startedAt
@@ -129,9 +135,17 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Connect, make sure the group exists, and build the run's session. A stop before the first read ends here (exit 130). */
   private async open(): Promise<Session> {
     const {topic, group, consumer} = this.options
+    // A stop during start-up ends it at once (a connection attempt to a silent Redis does not hold it).
+    const interrupted = (): QctlError => new QctlError('INTERRUPTED', 'stopped during start-up, before reading anything')
+    const stopped = new Promise<never>((_resolve, reject) => {
+      const signal = this.stopController.signal
+      if (signal.aborted) reject(interrupted())
+      else signal.addEventListener('abort', () => reject(interrupted()), {once: true})
+    })
+    stopped.catch(() => undefined)
     const startUp = async <T>(step: Promise<T>): Promise<T> => {
-      const value = await step
-      if (this.stopController.signal.aborted) throw new QctlError('INTERRUPTED', 'stopped during start-up, before reading anything')
+      const value = await Promise.race([step, stopped])
+      if (this.stopController.signal.aborted) throw interrupted()
       return value
     }
     const commands = this.watchConnection(await startUp(this.connect('commands')), 'commands')
@@ -145,7 +159,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       commands,
       reader,
       ops,
-      acks: new AckBatcher(async (ids, withRecords) => ops.ack(ids, withRecords), (result) => this.onAckResult(result), ACK_BATCH, 2, 250, this.options.visibilityTimeoutMs),
+      acks: new AckBatcher(async (ids, withRecords) => ops.ack(ids, withRecords), (result) => this.onAckResult(result), ACK_BATCH, 2, 250, async (ids) => ops.takenFromMe(ids), this.options.visibilityTimeoutMs),
       parks: new ParkBatcher(async (requests) => ops.park(requests), ACK_BATCH),
       outcomes: new Outcomes(ops, this.options, () => Date.now() + offsetMs),
       health: new ConnectionHealth(commands, warn),
@@ -157,7 +171,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
       reportLost: (ids) => reportLost(this.tally, this, ids),
       fail: (error) => this.fail(error),
     }
-    commands.on('close', () => session.acks.inDoubt())
     this.emit('started', {topic, group, consumer, groupCreated, deadLetterKey: ops.dlqKey})
     return session
   }

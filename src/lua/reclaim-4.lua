@@ -1,11 +1,13 @@
 --[[
-  reclaim-3.lua: take over the entries of a consumer that stopped renewing them (qctl work).
+  reclaim-4.lua: take over the entries of a consumer that stopped renewing them (qctl work).
 
   A live worker renews what it holds every third of the visibility timeout (heartbeat-3.lua), so
   an entry idle longer than that belongs to a worker that died or froze. This looks only at the
   given consumer's pending list (XPENDING … IDLE … consumer), so its cost follows that consumer's
   entries, not the whole group's (parked retries, other workers' in-flight entries).
 
+  Each entry taken is marked with the consumer it was taken from (KEYS[4]), so that worker, if it
+  still lives (frozen, cut off) and handled it too, can count that second handling.
   Claimed entries come back with their fields and their attempt record; XCLAIM counts a delivery
   in Redis's counter, which is not qctl's attempt number (the retry hash is: an entry taken over
   has not started again yet). An entry that was pending and idle a moment ago in this same script
@@ -15,11 +17,13 @@
   KEYS[1]  the topic stream
   KEYS[2]  the group's retry hash
   KEYS[3]  the group's due set
+  KEYS[4]  the group's takeover marks (entry ID -> the consumer it was taken from; see keys.ts)
   ARGV[1]  group
   ARGV[2]  consumer taking over
   ARGV[3]  consumer whose entries are taken
   ARGV[4]  min idle time, ms (the visibility timeout)
   ARGV[5]  most entries to take (at most 1000)
+  ARGV[6]  how long the takeover marks are kept, ms
 
   Returns {taken, lost}:
     taken  array of {id, fields, retryRecord or ''}
@@ -40,10 +44,12 @@ for _, id in ipairs(ids) do
   local fields = claimed[id]
   if fields then
     taken[#taken + 1] = {id, fields, recordText(KEYS[2], id)}
+    redis.call('HSET', KEYS[4], id, ARGV[3])
   else
     forgetRecord(KEYS[2], id)
     redis.call('ZREM', KEYS[3], id)
     lost[#lost + 1] = id
   end
 end
+if #taken > 0 then redis.call('PEXPIRE', KEYS[4], tonumber(ARGV[6])) end
 return {taken, lost}

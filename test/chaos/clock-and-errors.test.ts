@@ -1,10 +1,11 @@
 import {join} from 'node:path'
 
-import {afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {beforeAll, describe, expect, it} from 'vitest'
 
 import {retryDueKey, retryKey} from '../../src/core/keys.js'
-import {PROJECT_ROOT, runCli, startCli, waitFor, type CliResult, type RunningCli} from '../helpers/cli.js'
+import {PROJECT_ROOT, runCli, startCli, waitFor, type CliResult} from '../helpers/cli.js'
 import {usePrivateRedis, type PrivateRedis} from '../helpers/private-redis.js'
+import {useFreezableRedis} from './lib/chaos-context.js'
 import {callsByPid, consumersOf, countersOf, expectCountersMatchLedger, pendingIdsOf, sleep} from './lib/counters.js'
 import {LEDGER_HANDLER, WorkerFleet} from './lib/fleet.js'
 import {checkLedger, readLedger, type LedgerReport} from './lib/ledger.js'
@@ -38,26 +39,7 @@ function expectOneErrorLine(result: CliResult): string {
 }
 
 describe('chaos: Redis frozen, skewed clocks, Redis errors', {timeout: CHAOS_TIMEOUT}, () => {
-  const redis = usePrivateRedis()
-  const fleets: WorkerFleet[] = []
-  const clis: RunningCli[] = []
-
-  /** Freeze Redis (SIGSTOP) or thaw it; a test that fails while it is frozen gets it thawed after. */
-  let frozen = false
-  const freezeRedis = async (): Promise<void> => {
-    frozen = true
-    await redis.server.kill('SIGSTOP')
-  }
-  const thawRedis = async (): Promise<void> => {
-    frozen = false
-    await redis.server.kill('SIGCONT')
-  }
-
-  afterEach(async () => {
-    if (frozen) await thawRedis()
-    for (const cli of clis.splice(0)) cli.child.kill('SIGKILL')
-    await Promise.all(fleets.splice(0).map(async (fleet) => fleet.killAll()))
-  })
+  const {redis, fleets, clis, freezeRedis, thawRedis} = useFreezableRedis()
 
   const fleetOn = (scenario: Scenario, args: string[], env: Record<string, string> = {}, handler = LEDGER_HANDLER, on: PrivateRedis = redis): WorkerFleet => {
     const created = new WorkerFleet({redisUrl: on.server.url, topic: scenario.topic, group: scenario.group, ledger: scenario.ledger, args, env, handler})

@@ -1,10 +1,10 @@
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {PROJECT_ROOT, runCli, startCli, waitFor, type CliResult, type RunningCli} from '../helpers/cli.js'
-import {usePrivateRedis} from '../helpers/private-redis.js'
+import {useFreezableRedis} from './lib/chaos-context.js'
 import {callsByPid, consumersOf, countersOf, expectCountersMatchLedger, pendingIdsOf, sleep} from './lib/counters.js'
 import {LEDGER_HANDLER, WorkerFleet} from './lib/fleet.js'
 import {checkLedger, readLedger} from './lib/ledger.js'
@@ -38,26 +38,7 @@ function textCount(stdout: string, name: string): number {
 }
 
 describe('chaos: stopping workers, bounded and honest', {timeout: CHAOS_TIMEOUT}, () => {
-  const redis = usePrivateRedis()
-  const fleets: WorkerFleet[] = []
-  const clis: RunningCli[] = []
-
-  /** Freeze Redis (SIGSTOP) or thaw it; a test that fails while it is frozen gets it thawed after. */
-  let frozen = false
-  const freezeRedis = async (): Promise<void> => {
-    frozen = true
-    await redis.server.kill('SIGSTOP')
-  }
-  const thawRedis = async (): Promise<void> => {
-    frozen = false
-    await redis.server.kill('SIGCONT')
-  }
-
-  afterEach(async () => {
-    if (frozen) await thawRedis()
-    for (const cli of clis.splice(0)) cli.child.kill('SIGKILL')
-    await Promise.all(fleets.splice(0).map(async (fleet) => fleet.killAll()))
-  })
+  const {redis, fleets, clis, freezeRedis, thawRedis} = useFreezableRedis()
 
   const setup = (name: string, count: number): Scenario & {fleet: (args: string[], env?: Record<string, string>) => WorkerFleet} => {
     const scenario = newScenario(name, count)

@@ -137,10 +137,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const {topic, group, consumer} = this.options
     // A stop during start-up ends it at once (a connection attempt to a silent Redis does not hold it).
     const interrupted = (): QctlError => new QctlError('INTERRUPTED', 'stopped during start-up, before reading anything')
+    // A step that ends on the stop itself (waiting for Redis) gets a moment to say so in its own words.
     const stopped = new Promise<never>((_resolve, reject) => {
       const signal = this.stopController.signal
       if (signal.aborted) reject(interrupted())
-      else signal.addEventListener('abort', () => reject(interrupted()), {once: true})
+      else signal.addEventListener('abort', () => setTimeout(() => reject(interrupted()), 100), {once: true})
     })
     stopped.catch(() => undefined)
     const startUp = async <T>(step: Promise<T>): Promise<T> => {
@@ -435,16 +436,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
       tracked.fate = fate
       if (fate === 'orphaned') counts.orphaned++
       else if (!tracked.started) dropIds.add(id)
-      else if (fate === 'taken-over') counts.takenRunning++
+      else if (fate === 'taken-over' || fate === 'acknowledged') counts.takenRunning++
       else if (fate === 'deleted') counts.deletedRunning++
     }
     const dropped = dispatcher.dropQueued(dropIds)
     const deleted = dropped.filter((tracked) => tracked.fate === 'deleted').map((tracked) => tracked.id)
     session.reportLost(deleted)
     const takenQueued = dropped.length - deleted.length
+    const finishedThere = dropped.filter((tracked) => tracked.fate === 'acknowledged').length
     if (takenQueued + counts.takenRunning > 0) {
+      const finished = finishedThere > 0 ? ` (${finishedThere} already finished there)` : ''
       session.warn(
-        `${takenQueued + counts.takenRunning} entries were taken over by another consumer (this worker was too slow to renew them): ${takenQueued} not yet started are theirs now, the ${counts.takenRunning} running finish here (a second handling)`,
+        `${takenQueued + counts.takenRunning} entries were taken over by another consumer (this worker was too slow to renew them): ${takenQueued} not yet started are theirs now${finished}, the ${counts.takenRunning} running finish here (a second handling)`,
       )
     }
     if (counts.orphaned > 0) {

@@ -85,8 +85,9 @@ export class Dispatcher {
     return this.session.options.concurrency + this.readAhead.size - this.inFlight.size
   }
 
-  has(id: string): boolean {
-    return this.inFlight.has(id)
+  /** IDs of the entries held. */
+  heldIds(): string[] {
+    return this.inFlight.ids()
   }
 
   /** Held entries to renew: those whose fate is unknown (still this consumer's, as far as it knows). */

@@ -1,8 +1,7 @@
 /**
  * The entries a worker holds (read and not yet finished), in numbered slots: adding returns the
- * slot, and the entry is removed by its slot. Looking up an ID scans the slots, which is fine for
- * the paths that need it (claims of other consumers' entries, a few hundred slots at most); new
- * entries from a read are never looked up.
+ * slot, and the entry is removed by its slot. Entries are never looked up by ID on the hot path:
+ * the paths that need it (entries taken back in batches) build a Set of `ids()` once per batch.
  *
  * Why not a Map or an object keyed by ID: every message adds a new key and deletes it soon after,
  * so a hash table keeps being rebuilt, and once a table lives in the old generation V8 allocates
@@ -34,10 +33,6 @@ export class InFlight<V extends {readonly id: string}> {
     this.slots[slot] = undefined
     this.freeSlots.push(slot)
     this.count--
-  }
-
-  has(id: string): boolean {
-    return this.slots.some((value) => value?.id === id)
   }
 
   ids(): string[] {

@@ -229,7 +229,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** Hold entries taken back (not first deliveries), unless already held. */
   private addAll(dispatcher: Dispatcher, entries: readonly DeliveredEntry[], requestedAt: number): void {
-    for (const entry of entries) if (!dispatcher.has(entry.id)) dispatcher.add(entry, requestedAt)
+    if (entries.length === 0) return
+    // One pass over what is held, not one per entry (a batch of 500 against 500 held).
+    const held = new Set(dispatcher.heldIds())
+    for (const entry of entries) if (!held.has(entry.id)) dispatcher.add(entry, requestedAt)
   }
 
   /** Deliver again what this consumer name still holds, read from its history (XREADGROUP … 0) in large batches. */
@@ -249,7 +252,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         await session.ops.forgetDeleted(deleted)
         session.reportLost(deleted)
       }
-      const live = rows.filter((row): row is [string, string[]] => row[1] !== null && !dispatcher.has(row[0]))
+      const live = rows.filter((row): row is [string, string[]] => row[1] !== null)
       const records = await session.ops.records(live.map(([id]) => id))
       this.addAll(dispatcher, live.map(([id, pairs], index) => ({id, pairs, takenBack: {record: records[index]}, orphan: false})), requestedAt)
       if (rows.length < count) return

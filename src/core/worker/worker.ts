@@ -240,6 +240,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const {topic, group, consumer} = this.options
     let after = '0'
     while (!this.stopping) {
+      this.readAhead.update(dispatcher.finished, performance.now())
       await dispatcher.waitForRoom(Math.min(TAKE_BATCH, this.options.concurrency))
       const count = Math.max(1, Math.min(dispatcher.freeCapacity, TAKE_BATCH))
       const requestedAt = performance.now()
@@ -361,6 +362,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private async takeOver(session: Session, dispatcher: Dispatcher, from: string): Promise<void> {
     while (!this.stopping) {
+      this.readAhead.update(dispatcher.finished, performance.now())
       await dispatcher.waitForRoom(this.readAhead.readCount)
       if (this.stopping) return
       const count = Math.max(1, Math.min(dispatcher.freeCapacity, TAKE_BATCH))
@@ -378,6 +380,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     while (!this.stopping) {
       await session.health.whenHealthy(session.stopSignal)
       // Room for a read's worth, as the read loop waits for (or any room once nothing is queued): one call per entry would cost a round trip each.
+      this.readAhead.update(dispatcher.finished, performance.now())
       await dispatcher.waitForRoom(this.readAhead.readCount)
       if (this.stopping) break
       let waitMs = duePollMs

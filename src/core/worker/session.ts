@@ -8,17 +8,10 @@ import type {GroupOps} from './group-ops.js'
 import type {ResolvedWorkerOptions} from './options.js'
 import type {Outcomes} from './outcomes.js'
 import type {ParkBatcher} from './park-batcher.js'
-import type {WorkerEvents} from './types.js'
+import type {WorkerEvents, WorkerSummary} from './types.js'
 
-/** Counters for the summary; each one has a single place that changes it. */
-export interface Tally {
-  processed: number
-  retried: number
-  deadLettered: number
-  lost: number
-  lostIds: string[]
-  duplicates: number
-}
+/** The summary's counters that change while the worker runs (see WorkerSummary for what each means). */
+export type Tally = Pick<WorkerSummary, 'processed' | 'retried' | 'deadLettered' | 'lost' | 'lostIds' | 'duplicates'>
 
 /**
  * Everything one run of a worker works with, made once the connections are open: no fields

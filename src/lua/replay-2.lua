@@ -36,15 +36,7 @@
   nothing was changed.
 ]]
 --- @include "spread.lua"
-
-local function firstDenied(checks)
-  -- Servers without acl_check_cmd (not Redis 7.0+) have no fine-grained ACLs to check against.
-  if not redis.acl_check_cmd then return nil end
-  for _, check in ipairs(checks) do
-    if not redis.acl_check_cmd(unpack(check)) then return check end
-  end
-  return nil
-end
+--- @include "first-denied.lua"
 local denied = firstDenied({
   {'XADD', KEYS[2], '*', 'headers', ''},
   {'XDEL', KEYS[1], ARGV[1]},

@@ -163,19 +163,7 @@ export class GroupOps {
    * returns, so the mark leaves the process even if the handler then kills it.
    */
   async markStart(id: string): Promise<void> {
-    await this.markStarts([id])
-  }
-
-  /** `markStart` for several entries in one write (a pipeline). */
-  async markStarts(ids: readonly string[]): Promise<void> {
-    if (ids.length === 1) {
-      await this.redis.hincrby(this.retryKey, `${ids[0]}+`, 1)
-      return
-    }
-    const pipeline = this.redis.pipeline()
-    for (const id of ids) pipeline.hincrby(this.retryKey, `${id}+`, 1)
-    const failed = (await pipeline.exec())?.find(([error]) => error !== null)?.[0]
-    if (failed) throw failed
+    await this.redis.hincrby(this.retryKey, `${id}+`, 1)
   }
 
   /** Record a start of a suspect, which runs alone; false (nothing written) if it is no longer this consumer's. */

@@ -62,21 +62,28 @@ describe('qctl publish into a Redis out of memory (maxmemory 2mb, noeviction)', 
     expectOneLine(result)
     expect(grew).toBeGreaterThan(0)
     expect(grew).toBeLessThan(100_000)
+    // Batches are in flight together: one sent after the refused batch may still fit (Valkey 8 frees and
+    // counts memory a little differently from Redis 7.0 and was seen to store 126 more). The line then
+    // names them; the counts it gives add up exactly to what XLEN grew by either way.
+    const later = /; besides, (\d+) messages from input lines (\d+)-(\d+) were stored after the failure \(a rerun sends them again\)/.exec(result.stderr)
+    const storedAfter = later === null ? 0 : Number(later[1])
+    const upTo = grew - storedAfter
     expect(result.stderr).toBe(
       `Error: Redis on 127.0.0.1:${ctx.server.port} is out of memory (OOM; maxmemory reached, and its maxmemory-policy evicts nothing more, e.g. noeviction): ` +
-        `free memory or raise maxmemory; published ${grew} messages (through input line ${grew}); nothing more was written; rerun with --skip-lines ${grew} to continue\n`,
+        `free memory or raise maxmemory; published ${upTo} messages (through input line ${upTo}); nothing more was written` +
+        `${later === null ? '' : later[0]}; rerun with --skip-lines ${upTo} to continue\n`,
     )
-    expect(storedIn(result.stderr)).toBe(grew)
+    expect(storedIn(result.stderr)).toBe(upTo)
 
     // --json: the same facts, with the stored count and the resume flag in details.
-    const again = await runCli(['publish', 'oom.t', '--ndjson', '--skip-lines', String(grew), '--json', '-u', ctx.server.url], {input: lines(1, 100_000)})
+    const again = await runCli(['publish', 'oom.t', '--ndjson', '--skip-lines', String(upTo), '--json', '-u', ctx.server.url], {input: lines(1, 100_000)})
     expect(again.code).toBe(3)
     expect(again.stderr).toBe('')
     const json = jsonOf<JsonFailure>(again)
     expect(json.error).toMatchObject({code: 'REDIS_UNAVAILABLE', exitCode: 3})
     expect(json.error.details).toMatchObject({condition: 'OOM', resume: `--skip-lines ${(json.error.details.lastLine as number)}`})
     expect((await ctx.redis.xlen('oom.t')) - before - grew).toBe(json.error.details.published)
-    expect(json.error.details.lastLine).toBe(grew + (json.error.details.published as number))
+    expect(json.error.details.lastLine).toBe(upTo + (json.error.details.published as number))
   })
 })
 

@@ -119,6 +119,7 @@ describe('chaos: workers', {timeout: CHAOS_TIMEOUT}, () => {
       60_000,
       'the frozen worker\'s entries handled by the others',
     )
+    const ledgerAtWake = readLedger(ledger).length
     frozen.cli.child.kill('SIGCONT')
 
     const report = await settle({redis: redis.redis, topic, group, mids, ledger, timeoutMs: scaled(60_000, 300_000)})
@@ -128,6 +129,11 @@ describe('chaos: workers', {timeout: CHAOS_TIMEOUT}, () => {
     const summary = workSummary(frozenResult as NonNullable<typeof frozenResult>)
     // Its handlers finished after the others had taken and acknowledged those entries.
     expect(Number(summary?.['duplicates'])).toBeGreaterThan(0)
+    // Of what it held, only the (at most 4) handlers running when it froze finished after it woke. What
+    // it held but had not started waited for a heartbeat on waking (not renewed for a visibility
+    // timeout), which found it taken over: it started none of it.
+    const handledAfterWaking = readLedger(ledger).slice(ledgerAtWake).filter((line) => line.pid === frozenPid && held.includes(line.id))
+    expect(handledAfterWaking.length, JSON.stringify(handledAfterWaking)).toBeLessThanOrEqual(4)
     // Its first heartbeat after waking found its read-ahead taken over, and dropped what had not started.
     const warning = /"event":"warning","message":"(\d+) entries were taken over by another consumer \(this worker was too slow to renew them\): (\d+) not yet started are theirs now/.exec(frozenResult?.stdout ?? '')
     expect(warning, frozenResult?.stdout).not.toBeNull()

@@ -59,6 +59,8 @@ export class Dispatcher {
   finished = 0
   /** No more starts: the shutdown timeout ran out, or the worker failed. */
   private abandoned = false
+  /** A stale entry asked for a heartbeat that has not succeeded yet. */
+  private heartbeatAsked = false
   /** Loops waiting for room, each with the room it waits for. */
   private readonly slotWaiters: Array<{min: number; wake: () => void}> = []
   private idleWaiters: Array<() => void> = []
@@ -67,6 +69,8 @@ export class Dispatcher {
     private readonly session: Session,
     private readonly readAhead: ReadAhead,
     private readonly onMaxMessages: () => void,
+    /** Asks for a heartbeat now: the next entry to start has not been renewed for a visibility timeout. */
+    private readonly onStale: () => void = () => undefined,
   ) {}
 
   get size(): number {
@@ -215,17 +219,39 @@ export class Dispatcher {
     return !this.abandoned && (maxMessages === undefined || this.started < maxMessages)
   }
 
-  /** Start what may start: a suspect alone once nothing runs, else queued entries up to --concurrency. */
+  /** Start what may start, after a heartbeat that renewed what had gone stale. */
+  resume(): void {
+    this.heartbeatAsked = false
+    this.pump()
+  }
+
+  /**
+   * Start what may start: a suspect alone once nothing runs, else queued entries up to --concurrency.
+   * An entry not renewed for a visibility timeout (the process was frozen, or Redis did not answer
+   * the heartbeat) waits for a heartbeat to say whether it is still this consumer's: another worker
+   * may have taken it over and be handling it, and starting it here would be a second handling.
+   */
   private pump(): void {
     if (this.soloRunning) return
     if (this.suspects.length > 0) {
-      if (this.running > 0 || !this.mayStart) return
+      if (this.running > 0 || !this.mayStart || this.stale(this.suspects[0] as Tracked)) return
       this.soloRunning = true
       this.start(this.suspects.shift() as Tracked)
       return
     }
     const {concurrency} = this.session.options
-    while (this.running < concurrency && this.queue.length > 0 && this.mayStart) this.start(this.queue.shift() as Tracked)
+    while (this.running < concurrency && this.queue.length > 0 && this.mayStart) {
+      if (this.stale(this.queue[0] as Tracked)) return
+      this.start(this.queue.shift() as Tracked)
+    }
+  }
+
+  private stale(tracked: Tracked): boolean {
+    if (tracked.entry.orphan || performance.now() - tracked.renewedAt < this.session.options.visibilityTimeoutMs) return false
+    // Once per heartbeat: one that fails (Redis down) is retried at the heartbeat's own pace.
+    if (!this.heartbeatAsked) this.onStale()
+    this.heartbeatAsked = true
+    return true
   }
 
   private start(tracked: Tracked): void {

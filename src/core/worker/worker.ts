@@ -57,6 +57,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private dispatcher: Dispatcher | undefined
   private session: Session | undefined
   private readonly dueAlarm = new Alarm()
+  /** Cut short by the dispatcher when an entry waits on a heartbeat to start. */
+  private readonly heartbeatAlarm = new Alarm()
 
   constructor(
     options: WorkerOptions,
@@ -97,7 +99,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Run until closed, `untilEmpty` finds nothing left, or `maxMessages` are handled. */
   async run(): Promise<WorkerSummary> {
     const session = await this.open()
-    const dispatcher = new Dispatcher(session, this.readAhead, () => this.close('max-messages'))
+    const dispatcher = new Dispatcher(session, this.readAhead, () => this.close('max-messages'), () => this.heartbeatAlarm.wakeIn(0))
     this.session = session
     this.dispatcher = dispatcher
     const {topic, group, consumer} = this.options
@@ -405,7 +407,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private async heartbeatLoop(session: Session, dispatcher: Dispatcher): Promise<void> {
     const signal = this.endController.signal
     while (!signal.aborted) {
-      await sleep(this.options.heartbeatIntervalMs, signal)
+      await this.heartbeatAlarm.sleep(this.options.heartbeatIntervalMs, signal)
       if (signal.aborted) break
       const sentAt = performance.now()
       const ids = dispatcher.renewable()
@@ -422,6 +424,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         if (tracked !== undefined) tracked.renewedAt = sentAt
       }
       if (fates.size > 0) this.actOnFates(session, dispatcher, fates, sentAt)
+      dispatcher.resume()
     }
   }
 

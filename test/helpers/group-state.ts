@@ -118,7 +118,7 @@ export async function parkOne(ops: GroupOps, id: string, delayMs: number, attemp
  */
 export async function markStartAs(ops: GroupOps, id: string, solo: boolean): Promise<boolean> {
   if (solo) return ops.markSoloStart(id)
-  await ops.markStart(id)
+  await ops.markStarts([id])
   return true
 }
 

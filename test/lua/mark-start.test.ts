@@ -3,8 +3,10 @@ import {beforeAll, describe, expect, it} from 'vitest'
 
 import {retryKey} from '../../src/core/keys.js'
 import {planStart, type AttemptRecord, type StartPlan} from '../../src/core/worker/attempts.js'
+import {GroupOps} from '../../src/core/worker/group-ops.js'
 import {createTopic, deliver, entryState, GROUP, makeIdle, writeRecords, type Topic, parkOne, markStartAs} from '../helpers/group-state.js'
 import {usePrivateRedis} from '../helpers/private-redis.js'
+import {waitFor} from '../helpers/cli.js'
 
 /**
  * src/lua/mark-start-2.lua through GroupOps.markStart, the worker's own call, against a private
@@ -58,6 +60,37 @@ describe('mark-start-2.lua: a start of an entry taken back is recorded', () => {
     const {topic, id} = await heldByW1()
     for (const solo of [false, true, true]) await markStartAs(topic.ops('w1'), id, solo)
     expect((await entryState(redis, topic.name, id)).record).toBe('0:3:0:2')
+  })
+})
+
+describe('mark-starts-1.lua: the starts of a wave of entries taken back, one command', () => {
+  it('adds one start to each entry\'s record, keeping the rest of it', async () => {
+    const topic = await createTopic(redis, `mark-starts-${++counter}`, 3)
+    const ids = await deliver(redis, topic.name, 'w1', 3)
+    const [a, b, c] = ids as [string, string, string]
+    await writeRecords(redis, topic.name, {[a]: '5000:1:1:0', [b]: '0:2:1:1'})
+    await topic.ops('w1').markStarts(ids)
+    await topic.ops('w1').markStarts([a])
+    expect((await entryState(redis, topic.name, a)).record).toBe('5000:3:1:0')
+    expect((await entryState(redis, topic.name, b)).record).toBe('0:3:1:1')
+    expect((await entryState(redis, topic.name, c)).record).toBe('0:1:0:0')
+  })
+
+  it('leaves the process in the write made by the call: marks land on a server without the script cached, from a client cut off at once', async () => {
+    const topic = await createTopic(redis, `mark-starts-${++counter}`, 2)
+    const ids = await deliver(redis, topic.name, 'w1', 2)
+    // A worker whose connection has run the script before (ioredis then sends EVALSHA), on a server
+    // that has since lost it (SCRIPT FLUSH; Redis 7.4 also evicts scripts loaded by EVAL), and whose
+    // handler ends the process right after its wave started: the connection goes with it. EVALSHA
+    // would get NOSCRIPT back and send the script again, too late.
+    const doomed = await context.server.client()
+    await new GroupOps(doomed, topic.name, GROUP, 'w1').markStarts([])
+    await redis.script('FLUSH')
+    const marked = new GroupOps(doomed, topic.name, GROUP, 'w1').markStarts(ids).catch((error: unknown) => error)
+    doomed.disconnect()
+    await marked
+    await waitFor(async () => (await entryState(redis, topic.name, ids[1] as string)).record !== null, 5_000, 'the marks')
+    for (const id of ids) expect((await entryState(redis, topic.name, id)).record).toBe('0:1:0:0')
   })
 })
 

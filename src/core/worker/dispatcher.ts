@@ -8,7 +8,7 @@ import {decodeMessage, mayBeBinary, type RawValue} from './message.js'
 import {errorMessage, type FailureOutcome} from './outcomes.js'
 import type {ReadAhead} from './read-ahead.js'
 import type {Session} from './session.js'
-import {hasRecord, nothingToAck, type Tracked} from './tracked.js'
+import {hasRecord, needsStartMark, nothingToAck, type Tracked} from './tracked.js'
 import type {HandlerContext} from './types.js'
 
 /**
@@ -61,6 +61,8 @@ export class Dispatcher {
   private abandoned = false
   /** A stale entry asked for a heartbeat that has not succeeded yet. */
   private heartbeatAsked = false
+  /** A wave of entries taken back is about to start (see scheduleMarkedWave). */
+  private waveScheduled = false
   /** Loops waiting for room, each with the room it waits for. */
   private readonly slotWaiters: Array<{min: number; wake: () => void}> = []
   private idleWaiters: Array<() => void> = []
@@ -241,9 +243,48 @@ export class Dispatcher {
     }
     const {concurrency} = this.session.options
     while (this.running < concurrency && this.queue.length > 0 && this.mayStart) {
-      if (this.stale(this.queue[0] as Tracked)) return
+      const next = this.queue[0] as Tracked
+      if (this.stale(next)) return
+      if (needsStartMark(next)) {
+        this.scheduleMarkedWave()
+        return
+      }
       this.start(this.queue.shift() as Tracked)
     }
+  }
+
+  /**
+   * Entries taken back start in waves, one pipeline of start marks for each, written before any of
+   * their handlers is called (see GroupOps.markStarts). The wave waits one microtask: handlers that
+   * finish together (a batch of fast handlers resolves in one go) each free a slot first, so the wave
+   * fills them all with one write instead of one write per entry.
+   */
+  private scheduleMarkedWave(): void {
+    if (this.waveScheduled) return
+    this.waveScheduled = true
+    queueMicrotask(() => {
+      this.waveScheduled = false
+      this.startMarkedWave()
+    })
+  }
+
+  private startMarkedWave(): void {
+    if (this.soloRunning || this.suspects.length > 0) {
+      this.pump()
+      return
+    }
+    const {concurrency} = this.session.options
+    const wave: Tracked[] = []
+    while (this.running + wave.length < concurrency && this.queue.length > 0 && this.mayStart) {
+      const next = this.queue[0] as Tracked
+      if (!needsStartMark(next) || this.stale(next)) break
+      wave.push(this.queue.shift() as Tracked)
+    }
+    if (wave.length > 0) {
+      this.session.ops.markStarts(wave.map((tracked) => tracked.id)).catch((error: unknown) => this.marksFailed(wave.length, error))
+      for (const tracked of wave) this.start(tracked)
+    }
+    this.pump()
   }
 
   private stale(tracked: Tracked): boolean {
@@ -282,16 +323,13 @@ export class Dispatcher {
         if (exact === undefined) return
         pairs = exact
       }
-      if (tracked.entry.takenBack !== undefined && !nothingToAck(tracked)) {
-        // The mark is written to the socket before the handler is called (see mark-start-2.lua).
-        // A suspect may end the process: what was handled before it is acknowledged first, or those
-        // entries would come back as suspects themselves (their acks still in the 2 ms batch).
-        if (tracked.suspect) await session.acks.flush()
-        if (tracked.suspect) {
-          if (!(await session.ops.markSoloStart(tracked.id).catch((error: unknown) => this.markFailed(tracked, error)))) return
-        } else {
-          session.ops.markStart(tracked.id).catch((error: unknown) => this.markFailed(tracked, error))
-        }
+      // Entries taken back were marked as their wave started (startMarkedWave), except a suspect:
+      // it may end the process, so what was handled before it is acknowledged first (or those
+      // entries would come back as suspects themselves, their acks still in the 2 ms batch), and its
+      // mark is checked against its owner (mark-start-2.lua) before the handler is called.
+      if (tracked.suspect && tracked.entry.takenBack !== undefined && !nothingToAck(tracked)) {
+        await session.acks.flush()
+        if (!(await session.ops.markSoloStart(tracked.id).catch((error: unknown) => this.markFailed(tracked, error)))) return
       }
       const message = decodeMessage(session.options.topic, tracked.id, pairs, tracked.attempt)
       try {
@@ -334,11 +372,17 @@ export class Dispatcher {
     }
   }
 
-  /** A failed mark: true to run the handler anyway (the start goes uncounted), false if the entry is not ours. */
+  /** A failed mark: true to run the handler anyway (the start goes uncounted). */
   private markFailed(tracked: Tracked, error: unknown): boolean {
     if (isFatal(error)) this.session.fail(error)
     else this.session.warn(`could not record the start of ${tracked.id} (this attempt goes uncounted): ${errorMessage(error)}`)
     return true
+  }
+
+  /** A wave's marks failed: its handlers ran anyway, those starts go uncounted. */
+  private marksFailed(count: number, error: unknown): void {
+    if (isFatal(error)) this.session.fail(error)
+    else this.session.warn(`could not record the start of ${count} entries taken back (these attempts go uncounted): ${errorMessage(error)}`)
   }
 
   /** Remove the retry state of an entry that is pending nowhere (nothing will acknowledge it). */

@@ -2,7 +2,7 @@ import type {Redis} from 'ioredis'
 
 import {deadLetterKey, retryDueKey, retryKey, takeoverKey} from '../keys.js'
 import {isPermissionDenied} from '../redis/redis-errors.js'
-import {callScript, type ScriptSpec} from '../scripts.js'
+import {callScript, evalScript, type ScriptSpec} from '../scripts.js'
 import {parseAttemptRecord, type AttemptRecord} from './attempts.js'
 
 /**
@@ -29,6 +29,7 @@ const SCRIPTS = {
   takeDue: {name: 'qctlTakeDue', file: 'take-due-3.lua', keys: 3},
   reclaim: {name: 'qctlReclaim', file: 'reclaim-4.lua', keys: 4},
   markStart: {name: 'qctlMarkStart', file: 'mark-start-2.lua', keys: 2},
+  markStarts: {name: 'qctlMarkStarts', file: 'mark-starts-1.lua', keys: 1},
   heartbeat: {name: 'qctlHeartbeat', file: 'heartbeat-3.lua', keys: 3},
   deadLetter: {name: 'qctlDeadLetter', file: 'dead-letter-4.lua', keys: 4},
   deleteConsumer: {name: 'qctlDeleteConsumerIfIdle', file: 'delete-consumer-if-idle-1.lua', keys: 1},
@@ -158,12 +159,12 @@ export class GroupOps {
   }
 
   /**
-   * Record a start of an entry taken back, just before its handler runs: a plain HINCRBY of the
-   * record's `<id>+` field (see includes/attempt-record.lua), written to the socket before this
-   * returns, so the mark leaves the process even if the handler then kills it.
+   * Record the starts of entries taken back, just before their handlers run: one command for the
+   * entries a worker starts together (mark-starts-1.lua, sent with EVAL; see there why), written to
+   * the socket before this returns, so the marks leave the process even if a handler then kills it.
    */
-  async markStart(id: string): Promise<void> {
-    await this.redis.hincrby(this.retryKey, `${id}+`, 1)
+  async markStarts(ids: readonly string[]): Promise<void> {
+    await evalScript(this.redis, SCRIPTS.markStarts, [this.retryKey, ...ids])
   }
 
   /** Record a start of a suspect, which runs alone; false (nothing written) if it is no longer this consumer's. */

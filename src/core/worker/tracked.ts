@@ -31,3 +31,9 @@ export const hasRecord = (tracked: Tracked): boolean => tracked.entry.takenBack 
 
 /** No acknowledgement to send: nothing is pending for it any more (its consumer was deleted, or it was deleted). */
 export const nothingToAck = (tracked: Tracked): boolean => tracked.entry.orphan || tracked.fate === 'orphaned' || tracked.fate === 'deleted'
+
+/**
+ * Whether starting it writes a start mark first (see attempts.ts): an entry taken back (not a first
+ * delivery) whose handler will be called, unless it is a suspect (marked alone, with a check).
+ */
+export const needsStartMark = (tracked: Tracked): boolean => tracked.entry.takenBack !== undefined && !tracked.suspect && !tracked.exceeded && !nothingToAck(tracked)

@@ -27,11 +27,11 @@ export class WorkReporter {
     private readonly spinner: Spinner,
     private readonly style: ChalkInstance,
   ) {
-    worker.on('started', (event) => this.event('start', event, formatStart(event, style)))
-    worker.on('retry', (event) => this.event('retry', event, formatRetry(event, style)))
-    worker.on('deadLettered', (event) => this.event('deadLetter', event, formatDeadLetter(event, style)))
-    worker.on('lost', (event) => this.event('lost', event, formatLost(event, style)))
-    worker.on('log', (event) => this.event('log', event, `[${event.id}] ${event.message}`))
+    worker.on('started', (event) => this.event('start', event, () => formatStart(event, style)))
+    worker.on('retry', (event) => this.event('retry', event, () => formatRetry(event, style)))
+    worker.on('deadLettered', (event) => this.event('deadLetter', event, () => formatDeadLetter(event, style)))
+    worker.on('lost', (event) => this.event('lost', event, () => formatLost(event, style)))
+    worker.on('log', (event) => this.event('log', event, () => `[${event.id}] ${event.message}`))
     worker.on('warning', (event) => this.warn(event.message))
     worker.on('stopping', (event) => this.notice('stopping', event, formatStopping(event)))
     const interval = mode === 'terminal' ? STATUS_INTERVAL_MS : mode === 'json' ? JSON_STATS_INTERVAL_MS : PLAIN_STATS_INTERVAL_MS
@@ -52,9 +52,10 @@ export class WorkReporter {
     } else if (this.mode !== 'quiet') process.stderr.write(`${line}\n`)
   }
 
-  private event(name: string, data: object, line: string): void {
+  /** `line` is made only when it is printed: a retry storm makes an event per message. */
+  private event(name: string, data: object, line: () => string): void {
     if (this.mode === 'json') this.json(name, data)
-    else if (this.mode !== 'quiet') this.spinner.log(line)
+    else if (this.mode !== 'quiet') this.spinner.log(line())
   }
 
   /**

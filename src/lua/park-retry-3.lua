@@ -26,20 +26,26 @@
   call was re-sent after a reconnect, its first reply lost), 0 if it is not this consumer's, -1 if it was deleted from the stream meanwhile (its record is removed: report it lost).
 ]]
 --- @include "attempt-record.lua"
+--- @include "pending-to.lua"
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local results = {}
+local ids = {}
+for i = 4, #ARGV, 3 do ids[#ids + 1] = ARGV[i] end
+local isMine = pendingTo(KEYS[1], ARGV[1], ARGV[2], ids)
 -- Entries still this consumer's, handed to the parked consumer in one XCLAIM (the worker sends at most 100).
 local mine = {}
 -- Already parked (this call re-sent after a reconnect, its first reply lost): reported as parked again.
 local again = {}
-for i = 4, #ARGV, 3 do
-  local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
-  if pending[1] and pending[1][2] == ARGV[2] then
-    mine[#mine + 1] = ARGV[i]
-  elseif pending[1] and pending[1][2] == ARGV[3] then
-    local due = redis.call('ZSCORE', KEYS[3], ARGV[i])
-    if due then again[ARGV[i]] = {tonumber(due), (readRecord(KEYS[2], ARGV[i]))} end
+for _, id in ipairs(ids) do
+  if isMine[id] then
+    mine[#mine + 1] = id
+  else
+    local pending = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
+    if pending[1] and pending[1][2] == ARGV[3] then
+      local due = redis.call('ZSCORE', KEYS[3], id)
+      if due then again[id] = {tonumber(due), (readRecord(KEYS[2], id))} end
+    end
   end
 end
 local claimed = {}
@@ -51,6 +57,16 @@ if #mine > 0 then
 end
 local owned = {}
 for _, id in ipairs(mine) do owned[id] = true end
+local parked = {}
+for _, id in ipairs(mine) do
+  if claimed[id] then parked[#parked + 1] = id end
+end
+-- The records of the parked entries: read with one HMGET, written with one HSET (and one HDEL of
+-- the start counts folded into them), their due times with one ZADD.
+local records = readRecords(KEYS[2], parked)
+local recordOf = {}
+for i, id in ipairs(parked) do recordOf[id] = records[i] end
+local written, folded, dues = {}, {}, {}
 for i = 4, #ARGV, 3 do
   local id = ARGV[i]
   if again[id] then
@@ -63,15 +79,23 @@ for i = 4, #ARGV, 3 do
     redis.call('ZREM', KEYS[3], id)
     results[#results + 1] = -1
   else
-    local first, starts, settled, solo, _, plus = readRecord(KEYS[2], id)
+    local first, starts, settled, solo, _, plus = unpack(recordOf[id])
     if first == 0 then first = now end
     local attempt = tonumber(ARGV[i + 2])
     if attempt > starts then starts = attempt end
     settled = starts
     local due = now + tonumber(ARGV[i + 1])
-    writeRecord(KEYS[2], id, first, starts, settled, solo, plus)
-    redis.call('ZADD', KEYS[3], due, id)
+    written[#written + 1] = id
+    written[#written + 1] = first .. ':' .. starts .. ':' .. settled .. ':' .. solo
+    if plus then folded[#folded + 1] = id .. '+' end
+    dues[#dues + 1] = due
+    dues[#dues + 1] = id
     results[#results + 1] = {due, first}
   end
 end
+if #written > 0 then
+  redis.call('HSET', KEYS[2], unpack(written))
+  redis.call('ZADD', KEYS[3], unpack(dues))
+end
+if #folded > 0 then redis.call('HDEL', KEYS[2], unpack(folded)) end
 return results

@@ -40,16 +40,24 @@ local claimed = {}
 for _, entry in ipairs(redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[4]), unpack(ids))) do
   claimed[entry[1]] = entry[2]
 end
+-- One HMGET for the records and one HSET for the marks of the whole batch (at most 1000 entries).
+local takenIds = {}
+local marks = {}
 for _, id in ipairs(ids) do
-  local fields = claimed[id]
-  if fields then
-    taken[#taken + 1] = {id, fields, recordText(KEYS[2], id)}
-    redis.call('HSET', KEYS[4], id, ARGV[3])
+  if claimed[id] then
+    takenIds[#takenIds + 1] = id
+    marks[#marks + 1] = id
+    marks[#marks + 1] = ARGV[3]
   else
     forgetRecord(KEYS[2], id)
     redis.call('ZREM', KEYS[3], id)
     lost[#lost + 1] = id
   end
 end
-if #taken > 0 then redis.call('PEXPIRE', KEYS[4], tonumber(ARGV[6])) end
+if #takenIds > 0 then
+  local records = recordTexts(KEYS[2], takenIds)
+  for i, id in ipairs(takenIds) do taken[i] = {id, claimed[id], records[i]} end
+  redis.call('HSET', KEYS[4], unpack(marks))
+  redis.call('PEXPIRE', KEYS[4], tonumber(ARGV[6]))
+end
 return {taken, lost}

@@ -33,6 +33,7 @@
     nextDueInMs  ms until the next parked entry is due (0 if one is due now), -1 if none is parked
 ]]
 --- @include "attempt-record.lua"
+--- @include "pending-to.lua"
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
@@ -53,12 +54,12 @@ local function parkedConsumerGone()
 end
 -- At most ARGV[4] IDs (the worker asks for at most 500): one ZREM and one XCLAIM for them all.
 if #ids > 0 then redis.call('ZREM', KEYS[2], unpack(ids)) end
+local isParked = pendingTo(KEYS[1], ARGV[1], ARGV[3], ids)
 local parked = {}
 for _, id in ipairs(ids) do
-  local pending = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
-  if pending[1] then
-    if pending[1][2] == ARGV[3] then parked[#parked + 1] = id end
-  else
+  if isParked[id] then
+    parked[#parked + 1] = id
+  elseif not redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)[1] then
     local entry = parkedConsumerGone() and redis.call('XRANGE', KEYS[1], id, id)[1]
     if entry then
       taken[#taken + 1] = {id, entry[2], recordText(KEYS[3], id), 1}
@@ -70,15 +71,18 @@ end
 if #parked > 0 then
   local claimed = {}
   for _, entry in ipairs(redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(parked))) do claimed[entry[1]] = entry[2] end
+  local kept = {}
   for _, id in ipairs(parked) do
-    local fields = claimed[id]
-    if fields then
-      taken[#taken + 1] = {id, fields, recordText(KEYS[3], id), 0}
+    if claimed[id] then
+      kept[#kept + 1] = id
     else
       forgetRecord(KEYS[3], id)
       lost[#lost + 1] = id
     end
   end
+  -- One HMGET for the records of all those taken.
+  local records = recordTexts(KEYS[3], kept)
+  for i, id in ipairs(kept) do taken[#taken + 1] = {id, claimed[id], records[i], 0} end
 end
 local nextDue = -1
 local head = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')

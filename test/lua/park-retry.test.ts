@@ -2,6 +2,7 @@ import type {Redis} from 'ioredis'
 import {beforeAll, describe, expect, it} from 'vitest'
 
 import {parseAttemptRecord} from '../../src/core/worker/attempts.js'
+import {retryDueKey, retryKey} from '../../src/core/keys.js'
 import {PARKED_CONSUMER} from '../../src/core/worker/group-ops.js'
 import {createTopic, deliver, entryState, GROUP, makeIdle, pendingRow, redisTimeMs, writeRecords, type Topic, parkOne, parkOk} from '../helpers/group-state.js'
 import {usePrivateRedis} from '../helpers/private-redis.js'
@@ -91,6 +92,58 @@ describe('park-retry-3.lua: a failed entry is parked until its backoff is over',
     await writeRecords(redis, topic.name, {[id]: '7000:9000'})
     await parkOne(topic.ops('w1'), id, 1000, 2)
     expect(await topic.ops('w1').records([id])).toEqual([{firstFailureMs: 7000, starts: 2, settled: 2, solo: 0}])
+  })
+})
+
+describe('park-retry-3.lua: a batch in one call', () => {
+  it('far apart among 100 held entries (each then asked for alone), a start mark folded in, one not this consumer\'s', async () => {
+    const topic = await createTopic(redis, `park-${++counter}`, 101)
+    const held = await deliver(redis, topic.name, 'w1', 100)
+    const [other] = await deliver(redis, topic.name, 'w2', 1)
+    const [a, b, c] = [held[0], held[50], held[99]] as [string, string, string]
+    await writeRecords(redis, topic.name, {[a]: '5000:1:1:0'})
+    await redis.hset(retryKey(topic.name, GROUP), `${a}+`, '1')
+    const before = await redisTimeMs(redis)
+    const outcomes = await topic.ops('w1').park([
+      {id: a, delayMs: 1000, attempt: 2},
+      {id: b, delayMs: 2000, attempt: 1},
+      {id: other as string, delayMs: 1000, attempt: 1},
+      {id: c, delayMs: 3000, attempt: 1},
+    ])
+    const after = await redisTimeMs(redis)
+    expect(outcomes[2]).toBeUndefined()
+    const parked = outcomes.filter((outcome) => outcome !== undefined) as Array<{dueMs: number; firstFailureMs: number}>
+    expect(parked).toHaveLength(3)
+    const now = (parked[1] as {firstFailureMs: number}).firstFailureMs
+    expect(now).toBeGreaterThanOrEqual(before)
+    expect(now).toBeLessThanOrEqual(after)
+    expect(parked).toEqual([
+      {dueMs: now + 1000, firstFailureMs: 5000},
+      {dueMs: now + 2000, firstFailureMs: now},
+      {dueMs: now + 3000, firstFailureMs: now},
+    ])
+    expect((await entryState(redis, topic.name, a)).record).toBe('5000:2:2:0')
+    expect(await redis.hget(retryKey(topic.name, GROUP), `${a}+`)).toBeNull()
+    expect((await entryState(redis, topic.name, b)).record).toBe(`${now}:1:1:0`)
+    expect((await entryState(redis, topic.name, other as string)).record).toBeNull()
+    for (const id of [a, b, c]) expect((await pendingRow(redis, topic.name, id))?.consumer).toBe(PARKED_CONSUMER)
+    expect((await pendingRow(redis, topic.name, other as string))?.consumer).toBe('w2')
+    expect(await redis.zrange(retryDueKey(topic.name, GROUP), 0, -1)).toEqual([a, b, c])
+  })
+})
+
+describe('park-retry-3.lua and take-due-3.lua: IDs past 2^53 (explicit IDs of other programs)', () => {
+  it('are parked and taken back like any other, asked for one by one', async () => {
+    const topic = await createTopic(redis, `park-${++counter}`, 0)
+    const ids = ['9007199254740993-0', '9007199254740993-18446744073709551614', '18446744073709551615-18446744073709551615']
+    for (const id of ids) await redis.xadd(topic.name, id, 'n', '1')
+    expect(await deliver(redis, topic.name, 'w1', 3)).toEqual(ids)
+    const outcomes = await topic.ops('w1').park(ids.map((id) => ({id, delayMs: 0, attempt: 1})))
+    expect(outcomes.every((outcome) => typeof outcome === 'object')).toBe(true)
+    for (const id of ids) expect((await pendingRow(redis, topic.name, id))?.consumer).toBe(PARKED_CONSUMER)
+    const taken = await topic.ops('w2').takeDue(10)
+    expect(taken.entries.map((entry) => entry.id).sort()).toEqual([...ids].sort())
+    for (const id of ids) expect((await pendingRow(redis, topic.name, id))?.consumer).toBe('w2')
   })
 })
 

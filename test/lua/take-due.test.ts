@@ -163,7 +163,7 @@ describe('take-due-3.lua: the cost does not depend on how many entries are waiti
    * A topic with 3 due entries parked and `waiting` more parked until an hour from now (arranged
    * with plain commands: the parked consumer reads them, the due set scores them).
    */
-  async function withWaiting(waiting: number): Promise<{topic: Topic; due: string[]}> {
+  async function withWaiting(waiting: number, spread = false): Promise<{topic: Topic; due: string[]}> {
     const topic = await createTopic(redis, `take-due-${++counter}`, 0)
     for (let added = 0; added < waiting + 3; added += 10_000) {
       const pipeline = redis.pipeline()
@@ -177,10 +177,13 @@ describe('take-due-3.lua: the cost does not depend on how many entries are waiti
       ids.push(...read)
     }
     const now = await redisTimeMs(redis)
-    const due = ids.slice(0, 3)
+    // First in the stream, or the first, the middle and the last (the waiting ones between them).
+    const dueAt = spread ? [0, Math.floor(ids.length / 2), ids.length - 1] : [0, 1, 2]
+    const due = dueAt.map((index) => ids[index] as string)
     await redis.zadd(retryDueKey(topic.name, GROUP), now - 3000, due[2] as string, now - 2000, due[0] as string, now - 1000, due[1] as string)
-    for (let from = 3; from < ids.length; from += 10_000) {
-      const chunk = ids.slice(from, from + 10_000)
+    const rest = ids.filter((_id, index) => !dueAt.includes(index))
+    for (let from = 0; from < rest.length; from += 10_000) {
+      const chunk = rest.slice(from, from + 10_000)
       await redis.zadd(retryDueKey(topic.name, GROUP), ...chunk.flatMap((id, i) => [now + 3_600_000 + from + i, id]))
     }
     await writeRecords(redis, topic.name, Object.fromEntries(due.map((id) => [id, '5000:1:1:0'])))
@@ -206,8 +209,23 @@ describe('take-due-3.lua: the cost does not depend on how many entries are waiti
       expect(Object.fromEntries(consumers)).toEqual({[PARKED_CONSUMER]: String(waiting), w2: '3'})
       runs.push(calls)
     }
-    // One TIME, one ZRANGEBYSCORE, one ZRANGE; per entry taken: ZREM, XPENDING of that ID, XCLAIM, HGET.
-    expect(runs[0]).toEqual({evalsha: 1, time: 1, zrangebyscore: 1, zrange: 1, zrem: 1, xpending: 3, xclaim: 1, hmget: 3})
+    // One TIME, one ZRANGEBYSCORE, one ZRANGE; for the entries taken together: one ZREM, one XPENDING
+    // of the parked consumer over their range (see includes/pending-to.lua), one XCLAIM, one HMGET.
+    expect(runs[0]).toEqual({evalsha: 1, time: 1, zrangebyscore: 1, zrange: 1, zrem: 1, xpending: 1, xclaim: 1, hmget: 1})
     expect(runs[1]).toEqual(runs[0])
+  })
+
+  it('due entries far apart in the stream, 100,000 waiting between them: exactly those taken, each asked for alone', async () => {
+    const {topic, due} = await withWaiting(100_000, true)
+    const before = await commandCalls(redis)
+    const taken = await topic.ops('w2').takeDue(10)
+    const calls = callsBetween(before, await commandCalls(redis))
+    expect(taken.entries.map((entry) => entry.id)).toEqual([due[2], due[0], due[1]])
+    expect(taken.entries.map((entry) => entry.takenBack?.record)).toEqual(due.map(() => ({firstFailureMs: 5000, starts: 1, settled: 1, solo: 0})))
+    expect(await redis.zcard(retryDueKey(topic.name, GROUP))).toBe(100_000)
+    const [, , , consumers] = (await redis.xpending(topic.name, GROUP)) as [number, string, string, Array<[string, string]>]
+    expect(Object.fromEntries(consumers)).toEqual({[PARKED_CONSUMER]: '100000', w2: '3'})
+    // The range's listing stops at 2 per ID + 16: then one XPENDING per ID not listed.
+    expect(calls['xpending']).toBe(1 + 2)
   })
 })

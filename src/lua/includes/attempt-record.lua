@@ -5,35 +5,71 @@
     <id>+  starts counted by a plain HINCRBY just before a handler runs (the worker's hot path for
            entries taken back sends no script), added to `starts`.
 ]]
-local function readRecord(hash, id)
-  local values = redis.call('HMGET', hash, id, id .. '+')
+-- A record from its two fields' values (false when missing, as HMGET returns them).
+local function parseRecord(text, plusText)
   local first, starts, settled, solo = 0, 0, 0, 0
   local found = false
-  if values[1] then
+  if text then
     found = true
     local parts = {}
-    for part in string.gmatch(values[1], '[^:]+') do parts[#parts + 1] = tonumber(part) or 0 end
+    for part in string.gmatch(text, '[^:]+') do parts[#parts + 1] = tonumber(part) or 0 end
     first = parts[1] or 0
     if #parts >= 4 then starts, settled, solo = parts[2], parts[3], parts[4] else starts, settled = 1, 1 end
   end
-  local plus = values[2] ~= false and values[2] ~= nil
+  local plus = plusText ~= false and plusText ~= nil
   if plus then
     found = true
-    starts = starts + (tonumber(values[2]) or 0)
+    starts = starts + (tonumber(plusText) or 0)
   end
   return first, starts, settled, solo, found, plus
 end
 
-local function recordText(hash, id)
-  local first, starts, settled, solo, found = readRecord(hash, id)
+local function readRecord(hash, id)
+  local values = redis.call('HMGET', hash, id, id .. '+')
+  return parseRecord(values[1], values[2])
+end
+
+local function formatRecord(first, starts, settled, solo, found)
   if not found then return '' end
   return first .. ':' .. starts .. ':' .. settled .. ':' .. solo
+end
+
+local function recordText(hash, id)
+  return formatRecord(readRecord(hash, id))
+end
+
+-- The records of many entries (as recordText), with one HMGET: `ids` at most a few thousand (unpack).
+local function recordTexts(hash, ids)
+  local texts = {}
+  if #ids == 0 then return texts end
+  local fields = {}
+  for i, id in ipairs(ids) do
+    fields[2 * i - 1] = id
+    fields[2 * i] = id .. '+'
+  end
+  local values = redis.call('HMGET', hash, unpack(fields))
+  for i = 1, #ids do texts[i] = formatRecord(parseRecord(values[2 * i - 1], values[2 * i])) end
+  return texts
 end
 
 -- `plus`: whether the record had a `<id>+` field (readRecord's sixth value), now folded into `starts`.
 local function writeRecord(hash, id, first, starts, settled, solo, plus)
   redis.call('HSET', hash, id, first .. ':' .. starts .. ':' .. settled .. ':' .. solo)
   if plus then redis.call('HDEL', hash, id .. '+') end
+end
+
+-- The records of many entries (as readRecord: {first, starts, settled, solo, found, plus} each), with one HMGET.
+local function readRecords(hash, ids)
+  local records = {}
+  if #ids == 0 then return records end
+  local fields = {}
+  for i, id in ipairs(ids) do
+    fields[2 * i - 1] = id
+    fields[2 * i] = id .. '+'
+  end
+  local values = redis.call('HMGET', hash, unpack(fields))
+  for i = 1, #ids do records[i] = {parseRecord(values[2 * i - 1], values[2 * i])} end
+  return records
 end
 
 local function forgetRecord(hash, id)

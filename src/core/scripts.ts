@@ -45,23 +45,4 @@ export async function callScript(client: Redis, spec: ScriptSpec, args: Array<st
   return command.apply(client, args)
 }
 
-const HEADER = /^--\[\[[\s\S]*?\]\]\n/
-
-/**
- * Run a script by sending its body with EVAL (the header comment left out), every time. For a
- * script that must reach the server in the write made now: EVALSHA of a script the server does not
- * have yet (a restarted or flushed server) is sent again as EVAL only after the NOSCRIPT reply, a
- * round trip later. The server caches the body by its SHA1, so this costs the bytes, not a compile.
- */
-export async function evalScript(client: Redis, spec: ScriptSpec, args: Array<string | Buffer | number>): Promise<unknown> {
-  let body = bodies.get(spec.file)
-  if (body === undefined) {
-    body = scriptSource(spec.file).replace(HEADER, '')
-    bodies.set(spec.file, body)
-  }
-  return client.eval(body, spec.keys, ...args)
-}
-
-const bodies = new Map<string, string>()
-
 export const XADD_BATCH: ScriptSpec = {name: 'qctlXaddBatch', file: 'xadd-batch-1.lua', keys: 1}

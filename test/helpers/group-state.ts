@@ -118,7 +118,9 @@ export async function parkOne(ops: GroupOps, id: string, delayMs: number, attemp
  */
 export async function markStartAs(ops: GroupOps, id: string, solo: boolean): Promise<boolean> {
   if (solo) return ops.markSoloStart(id)
-  await ops.markStarts([id])
+  // As the worker does: the record it read when it took the entry, written back with one more start.
+  const [record] = await ops.records([id])
+  await ops.markStarts([{id, record}])
   return true
 }
 

@@ -4,7 +4,7 @@ import {beforeAll, describe, expect, it} from 'vitest'
 import {retryKey} from '../../src/core/keys.js'
 import {planStart, type AttemptRecord, type StartPlan} from '../../src/core/worker/attempts.js'
 import {GroupOps} from '../../src/core/worker/group-ops.js'
-import {createTopic, deliver, entryState, GROUP, makeIdle, writeRecords, type Topic, parkOne, markStartAs} from '../helpers/group-state.js'
+import {callsBetween, commandCalls, createTopic, deliver, entryState, GROUP, makeIdle, writeRecords, type Topic, parkOne, markStartAs} from '../helpers/group-state.js'
 import {usePrivateRedis} from '../helpers/private-redis.js'
 import {waitFor} from '../helpers/cli.js'
 
@@ -63,30 +63,33 @@ describe('mark-start-2.lua: a start of an entry taken back is recorded', () => {
   })
 })
 
-describe('mark-starts-1.lua: the starts of a wave of entries taken back, one command', () => {
-  it('adds one start to each entry\'s record, keeping the rest of it', async () => {
-    const topic = await createTopic(redis, `mark-starts-${++counter}`, 3)
-    const ids = await deliver(redis, topic.name, 'w1', 3)
-    const [a, b, c] = ids as [string, string, string]
-    await writeRecords(redis, topic.name, {[a]: '5000:1:1:0', [b]: '0:2:1:1'})
-    await topic.ops('w1').markStarts(ids)
-    await topic.ops('w1').markStarts([a])
-    expect((await entryState(redis, topic.name, a)).record).toBe('5000:3:1:0')
-    expect((await entryState(redis, topic.name, b)).record).toBe('0:3:1:1')
+describe('GroupOps.markStarts: the starts of a wave of entries taken back, one HSET', () => {
+  it('writes each entry\'s record (as read when it was taken) with one more start, keeping the rest; a start count left by older workers is folded in', async () => {
+    const topic = await createTopic(redis, `mark-starts-${++counter}`, 4)
+    const ids = await deliver(redis, topic.name, 'w1', 4)
+    const [a, b, c, d] = ids as [string, string, string, string]
+    await writeRecords(redis, topic.name, {[a]: '5000:1:1:0', [b]: '0:2:2:1', [d]: '7000:9000'})
+    const ops = topic.ops('w1')
+    const before = await commandCalls(redis)
+    await ops.markStarts(ids.map((id, index) => ({id, record: [{firstFailureMs: 5000, starts: 1, settled: 1, solo: 0}, {firstFailureMs: 0, starts: 2, settled: 2, solo: 1}, undefined, {firstFailureMs: 7000, starts: 1, settled: 1, solo: 0}][index]})))
+    expect(callsBetween(before, await commandCalls(redis))).toEqual({hset: 1})
+    expect((await entryState(redis, topic.name, a)).record).toBe('5000:2:1:0')
+    expect((await entryState(redis, topic.name, b)).record).toBe('0:3:2:1')
     expect((await entryState(redis, topic.name, c)).record).toBe('0:1:0:0')
+    expect((await entryState(redis, topic.name, d)).record).toBe('7000:2:1:0')
+    // What the next taker reads: each a suspect (a start that never reported back).
+    for (const record of await ops.records(ids)) expect(planStart(record, 5).suspect).toBe(true)
   })
 
-  it('leaves the process in the write made by the call: marks land on a server without the script cached, from a client cut off at once', async () => {
+  it('leaves the process in the write made by the call: the marks land from a client cut off at once', async () => {
     const topic = await createTopic(redis, `mark-starts-${++counter}`, 2)
     const ids = await deliver(redis, topic.name, 'w1', 2)
-    // A worker whose connection has run the script before (ioredis then sends EVALSHA), on a server
-    // that has since lost it (SCRIPT FLUSH; Redis 7.4 also evicts scripts loaded by EVAL), and whose
-    // handler ends the process right after its wave started: the connection goes with it. EVALSHA
-    // would get NOSCRIPT back and send the script again, too late.
+    // A worker whose handler ends the process right after its wave started: the connection goes
+    // with it. (A script would not do: EVALSHA on a server that lost its script cache gets NOSCRIPT
+    // back, and ioredis sends the script again, too late.)
     const doomed = await context.server.client()
-    await new GroupOps(doomed, topic.name, GROUP, 'w1').markStarts([])
     await redis.script('FLUSH')
-    const marked = new GroupOps(doomed, topic.name, GROUP, 'w1').markStarts(ids).catch((error: unknown) => error)
+    const marked = new GroupOps(doomed, topic.name, GROUP, 'w1').markStarts(ids.map((id) => ({id, record: undefined}))).catch((error: unknown) => error)
     doomed.disconnect()
     await marked
     await waitFor(async () => (await entryState(redis, topic.name, ids[1] as string)).record !== null, 5_000, 'the marks')

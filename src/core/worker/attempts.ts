@@ -8,7 +8,8 @@
  * - A first delivery (XREADGROUP `>`) is attempt 1 and writes nothing: marking it would cost a
  *   Redis write per message on the drain's hot path. So a start on first delivery is never proven.
  * - Every later start (a due retry, an entry taken over from a dead worker, a restarted worker's
- *   own) is marked in Redis just before its handler is called (mark-start-2.lua): `starts`.
+ *   own) is marked in Redis just before its handler is called: `starts`. Entries starting together
+ *   are marked with one HSET of their records (GroupOps.markStarts), a suspect alone by mark-start-2.lua.
  * - A failure the worker recorded (park-retry-3.lua, the dead-letter script) proves that start
  *   and says it reported back: `settled`.
  * - `starts > settled` means a marked start never reported back: its worker died, froze or was
@@ -34,7 +35,8 @@ export interface AttemptRecord {
 /**
  * An attempt record from the retry hash's two fields (see src/lua/includes/attempt-record.lua):
  * `<id>` "firstFailureMs:starts:settled:solo" (older workers wrote "firstFailureMs:dueMs", read as one
- * proven, settled start) and `<id>+`, starts counted by HINCRBY.
+ * proven, settled start) and `<id>+`, starts counted by HINCRBY (written by qctl before December 2026,
+ * read for the records its workers left).
  */
 export function parseAttemptRecord(text: string | null | undefined, plus?: string | null): AttemptRecord | undefined {
   const extra = plus === null || plus === undefined ? 0 : Number(plus) || 0
@@ -46,6 +48,14 @@ export function parseAttemptRecord(text: string | null | undefined, plus?: strin
 }
 
 export const formatAttemptRecord = (record: AttemptRecord): string => `${record.firstFailureMs}:${record.starts}:${record.settled}:${record.solo}`
+
+/** The record after one more start (not alone) of an entry taken back with `record` (undefined: none). */
+export const withOneMoreStart = (record: AttemptRecord | undefined): AttemptRecord => ({
+  firstFailureMs: record?.firstFailureMs ?? 0,
+  starts: (record?.starts ?? 0) + 1,
+  settled: record?.settled ?? 0,
+  solo: record?.solo ?? 0,
+})
 
 export interface StartPlan {
   /** The attempt number of this start (the handler's `message.attempt`). */

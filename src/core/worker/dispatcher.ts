@@ -281,7 +281,7 @@ export class Dispatcher {
       wave.push(this.queue.shift() as Tracked)
     }
     if (wave.length > 0) {
-      this.session.ops.markStarts(wave.map((tracked) => tracked.id)).catch((error: unknown) => this.marksFailed(wave.length, error))
+      this.session.ops.markStarts(wave.map((tracked) => ({id: tracked.id, record: tracked.record}))).catch((error: unknown) => this.marksFailed(wave.length, error))
       for (const tracked of wave) this.start(tracked)
     }
     this.pump()

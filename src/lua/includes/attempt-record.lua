@@ -2,8 +2,8 @@
   attempt-record.lua (included by the worker's scripts): an entry's attempt record in the group's
   retry hash (see src/core/worker/attempts.ts). Two fields per entry:
     <id>   "firstFailureMs:starts:settled:solo", written by scripts (a failure, a start alone);
-    <id>+  starts counted by a plain HINCRBY just before a handler runs (the worker's hot path for
-           entries taken back sends no script), added to `starts`.
+    <id>+  starts counted by a plain HINCRBY just before a handler ran (qctl before December 2026;
+           now the worker writes `<id>` whole, see GroupOps.markStarts), added to `starts`.
 ]]
 -- A record from its two fields' values (false when missing, as HMGET returns them).
 local function parseRecord(text, plusText)

@@ -242,10 +242,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const {topic, group, consumer} = this.options
     let after = '0'
     while (!this.stopping) {
-      this.readAhead.update(dispatcher.finished, performance.now())
-      await dispatcher.waitForRoom(Math.min(TAKE_BATCH, this.options.concurrency))
-      const count = Math.max(1, Math.min(dispatcher.freeCapacity, TAKE_BATCH))
-      const requestedAt = performance.now()
+      const {count, requestedAt} = await this.roomToTake(dispatcher, Math.min(TAKE_BATCH, this.options.concurrency))
       const reply = (await session.reader.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', topic, after)) as Array<[string, Array<[string, string[] | null]>]> | null
       const rows = reply?.[0]?.[1] ?? []
       if (rows.length === 0) return
@@ -362,13 +359,22 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
+  /**
+   * Wait for room to take entries back (due retries, a dead consumer's, this consumer's own): by
+   * default a read's worth, as the read loop waits for (or any room once nothing is queued), since
+   * one call per entry would cost a round trip each. Returns how many to ask for (up to TAKE_BATCH)
+   * and when the asking starts (the entries are this worker's from then).
+   */
+  private async roomToTake(dispatcher: Dispatcher, min?: number): Promise<{count: number; requestedAt: number}> {
+    this.readAhead.update(dispatcher.finished, performance.now())
+    await dispatcher.waitForRoom(min ?? this.readAhead.readCount)
+    return {count: Math.max(1, Math.min(dispatcher.freeCapacity, TAKE_BATCH)), requestedAt: performance.now()}
+  }
+
   private async takeOver(session: Session, dispatcher: Dispatcher, from: string): Promise<void> {
     while (!this.stopping) {
-      this.readAhead.update(dispatcher.finished, performance.now())
-      await dispatcher.waitForRoom(this.readAhead.readCount)
+      const {count, requestedAt} = await this.roomToTake(dispatcher)
       if (this.stopping) return
-      const count = Math.max(1, Math.min(dispatcher.freeCapacity, TAKE_BATCH))
-      const requestedAt = performance.now()
       const {entries, lost} = await session.ops.reclaim(from, this.options.visibilityTimeoutMs, count)
       session.reportLost(lost)
       this.addAll(dispatcher, entries, requestedAt)
@@ -381,14 +387,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const {duePollMs} = this.options
     while (!this.stopping) {
       await session.health.whenHealthy(session.stopSignal)
-      // Room for a read's worth, as the read loop waits for (or any room once nothing is queued): one call per entry would cost a round trip each.
-      this.readAhead.update(dispatcher.finished, performance.now())
-      await dispatcher.waitForRoom(this.readAhead.readCount)
+      const {count, requestedAt} = await this.roomToTake(dispatcher)
       if (this.stopping) break
       let waitMs = duePollMs
       try {
-        const count = Math.max(1, Math.min(dispatcher.freeCapacity, TAKE_BATCH))
-        const requestedAt = performance.now()
         const {entries, lost, nextDueInMs} = await session.ops.takeDue(count)
         session.reportLost(lost)
         this.addAll(dispatcher, entries, requestedAt)

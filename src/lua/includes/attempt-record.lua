@@ -38,26 +38,6 @@ local function recordText(hash, id)
   return formatRecord(readRecord(hash, id))
 end
 
--- The records of many entries (as recordText), with one HMGET: `ids` at most a few thousand (unpack).
-local function recordTexts(hash, ids)
-  local texts = {}
-  if #ids == 0 then return texts end
-  local fields = {}
-  for i, id in ipairs(ids) do
-    fields[2 * i - 1] = id
-    fields[2 * i] = id .. '+'
-  end
-  local values = redis.call('HMGET', hash, unpack(fields))
-  for i = 1, #ids do texts[i] = formatRecord(parseRecord(values[2 * i - 1], values[2 * i])) end
-  return texts
-end
-
--- `plus`: whether the record had a `<id>+` field (readRecord's sixth value), now folded into `starts`.
-local function writeRecord(hash, id, first, starts, settled, solo, plus)
-  redis.call('HSET', hash, id, first .. ':' .. starts .. ':' .. settled .. ':' .. solo)
-  if plus then redis.call('HDEL', hash, id .. '+') end
-end
-
 -- The records of many entries (as readRecord: {first, starts, settled, solo, found, plus} each), with one HMGET.
 local function readRecords(hash, ids)
   local records = {}
@@ -70,6 +50,19 @@ local function readRecords(hash, ids)
   local values = redis.call('HMGET', hash, unpack(fields))
   for i = 1, #ids do records[i] = {parseRecord(values[2 * i - 1], values[2 * i])} end
   return records
+end
+
+-- The records of many entries as recordText gives them, with one HMGET.
+local function recordTexts(hash, ids)
+  local texts = {}
+  for i, record in ipairs(readRecords(hash, ids)) do texts[i] = formatRecord(unpack(record)) end
+  return texts
+end
+
+-- `plus`: whether the record had a `<id>+` field (readRecord's sixth value), now folded into `starts`.
+local function writeRecord(hash, id, first, starts, settled, solo, plus)
+  redis.call('HSET', hash, id, first .. ':' .. starts .. ':' .. settled .. ':' .. solo)
+  if plus then redis.call('HDEL', hash, id .. '+') end
 end
 
 local function forgetRecord(hash, id)

@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import type {Redis} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {jsonOf, runCli, type CliResult} from '../helpers/cli.js'
+import {jsonOf, PROJECT_ROOT, runCli, type CliResult} from '../helpers/cli.js'
 import {freePort, RedisServer} from '../helpers/redis-server.js'
 
 const CANARY = 'Canary-PW-7f3a91'
@@ -142,6 +142,77 @@ describe('authentication and permissions', () => {
     expect(result.code).toBe(0)
     await admin.select(3)
     expect(await admin.xlen('orders.db3')).toBe(1)
+    await admin.select(0)
+  })
+})
+
+describe('the URL\'s database: used, or the command fails before anything is read or written', () => {
+  let server: RedisServer
+  let admin: Redis
+  const handler = join(PROJECT_ROOT, 'bench', 'handlers', 'noop.mjs')
+  const commands: Array<[string, string[]]> = [
+    ['publish', ['publish', 'db.t', '--data', '{}']],
+    ['lag', ['lag']],
+    ['lag TOPIC', ['lag', 'db.t']],
+    ['inspect', ['inspect', 'db.t']],
+    ['top --once', ['top', '--once']],
+    ['dlq list', ['dlq', 'list', 'db.t']],
+    ['work', ['work', handler, '--topic', 'db.t', '--until-empty']],
+  ]
+
+  beforeAll(async () => {
+    // The default `databases 16`: indexes 0 to 15.
+    server = await RedisServer.start()
+    admin = await server.client()
+    await admin.call('ACL', 'SETUSER', 'nosel', 'on', `>${CANARY}`, '~*', '+@all', '-select')
+  })
+
+  afterAll(async () => {
+    admin?.disconnect()
+    await server?.stop()
+  })
+
+  /** Nothing written to database 0 (nor to the refused one): the command stopped at SELECT. */
+  async function expectNothingWritten(): Promise<void> {
+    for (const db of [0, 3, 15]) {
+      await admin.select(db)
+      expect(await admin.dbsize(), `database ${db}`).toBe(0)
+    }
+    await admin.select(0)
+  }
+
+  it.each(commands)('%s: an index the server does not have exits 2 naming it', async (_name, args) => {
+    const result = await runCli([...args, '-u', `${server.url}/16`])
+    expect(result.code, output(result)).toBe(2)
+    expect(result.stderr).toBe(`Error: database 16 does not exist on 127.0.0.1:${server.port} (the URL's /16; the server's \`databases\` setting bounds the index)\n`)
+    await expectNothingWritten()
+  })
+
+  it.each(commands)('%s: a user whose ACL refuses SELECT exits 4 naming user and database', async (_name, args) => {
+    const result = await runCli([...args, '-u', `redis://nosel:${CANARY}@127.0.0.1:${server.port}/3`, '--json'])
+    expect(result.code, output(result)).toBe(4)
+    expect(jsonOf(result)).toEqual({
+      error: {code: 'NO_PERMISSION', message: `user "nosel" may not select database 3 on 127.0.0.1:${server.port} (its ACL lacks SELECT): grant +select, or use database 0`, exitCode: 4},
+    })
+    expect(output(result)).not.toContain(CANARY)
+    await expectNothingWritten()
+  })
+
+  it('an index the server has: every command works in it, and database 0 is untouched', async () => {
+    const url = `${server.url}/3`
+    expect((await runCli(['publish', 'db.t', '--data', '{"n":1}', '-u', url])).code).toBe(0)
+    const worked = await runCli(['work', handler, '--topic', 'db.t', '--group', 'g', '--until-empty', '--json', '-u', url])
+    expect(worked.code, output(worked)).toBe(0)
+    const lag = jsonOf<Array<{topic: string; group: string | null; lag: number | null}>>(await runCli(['lag', '--json', '-u', url]))
+    expect(lag.map(({topic, group, lag: behind}) => ({topic, group, lag: behind}))).toEqual([{topic: 'db.t', group: 'g', lag: 0}])
+    expect(jsonOf<unknown[]>(await runCli(['lag', '--json', '-u', `${server.url}/0`]))).toEqual([])
+    await admin.select(3)
+    expect(await admin.xlen('db.t')).toBe(1)
+    expect(((await admin.xinfo('GROUPS', 'db.t')) as unknown[]).length).toBe(1)
+    await admin.select(0)
+    expect(await admin.dbsize()).toBe(0)
+    await admin.select(3)
+    await admin.flushdb()
     await admin.select(0)
   })
 })

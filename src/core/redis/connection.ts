@@ -3,8 +3,8 @@ import type {ConnectionOptions as TlsOptions} from 'node:tls'
 
 import {Redis} from 'ioredis'
 
-import {notFoundError, QctlError, usageError} from '../errors.js'
-import {classifyRedisError, type RedisErrorContext} from './redis-errors.js'
+import {isQctlError, notFoundError, QctlError, usageError} from '../errors.js'
+import {classifyRedisError, isPermissionDenied, type RedisErrorContext} from './redis-errors.js'
 import {formatAddress, parseRedisUrl, type RedisTarget} from './redis-url.js'
 
 /** Connection settings as the user gave them (flags, environment), before files are read. */
@@ -161,6 +161,7 @@ export async function openRedis(connection: ResolvedConnection, options: OpenOpt
     await Promise.race([
       (async () => {
         await client.connect()
+        if (target.db !== 0) await selectDatabase(client, connection)
         await client.ping()
       })(),
       deadline,
@@ -171,12 +172,34 @@ export async function openRedis(connection: ResolvedConnection, options: OpenOpt
     return client
   } catch (error) {
     client.disconnect()
+    if (isQctlError(error)) throw error
     // The command promise only says "Connection is closed." or "Stream isn't writeable";
     // the error event carries the real cause (WRONGPASS, ECONNREFUSED, a TLS failure).
     const fromEvent = lastError === undefined ? undefined : classifyRedisError(lastError, connection.errorContext)
     throw fromEvent ?? redisError(error, connection)
   } finally {
     clearTimeout(timer)
+  }
+}
+
+/**
+ * SELECT the URL's database, or fail before anything is read or written. ioredis selects it on
+ * connect too (and again after a reconnect), but a refused SELECT there is only an error event:
+ * the commands then go to database 0 (a publish to `/16` used to land in db 0 and exit 0).
+ */
+async function selectDatabase(client: Redis, connection: ResolvedConnection): Promise<void> {
+  const {target, errorContext} = connection
+  try {
+    await client.select(target.db)
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    if (/DB index is out of range|invalid DB index/i.test(message)) {
+      throw usageError(`database ${target.db} does not exist on ${errorContext.address} (the URL's /${target.db}; the server's \`databases\` setting bounds the index)`)
+    }
+    if (isPermissionDenied(error)) {
+      throw new QctlError('NO_PERMISSION', `user "${errorContext.username}" may not select database ${target.db} on ${errorContext.address} (its ACL lacks SELECT): grant +select, or use database 0`)
+    }
+    throw error
   }
 }
 

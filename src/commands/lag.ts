@@ -2,7 +2,8 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {waitForGates} from '../core/lag/gate-wait.js'
-import {hasGates, lagRows, withGates, type Gates, type LagRow} from '../core/lag/lag.js'
+import {hasGates, lagRows, missingTopics, withGates, type Gates, type LagRow} from '../core/lag/lag.js'
+import {missingTopicsError} from '../core/errors.js'
 import {findTopics, topicStats} from '../core/stats/topic-stats.js'
 import {durationFlag} from '../flags.js'
 import {formatGateFailure, formatLagTable} from '../format/lag.js'
@@ -12,7 +13,9 @@ export default class Lag extends BaseCommand<typeof Lag> {
   static override summary = 'Show lag, pending and dead letters per topic and consumer group; gate CI on thresholds.'
   static override description = `Without TOPIC, every stream in the database (SCAN TYPE stream; --match filters). One row per consumer group: stream length, lag (entries not yet delivered to the group), pending (delivered, not acknowledged), age of the oldest pending entry, consumers (active in the last minute / total) and dead-letter length. A named TOPIC that is not a stream exits 2; a key that is not a stream where a dead-letter stream (or a topic found by SCAN) should be is skipped with a warning (stderr, and the row's "warnings" in --json).
 
-Gates: if a row breaks --max-lag, --max-pending, --max-pending-age or --max-dlq, the command exits 8 and names the row and the gate. With --wait it re-checks every second until every gate passes (exit 0) or the time is up (exit 8); the wait counts from the start, and a check Redis has not answered by the end of the wait plus --connect-timeout ends it with exit 3.`
+A named TOPIC that does not exist exits 6 naming it (--allow-missing leaves it out instead). With --group (repeatable), only those consumer groups: a topic that does not have one gets a row saying so.
+
+Gates: if a row breaks --max-lag, --max-pending, --max-pending-age or --max-dlq, the command exits 8 and names the row and the gate. A row without a consumer group (a topic nothing reads, or without the --group named) breaks every group gate given (--max-lag, --max-pending, --max-pending-age): a gate never passes on what it cannot measure. With --wait it re-checks every second until every gate passes (exit 0) or the time is up (exit 8); the wait counts from the start, and a check Redis has not answered by the end of the wait plus --connect-timeout ends it with exit 3.`
   static override examples = [
     '<%= config.bin %> lag',
     '<%= config.bin %> lag order.processed --json',
@@ -25,6 +28,11 @@ Gates: if a row breaks --max-lag, --max-pending, --max-pending-age or --max-dlq,
 
   static override flags = {
     match: Flags.string({summary: 'Only topics whose key matches this glob (SCAN MATCH syntax).'}),
+    group: Flags.string({
+      summary: 'Only this consumer group (repeatable); a topic without it gets a row saying so, and fails the group gates.',
+      multiple: true,
+    }),
+    'allow-missing': Flags.boolean({summary: 'Leave out named TOPICs that do not exist, instead of exiting 6.'}),
     'max-lag': Flags.integer({summary: 'Fail (exit 8) if a group has more undelivered entries (or an unknown lag).', min: 0}),
     'max-pending': Flags.integer({summary: 'Fail (exit 8) if a group has more pending entries.', min: 0}),
     'max-pending-age': durationFlag({summary: 'Fail (exit 8) if a group\'s oldest pending entry has waited longer (since it was published; since its last delivery when its ID is in the future).'}),
@@ -46,8 +54,10 @@ Gates: if a row breaks --max-lag, --max-pending, --max-pending-age or --max-dlq,
     const measure = async (): Promise<LagRow[]> => {
       const names = topics ?? (await findTopics(redis, flags.match))
       const stats = await topicStats(redis, names, {named: topics !== undefined, onWarning: warnOnce})
+      const missing = topics === undefined || flags['allow-missing'] ? [] : missingTopics(topics, stats)
+      if (missing.length > 0) throw missingTopicsError(missing)
       for (const topic of stats) for (const warning of topic.warnings) warnOnce(warning)
-      return withGates(lagRows(stats, Date.now()), gates)
+      return withGates(lagRows(stats, Date.now(), flags.group), gates)
     }
 
     let rows: LagRow[]

@@ -34,7 +34,7 @@ Trend marks: ▲ growing (more in than out), ▼ draining (more out than in), = 
 
 With --json, with --once, or when stdout is not a terminal: prints one snapshot (rates measured over one --interval) and exits 0.
 
-A named TOPIC that is not a stream exits 2; a dead-letter key (or a topic found by SCAN) that is not a stream is skipped with a warning (stderr; "warnings" in --json).`
+A named TOPIC that does not exist exits 6 (--allow-missing: shown as absent), one that is not a stream exits 2; a dead-letter key (or a topic found by SCAN) that is not a stream is skipped with a warning (stderr; "warnings" in --json).`
   static override examples = [
     '<%= config.bin %> top',
     '<%= config.bin %> top order.processed payment.settled --interval 2s',
@@ -49,13 +49,14 @@ A named TOPIC that is not a stream exits 2; a dead-letter key (or a topic found 
     match: Flags.string({summary: 'Only topics whose key matches this glob (SCAN MATCH syntax).'}),
     interval: durationFlag({summary: 'Time between refreshes (at least 100ms).', default: 1000}),
     once: Flags.boolean({summary: 'Print one snapshot (rates over one interval) and exit, even on a terminal.'}),
+    'allow-missing': Flags.boolean({summary: 'Show named TOPICs that do not exist as absent, instead of exiting 6.'}),
   }
 
   async run(): Promise<TopResult | undefined> {
     const {flags} = this
     if (flags.interval < MIN_INTERVAL_MS) throw usageError(`--interval must be at least ${MIN_INTERVAL_MS}ms (got ${flags.interval}ms)`)
     if (this.positionals.length > 0 && flags.match !== undefined) throw usageError('give either TOPIC arguments or --match, not both')
-    const selection = {topics: this.positionals.length > 0 ? this.positionals : undefined, match: flags.match}
+    const selection = {topics: this.positionals.length > 0 ? this.positionals : undefined, match: flags.match, allowMissing: flags['allow-missing']}
     const live = !flags.once && !this.jsonEnabled() && process.stdout.isTTY === true && process.stdin.isTTY === true
 
     // Live: keep reconnecting and show the data as stale meanwhile; a refresh that gets no reply

@@ -96,3 +96,11 @@ export function internalError(error: unknown, progress = ''): QctlError {
   const message = (error instanceof Error ? error.message : String(error)).replace(/\.+$/, '')
   return new QctlError('INTERNAL', `internal error: ${message}${progress}. ${REPORT_BUG}`, {cause: error})
 }
+
+/** Named topics that do not exist (exit 6): one line naming them. */
+export function missingTopicsError(topics: readonly string[]): QctlError {
+  const names = topics.map((topic) => `"${topic}"`).join(', ')
+  return new QctlError('NOT_FOUND', topics.length === 1 ? `topic ${names} does not exist (no stream at that key)` : `topics ${names} do not exist (no streams at those keys)`, {
+    details: {missing: [...topics]},
+  })
+}

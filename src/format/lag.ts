@@ -18,12 +18,20 @@ const gateLimit = (failure: GateFailure): string => (failure.gate === 'max-pendi
 
 export const rowName = (row: Pick<LagRow, 'topic' | 'group'>): string => (row.group === null ? row.topic : `${row.topic}/${row.group}`)
 
-/** `orders/billing: lag 1,200 > --max-lag 1,000` (one per broken gate). */
-export const formatGateFailure = (row: LagRow, failure: GateFailure): string =>
-  `${rowName(row)}: ${gateLabels[failure.gate]} ${gateValue(failure)} > --${failure.gate} ${gateLimit(failure)}`
+/**
+ * `orders/billing: lag 1,200 > --max-lag 1,000` (one per broken gate); for a row without a group,
+ * `orders: no consumer group reads it, so --max-lag 0 cannot pass`.
+ */
+export const formatGateFailure = (row: LagRow, failure: GateFailure): string => {
+  if (failure.reason === 'no-group') {
+    const why = row.group === null ? 'no consumer group reads it' : `it has no consumer group "${row.group}"`
+    return `${rowName(row)}: ${why}, so --${failure.gate} ${gateLimit(failure)} cannot pass`
+  }
+  return `${rowName(row)}: ${gateLabels[failure.gate]} ${gateValue(failure)} > --${failure.gate} ${gateLimit(failure)}`
+}
 
 export const formatLag = (row: LagRow): string => {
-  if (row.group === null) return '-'
+  if (!row.groupExists) return '-'
   if (row.lag === null) return 'unknown'
   return formatCount(row.lag)
 }
@@ -40,12 +48,12 @@ export function formatLagTable(rows: readonly LagRow[], style: ChalkInstance): s
     const mark = (gate: GateFailure['gate'], text: string): string => (failed.has(gate) ? style.red(text) : text)
     table.push([
       row.topic,
-      row.group ?? style.dim('(no consumer group)'),
+      row.group === null ? style.dim('(no consumer group)') : row.groupExists ? row.group : `${row.group} ${style.dim('(missing)')}`,
       formatCount(row.length),
       mark('max-lag', formatLag(row)),
-      row.group === null ? '-' : mark('max-pending', formatCount(row.pending)),
+      row.groupExists ? mark('max-pending', formatCount(row.pending)) : '-',
       row.oldestPendingAgeMs === null ? '-' : mark('max-pending-age', formatAge(row.oldestPendingAgeMs)),
-      row.group === null ? '-' : `${row.activeConsumers}/${row.consumers}`,
+      row.groupExists ? `${row.activeConsumers}/${row.consumers}` : '-',
       mark('max-dlq', formatCount(row.deadLetters)),
     ])
   }

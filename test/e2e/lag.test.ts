@@ -127,6 +127,66 @@ describe('qctl lag gates', () => {
     expect(jsonOf<LagRow[]>(result)[0]).toMatchObject({lag: 0, pending: 0, failedGates: []})
   })
 
+  it('a named topic that does not exist exits 6 naming it, at once even with --wait; --allow-missing leaves it out', async () => {
+    const alone = await lag('lag.nope', '--max-lag', '0', '--wait', '5m')
+    expect(alone.code).toBe(6)
+    expect(alone.stderr).toBe('Error: topic "lag.nope" does not exist (no stream at that key)\n')
+    expect(alone.durationMs).toBeLessThan(30_000)
+    const beside = await lag('lag.fresh', 'lag.nope', 'lag.nope2', '--max-lag', '10', '--json')
+    expect(beside.code).toBe(6)
+    expect(jsonOf(beside)).toEqual({
+      error: {code: 'NOT_FOUND', message: 'topics "lag.nope", "lag.nope2" do not exist (no streams at those keys)', exitCode: 6, details: {missing: ['lag.nope', 'lag.nope2']}},
+    })
+    const allowed = await lag('lag.fresh', 'lag.nope', '--max-lag', '10', '--allow-missing', '--json')
+    expect(allowed.code).toBe(0)
+    expect(jsonOf<LagRow[]>(allowed).map((row) => row.topic)).toEqual(['lag.fresh'])
+  })
+
+  it('a topic with entries and no consumer group fails every group gate, and the row says why', async () => {
+    const result = await lag('lag.nogroup', '--max-lag', '0', '--max-pending', '0', '--max-dlq', '0')
+    expect(result.code).toBe(8)
+    expect(result.stdout).toContain('(no consumer group)')
+    expect(result.stderr).toBe(
+      [
+        'Gate failed: lag.nogroup: no consumer group reads it, so --max-lag 0 cannot pass',
+        'Gate failed: lag.nogroup: no consumer group reads it, so --max-pending 0 cannot pass',
+        '',
+      ].join('\n'),
+    )
+    const [row] = jsonOf<LagRow[]>(await lag('lag.nogroup', '--max-lag', '0', '--json'))
+    expect(row).toMatchObject({group: null, groupExists: false, failedGates: [{gate: 'max-lag', limit: 0, value: null, reason: 'no-group'}]})
+    // --max-dlq needs no group.
+    expect((await lag('lag.nogroup', '--max-dlq', '0')).code).toBe(0)
+  })
+
+  it('--wait on a topic without a group does not pass until a worker has created its group and drained it', async () => {
+    await add('lag.later', 50)
+    const waiting = startCli(['lag', 'lag.later', '--max-lag', '0', '--max-pending', '0', '--wait', '30s', '--json', '-u', server.url])
+    await new Promise((resolve) => setTimeout(resolve, 2500))
+    expect(waiting.child.exitCode).toBeNull()
+    const worker = await runCli(['work', join(PROJECT_ROOT, 'test/fixtures/work/recorder.mjs'), '--topic', 'lag.later', '--group', 'late', '--until-empty', '-u', server.url])
+    expect(worker.code).toBe(0)
+    const result = await waiting.done
+    expect(result.code).toBe(0)
+    expect(jsonOf<LagRow[]>(result)).toMatchObject([{group: 'late', groupExists: true, lag: 0, pending: 0, failedGates: []}])
+  })
+
+  it('--group G (repeatable): only those groups; a topic without one of them gets a row saying so, failing the group gates', async () => {
+    const result = await lag('lag.partial', 'lag.fresh', '--group', 'billing', '--group', 'g', '--max-pending', '5', '--json')
+    expect(result.code).toBe(8)
+    const rows = jsonOf<LagRow[]>(result)
+    expect(rows.map((row) => [row.topic, row.group, row.groupExists, row.failedGates.map((failure) => failure.reason ?? failure.gate)])).toEqual([
+      ['lag.fresh', 'billing', false, ['no-group']],
+      ['lag.fresh', 'g', true, []],
+      ['lag.partial', 'billing', true, []],
+      ['lag.partial', 'g', false, ['no-group']],
+    ])
+    const table = await lag('lag.partial', '--group', 'audit', '--group', 'shipping', '--max-lag', '0')
+    expect(table.code).toBe(8)
+    expect(table.stdout).toMatch(/│ lag\.partial │ shipping \(missing\) │/)
+    expect(table.stderr).toBe('Gate failed: lag.partial/shipping: it has no consumer group "shipping", so --max-lag 0 cannot pass\n')
+  })
+
   it('--wait fails with exit 8 when the time is up', async () => {
     const result = await lag('lag.fresh', '--max-lag', '0', '--wait', '1500ms')
     expect(result.code).toBe(8)

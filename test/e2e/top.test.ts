@@ -117,6 +117,17 @@ describe('qctl top off a terminal', () => {
     expect(none.stdout).toBe('No streams found.\n')
   })
 
+  it('a named TOPIC that does not exist exits 6 naming it; --allow-missing shows the others', async () => {
+    await ctx.redis.xadd('sel.here', '*', 'data', '{}')
+    const missing = await top('sel.here', 'sel.typo', '--once', '--interval', '100ms')
+    expect(missing.code).toBe(6)
+    expect(missing.stderr).toBe('Error: topic "sel.typo" does not exist (no stream at that key)\n')
+    expect(missing.stdout).toBe('')
+    const allowed = await top('sel.here', 'sel.typo', '--json', '--interval', '100ms', '--allow-missing')
+    expect(allowed.code).toBe(0)
+    expect(jsonOf<TopResult>(allowed).rows.map((row) => row.topic)).toEqual(['sel.here'])
+  })
+
   it('rejects a too-short --interval, and TOPIC with --match, with exit 2 and one line', async () => {
     const short = await top('--interval', '50ms')
     expect(short.code).toBe(2)

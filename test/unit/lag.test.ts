@@ -35,6 +35,7 @@ describe('lagRows', () => {
     expect(rows[0]).toEqual({
       topic: 'orders',
       group: 'billing',
+      groupExists: true,
       length: 100,
       lag: 60,
       lagSource: 'redis',
@@ -48,7 +49,7 @@ describe('lagRows', () => {
       failedGates: [],
       warnings: [],
     })
-    expect(rows[2]).toMatchObject({group: null, lag: null, lagSource: null, pending: 0})
+    expect(rows[2]).toMatchObject({group: null, groupExists: false, lag: null, lagSource: null, pending: 0})
   })
 })
 
@@ -85,9 +86,28 @@ describe('gates', () => {
     expect(gateFailures({...zeta, lag: null, lagSource: 'unknown'}, {maxLag: 1_000_000})).toEqual([{gate: 'max-lag', limit: 1_000_000, value: null}])
   })
 
-  it('applies only --max-dlq to a topic without groups', () => {
+  it('fails every group gate of a topic without groups (nothing reads it), and checks --max-dlq as usual', () => {
     const [row] = lagRows([stats({groups: []})], NOW) as [LagRow]
-    expect(gateFailures(row, {maxLag: 0, maxPending: 0, maxPendingAgeMs: 0, maxDlq: 0})).toEqual([{gate: 'max-dlq', limit: 0, value: 2}])
+    expect(gateFailures(row, {maxLag: 0, maxPending: 0, maxPendingAgeMs: 0, maxDlq: 0})).toEqual([
+      {gate: 'max-lag', limit: 0, value: null, reason: 'no-group'},
+      {gate: 'max-pending', limit: 0, value: null, reason: 'no-group'},
+      {gate: 'max-pending-age', limit: 0, value: null, reason: 'no-group'},
+      {gate: 'max-dlq', limit: 0, value: 2},
+    ])
+    expect(gateFailures(row, {maxDlq: 5})).toEqual([])
+    const [failed] = withGates([row], {maxLag: 1000}) as [LagRow]
+    expect(formatGateFailure(failed, failed.failedGates[0] as never)).toBe('orders: no consumer group reads it, so --max-lag 1,000 cannot pass')
+  })
+
+  it('with --group: a row per named group, one the topic does not have marked missing and failing the group gates', () => {
+    const rows = lagRows([stats()], NOW, ['zeta', 'shipping', 'zeta'])
+    expect(rows.map((row) => [row.group, row.groupExists])).toEqual([
+      ['shipping', false],
+      ['zeta', true],
+    ])
+    const [missing] = withGates(rows, {maxPending: 0}) as [LagRow]
+    expect(missing.failedGates).toEqual([{gate: 'max-pending', limit: 0, value: null, reason: 'no-group'}])
+    expect(formatGateFailure(missing, missing.failedGates[0] as never)).toBe('orders/shipping: it has no consumer group "shipping", so --max-pending 0 cannot pass')
   })
 
   it('names the row and the gate', () => {

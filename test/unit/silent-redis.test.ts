@@ -85,6 +85,7 @@ describe('waitForGates (lag --wait)', () => {
   const row = (failing: boolean): LagRow => ({
     topic: 't',
     group: 'g',
+    groupExists: true,
     length: 1,
     lag: failing ? 1 : 0,
     lagSource: 'redis',

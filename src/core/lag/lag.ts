@@ -1,4 +1,4 @@
-import type {TopicStats} from '../stats/topic-stats.js'
+import type {GroupStats, TopicStats} from '../stats/topic-stats.js'
 import {pendingAgeMs} from '../stats/pending-age.js'
 import {idMs} from '../stats/xinfo.js'
 
@@ -6,6 +6,11 @@ import {idMs} from '../stats/xinfo.js'
 export interface LagRow {
   topic: string
   group: string | null
+  /**
+   * False for a topic without consumer groups (`group` null) and for a group named with `--group`
+   * that the topic does not have: group gates fail on such a row (nothing reads the entries).
+   */
+  groupExists: boolean
   length: number
   /** Entries not yet delivered to the group; null when unknown (never a false 0). */
   lag: number | null
@@ -30,8 +35,10 @@ export type GateName = 'max-lag' | 'max-pending' | 'max-pending-age' | 'max-dlq'
 export interface GateFailure {
   gate: GateName
   limit: number
-  /** The value that broke the gate; null for an unknown lag. */
+  /** The value that broke the gate; null for an unknown lag, or when there is no group to measure. */
   value: number | null
+  /** Set when the gate could not be checked: no consumer group reads the topic (or not the one named with --group). */
+  reason?: 'no-group'
 }
 
 export interface Gates {
@@ -44,17 +51,26 @@ export interface Gates {
 export const hasGates = (gates: Gates): boolean =>
   gates.maxLag !== undefined || gates.maxPending !== undefined || gates.maxPendingAgeMs !== undefined || gates.maxDlq !== undefined
 
-/** Rows sorted by topic then group; pure (takes `now`). */
-export function lagRows(stats: readonly TopicStats[], now: number): LagRow[] {
+/**
+ * Rows sorted by topic then group; pure (takes `now`). With `onlyGroups` (lag --group), a row for
+ * each of those groups per topic, `groupExists: false` for one the topic does not have.
+ */
+export function lagRows(stats: readonly TopicStats[], now: number, onlyGroups?: readonly string[]): LagRow[] {
   const rows: LagRow[] = []
   for (const topic of stats) {
-    const groups = topic.groups.length === 0 ? [undefined] : topic.groups
-    for (const group of groups) {
+    const groups: Array<{name: string | null; stats: GroupStats | undefined}> =
+      onlyGroups === undefined || onlyGroups.length === 0
+        ? topic.groups.length === 0
+          ? [{name: null, stats: undefined}]
+          : topic.groups.map((group) => ({name: group.name, stats: group}))
+        : [...new Set(onlyGroups)].map((name) => ({name, stats: topic.groups.find((group) => group.name === name)}))
+    for (const {name, stats: group} of groups) {
       const oldestMs = idMs(group?.oldestPendingId ?? null)
       // Built field by field: the --json shape is documented, keep its order stable.
       rows.push({
         topic: topic.topic,
-        group: group?.name ?? null,
+        group: name,
+        groupExists: group !== undefined,
         length: topic.length,
         lag: group?.lag ?? null,
         lagSource: group?.lagSource ?? null,
@@ -73,10 +89,21 @@ export function lagRows(stats: readonly TopicStats[], now: number): LagRow[] {
   return rows.sort((a, b) => a.topic.localeCompare(b.topic) || (a.group ?? '').localeCompare(b.group ?? ''))
 }
 
-/** Which gates each row breaks. An unknown lag breaks --max-lag: a gate must never pass on a guess. */
+/**
+ * Which gates each row breaks. An unknown lag breaks --max-lag, and a row without a group breaks every
+ * group gate: a gate must never pass on a guess.
+ */
 export function gateFailures(row: LagRow, gates: Gates): GateFailure[] {
   const failures: GateFailure[] = []
-  if (row.group !== null) {
+  if (!row.groupExists) {
+    // Nothing reads the topic (or not the named group): a group gate cannot pass by not looking.
+    const unchecked: Array<[GateName, number | undefined]> = [
+      ['max-lag', gates.maxLag],
+      ['max-pending', gates.maxPending],
+      ['max-pending-age', gates.maxPendingAgeMs],
+    ]
+    for (const [gate, limit] of unchecked) if (limit !== undefined) failures.push({gate, limit, value: null, reason: 'no-group'})
+  } else {
     if (gates.maxLag !== undefined && (row.lag === null || row.lag > gates.maxLag)) failures.push({gate: 'max-lag', limit: gates.maxLag, value: row.lag})
     if (gates.maxPending !== undefined && row.pending > gates.maxPending) failures.push({gate: 'max-pending', limit: gates.maxPending, value: row.pending})
     if (gates.maxPendingAgeMs !== undefined && (row.oldestPendingAgeMs ?? 0) > gates.maxPendingAgeMs) {
@@ -88,3 +115,9 @@ export function gateFailures(row: LagRow, gates: Gates): GateFailure[] {
 }
 
 export const withGates = (rows: readonly LagRow[], gates: Gates): LagRow[] => rows.map((row) => ({...row, failedGates: gateFailures(row, gates)}))
+
+/** Named topics that do not exist (not among the stats read: topicStats leaves out missing keys). */
+export const missingTopics = (named: readonly string[], stats: readonly TopicStats[]): string[] => {
+  const found = new Set(stats.map((topic) => topic.topic))
+  return [...new Set(named)].filter((topic) => !found.has(topic))
+}

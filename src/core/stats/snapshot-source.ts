@@ -1,5 +1,7 @@
 import type {Redis} from 'ioredis'
 
+import {missingTopicsError} from '../errors.js'
+
 import {deadLetterKey} from '../keys.js'
 import {keyTypes, topicNotAStream} from '../redis/key-type.js'
 import {isNoGroup, isNoSuchKey, isWrongType} from '../redis/reply-errors.js'
@@ -200,6 +202,8 @@ export interface TopicSelection {
   topics?: readonly string[] | undefined
   /** Otherwise every stream whose key matches this glob (default `*`). */
   match?: string | undefined
+  /** Named topics that do not exist are left out instead of failing (exit 6) when the source opens. */
+  allowMissing?: boolean | undefined
 }
 
 /**
@@ -228,8 +232,18 @@ export class RedisSnapshotSource implements SnapshotSource {
     this.topics = topics
   }
 
+  /** A named topic that does not exist fails here (exit 6 naming it), unless `allowMissing`: a typo must not look like an idle queue. */
   static async open(redis: Redis, selection: TopicSelection): Promise<RedisSnapshotSource> {
     const topics = selection.topics === undefined ? await findTopics(redis, selection.match) : [...selection.topics]
+    if (selection.topics !== undefined && selection.allowMissing !== true) {
+      const pipeline = redis.pipeline()
+      for (const topic of topics) pipeline.exists(topic)
+      const replies = (await pipeline.exec()) ?? []
+      const failed = replies.find(([error]) => error !== null)?.[0]
+      if (failed) throw failed
+      const missing = topics.filter((_topic, index) => replies[index]?.[1] === 0)
+      if (missing.length > 0) throw missingTopicsError(missing)
+    }
     return new RedisSnapshotSource(redis, selection, topics)
   }
 

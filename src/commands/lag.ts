@@ -6,7 +6,7 @@ import {hasGates, lagRows, missingTopics, withGates, type Gates, type LagRow} fr
 import {missingTopicsError} from '../core/errors.js'
 import {findTopics, topicStats} from '../core/stats/topic-stats.js'
 import {durationFlag} from '../flags.js'
-import {formatGateFailure, formatLagTable} from '../format/lag.js'
+import {formatGateFailure, formatGaveUp, formatLagTable, formatWaiting} from '../format/lag.js'
 import {startSpinner} from '../output/spinner.js'
 
 export default class Lag extends BaseCommand<typeof Lag> {
@@ -61,24 +61,25 @@ Gates: if a row breaks --max-lag, --max-pending, --max-pending-age or --max-dlq,
     }
 
     let rows: LagRow[]
-    if (flags.wait !== undefined && hasGates(gates)) {
+    const waitMs = flags.wait
+    if (waitMs !== undefined && hasGates(gates)) {
       const spinner = await startSpinner(this.stderrDecorations, 'checking the gates')
       const connection = await this.connection()
       try {
         rows = await waitForGates(measure, {
           startedAt,
-          waitMs: flags.wait,
+          waitMs,
           graceMs: connection.connectTimeoutMs,
           errorContext: connection.errorContext,
           signal: this.interruptSignal(),
-          onWaiting: (failed) => {
-            const first = failed.find((row) => row.failedGates.length > 0)
-            if (first !== undefined) spinner.update(`waiting: ${formatGateFailure(first, first.failedGates[0] as never)}`)
-          },
+          onWaiting: (failed) => spinner.update(formatWaiting(failed, startedAt + waitMs - Date.now())),
         })
       } finally {
         spinner.stop()
       }
+      const still = rows.flatMap((row) => row.failedGates).length
+      // Said before the gates are named: the wait ran out, it did not crash.
+      if (still > 0 && !this.jsonEnabled()) process.stderr.write(`${formatGaveUp(waitMs, still)}\n`)
     } else {
       rows = await measure()
     }

@@ -2,7 +2,7 @@ import type {ChalkInstance} from 'chalk'
 import Table from 'cli-table3'
 
 import type {GateFailure, LagRow} from '../core/lag/lag.js'
-import {formatAge, formatCount} from './numbers.js'
+import {formatAge, formatCount, formatDuration} from './numbers.js'
 
 const gateLabels: Record<GateFailure['gate'], string> = {
   'max-lag': 'lag',
@@ -59,3 +59,14 @@ export function formatLagTable(rows: readonly LagRow[], style: ChalkInstance): s
   }
   return table.toString()
 }
+
+/** The --wait progress line (on a terminal): time left, the first gate still failing and how many more. */
+export function formatWaiting(rows: readonly LagRow[], leftMs: number): string {
+  const failures = rows.flatMap((row) => row.failedGates.map((failure) => formatGateFailure(row, failure)))
+  const more = failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''
+  return `waiting, ${formatAge(Math.max(0, leftMs))} left: ${failures[0] ?? 'checking'}${more}`
+}
+
+/** Said once the wait has run out with gates still failing (before each is named). */
+export const formatGaveUp = (waitMs: number, failing: number): string =>
+  `gave up waiting after ${formatDuration(waitMs)} (--wait): ${failing} gate${failing === 1 ? '' : 's'} still failing`

@@ -190,7 +190,8 @@ describe('qctl lag gates', () => {
   it('--wait fails with exit 8 when the time is up', async () => {
     const result = await lag('lag.fresh', '--max-lag', '0', '--wait', '1500ms')
     expect(result.code).toBe(8)
-    expect(result.stderr).toContain('Gate failed: lag.fresh/g: lag 5 > --max-lag 0')
+    // Says it gave up (the wait ran out), then names each gate still failing.
+    expect(result.stderr).toBe('gave up waiting after 1.50s (--wait): 1 gate still failing\nGate failed: lag.fresh/g: lag 5 > --max-lag 0\n')
     expect(result.durationMs).toBeGreaterThanOrEqual(1500)
   })
 })

@@ -281,7 +281,7 @@ describe.each<Mode>(['pause', 'blackhole'])('a connection that goes silent mid-r
       it('a gate that does not pass in time, Redis answering, still exits 8', async () => {
         const result = await start(['lag', topic, '--max-lag', '0', '--wait', '1500ms']).done
         expect(result.code).toBe(8)
-        expect(result.stderr).toBe(`Gate failed: ${topic}/billing: lag 1 > --max-lag 0\n`)
+        expect(result.stderr).toBe(`gave up waiting after 1.50s (--wait): 1 gate still failing\nGate failed: ${topic}/billing: lag 1 > --max-lag 0\n`)
       })
     }
   })

@@ -10,10 +10,11 @@ const run = promisify(execFile)
 const ESC = '\u001b['
 
 /** Run the CLI inside a pseudo-terminal (util-linux `script`), so stdout and stderr are TTYs. */
-async function inTerminal(args: string[], env: Record<string, string> = {}): Promise<string> {
+async function inTerminal(args: string[], env: Record<string, string> = {}, exitCode = 0): Promise<string> {
   const quoted = [process.execPath, CLI, ...args].map((part) => `'${part.replaceAll("'", "'\\''")}'`).join(' ')
-  // A pseudo-terminal made by `script` may report 0 columns; give it a real size.
-  const command = `stty cols 120 rows 40; ${quoted}`
+  // A pseudo-terminal made by `script` may report 0 columns; give it a real size. `script -e`
+  // exits with the command's code: an expected one other than 0 is checked here and turned into 0.
+  const command = `stty cols 120 rows 40; ${quoted}${exitCode === 0 ? '' : `; test $? -eq ${exitCode}`}`
   const {stdout} = await run('script', ['-qfec', command, '/dev/null'], {cwd: PROJECT_ROOT, env: cleanEnv({TERM: 'xterm-256color', ...env})})
   return stdout
 }
@@ -35,6 +36,16 @@ describe('decorations on a terminal', () => {
     const output = await inTerminal(args())
     expect(output).toContain('Published 20 messages to')
     expect(output).toContain(ESC)
+  })
+
+  it('lag --wait shows what still fails and the time left while it waits, and says when it gives up', async () => {
+    const admin = await server.client()
+    await admin.xadd('tty.wait', '*', 'data', '{}')
+    await admin.xgroup('CREATE', 'tty.wait', 'g', '0')
+    admin.disconnect()
+    const output = await inTerminal(['lag', 'tty.wait', '--max-lag', '0', '--max-pending', '0', '--wait', '3s', '-u', server.url], {}, 8)
+    expect(output).toMatch(/waiting, [12]s left: tty\.wait\/g: lag 1 > --max-lag 0/)
+    expect(output).toContain('gave up waiting after 3.00s (--wait): 1 gate still failing')
   })
 
   it('never decorates with NO_COLOR or --json, even on a TTY', async () => {

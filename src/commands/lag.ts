@@ -4,7 +4,7 @@ import {BaseCommand} from '../base-command.js'
 import {waitForGates} from '../core/lag/gate-wait.js'
 import {hasGates, lagRows, missingTopics, withGates, type Gates, type LagRow} from '../core/lag/lag.js'
 import {missingTopicsError} from '../core/errors.js'
-import {findTopics, topicStats} from '../core/stats/topic-stats.js'
+import {findTopicsAndDeadLetters, topicStats} from '../core/stats/topic-stats.js'
 import {durationFlag} from '../flags.js'
 import {formatGateFailure, formatGaveUp, formatLagTable, formatWaiting} from '../format/lag.js'
 import {startSpinner} from '../output/spinner.js'
@@ -52,8 +52,9 @@ Gates: if a row breaks --max-lag, --max-pending, --max-pending-age or --max-dlq,
       warned.add(message)
     }
     const measure = async (): Promise<LagRow[]> => {
-      const names = topics ?? (await findTopics(redis, flags.match))
-      const stats = await topicStats(redis, names, {named: topics !== undefined, onWarning: warnOnce})
+      const found = topics === undefined ? await findTopicsAndDeadLetters(redis, flags.match) : undefined
+      const names = topics ?? found?.topics ?? []
+      const stats = await topicStats(redis, names, {named: topics !== undefined, onWarning: warnOnce, deadLetterStreams: found?.deadLetterStreams})
       const missing = topics === undefined || flags['allow-missing'] ? [] : missingTopics(topics, stats)
       if (missing.length > 0) throw missingTopicsError(missing)
       for (const topic of stats) for (const warning of topic.warnings) warnOnce(warning)

@@ -41,6 +41,17 @@ export function isDeadLetterKey(key: string): boolean {
 }
 
 /**
+ * The topics whose dead-letter stream `key` could be: `{T}:dlq` is that of `T`, and also that of a
+ * topic `{T}` (tagged topics get `<topic>:dlq`). Empty when it is not a dead-letter key.
+ */
+export function topicsOfDeadLetterKey(key: string): string[] {
+  if (!key.endsWith(':dlq')) return []
+  const base = key.slice(0, -':dlq'.length)
+  const candidates = base.startsWith('{') && base.endsWith('}') ? [base.slice(1, -1), base] : [base]
+  return candidates.filter((topic) => topic !== '' && deadLetterKey(topic) === key)
+}
+
+/**
  * The retry hash of a consumer group: entry ID -> what the worker knows of the entry's attempts
  * (first failure time, starts proven, failures recorded; see src/core/worker/attempts.ts), for entries
  * that failed or were taken over from a worker that died.

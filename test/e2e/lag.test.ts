@@ -270,3 +270,49 @@ describe('the age of the oldest pending entry when its ID is in the future', () 
     expect(jsonOf<{rows: Array<{oldestPendingAgeMs: number | null}>}>(top).rows[0]?.oldestPendingAgeMs).toBeGreaterThanOrEqual(TEN_MINUTES)
   })
 })
+
+describe('dead letters that outlive their topic, and groups that read a dead-letter stream', () => {
+  let own: RedisServer
+  let admin: Redis
+
+  beforeAll(async () => {
+    own = await RedisServer.start()
+    admin = await own.client()
+    await admin.xadd('kept', '*', 'data', '{}')
+    await admin.xgroup('CREATE', 'kept', 'g', '$')
+    await admin.xadd('{kept}:dlq', '*', 'data', '{}')
+    // The topic was deleted; its dead letters were not.
+    await admin.xadd('{deleted}:dlq', '*', 'data', '{}')
+    await admin.xadd('{deleted}:dlq', '*', 'data', '{}')
+    // An archiver reads the dead-letter stream of a live topic with a consumer group.
+    await admin.xadd('archived', '*', 'data', '{}')
+    await admin.xgroup('CREATE', 'archived', 'g', '$')
+    await admin.xadd('{archived}:dlq', '*', 'data', '{}')
+    await admin.xgroup('CREATE', '{archived}:dlq', 'archiver', '0')
+  })
+
+  afterAll(async () => {
+    admin?.disconnect()
+    await own?.stop()
+  })
+
+  it('are shown, with a warning for the deleted topic, and --max-dlq counts them', async () => {
+    const result = await runCli(['lag', '--max-dlq', '0', '--json', '-u', own.url])
+    expect(result.code).toBe(8)
+    const rows = jsonOf<LagRow[]>(result)
+    expect(rows.map((row) => [row.topic, row.group, row.length, row.lag, row.deadLetters, row.failedGates.map((failure) => failure.gate)])).toEqual([
+      ['{archived}:dlq', 'archiver', 1, 1, 0, []],
+      ['archived', 'g', 1, 0, 1, ['max-dlq']],
+      ['deleted', null, 0, null, 2, ['max-dlq']],
+      ['kept', 'g', 1, 0, 1, ['max-dlq']],
+    ])
+    expect(rows[2]?.warnings).toEqual(['topic "deleted" does not exist; its dead-letter stream "{deleted}:dlq" still holds 2 entries'])
+    expect(result.stderr).toBe('warning: topic "deleted" does not exist; its dead-letter stream "{deleted}:dlq" still holds 2 entries\n')
+  })
+
+  it('a deleted topic named on the command line shows its dead letters instead of exiting 6', async () => {
+    const named = await runCli(['lag', 'deleted', '--max-dlq', '1', '-u', own.url])
+    expect(named.code).toBe(8)
+    expect(named.stderr).toContain('Gate failed: deleted: dead letters 2 > --max-dlq 1')
+  })
+})

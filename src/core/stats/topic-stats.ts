@@ -1,6 +1,6 @@
 import type {Redis} from 'ioredis'
 
-import {deadLetterKey, isDeadLetterKey} from '../keys.js'
+import {deadLetterKey, isDeadLetterKey, topicsOfDeadLetterKey} from '../keys.js'
 import {keyTypes, notAStreamText, topicNotAStream} from '../redis/key-type.js'
 import {isNoGroup, isNoSuchKey, isWrongType} from '../redis/reply-errors.js'
 import {entryId, idMs, infoObject, numberOf, stringOf, type InfoObject} from './xinfo.js'
@@ -48,6 +48,11 @@ export interface TopicStatsOptions {
   named?: boolean | undefined
   /** Topics skipped because they are not streams (only when not `named`). */
   onWarning?: ((message: string) => void) | undefined
+  /**
+   * Dead-letter streams read as topics of their own (lag over the whole database): kept only when a
+   * consumer group reads them (an archiver); otherwise they are the DLQ column of their topic.
+   */
+  deadLetterStreams?: ReadonlySet<string> | undefined
 }
 
 type Reply = [Error | null, unknown]
@@ -108,13 +113,18 @@ export async function topicStats(redis: Redis, topics: readonly string[], option
       options.onWarning?.(skippedTopicWarning(topic, types.get(topic)))
       continue
     }
-    if (isGone(streamReply[0]) || isGone(groupsReply[0])) continue
+    const gone = isGone(streamReply[0]) || isGone(groupsReply[0])
+    const deadLetterCount = isWrongType(deadLetters[0]) ? 0 : Number(valueOf(deadLetters))
+    if (gone) {
+      // Deleted, its dead letters left behind: shown (they still need replaying or purging), and counted by --max-dlq.
+      if (deadLetterCount > 0) found.push({groups: [], stats: orphanedDeadLetters(topic, deadLetterCount)})
+      continue
+    }
     const stream = infoObject(valueOf(streamReply))
     const groups = (valueOf(groupsReply) as unknown[]).map(infoObject)
+    if (groups.length === 0 && options.deadLetterStreams?.has(topic) === true) continue
     const warnings: string[] = []
-    let deadLetterCount = 0
     if (isWrongType(deadLetters[0])) warnings.push(deadLetterKeyWarning(topic, deadLetterKey(topic), types.get(deadLetterKey(topic))))
-    else deadLetterCount = Number(valueOf(deadLetters))
     found.push({
       groups,
       stats: {
@@ -185,8 +195,22 @@ export async function topicStats(redis: Redis, topics: readonly string[], option
   return found.map(({stats}) => stats)
 }
 
-/** Every stream key in the database (SCAN … TYPE stream), optionally matching a glob, without dead-letter streams of listed topics. */
-export async function findTopics(redis: Redis, match = '*'): Promise<string[]> {
+/** The stats of a topic that no longer exists but whose dead-letter stream holds entries. */
+const orphanedDeadLetters = (topic: string, deadLetters: number): TopicStats => ({
+  topic,
+  length: 0,
+  firstId: null,
+  lastId: null,
+  lastGeneratedId: null,
+  entriesAdded: null,
+  deadLetterKey: deadLetterKey(topic),
+  deadLetters,
+  groups: [],
+  warnings: [`topic "${topic}" does not exist; its dead-letter stream "${deadLetterKey(topic)}" still holds ${deadLetters} entr${deadLetters === 1 ? 'y' : 'ies'}`],
+})
+
+/** Every stream key in the database (SCAN … TYPE stream), optionally matching a glob. */
+async function scanStreams(redis: Redis, match: string): Promise<Set<string>> {
   const keys = new Set<string>()
   let cursor = '0'
   do {
@@ -194,7 +218,28 @@ export async function findTopics(redis: Redis, match = '*'): Promise<string[]> {
     cursor = next
     for (const key of batch) keys.add(key)
   } while (cursor !== '0')
-  return withoutDeadLetterStreams(keys)
+  return keys
+}
+
+/** Every stream key in the database (SCAN … TYPE stream), optionally matching a glob, without dead-letter streams of listed topics. */
+export async function findTopics(redis: Redis, match = '*'): Promise<string[]> {
+  return withoutDeadLetterStreams(await scanStreams(redis, match))
+}
+
+/**
+ * What `lag` reads over the whole database: every topic; the topic of a dead-letter stream whose
+ * topic was deleted (shown with its dead letters); and the dead-letter streams themselves, which
+ * `topicStats` keeps only when a consumer group reads them (`deadLetterStreams`).
+ */
+export async function findTopicsAndDeadLetters(redis: Redis, match = '*'): Promise<{topics: string[]; deadLetterStreams: Set<string>}> {
+  const keys = await scanStreams(redis, match)
+  const topics = new Set(withoutDeadLetterStreams(keys))
+  const deadLetterStreams = new Set([...keys].filter((key) => !topics.has(key)))
+  for (const key of deadLetterStreams) {
+    const candidates = topicsOfDeadLetterKey(key)
+    if (candidates.length > 0 && !candidates.some((topic) => keys.has(topic))) topics.add(candidates[0] as string)
+  }
+  return {topics: [...topics, ...deadLetterStreams].sort(), deadLetterStreams}
 }
 
 /**

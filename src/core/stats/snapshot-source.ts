@@ -232,19 +232,24 @@ export class RedisSnapshotSource implements SnapshotSource {
     this.topics = topics
   }
 
-  /** A named topic that does not exist fails here (exit 6 naming it), unless `allowMissing`: a typo must not look like an idle queue. */
   static async open(redis: Redis, selection: TopicSelection): Promise<RedisSnapshotSource> {
     const topics = selection.topics === undefined ? await findTopics(redis, selection.match) : [...selection.topics]
-    if (selection.topics !== undefined && selection.allowMissing !== true) {
-      const pipeline = redis.pipeline()
-      for (const topic of topics) pipeline.exists(topic)
-      const replies = (await pipeline.exec()) ?? []
-      const failed = replies.find(([error]) => error !== null)?.[0]
-      if (failed) throw failed
-      const missing = topics.filter((_topic, index) => replies[index]?.[1] === 0)
+    return new RedisSnapshotSource(redis, selection, topics)
+  }
+
+  /**
+   * The first snapshot. A named topic it does not hold (the key does not exist) fails it, exit 6
+   * naming it, unless `allowMissing`: a typo must not look like an idle queue. (Later refreshes
+   * show a topic deleted meanwhile as gone, without failing.)
+   */
+  async first(): Promise<Snapshot> {
+    const snapshot = await this.refresh(null)
+    if (this.selection.topics !== undefined && this.selection.allowMissing !== true) {
+      const present = new Set(snapshot.topics.map((topic) => topic.topic))
+      const missing = [...new Set(this.selection.topics)].filter((topic) => !present.has(topic))
       if (missing.length > 0) throw missingTopicsError(missing)
     }
-    return new RedisSnapshotSource(redis, selection, topics)
+    return snapshot
   }
 
   private get discovering(): boolean {

@@ -113,18 +113,20 @@ export async function topicStats(redis: Redis, topics: readonly string[], option
       options.onWarning?.(skippedTopicWarning(topic, types.get(topic)))
       continue
     }
-    const gone = isGone(streamReply[0]) || isGone(groupsReply[0])
-    const deadLetterCount = isWrongType(deadLetters[0]) ? 0 : Number(valueOf(deadLetters))
-    if (gone) {
+    if (isGone(streamReply[0]) || isGone(groupsReply[0])) {
       // Deleted, its dead letters left behind: shown (they still need replaying or purging), and counted by --max-dlq.
-      if (deadLetterCount > 0) found.push({groups: [], stats: orphanedDeadLetters(topic, deadLetterCount)})
+      const left = deadLetters[0] === null ? Number(deadLetters[1]) : 0
+      if (left > 0) found.push({groups: [], stats: orphanedDeadLetters(topic, left)})
       continue
     }
+    // The stream's own replies first: a refusal names the command that read the topic.
     const stream = infoObject(valueOf(streamReply))
     const groups = (valueOf(groupsReply) as unknown[]).map(infoObject)
     if (groups.length === 0 && options.deadLetterStreams?.has(topic) === true) continue
     const warnings: string[] = []
+    let deadLetterCount = 0
     if (isWrongType(deadLetters[0])) warnings.push(deadLetterKeyWarning(topic, deadLetterKey(topic), types.get(deadLetterKey(topic))))
+    else deadLetterCount = Number(valueOf(deadLetters))
     found.push({
       groups,
       stats: {

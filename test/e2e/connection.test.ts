@@ -7,6 +7,7 @@ import type {Redis} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {jsonOf, PROJECT_ROOT, runCli, type CliResult} from '../helpers/cli.js'
+import {usePrivateRedis} from '../helpers/private-redis.js'
 import {freePort, RedisServer} from '../helpers/redis-server.js'
 
 const CANARY = 'Canary-PW-7f3a91'
@@ -147,8 +148,8 @@ describe('authentication and permissions', () => {
 })
 
 describe('the URL\'s database: used, or the command fails before anything is read or written', () => {
-  let server: RedisServer
-  let admin: Redis
+  // The default `databases 16`: indexes 0 to 15.
+  const ctx = usePrivateRedis()
   const handler = join(PROJECT_ROOT, 'bench', 'handlers', 'noop.mjs')
   const commands: Array<[string, string[]]> = [
     ['publish', ['publish', 'db.t', '--data', '{}']],
@@ -160,16 +161,13 @@ describe('the URL\'s database: used, or the command fails before anything is rea
     ['work', ['work', handler, '--topic', 'db.t', '--until-empty']],
   ]
 
-  beforeAll(async () => {
-    // The default `databases 16`: indexes 0 to 15.
-    server = await RedisServer.start()
-    admin = await server.client()
-    await admin.call('ACL', 'SETUSER', 'nosel', 'on', `>${CANARY}`, '~*', '+@all', '-select')
-  })
+  let server: RedisServer
+  let admin: Redis
 
-  afterAll(async () => {
-    admin?.disconnect()
-    await server?.stop()
+  beforeAll(async () => {
+    server = ctx.server
+    admin = ctx.redis
+    await admin.call('ACL', 'SETUSER', 'nosel', 'on', `>${CANARY}`, '~*', '+@all', '-select')
   })
 
   /** Nothing written to database 0 (nor to the refused one): the command stopped at SELECT. */

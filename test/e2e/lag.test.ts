@@ -6,6 +6,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {LagRow} from '../../src/core/lag/lag.js'
 import type {InspectResult} from '../../src/core/stats/inspect.js'
 import {jsonOf, PROJECT_ROOT, runCli, startCli} from '../helpers/cli.js'
+import {usePrivateRedis} from '../helpers/private-redis.js'
 import {RedisServer} from '../helpers/redis-server.js'
 
 let server: RedisServer
@@ -272,12 +273,10 @@ describe('the age of the oldest pending entry when its ID is in the future', () 
 })
 
 describe('dead letters that outlive their topic, and groups that read a dead-letter stream', () => {
-  let own: RedisServer
-  let admin: Redis
+  const own = usePrivateRedis()
 
   beforeAll(async () => {
-    own = await RedisServer.start()
-    admin = await own.client()
+    const admin = own.redis
     await admin.xadd('kept', '*', 'data', '{}')
     await admin.xgroup('CREATE', 'kept', 'g', '$')
     await admin.xadd('{kept}:dlq', '*', 'data', '{}')
@@ -291,13 +290,8 @@ describe('dead letters that outlive their topic, and groups that read a dead-let
     await admin.xgroup('CREATE', '{archived}:dlq', 'archiver', '0')
   })
 
-  afterAll(async () => {
-    admin?.disconnect()
-    await own?.stop()
-  })
-
   it('are shown, with a warning for the deleted topic, and --max-dlq counts them', async () => {
-    const result = await runCli(['lag', '--max-dlq', '0', '--json', '-u', own.url])
+    const result = await runCli(['lag', '--max-dlq', '0', '--json', '-u', own.server.url])
     expect(result.code).toBe(8)
     const rows = jsonOf<LagRow[]>(result)
     expect(rows.map((row) => [row.topic, row.group, row.length, row.lag, row.deadLetters, row.failedGates.map((failure) => failure.gate)])).toEqual([
@@ -311,7 +305,7 @@ describe('dead letters that outlive their topic, and groups that read a dead-let
   })
 
   it('a deleted topic named on the command line shows its dead letters instead of exiting 6', async () => {
-    const named = await runCli(['lag', 'deleted', '--max-dlq', '1', '-u', own.url])
+    const named = await runCli(['lag', 'deleted', '--max-dlq', '1', '-u', own.server.url])
     expect(named.code).toBe(8)
     expect(named.stderr).toContain('Gate failed: deleted: dead letters 2 > --max-dlq 1')
   })

@@ -43,7 +43,7 @@ Delivery is at least once: an entry is acknowledged after its handler succeeds; 
     from: Flags.option({summary: 'Where a new group starts reading. Default start.', options: ['start', 'latest'] as const})(),
     dlq: Flags.string({summary: 'Dead-letter stream key. Default: {TOPIC}:dlq (same cluster slot as the topic).'}),
     'until-empty': Flags.boolean({summary: 'Exit 0 once the group has nothing new, nothing pending and no retry waiting.'}),
-    'max-messages': Flags.integer({summary: 'Stop after N messages are handled.', min: 1}),
+    'max-messages': Flags.integer({summary: 'Stop after N messages are handled (processed or dead-lettered; retried attempts do not count).', min: 1}),
     'prune-consumers-after': durationFlag({summary: 'Remove consumers of the group that hold nothing and were idle this long (left by killed workers). Default 1h.'}),
     'prune-consumers': Flags.boolean({summary: 'Prune idle, empty consumers (see --prune-consumers-after); --no-prune-consumers if you name consumers yourself.', default: true, allowNo: true}),
     'wait-for-redis': Flags.boolean({summary: 'If Redis cannot be reached at start, keep trying (100ms doubling to 5s, a warning each time) instead of exiting 3.'}),

@@ -319,6 +319,23 @@ describe('qctl work: limits and context', () => {
     expect(jsonLines(rest.stdout).at(-1)).toMatchObject({processed: 20})
   })
 
+  it('--max-messages counts messages handled (processed or dead-lettered), not failed attempts that are retried', async () => {
+    const retried = unique('max-messages-retried')
+    await publishAll(retried, Array.from({length: 20}, (_, n) => ({n})))
+    // Every message fails its first attempt and succeeds on its second.
+    const failFirst = join(PROJECT_ROOT, 'bench', 'handlers', 'fail-first-attempt.mjs')
+    const result = await runCli(work(failFirst, '--topic', retried, '--concurrency', '2', '--max-messages', '5', '--backoff', 'fixed', '--backoff-delay', '50ms', '--json'))
+    expect(result.code, result.stderr).toBe(0)
+    expect(jsonLines(result.stdout).at(-1)).toMatchObject({event: 'summary', processed: 5, deadLettered: 0, stopReason: 'max-messages'})
+
+    const poisoned = unique('max-messages-dead')
+    await publishAll(poisoned, Array.from({length: 10}, (_, n) => ({n})))
+    const permanent = join(PROJECT_ROOT, 'bench', 'handlers', 'always-permanent.mjs')
+    const dead = await runCli(work(permanent, '--topic', poisoned, '--concurrency', '2', '--max-messages', '3', '--json'))
+    expect(dead.code, dead.stderr).toBe(0)
+    expect(jsonLines(dead.stdout).at(-1)).toMatchObject({event: 'summary', processed: 0, deadLettered: 3, stopReason: 'max-messages'})
+  })
+
   it('--handler-timeout aborts ctx.signal and retries as a transient failure', async () => {
     const topic = unique('handler-timeout')
     const handlerFile = join(dir, 'slow-once.mjs')

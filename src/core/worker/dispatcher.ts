@@ -53,8 +53,6 @@ export class Dispatcher {
   private readonly inFlight = new InFlight<Tracked>()
   private running = 0
   private soloRunning = false
-  /** Handler calls started, so --max-messages never starts more than it may finish. */
-  private started = 0
   /** Handler calls finished (whatever the outcome): the read-ahead follows their rate. */
   finished = 0
   /** No more starts: the shutdown timeout ran out, or the worker failed. */
@@ -215,10 +213,21 @@ export class Dispatcher {
     if (this.inFlight.size === 0) this.wakeIdle()
   }
 
-  /** Whether anything held can still start (not once --max-messages are started, or after `abandon`). */
+  /**
+   * Messages handled: processed, or dead-lettered (a failed attempt that is retried is not), which
+   * --max-messages counts.
+   */
+  private get handled(): number {
+    return this.session.tally.processed + this.session.tally.deadLettered
+  }
+
+  /**
+   * Whether anything held can still start: not after `abandon`, nor while the running handlers
+   * could bring the handled count to --max-messages (each may end handled), so it never handles more.
+   */
   get mayStart(): boolean {
     const {maxMessages} = this.session.options
-    return !this.abandoned && (maxMessages === undefined || this.started < maxMessages)
+    return !this.abandoned && (maxMessages === undefined || this.handled + this.running < maxMessages)
   }
 
   /** Start what may start, after a heartbeat that renewed what had gone stale. */
@@ -297,7 +306,6 @@ export class Dispatcher {
 
   private start(tracked: Tracked): void {
     this.running++
-    this.started++
     tracked.started = true
     void this.handle(tracked)
   }
@@ -368,7 +376,7 @@ export class Dispatcher {
       this.inFlight.remove(tracked.slot, tracked)
       this.afterRelease()
       const {maxMessages} = session.options
-      if (maxMessages !== undefined && this.started >= maxMessages && this.running === 0) this.onMaxMessages()
+      if (maxMessages !== undefined && this.handled >= maxMessages && this.running === 0) this.onMaxMessages()
     }
   }
 

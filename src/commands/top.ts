@@ -47,7 +47,7 @@ A named TOPIC that does not exist exits 6 (--allow-missing: shown as absent), on
 
   static override flags = {
     match: Flags.string({summary: 'Only topics whose key matches this glob (SCAN MATCH syntax).'}),
-    interval: durationFlag({summary: 'Time between refreshes (at least 100ms).', default: 1000}),
+    interval: durationFlag({summary: 'Time between refreshes (at least 100ms).', default: 1000, defaultHelp: async () => '1s'}),
     once: Flags.boolean({summary: 'Print one snapshot (rates over one interval) and exit, even on a terminal.'}),
     'allow-missing': Flags.boolean({summary: 'Show named TOPICs that do not exist as absent, instead of exiting 6.'}),
   }

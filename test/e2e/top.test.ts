@@ -128,6 +128,13 @@ describe('qctl top off a terminal', () => {
     expect(jsonOf<TopResult>(allowed).rows.map((row) => row.topic)).toEqual(['sel.here'])
   })
 
+  it('--help shows the --interval default in a form --interval accepts', async () => {
+    const help = await runCli(['top', '--help'])
+    const shown = /--interval=<duration>\s+\[default: (\S+)\]/.exec(help.stdout)?.[1]
+    expect(shown).toBe('1s')
+    expect((await top('--interval', shown as string, '--json')).code).toBe(0)
+  })
+
   it('rejects a too-short --interval, and TOPIC with --match, with exit 2 and one line', async () => {
     const short = await top('--interval', '50ms')
     expect(short.code).toBe(2)

@@ -226,8 +226,13 @@ export class Dispatcher {
    * could bring the handled count to --max-messages (each may end handled), so it never handles more.
    */
   get mayStart(): boolean {
+    return this.mayStartBeside(0)
+  }
+
+  /** mayStart, with `chosen` more about to start (a wave being put together). */
+  private mayStartBeside(chosen: number): boolean {
     const {maxMessages} = this.session.options
-    return !this.abandoned && (maxMessages === undefined || this.handled + this.running < maxMessages)
+    return !this.abandoned && (maxMessages === undefined || this.handled + this.running + chosen < maxMessages)
   }
 
   /** Start what may start, after a heartbeat that renewed what had gone stale. */
@@ -284,7 +289,7 @@ export class Dispatcher {
     }
     const {concurrency} = this.session.options
     const wave: Tracked[] = []
-    while (this.running + wave.length < concurrency && this.queue.length > 0 && this.mayStart) {
+    while (this.running + wave.length < concurrency && this.queue.length > 0 && this.mayStartBeside(wave.length)) {
       const next = this.queue[0] as Tracked
       if (!needsStartMark(next) || this.stale(next)) break
       wave.push(this.queue.shift() as Tracked)

@@ -127,8 +127,16 @@ describe('chaos: workers', {timeout: CHAOS_TIMEOUT}, () => {
     const frozenResult = frozen.result
     expect(frozenResult?.code, `${frozenResult?.stdout}${frozenResult?.stderr}`).toBe(0)
     const summary = workSummary(frozenResult as NonNullable<typeof frozenResult>)
-    // Its handlers finished after the others had taken and acknowledged those entries.
-    expect(Number(summary?.['duplicates'])).toBeGreaterThan(0)
+    // Its duplicates are at most the entries both it and another worker handled (the ledger, read
+    // after every worker stopped): the handlers running when it froze, and those it had handled but
+    // not yet acknowledged. It may be 0: a worker frozen between handlers starts none of what was
+    // taken from it. (Exactness is not asserted yet: one run in four counted 8 of 10; see the
+    // closing note of 2026-12-03.)
+    const ledgerLines = readLedger(ledger)
+    const byFrozen = new Set(ledgerLines.filter((line) => line.pid === frozenPid).map((line) => line.id))
+    const byOthers = new Set(ledgerLines.filter((line) => line.pid !== frozenPid).map((line) => line.id))
+    const handledTwice = [...byFrozen].filter((id) => byOthers.has(id)).length
+    expect(Number(summary?.['duplicates']), frozenResult?.stdout).toBeLessThanOrEqual(handledTwice)
     // Of what it held, only the (at most 4) handlers running when it froze finished after it woke. What
     // it held but had not started waited for a heartbeat on waking (not renewed for a visibility
     // timeout), which found it taken over: it started none of it.
@@ -139,7 +147,6 @@ describe('chaos: workers', {timeout: CHAOS_TIMEOUT}, () => {
     expect(warning, frozenResult?.stdout).not.toBeNull()
     expect(Number(warning?.[2])).toBeGreaterThan(0)
     expect(report).toMatchObject({lost: [], unexpected: [], deadLettered: 0, pending: 0, handled: count})
-    expect(report.duplicated).toBeGreaterThan(0)
     recordRow({scenario: '3 SIGSTOP a worker past the visibility timeout, SIGCONT', messages: count, faults: '1 SIGSTOP until its entries were taken over', lost: report.lost.length, duplicated: report.duplicated, deadLettered: report.deadLettered, timeMs: Date.now() - started})
   })
 })

@@ -50,11 +50,15 @@ describe('qctl publish: interruptions', () => {
     expect(result.code).toBe(3)
     // The last 10 lines reach ioredis before or after it sees the socket close (a race between two
     // events in one poll): refused unsent, so nothing is in doubt; or written to the dead socket, so
-    // they are in doubt (qctl cannot know Redis died first). Exactly one of these two lines.
-    const stored = `Error: lost connection to 127.0.0.1:${ctx.server.port}: connection closed by the server; published 1000 messages (through input line 1000); `
-    expect([
-      `${stored}rerun with --skip-lines 1000 to continue\n`,
-      `${stored}10 more were sent without a reply: they may or may not be stored; rerun with --skip-lines 1000 to continue (the 10 messages in doubt go again: they may then be stored twice, never lost)\n`,
-    ]).toContain(result.stderr)
+    // they are in doubt (qctl cannot know Redis died first), all or some of them. The socket's end
+    // reads as closed, or as reset when a write meets the dead peer first. One line either way.
+    const port = ctx.server.port
+    const cause = '(connection closed by the server|connection reset by peer)'
+    const stored = `Error: lost connection to 127\\.0\\.0\\.1:${port}: ${cause}; published 1000 messages \\(through input line 1000\\); `
+    const resume = 'rerun with --skip-lines 1000 to continue'
+    const inDoubt = `(\\d+) more were sent without a reply: they may or may not be stored; ${resume} \\(the \\3 messages in doubt go again: they may then be stored twice, never lost\\)`
+    const match = new RegExp(`^${stored}(${resume}|${inDoubt})\\n$`).exec(result.stderr)
+    expect(match, result.stderr).not.toBeNull()
+    if (match?.[3] !== undefined) expect(Number(match[3])).toBeLessThanOrEqual(10)
   })
 })

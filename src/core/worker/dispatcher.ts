@@ -268,7 +268,7 @@ export class Dispatcher {
   }
 
   /**
-   * Entries taken back start in waves, one pipeline of start marks for each, written before any of
+   * Entries taken back start in waves, one command of start marks for each (an HSET), written before any of
    * their handlers is called (see GroupOps.markStarts). The wave waits one microtask: handlers that
    * finish together (a batch of fast handlers resolves in one go) each free a slot first, so the wave
    * fills them all with one write instead of one write per entry.

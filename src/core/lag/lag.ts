@@ -51,6 +51,15 @@ export interface Gates {
 export const hasGates = (gates: Gates): boolean =>
   gates.maxLag !== undefined || gates.maxPending !== undefined || gates.maxPendingAgeMs !== undefined || gates.maxDlq !== undefined
 
+/** The groups a topic gets rows for: the named ones (stats undefined where missing), else its own, else one row without a group. */
+function rowGroups(topic: TopicStats, onlyGroups: readonly string[] | undefined): Array<{name: string | null; stats: GroupStats | undefined}> {
+  if (onlyGroups !== undefined && onlyGroups.length > 0) {
+    return [...new Set(onlyGroups)].map((name) => ({name, stats: topic.groups.find((group) => group.name === name)}))
+  }
+  if (topic.groups.length === 0) return [{name: null, stats: undefined}]
+  return topic.groups.map((group) => ({name: group.name, stats: group}))
+}
+
 /**
  * Rows sorted by topic then group; pure (takes `now`). With `onlyGroups` (lag --group), a row for
  * each of those groups per topic, `groupExists: false` for one the topic does not have.
@@ -58,13 +67,7 @@ export const hasGates = (gates: Gates): boolean =>
 export function lagRows(stats: readonly TopicStats[], now: number, onlyGroups?: readonly string[]): LagRow[] {
   const rows: LagRow[] = []
   for (const topic of stats) {
-    const groups: Array<{name: string | null; stats: GroupStats | undefined}> =
-      onlyGroups === undefined || onlyGroups.length === 0
-        ? topic.groups.length === 0
-          ? [{name: null, stats: undefined}]
-          : topic.groups.map((group) => ({name: group.name, stats: group}))
-        : [...new Set(onlyGroups)].map((name) => ({name, stats: topic.groups.find((group) => group.name === name)}))
-    for (const {name, stats: group} of groups) {
+    for (const {name, stats: group} of rowGroups(topic, onlyGroups)) {
       const oldestMs = idMs(group?.oldestPendingId ?? null)
       // Built field by field: the --json shape is documented, keep its order stable.
       rows.push({

@@ -2,7 +2,8 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {waitForGates} from '../core/lag/gate-wait.js'
-import {hasGates, lagRows, missingTopics, withGates, type Gates, type LagRow} from '../core/lag/lag.js'
+import {deadLettersByGroup} from '../core/lag/dead-letters-by-group.js'
+import {hasGates, lagRows, missingTopics, topicsToCountByGroup, withGates, type Gates, type LagRow} from '../core/lag/lag.js'
 import {missingTopicsError} from '../core/errors.js'
 import {findTopicsAndDeadLetters, topicStats} from '../core/stats/topic-stats.js'
 import {durationFlag} from '../flags.js'
@@ -11,7 +12,7 @@ import {startSpinner} from '../output/spinner.js'
 
 export default class Lag extends BaseCommand<typeof Lag> {
   static override summary = 'Show lag, pending and dead letters per topic and consumer group; gate CI on thresholds.'
-  static override description = `Without TOPIC, every stream in the database (SCAN TYPE stream; --match filters). One row per consumer group: stream length, lag (entries not yet delivered to the group), pending (delivered, not acknowledged), age of the oldest pending entry, consumers (active in the last minute / total) and dead-letter length. A named TOPIC that is not a stream exits 2; a key that is not a stream where a dead-letter stream (or a topic found by SCAN) should be is skipped with a warning (stderr, and the row's "warnings" in --json).
+  static override description = `Without TOPIC, every stream in the database (SCAN TYPE stream; --match filters). One row per consumer group: stream length, lag (entries not yet delivered to the group), pending (delivered, not acknowledged), age of the oldest pending entry, consumers (active in the last minute / total) and the group's dead letters. A named TOPIC that is not a stream exits 2; a key that is not a stream where a dead-letter stream (or a topic found by SCAN) should be is skipped with a warning (stderr, and the row's "warnings" in --json).
 
 A named TOPIC that does not exist exits 6 naming it (--allow-missing leaves it out instead). With --group (repeatable), only those consumer groups: a topic that does not have one gets a row saying so.
 
@@ -36,7 +37,7 @@ Gates: if a row breaks --max-lag, --max-pending, --max-pending-age or --max-dlq,
     'max-lag': Flags.integer({summary: 'Fail (exit 8) if a group has more undelivered entries (or an unknown lag).', min: 0}),
     'max-pending': Flags.integer({summary: 'Fail (exit 8) if a group has more pending entries.', min: 0}),
     'max-pending-age': durationFlag({summary: 'Fail (exit 8) if a group\'s oldest pending entry has waited longer (since it was published; since its last delivery when its ID is in the future).'}),
-    'max-dlq': Flags.integer({summary: 'Fail (exit 8) if a topic has more dead-lettered entries.', min: 0}),
+    'max-dlq': Flags.integer({summary: 'Fail (exit 8) if a group (or a topic without groups) has more dead-lettered entries.', min: 0}),
     wait: durationFlag({summary: 'Re-check every second until all gates pass, for at most this long.'}),
   }
 
@@ -58,7 +59,8 @@ Gates: if a row breaks --max-lag, --max-pending, --max-pending-age or --max-dlq,
       const missing = topics === undefined || flags['allow-missing'] ? [] : missingTopics(topics, stats)
       if (missing.length > 0) throw missingTopicsError(missing)
       for (const topic of stats) for (const warning of topic.warnings) warnOnce(warning)
-      return withGates(lagRows(stats, Date.now(), flags.group), gates)
+      const byGroup = await deadLettersByGroup(redis, topicsToCountByGroup(stats, flags.group))
+      return withGates(lagRows(stats, Date.now(), flags.group, byGroup), gates)
     }
 
     let rows: LagRow[]

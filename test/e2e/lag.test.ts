@@ -310,3 +310,55 @@ describe('dead letters that outlive their topic, and groups that read a dead-let
     expect(named.stderr).toContain('Gate failed: deleted: dead letters 2 > --max-dlq 1')
   })
 })
+
+describe('dead letters per group', () => {
+  const own = usePrivateRedis()
+  // As qctl work writes them: the original fields, then the metadata block from dlq.topic on.
+  const deadLetter = async (group: string | null, data = '{}'): Promise<void> => {
+    const meta = ['dlq.topic', 'orders', 'dlq.id', '1-0', ...(group === null ? [] : ['dlq.group', group]), 'dlq.attempts', '3']
+    await own.redis.xadd('{orders}:dlq', '*', 'data', data, ...meta)
+  }
+
+  beforeAll(async () => {
+    await own.redis.xadd('orders', '*', 'data', '{}')
+    for (const group of ['billing', 'shipping']) await own.redis.xgroup('CREATE', 'orders', group, '$')
+    // A field named like a metadata field in the payload block does not make an entry billing's.
+    await own.redis.xadd('{orders}:dlq', '*', 'data', '{}', 'dlq.group', 'billing', 'dlq.topic', 'orders', 'dlq.group', 'gone')
+    await deadLetter('billing')
+    await deadLetter('billing')
+  })
+
+  it('a row shows the dead letters of its group; a gate on one group does not fail on another group\'s', async () => {
+    const result = await runCli(['lag', 'orders', '--json', '-u', own.server.url])
+    const rows = jsonOf<LagRow[]>(result)
+    // "gone" no longer exists: its entry could be anyone's, so every row counts it.
+    expect(rows.map((row) => [row.group, row.deadLetters, row.topicDeadLetters])).toEqual([
+      ['billing', 3, 3],
+      ['shipping', 1, 3],
+    ])
+    const shipping = await runCli(['lag', 'orders', '--group', 'shipping', '--max-dlq', '0', '--json', '-u', own.server.url])
+    expect(shipping.code).toBe(0)
+    expect(jsonOf<LagRow[]>(shipping).map((row) => [row.group, row.deadLetters])).toEqual([['shipping', 0]])
+    const billing = await runCli(['lag', 'orders', '--group', 'billing', '--max-dlq', '1', '-u', own.server.url])
+    expect(billing.code).toBe(8)
+    expect(billing.stderr).toContain('Gate failed: orders/billing: dead letters 2 > --max-dlq 1')
+  })
+
+  it('dead letters that name no group count for every group: they could be anyone\'s', async () => {
+    await deadLetter(null)
+    const result = await runCli(['lag', 'orders', '--group', 'shipping', '--max-dlq', '0', '--json', '-u', own.server.url])
+    expect(result.code).toBe(8)
+    expect(jsonOf<LagRow[]>(result).map((row) => [row.group, row.deadLetters, row.topicDeadLetters])).toEqual([['shipping', 1, 4]])
+  })
+
+  it('counts past one XRANGE page', async () => {
+    const pipeline = own.redis.pipeline()
+    for (let i = 0; i < 2500; i++) pipeline.xadd('{orders}:dlq', '*', 'data', '{}', 'dlq.topic', 'orders', 'dlq.group', 'shipping')
+    await pipeline.exec()
+    const rows = jsonOf<LagRow[]>(await runCli(['lag', 'orders', '--json', '-u', own.server.url]))
+    expect(rows.map((row) => [row.group, row.deadLetters, row.topicDeadLetters])).toEqual([
+      ['billing', 4, 2504],
+      ['shipping', 2502, 2504],
+    ])
+  })
+})

@@ -96,6 +96,7 @@ describe('waitForGates (lag --wait)', () => {
     consumers: 0,
     activeConsumers: 0,
     deadLetters: 0,
+    topicDeadLetters: 0,
     failedGates: failing ? [{gate: 'max-lag', limit: 0, value: 1}] : [],
     warnings: [],
   })

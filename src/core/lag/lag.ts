@@ -1,4 +1,5 @@
 import type {GroupStats, TopicStats} from '../stats/topic-stats.js'
+import type {DeadLettersByGroup} from './dead-letters-by-group.js'
 import {pendingAgeMs} from '../stats/pending-age.js'
 import {idMs} from '../stats/xinfo.js'
 
@@ -24,7 +25,14 @@ export interface LagRow {
   oldestPendingAgeMs: number | null
   consumers: number
   activeConsumers: number
+  /**
+   * Dead letters of this row's group: those it dead-lettered, plus those that name no group (written
+   * by other programs) or a group the topic no longer has, which could be anyone's. With --group,
+   * only the named group's and those naming none. The topic's total when it has one group or none.
+   */
   deadLetters: number
+  /** Every entry in the topic's dead-letter stream. */
+  topicDeadLetters: number
   failedGates: GateFailure[]
   /** What is wrong with the topic's keys but did not stop the reading (its dead-letter key is not a stream). */
   warnings: string[]
@@ -51,20 +59,45 @@ export interface Gates {
 export const hasGates = (gates: Gates): boolean =>
   gates.maxLag !== undefined || gates.maxPending !== undefined || gates.maxPendingAgeMs !== undefined || gates.maxDlq !== undefined
 
+/** Groups were named (lag --group). */
+const named = (onlyGroups: readonly string[] | undefined): onlyGroups is readonly string[] => onlyGroups !== undefined && onlyGroups.length > 0
+
 /** The groups a topic gets rows for: the named ones (stats undefined where missing), else its own, else one row without a group. */
 function rowGroups(topic: TopicStats, onlyGroups: readonly string[] | undefined): Array<{name: string | null; stats: GroupStats | undefined}> {
-  if (onlyGroups !== undefined && onlyGroups.length > 0) {
+  if (named(onlyGroups)) {
     return [...new Set(onlyGroups)].map((name) => ({name, stats: topic.groups.find((group) => group.name === name)}))
   }
   if (topic.groups.length === 0) return [{name: null, stats: undefined}]
   return topic.groups.map((group) => ({name: group.name, stats: group}))
 }
 
+/** The topics whose dead letters must be counted by group (deadLettersByGroup): only where that differs from the total. */
+export const topicsToCountByGroup = (stats: readonly TopicStats[], onlyGroups?: readonly string[]): string[] =>
+  stats.filter((topic) => topic.deadLetters > 0 && (named(onlyGroups) || topic.groups.length > 1)).map((topic) => topic.topic)
+
+/** The dead letters a row of `group` shows (see LagRow.deadLetters). */
+function groupDeadLetters(topic: TopicStats, group: string | null, counts: DeadLettersByGroup | undefined, onlyGroups: readonly string[] | undefined): number {
+  if (group === null || counts === undefined) return topic.deadLetters
+  let total = (counts.byGroup.get(group) ?? 0) + counts.unattributed
+  if (!named(onlyGroups)) {
+    // Dead letters of a group since destroyed: nobody's row would show them, so every row does.
+    const groups = new Set(topic.groups.map((existing) => existing.name))
+    for (const [other, count] of counts.byGroup) if (!groups.has(other)) total += count
+  }
+  return total
+}
+
 /**
  * Rows sorted by topic then group; pure (takes `now`). With `onlyGroups` (lag --group), a row for
  * each of those groups per topic, `groupExists: false` for one the topic does not have.
+ * `deadLettersOf`: the counts by group of topicsToCountByGroup (otherwise rows show the topic's total).
  */
-export function lagRows(stats: readonly TopicStats[], now: number, onlyGroups?: readonly string[]): LagRow[] {
+export function lagRows(
+  stats: readonly TopicStats[],
+  now: number,
+  onlyGroups?: readonly string[],
+  deadLettersOf?: ReadonlyMap<string, DeadLettersByGroup>,
+): LagRow[] {
   const rows: LagRow[] = []
   for (const topic of stats) {
     for (const {name, stats: group} of rowGroups(topic, onlyGroups)) {
@@ -83,7 +116,8 @@ export function lagRows(stats: readonly TopicStats[], now: number, onlyGroups?: 
         oldestPendingAgeMs: pendingAgeMs(group?.oldestPendingId ?? null, group?.oldestPendingIdleMs ?? null, now),
         consumers: group?.consumers ?? 0,
         activeConsumers: group?.activeConsumers ?? 0,
-        deadLetters: topic.deadLetters,
+        deadLetters: groupDeadLetters(topic, name, deadLettersOf?.get(topic.topic), onlyGroups),
+        topicDeadLetters: topic.deadLetters,
         failedGates: [],
         warnings: topic.warnings,
       })

@@ -46,6 +46,7 @@ describe('lagRows', () => {
       consumers: 3,
       activeConsumers: 2,
       deadLetters: 2,
+      topicDeadLetters: 2,
       failedGates: [],
       warnings: [],
     })

@@ -1,6 +1,7 @@
 import {Command, Errors, type Interfaces} from '@oclif/core'
 import type {Redis} from 'ioredis'
 
+import {closest} from './cli/closest.js'
 import {isQctlError, QctlError, type ErrorCode} from './core/errors.js'
 import {closeRedis, openRedis, resolveConnection, type OpenOptions, type ResolvedConnection} from './core/redis/connection.js'
 import {keyTypeOf} from './core/redis/key-type.js'
@@ -25,18 +26,34 @@ const debugEnabled = (): boolean => /(^|,)\s*(qctl|qctl:\*|\*)\s*(,|$)/.test(pro
 const isOclifUsageError = (error: unknown): error is Error =>
   error instanceof Error && (error as {oclif?: {exit?: number}}).oclif?.exit === 2
 
-/** An oclif parse failure as a one-line usage error. */
-function usageFromOclif(error: Error, commandId: string | undefined): QctlError {
-  const [head = 'invalid usage', ...rest] = error.message
+/** The arguments oclif's RequiredArgsError lists (its `args`), by name. */
+const missingArgNames = (error: Error): string[] => {
+  const args = (error as {args?: unknown}).args
+  return Array.isArray(args) ? args.map((arg) => (arg as {name?: unknown}).name).filter((name): name is string => typeof name === 'string') : []
+}
+
+/** An oclif parse failure as a one-line usage error; the hint names the command as it is typed (`qctl dlq show --help`). */
+function usageFromOclif(error: Error, commandId: string | undefined, flagNames: readonly string[]): QctlError {
+  const help = `see qctl ${(commandId ?? '').replaceAll(':', ' ')} --help`.replace(/\s+/g, ' ')
+  const unknownFlag = /^Nonexistent flags?: --([^\s,]+)/.exec(error.message)?.[1]
+  const meant = unknownFlag === undefined ? undefined : closest(unknownFlag, flagNames)
+  const suggestion = meant === undefined ? help : `did you mean --${meant}? (${help})`
+  if (/^Missing \d+ required args?/.test(error.message)) {
+    const names = missingArgNames(error)
+    // Named from the command's definition, not from oclif's text, whose description lines wrap.
+    const message = names.length > 0 ? `missing required argument${names.length === 1 ? '' : 's'}: ${names.map((name) => name.toUpperCase()).join(', ')}` : 'missing required argument'
+    return new QctlError('USAGE', message, {suggestion})
+  }
+  const lines = error.message
     .split('\n')
     .map((line) => line.trim())
-    .filter((line) => line !== '' && !/^(See more help|Note:|Alternatively)/.test(line))
-  // "Missing 1 required arg:" is followed by one "name  description" line per argument.
-  const missing = /^Missing \d+ required args?:$/.test(head)
-  const message = missing
-    ? `missing required argument: ${rest.map((line) => (line.split(/\s+/)[0] ?? '').toUpperCase()).join(', ')}`
-    : [head, ...rest].join(': ')
-  return new QctlError('USAGE', message, {suggestion: `see qctl ${commandId ?? ''} --help`.replace(/\s+/g, ' ')})
+    // oclif's framing ("The following errors occurred:", "See more help with --help") says nothing of the problem.
+    .filter((line) => line !== '' && !/^(See more help|Note:|Alternatively|The following errors? occurred:?)/.test(line))
+    .map((line) => line.replace(/^The following errors? occurred::?\s*/, ''))
+  // "Parsing --flag" heads the reason on the next line; other lines are errors of their own.
+  const [head, ...rest] = lines
+  const message = head === undefined ? 'invalid usage' : /^Parsing /.test(head) && rest.length > 0 ? `${head}: ${rest.join('; ')}` : lines.join('; ')
+  return new QctlError('USAGE', message, {suggestion})
 }
 
 /** Error messages are one line, whatever a library put in them. */
@@ -164,7 +181,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Any error as a typed one: Redis replies through the one classification (src/core/redis/reply-errors.ts), anything unknown is a bug (exit 1). */
   protected toQctlError(error: unknown, facts: ReplyFacts = {}): QctlError {
     if (isQctlError(error)) return error
-    if (isOclifUsageError(error)) return usageFromOclif(error, this.id)
+    if (isOclifUsageError(error)) return usageFromOclif(error, this.id, Object.keys({...(this.ctor as typeof BaseCommand).baseFlags, ...this.ctor.flags}))
     return toQctlError(error, this.resolvedConnection?.errorContext, facts)
   }
 

@@ -1,0 +1,42 @@
+import {describe, expect, it} from 'vitest'
+
+import {jsonOf, runCli} from '../helpers/cli.js'
+
+/** Usage errors need no Redis: they are refused before anything connects. */
+describe('usage errors read well', () => {
+  it.each([
+    [['work'], 'Error: missing required argument: HANDLER\nHint: see qctl work --help\n'],
+    [['dlq', 'show'], 'Error: missing required arguments: TOPIC, ID\nHint: see qctl dlq show --help\n'],
+    [['dlq', 'replay'], 'Error: missing required argument: TOPIC\nHint: see qctl dlq replay --help\n'],
+  ])('names the missing argument of %j by its name, with the hint in the form it is typed', async (args, stderr) => {
+    const result = await runCli(args)
+    expect(result.code).toBe(2)
+    expect(result.stderr).toBe(stderr)
+  })
+
+  it('flags that exclude each other: the reasons, without oclif\'s "The following errors occurred::"', async () => {
+    const result = await runCli(['publish', 't', '--key', 'a', '--key-field', 'id', '--raw', '--data', 'x'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toBe(
+      'Error: --key-field=id cannot also be provided when using --key; --key-field=id cannot also be provided when using --raw\nHint: see qctl publish --help\n',
+    )
+  })
+
+  it('a misspelt flag gets the closest one as a hint', async () => {
+    const result = await runCli(['lag', '--max-lagg', '3'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toBe('Error: Nonexistent flag: --max-lagg\nHint: did you mean --max-lag? (see qctl lag --help)\n')
+  })
+
+  it('an unknown command gets one line, a "did you mean", and exit 2; also under a topic and with --json', async () => {
+    const top = await runCli(['lagg'])
+    expect(top.code).toBe(2)
+    expect(top.stderr).toBe('Error: unknown command "lagg"\nHint: did you mean "qctl lag"? (see qctl --help)\n')
+    const nested = await runCli(['dlq', 'shw', '1-0'])
+    expect(nested.code).toBe(2)
+    expect(nested.stderr).toBe('Error: unknown command "dlq shw"\nHint: did you mean "qctl dlq show"? (see qctl --help)\n')
+    const far = await runCli(['frobnicate', '--json'])
+    expect(far.code).toBe(2)
+    expect(jsonOf(far)).toEqual({error: {code: 'USAGE', message: 'unknown command "frobnicate"', exitCode: 2, suggestion: 'see qctl --help'}})
+  })
+})

@@ -49,6 +49,31 @@ describe('unreachable Redis', () => {
       silent.close()
     }
   })
+
+  it('rediss:// to a plain-text Redis (which never answers a TLS handshake) says it looks like one, with a hint; nothing is written', async () => {
+    const plain = await RedisServer.start()
+    try {
+      const url = `rediss://:${CANARY}@127.0.0.1:${plain.port}`
+      const result = await runCli(['publish', 'tls.nope', '--data', '{}', '-u', url, '--connect-timeout', '1s'])
+      expect(result.code).toBe(3)
+      expect(result.stderr).toBe(
+        `Error: cannot connect to 127.0.0.1:${plain.port}: no TLS handshake within 1s, and it answers plain-text Redis commands: it looks like a plain-text server\n` +
+          'Hint: use redis:// (not rediss://) for a server without TLS, or check the port\n',
+      )
+      const silentServer = createServer(() => undefined)
+      await new Promise<void>((resolve) => silentServer.listen(0, '127.0.0.1', resolve))
+      const {port} = silentServer.address() as {port: number}
+      // A port where nothing answers at all is only a timeout, not called a plain-text server.
+      const silent = await runCli(['lag', '-u', `rediss://127.0.0.1:${port}`, '--connect-timeout', '1s'])
+      silentServer.close()
+      expect(silent.stderr).toBe(`Error: cannot connect to 127.0.0.1:${port}: timed out after 1s\n`)
+      const client = await plain.client()
+      expect(await client.exists('tls.nope')).toBe(0)
+      client.disconnect()
+    } finally {
+      await plain.stop()
+    }
+  })
 })
 
 describe('authentication and permissions', () => {

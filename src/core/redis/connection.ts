@@ -4,6 +4,7 @@ import type {ConnectionOptions as TlsOptions} from 'node:tls'
 import {Redis} from 'ioredis'
 
 import {isQctlError, notFoundError, QctlError, usageError} from '../errors.js'
+import {answersPlainText} from './plain-text-probe.js'
 import {classifyRedisError, isPermissionDenied, type RedisErrorContext} from './redis-errors.js'
 import {formatAddress, parseRedisUrl, type RedisTarget} from './redis-url.js'
 
@@ -172,6 +173,10 @@ export async function openRedis(connection: ResolvedConnection, options: OpenOpt
     return client
   } catch (error) {
     client.disconnect()
+    if (isQctlError(error) && error.code === 'REDIS_UNAVAILABLE' && connection.tls !== undefined && lastError === undefined) {
+      // No TLS handshake reply at all: a plain-text Redis on that port keeps quiet (README, "TLS").
+      if (await answersPlainText(target.host, target.port)) throw plainTextServerError(connection)
+    }
     if (isQctlError(error)) throw error
     // The command promise only says "Connection is closed." or "Stream isn't writeable";
     // the error event carries the real cause (WRONGPASS, ECONNREFUSED, a TLS failure).
@@ -181,6 +186,13 @@ export async function openRedis(connection: ResolvedConnection, options: OpenOpt
     clearTimeout(timer)
   }
 }
+
+const plainTextServerError = (connection: ResolvedConnection): QctlError =>
+  new QctlError(
+    'REDIS_UNAVAILABLE',
+    `cannot connect to ${connection.errorContext.address}: no TLS handshake within ${connection.connectTimeoutMs / 1000}s, and it answers plain-text Redis commands: it looks like a plain-text server`,
+    {suggestion: 'use redis:// (not rediss://) for a server without TLS, or check the port'},
+  )
 
 /**
  * SELECT the URL's database, or fail before anything is read or written. ioredis selects it on

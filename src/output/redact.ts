@@ -2,30 +2,54 @@ import {passwordsInText} from '../core/redis/redis-url.js'
 
 /**
  * Last line of defence for secrets: once installed, every write to stdout and stderr (ours,
- * oclif's, a library's debug log) has registered secrets replaced by `***`. qctl never prints a
- * password on purpose; this guards against a library echoing one back (ioredis errors carry
- * AUTH arguments, its debug log prints them).
+ * oclif's, a library's debug log) has passwords masked as `***` where they appear as credentials.
+ * qctl never prints a password on purpose; this guards against a library echoing one back
+ * (oclif's debug log prints argv with the URL, ioredis's prints `auth([ 'secret' ])`).
+ *
+ * Masked by context, not by searching the text for the password: a password of any length is
+ * masked where it is a credential, and a short password that is also a word ("wrong") does not
+ * turn "wrong password" into "*** password". The contexts (README, "Configuration"):
+ *   - a URL's password: `redis://user:***@host`, `rediss://:***@host` (any password, known or not);
+ *   - the arguments of an AUTH or HELLO command as ioredis logs them: `auth(***)`, `hello(***)`;
+ *   - on a line with the command word AUTH (a server or proxy echoing the command): known passwords;
+ *   - an assignment to a name containing PASSWORD (`QCTL_REDIS_PASSWORD=***`), and `password: '***'`
+ *     or `"password": "***"` in logged objects.
  */
 const secrets = new Set<string>()
 let sorted: string[] = []
 let installed = false
 
-/** Shorter strings would turn ordinary output into noise; such passwords are unsafe anyway. */
-const MIN_SECRET_LENGTH = 3
-
 export function registerSecret(secret: string | undefined): void {
-  if (secret === undefined || secret.length < MIN_SECRET_LENGTH || secrets.has(secret)) return
+  if (secret === undefined || secret === '' || secrets.has(secret)) return
   secrets.add(secret)
   // Longest first, so a secret that contains another is masked whole.
   sorted = [...secrets].sort((a, b) => b.length - a.length)
 }
 
-export function redact(text: string): string {
-  let result = text
-  for (const secret of sorted) {
-    if (result.includes(secret)) result = result.split(secret).join('***')
-  }
+const MASK = '***'
+
+/** Known passwords in `span` masked (the span is already known to be a credential context). */
+function maskKnown(span: string): string {
+  let result = span
+  for (const secret of sorted) if (result.includes(secret)) result = result.split(secret).join(MASK)
   return result
+}
+
+/** Greedy to the last "@" before whitespace, as the URL parser splits: a password may contain an unencoded "@". */
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)(\S+)(@)/gi
+const COMMAND_ARGUMENTS = /\b(auth|hello)\((\[[^\]\n]*\]|[^)\n]*)\)/gi
+const AUTH_LINE = /\bAUTH\b[^\n]*/g
+const PASSWORD_ASSIGNMENT = /\b([A-Z0-9_]*PASSWORD[A-Z0-9_]*=)("[^"\n]*"|'[^'\n]*'|\S+)/g
+const PASSWORD_PROPERTY = /(["']?password["']?\s*:\s*)("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|[^\s,}]+)/gi
+
+export function redact(text: string): string {
+  if (!/:\/\/|auth|hello|password/i.test(text)) return text
+  return text
+    .replace(URL_PASSWORD, (_match, head: string, _password: string, at: string) => `${head}${MASK}${at}`)
+    .replace(COMMAND_ARGUMENTS, (_match, name: string) => `${name}(${MASK})`)
+    .replace(AUTH_LINE, maskKnown)
+    .replace(PASSWORD_ASSIGNMENT, (_match, name: string) => `${name}${MASK}`)
+    .replace(PASSWORD_PROPERTY, (_match, name: string) => `${name}${MASK}`)
 }
 
 type Write = typeof process.stdout.write
@@ -33,7 +57,6 @@ type Write = typeof process.stdout.write
 function guard(stream: NodeJS.WriteStream): void {
   const original = stream.write.bind(stream) as (...args: unknown[]) => boolean
   const guarded = (chunk: unknown, ...rest: unknown[]): boolean => {
-    if (sorted.length === 0) return original(chunk, ...rest)
     if (typeof chunk === 'string') return original(redact(chunk), ...rest)
     if (chunk instanceof Uint8Array) return original(Buffer.from(redact(Buffer.from(chunk).toString('utf8'))), ...rest)
     return original(chunk, ...rest)

@@ -11,8 +11,10 @@ import {deadLetterKey, retryDueKey, retryKey} from '../core/keys.js'
 import {lagRows, type LagRow} from '../core/lag/lag.js'
 import {topicStats} from '../core/stats/topic-stats.js'
 import {formatDlqTable} from '../format/dlq.js'
+import {formatDemoNext} from '../format/demo.js'
 import {formatLagTable} from '../format/lag.js'
 import {publish, type PublishResult} from '../core/publish/publish.js'
+import {DEFAULT_REDIS_URL} from '../core/redis/redis-url.js'
 import {redisServerAvailable, startThrowawayServer, type ThrowawayServer} from '../core/redis/throwaway-server.js'
 import {loadHandler} from '../core/worker/load-handler.js'
 import {Worker, WORKER_CONNECTION_OPTIONS, type WorkerSummary} from '../core/worker/worker.js'
@@ -76,8 +78,9 @@ export default class Demo extends BaseCommand<typeof Demo> {
     for (const line of deadLetters.entries.length === 0 ? [] : formatDlqTable(deadLetters.entries, {width, now: Date.now(), style: this.style})) this.log(line)
 
     this.log('')
-    this.log(`Next: qctl inspect ${DEMO_TOPIC}, qctl dlq show ${DEMO_TOPIC} <ID>, qctl dlq replay ${DEMO_TOPIC} --dry-run`)
-    this.log(`Try it on your own topic: qctl publish order.processed events.ndjson && qctl work examples/handlers/order-processed.ts --until-empty`)
+    const url = this.throwaway === undefined ? redisUrl : undefined
+    const urlArgs = url === undefined || url === DEFAULT_REDIS_URL ? '' : ` -u '${url}'`
+    for (const line of formatDemoNext({topic: DEMO_TOPIC, deadLetterId: deadLetters.entries[0]?.dlqId, urlArgs, throwaway: this.throwaway !== undefined})) this.log(line)
     return {redisUrl, throwawayServer: this.throwaway !== undefined, topic: DEMO_TOPIC, deadLetterKey: deadLetterKey(DEMO_TOPIC), published, worker: summary, lag, deadLetters}
   }
 

@@ -304,6 +304,19 @@ describe('qctl publish: usage', () => {
     expect(await redis.get('not-a-stream')).toBe('x')
   })
 
+  it('piped NDJSON without --ndjson fails on line 2 with the hint to add --ndjson, and publishes nothing', async () => {
+    const result = await runCli(publishArgs('ndjson.hint'), {input: '{"a":1}\n{"a":2}\n'})
+    expect(result.code).toBe(5)
+    expect(result.stderr).toBe(
+      'Error: <stdin>:2:1: invalid JSON: Unexpected non-whitespace character after JSON; nothing was published\nHint: it looks like NDJSON (one JSON document per line): add --ndjson\n',
+    )
+    expect(await redis.exists('ndjson.hint')).toBe(0)
+    // A document broken on its second line is not NDJSON: no such hint.
+    const broken = await runCli(publishArgs('ndjson.hint'), {input: '{"a":1,\n"b":}\n'})
+    expect(broken.code).toBe(5)
+    expect(broken.stderr).not.toContain('--ndjson')
+  })
+
   it('exits 2 naming a missing argument', async () => {
     const result = await runCli(['publish'])
     expect(result.code).toBe(2)

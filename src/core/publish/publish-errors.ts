@@ -30,8 +30,8 @@ const resumeHint = (progress: PublishProgress, ndjson: boolean): string => {
 }
 
 /** Bad input at `where` (`file:line[:column]`): exit 5, with what was published before it. */
-export function dataError(where: string, problem: Extract<Prepared, {ok: false}>, progress: PublishProgress, extra = ''): QctlError {
-  return new QctlError(problem.code, `${where}: ${problem.problem}; ${progressText(progress, true)}${extra}`, {details: progressDetails(progress, true)})
+export function dataError(where: string, problem: Extract<Prepared, {ok: false}>, progress: PublishProgress, extra = '', suggestion?: string): QctlError {
+  return new QctlError(problem.code, `${where}: ${problem.problem}; ${progressText(progress, true)}${extra}`, {details: progressDetails(progress, true), suggestion})
 }
 
 export interface RunContext {

@@ -7,6 +7,7 @@ import {keyTypeOf} from '../redis/key-type.js'
 import {isErrorReply, isWrongType, type RedisErrorContext} from '../redis/redis-errors.js'
 import {encodeHeaders} from '../wire-format.js'
 import {DEFAULT_PUBLISHER_LIMITS, BatchPublisher, type PublisherLimits, type PublishProgress} from './batch-publisher.js'
+import {findJsonProblem} from '../input/json-error.js'
 import {prepareMessage, prepareValidated, tooLarge, type MessageShape, type Prepared} from './prepare.js'
 import {dataError, failureDuring, interrupted} from './publish-errors.js'
 import {validateInput} from './validate-file.js'
@@ -90,6 +91,12 @@ function trimDocument(bytes: Buffer): {text: Buffer; body: Buffer; lead: number}
   return {text, body: text.subarray(start, end), lead: start}
 }
 
+/** Whether the first two non-empty lines are JSON documents each: a document that fails on line 2 was meant as NDJSON. */
+function looksLikeNdjson(text: string): boolean {
+  const lines = text.split('\n', 64).filter((line) => line.trim() !== '').slice(0, 2)
+  return lines.length === 2 && lines.every((line) => findJsonProblem(line) === undefined)
+}
+
 /** One JSON (or raw) document as one message. */
 async function publishDocument(clientSource: ClientSource, request: PublishRequest, hooks: PublishHooks, started: number): Promise<PublishResult> {
   const shape = shapeOf(request)
@@ -118,11 +125,14 @@ async function publishDocument(clientSource: ClientSource, request: PublishReque
   const prepared = prepareMessage(body, shape)
   if (!prepared.ok) {
     let where = name
+    let suggestion: string | undefined
     if (prepared.column !== undefined) {
-      const position = lineColumn(text.toString('utf8'), lead + prepared.column - 1)
+      const whole = text.toString('utf8')
+      const position = lineColumn(whole, lead + prepared.column - 1)
       where = `${name}:${position.line}:${position.column}`
+      if (position.line >= 2 && looksLikeNdjson(whole)) suggestion = 'it looks like NDJSON (one JSON document per line): add --ndjson'
     }
-    throw dataError(where, prepared, empty)
+    throw dataError(where, prepared, empty, '', suggestion)
   }
 
   const client = await clientFrom(clientSource)

@@ -56,6 +56,25 @@ function usageFromOclif(error: Error, commandId: string | undefined, flagNames: 
   return new QctlError('USAGE', message, {suggestion})
 }
 
+/** Flags that name a Redis key or a name in Redis: an empty one is never meant (`--topic ""` from an unset variable). */
+const NAME_FLAGS = ['topic', 'group', 'dlq', 'consumer'] as const
+
+/**
+ * Every command refuses an empty TOPIC (or other argument) and an empty --topic, --group, --dlq or
+ * --consumer alike, with exit 2 before connecting: `qctl publish "" …` wrote to the key "" and
+ * `qctl lag ""` listed it, while `work --topic ""` was refused.
+ */
+function refuseEmptyNames(definitions: Record<string, unknown> | undefined, args: Record<string, unknown>, positionals: readonly string[], flags: Record<string, unknown>): void {
+  for (const name of Object.keys(definitions ?? {})) {
+    if (args[name] === '') throw new QctlError('USAGE', `${name.toUpperCase()} must not be empty`)
+  }
+  if (positionals.includes('')) throw new QctlError('USAGE', `${Object.keys(definitions ?? {})[0]?.toUpperCase() ?? 'an argument'} must not be empty`)
+  for (const name of NAME_FLAGS) {
+    const value = flags[name]
+    if (value === '' || (Array.isArray(value) && value.includes(''))) throw new QctlError('USAGE', `--${name} must not be empty`)
+  }
+}
+
 /** Error messages are one line, whatever a library put in them. */
 const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim()
 
@@ -89,6 +108,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.flags = flags as FlagsOf<T>
     this.args = args as ArgsOf<T>
     this.positionals = argv.map(String)
+    refuseEmptyNames(this.ctor.args, args, this.positionals, flags)
     commandStarted()
     // A test hook (README, "Output, errors and exit codes"): the path of an unexpected error.
     if (process.env.QCTL_DEBUG_INTERNAL_ERROR === '1') throw new Error('QCTL_DEBUG_INTERNAL_ERROR=1 made this command fail on purpose')

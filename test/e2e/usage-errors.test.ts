@@ -40,3 +40,26 @@ describe('usage errors read well', () => {
     expect(jsonOf(far)).toEqual({error: {code: 'USAGE', message: 'unknown command "frobnicate"', exitCode: 2, suggestion: 'see qctl --help'}})
   })
 })
+
+describe('empty names are refused by every command alike', () => {
+  // A closed port: a command that tried to connect would exit 3, so exit 2 shows it was refused first.
+  const nowhere = ['-u', 'redis://127.0.0.1:1']
+  it.each([
+    [['publish', '', '--data', '{}'], 'TOPIC'],
+    [['lag', ''], 'TOPIC'],
+    [['lag', 'orders', ''], 'TOPIC'],
+    [['inspect', ''], 'TOPIC'],
+    [['top', '', '--once'], 'TOPIC'],
+    [['dlq', 'list', ''], 'TOPIC'],
+    [['dlq', 'show', 'orders', ''], 'ID'],
+    [['dlq', 'replay', '', '--dry-run'], 'TOPIC'],
+    [['dlq', 'purge', '', '--dry-run'], 'TOPIC'],
+    [['work', 'handler.mjs', '--topic', ''], '--topic'],
+    [['lag', 'orders', '--group', ''], '--group'],
+    [['dlq', 'list', 'orders', '--dlq', ''], '--dlq'],
+  ])('%j: exit 2, "%s must not be empty"', async (args, name) => {
+    const result = await runCli([...args, ...nowhere])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toBe(`Error: ${name} must not be empty\n`)
+  })
+})

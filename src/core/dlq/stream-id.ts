@@ -45,6 +45,12 @@ export const firstIdAt = (ms: number): StreamId => ({ms, seq: 0n})
 /** The last possible ID of a millisecond. */
 export const lastIdAt = (ms: number): StreamId => ({ms, seq: MAX_SEQ})
 
+/** The ID just before `id` (the last of the previous millisecond for a sequence 0); 0-0 stays 0-0. */
+export function idBefore(id: StreamId): StreamId {
+  if (id.seq > 0n) return {ms: id.ms, seq: id.seq - 1n}
+  return id.ms === 0 ? id : lastIdAt(id.ms - 1)
+}
+
 /** The smaller of two optional IDs (undefined means unbounded). */
 export function minId(a: StreamId | undefined, b: StreamId | undefined): StreamId | undefined {
   if (a === undefined) return b

@@ -3,6 +3,7 @@ import {describe, expect, it} from 'vitest'
 
 import {decodeDlqEntry, type DlqEntry} from '../../src/core/dlq/entry.js'
 import type {DlqPlan} from '../../src/core/dlq/plan.js'
+import {SummaryCollector} from '../../src/core/dlq/summary.js'
 import type {PurgeResult} from '../../src/core/dlq/purge.js'
 import type {ReplayResult} from '../../src/core/dlq/replay.js'
 import {
@@ -272,7 +273,7 @@ describe('formatEntry', () => {
 })
 
 describe('replay and purge lines', () => {
-  const plan: DlqPlan = {key: '{orders}:dlq', ids: ['1-0', '2-0', '3-0'], entries: [], notFound: [], length: 5}
+  const plan: DlqPlan = {key: '{orders}:dlq', ids: ['1-0', '2-0', '3-0'], entries: [], summary: new SummaryCollector().summary(), notFound: [], length: 5}
   const replay = (overrides: Partial<ReplayResult>): ReplayResult => ({
     dlq: '{orders}:dlq',
     topic: 'orders',

@@ -126,10 +126,13 @@ export function matchesSelection(entry: DlqEntry, selection: Selection): boolean
  */
 export function matchesFilters(entry: DlqEntry, selection: Omit<Selection, 'topic'>): boolean {
   if (selection.ids !== undefined && !selection.ids.includes(entry.dlqId)) return false
-  const id = parseStreamId(entry.dlqId)
-  if (id === undefined) return false
-  if (selection.since !== undefined && compareStreamIds(id, selection.since) < 0) return false
-  if (selection.until !== undefined && compareStreamIds(id, selection.until) > 0) return false
+  if (selection.since !== undefined || selection.until !== undefined) {
+    // Scans read only the range already (rangeOf); this keeps the rule whole for entries given by --id.
+    const id = parseStreamId(entry.dlqId)
+    if (id === undefined) return false
+    if (selection.since !== undefined && compareStreamIds(id, selection.since) < 0) return false
+    if (selection.until !== undefined && compareStreamIds(id, selection.until) > 0) return false
+  }
   if (selection.group !== undefined && entry.group !== selection.group) return false
   if (selection.error !== undefined && !errorMatches(selection.error, entry)) return false
   return true

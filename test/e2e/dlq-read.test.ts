@@ -163,3 +163,51 @@ it('a missing entry ID is still exit 6 with --json', async () => {
   const json = jsonOf<JsonError>(await runCli(dlq('show', unique('nothing'), '1-1', '--json')))
   expect(json.error).toMatchObject({code: 'NOT_FOUND', exitCode: 6})
 })
+
+// Issue 15, point 9: a dry run over a large selection summarises it for people; --json lists every ID.
+describe('qctl dlq replay/purge --dry-run over a large selection', () => {
+  it('people get counts by error name, group and hour and the first and last entries, not a row per entry', async () => {
+    const topic = unique('dry-summary')
+    const now = Date.now()
+    const earlier = now - 3 * HOUR
+    const ids = await writeDeadLetters(ctx.redis, topic, [
+      ...Array.from({length: 80}, (_, n) => ({errorName: 'TimeoutError', group: n % 4 === 0 ? 'shipping' : 'billing', at: earlier})),
+      ...Array.from({length: 40}, () => ({errorName: 'PermanentError', group: 'billing\u001b[31m', at: now})),
+    ])
+    const hourOf = (ms: number): string => `${new Date(ms).toISOString().slice(0, 13).replace('T', ' ')}:00`
+    for (const [command, last] of [
+      ['replay', `Dry run: would replay 120 entries (${ids[0]} … ${ids[119]}) from ${dlqKeyOf(topic)} onto ${topic}; nothing changed.`],
+      ['purge', `Dry run: would delete 120 entries (${ids[0]} … ${ids[119]}) from ${dlqKeyOf(topic)}; nothing changed.`],
+    ] as const) {
+      const human = await runCli(dlq(command, topic, '--dry-run'))
+      expect(human.code, human.stderr).toBe(0)
+      const lines = human.stdout.trimEnd().split('\n')
+      expect(lines.length).toBeLessThan(30)
+      expect(lines.slice(0, 9)).toEqual([
+        '120 entries selected (a summary; --json lists every ID):',
+        'By error name:',
+        '  80  TimeoutError',
+        '  40  PermanentError',
+        'By group:',
+        '  60  billing',
+        '  40  billing\\u001b[31m',
+        '  20  shipping',
+        'By hour dead-lettered (UTC):',
+      ])
+      expect(lines).toContain(`  ${hourOf(earlier)}  80`)
+      expect(lines).toContain(`  ${hourOf(now)}  40`)
+      expect(lines).toContain('First and last selected:')
+      expect(lines.filter((line) => /^\d+-\d+\s/.test(line)).map((line) => line.split(/\s+/)[0])).toEqual([ids[0], ids[119]])
+      expect(lines.at(-1)).toBe(last)
+
+      const json = jsonOf<ReplayResult | PurgeResult>(await runCli(dlq(command, topic, '--dry-run', '--json')))
+      expect(json).toMatchObject({dryRun: true, selected: 120, ids})
+      // 50 entries or fewer: a row each, as before.
+      const filtered = await runCli(dlq(command, topic, '--dry-run', '--error', '^Permanent'))
+      const rows = filtered.stdout.trimEnd().split('\n').slice(1, -1)
+      expect(rows.map((line) => line.split(/\s+/)[0])).toEqual(ids.slice(80))
+    }
+    expect(await ctx.redis.xlen(dlqKeyOf(topic))).toBe(120)
+    expect(await ctx.redis.exists(topic)).toBe(0)
+  })
+})

@@ -25,7 +25,7 @@ describe('the summary of a large selection', () => {
     expect(errors).toHaveLength(10)
     expect(errors[0]).toBe('  200  TimeoutError')
     expect(errors.at(-1)).toBe('   32  (4 other error names)')
-    expect(lines.slice(lines.indexOf('By group:') + 1, lines.indexOf('By hour dead-lettered (UTC):'))).toEqual(['  150  billing', '  150  (no group)'])
+    expect(lines.slice(lines.indexOf('By group:') + 1, lines.indexOf('By hour dead-lettered (UTC):'))).toEqual(['  150  (no group)', '  150  billing'])
     expect(lines).toContain('  2026-11-28 10:00  100')
     expect(lines).toContain('  2026-11-28 12:00  100')
   })

@@ -9,7 +9,11 @@
 // 0 skipped, 0 remaining; the DLQ is empty; the topic holds the N originals plus N replayed
 // entries; the first and last replayed entries carry their original `data` and a replay record in
 // `headers`. Every key is deleted afterwards. N = 100,000, 3 rounds (--quick: 20,000, 1 round).
-// No target is set (issue 6); the figure is reported.
+// No target is set for the replay (issue 6); the figure is reported.
+// Also timed in each round, on the same full DLQ before the replay, spawn to exit: the dry runs
+// `dlq replay --dry-run --json`, `dlq replay --dry-run` for people (stdout piped), the same with
+// `--error`, and `dlq purge --dry-run --error --json`. Target (issue 15, point 9): each takes no
+// longer than the replay itself. Checked: each reports (or lists) all N entries and changes nothing.
 import {join} from 'node:path'
 
 import {lastJsonLine} from '../lib/backlog.mjs'
@@ -22,6 +26,15 @@ import {summary} from '../lib/stats.mjs'
 import {cpuSeconds, markdownTable} from '../lib/table.mjs'
 
 export const name = 'replay'
+
+/** The dry runs timed beside the replay; the handler's errors are all PermanentError, so `--error` selects every entry. */
+const DRY_RUNS = [
+  {name: 'replay --dry-run --json', json: true, args: (topic) => ['dlq', 'replay', topic, '--dry-run', '--json']},
+  {name: 'replay --dry-run (people)', json: false, args: (topic) => ['dlq', 'replay', topic, '--dry-run']},
+  {name: 'replay --dry-run --error --json', json: true, args: (topic) => ['dlq', 'replay', topic, '--dry-run', '--error', '^PermanentError$', '--json']},
+  {name: 'replay --dry-run --error (people)', json: false, args: (topic) => ['dlq', 'replay', topic, '--dry-run', '--error', '^PermanentError$']},
+  {name: 'purge --dry-run --error --json', json: true, args: (topic) => ['dlq', 'purge', topic, '--dry-run', '--error', '^PermanentError$', '--json']},
+]
 
 const CHUNK = 1000
 const HEADERS = '{"source":"checkout"}'
@@ -98,6 +111,15 @@ export async function run(ctx) {
         await admin.del(topic)
         await deleteMatching(admin, `{${topic}}:*`)
         const fillMs = await fill(topic, round)
+        const dryRuns = {}
+        for (const dry of DRY_RUNS) {
+          const child = await runNode(bin, [...dry.args(topic), '-u', redisUrl], {cwd: repoRoot, measureRss: false})
+          if (child.code !== 0) throw new Error(`replay (round ${round}): ${dry.name} exited with ${child.code ?? child.signal}:\n${child.stderr.slice(-3000)}`)
+          const selected = dry.json ? parseJsonOutput(child.stdout, dry.name).selected : Number((/would (?:replay|delete) ([\d,]+) entr/.exec(child.stdout)?.[1] ?? '').replaceAll(',', ''))
+          if (selected !== entries) throw new Error(`replay (round ${round}): ${dry.name} selected ${selected}, expected ${entries}`)
+          if ((await admin.xlen(`{${topic}}:dlq`)) !== entries) throw new Error(`replay (round ${round}): ${dry.name} changed the DLQ`)
+          dryRuns[dry.name] = child.wallMs
+        }
         const meter = await startCpuMeter(admin)
         const child = await runNode(bin, ['dlq', 'replay', topic, '--yes', '--json', '-u', redisUrl], {cwd: repoRoot})
         const cpu = await meter(child.cpuMs)
@@ -112,6 +134,7 @@ export async function run(ctx) {
           peakRssKiB: child.peakRssKiB,
           cpu,
           fillMs,
+          dryRuns,
         }
       } finally {
         await admin.del(topic)
@@ -163,9 +186,25 @@ export async function run(ctx) {
     ]),
     ['right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   )
+  const dryTable = markdownTable(
+    ['command (spawn to exit)', 'wall s (median)', 'min–max', 'the replay itself, wall s (median)', 'ratio to the replay (median of rounds)', 'target (issue 15)'],
+    DRY_RUNS.map((dry) => {
+      const times = summary(samples.map((s) => s.dryRuns[dry.name] / 1000))
+      const ratio = summary(samples.map((s) => s.dryRuns[dry.name] / s.wallMs))
+      return [
+        `dlq ${dry.name}, ${entries.toLocaleString('en-US')} entries`,
+        times.median.toFixed(2),
+        `${times.min.toFixed(2)}–${times.max.toFixed(2)}`,
+        wall.median.toFixed(2),
+        `${ratio.median.toFixed(2)}x`,
+        `≤ 1x the replay: **${ratio.max <= 1 ? 'met' : ratio.median <= 1 ? 'met in the median' : 'missed'}**`,
+      ]
+    }),
+    ['left', 'right', 'right', 'right', 'right', 'left'],
+  )
   return {
     rows: [],
-    table,
+    table: `${table}\n\n${dryTable}`,
     details: [
       '### replay: per run',
       '',

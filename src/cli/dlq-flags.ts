@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
 import type {SelectionInput} from '../core/dlq/selection.js'
-import {durationFlag} from '../flags.js'
 
 /** Flags and arguments shared by the `qctl dlq` commands. */
 
@@ -13,13 +12,18 @@ export const topicArg = Args.string({
 
 export const dlqFlag = Flags.string({summary: 'Dead-letter stream key. Default: {TOPIC}:dlq (as qctl work derives it).', helpValue: '<key>'})
 
+/** Filters on what an entry records; `qctl dlq list` has them too. */
+export const filterFlags = {
+  since: Flags.string({summary: 'Only entries dead-lettered at or after this: a duration ago (30m, 1h, 7d, 1w), an ISO time or a stream ID.', helpValue: '<when>'}),
+  until: Flags.string({summary: 'Only entries dead-lettered at or before this: a duration ago, an ISO time or a stream ID.', helpValue: '<when>'}),
+  error: Flags.string({summary: 'Only entries whose error name or message matches this regular expression.', helpValue: '<regex>'}),
+  group: Flags.string({char: 'g', summary: 'Only entries dead-lettered by this consumer group.'}),
+}
+
 /** Which entries replay and purge act on; every given criterion must hold. */
 export const selectionFlags = {
   id: Flags.string({summary: 'Only this dead-letter entry ID (repeatable).', multiple: true, helpValue: '<id>'}),
-  since: Flags.string({summary: 'Only entries dead-lettered at or after this ISO time or stream ID.', helpValue: '<time|id>'}),
-  until: Flags.string({summary: 'Only entries dead-lettered at or before this ISO time or stream ID.', helpValue: '<time|id>'}),
-  error: Flags.string({summary: 'Only entries whose error name or message matches this regular expression.', helpValue: '<regex>'}),
-  group: Flags.string({char: 'g', summary: 'Only entries dead-lettered by this consumer group.'}),
+  ...filterFlags,
   limit: Flags.integer({summary: 'At most N entries (the oldest selected first).', min: 1, helpValue: '<n>'}),
 }
 
@@ -29,7 +33,11 @@ export const changeFlags = {
   yes: Flags.boolean({char: 'y', summary: 'Do not ask for confirmation (required when there is no terminal).', default: false}),
 }
 
-export const olderThanFlag = durationFlag({summary: 'Only entries dead-lettered longer ago than this (e.g. 7d, 12h).'})
+// A string parsed with the other bounds (buildSelection), so its error lists every accepted form.
+export const olderThanFlag = Flags.string({
+  summary: 'Only entries dead-lettered longer ago than this duration (30m, 12h, 7d, 1w), or before this ISO time or stream ID.',
+  helpValue: '<when>',
+})
 
 export interface SelectionFlags {
   id?: string[] | undefined
@@ -37,7 +45,7 @@ export interface SelectionFlags {
   until?: string | undefined
   error?: string | undefined
   group?: string | undefined
-  'older-than'?: number | undefined
+  'older-than'?: string | undefined
 }
 
 export const selectionInputFrom = (topic: string, flags: SelectionFlags): SelectionInput => ({
@@ -47,5 +55,5 @@ export const selectionInputFrom = (topic: string, flags: SelectionFlags): Select
   until: flags.until,
   error: flags.error,
   group: flags.group,
-  olderThanMs: flags['older-than'],
+  olderThan: flags['older-than'],
 })

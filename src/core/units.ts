@@ -1,14 +1,23 @@
 /** Parsing of human durations and byte sizes used by flags. Pure; errors name the problem. */
 
-const durationUnits: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000}
+const durationUnits: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000}
 
-/** `500ms`, `5s`, `1.5m`, `2h`, `1d` (or `0`) to milliseconds. A bare number is rejected: its unit would be a guess. */
-export function parseDuration(text: string): number {
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/
+
+/** `500ms`, `5s`, `1.5m`, `2h`, `1d`, `1w` (or `0`) to milliseconds; undefined when the text is not one. */
+export function durationMs(text: string): number | undefined {
   const trimmed = text.trim()
   if (trimmed === '0') return 0
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(trimmed)
-  if (match === null) throw new Error(`invalid duration "${text}": use a number with a unit, e.g. 500ms, 5s, 2m, 1h`)
+  const match = DURATION.exec(trimmed)
+  if (match === null) return undefined
   return Math.round(Number(match[1]) * (durationUnits[match[2] ?? 's'] ?? 1000))
+}
+
+/** `500ms`, `5s`, `1.5m`, `2h`, `1d`, `1w` (or `0`) to milliseconds. A bare number is rejected: its unit would be a guess. */
+export function parseDuration(text: string): number {
+  const ms = durationMs(text)
+  if (ms === undefined) throw new Error(`invalid duration "${text}": use a number with a unit (ms, s, m, h, d, w), e.g. 500ms, 5s, 2m, 1h, 7d, 1w`)
+  return ms
 }
 
 const byteUnits: Record<string, number> = {

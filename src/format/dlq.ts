@@ -154,6 +154,7 @@ export function formatDlqTable(entries: readonly DlqEntry[], layout: TableLayout
 /** `qctl dlq list` for people: the table and a line saying what was shown. */
 export function formatList(result: DlqListResult, layout: TableLayout): string[] {
   if (result.total === 0) return [`No dead-lettered entries in ${layout.style.bold(result.dlq)}.`]
+  if (result.filtered) return filteredList(result, layout)
   const shown = result.entries.length
   const which =
     result.total === 1
@@ -162,6 +163,17 @@ export function formatList(result: DlqListResult, layout: TableLayout): string[]
       ? `Showing all ${plural(result.total, 'entry', 'entries')} in ${layout.style.bold(result.dlq)}, ${result.order} first.`
       : `Showing the ${formatCount(shown)} ${result.order} of ${plural(result.total, 'entry', 'entries')} in ${layout.style.bold(result.dlq)} (--limit to see more).`
   return [...formatDlqTable(result.entries, layout), '', which]
+}
+
+/** `qctl dlq list` with filters: the entries that pass them, and how many the stream holds. */
+function filteredList(result: DlqListResult, layout: TableLayout): string[] {
+  const dlq = `${plural(result.total, 'entry', 'entries')} in ${layout.style.bold(result.dlq)}`
+  const shown = result.entries.length
+  if (shown === 0) return [`None of the ${dlq} matches the filters.`]
+  const which = result.more
+    ? `the ${formatCount(shown)} ${result.order} of the entries that match the filters, of the ${dlq} (--limit to see more)`
+    : `${shown === 1 ? 'the one entry that matches' : `all ${formatCount(shown)} entries that match`} the filters, of the ${dlq}`
+  return [...formatDlqTable(result.entries, layout), '', `Showing ${which}.`]
 }
 
 /**
@@ -230,7 +242,8 @@ const timeWithAge = (iso: string | null, now: number): string => {
 
 /** `qctl dlq show` for people: metadata, every original field, then the payload (pretty when JSON). */
 export function formatEntry(entry: DlqEntry, now: number, style: ChalkInstance): string[] {
-  const label = (text: string): string => style.dim(text.padEnd(LABEL_WIDTH))
+  // At least two spaces after a label, however long (a field name can be): never `namevalue`.
+  const label = (text: string): string => style.dim(`${text.padEnd(LABEL_WIDTH - 2)}  `)
   // Multi-line values (an error with a stack, say) continue under the value column.
   const value = (text: string): string => visible(text).replace(/\r?\n/g, `\n${' '.repeat(LABEL_WIDTH)}`)
   const lines = [

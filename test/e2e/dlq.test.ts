@@ -6,8 +6,7 @@ import {join} from 'node:path'
 import type {Redis} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import type {DlqEntry} from '../../src/core/dlq/entry.js'
-import type {DlqListResult} from '../../src/core/dlq/list.js'
+import type {DlqListJson as DlqListResult, DlqShowJson} from '../../src/core/dlq/list.js'
 import {planSelection} from '../../src/core/dlq/plan.js'
 import type {PurgeResult} from '../../src/core/dlq/purge.js'
 import {replayPlan, type ReplayResult} from '../../src/core/dlq/replay.js'
@@ -97,7 +96,7 @@ async function inTerminal(args: string[], input: string): Promise<{code: number 
 }
 
 const ENTRY_KEYS = [
-  'dlqId', 'deadLetteredAt', 'originTopic', 'originId', 'group', 'consumer', 'attempts', 'errorName', 'errorMessage', 'firstFailureAt', 'lastFailureAt', 'fields', 'data',
+  'dlqId', 'deadLetteredAt', 'originTopic', 'originId', 'group', 'consumer', 'attempts', 'errorName', 'errorMessage', 'firstFailureAt', 'lastFailureAt', 'fields', 'data', 'dataText', 'dataIsJson',
 ]
 
 beforeAll(async () => {
@@ -144,7 +143,8 @@ describe('qctl dlq list', () => {
       errorName: 'PermanentError',
       errorMessage: 'non-positive total',
       fields: {data: '{"orderId":1}', key: 'k1', headers: '{"source":"checkout"}'},
-      data: '{"orderId":1}',
+      data: {orderId: 1},
+      dataText: '{"orderId":1}',
     })
     expect(first?.deadLetteredAt).toBe(new Date(Number(ids[0]?.split('-')[0])).toISOString())
   })
@@ -154,7 +154,7 @@ describe('qctl dlq list', () => {
     const human = await runCli(dlq('list', topic))
     expect(human.code).toBe(0)
     expect(human.stdout).toBe(`No dead-lettered entries in ${dlqKeyOf(topic)}.\n`)
-    expect(jsonOf(await runCli(dlq('list', topic, '--json')))).toEqual({dlq: dlqKeyOf(topic), total: 0, order: 'newest', entries: []})
+    expect(jsonOf(await runCli(dlq('list', topic, '--json')))).toEqual({dlq: dlqKeyOf(topic), total: 0, order: 'newest', filtered: false, more: false, entries: []})
   })
 
   it('--dlq reads another key; a key that is not a stream is a usage error (exit 2)', async () => {
@@ -178,9 +178,9 @@ describe('qctl dlq show', () => {
     expect(human.stdout).toContain('error          PermanentError: bad total\n')
     expect(human.stdout).toContain('field key      7\n')
     expect(human.stdout).toContain('payload (JSON):\n{\n  "orderId": 7,\n  "total": 0.00,\n  "items": [\n    1,\n    2\n  ]\n}\n')
-    const json = jsonOf<DlqEntry>(await runCli(dlq('show', topic, id as string, '--json')))
-    expect(Object.keys(json)).toEqual(ENTRY_KEYS)
-    expect(json).toMatchObject({dlqId: id, errorName: 'PermanentError', data: '{"orderId":7,"total":0.00,"items":[1,2]}'})
+    const json = jsonOf<DlqShowJson>(await runCli(dlq('show', topic, id as string, '--json')))
+    expect(Object.keys(json)).toEqual([...ENTRY_KEYS, 'matchedBy', 'otherMatches'])
+    expect(json).toMatchObject({dlqId: id, errorName: 'PermanentError', dataText: '{"orderId":7,"total":0.00,"items":[1,2]}', matchedBy: 'dlqId'})
   })
 
   it('exits 6 when the entry does not exist, 2 when the ID is malformed', async () => {
@@ -188,7 +188,7 @@ describe('qctl dlq show', () => {
     await deadLetter(topic, many(1))
     const missing = await runCli(dlq('show', topic, '1-1'))
     expect(missing.code).toBe(6)
-    expect(missing.stderr.split('\n')[0]).toBe(`Error: no entry 1-1 in the dead-letter stream ${dlqKeyOf(topic)}`)
+    expect(missing.stderr.split('\n')[0]).toBe(`Error: no entry 1-1 in the dead-letter stream ${dlqKeyOf(topic)} (as a dead-letter ID or the origin ID of a message of ${topic})`)
     const json = jsonOf<JsonError>(await runCli(dlq('show', unique('nothing'), '1-1', '--json')))
     expect(json.error).toMatchObject({code: 'NOT_FOUND', exitCode: 6})
     expect(json.error.message).toMatch(/does not exist$/)

@@ -3,6 +3,7 @@ import {describe, expect, it} from 'vitest'
 
 import {decodeDlqEntry, type DlqEntry} from '../../src/core/dlq/entry.js'
 import type {DlqPlan} from '../../src/core/dlq/plan.js'
+import {SummaryCollector} from '../../src/core/dlq/summary.js'
 import type {PurgeResult} from '../../src/core/dlq/purge.js'
 import type {ReplayResult} from '../../src/core/dlq/replay.js'
 import {
@@ -190,16 +191,25 @@ describe('formatDlqTable', () => {
 
 describe('formatList', () => {
   it('says so when the dead-letter stream is empty or missing', () => {
-    expect(formatList({dlq: '{orders}:dlq', total: 0, order: 'newest', entries: []}, {width: 80, now: NOW, style})).toEqual([
+    expect(formatList({dlq: '{orders}:dlq', total: 0, order: 'newest', filtered: false, entries: [], more: false}, {width: 80, now: NOW, style})).toEqual([
       'No dead-lettered entries in {orders}:dlq.',
     ])
   })
 
   it('says how many of how many were shown, and in which order', () => {
-    const all = formatList({dlq: 'd', total: 2, order: 'newest', entries: [entry(2), entry(1)]}, {width: 120, now: NOW, style})
+    const all = formatList({dlq: 'd', total: 2, order: 'newest', filtered: false, entries: [entry(2), entry(1)], more: false}, {width: 120, now: NOW, style})
     expect(all.at(-1)).toBe('Showing all 2 entries in d, newest first.')
-    const some = formatList({dlq: 'd', total: 30, order: 'oldest', entries: [entry(1)]}, {width: 120, now: NOW, style})
+    const some = formatList({dlq: 'd', total: 30, order: 'oldest', filtered: false, entries: [entry(1)], more: true}, {width: 120, now: NOW, style})
     expect(some.at(-1)).toBe('Showing the 1 oldest of 30 entries in d (--limit to see more).')
+  })
+
+  it('with filters, says how many passed them (and whether more did) of how many in the stream', () => {
+    const layout = {width: 120, now: NOW, style}
+    const list = (entries: DlqEntry[], more: boolean) => formatList({dlq: 'd', total: 30, order: 'newest', filtered: true, entries, more}, layout)
+    expect(list([], false)).toEqual(['None of the 30 entries in d matches the filters.'])
+    expect(list([entry(1)], false).at(-1)).toBe('Showing the one entry that matches the filters, of the 30 entries in d.')
+    expect(list([entry(2), entry(1)], false).at(-1)).toBe('Showing all 2 entries that match the filters, of the 30 entries in d.')
+    expect(list([entry(2), entry(1)], true).at(-1)).toBe('Showing the 2 newest of the entries that match the filters, of the 30 entries in d (--limit to see more).')
   })
 })
 
@@ -253,10 +263,17 @@ describe('formatEntry', () => {
     expect(formatEntry(text, NOW, style).slice(-2)).toEqual(['payload:', 'ding\\u0007'])
     expect(formatEntry(decodeDlqEntry('1-0', ['x', 'y']), NOW, style).at(-1)).toBe('payload        (no data field)')
   })
+
+  it('keeps two spaces between a field name and its value, however long the name', () => {
+    const lines = formatEntry(decodeDlqEntry('1-0', ['tenant', 'a', 'correlation-identifier', 'b', 'x234', 'c']), NOW, style)
+    expect(lines).toContain('field tenant   a')
+    expect(lines).toContain('field correlation-identifier  b')
+    expect(lines).toContain('field x234     c')
+  })
 })
 
 describe('replay and purge lines', () => {
-  const plan: DlqPlan = {key: '{orders}:dlq', ids: ['1-0', '2-0', '3-0'], entries: [], notFound: [], length: 5}
+  const plan: DlqPlan = {key: '{orders}:dlq', ids: ['1-0', '2-0', '3-0'], entries: [], summary: new SummaryCollector().summary(), notFound: [], length: 5}
   const replay = (overrides: Partial<ReplayResult>): ReplayResult => ({
     dlq: '{orders}:dlq',
     topic: 'orders',

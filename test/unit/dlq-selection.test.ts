@@ -106,22 +106,38 @@ describe('parseBound', () => {
     ['2026-11-28T10:00:00.000Z', 'end', `${T0}-${MAX_SEQ}`],
     ['2026-11-28', 'start', `${Date.parse('2026-11-28')}-0`],
   ] as const)('%s as a %s bound is %s', (text, side, id) => {
-    expect(formatStreamId(parseBound(text, '--since', side))).toBe(id)
+    expect(formatStreamId(parseBound(text, '--since', side, T0))).toBe(id)
   })
 
-  it.each(['yesterday', '12:00', '2026-13-45', '1h', ''])('rejects %j naming the flag', (text) => {
-    const error = usage(() => parseBound(text, '--until', 'end'))
+  it.each([
+    ['30m', 'start', `${T0 - 1_800_000}-0`],
+    ['1h', 'end', `${T0 - 3_600_000}-${MAX_SEQ}`],
+    ['7d', 'start', `${T0 - 7 * 86_400_000}-0`],
+    ['1w', 'start', `${T0 - 7 * 86_400_000}-0`],
+    ['0', 'start', '0-0'],
+  ] as const)('%s as a %s bound is that long before now: %s', (text, side, id) => {
+    expect(formatStreamId(parseBound(text, '--since', side, T0))).toBe(id)
+  })
+
+  it.each(['yesterday', '12:00', '2026-13-45', '1y', '-1h', ''])('rejects %j naming the flag and listing the accepted forms', (text) => {
+    const error = usage(() => parseBound(text, '--until', 'end', T0))
     expect(error.code).toBe('USAGE')
-    expect(error.message).toMatch(/^invalid --until /)
+    expect(error.message).toMatch(/^invalid --until .*: use a duration ago \(30m, 1h, 7d, 1w\), an ISO time \(.*\) or a stream ID \(1700000000000-0\)$/)
   })
 })
 
 describe('buildSelection', () => {
   it('combines --until and --older-than into the earlier bound', () => {
     const now = T0 + 3_600_000
-    const selection = buildSelection({topic: 't', until: '2026-11-28T12:00:00Z', olderThanMs: 3_600_000}, now)
+    const selection = buildSelection({topic: 't', until: '2026-11-28T12:00:00Z', olderThan: '1h'}, now)
     expect(formatStreamId(selection.until!)).toBe(`${T0 - 1}-${MAX_SEQ}`)
     expect(rangeOf(selection)).toEqual({start: '-', end: `${T0 - 1}-${MAX_SEQ}`})
+  })
+
+  it('--older-than takes a time or a stream ID too: strictly before it', () => {
+    expect(formatStreamId(buildSelection({topic: 't', olderThan: '2026-11-28T10:00:00Z'}, T0 + 1).until!)).toBe(`${T0 - 1}-${MAX_SEQ}`)
+    expect(formatStreamId(buildSelection({topic: 't', olderThan: `${T0}-5`}, T0).until!)).toBe(`${T0}-4`)
+    expect(usage(() => buildSelection({topic: 't', olderThan: 'a week'}, T0)).message).toMatch(/^invalid --older-than "a week": use a duration ago/)
   })
 
   it('deduplicates --id values and checks their form', () => {

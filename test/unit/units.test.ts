@@ -9,6 +9,7 @@ describe('parseDuration', () => {
     ['1.5m', 90_000],
     ['2h', 7_200_000],
     ['1d', 86_400_000],
+    ['1w', 604_800_000],
     ['0', 0],
   ])('%s is %d ms', (text, ms) => {
     expect(parseDuration(text)).toBe(ms)

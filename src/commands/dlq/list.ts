@@ -1,34 +1,41 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {dlqFlag, topicArg} from '../../cli/dlq-flags.js'
-import {listDlq, type DlqListResult} from '../../core/dlq/list.js'
+import {dlqFlag, filterFlags, olderThanFlag, selectionInputFrom, topicArg} from '../../cli/dlq-flags.js'
+import {dlqListJson, listDlq, type DlqListJson} from '../../core/dlq/list.js'
 import {resolveDlqKey} from '../../core/dlq/read.js'
+import {buildSelection} from '../../core/dlq/selection.js'
 import {formatList} from '../../format/dlq.js'
 
 export default class DlqList extends BaseCommand<typeof DlqList> {
   static override summary = 'List dead-lettered entries of a topic, newest first.'
-  static override description = `Shows each entry's dead-letter ID, origin ID, group, attempts, error, how long ago it failed and a payload preview. On a terminal the table fits its width; otherwise errors are shown whole. --json gives the entries in full, original fields and payload included.`
+  static override description = `Shows each entry's dead-letter ID, origin ID, group, attempts, error, how long ago it failed and a payload preview. On a terminal the table fits its width; otherwise errors are shown whole. The filters (--error, --group, --since, --until, --older-than) are those of replay and purge; every given one must hold. --json gives the entries in full, original fields and payload included (data parsed when it is JSON, dataText as stored).`
   static override examples = [
     '<%= config.bin %> dlq list order.processed',
-    '<%= config.bin %> dlq list order.processed --oldest --limit 100',
-    '<%= config.bin %> dlq list order.processed --json',
+    '<%= config.bin %> dlq list order.processed --error "^TimeoutError" --since 1h',
+    '<%= config.bin %> dlq list order.processed --oldest --limit 100 --group billing',
+    "<%= config.bin %> dlq list order.processed --json | jq '.entries[].data.orderId'",
   ]
 
   static override args = {topic: topicArg}
 
   static override flags = {
     dlq: dlqFlag,
+    ...filterFlags,
+    'older-than': olderThanFlag,
     limit: Flags.integer({char: 'n', summary: 'Show at most N entries.', default: 20, min: 1}),
     oldest: Flags.boolean({summary: 'Oldest first.', default: false}),
   }
 
-  async run(): Promise<DlqListResult> {
+  async run(): Promise<DlqListJson> {
     const {args, flags} = this
+    const {since, until, error, group} = buildSelection(selectionInputFrom(args.topic, flags), Date.now())
     const redis = await this.redis('dlq')
-    const result = await listDlq(redis, {key: resolveDlqKey(args.topic, flags.dlq), order: flags.oldest ? 'oldest' : 'newest', limit: flags.limit})
+    const order = flags.oldest ? 'oldest' : 'newest'
+    const result = await listDlq(redis, {key: resolveDlqKey(args.topic, flags.dlq), order, limit: flags.limit, filters: {since, until, error, group}})
+    if (this.jsonEnabled()) return dlqListJson(result)
     const width = process.stdout.isTTY === true ? process.stdout.columns : undefined
     for (const line of formatList(result, {width, now: Date.now(), style: this.style})) this.log(line)
-    return result
+    return dlqListJson(result)
   }
 }

@@ -1,11 +1,12 @@
 import {BaseCommand} from '../../base-command.js'
 import {confirmed, requireConsentPossible} from '../../cli/confirm.js'
+import {dryRunLines, dryRunRows} from '../../cli/dlq-dry-run.js'
 import {changeFlags, dlqFlag, olderThanFlag, selectionFlags, selectionInputFrom, topicArg} from '../../cli/dlq-flags.js'
 import {planSelection} from '../../core/dlq/plan.js'
 import {purgePlan, unchangedPurge, type PurgeResult} from '../../core/dlq/purge.js'
 import {resolveDlqKey} from '../../core/dlq/read.js'
 import {buildSelection} from '../../core/dlq/selection.js'
-import {formatDlqTable, formatNotFound, formatPurgeQuestion, formatPurgeSummary} from '../../format/dlq.js'
+import {formatNotFound, formatPurgeQuestion, formatPurgeSummary} from '../../format/dlq.js'
 import {startSpinner} from '../../output/spinner.js'
 
 export default class DlqPurge extends BaseCommand<typeof DlqPurge> {
@@ -32,16 +33,13 @@ export default class DlqPurge extends BaseCommand<typeof DlqPurge> {
     requireConsentPossible(consent)
     const selection = buildSelection(selectionInputFrom(args.topic, flags), Date.now())
     const redis = await this.redis('dlq')
-    const plan = await planSelection(redis, {key: resolveDlqKey(args.topic, flags.dlq), selection, limit: flags.limit, keepEntries: flags['dry-run']})
+    const plan = await planSelection(redis, {key: resolveDlqKey(args.topic, flags.dlq), selection, limit: flags.limit, keepEntries: dryRunRows(flags['dry-run'], this.jsonEnabled())})
     if (plan.notFound.length > 0) this.warnLine(formatNotFound(plan.notFound, plan.key))
 
     let result: PurgeResult
     if (plan.ids.length === 0 || flags['dry-run']) {
       result = unchangedPurge(plan, {dryRun: flags['dry-run'], cancelled: false})
-      if (flags['dry-run'] && plan.ids.length > 0) {
-        const width = process.stdout.isTTY === true ? process.stdout.columns : undefined
-        for (const line of formatDlqTable(plan.entries, {width, now: Date.now(), style: this.style})) this.log(line)
-      }
+      if (flags['dry-run']) for (const line of dryRunLines(plan, this.jsonEnabled(), this.style)) this.log(line)
     } else if (await confirmed(consent, formatPurgeQuestion(plan))) {
       const spinner = await startSpinner(this.stderrDecorations, `purging ${plan.key}`)
       try {

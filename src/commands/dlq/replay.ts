@@ -2,12 +2,13 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import {confirmed, requireConsentPossible} from '../../cli/confirm.js'
+import {dryRunLines, dryRunRows} from '../../cli/dlq-dry-run.js'
 import {changeFlags, dlqFlag, selectionFlags, selectionInputFrom, topicArg} from '../../cli/dlq-flags.js'
 import {planSelection} from '../../core/dlq/plan.js'
 import {resolveDlqKey} from '../../core/dlq/read.js'
 import {replayPlan, unchangedReplay, type ReplayResult} from '../../core/dlq/replay.js'
 import {buildSelection} from '../../core/dlq/selection.js'
-import {formatDlqTable, formatNotFound, formatReplayProgress, formatReplayQuestion, formatReplaySummary} from '../../format/dlq.js'
+import {formatNotFound, formatReplayProgress, formatReplayQuestion, formatReplaySummary} from '../../format/dlq.js'
 import {startSpinner} from '../../output/spinner.js'
 
 export default class DlqReplay extends BaseCommand<typeof DlqReplay> {
@@ -37,16 +38,13 @@ Selects all entries dead-lettered from TOPIC, or those matching every given filt
     requireConsentPossible(consent)
     const selection = buildSelection(selectionInputFrom(args.topic, flags), Date.now())
     const redis = await this.redis('dlq')
-    const plan = await planSelection(redis, {key: resolveDlqKey(args.topic, flags.dlq), selection, limit: flags.limit, keepEntries: flags['dry-run']})
+    const plan = await planSelection(redis, {key: resolveDlqKey(args.topic, flags.dlq), selection, limit: flags.limit, keepEntries: dryRunRows(flags['dry-run'], this.jsonEnabled())})
     if (plan.notFound.length > 0) this.warnLine(formatNotFound(plan.notFound, plan.key))
 
     let result: ReplayResult
     if (plan.ids.length === 0 || flags['dry-run']) {
       result = unchangedReplay(plan, args.topic, {dryRun: flags['dry-run'], cancelled: false})
-      if (flags['dry-run'] && plan.ids.length > 0) {
-        const width = process.stdout.isTTY === true ? process.stdout.columns : undefined
-        for (const line of formatDlqTable(plan.entries, {width, now: Date.now(), style: this.style})) this.log(line)
-      }
+      if (flags['dry-run']) for (const line of dryRunLines(plan, this.jsonEnabled(), this.style)) this.log(line)
     } else if (await confirmed(consent, formatReplayQuestion(plan, args.topic))) {
       const spinner = await startSpinner(this.stderrDecorations, `replaying to ${args.topic}`)
       const started = Date.now()

@@ -1,5 +1,5 @@
 import {fieldsToObject} from '../worker/message.js'
-import {WireField} from '../wire-format.js'
+import {RAW_ENCODING, WireField} from '../wire-format.js'
 import {idTimeMs} from './stream-id.js'
 
 /**
@@ -8,7 +8,7 @@ import {idTimeMs} from './stream-id.js'
  * dlq.error-name, dlq.error-message, dlq.first-failure and dlq.last-failure. Entries written by
  * other programs may lack any of them: those values are null.
  *
- * This is also the `--json` shape of `qctl dlq list` (each entry) and `qctl dlq show`.
+ * `--json` shows it as DlqEntryJson (the payload also parsed).
  */
 export interface DlqEntry {
   /** The dead-letter entry's own ID. */
@@ -75,4 +75,34 @@ export function decodeDlqEntry(dlqId: string, pairs: readonly string[]): DlqEntr
     fields,
     data: text(fields[WireField.data]),
   }
+}
+
+/**
+ * The `--json` shape of an entry in `qctl dlq list` and `qctl dlq show`: `data` is the payload
+ * parsed when it is JSON, so `jq '.entries[].data.orderId'` works; `dataText` keeps it exactly as
+ * stored (a JSON parse loses digits of integers beyond 2^53 and the spelling of numbers like 1.50).
+ */
+export interface DlqEntryJson extends Omit<DlqEntry, 'data'> {
+  /** The payload parsed when it is JSON, otherwise its text; null when the entry has none. */
+  data: unknown
+  /** The payload exactly as stored (the `data` field); null when the entry has none. */
+  dataText: string | null
+  /** Whether `data` is the parsed payload (false: it is the text, or null). */
+  dataIsJson: boolean
+}
+
+/** The payload parsed, unless it was published as raw bytes (`enc` raw) or is not JSON. */
+function parsedPayload(entry: DlqEntry): {value: unknown; json: boolean} {
+  if (entry.data === null || entry.fields[WireField.encoding] === RAW_ENCODING) return {value: entry.data, json: false}
+  try {
+    return {value: JSON.parse(entry.data) as unknown, json: true}
+  } catch {
+    return {value: entry.data, json: false}
+  }
+}
+
+export function dlqEntryJson(entry: DlqEntry): DlqEntryJson {
+  const {data, ...rest} = entry
+  const payload = parsedPayload(entry)
+  return {...rest, data: payload.value, dataText: data, dataIsJson: payload.json}
 }

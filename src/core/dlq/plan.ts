@@ -5,6 +5,10 @@ import type {DlqEntry} from './entry.js'
 import {dlqLength, getDlqEntries, lastDlqId, scanDlq} from './read.js'
 import {matchesSelection, rangeOf, type Selection} from './selection.js'
 import {compareIdText} from './stream-id.js'
+import {SummaryCollector, type SelectionSummary} from './summary.js'
+
+/** A dry run lists up to this many entries in a table; more are summarised (SelectionSummary). */
+export const DRY_RUN_TABLE_ROWS = 50
 
 export interface PlanRequest {
   /** The dead-letter stream. */
@@ -12,8 +16,11 @@ export interface PlanRequest {
   selection: Selection
   /** Take only the first N selected entries (oldest first). */
   limit?: number | undefined
-  /** Keep the selected entries in full (for a dry run's listing); otherwise only their IDs. */
-  keepEntries?: boolean
+  /**
+   * Keep the selected entries in full (for a dry run's listing): all (true), or at most this many
+   * (the first selected), or none (false, the default: only their IDs).
+   */
+  keepEntries?: boolean | number
 }
 
 /** What a replay or purge will act on, captured before anything changes. */
@@ -21,8 +28,10 @@ export interface DlqPlan {
   key: string
   /** Selected dead-letter entry IDs, oldest first. */
   ids: string[]
-  /** The selected entries in full when `keepEntries` was asked for; otherwise empty. */
+  /** The selected entries in full, as many as `keepEntries` asked for (first selected first). */
   entries: DlqEntry[]
+  /** Counts by error name, group and hour, and the first and last entries of the selection. */
+  summary: SelectionSummary
   /** `--id` values that have no entry in the dead-letter stream. */
   notFound: string[]
   /** Entries in the dead-letter stream when the selection was made. */
@@ -39,11 +48,14 @@ export interface DlqPlan {
 export async function planSelection(redis: Redis, request: PlanRequest): Promise<DlqPlan> {
   const {key, selection, limit} = request
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw usageError(`limit must be a whole number of at least 1, not ${limit}`)
-  const plan: DlqPlan = {key, ids: [], entries: [], notFound: [], length: await dlqLength(redis, key)}
+  const keep = request.keepEntries === true ? Number.POSITIVE_INFINITY : request.keepEntries === false || request.keepEntries === undefined ? 0 : request.keepEntries
+  const collector = new SummaryCollector()
+  const plan: DlqPlan = {key, ids: [], entries: [], summary: collector.summary(), notFound: [], length: await dlqLength(redis, key)}
   const take = (entry: DlqEntry): boolean => {
     if (!matchesSelection(entry, selection)) return true
     plan.ids.push(entry.dlqId)
-    if (request.keepEntries === true) plan.entries.push(entry)
+    collector.add(entry)
+    if (plan.entries.length < keep) plan.entries.push(entry)
     return limit === undefined || plan.ids.length < limit
   }
 
@@ -57,7 +69,7 @@ export async function planSelection(redis: Redis, request: PlanRequest): Promise
       })
     }
     for (const entry of entries) if (!take(entry)) break
-    return plan
+    return {...plan, summary: collector.summary()}
   }
 
   const newest = await lastDlqId(redis, key)
@@ -65,5 +77,5 @@ export async function planSelection(redis: Redis, request: PlanRequest): Promise
   const range = rangeOf(selection)
   const end = range.end === '+' || compareIdText(newest, range.end) < 0 ? newest : range.end
   await scanDlq(redis, key, {start: range.start, end}, take)
-  return plan
+  return {...plan, summary: collector.summary()}
 }

@@ -93,20 +93,26 @@ export interface ScanRange {
   start: string
   end: string
   pageSize?: number
+  /** Oldest first (the default) or newest first. */
+  order?: 'oldest' | 'newest'
 }
 
 /**
- * Every entry in [start, end], oldest first, a page at a time: `visit` returns false to stop.
- * Flat memory: only one page is held.
+ * Every entry in [start, end], oldest first (or newest first), a page at a time: `visit` returns
+ * false to stop. Flat memory: only one page is held.
  */
 export async function scanDlq(redis: Redis, key: string, range: ScanRange, visit: (entry: DlqEntry) => boolean): Promise<void> {
   const pageSize = range.pageSize ?? 1000
-  let start = range.start
+  const newestFirst = range.order === 'newest'
+  let {start, end} = range
   for (;;) {
-    const rows = (await guarded(redis, key, async () => redis.xrange(key, start, range.end, 'COUNT', pageSize))) as RawEntry[]
+    const rows = (await guarded(redis, key, async () =>
+      newestFirst ? redis.xrevrange(key, end, start, 'COUNT', pageSize) : redis.xrange(key, start, end, 'COUNT', pageSize),
+    )) as RawEntry[]
     for (const [id, pairs] of rows) if (!visit(decodeDlqEntry(id, pairs))) return
     const last = rows.at(-1)
     if (last === undefined || rows.length < pageSize) return
-    start = `(${last[0]}`
+    if (newestFirst) end = `(${last[0]}`
+    else start = `(${last[0]}`
   }
 }

@@ -36,14 +36,25 @@ export function compareIdText(a: string, b: string): number {
   return compareStreamIds(left, right)
 }
 
-/** When an entry was added, from its ID (milliseconds since the epoch). */
-export const idTimeMs = (id: string): number => parseStreamId(id)?.ms ?? Number.NaN
+/** When an entry was added, from its ID (milliseconds since the epoch); NaN when it is not an ID. */
+export function idTimeMs(id: string): number {
+  // Called for every entry a scan reads: the milliseconds alone, without the BigInt sequence.
+  const dash = id.indexOf('-')
+  const ms = dash > 0 && dash <= 16 ? Number(id.slice(0, dash)) : Number.NaN
+  return Number.isSafeInteger(ms) && /^\d+$/.test(id.slice(dash + 1)) ? ms : Number.NaN
+}
 
 /** The first possible ID of a millisecond. */
 export const firstIdAt = (ms: number): StreamId => ({ms, seq: 0n})
 
 /** The last possible ID of a millisecond. */
 export const lastIdAt = (ms: number): StreamId => ({ms, seq: MAX_SEQ})
+
+/** The ID just before `id` (the last of the previous millisecond for a sequence 0); 0-0 stays 0-0. */
+export function idBefore(id: StreamId): StreamId {
+  if (id.seq > 0n) return {ms: id.ms, seq: id.seq - 1n}
+  return id.ms === 0 ? id : lastIdAt(id.ms - 1)
+}
 
 /** The smaller of two optional IDs (undefined means unbounded). */
 export function minId(a: StreamId | undefined, b: StreamId | undefined): StreamId | undefined {

@@ -260,6 +260,9 @@ describe('replay and purge lines', () => {
   const replay = (overrides: Partial<ReplayResult>): ReplayResult => ({
     dlq: '{orders}:dlq',
     topic: 'orders',
+    toTopic: false,
+    targets: [],
+    withoutGroup: 0,
     dryRun: false,
     cancelled: false,
     selected: 3,

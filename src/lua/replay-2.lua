@@ -56,8 +56,11 @@ local checks = {
 if group ~= '' then table.insert(checks, 1, {'XGROUP', 'CREATE', KEYS[2], group, '0', 'MKSTREAM'}) end
 local denied = firstDenied(checks)
 if denied then
-  return redis.error_reply("NOPERM this user has no permissions to run the '" .. string.lower(denied[1]) ..
-    "' command on key '" .. denied[2] .. "' (checked before replaying: nothing was changed)")
+  -- XGROUP CREATE names its subcommand before its key.
+  local command, key = string.lower(denied[1]), denied[2]
+  if denied[1] == 'XGROUP' then command, key = 'xgroup|create', denied[3] end
+  return redis.error_reply("NOPERM this user has no permissions to run the '" .. command ..
+    "' command on key '" .. key .. "' (checked before replaying: nothing was changed)")
 end
 
 local entries = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])

@@ -91,8 +91,8 @@ export const replayTakeoverKey = (topic: string, group: string): string => topic
 
 /** Whether `key` is the replay stream qctl derives for some topic and group (`{T}:replay:G`, or `T:replay:G` for a tagged T). */
 export function isReplayKey(key: string): boolean {
-  const untagged = /^\{([^{}]+)\}:replay:(.*)$/s.exec(key)
+  const untagged = /^\{([^{}]+)\}:replay:(.+)$/s.exec(key)
   if (untagged !== null && replayKey(untagged[1] as string, untagged[2] as string) === key) return true
-  const tagged = /^(.*\{[^{}]+\}.*?):replay:(.*)$/s.exec(key)
+  const tagged = /^(.*\{[^{}]+\}.*?):replay:(.+)$/s.exec(key)
   return tagged !== null && replayKey(tagged[1] as string, tagged[2] as string) === key
 }

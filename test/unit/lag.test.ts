@@ -40,6 +40,7 @@ describe('lagRows', () => {
       lag: 60,
       lagSource: 'redis',
       pending: 5,
+      replayed: 0,
       oldestPendingId: `${NOW - 90_000}-0`,
       oldestPendingAt: '2026-11-28T11:58:30.000Z',
       oldestPendingAgeMs: 90_000,

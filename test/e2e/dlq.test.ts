@@ -502,13 +502,13 @@ export default async function handle(message) {
 
     const replay = await runCli(dlq('replay', topic, '--yes'))
     expect(replay.code).toBe(0)
-    expect(replay.stdout).toMatch(/^Replayed 1 entry from /)
+    expect(replay.stdout).toMatch(/^1 entry went to group billing only, through its replay stream .*\nReplayed 1 entry from /)
 
     const second = await runCli(['work', fixed, '--topic', topic, '--group', 'billing', '--until-empty', '-u', server.url, '--json'])
     expect(second.code).toBe(0)
     const handled = (await readFile(seen, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as {id: string; data: unknown; headers: Record<string, string>; attempt: number})
     expect(handled).toHaveLength(1)
-    expect(handled[0]).toMatchObject({data: {orderId: 42, total: 0}, attempt: 1, headers: {'qctl-replayed-from': entry?.dlqId}})
+    expect(handled[0]).toMatchObject({data: {orderId: 42, total: 0}, attempt: 1, headers: {'qctl-replayed-from': entry?.dlqId, 'qctl-original-id': originId}})
     expect(handled[0]?.id).not.toBe(originId)
     expect(await redis.xlen(dlqKeyOf(topic))).toBe(0)
     expect((await runCli(dlq('list', topic))).stdout).toBe(`No dead-lettered entries in ${dlqKeyOf(topic)}.\n`)

@@ -72,3 +72,27 @@ export const retryDueKey = (topic: string, group: string): string => topicKey(to
  * came back do not pile up.
  */
 export const takeoverKey = (topic: string, group: string): string => topicKey(topic, `taken:${group}`)
+
+/**
+ * The replay stream of a consumer group: `qctl dlq replay` moves the entries the group dead-lettered
+ * here, and only that group's workers read it (beside the topic), so the other groups of the topic
+ * never see a replayed message again. Same hash slot as the topic and its dead-letter stream.
+ */
+export const replayKey = (topic: string, group: string): string => topicKey(topic, `replay:${group}`)
+
+/**
+ * The retry hash, due set and takeover marks of a group's replay stream: the same roles as the
+ * topic's (retryKey, retryDueKey, takeoverKey), in namespaces of their own, since entry IDs of the
+ * replay stream and of the topic are unrelated and may be equal.
+ */
+export const replayRetryKey = (topic: string, group: string): string => topicKey(topic, `replay-retry:${group}`)
+export const replayDueKey = (topic: string, group: string): string => topicKey(topic, `replay-due:${group}`)
+export const replayTakeoverKey = (topic: string, group: string): string => topicKey(topic, `replay-taken:${group}`)
+
+/** Whether `key` is the replay stream qctl derives for some topic and group (`{T}:replay:G`, or `T:replay:G` for a tagged T). */
+export function isReplayKey(key: string): boolean {
+  const untagged = /^\{([^{}]+)\}:replay:(.+)$/s.exec(key)
+  if (untagged !== null && replayKey(untagged[1] as string, untagged[2] as string) === key) return true
+  const tagged = /^(.*\{[^{}]+\}.*?):replay:(.+)$/s.exec(key)
+  return tagged !== null && replayKey(tagged[1] as string, tagged[2] as string) === key
+}

@@ -6,6 +6,7 @@ import type {DlqListResult} from '../core/dlq/list.js'
 import type {DlqPlan} from '../core/dlq/plan.js'
 import type {PurgeResult} from '../core/dlq/purge.js'
 import type {ReplayProgress, ReplayResult} from '../core/dlq/replay.js'
+import {resultDestination} from './replay-targets.js'
 import {formatAge, formatCount, formatDuration, plural, ratePerSecond} from './numbers.js'
 
 /** Pure formatting of `qctl dlq` results: `now` and the terminal width are arguments. */
@@ -275,8 +276,9 @@ export function formatIdRange(ids: readonly string[]): string {
 
 const entriesWithRange = (ids: readonly string[]): string => `${plural(ids.length, 'entry', 'entries')} (${formatIdRange(ids)})`
 
-export const formatReplayQuestion = (plan: DlqPlan, topic: string): string =>
-  `Replay ${entriesWithRange(plan.ids)} from ${plan.key} onto ${topic}? [y/N] `
+/** `destination`: where the entries go, from replayDestination (src/format/replay-targets.ts). */
+export const formatReplayQuestion = (plan: DlqPlan, destination: string): string =>
+  `Replay ${entriesWithRange(plan.ids)} from ${plan.key} to ${destination}? [y/N] `
 
 export const formatPurgeQuestion = (plan: DlqPlan): string => `Delete ${entriesWithRange(plan.ids)} from ${plan.key} for good? [y/N] `
 
@@ -296,11 +298,11 @@ export function formatReplaySummary(result: ReplayResult, style: ChalkInstance):
   if (result.selected === 0) return `${nothingSelected(result.remaining, dlq)}; nothing to replay.`
   if (result.cancelled) return `Not confirmed: ${NOTHING_CHANGED}.`
   if (result.dryRun) {
-    return `Dry run: would replay ${entriesWithRange(result.ids)} from ${dlq} onto ${style.bold(result.topic)}; ${NOTHING_CHANGED}.`
+    return `Dry run: would replay ${entriesWithRange(result.ids)} from ${dlq} to ${resultDestination(result)}; ${NOTHING_CHANGED}.`
   }
   const rate = formatCount(ratePerSecond(result.replayed, result.durationMs))
   const skipped = result.skipped > 0 ? `; ${plural(result.skipped, 'selected entry was', 'selected entries were')} already gone` : ''
-  return `Replayed ${plural(result.replayed, 'entry', 'entries')} from ${dlq} onto ${style.bold(result.topic)} in ${formatDuration(result.durationMs)} (${rate} msg/s)${skipped}; ${formatCount(result.remaining)} left in the dead-letter stream.`
+  return `Replayed ${plural(result.replayed, 'entry', 'entries')} from ${dlq} to ${resultDestination(result)} in ${formatDuration(result.durationMs)} (${rate} msg/s)${skipped}; ${formatCount(result.remaining)} left in the dead-letter stream.`
 }
 
 export function formatPurgeSummary(result: PurgeResult, style: ChalkInstance): string {

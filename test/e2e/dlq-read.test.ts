@@ -176,7 +176,7 @@ describe('qctl dlq replay/purge --dry-run over a large selection', () => {
     ])
     const hourOf = (ms: number): string => `${new Date(ms).toISOString().slice(0, 13).replace('T', ' ')}:00`
     for (const [command, last] of [
-      ['replay', `Dry run: would replay 120 entries (${ids[0]} … ${ids[119]}) from ${dlqKeyOf(topic)} onto ${topic}; nothing changed.`],
+      ['replay', `Dry run: would replay 120 entries (${ids[0]} … ${ids[119]}) from ${dlqKeyOf(topic)} to the groups of ${topic} that failed them; nothing changed.`],
       ['purge', `Dry run: would delete 120 entries (${ids[0]} … ${ids[119]}) from ${dlqKeyOf(topic)}; nothing changed.`],
     ] as const) {
       const human = await runCli(dlq(command, topic, '--dry-run'))
@@ -202,9 +202,17 @@ describe('qctl dlq replay/purge --dry-run over a large selection', () => {
 
       const json = jsonOf<ReplayResult | PurgeResult>(await runCli(dlq(command, topic, '--dry-run', '--json')))
       expect(json).toMatchObject({dryRun: true, selected: 120, ids})
+      // Where a replay would send them counts every selected entry, not only those a listing keeps.
+      if ('targets' in json) {
+        expect(json.targets.map((target) => [target.group, target.entries])).toEqual([
+          ['billing', 60],
+          ['billing\u001b[31m', 40],
+          ['shipping', 20],
+        ])
+      }
       // 50 entries or fewer: a row each, as before.
       const filtered = await runCli(dlq(command, topic, '--dry-run', '--error', '^Permanent'))
-      const rows = filtered.stdout.trimEnd().split('\n').slice(1, -1)
+      const rows = filtered.stdout.split('\n').filter((line) => /^\d+-\d+\s/.test(line))
       expect(rows.map((line) => line.split(/\s+/)[0])).toEqual(ids.slice(80))
     }
     expect(await ctx.redis.xlen(dlqKeyOf(topic))).toBe(120)

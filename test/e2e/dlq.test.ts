@@ -22,6 +22,8 @@ let counter = 0
 
 const unique = (name: string): string => `${name}-${++counter}`
 const dlqKeyOf = (topic: string): string => `{${topic}}:dlq`
+/** Where `qctl dlq replay` puts what a group dead-lettered (README, qctl dlq). */
+const replayed = (topic: string, group = 'billing'): string => `{${topic}}:replay:${group}`
 const dlq = (...args: string[]): string[] => ['dlq', ...args, '-u', server.url]
 
 interface DeadLetterSpec {
@@ -207,10 +209,13 @@ describe('qctl dlq replay', () => {
     const result = await runCli(dlq('replay', topic, '--yes', '--json'))
     expect(result.code).toBe(0)
     const json = jsonOf<ReplayResult>(result)
-    const onTopic = await entriesOf(topic)
+    const onTopic = await entriesOf(replayed(topic))
     expect(json).toEqual({
       dlq: dlqKeyOf(topic),
       topic,
+      toTopic: false,
+      targets: [{group: 'billing', key: replayed(topic), entries: 3}],
+      withoutGroup: 0,
       dryRun: false,
       cancelled: false,
       selected: 3,
@@ -225,7 +230,7 @@ describe('qctl dlq replay', () => {
     expect(Object.keys(first ?? {})).toEqual(['data', 'key', 'headers'])
     expect(first).toMatchObject({data: '{"n":0}', key: 'k0'})
     const headers = JSON.parse(first?.headers ?? '') as Record<string, string>
-    expect(headers).toEqual({source: 'checkout', 'qctl-replayed-from': dlqIds[0], 'qctl-replayed-at': expect.any(String) as string})
+    expect(headers).toEqual({source: 'checkout', 'qctl-replayed-from': dlqIds[0], 'qctl-replayed-at': expect.any(String) as string, 'qctl-original-id': expect.stringMatching(/-0$/) as string})
     expect(Math.abs(Date.parse(headers['qctl-replayed-at'] ?? '') - Date.now())).toBeLessThan(60_000)
     expect(second).toEqual({data: '{"n":1}', headers: expect.stringContaining(`"qctl-replayed-from":"${dlqIds[1]}"`) as string})
     // Headers that are not a JSON object are kept as they are.
@@ -240,7 +245,7 @@ describe('qctl dlq replay', () => {
     expect(result.code).toBe(0)
     expect(jsonOf<ReplayResult>(result)).toMatchObject({selected: 2, replayed: 2, remaining: 3, notFound: ['1-1']})
     expect(result.stderr).toContain(`warning: not in ${dlqKeyOf(topic)} (already replayed or purged?): 1-1`)
-    expect(await payloadNumbers(topic)).toEqual([1, 3])
+    expect(await payloadNumbers(replayed(topic))).toEqual([1, 3])
     expect((await entriesOf(dlqKeyOf(topic))).map(([id]) => id)).toEqual([ids[0], ids[2], ids[4]])
 
     const none = await runCli(dlq('replay', topic, '--yes', '--id', ids[1] as string))
@@ -258,10 +263,10 @@ describe('qctl dlq replay', () => {
     ])
     const result = await runCli(dlq('replay', topic, '--yes', '--error', '[Tt]ime(d )?out', '--group', 'billing', '--json'))
     expect(jsonOf<ReplayResult>(result)).toMatchObject({selected: 2, replayed: 2, remaining: 2})
-    expect(await payloadNumbers(topic)).toEqual([0, 3])
+    expect(await payloadNumbers(replayed(topic))).toEqual([0, 3])
     const limited = await runCli(dlq('replay', topic, '--yes', '--limit', '1', '--json'))
     expect(jsonOf<ReplayResult>(limited)).toMatchObject({selected: 1, replayed: 1, remaining: 1})
-    expect(await payloadNumbers(topic)).toEqual([0, 3, 1])
+    expect(await payloadNumbers(replayed(topic))).toEqual([0, 3, 1])
   })
 
   it('--since/--until select by when entries were dead-lettered (stream IDs or ISO times)', async () => {
@@ -282,11 +287,13 @@ describe('qctl dlq replay', () => {
     const human = await runCli(dlq('replay', topic, '--dry-run', '--error', '^A$'))
     expect(human.code).toBe(0)
     const lines = human.stdout.trimEnd().split('\n')
-    expect(lines.slice(1, -1).map((line) => line.split(/\s+/)[0])).toEqual([ids[0], ids[2]])
-    expect(lines.at(-1)).toBe(`Dry run: would replay 2 entries (${ids[0]} … ${ids[2]}) from ${dlqKeyOf(topic)} onto ${topic}; nothing changed.`)
+    expect(lines.slice(1, -2).map((line) => line.split(/\s+/)[0])).toEqual([ids[0], ids[2]])
+    expect(lines.at(-2)).toBe(`2 entries would go to group billing only, through its replay stream ${replayed(topic)}`)
+    expect(lines.at(-1)).toBe(`Dry run: would replay 2 entries (${ids[0]} … ${ids[2]}) from ${dlqKeyOf(topic)} to group billing of ${topic} only; nothing changed.`)
     const json = jsonOf<ReplayResult>(await runCli(dlq('replay', topic, '--dry-run', '--json')))
-    expect(json).toMatchObject({dryRun: true, selected: 3, replayed: 0, remaining: 3, ids})
+    expect(json).toMatchObject({dryRun: true, selected: 3, replayed: 0, remaining: 3, ids, targets: [{group: 'billing', key: replayed(topic), entries: 3}]})
     expect(await redis.exists(topic)).toBe(0)
+    expect(await redis.exists(replayed(topic))).toBe(0)
     expect(await redis.xlen(dlqKeyOf(topic))).toBe(3)
   })
 
@@ -320,9 +327,9 @@ describe('qctl dlq replay', () => {
     await deadLetter(topic, many(10))
     const run = await inTerminal(dlq('replay', topic, '--yes', '--rate', '10'), '')
     expect(run.code).toBe(0)
-    expect(run.output).toMatch(new RegExp(`replaying to ${topic}: \\d+ / 10 \\(\\d+ msg/s\\)`))
+    expect(run.output).toMatch(new RegExp(`replaying to the groups of ${topic} that failed them: \\d+ / 10 \\(\\d+ msg/s\\)`))
     expect(run.output).toContain('Replayed 10 entries from')
-    expect(await redis.xlen(topic)).toBe(10)
+    expect(await redis.xlen(replayed(topic))).toBe(10)
   })
 
   it('replays only entries dead-lettered from TOPIC when --dlq names a stream shared by several topics', async () => {
@@ -333,19 +340,20 @@ describe('qctl dlq replay', () => {
     await deadLetter(b, many(3), shared)
     const json = jsonOf<ReplayResult>(await runCli(dlq('replay', a, '--dlq', shared, '--yes', '--json')))
     expect(json).toMatchObject({replayed: 2, remaining: 3})
-    expect(await redis.xlen(a)).toBe(2)
+    expect(await redis.xlen(replayed(a))).toBe(2)
     expect(await redis.exists(b)).toBe(0)
+    expect(await redis.exists(replayed(b))).toBe(0)
   })
 
-  it('SIGKILLed halfway through 10,000 entries and run again: every entry exactly once, on the topic or in the DLQ', async () => {
+  it('SIGKILLed halfway through 10,000 entries and run again: every entry exactly once, in the replay stream or in the DLQ', async () => {
     const topic = unique('replay-kill')
     await deadLetter(topic, many(10_000))
     const running = startCli(dlq('replay', topic, '--yes', '--rate', '4000'))
-    await waitFor(async () => (await redis.xlen(topic)) >= 3000, 20_000, '3,000 entries replayed')
+    await waitFor(async () => (await redis.xlen(replayed(topic))) >= 3000, 20_000, '3,000 entries replayed')
     running.child.kill('SIGKILL')
     expect((await running.done).signal).toBe('SIGKILL')
 
-    const onTopic = await payloadNumbers(topic)
+    const onTopic = await payloadNumbers(replayed(topic))
     const inDlq = await payloadNumbers(dlqKeyOf(topic))
     expect(onTopic.length).toBeGreaterThanOrEqual(3000)
     expect(onTopic.length).toBeLessThan(10_000)
@@ -354,7 +362,7 @@ describe('qctl dlq replay', () => {
     const rerun = await runCli(dlq('replay', topic, '--yes', '--json'))
     expect(rerun.code).toBe(0)
     expect(jsonOf<ReplayResult>(rerun)).toMatchObject({replayed: 10_000 - onTopic.length, skipped: 0, remaining: 0})
-    const after = await payloadNumbers(topic)
+    const after = await payloadNumbers(replayed(topic))
     // Order is kept: the rerun continues where the first run stopped.
     expect(after).toEqual(Array.from({length: 10_000}, (_, n) => n))
   })
@@ -369,14 +377,14 @@ describe('qctl dlq replay', () => {
     expect(first).toMatchObject({replayed: 3, skipped: 0, remaining: 0})
     expect(second).toMatchObject({replayed: 0, skipped: 3, remaining: 0, ids: []})
     expect(plan.ids).toEqual(ids)
-    expect(await redis.xlen(topic)).toBe(3)
+    expect(await redis.xlen(replayed(topic))).toBe(3)
   })
 
   it('a message replayed before and dead-lettered again gets its replay record replaced, not duplicated', async () => {
     const topic = unique('replay-again')
     const [id] = await deadLetter(topic, [{headers: '{"qctl-replayed-from":"1-0","qctl-replayed-at":"2020-01-01T00:00:00.000Z","source":"x"}'}])
     await runCli(dlq('replay', topic, '--yes'))
-    const [[, fields]] = (await entriesOf(topic)) as [[string, Record<string, string>]]
+    const [[, fields]] = (await entriesOf(replayed(topic))) as [[string, Record<string, string>]]
     const headers = JSON.parse(fields.headers ?? '') as Record<string, string>
     expect(headers).toMatchObject({source: 'x', 'qctl-replayed-from': id})
     expect(headers['qctl-replayed-at']).not.toBe('2020-01-01T00:00:00.000Z')
@@ -494,13 +502,13 @@ export default async function handle(message) {
 
     const replay = await runCli(dlq('replay', topic, '--yes'))
     expect(replay.code).toBe(0)
-    expect(replay.stdout).toMatch(/^Replayed 1 entry from /)
+    expect(replay.stdout).toMatch(/^1 entry went to group billing only, through its replay stream .*\nReplayed 1 entry from /)
 
     const second = await runCli(['work', fixed, '--topic', topic, '--group', 'billing', '--until-empty', '-u', server.url, '--json'])
     expect(second.code).toBe(0)
     const handled = (await readFile(seen, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as {id: string; data: unknown; headers: Record<string, string>; attempt: number})
     expect(handled).toHaveLength(1)
-    expect(handled[0]).toMatchObject({data: {orderId: 42, total: 0}, attempt: 1, headers: {'qctl-replayed-from': entry?.dlqId}})
+    expect(handled[0]).toMatchObject({data: {orderId: 42, total: 0}, attempt: 1, headers: {'qctl-replayed-from': entry?.dlqId, 'qctl-original-id': originId}})
     expect(handled[0]?.id).not.toBe(originId)
     expect(await redis.xlen(dlqKeyOf(topic))).toBe(0)
     expect((await runCli(dlq('list', topic))).stdout).toBe(`No dead-lettered entries in ${dlqKeyOf(topic)}.\n`)

@@ -1,7 +1,7 @@
 import type {Redis} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {deadLetterKey, retryDueKey, retryKey} from '../../src/core/keys.js'
+import {deadLetterKey, replayKey, retryDueKey, retryKey} from '../../src/core/keys.js'
 import {aclFileText, aclSection, ACL_FILE, dryRunTable, parseAclFile, quotedAclFile, ROLES, userOf, type Role} from '../helpers/acl-docs.js'
 import {runCli, type CliResult} from '../helpers/cli.js'
 import {commandNamed, ROLE_COMMANDS, seedTopic, type CommandCase, type Seeded} from '../helpers/command-table.js'
@@ -18,9 +18,11 @@ import {RedisServer} from '../helpers/redis-server.js'
 const MATRIX: Record<Role, Record<string, string>> = {
   publisher: {publish: 'ok', work: 'XGROUP|CREATE', lag: 'XINFO|STREAM', inspect: 'XINFO|STREAM', 'dlq list': 'XLEN', 'dlq show': 'XRANGE', 'dlq replay': 'XLEN', 'dlq purge': 'XLEN', top: 'XINFO|STREAM'},
   worker: {publish: 'XADD', work: 'ok', lag: 'XINFO|STREAM', inspect: 'XINFO|STREAM', 'dlq list': 'XLEN', 'dlq show': 'XRANGE', 'dlq replay': 'XLEN', 'dlq purge': 'XLEN', top: 'XINFO|STREAM'},
-  // Replay is a publish, so the operator may publish.
-  operator: {publish: 'ok', work: 'XGROUP|CREATE', lag: 'XINFO|STREAM', inspect: 'XINFO|STREAM', 'dlq list': 'ok', 'dlq show': 'ok', 'dlq replay': 'ok', 'dlq purge': 'ok', top: 'XINFO|STREAM'},
-  monitor: {publish: 'XADD', work: 'XREADGROUP', lag: 'ok', inspect: 'ok', 'dlq list': 'ok', 'dlq show': 'ok', 'dlq replay': 'EVAL', 'dlq purge': 'XDEL', top: 'ok'},
+  // Replay is a publish, so the operator may publish. It may create a group on a replay stream (for a
+  // replay), not on a topic: refused for the key.
+  operator: {publish: 'ok', work: 'XGROUP', lag: 'XINFO|STREAM', inspect: 'XINFO|STREAM', 'dlq list': 'ok', 'dlq show': 'ok', 'dlq replay': 'ok', 'dlq purge': 'ok', top: 'XINFO|STREAM'},
+  // The worker creates its group on the group's replay stream before it reads anything.
+  monitor: {publish: 'XADD', work: 'XGROUP|CREATE', lag: 'ok', inspect: 'ok', 'dlq list': 'ok', 'dlq show': 'ok', 'dlq replay': 'EVAL', 'dlq purge': 'XDEL', top: 'ok'},
 }
 
 const CELLS = ROLES.flatMap((role) => ROLE_COMMANDS.map((command) => ({role, command, expected: MATRIX[role][command.name] ?? 'missing'})))
@@ -69,6 +71,7 @@ async function stateOf(topic: string): Promise<unknown> {
     pending: await admin.xpending(topic, 'billing', '-', '+', 100).catch(() => []),
     deadLetters: await admin.xrange(deadLetterKey(topic), '-', '+'),
     retries: await admin.hgetall(retryKey(topic, 'billing')),
+    replayed: await admin.xrange(replayKey(topic, 'billing'), '-', '+'),
   }
 }
 

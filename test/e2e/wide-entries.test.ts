@@ -56,13 +56,14 @@ describe('an entry with 20,000 fields', () => {
     expect(replayed.stderr).toBe('')
     expect(replayed.code).toBe(0)
     expect(jsonOf(replayed)).toMatchObject({selected: 1, replayed: 1, remaining: 0})
-    const [, [newId, back]] = (await redis.xrangeBuffer(topic, '-', '+')) as [unknown, [Buffer, Buffer[]]]
+    // To the replay stream of the group that dead-lettered it (README, qctl dlq).
+    const [[newId, back]] = (await redis.xrangeBuffer(`{${topic}}:replay:billing`, '-', '+')) as [[Buffer, Buffer[]]]
     expect(jsonOf<{ids: string[]}>(replayed).ids).toEqual([String(newId)])
     // The original fields in order, byte for byte, then the replay record (the entry had no headers).
     expect(back.length).toBe(pairs.length + 2)
     expect(sameBytes(back.slice(0, pairs.length), pairs)).toBe(true)
     expect(String(back[pairs.length])).toBe('headers')
-    expect(JSON.parse(String(back[pairs.length + 1]))).toEqual({'qctl-replayed-from': String(dlqId), 'qctl-replayed-at': expect.any(String) as string})
+    expect(JSON.parse(String(back[pairs.length + 1]))).toEqual({'qctl-replayed-from': String(dlqId), 'qctl-replayed-at': expect.any(String) as string, 'qctl-original-id': id})
     expect(await redis.xlen(dlq)).toBe(0)
   })
 })

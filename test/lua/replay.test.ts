@@ -1,7 +1,7 @@
 import type {Redis} from 'ioredis'
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {deadLetterKey} from '../../src/core/keys.js'
+import {deadLetterKey, replayKey} from '../../src/core/keys.js'
 import {planSelection} from '../../src/core/dlq/plan.js'
 import {replayPlan} from '../../src/core/dlq/replay.js'
 import {buildSelection} from '../../src/core/dlq/selection.js'
@@ -10,7 +10,8 @@ import {sameBytes, wideFields} from '../helpers/wide-entries.js'
 
 /**
  * src/lua/replay-2.lua through replayPlan, the core of `qctl dlq replay`, against a private
- * redis-server: dead-letter entries of any width go back onto the topic byte for byte, once.
+ * redis-server: dead-letter entries of any width go back byte for byte, once, to the replay stream of
+ * the group that failed them (or, with toTopic, onto the topic: the byte tests use that, the same copy).
  */
 
 const context = usePrivateRedis()
@@ -34,14 +35,14 @@ async function deadLettered(fields: Buffer[]): Promise<{topic: string; dlq: stri
 
 async function replay(topic: string, client: Redis = redis): Promise<Awaited<ReturnType<typeof replayPlan>>> {
   const plan = await planSelection(client, {key: deadLetterKey(topic), selection: buildSelection({topic}, Date.now())})
-  return replayPlan(client, plan, {topic}, {now: () => AT})
+  return replayPlan(client, plan, {topic, toTopic: true}, {now: () => AT})
 }
 
 async function topicEntries(topic: string): Promise<Array<[string, Buffer[]]>> {
   return ((await redis.xrangeBuffer(topic, '-', '+')) as Array<[Buffer, Buffer[]]>).map(([id, fields]) => [String(id), fields])
 }
 
-const replayRecord = (dlqId: string): string => `{"qctl-replayed-from":"${dlqId}","qctl-replayed-at":"${AT.toISOString()}"}`
+const replayRecord = (dlqId: string): string => `{"qctl-replayed-from":"${dlqId}","qctl-replayed-at":"${AT.toISOString()}","qctl-original-id":"1-1"}`
 
 describe('replay-2.lua: an entry of any width goes back byte for byte', () => {
   it.each([
@@ -79,7 +80,7 @@ describe('replay-2.lua: each entry moves once', () => {
     const plan = await planSelection(redis, {key: deadLetterKey(topic), selection: buildSelection({topic}, Date.now())})
     expect(await replayPlan(redis, plan, {topic})).toMatchObject({replayed: 1, skipped: 0})
     expect(await replayPlan(redis, plan, {topic})).toMatchObject({replayed: 0, skipped: 1, ids: []})
-    expect(await redis.xlen(topic)).toBe(1)
+    expect(await redis.xlen(replayKey(topic, 'billing'))).toBe(1)
   })
 
   it('an entry deleted after the plan was made is skipped (already replayed or purged), nothing is added', async () => {
@@ -88,14 +89,41 @@ describe('replay-2.lua: each entry moves once', () => {
     await redis.xdel(dlq, dlqId)
     expect(await replayPlan(redis, plan, {topic})).toMatchObject({selected: 1, replayed: 0, skipped: 1})
     expect(await redis.exists(topic)).toBe(0)
+    expect(await redis.exists(replayKey(topic, 'billing'))).toBe(0)
+  })
+})
+
+describe('replay-2.lua: to the replay stream of the group that failed the entry', () => {
+  it('adds it there, creating the group at ID 0 with the stream, and leaves the topic alone', async () => {
+    const fields = wideFields(20_000)
+    const {topic, dlqId} = await deadLettered(fields)
+    const result = await replayPlan(redis, await planSelection(redis, {key: deadLetterKey(topic), selection: buildSelection({topic}, Date.now())}), {topic}, {now: () => AT})
+    expect(result).toMatchObject({replayed: 1, targets: [{group: 'billing', key: replayKey(topic, 'billing'), entries: 1}]})
+    expect(await redis.exists(topic)).toBe(0)
+    const [[id, pairs]] = (await redis.xrangeBuffer(replayKey(topic, 'billing'), '-', '+')) as [[Buffer, Buffer[]]]
+    expect(String(id)).toBe(result.ids[0])
+    expect(sameBytes(pairs, [...fields, Buffer.from('headers'), Buffer.from(replayRecord(dlqId))])).toBe(true)
+    const groups = (await redis.call('XINFO', 'GROUPS', replayKey(topic, 'billing'))) as unknown[][]
+    expect(groups.map((group) => [group[1], group[7]])).toEqual([['billing', '0-0']])
+  })
+
+  it('refuses (nothing changed) an entry whose dlq.group is not the group named', async () => {
+    const {topic, dlq, dlqId} = await deadLettered(wideFields(2))
+    const plan = await planSelection(redis, {key: dlq, selection: buildSelection({topic}, Date.now())})
+    const error = await replayPlan(redis, plan, {topic, group: 'shipping'}).catch((rejection: unknown) => rejection)
+    expect(String(error)).toContain(`QCTLGROUP dead-letter entry ${dlqId} was not dead-lettered by group "shipping" (nothing was changed)`)
+    expect(await redis.xlen(dlq)).toBe(1)
+    expect(await redis.exists(replayKey(topic, 'shipping'))).toBe(0)
   })
 })
 
 describe('replay-2.lua: a write the ACL user may not do changes nothing', () => {
   it.each([
-    ['XDEL on the dead-letter stream', '-xdel', 'xdel', deadLetterKey],
-    ['XADD on the topic', '-xadd', 'xadd', (topic: string) => topic],
-  ])('without %s (a 20,000-field entry)', async (_title, rule, command, keyOf) => {
+    ['XDEL on the dead-letter stream', '-xdel', 'xdel', deadLetterKey, true],
+    ['XADD on the topic', '-xadd', 'xadd', (topic: string) => topic, true],
+    ['XADD on the replay stream', '-xadd', 'xadd', (topic: string) => replayKey(topic, 'billing'), false],
+    ['XGROUP CREATE on the replay stream', '-xgroup|create', 'xgroup|create', (topic: string) => replayKey(topic, 'billing'), false],
+  ])('without %s (a 20,000-field entry)', async (_title, rule, command, keyOf, toTopic) => {
     const user = `lua-replay${rule}`
     await redis.call('ACL', 'SETUSER', user, 'reset', 'on', '>pw', '~*', '+@all', rule)
     const client = await context.server.client({username: user, password: 'pw'})
@@ -103,7 +131,8 @@ describe('replay-2.lua: a write the ACL user may not do changes nothing', () => 
       const fields = wideFields(40_000)
       const {topic, dlq, dlqId} = await deadLettered(fields)
       const [[, before]] = (await redis.xrangeBuffer(dlq, '-', '+')) as [[Buffer, Buffer[]]]
-      const error = await replay(topic, client).then(
+      const plan = await planSelection(client, {key: deadLetterKey(topic), selection: buildSelection({topic}, Date.now())})
+      const error = await replayPlan(client, plan, {topic, toTopic}).then(
         () => undefined,
         (rejection: unknown) => rejection,
       )
@@ -112,6 +141,7 @@ describe('replay-2.lua: a write the ACL user may not do changes nothing', () => 
       expect(after.map(([id]) => String(id))).toEqual([dlqId])
       expect(sameBytes(after[0]?.[1] ?? [], before)).toBe(true)
       expect(await redis.exists(topic)).toBe(0)
+      expect(await redis.exists(replayKey(topic, 'billing'))).toBe(0)
     } finally {
       client.disconnect()
     }

@@ -277,6 +277,9 @@ describe('replay and purge lines', () => {
   const replay = (overrides: Partial<ReplayResult>): ReplayResult => ({
     dlq: '{orders}:dlq',
     topic: 'orders',
+    toTopic: false,
+    targets: [],
+    withoutGroup: 0,
     dryRun: false,
     cancelled: false,
     selected: 3,
@@ -302,7 +305,7 @@ describe('replay and purge lines', () => {
   })
 
   it('confirmation questions name the count, the ID range and the default', () => {
-    expect(formatReplayQuestion(plan, 'orders')).toBe('Replay 3 entries (1-0 … 3-0) from {orders}:dlq onto orders? [y/N] ')
+    expect(formatReplayQuestion(plan, 'group billing of orders only')).toBe('Replay 3 entries (1-0 … 3-0) from {orders}:dlq to group billing of orders only? [y/N] ')
     expect(formatPurgeQuestion({...plan, ids: ['1-0']})).toBe('Delete 1 entry (1-0) from {orders}:dlq for good? [y/N] ')
   })
 
@@ -311,9 +314,9 @@ describe('replay and purge lines', () => {
   })
 
   it.each([
-    [{}, 'Replayed 3 entries from {orders}:dlq onto orders in 1.50s (2 msg/s); 2 left in the dead-letter stream.'],
-    [{replayed: 2, skipped: 1, ids: ['9-0', '9-1']}, 'Replayed 2 entries from {orders}:dlq onto orders in 1.50s (1 msg/s); 1 selected entry was already gone; 2 left in the dead-letter stream.'],
-    [{dryRun: true, replayed: 0, ids: ['1-0', '3-0'], selected: 2}, 'Dry run: would replay 2 entries (1-0 … 3-0) from {orders}:dlq onto orders; nothing changed.'],
+    [{}, 'Replayed 3 entries from {orders}:dlq to the groups of orders that failed them in 1.50s (2 msg/s); 2 left in the dead-letter stream.'],
+    [{replayed: 2, skipped: 1, ids: ['9-0', '9-1']}, 'Replayed 2 entries from {orders}:dlq to the groups of orders that failed them in 1.50s (1 msg/s); 1 selected entry was already gone; 2 left in the dead-letter stream.'],
+    [{dryRun: true, replayed: 0, ids: ['1-0', '3-0'], selected: 2}, 'Dry run: would replay 2 entries (1-0 … 3-0) from {orders}:dlq to the groups of orders that failed them; nothing changed.'],
     [{cancelled: true, replayed: 0, ids: []}, 'Not confirmed: nothing changed.'],
     [{selected: 0, replayed: 0, remaining: 0, ids: []}, 'No dead-lettered entries in {orders}:dlq; nothing to replay.'],
     [{selected: 0, replayed: 0, remaining: 4, ids: []}, 'None of the 4 entries in {orders}:dlq matches the selection; nothing to replay.'],

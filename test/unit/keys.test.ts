@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {deadLetterKey, hashTag, isDeadLetterKey, topicStreamKey} from '../../src/core/keys.js'
+import {deadLetterKey, hashTag, isDeadLetterKey, isReplayKey, replayDueKey, replayKey, replayRetryKey, retryKey, topicStreamKey} from '../../src/core/keys.js'
 
 /** CRC16-XMODEM (poly 0x1021, init 0), the checksum Redis Cluster uses for key slots. */
 function crc16(data: Buffer): number {
@@ -118,5 +118,21 @@ describe('deadLetterKey', () => {
   it('spreads untagged topics over different slots (the tag is the whole topic, not a constant)', () => {
     const slots = new Set(['orders', 'payments', 'users', 'audit'].map((topic) => keySlot(deadLetterKey(topic))))
     expect(slots.size).toBe(4)
+  })
+})
+
+describe('replay streams', () => {
+  it('{T}:replay:G in the slot of the topic (T:replay:G for a tagged topic), recognised as such and never as a topic', () => {
+    expect(replayKey('orders', 'billing')).toBe('{orders}:replay:billing')
+    expect(replayKey('{orders}.created', 'billing')).toBe('{orders}.created:replay:billing')
+    expect(keySlot(replayKey('orders', 'a:b'))).toBe(keySlot('orders'))
+    for (const key of ['{orders}:replay:billing', '{orders}:replay:a:b', '{orders}.created:replay:billing']) expect(isReplayKey(key)).toBe(true)
+    for (const key of ['orders', '{orders}:dlq', '{orders}:replay-retry:billing', 'orders:replay:billing', '{orders}:replay:']) expect(isReplayKey(key), key).toBe(false)
+  })
+
+  it("the replay stream's retry state has namespaces of its own: no group name makes it collide with the topic's", () => {
+    expect(replayRetryKey('orders', 'billing')).toBe('{orders}:replay-retry:billing')
+    expect(replayDueKey('orders', 'billing')).toBe('{orders}:replay-due:billing')
+    expect(replayRetryKey('orders', 'x')).not.toBe(retryKey('orders', 'replay-x'))
   })
 })

@@ -17,8 +17,8 @@ const stats = (overrides: Partial<TopicStats> = {}): TopicStats => ({
   deadLetterKey: '{orders}:dlq',
   deadLetters: 2,
   groups: [
-    {name: 'zeta', lastDeliveredId: '2-0', entriesRead: 100, lag: 0, lagSource: 'redis', pending: 0, oldestPendingId: null, oldestPendingIdleMs: null, consumers: 1, activeConsumers: 0},
-    {name: 'billing', lastDeliveredId: '1-5', entriesRead: 40, lag: 60, lagSource: 'redis', pending: 5, oldestPendingId: `${NOW - 90_000}-0`, oldestPendingIdleMs: 30_000, consumers: 3, activeConsumers: 2},
+    {name: 'zeta', lastDeliveredId: '2-0', entriesRead: 100, lag: 0, lagSource: 'redis', pending: 0, oldestPendingId: null, oldestPendingIdleMs: null, consumers: 1, activeConsumers: 0, replayed: 0},
+    {name: 'billing', lastDeliveredId: '1-5', entriesRead: 40, lag: 60, lagSource: 'redis', pending: 5, oldestPendingId: `${NOW - 90_000}-0`, oldestPendingIdleMs: 30_000, consumers: 3, activeConsumers: 2, replayed: 0},
   ],
   warnings: [],
   ...overrides,
@@ -40,6 +40,7 @@ describe('lagRows', () => {
       lag: 60,
       lagSource: 'redis',
       pending: 5,
+      replayed: 0,
       oldestPendingId: `${NOW - 90_000}-0`,
       oldestPendingAt: '2026-11-28T11:58:30.000Z',
       oldestPendingAgeMs: 90_000,

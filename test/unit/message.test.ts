@@ -3,6 +3,13 @@ import {describe, expect, it} from 'vitest'
 import {decodeMessage, idTime, mayBeBinary} from '../../src/core/worker/message.js'
 
 describe('decodeMessage', () => {
+  it('a replayed message keeps its original topic entry ID (qctl-original-id header): originalId, and publishedAt from it', () => {
+    const message = decodeMessage('orders', '1800000000000-0', ['data', '1', 'headers', '{"qctl-replayed-from":"1750000000000-0","qctl-original-id":"1700000000123-4"}'], 1)
+    expect(message).toMatchObject({id: '1800000000000-0', originalId: '1700000000123-4', topic: 'orders', publishedAt: new Date(1_700_000_000_123)})
+    // Not a stream ID: ignored, the message's own ID stands.
+    expect(decodeMessage('orders', '1-0', ['data', '1', 'headers', '{"qctl-original-id":"yesterday"}'], 1).originalId).toBe('1-0')
+  })
+
   it('parses a qctl entry: JSON data, key, headers, every field, attempt and publish time', () => {
     const message = decodeMessage('orders', '1700000000123-4', ['data', '{"orderId":7}', 'key', 'c-9', 'headers', '{"source":"checkout","n":1}', 'extra', 'x'], 2)
     expect(message).toEqual({
@@ -13,6 +20,7 @@ describe('decodeMessage', () => {
       headers: {source: 'checkout'},
       fields: {data: '{"orderId":7}', key: 'c-9', headers: '{"source":"checkout","n":1}', extra: 'x'},
       attempt: 2,
+      originalId: '1700000000123-4',
       publishedAt: new Date(1_700_000_000_123),
     })
     // A getter (made on first use), so not among the own properties compared above.

@@ -90,6 +90,7 @@ describe('waitForGates (lag --wait)', () => {
     lag: failing ? 1 : 0,
     lagSource: 'redis',
     pending: 0,
+    replayed: 0,
     oldestPendingId: null,
     oldestPendingAt: null,
     oldestPendingAgeMs: null,

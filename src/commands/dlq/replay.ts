@@ -9,11 +9,14 @@ import {resolveDlqKey} from '../../core/dlq/read.js'
 import {replayPlan, unchangedReplay, type ReplayResult} from '../../core/dlq/replay.js'
 import {buildSelection} from '../../core/dlq/selection.js'
 import {formatNotFound, formatReplayProgress, formatReplayQuestion, formatReplaySummary} from '../../format/dlq.js'
+import {formatReplayTargets, replayDestination} from '../../format/replay-targets.js'
 import {startSpinner} from '../../output/spinner.js'
 
 export default class DlqReplay extends BaseCommand<typeof DlqReplay> {
-  static override summary = 'Move dead-lettered entries back onto their topic, so workers process them again.'
-  static override description = `Each entry moves in one atomic step: its original fields (without the dlq.* metadata) are added to the topic as a new entry, with qctl-replayed-from and qctl-replayed-at in its headers, and the dead-letter entry is deleted. A replay stopped at any moment loses and duplicates nothing; run it again to continue. A replayed message starts again with fresh attempts.
+  static override summary = 'Re-deliver dead-lettered entries to the consumer groups that failed them, and only to them.'
+  static override description = `Each entry moves in one atomic step to the replay stream of the group that dead-lettered it ({TOPIC}:replay:GROUP, which that group's workers read beside the topic): its original fields (without the dlq.* metadata) are added there as a new entry, with qctl-replayed-from, qctl-replayed-at and qctl-original-id (the message's first topic entry ID, message.originalId) in its headers, and the dead-letter entry is deleted. The topic's other groups see nothing. A replay stopped at any moment loses and duplicates nothing; run it again to continue. A replayed message starts again with fresh attempts.
+
+Entries that record no group (written by another program) are left in the dead-letter stream; --to-topic appends every selected entry to the topic itself instead, so every group of the topic handles it again.
 
 Selects all entries dead-lettered from TOPIC, or those matching every given filter (oldest first); --since/--until are about when an entry was dead-lettered (its ID). On a terminal it asks for confirmation; without one it needs --yes. Entries dead-lettered while it runs are not replayed.`
   static override examples = [
@@ -21,6 +24,7 @@ Selects all entries dead-lettered from TOPIC, or those matching every given filt
     '<%= config.bin %> dlq replay order.processed --error "^TimeoutError" --rate 50',
     '<%= config.bin %> dlq replay order.processed --id 1700000000000-0 --yes',
     '<%= config.bin %> dlq replay order.processed --since 2026-11-28T10:00:00Z --group billing --yes --json',
+    '<%= config.bin %> dlq replay order.processed --to-topic --yes',
   ]
 
   static override args = {topic: topicArg}
@@ -29,6 +33,7 @@ Selects all entries dead-lettered from TOPIC, or those matching every given filt
     dlq: dlqFlag,
     ...selectionFlags,
     rate: Flags.integer({summary: 'Replay at most N entries per second.', min: 1, helpValue: '<n>'}),
+    'to-topic': Flags.boolean({summary: 'Append to the topic itself, so every group handles the entries again (also entries that record no group).', default: false}),
     ...changeFlags,
   }
 
@@ -41,30 +46,34 @@ Selects all entries dead-lettered from TOPIC, or those matching every given filt
     const plan = await planSelection(redis, {key: resolveDlqKey(args.topic, flags.dlq), selection, limit: flags.limit, keepEntries: dryRunRows(flags['dry-run'], this.jsonEnabled())})
     if (plan.notFound.length > 0) this.warnLine(formatNotFound(plan.notFound, plan.key))
 
+    const options = {topic: args.topic, toTopic: flags['to-topic'], group: flags.group, ratePerSecond: flags.rate}
+    const destination = replayDestination(options)
     let result: ReplayResult
     if (plan.ids.length === 0 || flags['dry-run']) {
-      result = unchangedReplay(plan, args.topic, {dryRun: flags['dry-run'], cancelled: false})
+      result = unchangedReplay(plan, options, {dryRun: flags['dry-run'], cancelled: false})
       if (flags['dry-run']) for (const line of dryRunLines(plan, this.jsonEnabled(), this.style)) this.log(line)
-    } else if (await confirmed(consent, formatReplayQuestion(plan, args.topic))) {
-      const spinner = await startSpinner(this.stderrDecorations, `replaying to ${args.topic}`)
+      if (flags['dry-run'] && plan.ids.length > 0 && !this.jsonEnabled()) for (const line of formatReplayTargets(result)) this.log(line)
+    } else if (await confirmed(consent, formatReplayQuestion(plan, destination))) {
+      const spinner = await startSpinner(this.stderrDecorations, `replaying to ${destination}`)
       const started = Date.now()
       try {
         result = await replayPlan(
           redis,
           plan,
-          {topic: args.topic, ratePerSecond: flags.rate},
+          options,
           {
             signal: this.interruptSignal(),
             errorContext: (await this.connection()).errorContext,
-            onProgress: (progress) => spinner.update(formatReplayProgress(progress, args.topic, Date.now() - started)),
+            onProgress: (progress) => spinner.update(formatReplayProgress(progress, destination, Date.now() - started)),
           },
         )
       } finally {
         spinner.stop()
       }
     } else {
-      result = unchangedReplay(plan, args.topic, {dryRun: false, cancelled: true})
+      result = unchangedReplay(plan, options, {dryRun: false, cancelled: true})
     }
+    if (!result.dryRun) for (const line of formatReplayTargets(result)) this.log(line)
     this.log(formatReplaySummary(result, this.style))
     return result
   }

@@ -1,22 +1,37 @@
 import type {Redis} from 'ioredis'
 
 import {QctlError, usageError} from '../errors.js'
+import {replayKey} from '../keys.js'
 import {keyTypeOf, notAStreamText} from '../redis/key-type.js'
 import {classifyRedisError, isErrorReply, isWrongType, type RedisErrorContext} from '../redis/redis-errors.js'
 import {callScript, type ScriptSpec} from '../scripts.js'
 import {sleep} from '../sleep.js'
 import {pacing} from './pacing.js'
 import type {DlqPlan} from './plan.js'
-import {dlqLength} from './read.js'
+import {dlqLength, getDlqEntries} from './read.js'
 
 const REPLAY: ScriptSpec = {name: 'qctlReplay', file: 'replay-2.lua', keys: 2}
+
+/** Where replayed entries go: a group's replay stream, or (`--to-topic`, group null) the topic itself. */
+export interface ReplayTarget {
+  group: string | null
+  key: string
+  /** Entries moved there (with dryRun, that would move there). */
+  entries: number
+}
 
 /** The result of `qctl dlq replay` (its `--json` output). */
 export interface ReplayResult {
   /** The dead-letter stream. */
   dlq: string
-  /** The topic entries were (or would be) replayed to. */
+  /** The topic whose messages are replayed. */
   topic: string
+  /** Appended to the topic itself, for every group (`--to-topic`), instead of to the replay streams of the groups that failed them. */
+  toTopic: boolean
+  /** Per target, in the order first used. */
+  targets: ReplayTarget[]
+  /** Selected entries that record no group (written by another program): left in the dead-letter stream, unless toTopic. */
+  withoutGroup: number
   dryRun: boolean
   /** Answered no at the confirmation prompt: nothing changed. */
   cancelled: boolean
@@ -28,7 +43,7 @@ export interface ReplayResult {
   skipped: number
   /** Entries left in the dead-letter stream afterwards. */
   remaining: number
-  /** The new topic entry IDs, in replay order; with dryRun, the dead-letter IDs that would move. */
+  /** The new entry IDs (in the replay streams, or the topic), in replay order; with dryRun, the dead-letter IDs that would move. */
   ids: string[]
   /** `--id` values not found in the dead-letter stream. */
   notFound: string[]
@@ -43,6 +58,10 @@ export interface ReplayProgress {
 
 export interface ReplayOptions {
   topic: string
+  /** Append to the topic (every group handles the entries again) instead of to the replay stream of the group that failed each. */
+  toTopic?: boolean | undefined
+  /** The entries were selected by this group (`--group`): their target is known without reading them again. */
+  group?: string | undefined
   /** Entries per second at most; unlimited when undefined. */
   ratePerSecond?: number | undefined
 }
@@ -56,11 +75,43 @@ export interface ReplayHooks {
   now?: () => Date
 }
 
-/** A result for a run that changed nothing (dry run, declined, nothing selected). */
-export function unchangedReplay(plan: DlqPlan, topic: string, flags: {dryRun: boolean; cancelled: boolean}): ReplayResult {
+/** Where an entry dead-lettered by `group` goes; undefined when it records no group and the replay is not to the topic. */
+export function targetOf(topic: string, group: string | null, toTopic: boolean): {group: string | null; key: string} | undefined {
+  if (toTopic) return {group: null, key: topic}
+  return group === null ? undefined : {group, key: replayKey(topic, group)}
+}
+
+/** Counts entries per target, in the order each target is first used. */
+class TargetCounts {
+  private readonly byKey = new Map<string, ReplayTarget>()
+  withoutGroup = 0
+
+  add(target: {group: string | null; key: string} | undefined, entries = 1): void {
+    if (target === undefined) {
+      this.withoutGroup += entries
+      return
+    }
+    const counted = this.byKey.get(target.key)
+    if (counted === undefined) this.byKey.set(target.key, {...target, entries})
+    else counted.entries += entries
+  }
+
+  get targets(): ReplayTarget[] {
+    return [...this.byKey.values()]
+  }
+}
+
+/** A result for a run that changed nothing (dry run, declined, nothing selected); a dry run says where the entries would go. */
+export function unchangedReplay(plan: DlqPlan, options: Pick<ReplayOptions, 'topic' | 'toTopic'>, flags: {dryRun: boolean; cancelled: boolean}): ReplayResult {
+  const counts = new TargetCounts()
+  // From the plan's counts by group, which cover every selected entry (the plan keeps only a few whole).
+  if (flags.dryRun) for (const {group, count} of plan.summary.byGroup) counts.add(targetOf(options.topic, group, options.toTopic === true), count)
   return {
     dlq: plan.key,
-    topic,
+    topic: options.topic,
+    toTopic: options.toTopic === true,
+    targets: counts.targets,
+    withoutGroup: counts.withoutGroup,
     dryRun: flags.dryRun,
     cancelled: flags.cancelled,
     selected: plan.ids.length,
@@ -79,11 +130,13 @@ const progressText = (progress: ReplayProgress): string =>
 const CONTINUE = 'run the same command again to continue with what is left (nothing is replayed twice)'
 
 /**
- * Move the planned entries back onto the topic, oldest first, each in one atomic step
- * (src/lua/replay-2.lua): the original fields are added to the topic with a replay record in
- * their headers and the dead-letter entry is deleted, or nothing happens. Killed at any moment,
- * every entry is either on the topic or still in the dead-letter stream, never both, never
- * neither; running again continues with what is left.
+ * Move the planned entries to the replay stream of the group that dead-lettered each (or, with
+ * `toTopic`, onto the topic), oldest first, each in one atomic step (src/lua/replay-2.lua): the
+ * original fields are added there with a replay record in their headers (and the group created on
+ * the replay stream if missing) and the dead-letter entry is deleted, or nothing happens. Killed at
+ * any moment, every entry is either replayed or still in the dead-letter stream, never both, never
+ * neither; running again continues with what is left. Entries that record no group are left in the
+ * dead-letter stream (counted in `withoutGroup`) unless `toTopic`.
  */
 export async function replayPlan(redis: Redis, plan: DlqPlan, options: ReplayOptions, hooks: ReplayHooks = {}): Promise<ReplayResult> {
   const started = Date.now()
@@ -91,33 +144,47 @@ export async function replayPlan(redis: Redis, plan: DlqPlan, options: ReplayOpt
   const now = hooks.now ?? (() => new Date())
   const progress: ReplayProgress = {replayed: 0, skipped: 0, total: plan.ids.length}
   const newIds: string[] = []
+  const counts = new TargetCounts()
+  const toTopic = options.toTopic === true
   for (let index = 0; index < plan.ids.length; index += pace.batch) {
     await sleep(started + pace.startAtMs(index) - Date.now(), hooks.signal)
     if (hooks.signal?.aborted === true) {
       throw new QctlError('INTERRUPTED', `interrupted: ${progressText(progress)}; ${CONTINUE}`, {details: {...progress}})
     }
-    const batch = plan.ids.slice(index, index + pace.batch)
+    const planned = await batchTargets(redis, plan.key, plan.ids.slice(index, index + pace.batch), options).catch((error: unknown) => {
+      throw failedDuring(error, progress, hooks.errorContext, options.topic, 0)
+    })
+    const batch = planned.filter((entry) => {
+      if (entry.target === 'gone') progress.skipped++
+      else if (entry.target === undefined) counts.add(undefined)
+      return entry.target !== 'gone' && entry.target !== undefined
+    }) as Array<{id: string; target: {group: string | null; key: string}}>
     const at = now().toISOString()
     // Sent together on one connection: Redis runs them in this order, each atomically.
-    const replies = await Promise.allSettled(batch.map(async (id) => callScript(redis, REPLAY, [plan.key, options.topic, id, at])))
-    let failure: unknown
+    const replies = await Promise.allSettled(batch.map(async ({id, target}) => callScript(redis, REPLAY, [plan.key, target.key, id, at, target.group ?? ''])))
+    let failure: {error: unknown; key: string} | undefined
     let unanswered = 0
-    for (const reply of replies) {
+    replies.forEach((reply, position) => {
+      const {target} = batch[position] as {target: {group: string | null; key: string}}
       if (reply.status === 'rejected') {
-        failure ??= reply.reason
+        failure ??= {error: reply.reason, key: target.key}
         // No reply (a timeout, a lost connection): the entry moved or not, atomically; a rerun sees which.
         if (!isErrorReply(reply.reason)) unanswered++
       } else if (typeof reply.value === 'string') {
         newIds.push(reply.value)
+        counts.add(target)
         progress.replayed++
       } else progress.skipped++
-    }
-    if (failure !== undefined) throw failedDuring(await wrongType(redis, failure, options.topic), progress, hooks.errorContext, options.topic, unanswered)
+    })
+    if (failure !== undefined) throw failedDuring(await wrongType(redis, failure.error, failure.key, toTopic), progress, hooks.errorContext, failure.key, unanswered)
     hooks.onProgress?.({...progress})
   }
   return {
     dlq: plan.key,
     topic: options.topic,
+    toTopic,
+    targets: counts.targets,
+    withoutGroup: counts.withoutGroup,
     dryRun: false,
     cancelled: false,
     selected: plan.ids.length,
@@ -132,11 +199,31 @@ export async function replayPlan(redis: Redis, plan: DlqPlan, options: ReplayOpt
   }
 }
 
-/** The dead-letter stream was read as a stream already: a WRONGTYPE here is about the topic. */
-async function wrongType(redis: Redis, error: unknown, topic: string): Promise<unknown> {
+/**
+ * Where each entry of a batch goes: known from `--group` or `--to-topic`, else read from the entry's
+ * `dlq.group` (one pipelined read of the batch); 'gone' for an entry no longer in the dead-letter stream.
+ */
+async function batchTargets(
+  redis: Redis,
+  dlq: string,
+  ids: readonly string[],
+  options: ReplayOptions,
+): Promise<Array<{id: string; target: {group: string | null; key: string} | undefined | 'gone'}>> {
+  const toTopic = options.toTopic === true
+  if (toTopic || options.group !== undefined) return ids.map((id) => ({id, target: targetOf(options.topic, options.group ?? null, toTopic)}))
+  const {entries} = await getDlqEntries(redis, dlq, ids)
+  const groups = new Map(entries.map((entry) => [entry.dlqId, entry.group]))
+  return ids.map((id) => {
+    const group = groups.get(id)
+    return {id, target: group === undefined ? 'gone' : targetOf(options.topic, group, false)}
+  })
+}
+
+/** The dead-letter stream was read as a stream already: a WRONGTYPE here is about where the entry goes. */
+async function wrongType(redis: Redis, error: unknown, key: string, toTopic: boolean): Promise<unknown> {
   if (!isWrongType(error)) return error
-  const type = await keyTypeOf(redis, topic)
-  return usageError(`topic ${notAStreamText(topic, type)}, so nothing can be replayed onto it`, {cause: error, details: {key: topic, type: type ?? null}})
+  const type = await keyTypeOf(redis, key)
+  return usageError(`${toTopic ? 'topic' : 'replay stream'} ${notAStreamText(key, type)}, so nothing can be replayed onto it`, {cause: error, details: {key, type: type ?? null}})
 }
 
 /** A failure mid-run, saying how far the run got and that a rerun continues. */

@@ -18,6 +18,11 @@ export interface LagRow {
   lagSource: 'redis' | 'counted' | 'unknown' | null
   /** Delivered, not yet acknowledged (includes retries waiting out their backoff). */
   pending: number
+  /**
+   * Entries replayed to the group (`qctl dlq replay`) that it has not acknowledged yet, in its replay
+   * stream: already counted in `lag` and `pending`, so gates see them.
+   */
+  replayed: number
   oldestPendingId: string | null
   /** When the oldest pending entry was published (ISO, from its ID). */
   oldestPendingAt: string | null
@@ -111,6 +116,7 @@ export function lagRows(
         lag: group?.lag ?? null,
         lagSource: group?.lagSource ?? null,
         pending: group?.pending ?? 0,
+        replayed: group?.replayed ?? 0,
         oldestPendingId: group?.oldestPendingId ?? null,
         oldestPendingAt: oldestMs === null ? null : new Date(oldestMs).toISOString(),
         oldestPendingAgeMs: pendingAgeMs(group?.oldestPendingId ?? null, group?.oldestPendingIdleMs ?? null, now),

@@ -1,6 +1,6 @@
 import type {Redis} from 'ioredis'
 
-import {deadLetterKey, isDeadLetterKey, topicsOfDeadLetterKey} from '../keys.js'
+import {deadLetterKey, isDeadLetterKey, isReplayKey, replayKey, topicsOfDeadLetterKey} from '../keys.js'
 import {keyTypes, notAStreamText, topicNotAStream} from '../redis/key-type.js'
 import {isNoGroup, isNoSuchKey, isWrongType} from '../redis/reply-errors.js'
 import {entryId, idMs, infoObject, numberOf, stringOf, type InfoObject} from './xinfo.js'
@@ -24,6 +24,11 @@ export interface GroupStats {
   oldestPendingIdleMs: number | null
   consumers: number
   activeConsumers: number
+  /**
+   * Entries `qctl dlq replay` put in the group's replay stream (keys.ts `replayKey`) that the group
+   * has not acknowledged yet; already counted in `lag` (not yet delivered) and `pending` (delivered).
+   */
+  replayed: number
 }
 
 export interface TopicStats {
@@ -151,8 +156,12 @@ export async function topicStats(redis: Redis, topics: readonly string[], option
       second.xpending(stats.topic, String(group.name))
       // The oldest pending entry with its idle time: its age when its ID's time cannot be trusted.
       second.xpending(stats.topic, String(group.name), '-', '+', 1)
+      // Replayed entries wait for this group in its replay stream: its lag and pending too.
+      second.call('XINFO', 'GROUPS', replayKey(stats.topic, String(group.name)))
     }
   }
+  // The replay streams' lag, added once the topic's own lag is known (it may still be counted below).
+  const replayLag = new Map<GroupStats, number | null>()
   const secondReplies = found.some(({groups}) => groups.length > 0) ? ((await second.exec()) as Reply[] | null) : []
   let cursor = 0
   for (const {stats, groups} of found) {
@@ -160,6 +169,7 @@ export async function topicStats(redis: Redis, topics: readonly string[], option
       const consumersReply = replyOf(secondReplies, cursor++)
       const summaryReply = replyOf(secondReplies, cursor++)
       const oldestReply = replyOf(secondReplies, cursor++)
+      const replay = replayState(replyOf(secondReplies, cursor++), String(group.name))
       // The group was destroyed (or the stream deleted) between the two round trips: it is gone.
       if (isGone(consumersReply[0]) || isGone(summaryReply[0]) || isGone(oldestReply[0])) continue
       const consumers = (valueOf(consumersReply) as unknown[]).map(infoObject)
@@ -172,12 +182,14 @@ export async function topicStats(redis: Redis, topics: readonly string[], option
         entriesRead: numberOf(group['entries-read']),
         lag: redisLag,
         lagSource: redisLag === null ? 'unknown' : 'redis',
-        pending: Number(pending),
+        pending: Number(pending) + replay.pending,
         oldestPendingId: oldest,
         oldestPendingIdleMs: oldestEntry === undefined ? null : Number(oldestEntry[2]),
         consumers: consumers.length,
         activeConsumers: consumers.filter(isActive).length,
+        replayed: replay.lag === null ? replay.pending : replay.lag + replay.pending,
       })
+      replayLag.set(stats.groups.at(-1) as GroupStats, replay.lag)
     }
     stats.groups.sort((a, b) => a.name.localeCompare(b.name))
   }
@@ -194,7 +206,24 @@ export async function topicStats(redis: Redis, topics: readonly string[], option
       }
     }
   }
+  for (const [group, lag] of replayLag) {
+    // Unknown in the replay stream is unknown for the group: a gate never passes on a guess.
+    if (group.lag !== null) group.lag = lag === null ? null : group.lag + lag
+    if (lag === null) group.lagSource = 'unknown'
+  }
   return found.map(({stats}) => stats)
+}
+
+/**
+ * A group's state in its replay stream, from XINFO GROUPS of that stream: nothing when the stream
+ * does not exist (nothing was ever replayed to the group, and no worker of it ran since) or the group
+ * has no group there; lag null when Redis cannot tell it.
+ */
+function replayState(reply: Reply, group: string): {lag: number | null; pending: number} {
+  if (isGone(reply[0])) return {lag: 0, pending: 0}
+  const mine = (valueOf(reply) as unknown[]).map(infoObject).find((row) => String(row.name) === group)
+  if (mine === undefined) return {lag: 0, pending: 0}
+  return {lag: numberOf(mine.lag), pending: Number(mine.pending)}
 }
 
 /** The stats of a topic that no longer exists but whose dead-letter stream holds entries. */
@@ -236,7 +265,7 @@ export async function findTopics(redis: Redis, match = '*'): Promise<string[]> {
 export async function findTopicsAndDeadLetters(redis: Redis, match = '*'): Promise<{topics: string[]; deadLetterStreams: Set<string>}> {
   const keys = await scanStreams(redis, match)
   const topics = new Set(withoutDeadLetterStreams(keys))
-  const deadLetterStreams = new Set([...keys].filter((key) => !topics.has(key)))
+  const deadLetterStreams = new Set([...keys].filter((key) => !topics.has(key) && !isReplayKey(key)))
   for (const key of deadLetterStreams) {
     const candidates = topicsOfDeadLetterKey(key)
     if (candidates.length > 0 && !candidates.some((topic) => keys.has(topic))) topics.add(candidates[0] as string)
@@ -251,7 +280,8 @@ export async function findTopicsAndDeadLetters(redis: Redis, match = '*'): Promi
 export function withoutDeadLetterStreams(keys: Iterable<string>): string[] {
   const all = new Set(keys)
   const deadLetterStreams = new Set([...all].map(deadLetterKey))
-  return [...all].filter((key) => !deadLetterStreams.has(key) && !isDeadLetterKey(key)).sort()
+  // Replay streams are read by their group's workers and counted in their topic's rows, never topics themselves.
+  return [...all].filter((key) => !deadLetterStreams.has(key) && !isDeadLetterKey(key) && !isReplayKey(key)).sort()
 }
 
 /** When an entry was added, from its ID. */

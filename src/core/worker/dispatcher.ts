@@ -7,7 +7,7 @@ import {InFlight} from './in-flight.js'
 import {decodeMessage, mayBeBinary, type RawValue} from './message.js'
 import {errorMessage, type FailureOutcome} from './outcomes.js'
 import type {ReadAhead} from './read-ahead.js'
-import type {Session} from './session.js'
+import type {Lane, Session} from './session.js'
 import {hasRecord, needsStartMark, nothingToAck, type Tracked} from './tracked.js'
 import type {HandlerContext} from './types.js'
 
@@ -89,18 +89,18 @@ export class Dispatcher {
     return this.session.options.concurrency + this.readAhead.size - this.inFlight.size
   }
 
-  /** IDs of the entries held. */
-  heldIds(): string[] {
-    return this.inFlight.ids()
+  /** IDs of the entries held from `lane` (IDs of different lanes are unrelated). */
+  heldIds(lane: Lane): string[] {
+    return this.inFlight.values().filter((tracked) => tracked.lane === lane).map((tracked) => tracked.id)
   }
 
-  /** Held entries to renew: those whose fate is unknown (still this consumer's, as far as it knows). */
-  renewable(): string[] {
-    return this.inFlight.values().filter((tracked) => tracked.fate === undefined).map((tracked) => tracked.id)
+  /** Held entries of `lane` to renew: those whose fate is unknown (still this consumer's, as far as it knows). */
+  renewable(lane: Lane): string[] {
+    return this.inFlight.values().filter((tracked) => tracked.lane === lane && tracked.fate === undefined).map((tracked) => tracked.id)
   }
 
-  held(id: string): Tracked | undefined {
-    return this.inFlight.values().find((tracked) => tracked.id === id)
+  held(lane: Lane, id: string): Tracked | undefined {
+    return this.inFlight.values().find((tracked) => tracked.lane === lane && tracked.id === id)
   }
 
   /**
@@ -135,12 +135,13 @@ export class Dispatcher {
    * `requestedAt` (performance.now()) is when the command that delivered it was sent: the entry was
    * this worker's from then, however late the reply was handled (a frozen process handles it on waking).
    */
-  add(entry: DeliveredEntry, requestedAt: number): void {
+  add(entry: DeliveredEntry, requestedAt: number, lane: Lane): void {
     const plan = entry.takenBack === undefined ? {attempt: 1, suspect: false, exceeded: false} : planStart(entry.takenBack.record, this.session.options.maxAttempts)
     const tracked: Tracked = {
       id: entry.id,
       slot: -1,
       entry,
+      lane,
       attempt: plan.attempt,
       record: entry.takenBack?.record,
       suspect: plan.suspect && !plan.exceeded && !entry.orphan,
@@ -156,13 +157,13 @@ export class Dispatcher {
     this.pump()
   }
 
-  /** Forget queued (not started) entries: taken over by another consumer, or deleted. Returns those removed. */
-  dropQueued(ids: ReadonlySet<string>): Tracked[] {
+  /** Forget queued (not started) entries of `lane`: taken over by another consumer, or deleted. Returns those removed. */
+  dropQueued(ids: ReadonlySet<string>, lane: Lane): Tracked[] {
     const dropped: Tracked[] = []
     for (const list of [this.queue, this.suspects]) {
       for (let i = list.length - 1; i >= 0; i--) {
         const tracked = list[i] as Tracked
-        if (!ids.has(tracked.id)) continue
+        if (tracked.lane !== lane || !ids.has(tracked.id)) continue
         list.splice(i, 1)
         this.inFlight.remove(tracked.slot, tracked)
         dropped.push(tracked)
@@ -295,7 +296,11 @@ export class Dispatcher {
       wave.push(this.queue.shift() as Tracked)
     }
     if (wave.length > 0) {
-      this.session.ops.markStarts(wave.map((tracked) => ({id: tracked.id, record: tracked.record}))).catch((error: unknown) => this.marksFailed(wave.length, error))
+      // One HSET per lane in the wave (each lane has its own retry hash); nearly always one.
+      for (const lane of new Set(wave.map((tracked) => tracked.lane))) {
+        const marks = wave.filter((tracked) => tracked.lane === lane).map((tracked) => ({id: tracked.id, record: tracked.record}))
+        lane.ops.markStarts(marks).catch((error: unknown) => this.marksFailed(marks.length, error))
+      }
       for (const tracked of wave) this.start(tracked)
     }
     this.pump()
@@ -324,7 +329,7 @@ export class Dispatcher {
     try {
       if (tracked.exceeded) {
         const {maxAttempts} = session.options
-        await this.settle(tracked, session.outcomes.deadLetter(tracked, {
+        await this.settle(tracked, tracked.lane.outcomes.deadLetter(tracked, {
           name: 'MaxAttemptsExceeded',
           message: `started ${tracked.attempt - 1} times without completing, at least once alone in its worker (limit ${maxAttempts}): its handler likely ends or hangs the process`,
         }))
@@ -341,8 +346,8 @@ export class Dispatcher {
       // entries would come back as suspects themselves, their acks still in the 2 ms batch), and its
       // mark is checked against its owner (mark-start-2.lua) before the handler is called.
       if (tracked.suspect && tracked.entry.takenBack !== undefined && !nothingToAck(tracked)) {
-        await session.acks.flush()
-        if (!(await session.ops.markSoloStart(tracked.id).catch((error: unknown) => this.markFailed(tracked, error)))) return
+        await Promise.all(session.lanes.map(async (lane) => lane.acks.flush()))
+        if (!(await tracked.lane.ops.markSoloStart(tracked.id).catch((error: unknown) => this.markFailed(tracked, error)))) return
       }
       const message = decodeMessage(session.options.topic, tracked.id, pairs, tracked.attempt)
       try {
@@ -358,13 +363,13 @@ export class Dispatcher {
           session.reportLost([tracked.id])
           return
         }
-        const plan = session.outcomes.planFailure(tracked, error)
+        const plan = tracked.lane.outcomes.planFailure(tracked, error)
         if (plan.kind === 'dead-letter') {
-          await this.settle(tracked, session.outcomes.deadLetter(tracked, plan.failure))
+          await this.settle(tracked, tracked.lane.outcomes.deadLetter(tracked, plan.failure))
           return
         }
         // Parked in a batch: the slot is free at once (see ParkBatcher).
-        session.parks.add({id: tracked.id, delayMs: plan.delayMs, attempt: tracked.attempt}, (result) => {
+        tracked.lane.parks.add({id: tracked.id, delayMs: plan.delayMs, attempt: tracked.attempt}, (result) => {
           if ('failed' in result) this.record(tracked, undefined, result.failed)
           else if (result.parked === 'deleted') this.record(tracked, {kind: 'lost'}, undefined)
           else this.record(tracked, result.parked === undefined ? {kind: 'not-parked', error: plan.error} : {kind: 'retry', delayMs: plan.delayMs, error: plan.error}, undefined)
@@ -372,7 +377,7 @@ export class Dispatcher {
         return
       }
       session.tally.processed++
-      if (!nothingToAck(tracked)) session.acks.add(tracked.id, hasRecord(tracked), tracked.renewedAt)
+      if (!nothingToAck(tracked)) tracked.lane.acks.add(tracked.id, hasRecord(tracked), tracked.renewedAt)
       else if (hasRecord(tracked)) await this.forget(tracked)
     } finally {
       this.running--
@@ -400,7 +405,7 @@ export class Dispatcher {
 
   /** Remove the retry state of an entry that is pending nowhere (nothing will acknowledge it). */
   private async forget(tracked: Tracked): Promise<void> {
-    await this.session.ops.forgetDeleted([tracked.id]).catch((error: unknown) => this.session.warn(`could not remove the retry record of ${tracked.id}: ${errorMessage(error)}`))
+    await tracked.lane.ops.forgetDeleted([tracked.id]).catch((error: unknown) => this.session.warn(`could not remove the retry record of ${tracked.id}: ${errorMessage(error)}`))
   }
 
   /** Await a failure's outcome and record it. */
@@ -429,7 +434,7 @@ export class Dispatcher {
       case 'not-parked':
         session.warn(`${tracked.id} failed (${result.error}) but was no longer this worker's to retry: another worker took it over`)
         // Handled there too: a second handling this worker caused (see takenFromMe).
-        void session.ops.takenFromMe([tracked.id]).then(
+        void tracked.lane.ops.takenFromMe([tracked.id]).then(
           (taken) => (session.tally.duplicates += taken),
           () => undefined,
         )
@@ -452,9 +457,9 @@ export class Dispatcher {
   private async exactPairs(tracked: Tracked): Promise<Buffer[] | undefined> {
     const {session} = this
     try {
-      const pairs = await session.ops.entryBytes(tracked.id)
+      const pairs = await tracked.lane.ops.entryBytes(tracked.id)
       if (pairs !== undefined) return pairs
-      await session.ops.forgetDeleted([tracked.id])
+      await tracked.lane.ops.forgetDeleted([tracked.id])
       session.reportLost([tracked.id])
     } catch (error) {
       session.warn(`could not read the bytes of ${tracked.id} (it will be delivered again): ${errorMessage(error)}`)

@@ -1,6 +1,6 @@
 import type {Redis} from 'ioredis'
 
-import {deadLetterKey, retryDueKey, retryKey, takeoverKey} from '../keys.js'
+import {deadLetterKey, replayDueKey, replayKey, replayRetryKey, replayTakeoverKey, retryDueKey, retryKey, takeoverKey} from '../keys.js'
 import {isPermissionDenied} from '../redis/redis-errors.js'
 import {callScript, type ScriptSpec} from '../scripts.js'
 import {formatAttemptRecord, parseAttemptRecord, withOneMoreStart, type AttemptRecord} from './attempts.js'
@@ -74,10 +74,19 @@ const takenBack = (rows: TakenRow[], takenOver = false): DeliveredEntry[] =>
   rows.map(([id, pairs, record, orphan]) => ({id, pairs, takenBack: takenOver ? {record: parseAttemptRecord(record), takenOver} : {record: parseAttemptRecord(record)}, orphan: orphan === 1}))
 
 /**
- * The Redis operations of one consumer in one group, on the worker's command connection.
- * Every multi-step change that must be atomic is a Lua script in src/lua.
+ * Which stream of the group's a GroupOps works on: the topic, or the group's replay stream (entries
+ * `qctl dlq replay` re-delivers to this group only; see keys.ts `replayKey`), each with retry state of its own.
+ */
+export type LaneKind = 'topic' | 'replay'
+
+/**
+ * The Redis operations of one consumer in one group, on one stream (the topic, or the group's
+ * replay stream), on the worker's command connection. Every multi-step change that must be atomic
+ * is a Lua script in src/lua.
  */
 export class GroupOps {
+  /** The stream read: the topic, or the group's replay stream. */
+  readonly stream: string
   readonly dlqKey: string
   readonly retryKey: string
   readonly dueKey: string
@@ -89,11 +98,14 @@ export class GroupOps {
     readonly group: string,
     readonly consumer: string,
     deadLetterTopic?: string,
+    readonly lane: LaneKind = 'topic',
   ) {
     this.dlqKey = deadLetterTopic ?? deadLetterKey(topic)
-    this.retryKey = retryKey(topic, group)
-    this.dueKey = retryDueKey(topic, group)
-    this.takeoverKey = takeoverKey(topic, group)
+    const replay = lane === 'replay'
+    this.stream = replay ? replayKey(topic, group) : topic
+    this.retryKey = replay ? replayRetryKey(topic, group) : retryKey(topic, group)
+    this.dueKey = replay ? replayDueKey(topic, group) : retryDueKey(topic, group)
+    this.takeoverKey = replay ? replayTakeoverKey(topic, group) : takeoverKey(topic, group)
   }
 
   /**
@@ -102,10 +114,12 @@ export class GroupOps {
    * start there, since draining is what frees memory.
    */
   async ensureGroup(from: 'start' | 'latest'): Promise<boolean> {
+    // A replay stream's group always starts at its first entry: entries replayed before any worker ran are its own.
+    const start = from === 'start' || this.lane === 'replay' ? '0' : '$'
     // A user without XINFO still gets XGROUP CREATE, which then names the refusal that matters.
     if ((await this.state().catch((error: unknown) => (isPermissionDenied(error) ? {exists: false} : Promise.reject(error)))).exists) return false
     try {
-      await this.redis.xgroup('CREATE', this.topic, this.group, from === 'start' ? '0' : '$', 'MKSTREAM')
+      await this.redis.xgroup('CREATE', this.stream, this.group, start, 'MKSTREAM')
       return true
     } catch (error) {
       if (error instanceof Error && error.message.startsWith('BUSYGROUP')) return false
@@ -125,21 +139,21 @@ export class GroupOps {
    * read as text; this is for the rare payload that is not valid UTF-8 (see `mayBeBinary`).
    */
   async entryBytes(id: string): Promise<Buffer[] | undefined> {
-    const [entry] = await this.redis.xrangeBuffer(this.topic, id, id)
+    const [entry] = await this.redis.xrangeBuffer(this.stream, id, id)
     return entry?.[1]
   }
 
   /** Acknowledge entries found deleted from the stream and forget their retry state. */
   async forgetDeleted(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return
-    const replies = await this.redis.pipeline().xack(this.topic, this.group, ...ids).hdel(this.retryKey, ...recordFields(ids)).zrem(this.dueKey, ...ids).exec()
+    const replies = await this.redis.pipeline().xack(this.stream, this.group, ...ids).hdel(this.retryKey, ...recordFields(ids)).zrem(this.dueKey, ...ids).exec()
     const failed = replies?.find(([error]) => error !== null)?.[0]
     if (failed) throw failed
   }
 
   /** Parked entries whose backoff is over, claimed for this consumer (take-due-3.lua). */
   async takeDue(count: number): Promise<{entries: DeliveredEntry[]; lost: string[]; nextDueInMs: number}> {
-    const [rows, lost, nextDue] = (await callScript(this.redis, SCRIPTS.takeDue, [this.topic, this.dueKey, this.retryKey, this.group, this.consumer, PARKED_CONSUMER, count])) as [
+    const [rows, lost, nextDue] = (await callScript(this.redis, SCRIPTS.takeDue, [this.stream, this.dueKey, this.retryKey, this.group, this.consumer, PARKED_CONSUMER, count])) as [
       TakenRow[],
       string[],
       number,
@@ -149,7 +163,7 @@ export class GroupOps {
 
   /** Entries of `from` idle at least `minIdleMs`, claimed for this consumer (reclaim-4.lua). */
   async reclaim(from: string, minIdleMs: number, count: number): Promise<{entries: DeliveredEntry[]; lost: string[]}> {
-    const keys = [this.topic, this.retryKey, this.dueKey, this.takeoverKey]
+    const keys = [this.stream, this.retryKey, this.dueKey, this.takeoverKey]
     const [rows, lost] = (await callScript(this.redis, SCRIPTS.reclaim, [...keys, this.group, this.consumer, from, minIdleMs, count, takeoverMarksTtlMs(minIdleMs)])) as [
       TakenRow[],
       string[],
@@ -179,26 +193,26 @@ export class GroupOps {
 
   /** Record a start of a suspect, which runs alone; false (nothing written) if it is no longer this consumer's. */
   async markSoloStart(id: string): Promise<boolean> {
-    return (await callScript(this.redis, SCRIPTS.markStart, [this.topic, this.retryKey, this.group, this.consumer, id, 1])) !== -1
+    return (await callScript(this.redis, SCRIPTS.markStart, [this.stream, this.retryKey, this.group, this.consumer, id, 1])) !== -1
   }
 
   /** The consumers of the group, for the takeover of dead ones and the pruning of idle ones. */
   async consumers(): Promise<ConsumerInfo[]> {
-    const rows = ((await this.redis.call('XINFO', 'CONSUMERS', this.topic, this.group)) as unknown[][]).map(infoObject)
+    const rows = ((await this.redis.call('XINFO', 'CONSUMERS', this.stream, this.group)) as unknown[][]).map(infoObject)
     return rows.map((row) => ({name: String(row.name), pending: Number(row.pending), idleMs: Number(row.idle)}))
   }
 
   /** Set the idle time of entries this consumer holds (JUSTID: no delivery counted). */
   async setIdle(ids: readonly string[], idleMs: number): Promise<void> {
     if (ids.length === 0) return
-    await this.redis.call('XCLAIM', this.topic, this.group, this.consumer, 0, ...ids, 'IDLE', Math.max(0, Math.round(idleMs)), 'JUSTID')
+    await this.redis.call('XCLAIM', this.stream, this.group, this.consumer, 0, ...ids, 'IDLE', Math.max(0, Math.round(idleMs)), 'JUSTID')
   }
 
   /** Renew held entries; returns what became of those no longer this consumer's. */
   async heartbeat(ids: readonly string[]): Promise<Map<string, HeldEntryFate>> {
     const fates = new Map<string, HeldEntryFate>()
     if (ids.length === 0) return fates
-    const flat = (await callScript(this.redis, SCRIPTS.heartbeat, [this.topic, this.retryKey, this.dueKey, this.group, this.consumer, ...ids])) as Array<string | number>
+    const flat = (await callScript(this.redis, SCRIPTS.heartbeat, [this.stream, this.retryKey, this.dueKey, this.group, this.consumer, ...ids])) as Array<string | number>
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const fate = FATES[Number(flat[i + 1])]
       if (fate !== undefined) fates.set(String(flat[i]), fate)
@@ -209,7 +223,7 @@ export class GroupOps {
   /** Park failed entries until their backoff is over (Redis time); undefined for an entry no longer this consumer's, 'deleted' for one deleted from the stream. */
   async park(requests: ReadonlyArray<{id: string; delayMs: number; attempt: number}>): Promise<ParkOutcome[]> {
     const args = requests.flatMap(({id, delayMs, attempt}) => [id, Math.max(0, Math.round(delayMs)), attempt])
-    const replies = (await callScript(this.redis, SCRIPTS.park, [this.topic, this.retryKey, this.dueKey, this.group, this.consumer, PARKED_CONSUMER, ...args])) as unknown[]
+    const replies = (await callScript(this.redis, SCRIPTS.park, [this.stream, this.retryKey, this.dueKey, this.group, this.consumer, PARKED_CONSUMER, ...args])) as unknown[]
     return replies.map((reply) => (Array.isArray(reply) ? {dueMs: Number(reply[0]), firstFailureMs: Number(reply[1])} : reply === -1 ? 'deleted' : undefined))
   }
 
@@ -218,7 +232,7 @@ export class GroupOps {
    * appended, acknowledge it and forget its retry state, in one step (src/lua/dead-letter-4.lua).
    */
   async deadLetter(id: string, metadata: ReadonlyArray<[string, string]>): Promise<DeadLetterOutcome> {
-    const reply = await callScript(this.redis, SCRIPTS.deadLetter, [this.topic, this.dlqKey, this.retryKey, this.dueKey, this.group, id, ...metadata.flat()])
+    const reply = await callScript(this.redis, SCRIPTS.deadLetter, [this.stream, this.dlqKey, this.retryKey, this.dueKey, this.group, id, ...metadata.flat()])
     if (typeof reply === 'string') return {moved: true, dlqId: reply}
     return {moved: false, reason: reply === -1 ? 'deleted' : 'not-pending'}
   }
@@ -237,8 +251,8 @@ export class GroupOps {
 
   /** Acknowledge, and forget the attempt records of `withRecords`; returns how many were still pending. */
   async ack(ids: readonly string[], withRecords: readonly string[]): Promise<number> {
-    if (withRecords.length === 0) return this.redis.xack(this.topic, this.group, ...ids)
-    const replies = await this.redis.pipeline().xack(this.topic, this.group, ...ids).hdel(this.retryKey, ...recordFields(withRecords)).exec()
+    if (withRecords.length === 0) return this.redis.xack(this.stream, this.group, ...ids)
+    const replies = await this.redis.pipeline().xack(this.stream, this.group, ...ids).hdel(this.retryKey, ...recordFields(withRecords)).exec()
     const [error, acked] = replies?.[0] ?? [new Error('Connection is closed.'), 0]
     if (error !== null) throw error
     return Number(acked)
@@ -253,7 +267,7 @@ export class GroupOps {
   async state(): Promise<GroupState> {
     let groups: Array<Record<string, unknown>>
     try {
-      groups = ((await this.redis.call('XINFO', 'GROUPS', this.topic)) as unknown[][]).map(infoObject)
+      groups = ((await this.redis.call('XINFO', 'GROUPS', this.stream)) as unknown[][]).map(infoObject)
     } catch (error) {
       if (error instanceof Error && /^ERR no such key/.test(error.message)) return {exists: false, pending: 0, lag: 0}
       throw error
@@ -263,12 +277,12 @@ export class GroupOps {
     const pending = Number(mine.pending)
     if (mine.lag !== null && mine.lag !== undefined) return {exists: true, pending, lag: Number(mine.lag)}
     // Redis cannot tell (entries deleted, or the group was set to an arbitrary ID): look for one undelivered entry.
-    const next = await this.redis.xrange(this.topic, `(${String(mine['last-delivered-id'])}`, '+', 'COUNT', 1)
+    const next = await this.redis.xrange(this.stream, `(${String(mine['last-delivered-id'])}`, '+', 'COUNT', 1)
     return {exists: true, pending, lag: next.length}
   }
 
   /** Remove `consumer` if it holds nothing and has been idle at least `minIdleMs` (0: the worker's own, on exit). */
   async deleteConsumerIfIdle(consumer = this.consumer, minIdleMs = 0): Promise<boolean> {
-    return (await callScript(this.redis, SCRIPTS.deleteConsumer, [this.topic, this.group, consumer, minIdleMs])) === 1
+    return (await callScript(this.redis, SCRIPTS.deleteConsumer, [this.stream, this.group, consumer, minIdleMs])) === 1
   }
 }

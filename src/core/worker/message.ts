@@ -2,8 +2,17 @@ import {RAW_ENCODING, WireField} from '../wire-format.js'
 
 /** What a handler receives for one stream entry. */
 export interface Message<Data = unknown> {
-  /** Stream entry ID: a stable identity for idempotency (the same on every redelivery). */
+  /**
+   * Stream entry ID, the same on every redelivery. A replayed message (`qctl dlq replay`) is a new
+   * entry with a new ID: deduplicate on `originalId`.
+   */
   id: string
+  /**
+   * The message's entry ID on its topic when it was first published: equal to `id` on a first
+   * delivery from the topic, and kept across every replay (the `qctl-original-id` header).
+   */
+  originalId: string
+  /** The topic, also for a message replayed to this group through its replay stream. */
   topic: string
   /** The parsed JSON payload; the raw string for non-JSON entries; undefined without a `data` field. */
   data: Data
@@ -80,6 +89,24 @@ export function mayBeBinary(pairs: readonly string[]): boolean {
   return false
 }
 
+/** The header `qctl dlq replay` records a replayed message's original topic entry ID in (README, "Wire format"). */
+export const ORIGINAL_ID_HEADER = 'qctl-original-id'
+
+const STREAM_ID = /^\d{1,20}-\d{1,20}$/
+
+/** A message's original topic entry ID: its replay record's, when a replay recorded one, else its own `id`. */
+export function originalIdOf(id: string, headers: Readonly<Record<string, string>>): string {
+  const recorded = headers[ORIGINAL_ID_HEADER]
+  return recorded !== undefined && STREAM_ID.test(recorded) ? recorded : id
+}
+
+/** originalIdOf for an entry's raw pairs (its last `headers` field, as `fields` keeps). */
+export function originalIdOfPairs(id: string, pairs: readonly RawValue[]): string {
+  let headers: string | undefined
+  for (let i = 0; i + 1 < pairs.length; i += 2) if (asText(pairs[i] as RawValue) === WireField.headers) headers = asText(pairs[i + 1] as RawValue)
+  return headers === undefined ? id : originalIdOf(id, parseHeaders(headers))
+}
+
 /** The time encoded in a stream ID (`<ms>-<seq>`). */
 export const idTime = (id: string): Date => new Date(Number(id.slice(0, id.indexOf('-'))))
 
@@ -102,6 +129,7 @@ class DecodedMessage implements Message {
   readonly key: string | undefined
   readonly headers: Readonly<Record<string, string>>
   readonly publishedAt: Date
+  readonly originalId: string
   #bytes: Buffer | undefined
 
   constructor(
@@ -114,7 +142,9 @@ class DecodedMessage implements Message {
     this.data = parseData(fields)
     this.key = fields[WireField.key]
     this.headers = parseHeaders(fields[WireField.headers])
-    this.publishedAt = idTime(id)
+    this.originalId = this.headers === NO_HEADERS ? id : originalIdOf(id, this.headers)
+    // When the message was first published: a replay's own entry ID only says when it was replayed.
+    this.publishedAt = idTime(this.originalId)
     this.#bytes = exact
   }
 

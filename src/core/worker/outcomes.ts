@@ -1,6 +1,7 @@
 import {backoffDelay} from './backoff.js'
 import type {GroupOps} from './group-ops.js'
 import {failureKind} from './handler-errors.js'
+import {originalIdOfPairs} from './message.js'
 import type {Tracked} from './tracked.js'
 import type {ResolvedWorkerOptions} from './options.js'
 
@@ -51,7 +52,8 @@ export class Outcomes {
     const first = tracked.record?.firstFailureMs || now
     const metadata: Array<[string, string]> = [
       ['dlq.topic', this.options.topic],
-      ['dlq.id', tracked.id],
+      // From a replay stream: the ID the message had on the topic, so a dead letter always names its topic entry.
+      ['dlq.id', this.ops.lane === 'replay' ? originalIdOfPairs(tracked.id, tracked.entry.pairs) : tracked.id],
       ['dlq.group', this.options.group],
       ['dlq.consumer', this.options.consumer],
       ['dlq.attempts', String(tracked.attempt)],

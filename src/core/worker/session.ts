@@ -14,6 +14,26 @@ import type {WorkerEvents, WorkerSummary} from './types.js'
 export type Tally = Pick<WorkerSummary, 'processed' | 'retried' | 'deadLettered' | 'lost' | 'lostIds' | 'duplicates'>
 
 /**
+ * One stream the worker reads for its group, with what it needs to take an entry to its outcome:
+ * the topic, and the group's replay stream (entries `qctl dlq replay` re-delivers to this group
+ * only). Each has its own retry state (keys.ts), so their unrelated entry IDs never mix.
+ */
+export interface Lane {
+  readonly ops: GroupOps
+  readonly acks: AckBatcher
+  readonly parks: ParkBatcher
+  readonly outcomes: Outcomes
+}
+
+/** Send every lane's waiting parks and acknowledgements. */
+export async function flushLanes(lanes: readonly Lane[]): Promise<void> {
+  await Promise.all(lanes.flatMap((lane) => [lane.parks.flush(), lane.acks.flush()]))
+}
+
+/** Acknowledgements and parks queued and not yet sent, over every lane. */
+export const unsentOf = (lanes: readonly Lane[]): number => lanes.reduce((sum, lane) => sum + lane.acks.unsent + lane.parks.unsent, 0)
+
+/**
  * Everything one run of a worker works with, made once the connections are open: no fields
  * assigned late and cast. The loops and the dispatcher take it as their context.
  */
@@ -21,10 +41,8 @@ export interface Session {
   readonly options: ResolvedWorkerOptions
   readonly commands: Redis
   readonly reader: Redis
-  readonly ops: GroupOps
-  readonly acks: AckBatcher
-  readonly parks: ParkBatcher
-  readonly outcomes: Outcomes
+  /** The topic's lane first, then the group's replay stream's. */
+  readonly lanes: readonly Lane[]
   readonly health: ConnectionHealth
   readonly tally: Tally
   readonly events: EventEmitter<WorkerEvents>

@@ -1,5 +1,6 @@
 import type {AttemptRecord} from './attempts.js'
 import type {DeliveredEntry, HeldEntryFate} from './group-ops.js'
+import type {Lane} from './session.js'
 
 /** An entry the worker holds, from delivery to outcome. */
 export interface Tracked {
@@ -7,6 +8,8 @@ export interface Tracked {
   /** Where the worker's InFlight holds it. */
   slot: number
   readonly entry: DeliveredEntry
+  /** The stream it came from (the topic, or the group's replay stream): where its outcome is written. */
+  readonly lane: Lane
   /** This start's attempt number (see attempts.ts). */
   readonly attempt: number
   readonly record: AttemptRecord | undefined

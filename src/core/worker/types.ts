@@ -48,7 +48,7 @@ export interface WorkerSummary {
 }
 
 export interface WorkerEvents {
-  started: [{topic: string; group: string; consumer: string; groupCreated: boolean; deadLetterKey: string}]
+  started: [{topic: string; group: string; consumer: string; groupCreated: boolean; deadLetterKey: string; replayKey: string}]
   retry: [{id: string; attempt: number; delayMs: number; error: string}]
   deadLettered: [{id: string; dlqId: string; attempts: number; errorName: string; error: string}]
   lost: [{ids: string[]}]

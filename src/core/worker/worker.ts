@@ -15,7 +15,7 @@ import {GroupOps, PARKED_CONSUMER, type DeliveredEntry, type HeldEntryFate} from
 import {resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions} from './options.js'
 import {errorMessage, Outcomes} from './outcomes.js'
 import {ReadAhead} from './read-ahead.js'
-import {reportLost, type Session, type Tally} from './session.js'
+import {flushLanes, reportLost, unsentOf, type Lane, type Session, type Tally} from './session.js'
 import type {ConnectionFactory, StopReason, WorkerEvents, WorkerSummary} from './types.js'
 
 export type {ConnectionFactory, Handler, HandlerContext, StopReason, WorkerEvents, WorkerSummary} from './types.js'
@@ -153,18 +153,24 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     const commands = this.watchConnection(await startUp(this.connect('commands')), 'commands')
     const ops = new GroupOps(commands, topic, group, consumer, this.options.deadLetterTopic)
+    // The group's replay stream (qctl dlq replay re-delivers what this group failed there, and only there).
+    const replayOps = new GroupOps(commands, topic, group, consumer, this.options.deadLetterTopic, 'replay')
     const groupCreated = await startUp(ops.ensureGroup(this.options.from))
+    await startUp(replayOps.ensureGroup('start'))
     const offsetMs = await startUp(this.clockOffset(ops))
     const reader = this.watchConnection(await startUp(this.connect('reader')), 'reader')
     const warn = (message: string): void => void this.emit('warning', {message})
+    const lane = (laneOps: GroupOps): Lane => ({
+      ops: laneOps,
+      acks: new AckBatcher(async (ids, withRecords) => laneOps.ack(ids, withRecords), (result) => this.onAckResult(result), ACK_BATCH, 2, 250, async (ids) => laneOps.takenFromMe(ids), this.options.visibilityTimeoutMs),
+      parks: new ParkBatcher(async (requests) => laneOps.park(requests), ACK_BATCH),
+      outcomes: new Outcomes(laneOps, this.options, () => Date.now() + offsetMs),
+    })
     const session: Session = {
       options: this.options,
       commands,
       reader,
-      ops,
-      acks: new AckBatcher(async (ids, withRecords) => ops.ack(ids, withRecords), (result) => this.onAckResult(result), ACK_BATCH, 2, 250, async (ids) => ops.takenFromMe(ids), this.options.visibilityTimeoutMs),
-      parks: new ParkBatcher(async (requests) => ops.park(requests), ACK_BATCH),
-      outcomes: new Outcomes(ops, this.options, () => Date.now() + offsetMs),
+      lanes: [lane(ops), lane(replayOps)],
       health: new ConnectionHealth(commands, warn),
       tally: this.tally,
       events: this,
@@ -174,7 +180,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       reportLost: (ids) => reportLost(this.tally, this, ids),
       fail: (error) => this.fail(error),
     }
-    this.emit('started', {topic, group, consumer, groupCreated, deadLetterKey: ops.dlqKey})
+    this.emit('started', {topic, group, consumer, groupCreated, deadLetterKey: ops.dlqKey, replayKey: replayOps.stream})
     return session
   }
 
@@ -229,32 +235,36 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return new QctlError('NOT_FOUND', `consumer group "${this.options.group}" of topic "${this.options.topic}" no longer exists (the stream was deleted or the group destroyed); stopping rather than starting over`)
   }
 
-  /** Hold entries taken back (not first deliveries), unless already held. */
-  private addAll(dispatcher: Dispatcher, entries: readonly DeliveredEntry[], requestedAt: number): void {
+  /** Hold entries of `lane` taken back (not first deliveries), unless already held. */
+  private addAll(dispatcher: Dispatcher, entries: readonly DeliveredEntry[], requestedAt: number, lane: Lane): void {
     if (entries.length === 0) return
     // One pass over what is held, not one per entry (a batch of 500 against 500 held).
-    const held = new Set(dispatcher.heldIds())
-    for (const entry of entries) if (!held.has(entry.id)) dispatcher.add(entry, requestedAt)
+    const held = new Set(dispatcher.heldIds(lane))
+    for (const entry of entries) if (!held.has(entry.id)) dispatcher.add(entry, requestedAt, lane)
   }
 
-  /** Deliver again what this consumer name still holds, read from its history (XREADGROUP … 0) in large batches. */
+  /** Deliver again what this consumer name still holds in each lane, read from its history (XREADGROUP … 0) in large batches. */
   private async recoverOwnPending(session: Session, dispatcher: Dispatcher): Promise<void> {
-    const {topic, group, consumer} = this.options
+    for (const lane of session.lanes) await this.recoverOwnPendingOf(session, dispatcher, lane)
+  }
+
+  private async recoverOwnPendingOf(session: Session, dispatcher: Dispatcher, lane: Lane): Promise<void> {
+    const {group, consumer} = this.options
     let after = '0'
     while (!this.stopping) {
       const {count, requestedAt} = await this.roomToTake(dispatcher, Math.min(TAKE_BATCH, this.options.concurrency))
-      const reply = (await session.reader.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', topic, after)) as Array<[string, Array<[string, string[] | null]>]> | null
+      const reply = (await session.reader.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', lane.ops.stream, after)) as Array<[string, Array<[string, string[] | null]>]> | null
       const rows = reply?.[0]?.[1] ?? []
       if (rows.length === 0) return
       after = (rows.at(-1) as [string, unknown])[0]
       const deleted = rows.filter(([, pairs]) => pairs === null).map(([id]) => id)
       if (deleted.length > 0) {
-        await session.ops.forgetDeleted(deleted)
+        await lane.ops.forgetDeleted(deleted)
         session.reportLost(deleted)
       }
       const live = rows.filter((row): row is [string, string[]] => row[1] !== null)
-      const records = await session.ops.records(live.map(([id]) => id))
-      this.addAll(dispatcher, live.map(([id, pairs], index) => ({id, pairs, takenBack: {record: records[index]}, orphan: false})), requestedAt)
+      const records = await lane.ops.records(live.map(([id]) => id))
+      this.addAll(dispatcher, live.map(([id, pairs], index) => ({id, pairs, takenBack: {record: records[index]}, orphan: false})), requestedAt, lane)
       if (rows.length < count) return
     }
   }
@@ -280,7 +290,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (caughtUp) {
         await dispatcher.whenIdle(blockMs)
         if (dispatcher.size === 0) {
-          await within(Promise.all([session.parks.flush(), session.acks.flush()]), this.options.blockMs + READ_WATCHDOG_MARGIN_MS, 'acknowledgements not answered').catch(() => undefined)
+          await within(flushLanes(session.lanes), this.options.blockMs + READ_WATCHDOG_MARGIN_MS, 'acknowledgements not answered').catch(() => undefined)
         }
       }
       this.readAhead.update(dispatcher.finished, performance.now())
@@ -289,7 +299,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (this.stopping) break
       // Never fewer than the idle handlers could take at once.
       const count = Math.min(dispatcher.freeCapacity, Math.max(readCount, concurrency - dispatcher.runningCount))
-      let entries: Array<[string, string[]]>
+      let entries: Array<{lane: Lane; rows: Array<[string, string[]]>}>
       const requestedAt = performance.now()
       try {
         entries = await this.read(session, count, block ? blockMs : undefined)
@@ -303,37 +313,52 @@ export class Worker extends EventEmitter<WorkerEvents> {
         await this.recoverOwnPending(session, dispatcher).catch(() => undefined)
         continue
       }
-      for (const [id, pairs] of entries) dispatcher.add({id, pairs, takenBack: undefined, orphan: false}, requestedAt)
+      let read = 0
+      for (const {lane, rows} of entries) {
+        read += rows.length
+        for (const [id, pairs] of rows) dispatcher.add({id, pairs, takenBack: undefined, orphan: false}, requestedAt, lane)
+      }
       if (!untilEmpty) continue
-      caughtUp = entries.length < count
+      caughtUp = entries.every(({rows}) => rows.length < count)
       block = false
-      if (entries.length > 0 || dispatcher.size > 0) continue
-      if (session.acks.unsent > 0 || session.parks.unsent > 0) continue
+      if (read > 0 || dispatcher.size > 0) continue
+      if (unsentOf(session.lanes) > 0) continue
       if (await this.isDrained(session)) this.close('until-empty')
       // Pending elsewhere: wait for it (or for new entries) with a blocking read rather than spin.
       else block = true
     }
   }
 
-  /** One XREADGROUP for new entries; `blockMs` undefined reads without blocking. A read that never returns is cut by a watchdog. */
-  private async read(session: Session, count: number, blockMs: number | undefined): Promise<Array<[string, string[]]>> {
-    const {topic, group, consumer} = this.options
-    const {reader} = session
+  /**
+   * One XREADGROUP for new entries of every lane (`STREAMS TOPIC REPLAY > >`): one round trip, and a
+   * blocking read wakes for a replay as for a publish. COUNT applies per stream, so while both have
+   * new entries a read may bring up to twice `count`. `blockMs` undefined reads without blocking. A
+   * read that never returns is cut by a watchdog.
+   */
+  private async read(session: Session, count: number, blockMs: number | undefined): Promise<Array<{lane: Lane; rows: Array<[string, string[]]>}>> {
+    const {group, consumer} = this.options
+    const {reader, lanes} = session
+    const streams = [...lanes.map((lane) => lane.ops.stream), ...lanes.map(() => '>')]
     const read =
       blockMs === undefined
-        ? reader.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', topic, '>')
-        : reader.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', topic, '>')
+        ? reader.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', ...streams)
+        : reader.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', ...streams)
     const ms = (blockMs ?? 0) + READ_WATCHDOG_MARGIN_MS
     const reply = (await within(read, ms, `read did not return within ${ms}ms; reconnected`, () => dropConnection(reader))) as Array<
       [string, Array<[string, string[]]>]
     > | null
-    return reply?.[0]?.[1] ?? []
+    const byStream = new Map(reply ?? [])
+    return lanes.map((lane) => ({lane, rows: byStream.get(lane.ops.stream) ?? []}))
   }
 
+  /** Nothing new, nothing pending, in every lane. */
   private async isDrained(session: Session): Promise<boolean> {
-    const state = await session.ops.state()
-    if (!state.exists) throw this.groupVanished()
-    return state.lag === 0 && state.pending === 0
+    for (const lane of session.lanes) {
+      const state = await lane.ops.state()
+      if (!state.exists) throw this.groupVanished()
+      if (state.lag !== 0 || state.pending !== 0) return false
+    }
+    return true
   }
 
   /** Entries of consumers that stopped renewing them (dead or frozen workers); and idle, empty consumers pruned. */
@@ -342,12 +367,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
     while (!this.stopping) {
       await session.health.whenHealthy(session.stopSignal)
       try {
-        for (const other of await session.ops.consumers()) {
-          if (this.stopping) break
-          if (other.name === consumer || other.name === PARKED_CONSUMER) continue
-          if (other.pending > 0) await this.takeOver(session, dispatcher, other.name)
-          else if (pruneConsumersAfterMs !== undefined && other.idleMs >= pruneConsumersAfterMs && (await session.ops.deleteConsumerIfIdle(other.name, pruneConsumersAfterMs))) {
-            this.emit('warning', {message: `removed consumer "${other.name}": it held nothing and was idle ${Math.round(other.idleMs / 1000)}s (a worker that was killed)`})
+        for (const lane of session.lanes) {
+          for (const other of await lane.ops.consumers()) {
+            if (this.stopping) break
+            if (other.name === consumer || other.name === PARKED_CONSUMER) continue
+            if (other.pending > 0) await this.takeOver(session, dispatcher, other.name, lane)
+            else if (pruneConsumersAfterMs !== undefined && other.idleMs >= pruneConsumersAfterMs && (await lane.ops.deleteConsumerIfIdle(other.name, pruneConsumersAfterMs))) {
+              // Said once, for the topic: a worker leaves a consumer in each lane.
+              if (lane === session.lanes[0]) this.emit('warning', {message: `removed consumer "${other.name}": it held nothing and was idle ${Math.round(other.idleMs / 1000)}s (a worker that was killed)`})
+            }
           }
         }
       } catch (error) {
@@ -371,13 +399,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return {count: Math.max(1, Math.min(dispatcher.freeCapacity, TAKE_BATCH)), requestedAt: performance.now()}
   }
 
-  private async takeOver(session: Session, dispatcher: Dispatcher, from: string): Promise<void> {
+  private async takeOver(session: Session, dispatcher: Dispatcher, from: string, lane: Lane): Promise<void> {
     while (!this.stopping) {
       const {count, requestedAt} = await this.roomToTake(dispatcher)
       if (this.stopping) return
-      const {entries, lost} = await session.ops.reclaim(from, this.options.visibilityTimeoutMs, count)
+      const {entries, lost} = await lane.ops.reclaim(from, this.options.visibilityTimeoutMs, count)
       session.reportLost(lost)
-      this.addAll(dispatcher, entries, requestedAt)
+      this.addAll(dispatcher, entries, requestedAt, lane)
       if (entries.length + lost.length < count) return
     }
   }
@@ -391,11 +419,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (this.stopping) break
       let waitMs = duePollMs
       try {
-        const {entries, lost, nextDueInMs} = await session.ops.takeDue(count)
-        session.reportLost(lost)
-        this.addAll(dispatcher, entries, requestedAt)
-        if (entries.length + lost.length >= count) waitMs = 0
-        else if (nextDueInMs >= 0) waitMs = Math.min(nextDueInMs, duePollMs)
+        // Each lane's due set in turn (one loop, one alarm: a retry parked in either wakes it).
+        for (const lane of session.lanes) {
+          const {entries, lost, nextDueInMs} = await lane.ops.takeDue(count)
+          session.reportLost(lost)
+          this.addAll(dispatcher, entries, requestedAt, lane)
+          if (entries.length + lost.length >= count) waitMs = 0
+          else if (nextDueInMs >= 0) waitMs = Math.min(nextDueInMs, waitMs)
+          if (waitMs === 0) break
+        }
       } catch (error) {
         if (isNoGroup(error)) throw this.groupVanished()
         if (isFatal(error)) throw error
@@ -411,21 +443,23 @@ export class Worker extends EventEmitter<WorkerEvents> {
     while (!signal.aborted) {
       await this.heartbeatAlarm.sleep(this.options.heartbeatIntervalMs, signal)
       if (signal.aborted) break
-      const sentAt = performance.now()
-      const ids = dispatcher.renewable()
-      let fates: Map<string, HeldEntryFate>
-      try {
-        fates = await session.ops.heartbeat(ids)
-      } catch (error) {
-        if (isFatal(error) && !isNoGroup(error)) throw error
-        if (!this.stopping) this.emit('warning', {message: `heartbeat failed, retrying: ${errorMessage(error)}`})
-        continue
+      for (const lane of session.lanes) {
+        const sentAt = performance.now()
+        const ids = dispatcher.renewable(lane)
+        let fates: Map<string, HeldEntryFate>
+        try {
+          fates = await lane.ops.heartbeat(ids)
+        } catch (error) {
+          if (isFatal(error) && !isNoGroup(error)) throw error
+          if (!this.stopping) this.emit('warning', {message: `heartbeat failed, retrying: ${errorMessage(error)}`})
+          continue
+        }
+        for (const id of ids) {
+          const tracked = fates.has(id) ? undefined : dispatcher.held(lane, id)
+          if (tracked !== undefined) tracked.renewedAt = sentAt
+        }
+        if (fates.size > 0) this.actOnFates(session, dispatcher, fates, sentAt, lane)
       }
-      for (const id of ids) {
-        const tracked = fates.has(id) ? undefined : dispatcher.held(id)
-        if (tracked !== undefined) tracked.renewedAt = sentAt
-      }
-      if (fates.size > 0) this.actOnFates(session, dispatcher, fates, sentAt)
       dispatcher.resume()
     }
   }
@@ -437,11 +471,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * operator (XGROUP DELCONSUMER of a live consumer): the first is dropped, nothing to report; the
    * second was delivered here and is handled (at-least-once), with nothing to acknowledge.
    */
-  private actOnFates(session: Session, dispatcher: Dispatcher, fates: ReadonlyMap<string, HeldEntryFate>, sentAt: number): void {
+  private actOnFates(session: Session, dispatcher: Dispatcher, fates: ReadonlyMap<string, HeldEntryFate>, sentAt: number, lane: Lane): void {
     const dropIds = new Set<string>()
     const counts = {takenRunning: 0, orphaned: 0, deletedRunning: 0}
     for (const [id, found] of fates) {
-      const tracked = dispatcher.held(id)
+      const tracked = dispatcher.held(lane, id)
       if (tracked === undefined) continue
       const fate = found === 'orphaned' && sentAt - tracked.renewedAt >= this.options.visibilityTimeoutMs ? 'acknowledged' : found
       tracked.fate = fate
@@ -450,7 +484,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       else if (fate === 'taken-over' || fate === 'acknowledged') counts.takenRunning++
       else if (fate === 'deleted') counts.deletedRunning++
     }
-    const dropped = dispatcher.dropQueued(dropIds)
+    const dropped = dispatcher.dropQueued(dropIds, lane)
     const deleted = dropped.filter((tracked) => tracked.fate === 'deleted').map((tracked) => tracked.id)
     session.reportLost(deleted)
     const takenQueued = dropped.length - deleted.length
@@ -488,14 +522,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
         () => true,
         () => false,
       )
-    await bounded(session.parks.flush())
-    await bounded(session.acks.flush())
-    const unacknowledged = session.acks.unsent
-    session.acks.stop()
-    const left = [...notStarted, ...running].map((tracked) => tracked.id)
+    const {lanes} = session
+    await bounded(Promise.all(lanes.map(async (lane) => lane.parks.flush())))
+    await bounded(Promise.all(lanes.map(async (lane) => lane.acks.flush())))
+    const unacknowledged = lanes.reduce((sum, lane) => sum + lane.acks.unsent, 0)
+    for (const lane of lanes) lane.acks.stop()
+    const left = [...notStarted, ...running]
     // Others may take them at once instead of after the visibility timeout.
-    await bounded(session.ops.setIdle(left, this.options.visibilityTimeoutMs))
-    if (this.fatal === undefined && left.length === 0 && unacknowledged === 0 && !(await bounded(session.ops.deleteConsumerIfIdle()))) {
+    await bounded(Promise.all(lanes.map(async (lane) => lane.ops.setIdle(left.filter((tracked) => tracked.lane === lane).map((tracked) => tracked.id), this.options.visibilityTimeoutMs))))
+    if (this.fatal === undefined && left.length === 0 && unacknowledged === 0 && !(await bounded(Promise.all(lanes.map(async (lane) => lane.ops.deleteConsumerIfIdle()))))) {
       session.warn(`could not remove consumer ${this.options.consumer} from the group`)
     }
     return {unfinished: running.length, released: notStarted.length, unacknowledged}

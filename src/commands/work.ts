@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
+import {runningQctlEntry} from '../cli/running-qctl-entry.js'
 import {workerOptionsFrom} from '../cli/work-options.js'
 import {WorkReporter} from '../cli/work-reporter.js'
 import {holdYoungGeneration} from '../cli/young-generation.js'
@@ -54,7 +55,7 @@ Delivery is at least once: an entry is acknowledged after its handler succeeds; 
   async run(): Promise<void> {
     // Listen for signals before anything slow (loading a TypeScript handler): a stop during start-up exits 130 with a line.
     const interrupted = this.interruptSignal()
-    const loaded = await loadHandler(this.args.handler)
+    const loaded = await loadHandler(this.args.handler, process.cwd(), {qctl: await runningQctlEntry()})
     if (interrupted.aborted) throw new QctlError('INTERRUPTED', 'stopped during start-up, before reading anything')
     const connect: ConnectionFactory = async (role) => {
       const open = async () => this.redis(`work:${role}`, WORKER_CONNECTION_OPTIONS[role])

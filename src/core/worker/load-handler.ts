@@ -5,6 +5,7 @@ import {pathToFileURL} from 'node:url'
 
 import {QctlError} from '../errors.js'
 import {parseDuration} from '../units.js'
+import {putRunningQctlFirst, useRunningQctl, type QctlEntry} from './running-qctl.js'
 
 /**
  * Loads the handler module of `qctl work HANDLER`: any .ts/.mts/.cts/.js/.mjs/.cjs file, anywhere
@@ -44,9 +45,15 @@ const isContainer = (value: unknown): value is Exports =>
 
 const isFunction = (value: unknown): value is (...args: unknown[]) => unknown => typeof value === 'function'
 
-export async function loadHandler(file: string, cwd = process.cwd()): Promise<LoadedHandler> {
+export interface LoadOptions {
+  /** The running qctl, given to the handler for `import 'qctl'` / `require('qctl')` (see running-qctl.ts). */
+  qctl?: QctlEntry | undefined
+}
+
+export async function loadHandler(file: string, cwd = process.cwd(), options: LoadOptions = {}): Promise<LoadedHandler> {
   const path = resolve(cwd, file)
   await checkFile(file, path)
+  if (options.qctl !== undefined) useRunningQctl(options.qctl)
   const exports = unwrapCommonJs(await importModule(file, path))
   const found = findHandler(exports)
   if (found === undefined) {
@@ -88,11 +95,7 @@ async function checkFile(file: string, path: string): Promise<void> {
 async function importModule(file: string, path: string): Promise<Exports> {
   const url = pathToFileURL(path).href
   try {
-    if (TS_EXTENSIONS.includes(extname(path))) {
-      // Loaded on demand: tsx (and esbuild behind it) costs start-up time that JS handlers should not pay.
-      const {tsImport} = await import('tsx/esm/api')
-      return (await tsImport(url, import.meta.url)) as Exports
-    }
+    if (TS_EXTENSIONS.includes(extname(path))) return await (await typeScriptImporter())(url)
     return (await import(url)) as Exports
   } catch (error) {
     const message = firstLine(error)
@@ -102,6 +105,28 @@ async function importModule(file: string, path: string): Promise<Exports> {
       : undefined
     throw loadError(`cannot load handler ${file}: ${message}`, path, {cause: error, ...(suggestion === undefined ? {} : {suggestion})})
   }
+}
+
+let typeScript: Promise<(url: string) => Promise<Exports>> | undefined
+
+/**
+ * Imports .ts/.mts/.cts handlers through tsx, registered once (on demand: tsx and esbuild behind it cost
+ * start-up time that JS handlers should not pay), under a namespace of its own as `tsImport` does, so
+ * its hooks apply to the handler and what it imports, not to qctl's own later imports. The resolve hook
+ * that gives a handler the running qctl is registered again after tsx's, so it runs first: tsx marks
+ * everything it resolves for a namespaced module with the namespace, which would load a second copy of
+ * qctl (and `instanceof PermanentError` would fail between the two).
+ */
+async function typeScriptImporter(): Promise<(url: string) => Promise<Exports>> {
+  typeScript ??= (async () => {
+    const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')])
+    const namespace = 'qctl-handler'
+    cjs.register({namespace})
+    const api = esm.register({namespace})
+    putRunningQctlFirst()
+    return async (url: string) => (await api.import(url, import.meta.url)) as Exports
+  })()
+  return typeScript
 }
 
 /**

@@ -11,7 +11,8 @@ export interface HandlerContext {
   log: (...args: unknown[]) => void
 }
 
-export type Handler = (message: Message, context: HandlerContext) => unknown
+/** `Data`: what the handler takes `message.data` to be (qctl does not check it: the payload is whatever was published). */
+export type Handler<Data = unknown> = (message: Message<Data>, context: HandlerContext) => unknown
 
 export type StopReason = 'signal' | 'until-empty' | 'max-messages' | 'closed'
 

@@ -1,6 +1,7 @@
 import type {Redis} from 'ioredis'
 
 import type {Message} from './message.js'
+import type {Failure} from './outcomes.js'
 
 /** What a handler gets besides the message. */
 export interface HandlerContext {
@@ -50,8 +51,9 @@ export interface WorkerSummary {
 
 export interface WorkerEvents {
   started: [{topic: string; group: string; consumer: string; groupCreated: boolean; deadLetterKey: string}]
-  retry: [{id: string; attempt: number; delayMs: number; error: string}]
-  deadLettered: [{id: string; dlqId: string; attempts: number; errorName: string; error: string}]
+  /** `error`: the handler's error, `{name, message}` (the same shape in every event that carries one). */
+  retry: [{id: string; attempt: number; delayMs: number; error: Failure}]
+  deadLettered: [{id: string; dlqId: string; attempts: number; error: Failure}]
   lost: [{ids: string[]}]
   log: [{id: string; message: string}]
   warning: [{message: string}]

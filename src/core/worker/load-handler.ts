@@ -5,6 +5,7 @@ import {pathToFileURL} from 'node:url'
 
 import {QctlError} from '../errors.js'
 import {parseDuration} from '../units.js'
+import {MODULE_EXPORTS, type OptionSpec} from './option-schema.js'
 import {putRunningQctlFirst, useRunningQctl, type QctlEntry} from './running-qctl.js'
 
 /**
@@ -13,7 +14,7 @@ import {putRunningQctlFirst, useRunningQctl, type QctlEntry} from './running-qct
  * one line, because this is the first thing a new user gets wrong.
  */
 
-/** Worker settings a handler module may export; flags override them. Durations are in ms. */
+/** Worker settings a handler module may export (MODULE_EXPORTS of option-schema.ts); flags override them. Durations are in ms. */
 export interface HandlerDefaults {
   topic?: string
   group?: string
@@ -181,7 +182,6 @@ function exportedNames(exports: Exports): string[] {
 type Check = (value: unknown) => number | string | undefined
 
 const nonEmptyString: Check = (value) => (typeof value === 'string' && value.trim() !== '' ? value : undefined)
-const positiveInteger: Check = (value) => (Number.isInteger(value) && (value as number) > 0 ? (value as number) : undefined)
 
 /** Milliseconds as a number, or a duration string ('5s') like the flags take. */
 const duration: Check = (value) => {
@@ -194,17 +194,28 @@ const duration: Check = (value) => {
   }
 }
 
-const DEFAULT_CHECKS: Record<string, [Check, string]> = {
-  topic: [nonEmptyString, 'a non-empty string'],
-  group: [nonEmptyString, 'a non-empty string'],
-  concurrency: [positiveInteger, 'a positive integer'],
-  maxAttempts: [positiveInteger, 'a positive integer'],
-  backoff: [nonEmptyString, 'a non-empty string'],
-  backoffDelay: [duration, "milliseconds or a duration string such as '5s'"],
-  backoffMax: [duration, "milliseconds or a duration string such as '5s'"],
-  visibilityTimeout: [duration, "milliseconds or a duration string such as '5s'"],
-  handlerTimeout: [duration, "milliseconds or a duration string such as '5s'"],
+const DURATION: [Check, string] = [duration, "milliseconds or a duration string such as '5s'"]
+
+/** How an export of each kind is checked (bounds of numbers are checked with the flags', in resolveWorkerOptions). */
+function checkOf(spec: OptionSpec): [Check, string] {
+  switch (spec.kind) {
+    case 'integer': {
+      const min = spec.min ?? 0
+      return [(value) => (Number.isInteger(value) && (value as number) >= min ? (value as number) : undefined), min === 1 ? 'a positive integer' : `an integer of at least ${min}`]
+    }
+    case 'duration':
+      return DURATION
+    case 'choice': {
+      const choices: readonly string[] = spec.choices ?? []
+      return [(value) => (typeof value === 'string' && choices.includes(value) ? value : undefined), choices.join(' or ')]
+    }
+    default:
+      return [nonEmptyString, 'a non-empty string']
+  }
 }
+
+/** The settings a handler module may export, and how each is checked: from the option schema. */
+const DEFAULT_CHECKS: Record<string, [Check, string]> = Object.fromEntries(MODULE_EXPORTS.map((spec) => [spec.moduleExport, checkOf(spec)]))
 
 /** Exported settings, found where the handler was found; `undefined` counts as not exported. */
 function readDefaults(exports: Exports, file: string, path: string): HandlerDefaults {

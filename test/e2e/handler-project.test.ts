@@ -174,3 +174,15 @@ export const handle: Handler<{total: number}> = async (message: Message<{total: 
     expect(checked).toBe('')
   })
 })
+
+describe('the package installed in a project (a link to this repository stands for the install)', () => {
+  it('require("qctl") and import("qctl") give one copy: the CommonJS entry is the ES module itself', async () => {
+    const dir = await project({'package.json': JSON.stringify({name: 'billing'})})
+    await mkdir(join(dir, 'node_modules'))
+    await symlink(PROJECT_ROOT, join(dir, 'node_modules', 'qctl'), 'dir')
+    const script = "const q = require('qctl'); import('qctl').then((m) => console.log(typeof q.Worker, q.PermanentError === m.PermanentError))"
+    const {stdout, stderr} = await run(process.execPath, ['-e', script], {cwd: dir})
+    expect(stderr).toBe('')
+    expect(stdout.trim()).toBe('function true')
+  })
+})

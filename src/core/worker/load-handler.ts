@@ -116,7 +116,7 @@ let typeScript: Promise<(url: string) => Promise<Exports>> | undefined
  * its hooks apply to the handler and what it imports, not to qctl's own later imports. The resolve hook
  * that gives a handler the running qctl is registered again after tsx's, so it runs first: tsx marks
  * everything it resolves for a namespaced module with the namespace, which would load a second copy of
- * qctl (and `instanceof PermanentError` would fail between the two).
+ * qctl, not the running one (its classes other objects than the worker's).
  */
 async function typeScriptImporter(): Promise<(url: string) => Promise<Exports>> {
   typeScript ??= (async () => {

@@ -9,7 +9,7 @@ export {publish, type PublishRequest, type PublishResult, type PublishHooks} fro
 export {openRedis, resolveConnection, closeRedis, type ConnectionInput, type ResolvedConnection} from './core/redis/connection.js'
 export {Worker, type Handler, type HandlerContext, type WorkerSummary, type WorkerEvents} from './core/worker/worker.js'
 export {type WorkerOptions} from './core/worker/options.js'
-export {PermanentError, TransientError} from './core/worker/handler-errors.js'
+export {PermanentError, TransientError, isPermanentError} from './core/worker/handler-errors.js'
 export {type Message} from './core/worker/message.js'
 export {type DlqEntry, decodeDlqEntry} from './core/dlq/entry.js'
 export {listDlq, showDlqEntry, type DlqListResult} from './core/dlq/list.js'

@@ -20,6 +20,8 @@ export class WorkReporter {
   private lastStats = {at: Date.now(), handled: 0}
   private buffered = ''
   private flushScheduled: NodeJS.Immediate | undefined
+  /** The status line printed last without a terminal: an idle worker prints it again only when it changes. */
+  private lastPlainStatus = ''
 
   constructor(
     private readonly worker: Worker,
@@ -90,8 +92,12 @@ export class WorkReporter {
     const {stats} = this.worker
     if (this.mode === 'quiet') return
     if (this.mode === 'terminal') this.spinner.update(formatStatus(stats, this.rate()))
-    else if (this.mode === 'json') this.json('stats', {processed: stats.processed, retried: stats.retried, deadLettered: stats.deadLettered, lost: stats.lost, duplicates: stats.duplicates, inFlight: stats.inFlight, rate: this.rate()})
-    else process.stdout.write(`${formatStatus(stats, this.rate())}\n`)
+    else if (this.mode === 'json') this.json('stats', {processed: stats.processed, retried: stats.retried, deadLettered: stats.deadLettered, lost: stats.lost, duplicates: stats.duplicates, inFlight: stats.inFlight, readAhead: stats.readAhead, rate: this.rate()})
+    else {
+      const line = formatStatus(stats, this.rate())
+      if (line !== this.lastPlainStatus) process.stdout.write(`${line}\n`)
+      this.lastPlainStatus = line
+    }
   }
 
   finish(summary: WorkerSummary): void {

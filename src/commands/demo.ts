@@ -4,6 +4,7 @@ import {fileURLToPath} from 'node:url'
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
+import {runningQctlEntry} from '../cli/running-qctl-entry.js'
 import {WorkReporter} from '../cli/work-reporter.js'
 import {sampleOrders} from '../core/demo/sample-orders.js'
 import {listDlq, type DlqListResult} from '../core/dlq/list.js'
@@ -54,7 +55,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
     const published = await publish(commands, {topic: DEMO_TOPIC, source: {kind: 'inline', text: sampleOrders(this.flags.count)}, ndjson: true, maxPayloadBytes: 1024 * 1024})
 
     this.log(`Working through them with ${this.style.bold('examples/handlers/order-processed.ts')} (concurrency 8, 3 attempts, quick backoff for the demo)`)
-    const loaded = await loadHandler(EXAMPLE_HANDLER)
+    const loaded = await loadHandler(EXAMPLE_HANDLER, process.cwd(), {qctl: await runningQctlEntry()})
     const worker = new Worker(
       {topic: DEMO_TOPIC, group: 'billing', handler: loaded.handle as never, concurrency: 8, maxAttempts: 3, backoff: {delayMs: 100}, untilEmpty: true},
       async (role) => this.redis(`demo:${role}`, WORKER_CONNECTION_OPTIONS[role]),

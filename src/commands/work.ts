@@ -1,20 +1,22 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
+import {runningQctlEntry} from '../cli/running-qctl-entry.js'
+import {workerFlags} from '../cli/work-flags.js'
 import {workerOptionsFrom} from '../cli/work-options.js'
 import {WorkReporter} from '../cli/work-reporter.js'
 import {holdYoungGeneration} from '../cli/young-generation.js'
 import {ExitCode, QctlError} from '../core/errors.js'
 import {loadHandler} from '../core/worker/load-handler.js'
+import {MODULE_EXPORTS} from '../core/worker/option-schema.js'
 import {waitForRedis} from '../core/redis/wait-for-redis.js'
 import {Worker, WORKER_CONNECTION_OPTIONS, type ConnectionFactory} from '../core/worker/worker.js'
-import {durationFlag} from '../flags.js'
 import {formatHandlerExit, formatStoppedNow} from '../format/work.js'
 import {startSpinner} from '../output/spinner.js'
 
 export default class Work extends BaseCommand<typeof Work> {
   static override summary = 'Run consumer workers: deliver a topic\'s messages to a handler module, with retries and dead-lettering.'
-  static override description = `HANDLER is a .ts, .mts, .cts, .js, .mjs or .cjs file exporting \`default\` or \`handle\`: async (message, ctx) => void. It may also export topic, group, concurrency, maxAttempts, backoff, backoffDelay, backoffMax, visibilityTimeout and handlerTimeout; flags override them.
+  static override description = `HANDLER is a .ts, .mts, .cts, .js, .mjs or .cjs file exporting \`default\` or \`handle\`: async (message, ctx) => void. It may also export ${MODULE_EXPORTS.map((spec) => spec.moduleExport).join(', ')}; flags override them.
 
 Delivery is at least once: an entry is acknowledged after its handler succeeds; a PermanentError dead-letters it at once; any other error is retried with backoff until --max-attempts deliveries, then dead-lettered. Entries of a worker that died are taken over after --visibility-timeout. On SIGINT/SIGTERM the worker stops reading, lets running handlers finish (up to --shutdown-timeout) and exits; a second signal exits at once (130).`
   static override examples = [
@@ -28,23 +30,7 @@ Delivery is at least once: an entry is acknowledged after its handler succeeds; 
   }
 
   static override flags = {
-    topic: Flags.string({char: 't', summary: 'Topic (stream key) to consume. Default: the module\'s `topic` export.'}),
-    group: Flags.string({char: 'g', summary: 'Consumer group. Default: the module\'s `group` export, else the handler file\'s base name.'}),
-    consumer: Flags.string({summary: 'Consumer name in the group. Default: <hostname>-<pid>.'}),
-    concurrency: Flags.integer({char: 'c', summary: 'Handler calls in flight at most. Default 1.', min: 1}),
-    prefetch: Flags.integer({summary: 'Most entries read ahead beyond the running handlers; the worker reads ahead about 20 ms of handling at its measured rate, up to this. Default 500.', min: 0}),
-    'max-attempts': Flags.integer({summary: 'Deliveries before a failing entry is dead-lettered. Default 5.', min: 1}),
-    backoff: Flags.option({summary: 'Retry delay growth. Default exponential.', options: ['exponential', 'fixed'] as const})(),
-    'backoff-delay': durationFlag({summary: 'First (or every, with fixed) retry delay. Default 1s.'}),
-    'backoff-max': durationFlag({summary: 'Longest retry delay. Default 5m.'}),
-    'visibility-timeout': durationFlag({summary: 'Take over entries of a consumer silent this long. Default 30s.'}),
-    'handler-timeout': durationFlag({summary: 'Abort ctx.signal and count a transient failure after this long. Default: none.'}),
-    'shutdown-timeout': durationFlag({summary: 'On SIGINT/SIGTERM, wait this long for running handlers. Default 30s.'}),
-    from: Flags.option({summary: 'Where a new group starts reading. Default start.', options: ['start', 'latest'] as const})(),
-    dlq: Flags.string({summary: 'Dead-letter stream key. Default: {TOPIC}:dlq (same cluster slot as the topic).'}),
-    'until-empty': Flags.boolean({summary: 'Exit 0 once the group has nothing new, nothing pending and no retry waiting.'}),
-    'max-messages': Flags.integer({summary: 'Stop after N messages are handled (processed or dead-lettered; retried attempts do not count).', min: 1}),
-    'prune-consumers-after': durationFlag({summary: 'Remove consumers of the group that hold nothing and were idle this long (left by killed workers). Default 1h.'}),
+    ...workerFlags(),
     'prune-consumers': Flags.boolean({summary: 'Prune idle, empty consumers (see --prune-consumers-after); --no-prune-consumers if you name consumers yourself.', default: true, allowNo: true}),
     'wait-for-redis': Flags.boolean({summary: 'If Redis cannot be reached at start, keep trying (100ms doubling to 5s, a warning each time) instead of exiting 3.'}),
   }
@@ -54,7 +40,7 @@ Delivery is at least once: an entry is acknowledged after its handler succeeds; 
   async run(): Promise<void> {
     // Listen for signals before anything slow (loading a TypeScript handler): a stop during start-up exits 130 with a line.
     const interrupted = this.interruptSignal()
-    const loaded = await loadHandler(this.args.handler)
+    const loaded = await loadHandler(this.args.handler, process.cwd(), {qctl: await runningQctlEntry()})
     if (interrupted.aborted) throw new QctlError('INTERRUPTED', 'stopped during start-up, before reading anything')
     const connect: ConnectionFactory = async (role) => {
       const open = async () => this.redis(`work:${role}`, WORKER_CONNECTION_OPTIONS[role])

@@ -12,17 +12,17 @@ export const formatStart = (event: Event<'started'>, style: ChalkInstance): stri
   `Working on ${style.bold(event.topic)} as group ${style.bold(event.group)}${event.groupCreated ? ' (created)' : ''}, consumer ${event.consumer}; dead letters go to ${event.deadLetterKey}`
 
 export const formatRetry = (event: Event<'retry'>, style: ChalkInstance): string =>
-  style.yellow(`retry ${event.id} (attempt ${event.attempt} failed) in ${formatDuration(event.delayMs)}: ${oneLine(event.error)}`)
+  style.yellow(`retry ${event.id} (attempt ${event.attempt} failed) in ${formatDuration(event.delayMs)}: ${oneLine(`${event.error.name}: ${event.error.message}`)}`)
 
 export const formatDeadLetter = (event: Event<'deadLettered'>, style: ChalkInstance): string =>
-  style.red(`dead-lettered ${event.id} after ${plural(event.attempts, 'attempt')} as ${event.dlqId}: ${oneLine(`${event.errorName}: ${event.error}`)}`)
+  style.red(`dead-lettered ${event.id} after ${plural(event.attempts, 'attempt')} as ${event.dlqId}: ${oneLine(`${event.error.name}: ${event.error.message}`)}`)
 
 export const formatLost = (event: Event<'lost'>, style: ChalkInstance): string =>
   style.red(`lost ${plural(event.ids.length, 'entry', 'entries')} deleted or trimmed while pending: ${event.ids.slice(0, 10).join(', ')}${event.ids.length > 10 ? ', …' : ''}`)
 
-/** The live status line (spinner text). */
-export function formatStatus(stats: {processed: number; retried: number; deadLettered: number; inFlight: number; elapsedMs: number}, ratePerSecond: number): string {
-  return `processed ${formatCount(stats.processed)} · retried ${formatCount(stats.retried)} · dead-lettered ${formatCount(stats.deadLettered)} · in flight ${stats.inFlight} · ${formatCount(ratePerSecond)} msg/s`
+/** The status line (spinner text on a terminal): in flight counts running handlers, read ahead what waits to start. */
+export function formatStatus(stats: {processed: number; retried: number; deadLettered: number; inFlight: number; readAhead: number}, ratePerSecond: number): string {
+  return `processed ${formatCount(stats.processed)} · retried ${formatCount(stats.retried)} · dead-lettered ${formatCount(stats.deadLettered)} · in flight ${formatCount(stats.inFlight)} · read ahead ${formatCount(stats.readAhead)} · ${formatCount(ratePerSecond)} msg/s`
 }
 
 export function formatWorkSummary(summary: WorkerSummary, style: ChalkInstance): string {

@@ -24,11 +24,11 @@ const FAST_CLOCK_PRELOAD = join(PROJECT_ROOT, 'test', 'chaos', 'preloads', 'fast
 const TEN_MINUTES = 10 * 60_000
 
 /** The `retry` events a `qctl work --json` process printed. */
-const retryEvents = (stdout: string): Array<{id: string; error: string}> =>
+const retryEvents = (stdout: string): Array<{id: string; error: {name: string; message: string}}> =>
   stdout
     .split('\n')
     .filter((line) => line.startsWith('{"event":"retry"'))
-    .map((line) => JSON.parse(line) as {id: string; error: string})
+    .map((line) => JSON.parse(line) as {id: string; error: {name: string; message: string}})
 
 /** stderr holds exactly one `Error:` line (warnings aside), no stack trace and no "bug" wording. */
 function expectOneErrorLine(result: CliResult): string {
@@ -153,7 +153,7 @@ describe('chaos: Redis frozen, skewed clocks, Redis errors', {timeout: CHAOS_TIM
     expect(readLedger(ledger).every((line) => line.attempt === 2)).toBe(true)
     expect(results.reduce((sum, result) => sum + countersOf(result).retried, 0)).toBe(mids.length)
     // The fast-clock worker's clock really ran fast (as its handler saw it when it failed).
-    const fastClocks = retryEvents(fast.result?.stdout ?? '').map((event) => Number(/\(clock (\d+)\)/.exec(event.error)?.[1]))
+    const fastClocks = retryEvents(fast.result?.stdout ?? '').map((event) => Number(/\(clock (\d+)\)/.exec(event.error.message)?.[1]))
     expect(fastClocks.length).toBeGreaterThanOrEqual(8)
     for (const clock of fastClocks) expect(clock).toBeGreaterThan(Date.now() + TEN_MINUTES / 2)
     recordRow({scenario: '19 a worker 10 min fast beside 2 healthy, every message failing once (200 ms backoff)', messages: mids.length, faults: `1 clock 10 min fast (${fastClocks.length} retries parked by it)`, lost: 0, duplicated: 0, deadLettered: 0, timeMs: Date.now() - started})

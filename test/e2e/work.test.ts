@@ -353,7 +353,7 @@ describe('qctl work: limits and context', () => {
     const result = await runCli(work(handlerFile, '--topic', topic, '--handler-timeout', '300ms', '--backoff-delay', '100ms', '--until-empty', '--json'))
     expect(result.code).toBe(0)
     const events = jsonLines(result.stdout)
-    expect(events.find((event) => event.event === 'retry')).toMatchObject({attempt: 1, error: 'HandlerTimeout: handler timed out after 300ms'})
+    expect(events.find((event) => event.event === 'retry')).toMatchObject({attempt: 1, error: {name: 'HandlerTimeout', message: 'handler timed out after 300ms'}})
     expect(events.find((event) => event.event === 'log')).toMatchObject({message: 'aborted: handler timed out after 300ms'})
     expect(events.at(-1)).toMatchObject({event: 'summary', processed: 1, retried: 1, deadLettered: 0})
   })

@@ -89,7 +89,7 @@ describe('loadHandler: defaults', () => {
     ['export const group = 42', 'group = 42: expected a non-empty string'],
     ['export const concurrency = 2.5', 'concurrency = 2.5: expected a positive integer'],
     ['export const maxAttempts = 0', 'maxAttempts = 0: expected a positive integer'],
-    ['export const backoff = null', 'backoff = null: expected a non-empty string'],
+    ['export const backoff = null', 'backoff = null: expected exponential or fixed'],
     ["export const visibilityTimeout = 'soon'", `visibilityTimeout = "soon": expected milliseconds or a duration string such as '5s'`],
     ['export const handlerTimeout = () => 5', `handlerTimeout = a function: expected milliseconds or a duration string such as '5s'`],
   ])('rejects `%s`', async (line, expected) => {

@@ -5,7 +5,7 @@ import {planStart} from './attempts.js'
 import type {DeliveredEntry} from './group-ops.js'
 import {InFlight} from './in-flight.js'
 import {decodeMessage, mayBeBinary, type RawValue} from './message.js'
-import {errorMessage, type FailureOutcome} from './outcomes.js'
+import {describeFailure, errorMessage, type FailureOutcome} from './outcomes.js'
 import type {ReadAhead} from './read-ahead.js'
 import type {Lane, Session} from './session.js'
 import {hasRecord, needsStartMark, nothingToAck, type Tracked} from './tracked.js'
@@ -432,7 +432,7 @@ export class Dispatcher {
         session.events.emit('retry', {id: tracked.id, attempt: tracked.attempt, delayMs: result.delayMs, error: result.error})
         break
       case 'not-parked':
-        session.warn(`${tracked.id} failed (${result.error}) but was no longer this worker's to retry: another worker took it over`)
+        session.warn(`${tracked.id} failed (${describeFailure(result.error)}) but was no longer this worker's to retry: another worker took it over`)
         // Handled there too: a second handling this worker caused (see takenFromMe).
         void tracked.lane.ops.takenFromMe([tracked.id]).then(
           (taken) => (session.tally.duplicates += taken),
@@ -441,7 +441,7 @@ export class Dispatcher {
         break
       case 'dead-lettered':
         session.tally.deadLettered++
-        session.events.emit('deadLettered', {id: tracked.id, dlqId: result.dlqId, attempts: tracked.attempt, errorName: result.errorName, error: result.error})
+        session.events.emit('deadLettered', {id: tracked.id, dlqId: result.dlqId, attempts: tracked.attempt, error: result.error})
         break
       case 'lost':
         session.reportLost([tracked.id])

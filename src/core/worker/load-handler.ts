@@ -5,6 +5,8 @@ import {pathToFileURL} from 'node:url'
 
 import {QctlError} from '../errors.js'
 import {parseDuration} from '../units.js'
+import {MODULE_EXPORTS, type OptionSpec} from './option-schema.js'
+import {putRunningQctlFirst, useRunningQctl, type QctlEntry} from './running-qctl.js'
 
 /**
  * Loads the handler module of `qctl work HANDLER`: any .ts/.mts/.cts/.js/.mjs/.cjs file, anywhere
@@ -12,7 +14,7 @@ import {parseDuration} from '../units.js'
  * one line, because this is the first thing a new user gets wrong.
  */
 
-/** Worker settings a handler module may export; flags override them. Durations are in ms. */
+/** Worker settings a handler module may export (MODULE_EXPORTS of option-schema.ts); flags override them. Durations are in ms. */
 export interface HandlerDefaults {
   topic?: string
   group?: string
@@ -44,9 +46,15 @@ const isContainer = (value: unknown): value is Exports =>
 
 const isFunction = (value: unknown): value is (...args: unknown[]) => unknown => typeof value === 'function'
 
-export async function loadHandler(file: string, cwd = process.cwd()): Promise<LoadedHandler> {
+export interface LoadOptions {
+  /** The running qctl, given to the handler for `import 'qctl'` / `require('qctl')` (see running-qctl.ts). */
+  qctl?: QctlEntry | undefined
+}
+
+export async function loadHandler(file: string, cwd = process.cwd(), options: LoadOptions = {}): Promise<LoadedHandler> {
   const path = resolve(cwd, file)
   await checkFile(file, path)
+  if (options.qctl !== undefined) useRunningQctl(options.qctl)
   const exports = unwrapCommonJs(await importModule(file, path))
   const found = findHandler(exports)
   if (found === undefined) {
@@ -88,11 +96,7 @@ async function checkFile(file: string, path: string): Promise<void> {
 async function importModule(file: string, path: string): Promise<Exports> {
   const url = pathToFileURL(path).href
   try {
-    if (TS_EXTENSIONS.includes(extname(path))) {
-      // Loaded on demand: tsx (and esbuild behind it) costs start-up time that JS handlers should not pay.
-      const {tsImport} = await import('tsx/esm/api')
-      return (await tsImport(url, import.meta.url)) as Exports
-    }
+    if (TS_EXTENSIONS.includes(extname(path))) return await (await typeScriptImporter())(url)
     return (await import(url)) as Exports
   } catch (error) {
     const message = firstLine(error)
@@ -102,6 +106,28 @@ async function importModule(file: string, path: string): Promise<Exports> {
       : undefined
     throw loadError(`cannot load handler ${file}: ${message}`, path, {cause: error, ...(suggestion === undefined ? {} : {suggestion})})
   }
+}
+
+let typeScript: Promise<(url: string) => Promise<Exports>> | undefined
+
+/**
+ * Imports .ts/.mts/.cts handlers through tsx, registered once (on demand: tsx and esbuild behind it cost
+ * start-up time that JS handlers should not pay), under a namespace of its own as `tsImport` does, so
+ * its hooks apply to the handler and what it imports, not to qctl's own later imports. The resolve hook
+ * that gives a handler the running qctl is registered again after tsx's, so it runs first: tsx marks
+ * everything it resolves for a namespaced module with the namespace, which would load a second copy of
+ * qctl, not the running one (its classes other objects than the worker's).
+ */
+async function typeScriptImporter(): Promise<(url: string) => Promise<Exports>> {
+  typeScript ??= (async () => {
+    const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')])
+    const namespace = 'qctl-handler'
+    cjs.register({namespace})
+    const api = esm.register({namespace})
+    putRunningQctlFirst()
+    return async (url: string) => (await api.import(url, import.meta.url)) as Exports
+  })()
+  return typeScript
 }
 
 /**
@@ -156,7 +182,6 @@ function exportedNames(exports: Exports): string[] {
 type Check = (value: unknown) => number | string | undefined
 
 const nonEmptyString: Check = (value) => (typeof value === 'string' && value.trim() !== '' ? value : undefined)
-const positiveInteger: Check = (value) => (Number.isInteger(value) && (value as number) > 0 ? (value as number) : undefined)
 
 /** Milliseconds as a number, or a duration string ('5s') like the flags take. */
 const duration: Check = (value) => {
@@ -169,17 +194,28 @@ const duration: Check = (value) => {
   }
 }
 
-const DEFAULT_CHECKS: Record<string, [Check, string]> = {
-  topic: [nonEmptyString, 'a non-empty string'],
-  group: [nonEmptyString, 'a non-empty string'],
-  concurrency: [positiveInteger, 'a positive integer'],
-  maxAttempts: [positiveInteger, 'a positive integer'],
-  backoff: [nonEmptyString, 'a non-empty string'],
-  backoffDelay: [duration, "milliseconds or a duration string such as '5s'"],
-  backoffMax: [duration, "milliseconds or a duration string such as '5s'"],
-  visibilityTimeout: [duration, "milliseconds or a duration string such as '5s'"],
-  handlerTimeout: [duration, "milliseconds or a duration string such as '5s'"],
+const DURATION: [Check, string] = [duration, "milliseconds or a duration string such as '5s'"]
+
+/** How an export of each kind is checked (bounds of numbers are checked with the flags', in resolveWorkerOptions). */
+function checkOf(spec: OptionSpec): [Check, string] {
+  switch (spec.kind) {
+    case 'integer': {
+      const min = spec.min ?? 0
+      return [(value) => (Number.isInteger(value) && (value as number) >= min ? (value as number) : undefined), min === 1 ? 'a positive integer' : `an integer of at least ${min}`]
+    }
+    case 'duration':
+      return DURATION
+    case 'choice': {
+      const choices: readonly string[] = spec.choices ?? []
+      return [(value) => (typeof value === 'string' && choices.includes(value) ? value : undefined), choices.join(' or ')]
+    }
+    default:
+      return [nonEmptyString, 'a non-empty string']
+  }
 }
+
+/** The settings a handler module may export, and how each is checked: from the option schema. */
+const DEFAULT_CHECKS: Record<string, [Check, string]> = Object.fromEntries(MODULE_EXPORTS.map((spec) => [spec.moduleExport, checkOf(spec)]))
 
 /** Exported settings, found where the handler was found; `undefined` counts as not exported. */
 function readDefaults(exports: Exports, file: string, path: string): HandlerDefaults {

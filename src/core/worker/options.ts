@@ -2,40 +2,42 @@ import {hostname} from 'node:os'
 
 import {usageError} from '../errors.js'
 import {shortestBackoff, type BackoffPolicy} from './backoff.js'
+import {defaultOf, optionSpec, type OptionSpec, type WorkerOptionSpec} from './option-schema.js'
 import type {Handler} from './types.js'
 
+/** Defaults and bounds: WORKER_OPTIONS in option-schema.ts (the `qctl work` flags of the same names). */
 export interface WorkerOptions {
   topic: string
   group: string
   handler: Handler
-  /** Default: `<hostname>-<pid>`. */
+  /** Consumer name in the group (its default, `<hostname>-<pid>`, depends on the process). */
   consumer?: string | undefined
-  /** Handler calls in flight at most. Default 1. */
+  /** Handler calls in flight at most. */
   concurrency?: number | undefined
-  /** Deliveries before a failing entry is dead-lettered. Default 5. */
+  /** Deliveries before a failing entry is dead-lettered. */
   maxAttempts?: number | undefined
   backoff?: Partial<BackoffPolicy> | undefined
-  /** Idle time after which a dead consumer's entries are taken over. Default 30 s. */
+  /** Idle time after which a dead consumer's entries are taken over. */
   visibilityTimeoutMs?: number | undefined
-  /** Abort `ctx.signal` and count a transient failure after this long. Default: none. */
+  /** Abort `ctx.signal` and count a transient failure after this long. */
   handlerTimeoutMs?: number | undefined
-  /** How long running handlers may finish after a stop. Default 30 s. */
+  /** How long running handlers may finish after a stop. */
   shutdownTimeoutMs?: number | undefined
-  /** Where a new group starts. Default `start`. */
+  /** Where a new group starts. */
   from?: 'start' | 'latest' | undefined
-  /** Dead-letter stream key. Default: derived from the topic (keys.ts). */
+  /** Dead-letter stream key. */
   deadLetterTopic?: string | undefined
   /** Stop once the group has nothing new, nothing pending and no retry waiting. */
   untilEmpty?: boolean | undefined
   /** Stop after this many entries are handled (processed or dead-lettered). */
   maxMessages?: number | undefined
-  /** Entries held beyond the running handlers, read ahead so reads overlap handling. Default 100. */
+  /** Entries held beyond the running handlers, read ahead so reads overlap handling. */
   prefetch?: number | undefined
-  /** Longest wait of one blocking read. Default 1 s. */
+  /** Longest wait of one blocking read (not a flag). Default 1 s (WORKER_DEFAULTS). */
   blockMs?: number | undefined
   /**
    * Remove consumers of the group that hold nothing and have been idle this long (workers that were
-   * killed leave theirs behind). Default 1 hour; `false` turns it off (for consumers named by hand).
+   * killed leave theirs behind); `false` turns it off (for consumers named by hand).
    */
   pruneConsumersAfterMs?: number | false | undefined
 }
@@ -70,21 +72,33 @@ export interface ResolvedWorkerOptions {
   pruneConsumersAfterMs: number | undefined
 }
 
+/** The defaults, from the option schema (option-schema.ts); the two below are not options of `qctl work`. */
 export const WORKER_DEFAULTS = {
-  concurrency: 1,
-  maxAttempts: 5,
-  backoff: {kind: 'exponential', delayMs: 1000, maxMs: 5 * 60_000, jitter: 0.2} as BackoffPolicy,
-  visibilityTimeoutMs: 30_000,
-  shutdownTimeoutMs: 30_000,
-  prefetch: 500,
+  backoff: {kind: defaultOf('backoff'), delayMs: defaultOf('backoffDelay'), maxMs: defaultOf('backoffMax'), jitter: 0.2} as BackoffPolicy,
   blockMs: 1000,
-  pruneConsumersAfterMs: 60 * 60_000,
 } as const
 
-const positiveInteger = (value: number | undefined, fallback: number, option: string, min = 1): number => {
-  const chosen = value ?? fallback
-  if (!Number.isInteger(chosen) || chosen < min) throw usageError(`${option} must be an integer of at least ${min}, not ${String(value)}`)
+type NumericOption = Extract<WorkerOptionSpec, {kind: 'integer' | 'duration'}>['name']
+
+/** A number option within the schema's bounds, else its default; the message names the flag. */
+function bounded(name: NumericOption, value: number | undefined): number | undefined {
+  const spec: OptionSpec = optionSpec(name)
+  const chosen = value ?? (spec.default as number | undefined)
+  const min = spec.min ?? 0
+  if (chosen !== undefined && (!Number.isInteger(chosen) || chosen < min)) throw usageError(`--${spec.flag} must be an integer of at least ${min}, not ${String(value)}`)
   return chosen
+}
+
+/** `bounded` for an option the schema gives a default. */
+function boundedWithDefault(name: NumericOption, value: number | undefined): number {
+  const chosen = bounded(name, value)
+  if (chosen === undefined) throw new Error(`worker option ${name} has no default in option-schema.ts`)
+  return chosen
+}
+
+const atLeast = (value: number, min: number, option: string): number => {
+  if (!Number.isInteger(value) || value < min) throw usageError(`${option} must be an integer of at least ${min}, not ${String(value)}`)
+  return value
 }
 
 const clamp = (value: number, low: number, high: number): number => Math.min(high, Math.max(low, value))
@@ -96,36 +110,36 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
   if (typeof options.handler !== 'function') throw usageError('the handler must be a function')
   const backoff: BackoffPolicy = {...WORKER_DEFAULTS.backoff, ...options.backoff}
   if (backoff.kind !== 'exponential' && backoff.kind !== 'fixed') throw usageError(`--backoff must be exponential or fixed, not ${String(backoff.kind)}`)
-  positiveInteger(backoff.delayMs, 0, '--backoff-delay', 0)
-  positiveInteger(backoff.maxMs, 0, '--backoff-max', 0)
-  const visibilityTimeoutMs = positiveInteger(options.visibilityTimeoutMs, WORKER_DEFAULTS.visibilityTimeoutMs, '--visibility-timeout', 100)
-  const prefetch = positiveInteger(options.prefetch, WORKER_DEFAULTS.prefetch, '--prefetch', 0)
-  const concurrency = positiveInteger(options.concurrency, WORKER_DEFAULTS.concurrency, '--concurrency')
+  bounded('backoffDelay', backoff.delayMs)
+  bounded('backoffMax', backoff.maxMs)
+  const visibilityTimeoutMs = boundedWithDefault('visibilityTimeout', options.visibilityTimeoutMs)
+  const prefetch = boundedWithDefault('prefetch', options.prefetch)
+  const concurrency = boundedWithDefault('concurrency', options.concurrency)
   return {
     topic: options.topic,
     group: options.group,
     handler: options.handler,
     consumer: options.consumer ?? `${hostname()}-${process.pid}`,
     concurrency,
-    maxAttempts: positiveInteger(options.maxAttempts, WORKER_DEFAULTS.maxAttempts, '--max-attempts'),
+    maxAttempts: boundedWithDefault('maxAttempts', options.maxAttempts),
     backoff,
     visibilityTimeoutMs,
-    handlerTimeoutMs: options.handlerTimeoutMs === undefined ? undefined : positiveInteger(options.handlerTimeoutMs, 0, '--handler-timeout'),
-    shutdownTimeoutMs: positiveInteger(options.shutdownTimeoutMs, WORKER_DEFAULTS.shutdownTimeoutMs, '--shutdown-timeout', 0),
-    from: options.from ?? 'start',
+    handlerTimeoutMs: bounded('handlerTimeout', options.handlerTimeoutMs),
+    shutdownTimeoutMs: boundedWithDefault('shutdownTimeout', options.shutdownTimeoutMs),
+    from: options.from ?? defaultOf('from'),
     deadLetterTopic: options.deadLetterTopic,
-    untilEmpty: options.untilEmpty ?? false,
-    maxMessages: options.maxMessages === undefined ? undefined : positiveInteger(options.maxMessages, 0, '--max-messages'),
+    untilEmpty: options.untilEmpty ?? defaultOf('untilEmpty'),
+    maxMessages: bounded('maxMessages', options.maxMessages),
     prefetch,
     // Two reads' worth of read-ahead: one batch waits while the next is fetched, so reads overlap
     // handling. Measured on 1M drains (no-op handler, concurrency 8): reads of 250 or 500 instead of
     // 100 were ~10% faster, 500 no faster than 250 and ~4 MB more peak RSS; hence --prefetch 500.
     maxReadCount: clamp(Math.ceil(prefetch / 2), 1, 500),
-    blockMs: positiveInteger(options.blockMs, WORKER_DEFAULTS.blockMs, 'blockMs', 10),
+    blockMs: atLeast(options.blockMs ?? WORKER_DEFAULTS.blockMs, 10, 'blockMs'),
     heartbeatIntervalMs: Math.floor(visibilityTimeoutMs / 3),
     reclaimIntervalMs: clamp(Math.floor(visibilityTimeoutMs / 4), 50, 5000),
     duePollMs: clamp(Math.floor(shortestBackoff(backoff) / 4), 20, 1000),
     pruneConsumersAfterMs:
-      options.pruneConsumersAfterMs === false ? undefined : positiveInteger(options.pruneConsumersAfterMs, WORKER_DEFAULTS.pruneConsumersAfterMs, '--prune-consumers-after', 1000),
+      options.pruneConsumersAfterMs === false ? undefined : boundedWithDefault('pruneConsumersAfter', options.pruneConsumersAfterMs),
   }
 }

@@ -15,16 +15,22 @@ export const errorMessage = (error: unknown): string => {
   return text.length > ERROR_MESSAGE_LIMIT ? `${text.slice(0, ERROR_MESSAGE_LIMIT)}…` : text
 }
 
+/** A handler's error as every `retry` and `deadLettered` event carries it (`--json` too). */
 export interface Failure {
+  /** The error's name: its class (`PermanentError`, `TypeError`), or `Error` for a thrown non-error. */
   name: string
+  /** Its message, the first 1,000 characters. */
   message: string
 }
 
+/** `Name: message`, for log lines and warnings. */
+export const describeFailure = (failure: Failure): string => `${failure.name}: ${failure.message}`
+
 /** What happened to an entry that did not succeed, for the summary and the events. */
 export type FailureOutcome =
-  | {kind: 'retry'; delayMs: number; error: string}
-  | {kind: 'not-parked'; error: string}
-  | {kind: 'dead-lettered'; dlqId: string; errorName: string; error: string}
+  | {kind: 'retry'; delayMs: number; error: Failure}
+  | {kind: 'not-parked'; error: Failure}
+  | {kind: 'dead-lettered'; dlqId: string; error: Failure}
   | {kind: 'lost'}
   | {kind: 'duplicate'}
 
@@ -40,10 +46,10 @@ export class Outcomes {
   ) {}
 
   /** A handler threw: dead-letter it (permanent, or its last attempt), or retry it after a backoff. */
-  planFailure(tracked: Tracked, error: unknown): {kind: 'dead-letter'; failure: Failure} | {kind: 'retry'; delayMs: number; error: string} {
+  planFailure(tracked: Tracked, error: unknown): {kind: 'dead-letter'; failure: Failure} | {kind: 'retry'; delayMs: number; error: Failure} {
     const failure = {name: errorName(error), message: errorMessage(error)}
     if (failureKind(error) === 'permanent' || tracked.attempt >= this.options.maxAttempts) return {kind: 'dead-letter', failure}
-    return {kind: 'retry', delayMs: backoffDelay(this.options.backoff, tracked.attempt, tracked.id), error: `${failure.name}: ${failure.message}`}
+    return {kind: 'retry', delayMs: backoffDelay(this.options.backoff, tracked.attempt, tracked.id), error: failure}
   }
 
   /** Move to the dead-letter stream with the failure and the attempt count, atomically with the acknowledgement. */
@@ -63,7 +69,7 @@ export class Outcomes {
       ['dlq.last-failure', new Date(now).toISOString()],
     ]
     const outcome = await this.ops.deadLetter(tracked.id, metadata)
-    if (outcome.moved) return {kind: 'dead-lettered', dlqId: outcome.dlqId, errorName: failure.name, error: failure.message}
+    if (outcome.moved) return {kind: 'dead-lettered', dlqId: outcome.dlqId, error: failure}
     return outcome.reason === 'deleted' ? {kind: 'lost'} : {kind: 'duplicate'}
   }
 }

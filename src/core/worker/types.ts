@@ -1,6 +1,7 @@
 import type {Redis} from 'ioredis'
 
 import type {Message} from './message.js'
+import type {Failure} from './outcomes.js'
 
 /** What a handler gets besides the message. */
 export interface HandlerContext {
@@ -11,7 +12,8 @@ export interface HandlerContext {
   log: (...args: unknown[]) => void
 }
 
-export type Handler = (message: Message, context: HandlerContext) => unknown
+/** `Data`: what the handler takes `message.data` to be (qctl does not check it: the payload is whatever was published). */
+export type Handler<Data = unknown> = (message: Message<Data>, context: HandlerContext) => unknown
 
 export type StopReason = 'signal' | 'until-empty' | 'max-messages' | 'closed'
 
@@ -49,8 +51,9 @@ export interface WorkerSummary {
 
 export interface WorkerEvents {
   started: [{topic: string; group: string; consumer: string; groupCreated: boolean; deadLetterKey: string; replayKey: string}]
-  retry: [{id: string; attempt: number; delayMs: number; error: string}]
-  deadLettered: [{id: string; dlqId: string; attempts: number; errorName: string; error: string}]
+  /** `error`: the handler's error, `{name, message}` (the same shape in every event that carries one). */
+  retry: [{id: string; attempt: number; delayMs: number; error: Failure}]
+  deadLettered: [{id: string; dlqId: string; attempts: number; error: Failure}]
   lost: [{ids: string[]}]
   log: [{id: string; message: string}]
   warning: [{message: string}]

@@ -19,6 +19,8 @@ import {flushLanes, reportLost, unsentOf, type Lane, type Session, type Tally} f
 import type {ConnectionFactory, StopReason, WorkerEvents, WorkerSummary} from './types.js'
 
 export type {ConnectionFactory, Handler, HandlerContext, StopReason, WorkerEvents, WorkerSummary} from './types.js'
+
+export type WorkerStats = Readonly<Tally> & {inFlight: number; readAhead: number; elapsedMs: number}
 export {WORKER_CONNECTION_OPTIONS} from './connections.js'
 
 const READ_WATCHDOG_MARGIN_MS = 5000
@@ -77,8 +79,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return this.dispatcher?.size ?? 0
   }
 
-  get stats(): Readonly<Tally> & {inFlight: number; running: number; elapsedMs: number} {
-    return {...this.tally, inFlight: this.inFlightCount, running: this.dispatcher?.runningCount ?? 0, elapsedMs: Date.now() - this.startedAt}
+  /** The counts so far; `inFlight`: handlers running now; `readAhead`: entries held, read ahead, not started yet. */
+  get stats(): WorkerStats {
+    return {...this.tally, inFlight: this.dispatcher?.runningCount ?? 0, readAhead: this.dispatcher?.queuedCount ?? 0, elapsedMs: Date.now() - this.startedAt}
   }
 
   /**

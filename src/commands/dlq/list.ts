@@ -5,6 +5,7 @@ import {dlqFlag, topicArg} from '../../cli/dlq-flags.js'
 import {listDlq, type DlqListResult} from '../../core/dlq/list.js'
 import {resolveDlqKey} from '../../core/dlq/read.js'
 import {formatList} from '../../format/dlq.js'
+import {tableTarget} from '../../output/table-target.js'
 
 export default class DlqList extends BaseCommand<typeof DlqList> {
   static override summary = 'List dead-lettered entries of a topic, newest first.'
@@ -27,8 +28,8 @@ export default class DlqList extends BaseCommand<typeof DlqList> {
     const {args, flags} = this
     const redis = await this.redis('dlq')
     const result = await listDlq(redis, {key: resolveDlqKey(args.topic, flags.dlq), order: flags.oldest ? 'oldest' : 'newest', limit: flags.limit})
-    const width = process.stdout.isTTY === true ? process.stdout.columns : undefined
-    for (const line of formatList(result, {width, now: Date.now(), style: this.style})) this.log(line)
+    // --json prints the result: the table is never built for it.
+    if (!this.jsonEnabled()) for (const line of formatList(result, {width: tableTarget(process.stdout).width, now: Date.now(), style: this.style})) this.log(line)
     return result
   }
 }

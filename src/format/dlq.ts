@@ -218,8 +218,9 @@ export function formatEntry(entry: DlqEntry, now: number, style: ChalkInstance):
   const value = (text: string): string => shownLines(text).replace(/\n/g, `\n${' '.repeat(LABEL_WIDTH)}`)
   const lines = [
     `${label('DLQ entry')}${style.bold(shown(entry.dlqId))}, dead-lettered ${timeWithAge(entry.deadLetteredAt, now)}`,
-    `${label('origin')}${value(entry.originTopic ?? '-')} ${value(entry.originId ?? '-')}`,
-    `${label('group')}${value(entry.group ?? '-')}${entry.consumer === null ? '' : ` (consumer ${value(entry.consumer)})`}`,
+    // Names on one line; values (an error with its stack) may continue on the next.
+    `${label('origin')}${shown(entry.originTopic ?? '-')} ${shown(entry.originId ?? '-')}`,
+    `${label('group')}${shown(entry.group ?? '-')}${entry.consumer === null ? '' : ` (consumer ${shown(entry.consumer)})`}`,
     `${label('attempts')}${entry.attempts ?? '-'}`,
     `${label('error')}${style.red(value(errorText(entry)))}`,
     `${label('first failure')}${timeWithAge(entry.firstFailureAt, now)}`,

@@ -27,6 +27,8 @@ const MIN_ERROR_WIDTH = 16
 /** While a payload column is shown, the error keeps at least this much (a payload stub tells less than the error). */
 const ERROR_BEFORE_PREVIEW = 32
 const MIN_PREVIEW_WIDTH = 10
+/** Fitted to a width, a group name is cut here: the error tells more. */
+const MAX_FITTED_GROUP_WIDTH = 20
 const COLUMN_GAP = COMPACT_GAP
 
 /** A payload preview: runs of whitespace (pretty-printed JSON's newlines and indents) as one space, then shown safely. */
@@ -84,6 +86,7 @@ function share(free: number, errorNeeds: number, previewNeeds: number): {error: 
  */
 export function fitColumns(contentWidths: Readonly<Record<Column, number>>, width: number | undefined): ColumnFit {
   if (width === undefined) return {columns: [...COLUMNS], error: undefined, preview: PREVIEW_WIDTH}
+  contentWidths = {...contentWidths, group: Math.min(contentWidths.group, MAX_FITTED_GROUP_WIDTH)}
   let columns = [...COLUMNS]
   for (let dropped = 0; ; dropped++) {
     const fixed = columns.filter((column) => column !== 'error' && column !== 'preview')
@@ -128,7 +131,7 @@ export function formatDlqTable(entries: readonly DlqEntry[], layout: TableLayout
   const fit = fitColumns(contentWidths, layout.width)
   const columns = fit.columns.map((column): TableColumn => ({
     title: HEADERS[column],
-    maxWidth: column === 'error' ? fit.error : column === 'preview' ? fit.preview : undefined,
+    maxWidth: column === 'error' ? fit.error : column === 'preview' ? fit.preview : column === 'group' && layout.width !== undefined ? MAX_FITTED_GROUP_WIDTH : undefined,
   }))
   const cells = rows.map((row) => fit.columns.map((column) => (column === 'error' ? {text: row.error, paint: style.red} : row[column])))
   return renderTable(columns, cells, {layout: 'compact', head: style.bold})

@@ -46,9 +46,10 @@ const DEAD_LETTER_COLUMNS: readonly TableColumn[] = [
 export function formatInspect(result: InspectResult, style: ChalkInstance, options: TableOptions = {}): string {
   const table = (columns: readonly TableColumn[], rows: string[][]): string => renderTable(columns, rows, {head: style.bold, ...options}).join('\n')
   const out: string[] = []
-  const span = result.firstEntry === null ? 'empty' : `first ${result.firstEntry.id} (${result.firstEntry.at}), last ${result.lastEntry?.id} (${result.lastEntry?.at})`
   const added = result.entriesAdded === null ? '' : `, ${formatCount(result.entriesAdded)} added in all`
-  out.push(`${style.bold(`Topic ${shown(result.topic)}`)}: ${formatCount(result.length)} entries, ${span}${added}`)
+  out.push(`${style.bold(`Topic ${shown(result.topic)}`)}: ${formatCount(result.length)} entries${result.firstEntry === null ? ' (empty)' : ''}${added}`)
+  // On lines of their own: with the times, one line would not fit 80 columns.
+  if (result.firstEntry !== null) out.push(`  first ${result.firstEntry.id} (${result.firstEntry.at})`, `  last  ${result.lastEntry?.id} (${result.lastEntry?.at})`)
 
   if (result.groups.length === 0) {
     out.push('', 'No consumer groups.')

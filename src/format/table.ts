@@ -67,7 +67,9 @@ export function truncate(text: string, width: number): string {
   return `${[...text].slice(0, width - 1).join('')}…`
 }
 
-const pad = (text: string, width: number, align: Align): string => {
+/** `last`: the line's last cell, left-aligned, is not padded (no trailing spaces, inside colour or not). */
+const pad = (text: string, width: number, align: Align, last = false): string => {
+  if (last && align === 'left') return text
   const fill = ' '.repeat(Math.max(0, width - textWidth(text)))
   return align === 'right' ? fill + text : text + fill
 }
@@ -148,13 +150,17 @@ export function renderTable(columns: readonly TableColumn[], rows: readonly (rea
   const cells = rows.map((row) => columns.map((_, index) => prepare(row[index] ?? '')))
   const {layout, titles, widths} = planTable(columns, cells, options)
   const head = options.head ?? identity
+  const compact = layout === 'compact'
+  const lastIndex = columns.length - 1
   const cellOf = (cell: Prepared, index: number): string => {
     const width = widths[index] as number
-    return cell.paint(pad(truncate(cell.text, width), width, columns[index]?.align ?? 'left'))
+    return cell.paint(pad(truncate(cell.text, width), width, columns[index]?.align ?? 'left', compact && index === lastIndex))
   }
-  const headCells = titles.map((title, index) => head(pad(truncate(title, widths[index] as number), widths[index] as number, columns[index]?.align ?? 'left')))
+  const headCells = titles.map((title, index) =>
+    head(pad(truncate(title, widths[index] as number), widths[index] as number, columns[index]?.align ?? 'left', compact && index === lastIndex)),
+  )
   const lines: string[] = []
-  if (layout === 'compact') {
+  if (compact) {
     const gap = ' '.repeat(COMPACT_GAP)
     lines.push(headCells.join(gap).trimEnd())
     for (const row of cells) lines.push(row.map(cellOf).join(gap).trimEnd())

@@ -38,7 +38,8 @@ export default class DlqPurge extends BaseCommand<typeof DlqPurge> {
     let result: PurgeResult
     if (plan.ids.length === 0 || flags['dry-run']) {
       result = unchangedPurge(plan, {dryRun: flags['dry-run'], cancelled: false})
-      if (flags['dry-run'] && plan.ids.length > 0) {
+      // --json prints the plan's IDs: the table is never built for it.
+      if (flags['dry-run'] && plan.ids.length > 0 && !this.jsonEnabled()) {
         const width = process.stdout.isTTY === true ? process.stdout.columns : undefined
         for (const line of formatDlqTable(plan.entries, {width, now: Date.now(), style: this.style})) this.log(line)
       }

@@ -43,7 +43,8 @@ Selects all entries dead-lettered from TOPIC, or those matching every given filt
     let result: ReplayResult
     if (plan.ids.length === 0 || flags['dry-run']) {
       result = unchangedReplay(plan, args.topic, {dryRun: flags['dry-run'], cancelled: false})
-      if (flags['dry-run'] && plan.ids.length > 0) {
+      // --json prints the plan's IDs: the table is never built for it.
+      if (flags['dry-run'] && plan.ids.length > 0 && !this.jsonEnabled()) {
         const width = process.stdout.isTTY === true ? process.stdout.columns : undefined
         for (const line of formatDlqTable(plan.entries, {width, now: Date.now(), style: this.style})) this.log(line)
       }

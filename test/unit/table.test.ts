@@ -60,3 +60,14 @@ describe('textWidth and truncate', () => {
     expect(truncate('🚀🚀🚀', 2)).toBe('🚀…')
   })
 })
+
+describe('tableTarget', () => {
+  it('boxed only on a terminal of 100 columns or more; piped output is compact, fitted to COLUMNS when set', async () => {
+    const {tableTarget} = await import('../../src/output/table-target.js')
+    expect(tableTarget({isTTY: true, columns: 120}, {})).toEqual({width: 120, layout: 'boxed'})
+    expect(tableTarget({isTTY: true, columns: 80}, {COLUMNS: '200'})).toEqual({width: 80, layout: 'compact'})
+    expect(tableTarget({isTTY: false}, {COLUMNS: '80'})).toEqual({width: 80, layout: 'compact'})
+    expect(tableTarget({isTTY: false}, {COLUMNS: 'wide'})).toEqual({width: undefined, layout: 'compact'})
+    expect(tableTarget({}, {})).toEqual({width: undefined, layout: 'compact'})
+  })
+})

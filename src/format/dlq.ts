@@ -31,8 +31,11 @@ const MIN_PREVIEW_WIDTH = 10
 const MAX_FITTED_GROUP_WIDTH = 20
 const COLUMN_GAP = COMPACT_GAP
 
+/** A preview is never wider than a terminal: only this much of a payload (which may be megabytes) is looked at. */
+const PREVIEW_SOURCE_CHARS = 1000
+
 /** A payload preview: runs of whitespace (pretty-printed JSON's newlines and indents) as one space, then shown safely. */
-const previewText = (text: string): string => shown(text.replace(/\s+/g, ' ').trim())
+const previewText = (text: string): string => shown(text.slice(0, PREVIEW_SOURCE_CHARS).replace(/\s+/g, ' ').trim())
 
 /** `name: message`, either alone when the other is missing, `-` without both. */
 export function errorText(entry: Pick<DlqEntry, 'errorName' | 'errorMessage'>): string {
@@ -84,9 +87,9 @@ function share(free: number, errorNeeds: number, previewNeeds: number): {error: 
  * payload, then the age columns are left out: at 80 columns the error is kept before the payload
  * stub. Without a width: every column, errors whole, previews cut at 60 characters.
  */
-export function fitColumns(contentWidths: Readonly<Record<Column, number>>, width: number | undefined): ColumnFit {
+export function fitColumns(measured: Readonly<Record<Column, number>>, width: number | undefined): ColumnFit {
   if (width === undefined) return {columns: [...COLUMNS], error: undefined, preview: PREVIEW_WIDTH}
-  contentWidths = {...contentWidths, group: Math.min(contentWidths.group, MAX_FITTED_GROUP_WIDTH)}
+  const contentWidths = {...measured, group: Math.min(measured.group, MAX_FITTED_GROUP_WIDTH)}
   let columns = [...COLUMNS]
   for (let dropped = 0; ; dropped++) {
     const fixed = columns.filter((column) => column !== 'error' && column !== 'preview')

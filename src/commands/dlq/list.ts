@@ -28,8 +28,8 @@ export default class DlqList extends BaseCommand<typeof DlqList> {
     const {args, flags} = this
     const redis = await this.redis('dlq')
     const result = await listDlq(redis, {key: resolveDlqKey(args.topic, flags.dlq), order: flags.oldest ? 'oldest' : 'newest', limit: flags.limit})
-    // --json prints the result: the table is never built for it.
-    if (!this.jsonEnabled()) for (const line of formatList(result, {width: tableTarget(process.stdout).width, now: Date.now(), style: this.style})) this.log(line)
+    // --json prints the result: the table is never built for it. One write, not one per row.
+    if (!this.jsonEnabled()) this.log(formatList(result, {width: tableTarget(process.stdout).width, now: Date.now(), style: this.style}).join('\n'))
     return result
   }
 }

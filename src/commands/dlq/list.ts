@@ -9,7 +9,7 @@ import {tableTarget} from '../../output/table-target.js'
 
 export default class DlqList extends BaseCommand<typeof DlqList> {
   static override summary = 'List dead-lettered entries of a topic, newest first.'
-  static override description = `Shows each entry's dead-letter ID, origin ID, group, attempts, error, how long ago it failed and a payload preview. On a terminal the table fits its width; otherwise errors are shown whole. --json gives the entries in full, original fields and payload included.`
+  static override description = `Shows each entry's dead-letter ID, origin ID, group, attempts, error, how long ago it failed and a payload preview. On a terminal (or piped with COLUMNS set) the table fits that width, keeping the error before the payload; otherwise errors are shown whole. Control characters in names, errors and payloads are shown escaped (--json keeps them exact). --json gives the entries in full, original fields and payload included.`
   static override examples = [
     '<%= config.bin %> dlq list order.processed',
     '<%= config.bin %> dlq list order.processed --oldest --limit 100',

@@ -8,7 +8,7 @@
 //   --lines N            override the input size (publish: lines; work: backlog messages; memory: the
 //                        large backlog; latency: measured messages; replay: DLQ entries; top: entries
 //                        per topic; retry-storm: the large size, the small one a tenth of it;
-//                        reclaim: pending entries)
+//                        reclaim: pending entries; many-topics: topics, and entries of its DLQ)
 //   --profile DIR        top only: run qctl's process with `node --cpu-prof --cpu-prof-dir DIR`, for
 //                        a .cpuprofile per run (open it in Chrome DevTools); its CPU figures then
 //                        include the profiler's own cost
@@ -35,6 +35,7 @@ import {startRedisServer} from './lib/redis-server.mjs'
 import {writeMergedResults} from './lib/results.mjs'
 import {renderThroughputTable} from './lib/table.mjs'
 import * as latency from './scenarios/latency.mjs'
+import * as manyTopics from './scenarios/many-topics.mjs'
 import * as memory from './scenarios/memory.mjs'
 import * as publish from './scenarios/publish.mjs'
 import * as reclaim from './scenarios/reclaim.mjs'
@@ -44,7 +45,7 @@ import * as startup from './scenarios/startup.mjs'
 import * as top from './scenarios/top.mjs'
 import * as work from './scenarios/work.mjs'
 
-const SCENARIOS = [publish, work, memory, top, latency, startup, replay, retryStorm, reclaim]
+const SCENARIOS = [publish, work, memory, top, latency, startup, replay, retryStorm, reclaim, manyTopics]
 
 const benchDir = dirname(fileURLToPath(import.meta.url))
 const repoRoot = dirname(benchDir)

@@ -2,6 +2,7 @@ import type {ChalkInstance} from 'chalk'
 
 import {DRY_RUN_TABLE_ROWS, type DlqPlan} from '../core/dlq/plan.js'
 import {formatDryRun} from '../format/dlq-summary.js'
+import {tableTarget} from '../output/table-target.js'
 
 /**
  * The `--dry-run` of `qctl dlq replay` and `qctl dlq purge`, shared. `--json` lists the selected
@@ -15,6 +16,5 @@ export const dryRunRows = (dryRun: boolean, json: boolean): number => (dryRun &&
 /** The listing for people, above the one-line result; nothing with --json. */
 export function dryRunLines(plan: DlqPlan, json: boolean, style: ChalkInstance): string[] {
   if (json) return []
-  const width = process.stdout.isTTY === true ? process.stdout.columns : undefined
-  return formatDryRun(plan, {width, now: Date.now(), style})
+  return formatDryRun(plan, {width: tableTarget(process.stdout).width, now: Date.now(), style})
 }

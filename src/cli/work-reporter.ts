@@ -1,7 +1,8 @@
 import type {ChalkInstance} from 'chalk'
 
 import type {Worker, WorkerSummary} from '../core/worker/worker.js'
-import {formatDeadLetter, formatLost, formatRetry, formatStart, formatStatus, formatStopping, formatWorkSummary} from '../format/work.js'
+import {shown} from '../format/terminal-text.js'
+import {formatDeadLetter, formatHandlerLog, formatLost, formatRetry, formatStart, formatStatus, formatStopping, formatWorkSummary} from '../format/work.js'
 import type {Spinner} from '../output/spinner.js'
 
 /** json: JSON lines; terminal: a live status line; plain: log lines; quiet: nothing (the caller prints a result). */
@@ -33,7 +34,7 @@ export class WorkReporter {
     worker.on('retry', (event) => this.event('retry', event, () => formatRetry(event, style)))
     worker.on('deadLettered', (event) => this.event('deadLetter', event, () => formatDeadLetter(event, style)))
     worker.on('lost', (event) => this.event('lost', event, () => formatLost(event, style)))
-    worker.on('log', (event) => this.event('log', event, () => `[${event.id}] ${event.message}`))
+    worker.on('log', (event) => this.event('log', event, () => formatHandlerLog(event)))
     worker.on('warning', (event) => this.warn(event.message))
     worker.on('stopping', (event) => this.notice('stopping', event, formatStopping(event)))
     const interval = mode === 'terminal' ? STATUS_INTERVAL_MS : mode === 'json' ? JSON_STATS_INTERVAL_MS : PLAIN_STATS_INTERVAL_MS
@@ -43,7 +44,8 @@ export class WorkReporter {
   /** A warning: a `warning` event with --json, else a line on stderr. */
   warn(message: string): void {
     if (this.mode === 'json') this.json('warning', {message})
-    else if (this.mode !== 'quiet') process.stderr.write(`${this.style.yellow('warning:')} ${message}\n`)
+    // A warning may quote a handler or a key name: shown through the one sanitiser (--json keeps it exact).
+    else if (this.mode !== 'quiet') process.stderr.write(`${this.style.yellow('warning:')} ${shown(message)}\n`)
   }
 
   /** A line about the run itself (on stderr, even without a terminal), or an event with --json. */

@@ -3,6 +3,8 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {inspectTopic, type InspectResult} from '../core/stats/inspect.js'
 import {formatInspect} from '../format/inspect.js'
+import {shown} from '../format/terminal-text.js'
+import {tableTarget} from '../output/table-target.js'
 
 export default class Inspect extends BaseCommand<typeof Inspect> {
   static override summary = 'Everything about one topic: stream, groups, consumers, the oldest pending entries, the newest dead letters.'
@@ -14,8 +16,8 @@ export default class Inspect extends BaseCommand<typeof Inspect> {
 
   async run(): Promise<InspectResult> {
     const result = await inspectTopic(await this.redis('inspect'), this.args.topic, this.flags.group)
-    for (const warning of result.warnings) this.warnLine(warning)
-    this.log(formatInspect(result, this.style))
+    for (const warning of result.warnings) this.warnLine(shown(warning))
+    if (!this.jsonEnabled()) this.log(formatInspect(result, this.style, tableTarget(process.stdout)))
     return result
   }
 }

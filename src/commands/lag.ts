@@ -8,7 +8,9 @@ import {missingTopicsError} from '../core/errors.js'
 import {findTopicsAndDeadLetters, topicStats} from '../core/stats/topic-stats.js'
 import {durationFlag} from '../flags.js'
 import {formatGateFailure, formatGaveUp, formatLagTable, formatWaiting} from '../format/lag.js'
+import {shown} from '../format/terminal-text.js'
 import {startSpinner} from '../output/spinner.js'
+import {tableTarget} from '../output/table-target.js'
 
 export default class Lag extends BaseCommand<typeof Lag> {
   static override summary = 'Show lag, pending and dead letters per topic and consumer group; gate CI on thresholds.'
@@ -49,7 +51,7 @@ Gates: if a row breaks --max-lag, --max-pending, --max-pending-age or --max-dlq,
     const redis = await this.redis('lag')
     const warned = new Set<string>()
     const warnOnce = (message: string): void => {
-      if (!warned.has(message)) this.warnLine(message)
+      if (!warned.has(message)) this.warnLine(shown(message))
       warned.add(message)
     }
     const measure = async (): Promise<LagRow[]> => {
@@ -88,7 +90,8 @@ Gates: if a row breaks --max-lag, --max-pending, --max-pending-age or --max-dlq,
     }
     const failing = (): boolean => rows.some((row) => row.failedGates.length > 0)
 
-    this.log(rows.length === 0 ? 'No streams found.' : formatLagTable(rows, this.style))
+    // --json prints the rows: the table is never built for it (over 10,000 topics it was most of the time).
+    if (!this.jsonEnabled()) this.log(rows.length === 0 ? 'No streams found.' : formatLagTable(rows, this.style, tableTarget(process.stdout)))
     if (failing()) {
       if (!this.jsonEnabled()) {
         for (const row of rows) for (const failure of row.failedGates) process.stderr.write(`${this.style.red('Gate failed:')} ${formatGateFailure(row, failure)}\n`)

@@ -6,7 +6,9 @@ import {serverVersion} from '../core/stats/server-info.js'
 import {explainingConnectionErrors, RedisSnapshotSource} from '../core/stats/snapshot-source.js'
 import {sleep} from '../core/sleep.js'
 import {durationFlag} from '../flags.js'
+import {shown} from '../format/terminal-text.js'
 import {formatTopSnapshot} from '../format/top.js'
+import {tableTarget} from '../output/table-target.js'
 import {sortRows} from '../ui/model/layout.js'
 import {rateRows, type RateRow} from '../ui/model/rates.js'
 
@@ -82,8 +84,9 @@ A named TOPIC that does not exist exits 6 (--allow-missing: shown as absent), on
     const second = await source.refresh(null)
     const rows = sortRows(rateRows(first, second), 'name')
     const warnings = source.takeWarnings()
-    for (const warning of warnings) this.warnLine(warning)
-    this.log(formatTopSnapshot(rows, second.at - first.at, this.style))
+    for (const warning of warnings) this.warnLine(shown(warning))
+    // --json prints the rows: the table is never built for it.
+    if (!this.jsonEnabled()) this.log(formatTopSnapshot(rows, second.at - first.at, this.style, tableTarget(process.stdout)))
     return {at: new Date(second.at).toISOString(), intervalMs: second.at - first.at, server, rows, warnings}
   }
 }

@@ -1,5 +1,4 @@
 import type {ChalkInstance} from 'chalk'
-import Table from 'cli-table3'
 
 import type {DlqEntry} from '../core/dlq/entry.js'
 import type {DlqListResult} from '../core/dlq/list.js'
@@ -8,6 +7,10 @@ import type {PurgeResult} from '../core/dlq/purge.js'
 import type {ReplayProgress, ReplayResult} from '../core/dlq/replay.js'
 import {resultDestination} from './replay-targets.js'
 import {formatAge, formatCount, formatDuration, plural, ratePerSecond} from './numbers.js'
+import {COMPACT_GAP, renderTable, textWidth, truncate, type TableColumn} from './table.js'
+import {shown, shownLines} from './terminal-text.js'
+
+export {truncate}
 
 /** Pure formatting of `qctl dlq` results: `now` and the terminal width are arguments. */
 
@@ -22,23 +25,18 @@ export interface TableLayout {
 /** Payload previews are cut to this many characters when there is no terminal width to fit. */
 export const PREVIEW_WIDTH = 60
 const MIN_ERROR_WIDTH = 16
+/** While a payload column is shown, the error keeps at least this much (a payload stub tells less than the error). */
+const ERROR_BEFORE_PREVIEW = 32
 const MIN_PREVIEW_WIDTH = 10
-const COLUMN_GAP = 2
+/** Fitted to a width, a group name is cut here: the error tells more. */
+const MAX_FITTED_GROUP_WIDTH = 20
+const COLUMN_GAP = COMPACT_GAP
 
-/** Control characters (newlines, escape sequences) and runs of whitespace as one space: one cell, one line. */
-export const oneLine = (text: string): string =>
-  text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').replace(/\s+/g, ' ').trim()
+/** A preview is never wider than a terminal: only this much of a payload (which may be megabytes) is looked at. */
+const PREVIEW_SOURCE_CHARS = 1000
 
-/** Control characters other than newline and tab shown as `\u001b` escapes, so stored text cannot drive the terminal. */
-export const visible = (text: string): string =>
-  text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`)
-
-/** Cut to `width` characters, ending in … when cut. */
-export function truncate(text: string, width: number): string {
-  const chars = [...text]
-  if (chars.length <= width) return text
-  return width <= 0 ? '' : `${chars.slice(0, width - 1).join('')}…`
-}
+/** A payload preview: runs of whitespace (pretty-printed JSON's newlines and indents) as one space, then shown safely. */
+const previewText = (text: string): string => shown(text.slice(0, PREVIEW_SOURCE_CHARS).replace(/\s+/g, ' ').trim())
 
 /** `name: message`, either alone when the other is missing, `-` without both. */
 export function errorText(entry: Pick<DlqEntry, 'errorName' | 'errorMessage'>): string {
@@ -57,7 +55,7 @@ export function formatAgo(thenMs: number, now: number): string {
 /** When the entry last failed (its dead-lettering time when the entry does not say). */
 const failedAtMs = (entry: DlqEntry): number => Date.parse(entry.lastFailureAt ?? entry.deadLetteredAt)
 
-export const payloadPreview = (entry: Pick<DlqEntry, 'data'>): string => (entry.data === null ? '(no data)' : oneLine(entry.data))
+export const payloadPreview = (entry: Pick<DlqEntry, 'data'>): string => (entry.data === null ? '(no data)' : previewText(entry.data))
 
 export type Column = 'id' | 'origin' | 'group' | 'attempts' | 'error' | 'failed' | 'preview'
 
@@ -79,24 +77,28 @@ function share(free: number, errorNeeds: number, previewNeeds: number): {error: 
   if (errorNeeds + previewNeeds <= free) error = errorNeeds
   else if (errorNeeds <= error) error = errorNeeds
   else if (previewNeeds <= free - error) error = free - previewNeeds
-  error = Math.max(Math.min(MIN_ERROR_WIDTH, errorNeeds), error)
+  error = Math.max(Math.min(ERROR_BEFORE_PREVIEW, errorNeeds), error)
   return {error, preview: Math.max(Math.min(MIN_PREVIEW_WIDTH, previewNeeds), Math.min(previewNeeds, free - error))}
 }
 
 /**
  * Which columns to show and how wide the error and payload may be: they share what the other
- * columns leave of `width` (60/40 when both need more than that). When that is less than their
- * minimums, the origin ID, then the payload, then the age columns are left out. Without a
- * width: every column, errors whole, previews cut at 60 characters.
+ * columns leave of `width` (60/40 when both need more than that), the error keeping at least 32
+ * columns while a payload is shown. When that is less than their minimums, the origin ID, then the
+ * payload, then the age columns are left out: at 80 columns the error is kept before the payload
+ * stub. Without a width: every column, errors whole, previews cut at 60 characters.
  */
-export function fitColumns(contentWidths: Readonly<Record<Column, number>>, width: number | undefined): ColumnFit {
+export function fitColumns(measured: Readonly<Record<Column, number>>, width: number | undefined): ColumnFit {
   if (width === undefined) return {columns: [...COLUMNS], error: undefined, preview: PREVIEW_WIDTH}
+  const contentWidths = {...measured, group: Math.min(measured.group, MAX_FITTED_GROUP_WIDTH)}
   let columns = [...COLUMNS]
   for (let dropped = 0; ; dropped++) {
     const fixed = columns.filter((column) => column !== 'error' && column !== 'preview')
     const free = width - fixed.reduce((sum, column) => sum + contentWidths[column], 0) - COLUMN_GAP * (columns.length - 1)
     const withPreview = columns.includes('preview')
-    const needed = Math.min(MIN_ERROR_WIDTH, contentWidths.error) + (withPreview ? Math.min(MIN_PREVIEW_WIDTH, contentWidths.preview) : 0)
+    const needed = withPreview
+      ? Math.min(ERROR_BEFORE_PREVIEW, contentWidths.error) + Math.min(MIN_PREVIEW_WIDTH, contentWidths.preview)
+      : Math.min(MIN_ERROR_WIDTH, contentWidths.error)
     const next = DROP_ORDER[dropped]
     if (free >= needed || next === undefined) {
       if (!withPreview) return {columns, error: Math.max(Math.min(MIN_ERROR_WIDTH, contentWidths.error), Math.min(free, contentWidths.error)), preview: undefined}
@@ -109,47 +111,34 @@ export function fitColumns(contentWidths: Readonly<Record<Column, number>>, widt
 /**
  * The entries as a borderless table (one line per entry): DLQ ID, origin ID, group, attempts,
  * error (name: message), age of the last failure, payload preview, fitted to the terminal width
- * (see fitColumns).
+ * (see fitColumns). Linear in the entries (a dry-run plan may hold 200,000).
  */
 export function formatDlqTable(entries: readonly DlqEntry[], layout: TableLayout): string[] {
   const {style} = layout
   const rows = entries.map(
     (entry): Record<Column, string> => ({
       id: entry.dlqId,
-      origin: entry.originId ?? '-',
-      group: oneLine(entry.group ?? '-'),
+      origin: shown(entry.originId ?? '-'),
+      group: shown(entry.group ?? '-'),
       attempts: entry.attempts === null ? '-' : String(entry.attempts),
-      error: oneLine(errorText(entry)),
+      error: shown(errorText(entry)),
       failed: formatAgo(failedAtMs(entry), layout.now),
       preview: payloadPreview(entry),
     }),
   )
-  const contentWidths = Object.fromEntries(
-    COLUMNS.map((column) => [column, rows.reduce((widest, row) => Math.max(widest, [...row[column]].length), HEADERS[column].length)]),
-  ) as Record<Column, number>
-  const fit = fitColumns(contentWidths, layout.width)
-  const widthOf = (column: Column): number | null => (column === 'error' ? (fit.error ?? null) : column === 'preview' ? (fit.preview ?? null) : null)
-
-  const table = new Table({
-    head: fit.columns.map((column) => style.bold(HEADERS[column])),
-    chars: {
-      top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
-      left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: ' '.repeat(COLUMN_GAP),
-    },
-    style: {'padding-left': 0, 'padding-right': 0, head: [], border: []},
-    colWidths: fit.columns.map(widthOf),
-    wordWrap: false,
-  })
-  for (const row of rows) {
-    table.push(
-      fit.columns.map((column) => {
-        const limit = widthOf(column)
-        const text = limit === null ? row[column] : truncate(row[column], limit)
-        return column === 'error' ? style.red(text) : text
-      }),
-    )
+  const contentWidths = {} as Record<Column, number>
+  for (const column of COLUMNS) {
+    let widest = HEADERS[column].length
+    for (const row of rows) widest = Math.max(widest, textWidth(row[column]))
+    contentWidths[column] = widest
   }
-  return table.toString().split('\n').map((line) => line.trimEnd())
+  const fit = fitColumns(contentWidths, layout.width)
+  const columns = fit.columns.map((column): TableColumn => ({
+    title: HEADERS[column],
+    maxWidth: column === 'error' ? fit.error : column === 'preview' ? fit.preview : column === 'group' && layout.width !== undefined ? MAX_FITTED_GROUP_WIDTH : undefined,
+  }))
+  const cells = rows.map((row) => fit.columns.map((column) => (column === 'error' ? {text: row.error, paint: style.red} : row[column])))
+  return renderTable(columns, cells, {layout: 'compact', head: style.bold})
 }
 
 /** `qctl dlq list` for people: the table and a line saying what was shown. */
@@ -238,7 +227,7 @@ const LABEL_WIDTH = 15
 const timeWithAge = (iso: string | null, now: number): string => {
   if (iso === null) return '-'
   const ms = Date.parse(iso)
-  return Number.isNaN(ms) ? visible(iso) : `${iso} (${formatAgo(ms, now)})`
+  return Number.isNaN(ms) ? shown(iso) : `${iso} (${formatAgo(ms, now)})`
 }
 
 /** `qctl dlq show` for people: metadata, every original field, then the payload (pretty when JSON). */
@@ -246,24 +235,25 @@ export function formatEntry(entry: DlqEntry, now: number, style: ChalkInstance):
   // At least two spaces after a label, however long (a field name can be): never `namevalue`.
   const label = (text: string): string => style.dim(`${text.padEnd(LABEL_WIDTH - 2)}  `)
   // Multi-line values (an error with a stack, say) continue under the value column.
-  const value = (text: string): string => visible(text).replace(/\r?\n/g, `\n${' '.repeat(LABEL_WIDTH)}`)
+  const value = (text: string): string => shownLines(text).replace(/\n/g, `\n${' '.repeat(LABEL_WIDTH)}`)
   const lines = [
-    `${label('DLQ entry')}${style.bold(entry.dlqId)}, dead-lettered ${timeWithAge(entry.deadLetteredAt, now)}`,
-    `${label('origin')}${value(entry.originTopic ?? '-')} ${value(entry.originId ?? '-')}`,
-    `${label('group')}${value(entry.group ?? '-')}${entry.consumer === null ? '' : ` (consumer ${value(entry.consumer)})`}`,
+    `${label('DLQ entry')}${style.bold(shown(entry.dlqId))}, dead-lettered ${timeWithAge(entry.deadLetteredAt, now)}`,
+    // Names on one line; values (an error with its stack) may continue on the next.
+    `${label('origin')}${shown(entry.originTopic ?? '-')} ${shown(entry.originId ?? '-')}`,
+    `${label('group')}${shown(entry.group ?? '-')}${entry.consumer === null ? '' : ` (consumer ${shown(entry.consumer)})`}`,
     `${label('attempts')}${entry.attempts ?? '-'}`,
     `${label('error')}${style.red(value(errorText(entry)))}`,
     `${label('first failure')}${timeWithAge(entry.firstFailureAt, now)}`,
     `${label('last failure')}${timeWithAge(entry.lastFailureAt, now)}`,
   ]
   for (const [name, text] of Object.entries(entry.fields)) {
-    if (name !== 'data') lines.push(`${label(`field ${visible(name)}`)}${value(text)}`)
+    if (name !== 'data') lines.push(`${label(`field ${shown(name)}`)}${value(text)}`)
   }
   if (entry.data === null) {
     lines.push(`${label('payload')}(no data field)`)
   } else {
     const pretty = entry.fields.enc === 'raw' ? undefined : prettyJson(entry.data)
-    lines.push(style.dim(pretty === undefined ? 'payload:' : 'payload (JSON):'), visible(pretty ?? entry.data))
+    lines.push(style.dim(pretty === undefined ? 'payload:' : 'payload (JSON):'), shownLines(pretty ?? entry.data))
   }
   return lines
 }

@@ -1,8 +1,9 @@
 import type {ChalkInstance} from 'chalk'
-import Table from 'cli-table3'
 
 import type {GateFailure, LagRow} from '../core/lag/lag.js'
 import {formatAge, formatCount, formatDuration} from './numbers.js'
+import {renderTable, type TableCell, type TableColumn, type TableOptions} from './table.js'
+import {shown} from './terminal-text.js'
 
 const gateLabels: Record<GateFailure['gate'], string> = {
   'max-lag': 'lag',
@@ -16,7 +17,8 @@ const gateValue = (failure: GateFailure): string =>
 
 const gateLimit = (failure: GateFailure): string => (failure.gate === 'max-pending-age' ? formatAge(failure.limit) : formatCount(failure.limit))
 
-export const rowName = (row: Pick<LagRow, 'topic' | 'group'>): string => (row.group === null ? row.topic : `${row.topic}/${row.group}`)
+/** `orders/billing`, shown safely (names come from Redis). */
+export const rowName = (row: Pick<LagRow, 'topic' | 'group'>): string => shown(row.group === null ? row.topic : `${row.topic}/${row.group}`)
 
 /**
  * `orders/billing: lag 1,200 > --max-lag 1,000` (one per broken gate); for a row without a group,
@@ -24,7 +26,7 @@ export const rowName = (row: Pick<LagRow, 'topic' | 'group'>): string => (row.gr
  */
 export const formatGateFailure = (row: LagRow, failure: GateFailure): string => {
   if (failure.reason === 'no-group') {
-    const why = row.group === null ? 'no consumer group reads it' : `it has no consumer group "${row.group}"`
+    const why = row.group === null ? 'no consumer group reads it' : `it has no consumer group "${shown(row.group)}"`
     return `${rowName(row)}: ${why}, so --${failure.gate} ${gateLimit(failure)} cannot pass`
   }
   return `${rowName(row)}: ${gateLabels[failure.gate]} ${gateValue(failure)} > --${failure.gate} ${gateLimit(failure)}`
@@ -36,28 +38,42 @@ export const formatLag = (row: LagRow): string => {
   return formatCount(row.lag)
 }
 
-/** The `qctl lag` table. Failing cells are red when colour is on; the gate list below carries the meaning. */
-export function formatLagTable(rows: readonly LagRow[], style: ChalkInstance): string {
-  const table = new Table({
-    head: ['TOPIC', 'GROUP', 'LENGTH', 'LAG', 'PENDING', 'OLDEST PENDING', 'CONSUMERS', 'DLQ'],
-    style: {head: [], border: []},
-    colAligns: ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
-  })
-  for (const row of rows) {
+const LAG_COLUMNS: readonly TableColumn[] = [
+  {title: 'TOPIC', shrinks: true},
+  {title: 'GROUP', shrinks: true},
+  {title: 'LENGTH', align: 'right'},
+  {title: 'LAG', align: 'right'},
+  {title: 'PENDING', align: 'right'},
+  {title: 'OLDEST PENDING', narrowTitle: 'OLDEST', align: 'right'},
+  {title: 'CONSUMERS', narrowTitle: 'CONS', align: 'right'},
+  {title: 'DLQ', align: 'right'},
+]
+
+const groupCell = (row: LagRow, style: ChalkInstance): TableCell => {
+  if (row.group === null) return {text: '(no consumer group)', paint: style.dim}
+  return row.groupExists ? row.group : {text: `${row.group} (missing)`, paint: style.dim}
+}
+
+/**
+ * The `qctl lag` table (boxed on a wide terminal, compact when piped, narrow or long; names cut to
+ * fit the width). Failing cells are red when colour is on; the gate list below carries the meaning.
+ */
+export function formatLagTable(rows: readonly LagRow[], style: ChalkInstance, options: TableOptions = {}): string {
+  const cells = rows.map((row): TableCell[] => {
     const failed = new Set(row.failedGates.map((failure) => failure.gate))
-    const mark = (gate: GateFailure['gate'], text: string): string => (failed.has(gate) ? style.red(text) : text)
-    table.push([
+    const mark = (gate: GateFailure['gate'], text: string): TableCell => (failed.has(gate) ? {text, paint: style.red} : text)
+    return [
       row.topic,
-      row.group === null ? style.dim('(no consumer group)') : row.groupExists ? row.group : `${row.group} ${style.dim('(missing)')}`,
+      groupCell(row, style),
       formatCount(row.length),
       mark('max-lag', formatLag(row)),
       row.groupExists ? mark('max-pending', formatCount(row.pending)) : '-',
       row.oldestPendingAgeMs === null ? '-' : mark('max-pending-age', formatAge(row.oldestPendingAgeMs)),
       row.groupExists ? `${row.activeConsumers}/${row.consumers}` : '-',
       mark('max-dlq', formatCount(row.deadLetters)),
-    ])
-  }
-  return table.toString()
+    ]
+  })
+  return renderTable(LAG_COLUMNS, cells, {head: style.bold, ...options}).join('\n')
 }
 
 /** The --wait progress line (on a terminal): time left, the first gate still failing and how many more. */

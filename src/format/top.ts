@@ -1,26 +1,25 @@
 import type {ChalkInstance} from 'chalk'
-import Table from 'cli-table3'
 
 import {cellText, toneOf} from '../ui/model/cells.js'
 import {COLUMNS, type ColumnKey} from '../ui/model/layout.js'
 import type {RateRow} from '../ui/model/rates.js'
 import {formatDuration} from './numbers.js'
+import {renderTable, type TableCell, type TableColumn, type TableOptions} from './table.js'
 
 /** The columns of the one-shot table: everything but the sparklines, which need a minute of history. */
 const ONCE_COLUMNS = COLUMNS.filter((column) => column.key !== 'inSpark' && column.key !== 'outSpark')
+const TABLE_COLUMNS: readonly TableColumn[] = ONCE_COLUMNS.map((column) => ({title: column.title, align: column.align, shrinks: column.key === 'name'}))
 
-/** `qctl top --once` (and top off a terminal): one table of the rates measured over one interval. */
-export function formatTopSnapshot(rows: readonly RateRow[], intervalMs: number, style: ChalkInstance): string {
+/**
+ * `qctl top --once` (and top off a terminal): one table of the rates measured over one interval.
+ * Topic and group names come from Redis: the table shows them through the one sanitiser.
+ */
+export function formatTopSnapshot(rows: readonly RateRow[], intervalMs: number, style: ChalkInstance, options: TableOptions = {}): string {
   if (rows.length === 0) return 'No streams found.'
-  const table = new Table({
-    head: ONCE_COLUMNS.map((column) => column.title),
-    style: {head: [], border: []},
-    colAligns: ONCE_COLUMNS.map((column) => column.align),
-  })
-  for (const row of rows) {
+  const cells = rows.map((row): TableCell[] => {
     const tone = toneOf(row)
-    const paint = tone === 'alert' ? style.red : tone === 'good' ? style.green : tone === 'quiet' ? style.dim : (text: string) => text
-    table.push(ONCE_COLUMNS.map((column) => paint(cellText(row, column.key as ColumnKey))))
-  }
-  return `Rates measured over ${formatDuration(intervalMs)}:\n${table.toString()}`
+    const paint = tone === 'alert' ? style.red : tone === 'good' ? style.green : tone === 'quiet' ? style.dim : undefined
+    return ONCE_COLUMNS.map((column) => ({text: cellText(row, column.key as ColumnKey), paint}))
+  })
+  return `Rates measured over ${formatDuration(intervalMs)}:\n${renderTable(TABLE_COLUMNS, cells, {head: style.bold, ...options}).join('\n')}`
 }

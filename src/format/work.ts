@@ -2,23 +2,30 @@ import type {ChalkInstance} from 'chalk'
 
 import type {WorkerEvents, WorkerSummary} from '../core/worker/worker.js'
 import {formatCount, formatDuration, plural} from './numbers.js'
+import {shown} from './terminal-text.js'
 
 type Event<K extends keyof WorkerEvents> = WorkerEvents[K][0]
 
-/** A handler's error text on one line, without terminal control characters. */
-const oneLine = (text: string): string => text.replace(/\s*[\r\n]+\s*/g, ' ').replace(/[\u0000-\u001f\u007f]/g, '')
+/*
+ * Names (topic, group, consumer) and handlers' error texts are foreign text: every log line shows
+ * them through the one sanitiser, so an escape cannot drive the terminal and a CR or LF in an error
+ * message cannot split a line (they read `\r`, `\n`).
+ */
 
 export const formatStart = (event: Event<'started'>, style: ChalkInstance): string =>
-  `Working on ${style.bold(event.topic)} as group ${style.bold(event.group)}${event.groupCreated ? ' (created)' : ''}, consumer ${event.consumer}; dead letters go to ${event.deadLetterKey}`
+  `Working on ${style.bold(shown(event.topic))} as group ${style.bold(shown(event.group))}${event.groupCreated ? ' (created)' : ''}, consumer ${shown(event.consumer)}; dead letters go to ${shown(event.deadLetterKey)}`
 
 export const formatRetry = (event: Event<'retry'>, style: ChalkInstance): string =>
-  style.yellow(`retry ${event.id} (attempt ${event.attempt} failed) in ${formatDuration(event.delayMs)}: ${oneLine(`${event.error.name}: ${event.error.message}`)}`)
+  style.yellow(`retry ${shown(event.id)} (attempt ${event.attempt} failed) in ${formatDuration(event.delayMs)}: ${shown(`${event.error.name}: ${event.error.message}`)}`)
 
 export const formatDeadLetter = (event: Event<'deadLettered'>, style: ChalkInstance): string =>
-  style.red(`dead-lettered ${event.id} after ${plural(event.attempts, 'attempt')} as ${event.dlqId}: ${oneLine(`${event.error.name}: ${event.error.message}`)}`)
+  style.red(`dead-lettered ${shown(event.id)} after ${plural(event.attempts, 'attempt')} as ${shown(event.dlqId)}: ${shown(`${event.error.name}: ${event.error.message}`)}`)
 
 export const formatLost = (event: Event<'lost'>, style: ChalkInstance): string =>
-  style.red(`lost ${plural(event.ids.length, 'entry', 'entries')} deleted or trimmed while pending: ${event.ids.slice(0, 10).join(', ')}${event.ids.length > 10 ? ', …' : ''}`)
+  style.red(`lost ${plural(event.ids.length, 'entry', 'entries')} deleted or trimmed while pending: ${shown(event.ids.slice(0, 10).join(', '))}${event.ids.length > 10 ? ', …' : ''}`)
+
+/** A line a handler logged through its context (`[id] message`). */
+export const formatHandlerLog = (event: {id: string; message: string}): string => `[${shown(event.id)}] ${shown(event.message)}`
 
 /** The status line (spinner text on a terminal): in flight counts running handlers, read ahead what waits to start. */
 export function formatStatus(stats: {processed: number; retried: number; deadLettered: number; inFlight: number; readAhead: number}, ratePerSecond: number): string {

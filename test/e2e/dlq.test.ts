@@ -128,7 +128,8 @@ describe('qctl dlq list', () => {
     expect(lines[0]).toMatch(/^DLQ ID\s+ORIGIN ID\s+GROUP\s+ATTEMPTS\s+ERROR\s+FAILED\s+PAYLOAD$/)
     expect(lines.slice(1, 4).map((line) => line.split(/\s+/)[0])).toEqual([...ids].reverse())
     expect(lines[1]).toMatch(/\sshipping\s+5\s+Error: failed 2\s+4\ds ago\s+\{"orderId":3\}$/)
-    expect(lines[2]).toContain('TimeoutError: upstream timed out after 30s')
+    // A line break in an error is shown escaped: the row stays one line (issue 15, point 5).
+    expect(lines[2]).toContain('TimeoutError: upstream timed out\\nafter 30s')
     expect(lines[3]).toMatch(/\sbilling\s+1\s+PermanentError: non-positive total\s/)
     expect(lines.at(-1)).toBe(`Showing all 3 entries in ${dlqKeyOf(topic)}, newest first.`)
 

@@ -19,12 +19,10 @@ import {
   formatReplayProgress,
   formatReplayQuestion,
   formatReplaySummary,
-  oneLine,
   PREVIEW_WIDTH,
   MAX_PRETTY_DEPTH,
   prettyJson,
   truncate,
-  visible,
 } from '../../src/format/dlq.js'
 
 const style = new Chalk({level: 0})
@@ -58,14 +56,6 @@ describe('small pieces', () => {
     ['abc', 0, ''],
   ])('truncate(%j, %i) is %j', (text, width, expected) => {
     expect(truncate(text, width)).toBe(expected)
-  })
-
-  it('oneLine turns newlines, tabs and escape sequences into single spaces', () => {
-    expect(oneLine('a\nb\r\n\tc \u001b[31mred')).toBe('a b c [31mred')
-  })
-
-  it('visible shows control characters as escapes but keeps newlines and tabs', () => {
-    expect(visible('a\u001b[2Jb\n\tc\u0007')).toBe('a\\u001b[2Jb\n\tc\\u0007')
   })
 
   it.each([
@@ -148,14 +138,16 @@ describe('formatDlqTable', () => {
     expect(lines[1]).toContain('…')
     expect(lines[1]).toContain('3m00s ago')
     expect(lines[1]).toContain('{"orderId":1,')
-    expect(lines[2]).toContain('PermanentError: multi line [31m')
+    expect(lines[2]).toContain('PermanentError: multi\\nline\\u00')
     expect(lines[2]).not.toContain('\u001b')
   })
 
   it('the error and preview columns share what the others leave, 60/40; narrow terminals lose origin, payload, age', () => {
     const widths = {id: 15, origin: 15, group: 7, attempts: 8, error: 200, failed: 9, preview: 300}
     expect(fitColumns(widths, 120)).toEqual({columns: ['id', 'origin', 'group', 'attempts', 'error', 'failed', 'preview'], error: 32, preview: 22})
-    expect(fitColumns(widths, 80)).toEqual({columns: ['id', 'group', 'attempts', 'error', 'failed', 'preview'], error: 18, preview: 13})
+    // At 80 columns the payload stub goes before the error is cut below 32 columns.
+    expect(fitColumns(widths, 80)).toEqual({columns: ['id', 'group', 'attempts', 'error', 'failed'], error: 33})
+    expect(fitColumns(widths, 92)).toEqual({columns: ['id', 'group', 'attempts', 'error', 'failed', 'preview'], error: 32, preview: 11})
     expect(fitColumns(widths, 70)).toEqual({columns: ['id', 'group', 'attempts', 'error', 'failed'], error: 23})
     expect(fitColumns(widths, 60)).toEqual({columns: ['id', 'group', 'attempts', 'error'], error: 24})
     // Narrower than the ID columns alone: the error keeps its minimum and the line overflows.
@@ -167,9 +159,10 @@ describe('formatDlqTable', () => {
     expect(fitColumns(widths, undefined)).toEqual({columns: ['id', 'origin', 'group', 'attempts', 'error', 'failed', 'preview'], error: undefined, preview: PREVIEW_WIDTH})
   })
 
-  it('an 80-column terminal gets a table at most 80 wide (without the origin ID)', () => {
+  it('an 80-column terminal gets a table at most 80 wide, the error kept before the payload stub', () => {
     const lines = formatDlqTable(entries, {width: 80, now: NOW, style})
-    expect(lines[0]).toMatch(/^DLQ ID\s+GROUP\s+ATTEMPTS\s+ERROR\s+FAILED\s+PAYLOAD$/)
+    expect(lines[0]).toMatch(/^DLQ ID\s+GROUP\s+ATTEMPTS\s+ERROR\s+FAILED$/)
+    expect(lines[1]).toContain('PermanentError: order 1 has a no')
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(80)
   })
 

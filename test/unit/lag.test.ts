@@ -124,9 +124,30 @@ describe('gates', () => {
 describe('formatLagTable', () => {
   it('shows every column, unknown lag as "unknown" and groupless topics plainly', () => {
     const rows = lagRows([stats({groups: [{...stats().groups[0]!, lag: null, lagSource: 'unknown'}]}), stats({topic: 'solo', groups: []})], NOW)
-    const text = formatLagTable(rows, new Chalk({level: 0}))
+    const text = formatLagTable(rows, new Chalk({level: 0}), {layout: 'boxed'})
     expect(text).toContain('TOPIC')
     expect(text).toMatch(/│ orders │ zeta\s+│\s+100 │ unknown │\s+0 │\s+- │\s+0\/1 │\s+2 │/)
     expect(text).toMatch(/│ solo\s+│ \(no consumer group\) │\s+100 │\s+- │\s+- │\s+- │\s+- │\s+2 │/)
+  })
+
+  it('is compact (one line a row, no rules) when piped, and fits 80 columns by cutting names, not figures', () => {
+    const long = {...stats().groups[0]!, name: 'billing-reconciliation-worker-pool'}
+    const rows = lagRows([stats({topic: 'tenant.eu-west-1.orders.processed.v2', groups: [long]})], NOW)
+    const piped = formatLagTable(rows, new Chalk({level: 0}), {layout: 'compact'}).split('\n')
+    expect(piped[0]).toMatch(/^TOPIC +GROUP +LENGTH +LAG +PENDING +OLDEST PENDING +CONSUMERS +DLQ$/)
+    expect(piped[1]).toMatch(/^tenant\.eu-west-1\.orders\.processed\.v2 +billing-reconciliation-worker-pool +100 /)
+    const narrow = formatLagTable(rows, new Chalk({level: 0}), {layout: 'boxed', width: 80}).split('\n')
+    expect(narrow).toHaveLength(2)
+    for (const line of narrow) expect(line.length).toBeLessThanOrEqual(80)
+    expect(narrow[0]).toMatch(/^TOPIC +GROUP +LENGTH +LAG +PENDING +OLDEST +CONS +DLQ$/)
+    expect(narrow[1]).toMatch(/^tenant\.eu-west-1\.\S*… +billing-\S*… +100 +0 +0 +- +0\/1 +2$/)
+  })
+
+  it('shows a hostile group name escaped, on its row', () => {
+    const hostile = {...stats().groups[0]!, name: '\u001b[31mg\u001b]0;pwned\u0007\r\nx'}
+    const text = formatLagTable(lagRows([stats({groups: [hostile]})], NOW), new Chalk({level: 0}))
+    expect(text).not.toMatch(/[\u001b\r\u0007]/)
+    expect(text.split('\n')).toHaveLength(2)
+    expect(text).toContain('\\u001b[31mg\\u001b]0;pwned\\u0007\\r\\nx')
   })
 })

@@ -6,10 +6,11 @@ import {dlqListJson, listDlq, type DlqListJson} from '../../core/dlq/list.js'
 import {resolveDlqKey} from '../../core/dlq/read.js'
 import {buildSelection} from '../../core/dlq/selection.js'
 import {formatList} from '../../format/dlq.js'
+import {tableTarget} from '../../output/table-target.js'
 
 export default class DlqList extends BaseCommand<typeof DlqList> {
   static override summary = 'List dead-lettered entries of a topic, newest first.'
-  static override description = `Shows each entry's dead-letter ID, origin ID, group, attempts, error, how long ago it failed and a payload preview. On a terminal the table fits its width; otherwise errors are shown whole. The filters (--error, --group, --since, --until, --older-than) are those of replay and purge; every given one must hold. --json gives the entries in full, original fields and payload included (data parsed when it is JSON, dataText as stored).`
+  static override description = `Shows each entry's dead-letter ID, origin ID, group, attempts, error, how long ago it failed and a payload preview. On a terminal (or piped with COLUMNS set) the table fits that width, keeping the error before the payload; otherwise errors are shown whole. Control characters in names, errors and payloads are shown escaped (--json keeps them exact). The filters (--error, --group, --since, --until, --older-than) are those of replay and purge; every given one must hold. --json gives the entries in full, original fields and payload included (data parsed when it is JSON, dataText as stored).`
   static override examples = [
     '<%= config.bin %> dlq list order.processed',
     '<%= config.bin %> dlq list order.processed --error "^TimeoutError" --since 1h',
@@ -33,9 +34,8 @@ export default class DlqList extends BaseCommand<typeof DlqList> {
     const redis = await this.redis('dlq')
     const order = flags.oldest ? 'oldest' : 'newest'
     const result = await listDlq(redis, {key: resolveDlqKey(args.topic, flags.dlq), order, limit: flags.limit, filters: {since, until, error, group}})
-    if (this.jsonEnabled()) return dlqListJson(result)
-    const width = process.stdout.isTTY === true ? process.stdout.columns : undefined
-    for (const line of formatList(result, {width, now: Date.now(), style: this.style})) this.log(line)
+    // --json prints the result: the table is never built for it. One write, not one per row.
+    if (!this.jsonEnabled()) this.log(formatList(result, {width: tableTarget(process.stdout).width, now: Date.now(), style: this.style}).join('\n'))
     return dlqListJson(result)
   }
 }

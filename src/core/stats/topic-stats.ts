@@ -83,13 +83,28 @@ export const deadLetterKeyWarning = (topic: string, key: string, type: string | 
 export const skippedTopicWarning = (topic: string, type: string | undefined): string => `${notAStreamText(topic, type)}: skipped`
 
 /**
- * Statistics of several topics in two pipelined round trips (streams, groups and dead-letter
- * lengths; then consumers and pending summaries), plus a bounded count where Redis reports lag
- * as unknown. Topics that do not exist are left out; keys that are not streams are skipped with a
- * warning (a dead-letter key) or, for named topics, fail with exit 2 (a third round trip, TYPE,
- * only then).
+ * Topics read per pair of pipelines. One pipeline over 10,000 topics keeps 40,000 commands and
+ * their replies alive at once, and the garbage collector's copying of them cost more than reading
+ * them (a third of the CPU, measured with --cpu-prof); in slices the live set stays small.
+ */
+export const TOPICS_PER_SLICE = 1000
+
+/**
+ * Statistics of several topics, in two pipelined round trips per slice of TOPICS_PER_SLICE topics
+ * (streams, groups and dead-letter lengths; then consumers and the oldest pending entry of each
+ * group), plus a bounded count where Redis reports lag as unknown. Topics that do not exist are
+ * left out; keys that are not streams are skipped with a warning (a dead-letter key) or, for named
+ * topics, fail with exit 2 (a third round trip, TYPE, only then).
  */
 export async function topicStats(redis: Redis, topics: readonly string[], options: TopicStatsOptions = {}): Promise<TopicStats[]> {
+  const stats: TopicStats[] = []
+  for (let start = 0; start < topics.length; start += TOPICS_PER_SLICE) {
+    for (const topic of await sliceStats(redis, topics.slice(start, start + TOPICS_PER_SLICE), options)) stats.push(topic)
+  }
+  return stats
+}
+
+async function sliceStats(redis: Redis, topics: readonly string[], options: TopicStatsOptions): Promise<TopicStats[]> {
   if (topics.length === 0) return []
   const first = redis.pipeline()
   for (const topic of topics) {
@@ -153,8 +168,8 @@ export async function topicStats(redis: Redis, topics: readonly string[], option
   for (const {stats, groups} of found) {
     for (const group of groups) {
       second.call('XINFO', 'CONSUMERS', stats.topic, String(group.name))
-      second.xpending(stats.topic, String(group.name))
-      // The oldest pending entry with its idle time: its age when its ID's time cannot be trusted.
+      // The oldest pending entry (its ID, and its idle time: its age when its ID's time cannot be
+      // trusted). The pending count is XINFO GROUPS's: no XPENDING summary, a command per group less.
       second.xpending(stats.topic, String(group.name), '-', '+', 1)
       // Replayed entries wait for this group in its replay stream: its lag and pending too.
       second.call('XINFO', 'GROUPS', replayKey(stats.topic, String(group.name)))
@@ -167,14 +182,14 @@ export async function topicStats(redis: Redis, topics: readonly string[], option
   for (const {stats, groups} of found) {
     for (const group of groups) {
       const consumersReply = replyOf(secondReplies, cursor++)
-      const summaryReply = replyOf(secondReplies, cursor++)
       const oldestReply = replyOf(secondReplies, cursor++)
       const replay = replayState(replyOf(secondReplies, cursor++), String(group.name))
       // The group was destroyed (or the stream deleted) between the two round trips: it is gone.
-      if (isGone(consumersReply[0]) || isGone(summaryReply[0]) || isGone(oldestReply[0])) continue
+      if (isGone(consumersReply[0]) || isGone(oldestReply[0])) continue
       const consumers = (valueOf(consumersReply) as unknown[]).map(infoObject)
-      const [pending, oldest] = valueOf(summaryReply) as [number, string | null]
       const [oldestEntry] = valueOf(oldestReply) as Array<[string, string, number, number]>
+      // Acknowledged between the two round trips: nothing is pending any more.
+      const pending = oldestEntry === undefined ? 0 : Math.max(1, Number(group.pending))
       const redisLag = numberOf(group.lag)
       stats.groups.push({
         name: String(group.name),
@@ -182,8 +197,8 @@ export async function topicStats(redis: Redis, topics: readonly string[], option
         entriesRead: numberOf(group['entries-read']),
         lag: redisLag,
         lagSource: redisLag === null ? 'unknown' : 'redis',
-        pending: Number(pending) + replay.pending,
-        oldestPendingId: oldest,
+        pending: pending + replay.pending,
+        oldestPendingId: oldestEntry === undefined ? null : String(oldestEntry[0]),
         oldestPendingIdleMs: oldestEntry === undefined ? null : Number(oldestEntry[2]),
         consumers: consumers.length,
         activeConsumers: consumers.filter(isActive).length,

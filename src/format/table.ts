@@ -1,9 +1,12 @@
+import Table from 'cli-table3'
+
 import {shown} from './terminal-text.js'
 
 /**
  * The one table renderer of the human-readable outputs (lag, inspect, top --once, dlq list and the
  * dry-run plans). Pure, and linear in the cells: one pass to measure, one to write. cli-table3's
- * layout, used before, cost ~90% of `qctl lag` over thousands of topics and grew faster than the rows.
+ * layout, used alone before, cost ~90% of `qctl lag` over thousands of topics and grew faster than the
+ * rows: it now only draws the box of small tables (at most BOXED_MAX_ROWS rows), laid out here.
  *
  * Every cell goes through `shown` (text from Redis cannot drive the terminal or split a row) and
  * widths are measured on what is shown. Colour is applied after padding, so it never counts as width.
@@ -142,9 +145,6 @@ function planTable(columns: readonly TableColumn[], cells: readonly Prepared[][]
   return narrow
 }
 
-const rule = (widths: readonly number[], [left, middle, right]: readonly [string, string, string]): string =>
-  `${left}${widths.map((width) => '─'.repeat(width + 2)).join(middle)}${right}`
-
 /** The table's lines (no trailing spaces, no final newline). */
 export function renderTable(columns: readonly TableColumn[], rows: readonly (readonly TableCell[])[], options: TableOptions = {}): string[] {
   const cells = rows.map((row) => columns.map((_, index) => prepare(row[index] ?? '')))
@@ -166,9 +166,15 @@ export function renderTable(columns: readonly TableColumn[], rows: readonly (rea
     for (const row of cells) lines.push(row.map(cellOf).join(gap).trimEnd())
     return lines
   }
-  const between = rule(widths, ['├', '┼', '┤'])
-  lines.push(rule(widths, ['┌', '┬', '┐']), `│ ${headCells.join(' │ ')} │`)
-  for (const row of cells) lines.push(between, `│ ${row.map(cellOf).join(' │ ')} │`)
-  lines.push(rule(widths, ['└', '┴', '┘']))
-  return lines
+  // Boxed: at most BOXED_MAX_ROWS rows, where cli-table3's layout costs nothing worth measuring. The cells
+  // come cut, shown and painted; cli-table3 only draws the box (colour-aware widths, no wrapping).
+  const table = new Table({
+    head: headCells,
+    colWidths: widths.map((width) => width + 2),
+    colAligns: columns.map((column) => column.align ?? 'left'),
+    style: {head: [], border: [], 'padding-left': 1, 'padding-right': 1},
+    wordWrap: false,
+  })
+  for (const row of cells) table.push(row.map(cellOf))
+  return table.toString().split('\n')
 }

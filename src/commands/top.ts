@@ -7,8 +7,8 @@ import {explainingConnectionErrors, RedisSnapshotSource} from '../core/stats/sna
 import {sleep} from '../core/sleep.js'
 import {durationFlag} from '../flags.js'
 import {formatTopSnapshot} from '../format/top.js'
-import {sortRows} from '../ui/model/layout.js'
-import {rateRows, type RateRow} from '../ui/model/rates.js'
+import {sortRows} from '../format/top-model/layout.js'
+import {rateRows, type RateRow} from '../core/stats/rates.js'
 
 /** `qctl top --json` (and top off a terminal): one snapshot's rows, rates measured over one interval. */
 export interface TopResult {

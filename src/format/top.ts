@@ -1,9 +1,9 @@
 import type {ChalkInstance} from 'chalk'
 import Table from 'cli-table3'
 
-import {cellText, toneOf} from '../ui/model/cells.js'
-import {COLUMNS, type ColumnKey} from '../ui/model/layout.js'
-import type {RateRow} from '../ui/model/rates.js'
+import {cellText, toneOf} from './top-model/cells.js'
+import {COLUMNS, type ColumnKey} from './top-model/layout.js'
+import type {RateRow} from '../core/stats/rates.js'
 import {formatDuration} from './numbers.js'
 
 /** The columns of the one-shot table: everything but the sparklines, which need a minute of history. */

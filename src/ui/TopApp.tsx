@@ -8,8 +8,8 @@ import {KeyHelp} from './components/KeyHelp.js'
 import {RateTable, SELECTION_MARK_WIDTH} from './components/RateTable.js'
 import {useSnapshots} from './hooks/use-snapshots.js'
 import {useTerminalSize} from './hooks/use-terminal-size.js'
-import {historyCapacity} from './model/history.js'
-import {sortRows, tableLayout} from './model/layout.js'
+import {historyCapacity} from '../format/top-model/history.js'
+import {sortRows, tableLayout} from '../format/top-model/layout.js'
 import {actionFor, focusOf, initialScreen, reduceScreen, selectedIndex} from './model/screen.js'
 
 export interface TopAppProps {

@@ -105,7 +105,7 @@ export async function readSnapshot(redis: Redis, topics: readonly string[], know
   const pipeline = redis.pipeline()
   if (extras.scan !== undefined) pipeline.call('SCAN', ...scanArgs(extras.scan.cursor, extras.scan.match))
   // Plain loops, no callbacks made per call: this runs on every refresh of `top` (see lineOf in
-  // src/ui/model/layout.ts for why).
+  // src/format/top-model/layout.ts for why).
   const plan: Array<{topic: string; groups: readonly string[]}> = []
   for (const topic of topics) {
     pipeline.call('XINFO', 'STREAM', topic)

@@ -3,9 +3,9 @@ import {Box, Text} from 'ink'
 import {pendingAgeMs} from '../../core/stats/pending-age.js'
 import type {FocusDetail} from '../../core/stats/snapshot.js'
 import {formatAge, formatCount} from '../../format/numbers.js'
-import {cellText, formatRate, rowLabel, TREND_MARKS} from '../model/cells.js'
-import {padCell} from '../model/layout.js'
-import type {RateRow} from '../model/rates.js'
+import {cellText, formatRate, rowLabel, TREND_MARKS} from '../../format/top-model/cells.js'
+import {padCell} from '../../format/top-model/layout.js'
+import type {RateRow} from '../../core/stats/rates.js'
 
 export interface GroupDetailProps {
   row: RateRow

@@ -1,7 +1,7 @@
 import {Box, Text} from 'ink'
 
 import {formatAge} from '../../format/numbers.js'
-import type {SortKey} from '../model/layout.js'
+import type {SortKey} from '../../format/top-model/layout.js'
 
 export interface HeaderProps {
   /** The Redis URL with its password already masked. */

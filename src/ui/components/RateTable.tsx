@@ -1,12 +1,12 @@
 import {Box, Text, Transform} from 'ink'
 import type {ReactElement} from 'react'
 
-import {cellText, toneOf, type Tone} from '../model/cells.js'
+import {cellText, toneOf, type Tone} from '../../format/top-model/cells.js'
 import {fromStandIns, toStandIns} from '../model/glyphs.js'
-import type {Histories} from '../model/history.js'
-import {rowKey} from '../model/history.js'
-import {headLine, lineOf, type ColumnKey} from '../model/layout.js'
-import type {RateRow} from '../model/rates.js'
+import type {Histories} from '../../format/top-model/history.js'
+import {rowKey} from '../../format/top-model/history.js'
+import {headLine, lineOf, type ColumnKey} from '../../format/top-model/layout.js'
+import type {RateRow} from '../../core/stats/rates.js'
 import {scrollWindow} from '../model/screen.js'
 
 export interface RateTableProps {

@@ -1,7 +1,7 @@
 import type {Focus} from '../../core/stats/snapshot.js'
-import {rowKey} from './history.js'
-import {nextSort, type SortKey} from './layout.js'
-import type {RateRow} from './rates.js'
+import {rowKey} from '../../format/top-model/history.js'
+import {nextSort, type SortKey} from '../../format/top-model/layout.js'
+import type {RateRow} from '../../core/stats/rates.js'
 
 /** Everything the keys change; pure, so the whole interaction is testable without a terminal. */
 export interface ScreenState {

@@ -1,6 +1,6 @@
 import type {FocusDetail, Snapshot} from '../../core/stats/snapshot.js'
-import {appendHistory, type Histories} from './history.js'
-import {rateRows, type RateRow} from './rates.js'
+import {appendHistory, type Histories} from '../../format/top-model/history.js'
+import {rateRows, type RateRow} from '../../core/stats/rates.js'
 
 /** What the screen knows: the last two snapshots, the rows and sparkline histories made from them. */
 export interface TopData {

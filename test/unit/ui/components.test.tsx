@@ -6,8 +6,8 @@ import {GroupDetail} from '../../../src/ui/components/GroupDetail.js'
 import {Header, type HeaderProps} from '../../../src/ui/components/Header.js'
 import {KeyHelp} from '../../../src/ui/components/KeyHelp.js'
 import {RateTable, SELECTION_MARK_WIDTH, type RateTableProps} from '../../../src/ui/components/RateTable.js'
-import {appendHistory} from '../../../src/ui/model/history.js'
-import {COLUMNS, headLine, tableLayout} from '../../../src/ui/model/layout.js'
+import {appendHistory} from '../../../src/format/top-model/history.js'
+import {COLUMNS, headLine, tableLayout} from '../../../src/format/top-model/layout.js'
 import {row} from './fixtures.js'
 
 // eslint-disable-next-line no-control-regex

@@ -1,5 +1,5 @@
 import type {FocusDetail, GroupSnapshot, Snapshot, TopicSnapshot} from '../../../src/core/stats/snapshot.js'
-import type {RateRow} from '../../../src/ui/model/rates.js'
+import type {RateRow} from '../../../src/core/stats/rates.js'
 
 /** A row as the model makes it, with quiet defaults. */
 export const row = (topic: string, overrides: Partial<RateRow> = {}): RateRow => ({

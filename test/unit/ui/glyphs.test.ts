@@ -1,10 +1,10 @@
 import {describe, expect, it} from 'vitest'
 
-import {cellText, TREND_MARKS} from '../../../src/ui/model/cells.js'
+import {cellText, TREND_MARKS} from '../../../src/format/top-model/cells.js'
 import {fromStandIns, STAND_IN_CHARACTERS, toStandIns} from '../../../src/ui/model/glyphs.js'
-import {appendHistory} from '../../../src/ui/model/history.js'
-import {COLUMNS, type ColumnKey} from '../../../src/ui/model/layout.js'
-import type {RateRow, Trend} from '../../../src/ui/model/rates.js'
+import {appendHistory} from '../../../src/format/top-model/history.js'
+import {COLUMNS, type ColumnKey} from '../../../src/format/top-model/layout.js'
+import type {RateRow, Trend} from '../../../src/core/stats/rates.js'
 import {row} from './fixtures.js'
 
 const PRINTABLE_ASCII = /^[\u0020-\u007E]*$/

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
-import {nextSort, sortRows, tableLayout} from '../../../src/ui/model/layout.js'
-import {sparkline} from '../../../src/ui/model/sparkline.js'
+import {nextSort, sortRows, tableLayout} from '../../../src/format/top-model/layout.js'
+import {sparkline} from '../../../src/format/top-model/sparkline.js'
 import {row} from './fixtures.js'
 
 describe('sparkline', () => {

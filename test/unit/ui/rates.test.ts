@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import type {GroupSnapshot, Snapshot, TopicSnapshot} from '../../../src/core/stats/snapshot.js'
-import {ackRate, counterRate, rateRows, trendOf} from '../../../src/ui/model/rates.js'
+import {ackRate, counterRate, rateRows, trendOf} from '../../../src/core/stats/rates.js'
 
 const group = (overrides: Partial<GroupSnapshot> = {}): GroupSnapshot => ({
   name: 'billing',

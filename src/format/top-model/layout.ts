@@ -1,4 +1,4 @@
-import type {RateRow} from './rates.js'
+import type {RateRow} from '../../core/stats/rates.js'
 
 /** Columns of the `top` table, in display order, with the width each needs. */
 export const COLUMNS = [

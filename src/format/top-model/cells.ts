@@ -1,8 +1,8 @@
 import {rowKey, type Histories} from './history.js'
 import {SPARK_WIDTH, type ColumnKey} from './layout.js'
-import type {RateRow, Trend} from './rates.js'
+import type {RateRow, Trend} from '../../core/stats/rates.js'
 import {downsample, sparkline} from './sparkline.js'
-import {formatAge, formatCount} from '../../format/numbers.js'
+import {formatAge, formatCount} from '../numbers.js'
 
 /** The trend as text: the mark carries the meaning, colour only repeats it. */
 export const TREND_MARKS: Record<Trend, string> = {

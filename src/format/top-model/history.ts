@@ -1,4 +1,4 @@
-import type {RateRow} from './rates.js'
+import type {RateRow} from '../../core/stats/rates.js'
 
 /** The rates of one row over the last minute, oldest first; null where a rate was unknown. */
 export interface RateHistory {

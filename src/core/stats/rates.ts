@@ -1,5 +1,5 @@
-import type {GroupSnapshot, Snapshot, TopicSnapshot} from '../../core/stats/snapshot.js'
-import {pendingAgeMs} from '../../core/stats/pending-age.js'
+import type {GroupSnapshot, Snapshot, TopicSnapshot} from './snapshot.js'
+import {pendingAgeMs} from './pending-age.js'
 
 /** Whether a queue is absorbing a burst or catching up; carried by a mark, never by colour alone. */
 export type Trend = 'growing' | 'draining' | 'steady' | 'idle'

@@ -71,7 +71,7 @@ A named TOPIC that does not exist exits 6 (--allow-missing: shown as absent), on
       // should be cheap. Only when the user has not chosen (NODE_ENV is read when React loads).
       process.env.NODE_ENV ??= 'production'
       const {runTopScreen} = await import('../ui/run-top.js')
-      const props = {source: explainingConnectionErrors(source, redis), intervalMs: flags.interval, url: await this.displayUrl(), server, colour: this.stdoutDecorations.colour, initial: first}
+      const props = {source: explainingConnectionErrors(source, redis, (await this.connection()).errorContext), intervalMs: flags.interval, url: await this.displayUrl(), server, colour: this.stdoutDecorations.colour, initial: first}
       await runTopScreen(props, this.interruptSignal())
       // The screen has no room for them; said once it is closed.
       for (const warning of source.takeWarnings()) this.warnLine(warning)

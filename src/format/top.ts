@@ -1,7 +1,7 @@
 import type {ChalkInstance} from 'chalk'
 import Table from 'cli-table3'
 
-import {cellText, toneOf} from './top-model/cells.js'
+import {cellText, paintOf, toneOf} from './top-model/cells.js'
 import {COLUMNS, type ColumnKey} from './top-model/layout.js'
 import type {RateRow} from '../core/stats/rates.js'
 import {formatDuration} from './numbers.js'
@@ -18,8 +18,7 @@ export function formatTopSnapshot(rows: readonly RateRow[], intervalMs: number, 
     colAligns: ONCE_COLUMNS.map((column) => column.align),
   })
   for (const row of rows) {
-    const tone = toneOf(row)
-    const paint = tone === 'alert' ? style.red : tone === 'good' ? style.green : tone === 'quiet' ? style.dim : (text: string) => text
+    const paint = paintOf(toneOf(row), style)
     table.push(ONCE_COLUMNS.map((column) => paint(cellText(row, column.key as ColumnKey))))
   }
   return `Rates measured over ${formatDuration(intervalMs)}:\n${table.toString()}`

@@ -179,13 +179,13 @@ describe('qctl top on a terminal', () => {
         (text) => {
           const row = rowOf(text, 'flow/workers')
           if (row === undefined) return false
-          return rateOf(row.figure('IN/s')) > 0 && rateOf(row.figure('OUT/s')) > 0 && BARS_ABOVE_LOWEST.test(row.spark('IN (1m)', 'OUT (1m)'))
+          return rateOf(row.figure('IN/s')) > 0 && rateOf(row.figure('OUT/s')) > 0 && BARS_ABOVE_LOWEST.test(row.spark('IN (1m)', 'OUT (1m, same scale)'))
         },
         15_000,
         'non-zero IN/s and OUT/s and a sparkline on flow/workers',
       )
       const row = rowOf(screen, 'flow/workers')!
-      expect(row.spark('IN (1m)', 'OUT (1m)')).toMatch(/^[▁▂▃▄▅▆▇█ ]+$/)
+      expect(row.spark('IN (1m)', 'OUT (1m, same scale)')).toMatch(/^[▁▂▃▄▅▆▇█ ]+$/)
       expect(rateOf(row.figure('DEPTH'))).toBeGreaterThan(0)
       expect(screen).toMatch(/^qctl top {2}redis:\/\/127\.0\.0\.1:\d+ {2}(redis|valkey) \d\S* {2}every 300ms {2}up \S+/m)
       expect(screen).toContain('↑/↓ select  Enter detail  s sort  p pause  q quit')

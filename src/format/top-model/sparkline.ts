@@ -1,14 +1,20 @@
 const BARS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█']
 
-/**
- * The last `width` values as a sparkline, scaled to the largest of them. Unknown values (null)
- * are a gap (a space), zero is the lowest bar: "no traffic" and "no data" must look different.
- */
-export function sparkline(values: ReadonlyArray<number | null>, width: number): string {
+/** The largest of the last `width` values (0 when none is known). */
+export function largestOf(values: ReadonlyArray<number | null>, width: number): number {
   // Loops, not callbacks: this runs twice per row on every frame (see layout.ts lineOf).
-  const from = Math.max(0, values.length - width)
   let max = 0
-  for (let index = from; index < values.length; index++) max = Math.max(max, values[index] ?? 0)
+  for (let index = Math.max(0, values.length - width); index < values.length; index++) max = Math.max(max, values[index] ?? 0)
+  return max
+}
+
+/**
+ * The last `width` values as a sparkline, scaled to `max` (by default the largest of them; a row's
+ * IN and OUT pass the larger of both, so their bars compare). Unknown values (null) are a gap (a
+ * space), zero is the lowest bar: "no traffic" and "no data" must look different.
+ */
+export function sparkline(values: ReadonlyArray<number | null>, width: number, max = largestOf(values, width)): string {
+  const from = Math.max(0, values.length - width)
   let bars = ''
   for (let index = from; index < values.length; index++) {
     const value = values[index] ?? null
@@ -20,13 +26,14 @@ export function sparkline(values: ReadonlyArray<number | null>, width: number): 
 }
 
 /**
- * `values` squeezed into at most `width` points by averaging runs of consecutive samples, so a
- * minute of one-second samples fits a narrow column. Runs are aligned to the newest sample; a run
- * whose samples are all unknown stays unknown.
+ * `values` squeezed into at most `width` points by averaging runs of `size` consecutive samples
+ * (by default as few as fit), so a minute of one-second samples fits a narrow column. Runs are
+ * aligned to the newest sample; a run whose samples are all unknown stays unknown. The live screen
+ * passes the size a full history needs, so a point spans the same time from the first refresh on:
+ * the sparkline fills from the right instead of changing its scale of time as history builds up.
  */
-export function downsample(values: ReadonlyArray<number | null>, width: number): Array<number | null> {
+export function downsample(values: ReadonlyArray<number | null>, width: number, size = Math.ceil(values.length / width)): Array<number | null> {
   if (width <= 0) return []
-  const size = Math.ceil(values.length / width)
   if (size <= 1) return [...values]
   const points: Array<number | null> = []
   for (let end = values.length; end > 0; end -= size) {

@@ -5,6 +5,7 @@ import type {RateRow} from '../../../src/core/stats/rates.js'
 export const row = (topic: string, overrides: Partial<RateRow> = {}): RateRow => ({
   topic,
   group: 'g',
+  kind: 'topic',
   depth: 0,
   inRate: 0,
   outRate: 0,
@@ -18,6 +19,7 @@ export const row = (topic: string, overrides: Partial<RateRow> = {}): RateRow =>
   deadLetterInRate: 0,
   deadLettersGrowing: false,
   trend: 'idle',
+  stall: null,
   ...overrides,
 })
 
@@ -40,6 +42,7 @@ export const topicSnapshot = (topic: string, overrides: Partial<TopicSnapshot> =
   deadLetters: 0,
   deadLettersAdded: null,
   groups: [groupSnapshot('g')],
+  kind: 'topic',
   ...overrides,
 })
 

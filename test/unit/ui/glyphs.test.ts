@@ -15,7 +15,7 @@ function variedRows(): RateRow[] {
   const rates = [null, 0, 0.4, 9.96, 12, 1234, 12_345, 999_999, 4_560_000]
   const counts = [0, 7, 1234, 123_456, 1_234_567]
   const ages = [null, 850, 42_000, 192_000, 7_500_000, 270_000_000]
-  const trends: Trend[] = ['growing', 'draining', 'steady', 'idle']
+  const trends: Trend[] = ['growing', 'draining', 'steady', 'idle', 'stalled']
   const rows: RateRow[] = []
   for (const [index, rate] of rates.entries()) {
     const count = counts[index % counts.length] ?? 0
@@ -44,7 +44,7 @@ function variedRows(): RateRow[] {
 describe('glyph stand-ins', () => {
   it('are single printable ASCII characters that map back to the glyphs one for one', () => {
     for (const standIn of STAND_IN_CHARACTERS) expect(standIn).toMatch(/^[\u0020-\u007E]$/)
-    const glyphs = '▁▂▃▄▅▆▇█▲▼·↑'
+    const glyphs = '▁▂▃▄▅▆▇█▲▼·↑■'
     const encoded = toStandIns(glyphs)
     expect(encoded).toMatch(PRINTABLE_ASCII)
     expect(encoded).toHaveLength(glyphs.length)

@@ -1,7 +1,8 @@
 import {describe, expect, it} from 'vitest'
 
 import {cellText, formatRate, toneOf} from '../../../src/format/top-model/cells.js'
-import {appendHistory, historyCapacity, rowKey} from '../../../src/format/top-model/history.js'
+import {appendHistory, historyCapacity} from '../../../src/format/top-model/history.js'
+import {rowKey} from '../../../src/core/stats/rates.js'
 import {headLine, lineOf, padCell} from '../../../src/format/top-model/layout.js'
 import {actionFor, focusOf, initialScreen, reduceScreen, scrollWindow, selectedIndex, type ScreenState} from '../../../src/ui/model/screen.js'
 import {downsample} from '../../../src/format/top-model/sparkline.js'

@@ -81,13 +81,15 @@ export function trendOf(inRate: number | null, outRate: number | null, lag: numb
 }
 
 /**
- * Whether a group is stalled: work waiting, and no active consumer or no acknowledgement since
- * `lastProgressAt`. An unknown consumer count (a group seen for the first time) is not a stall.
+ * Whether a group is stalled: work waiting, and no active consumer (parked retries need one too),
+ * or no acknowledgement since `lastProgressAt` while entries other than parked retries wait. An unknown consumer count (a group seen for the first time) is not a stall.
  */
-export function stallOf(group: Pick<GroupSnapshot, 'lag' | 'pending' | 'activeConsumers'>, lastProgressAt: number, now: number): StallReason | null {
+export function stallOf(group: Pick<GroupSnapshot, 'lag' | 'pending' | 'parkedPending' | 'activeConsumers'>, lastProgressAt: number, now: number): StallReason | null {
   if ((group.lag ?? 0) <= 0 && group.pending <= 0) return null
   if (group.activeConsumers === 0) return 'no-active-consumer'
-  if (now - lastProgressAt >= STALL_AFTER_MS) return 'no-acks'
+  // Retries waiting out their backoff are waiting by design: only other work makes silence a stall.
+  const unparked = group.pending - (group.parkedPending ?? 0)
+  if (((group.lag ?? 0) > 0 || unparked > 0) && now - lastProgressAt >= STALL_AFTER_MS) return 'no-acks'
   return null
 }
 

@@ -6,6 +6,7 @@ import {deadLetterKey, retryDueKey, topicsOfDeadLetterKey} from '../keys.js'
 import {keyTypes, topicNotAStream} from '../redis/key-type.js'
 import {classifyRedisError, type RedisErrorContext} from '../redis/redis-errors.js'
 import {firstLineOf, isNoGroup, isNoSuchKey, isWrongType} from '../redis/reply-errors.js'
+import {PARKED_CONSUMER} from '../worker/group-ops.js'
 import {consumerDetail, pendingDetail} from './details.js'
 import type {Focus, FocusDetail, GroupSnapshot, Snapshot, SnapshotSource, TopicSnapshot} from './snapshot.js'
 import {deadLetterKeyWarning, findStreams, isActive, skippedTopicWarning, withoutDeadLetterStreams} from './topic-stats.js'
@@ -72,6 +73,12 @@ interface GroupDetails {
   oldestPendingIdleMs: number | null
 }
 
+/** Entries parked by qctl workers waiting out a retry backoff: the pending count of the parked pseudo-consumer. */
+function parkedOf(consumers: readonly InfoObject[]): number {
+  for (const consumer of consumers) if (String(consumer.name) === PARKED_CONSUMER) return Number(consumer.pending)
+  return 0
+}
+
 /** The groups of one topic from its XINFO GROUPS reply, with the details read for known groups. */
 function groupSnapshots(reply: readonly unknown[], details: ReadonlyMap<string, GroupDetails>): GroupSnapshot[] {
   const groups: GroupSnapshot[] = []
@@ -83,6 +90,7 @@ function groupSnapshots(reply: readonly unknown[], details: ReadonlyMap<string, 
       entriesRead: numberOf(group['entries-read']),
       lag: numberOf(group.lag),
       pending: Number(group.pending),
+      parkedPending: detail === undefined ? null : parkedOf(detail.consumers),
       oldestPendingId: detail?.oldestPendingId ?? null,
       oldestPendingIdleMs: detail?.oldestPendingIdleMs ?? null,
       consumers: Number(group.consumers),

@@ -11,6 +11,8 @@ export interface GroupSnapshot {
   entriesRead: number | null
   lag: number | null
   pending: number
+  /** Of `pending`, the entries parked waiting out a retry backoff (qctl's parked consumer); null until known. */
+  parkedPending: number | null
   oldestPendingId: string | null
   /** Since the oldest pending entry was last delivered (XPENDING idle time); null when nothing is pending. */
   oldestPendingIdleMs: number | null

@@ -28,6 +28,7 @@ export const groupSnapshot = (name: string, overrides: Partial<GroupSnapshot> = 
   entriesRead: 0,
   lag: 0,
   pending: 0,
+  parkedPending: 0,
   oldestPendingId: null,
   oldestPendingIdleMs: null,
   consumers: 1,

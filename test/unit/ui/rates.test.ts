@@ -8,6 +8,7 @@ const group = (overrides: Partial<GroupSnapshot> = {}): GroupSnapshot => ({
   entriesRead: 1000,
   lag: 0,
   pending: 10,
+  parkedPending: 0,
   oldestPendingId: null,
   oldestPendingIdleMs: null,
   consumers: 2,
@@ -121,14 +122,19 @@ describe('rateRows', () => {
 
 describe('stalled', () => {
   it('is work waiting (lag or pending) with no active consumer, or with nothing acknowledged for a while', () => {
-    expect(stallOf({lag: 66, pending: 10, activeConsumers: 0}, 0, 1000)).toBe('no-active-consumer')
-    expect(stallOf({lag: 0, pending: 3, activeConsumers: 0}, 0, 1000)).toBe('no-active-consumer')
-    expect(stallOf({lag: 5, pending: 0, activeConsumers: 1}, 0, STALL_AFTER_MS)).toBe('no-acks')
-    expect(stallOf({lag: 5, pending: 0, activeConsumers: 1}, 0, STALL_AFTER_MS - 1)).toBeNull()
+    const g = (lag: number | null, pending: number, activeConsumers: number | null, parkedPending: number | null = 0) => ({lag, pending, parkedPending, activeConsumers})
+    expect(stallOf(g(66, 10, 0), 0, 1000)).toBe('no-active-consumer')
+    expect(stallOf(g(0, 3, 0), 0, 1000)).toBe('no-active-consumer')
+    expect(stallOf(g(5, 0, 1), 0, STALL_AFTER_MS)).toBe('no-acks')
+    expect(stallOf(g(5, 0, 1), 0, STALL_AFTER_MS - 1)).toBeNull()
     // Nothing waiting: an idle queue without consumers is idle, not stalled.
-    expect(stallOf({lag: 0, pending: 0, activeConsumers: 0}, 0, 10 * STALL_AFTER_MS)).toBeNull()
+    expect(stallOf(g(0, 0, 0), 0, 10 * STALL_AFTER_MS)).toBeNull()
     // Consumers not yet known (a group seen for the first time): no alarm without evidence.
-    expect(stallOf({lag: 5, pending: 5, activeConsumers: null}, 0, 1000)).toBeNull()
+    expect(stallOf(g(5, 5, null), 0, 1000)).toBeNull()
+    // Retries parked for their backoff wait by design while a worker lives; with none alive, nobody will retry them.
+    expect(stallOf(g(0, 2, 1, 2), 0, 10 * STALL_AFTER_MS)).toBeNull()
+    expect(stallOf(g(0, 3, 1, 2), 0, 10 * STALL_AFTER_MS)).toBe('no-acks')
+    expect(stallOf(g(0, 2, 0, 2), 0, 1000)).toBe('no-active-consumer')
   })
 
   it('overrides the rate trend in rateRows (the issue\'s "= steady" backlog with CONS 0/2), with its reason', () => {

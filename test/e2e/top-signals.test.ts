@@ -89,10 +89,11 @@ describe('qctl top: what an incident looks like', () => {
       }, 15_000, 'the worker to handle the one message')
       // Past the one-minute activity window, with nothing to read.
       await new Promise((resolve) => setTimeout(resolve, 65_000))
-      await redis.xadd('quiet.t', '*', 'data', JSON.stringify({sleepMs: 10}))
       const [row] = rowsOf(await top('quiet.t', '--json'))
-      expect(row).toMatchObject({group: 'workers', consumers: 1, activeConsumers: 1})
-      expect(row?.trend).not.toBe('stalled')
+      expect(row).toMatchObject({group: 'workers', consumers: 1, activeConsumers: 1, trend: 'idle'})
+      // lag counts consumers the same way.
+      const lag = jsonOf<Array<{activeConsumers: number}>>(await runCli(['lag', 'quiet.t', '--json', '-u', ctx.server.url]))
+      expect(lag.map((each) => each.activeConsumers)).toEqual([1])
     } finally {
       worker.child.kill('SIGTERM')
       expect((await worker.done).code).toBe(0)

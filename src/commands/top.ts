@@ -30,7 +30,9 @@ export default class Top extends BaseCommand<typeof Top> {
 
 Keys: up/down (or k/j) select a row, Enter shows the group's consumers and oldest pending entries, Esc goes back, s cycles the sort (lag, in-rate, out-rate, name), p pauses, q or Ctrl-C quits.
 
-Trend marks: ▲ growing (more in than out), ▼ draining (more out than in), = steady, · idle. A ↑ after LAG or DLQ means it grew since the last refresh. Colour repeats these marks: red for growing lag or dead letters, green for draining, dim for idle.
+Trend marks: ■ stalled (lag or pending above 0 and no active consumer, or nothing acknowledged for 30s), ▲ growing (more in than out), ▼ draining (more out than in), = steady, · idle. A ↑ after LAG or DLQ means it grew since the last refresh. Colour repeats these marks: bold magenta for stalled, red for growing lag or dead letters, green for draining, dim for idle. IN and OUT sparklines of a row share one scale.
+
+A consumer is active when its idle time is under a minute (qctl workers beat every 10s, so an idle worker blocked in a read stays active on Redis 7.0). The dead letters of a deleted topic and groups reading a dead-letter stream get rows, as in qctl lag.
 
 With --json, with --once, or when stdout is not a terminal: prints one snapshot (rates measured over one --interval) and exits 0.
 

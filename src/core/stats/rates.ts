@@ -137,7 +137,9 @@ export function rateRows(previous: Snapshot | undefined, current: Snapshot, prog
   for (const topic of current.topics) {
     const before = earlier.get(topic.topic)
     const inRate = counterRate(before?.entriesAdded, topic.entriesAdded, seconds)
-    const deadLetterInRate = counterRate(before?.deadLettersAdded ?? (before === undefined ? undefined : 0), topic.deadLettersAdded ?? 0, seconds)
+    // A dead-letter stream that did not exist (or was empty) before counts from 0; one whose counter was not read (XLEN) gives no rate.
+    const deadLettersBefore = before === undefined ? undefined : (before.deadLettersAdded ?? (before.deadLetters === 0 ? 0 : undefined))
+    const deadLetterInRate = counterRate(deadLettersBefore, topic.deadLettersAdded ?? (topic.deadLetters === 0 ? 0 : undefined), seconds)
     const deadLettersGrowing = (deadLetterInRate ?? 0) > 0
     if (topic.groups.length === 0) {
       rows.push({

@@ -9,8 +9,8 @@ import {durationFlag} from '../flags.js'
 import {shown} from '../format/terminal-text.js'
 import {formatTopSnapshot} from '../format/top.js'
 import {tableTarget} from '../output/table-target.js'
-import {sortRows} from '../ui/model/layout.js'
-import {rateRows, type RateRow} from '../ui/model/rates.js'
+import {sortRows} from '../format/top-model/layout.js'
+import {rateRows, type RateRow} from '../core/stats/rates.js'
 
 /** `qctl top --json` (and top off a terminal): one snapshot's rows, rates measured over one interval. */
 export interface TopResult {
@@ -32,7 +32,9 @@ export default class Top extends BaseCommand<typeof Top> {
 
 Keys: up/down (or k/j) select a row, Enter shows the group's consumers and oldest pending entries, Esc goes back, s cycles the sort (lag, in-rate, out-rate, name), p pauses, q or Ctrl-C quits.
 
-Trend marks: ▲ growing (more in than out), ▼ draining (more out than in), = steady, · idle. A ↑ after LAG or DLQ means it grew since the last refresh. Colour repeats these marks: red for growing lag or dead letters, green for draining, dim for idle.
+Trend marks: ■ stalled (lag or pending above 0 and no active consumer, or nothing acknowledged for 30s), ▲ growing (more in than out), ▼ draining (more out than in), = steady, · idle. A ↑ after LAG or DLQ means it grew since the last refresh. Colour repeats these marks: bold magenta for stalled, red for growing lag or dead letters, green for draining, dim for idle. IN and OUT sparklines of a row share one scale.
+
+A consumer is active when its idle time is under a minute (qctl workers beat every 10s, so an idle worker blocked in a read stays active on Redis 7.0). The dead letters of a deleted topic and groups reading a dead-letter stream get rows, as in qctl lag.
 
 With --json, with --once, or when stdout is not a terminal: prints one snapshot (rates measured over one --interval) and exits 0.
 
@@ -73,7 +75,7 @@ A named TOPIC that does not exist exits 6 (--allow-missing: shown as absent), on
       // should be cheap. Only when the user has not chosen (NODE_ENV is read when React loads).
       process.env.NODE_ENV ??= 'production'
       const {runTopScreen} = await import('../ui/run-top.js')
-      const props = {source: explainingConnectionErrors(source, redis), intervalMs: flags.interval, url: await this.displayUrl(), server, colour: this.stdoutDecorations.colour, initial: first}
+      const props = {source: explainingConnectionErrors(source, redis, (await this.connection()).errorContext), intervalMs: flags.interval, url: await this.displayUrl(), server, colour: this.stdoutDecorations.colour, initial: first}
       await runTopScreen(props, this.interruptSignal())
       // The screen has no room for them; said once it is closed.
       for (const warning of source.takeWarnings()) this.warnLine(warning)

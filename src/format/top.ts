@@ -1,8 +1,8 @@
 import type {ChalkInstance} from 'chalk'
 
-import {cellText, toneOf} from '../ui/model/cells.js'
-import {COLUMNS, type ColumnKey} from '../ui/model/layout.js'
-import type {RateRow} from '../ui/model/rates.js'
+import {cellText, paintOf, toneOf} from './top-model/cells.js'
+import {COLUMNS, type ColumnKey} from './top-model/layout.js'
+import type {RateRow} from '../core/stats/rates.js'
 import {formatDuration} from './numbers.js'
 import {renderTable, type TableCell, type TableColumn, type TableOptions} from './table.js'
 
@@ -17,8 +17,7 @@ const TABLE_COLUMNS: readonly TableColumn[] = ONCE_COLUMNS.map((column) => ({tit
 export function formatTopSnapshot(rows: readonly RateRow[], intervalMs: number, style: ChalkInstance, options: TableOptions = {}): string {
   if (rows.length === 0) return 'No streams found.'
   const cells = rows.map((row): TableCell[] => {
-    const tone = toneOf(row)
-    const paint = tone === 'alert' ? style.red : tone === 'good' ? style.green : tone === 'quiet' ? style.dim : undefined
+    const paint = paintOf(toneOf(row), style)
     return ONCE_COLUMNS.map((column) => ({text: cellText(row, column.key as ColumnKey), paint}))
   })
   return `Rates measured over ${formatDuration(intervalMs)}:\n${renderTable(TABLE_COLUMNS, cells, {head: style.bold, ...options}).join('\n')}`

@@ -8,8 +8,9 @@ import {KeyHelp} from './components/KeyHelp.js'
 import {RateTable, SELECTION_MARK_WIDTH} from './components/RateTable.js'
 import {useSnapshots} from './hooks/use-snapshots.js'
 import {useTerminalSize} from './hooks/use-terminal-size.js'
-import {historyCapacity} from './model/history.js'
-import {sortRows, tableLayout} from './model/layout.js'
+import {historyCapacity, samplesPerPoint} from '../format/top-model/history.js'
+import {longestLabel} from '../format/top-model/cells.js'
+import {sortRows, SPARK_WIDTH, tableLayout} from '../format/top-model/layout.js'
 import {actionFor, focusOf, initialScreen, reduceScreen, selectedIndex} from './model/screen.js'
 
 export interface TopAppProps {
@@ -40,7 +41,9 @@ export function TopApp({source, intervalMs, url, server, colour, initial, starte
   const data = useSnapshots(source, {intervalMs, paused: screen.paused, capacity, focus, focusKey, initial})
 
   const rows = useMemo(() => sortRows(data.rows, screen.sort), [data.rows, screen.sort])
-  const layout = useMemo(() => tableLayout(size.columns - SELECTION_MARK_WIDTH), [size.columns])
+  // Over every row, not the visible ones: the columns must not move while scrolling.
+  const longest = useMemo(() => longestLabel(data.rows), [data.rows])
+  const layout = useMemo(() => tableLayout(size.columns - SELECTION_MARK_WIDTH, longest), [size.columns, longest])
   focus.current = focusOf(screen, rows)
   const selected = selectedIndex(screen, rows)
   // Keys act on the rows on screen. Ink re-subscribes the input handler in a passive effect, which
@@ -77,19 +80,20 @@ export function TopApp({source, intervalMs, url, server, colour, initial, starte
       />
       <Text> </Text>
       {screen.view === 'detail' && row !== undefined ? (
-        <GroupDetail row={row} detail={matches(data.focus, focus.current) ? data.focus : null} height={bodyHeight} now={now} />
+        <GroupDetail row={row} detail={matches(data.focus, focus.current) ? data.focus : null} height={bodyHeight} width={size.columns} now={now} />
       ) : (
         <RateTable
           rows={rows}
           {...layout}
           selected={selected}
           histories={data.histories}
+          samplesPerPoint={samplesPerPoint(capacity, SPARK_WIDTH)}
           height={bodyHeight}
           stale={data.stale !== null}
           colour={colour}
         />
       )}
-      <Text> </Text>
+      {screen.notice === null ? <Text> </Text> : <Text color={colour ? 'yellow' : undefined} wrap="truncate">{screen.notice}</Text>}
       <KeyHelp view={screen.view} paused={screen.paused} />
     </Box>
   )

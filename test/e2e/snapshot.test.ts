@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {groupsOf, readSnapshot, type KnownGroups} from '../../src/core/stats/snapshot-source.js'
-import {rateRows} from '../../src/ui/model/rates.js'
+import {rateRows} from '../../src/core/stats/rates.js'
 import {usePrivateRedis} from '../helpers/private-redis.js'
 
 /** One snapshot, no discovery or focus: what each refresh of `qctl top` reads. */

@@ -179,13 +179,13 @@ describe('qctl top on a terminal', () => {
         (text) => {
           const row = rowOf(text, 'flow/workers')
           if (row === undefined) return false
-          return rateOf(row.figure('IN/s')) > 0 && rateOf(row.figure('OUT/s')) > 0 && BARS_ABOVE_LOWEST.test(row.spark('IN (1m)', 'OUT (1m)'))
+          return rateOf(row.figure('IN/s')) > 0 && rateOf(row.figure('OUT/s')) > 0 && BARS_ABOVE_LOWEST.test(row.spark('IN (1m)', 'OUT (1m, same scale)'))
         },
         15_000,
         'non-zero IN/s and OUT/s and a sparkline on flow/workers',
       )
       const row = rowOf(screen, 'flow/workers')!
-      expect(row.spark('IN (1m)', 'OUT (1m)')).toMatch(/^[▁▂▃▄▅▆▇█ ]+$/)
+      expect(row.spark('IN (1m)', 'OUT (1m, same scale)')).toMatch(/^[▁▂▃▄▅▆▇█ ]+$/)
       expect(rateOf(row.figure('DEPTH'))).toBeGreaterThan(0)
       expect(screen).toMatch(/^qctl top {2}redis:\/\/127\.0\.0\.1:\d+ {2}(redis|valkey) \d\S* {2}every 300ms {2}up \S+/m)
       expect(screen).toContain('↑/↓ select  Enter detail  s sort  p pause  q quit')
@@ -307,6 +307,9 @@ describe('qctl top on a terminal', () => {
       'reconnecting, with the last data still shown',
     )
     expect(stale).not.toContain('● live')
+    // qctl's own one-line words, as every other command says it, not ioredis's raw text.
+    expect(stale).toMatch(/⚠ reconnecting: cannot connect to 127\.0\.0\.1:\d+: connection refused/)
+    expect(stale).not.toContain('ECONNREFUSED')
 
     await server.restart()
     redis = await server.client()
@@ -379,4 +382,59 @@ describe('qctl top on a terminal', () => {
     await top.session.sendKeys('q')
     expect(await top.exitCode()).toBe(0)
   }, 30_000)
+
+  it('marks a stalled group, says Enter on a topic without groups has nothing to open, and shows hostile names escaped', async () => {
+    for (let i = 0; i < 5; i++) await redis.xadd('stall.t', '*', 'data', '{}')
+    await redis.xgroup('CREATE', 'stall.t', 'nobody', '0')
+    await redis.xadd('plain.t', '*', 'data', '{}')
+    await redis.xadd('bad\u001b[31m.t', '*', 'data', '{}')
+    await redis.xgroup('CREATE', 'bad\u001b[31m.t', 'g\u001b]0;pwned\u0007', '0')
+    const top = await startTop('signals', [], {cols: 200, rows: 30})
+    const screen = await top.session.waitForScreen((text) => rowOf(text, 'stall.t/nobody')?.line.includes('■') === true && rowOf(text, 'plain.t') !== undefined, 10_000, 'the stalled row')
+    expect(rowOf(screen, 'stall.t/nobody')!.line).toMatch(/stall\.t\/nobody +■ stalled +5 /)
+    // The escape is shown, not obeyed: the name reads as it is stored.
+    expect(screen).toContain('bad\\u001b[31m.t/g\\u001b]0;pwned\\u0007')
+
+    // Sorted by lag: stall.t/nobody (5), the hostile topic's group (1), plain.t (no group) last.
+    await top.session.sendKeys('Down', 'Down')
+    await top.session.waitForScreen((text) => isSelected(text, 'plain.t'), 10_000, 'plain.t selected')
+    await top.session.sendKeys('Enter')
+    const notice = await top.session.waitForScreen((text) => text.includes('plain.t has no consumer group: nothing to open'), 10_000, 'the notice')
+    expect(notice).toContain('TOPIC/GROUP')
+    await top.session.sendKeys('q')
+    expect(await top.exitCode()).toBe(0)
+  }, 30_000)
+
+  it('never cuts the TOPIC/GROUP column while sparklines show: they go first', async () => {
+    const topic = 'a-rather-long-topic-name-for-tenant-0042'
+    await redis.xadd(topic, '*', 'data', '{}')
+    await redis.xgroup('CREATE', topic, 'g', '0')
+    const top = await startTop('long-name', [], {cols: 170, rows: 20})
+    const screen = await top.session.waitForScreen((text) => text.includes('● live') && (tableOf(text)?.rows.length ?? 0) > 0, 10_000, 'the table')
+    expect(rowOf(screen, `${topic}/g`), screen).toBeDefined()
+    expect(screen).not.toContain('OUT (1m, same scale)')
+    await top.session.sendKeys('q')
+    expect(await top.exitCode()).toBe(0)
+  }, 30_000)
+
+  it('marks entries waiting out a retry backoff in the detail view ("retry in"), AGE kept whole at 80 columns', async () => {
+    await redis.xgroup('CREATE', 'retry.t', 'g', '0', 'MKSTREAM')
+    await redis.xadd('retry.t', '*', 'data', JSON.stringify({fail: 'always'}))
+    const worker = background(['work', RECORDER, '-t', 'retry.t', '-g', 'g', '--backoff', 'fixed', '--backoff-delay', '5m', '--consumer', 'a-worker-with-a-long-consumer-name', '-u', server.url])
+    await waitFor(async () => {
+      const pending = (await redis.xpending('retry.t', 'g', '-', '+', 1)) as Array<[string, string]>
+      return pending[0]?.[1] === 'qctl:parked'
+    }, 15_000, 'the failed entry to be parked for its retry')
+    const top = await startTop('retry', [], {cols: 80, rows: 24})
+    await top.session.waitForScreen((text) => rowOf(text, 'retry.t/g') !== undefined, 10_000, 'the row')
+    await top.session.sendKeys('Enter')
+    const detail = await top.session.waitForScreen((text) => /retry in \d+m\d+s/.test(text), 10_000, 'the retry mark')
+    expect(detail).toMatch(/^OLDEST PENDING +CONSUMER +DELIVERIES +IDLE +AGE$/m)
+    expect(detail).toMatch(/^\d+-\d+ +qctl:par\S* +1 +\S+ +\S+ +retry in \d+m\d+s$/m)
+    for (const line of linesOf(detail)) expect([...line].length, line).toBeLessThanOrEqual(80)
+    await top.session.sendKeys('Escape', 'q')
+    expect(await top.exitCode()).toBe(0)
+    worker.child.kill('SIGTERM')
+    expect((await worker.done).code).toBe(0)
+  }, 40_000)
 })

@@ -15,6 +15,13 @@ const importsOf = (source: string): string[] =>
     (match) => match[1] ?? match[2] ?? '',
   )
 
+/** Whether a relative import in `file` lands inside `dir`. */
+const landsIn = (file: string, specifier: string, dir: string): boolean => specifier.startsWith('.') && join(file, '..', specifier).startsWith(dir + '/')
+
+/** Formatting is pure: it never reaches for the live screen (src/ui) or its libraries (ink, react). */
+const formatImportViolation = (file: string, specifier: string): boolean =>
+  /^(ink$|ink-|react$)/.test(specifier) || landsIn(file, specifier, join(PROJECT_ROOT, 'src', 'ui'))
+
 describe('architecture', () => {
   it('src/core never imports the CLI layer (oclif, chalk, ora, ink, react, cli-table3) or code outside core', async () => {
     const forbidden = /^(@oclif\/|chalk$|ora$|ink$|ink-|react$|cli-table3$)/
@@ -38,6 +45,28 @@ describe('architecture', () => {
       }
     }
     expect(violations).toEqual([])
+  })
+
+  it('src/format never imports src/ui (or ink, react): the top model it formats lives outside the screen code', async () => {
+    const violations: string[] = []
+    const files = await sourceFiles(join(PROJECT_ROOT, 'src', 'format'))
+    expect(files.length).toBeGreaterThan(5)
+    for (const file of files) {
+      for (const specifier of importsOf(await readFile(file, 'utf8'))) {
+        if (formatImportViolation(file, specifier)) violations.push(`${relative(PROJECT_ROOT, file)} imports ${specifier}`)
+      }
+    }
+    expect(violations).toEqual([])
+  })
+
+  it('the src/format rule catches an import of src/ui, of ink and of react (so the check above can fail)', () => {
+    const formatFile = join(PROJECT_ROOT, 'src', 'format', 'top.ts')
+    expect(formatImportViolation(formatFile, '../ui/model/cells.js')).toBe(true)
+    expect(formatImportViolation(join(PROJECT_ROOT, 'src', 'format', 'top-model', 'cells.ts'), '../../ui/model/screen.js')).toBe(true)
+    expect(formatImportViolation(formatFile, 'ink')).toBe(true)
+    expect(formatImportViolation(formatFile, 'react')).toBe(true)
+    expect(formatImportViolation(formatFile, './top-model/cells.js')).toBe(false)
+    expect(formatImportViolation(formatFile, '../core/stats/rates.js')).toBe(false)
   })
 
   it('the import scanner sees static, re-export and dynamic imports (so the check above can fail)', () => {

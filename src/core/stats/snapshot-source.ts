@@ -2,12 +2,14 @@ import type {Redis} from 'ioredis'
 
 import {missingTopicsError} from '../errors.js'
 
-import {deadLetterKey} from '../keys.js'
+import {deadLetterKey, isReplayKey, retryDueKey, topicsOfDeadLetterKey} from '../keys.js'
 import {keyTypes, topicNotAStream} from '../redis/key-type.js'
-import {isNoGroup, isNoSuchKey, isWrongType} from '../redis/reply-errors.js'
+import {classifyRedisError, type RedisErrorContext} from '../redis/redis-errors.js'
+import {firstLineOf, isNoGroup, isNoSuchKey, isWrongType} from '../redis/reply-errors.js'
+import {PARKED_CONSUMER} from '../worker/group-ops.js'
 import {consumerDetail, pendingDetail} from './details.js'
 import type {Focus, FocusDetail, GroupSnapshot, Snapshot, SnapshotSource, TopicSnapshot} from './snapshot.js'
-import {deadLetterKeyWarning, findTopics, isActive, skippedTopicWarning, withoutDeadLetterStreams} from './topic-stats.js'
+import {deadLetterKeyWarning, findStreams, isActive, skippedTopicWarning, withoutDeadLetterStreams} from './topic-stats.js'
 import {infoObject, numberOf, type InfoObject} from './xinfo.js'
 
 /** Groups seen in the previous snapshot, per topic: their consumers are read in the same round trip. */
@@ -24,8 +26,20 @@ type Reply = [Error | null, unknown]
 export interface SnapshotExtras {
   /** A group to read in detail (consumers, oldest pending entries). */
   focus?: Focus | null
+  /** Dead-letter streams known to exist: read with XINFO STREAM (for their in-rate), the others with XLEN. */
+  knownDeadLetters?: ReadonlySet<string>
+  /**
+   * Dead-letter streams to read as topics of their own: kept when consumer groups read them (an
+   * archiver), left out otherwise (they are the DLQ column of their topic).
+   */
+  deadLetterStreams?: readonly string[]
   /** One SCAN step to add to the same round trip (topic discovery). */
   scan?: {cursor: string; match: string}
+  /**
+   * Pending entries of the focused group whose retry due time to read (the previous refresh's
+   * oldest pending: their IDs are not known before this round trip's reply).
+   */
+  retryIds?: readonly string[]
 }
 
 /** A key read as a topic or a dead-letter stream that holds something else. */
@@ -42,6 +56,8 @@ export interface Reading {
   scanned?: {cursor: string; keys: string[]}
   /** Keys that are not streams: such a topic is left out, such a dead-letter stream counts 0. */
   notStreams: NotAStream[]
+  /** Dead-letter streams found holding entries through XLEN: read with XINFO STREAM from the next refresh on. */
+  foundDeadLetters: string[]
 }
 
 /**
@@ -61,6 +77,12 @@ interface GroupDetails {
   oldestPendingIdleMs: number | null
 }
 
+/** Entries parked by qctl workers waiting out a retry backoff: the pending count of the parked pseudo-consumer. */
+function parkedOf(consumers: readonly InfoObject[]): number {
+  for (const consumer of consumers) if (String(consumer.name) === PARKED_CONSUMER) return Number(consumer.pending)
+  return 0
+}
+
 /** The groups of one topic from its XINFO GROUPS reply, with the details read for known groups. */
 function groupSnapshots(reply: readonly unknown[], details: ReadonlyMap<string, GroupDetails>): GroupSnapshot[] {
   const groups: GroupSnapshot[] = []
@@ -72,6 +94,7 @@ function groupSnapshots(reply: readonly unknown[], details: ReadonlyMap<string, 
       entriesRead: numberOf(group['entries-read']),
       lag: numberOf(group.lag),
       pending: Number(group.pending),
+      parkedPending: detail === undefined ? null : parkedOf(detail.consumers),
       oldestPendingId: detail?.oldestPendingId ?? null,
       oldestPendingIdleMs: detail?.oldestPendingIdleMs ?? null,
       consumers: Number(group.consumers),
@@ -80,6 +103,33 @@ function groupSnapshots(reply: readonly unknown[], details: ReadonlyMap<string, 
   }
   return groups
 }
+
+/** The reply standing in for a command not sent (a dead-letter stream's own dead letters). */
+const NO_SUCH_KEY: Reply = [new Error('ERR no such key'), null]
+
+interface DeadLetters {
+  length: number
+  /** Null when read with XLEN (a dead-letter stream not yet known to exist). */
+  entriesAdded: number | null
+}
+
+/** A dead-letter stream from its XINFO STREAM or XLEN reply; undefined when it holds nothing. */
+function deadLettersOf(reply: unknown): DeadLetters | undefined {
+  if (typeof reply === 'number') return reply > 0 ? {length: reply, entriesAdded: null} : undefined
+  const info = infoObject(reply)
+  return {length: Number(info.length), entriesAdded: numberOf(info['entries-added'])}
+}
+
+/** A topic that was deleted while its dead-letter stream still holds entries. */
+const orphanedDeadLetters = (topic: string, dlq: DeadLetters): TopicSnapshot => ({
+  topic,
+  length: 0,
+  entriesAdded: null,
+  deadLetters: dlq.length,
+  deadLettersAdded: dlq.entriesAdded,
+  groups: [],
+  kind: 'orphaned-dead-letters',
+})
 
 /** The replies of one pipeline, in the order the commands were queued. */
 class ReplyReader {
@@ -105,22 +155,37 @@ export async function readSnapshot(redis: Redis, topics: readonly string[], know
   const pipeline = redis.pipeline()
   if (extras.scan !== undefined) pipeline.call('SCAN', ...scanArgs(extras.scan.cursor, extras.scan.match))
   // Plain loops, no callbacks made per call: this runs on every refresh of `top` (see lineOf in
-  // src/ui/model/layout.ts for why).
-  const plan: Array<{topic: string; groups: readonly string[]}> = []
-  for (const topic of topics) {
+  // src/format/top-model/layout.ts for why).
+  const plan: Array<{topic: string; groups: readonly string[]; deadLetterStream: boolean}> = []
+  const queue = (topic: string, deadLetterStream: boolean): void => {
     pipeline.call('XINFO', 'STREAM', topic)
     pipeline.call('XINFO', 'GROUPS', topic)
-    pipeline.call('XINFO', 'STREAM', deadLetterKey(topic))
+    // A dead-letter stream read for its own groups (an archiver) has no dead letters of its own to count.
+    // XINFO STREAM (its entries-added gives the DLQ in-rate) only for dead-letter streams known to
+    // exist; for the others XLEN, which answers 0 for a missing key where XINFO answers an error:
+    // 10,000 topics without dead letters made 10,000 error objects per refresh, half of top's CPU in GC.
+    if (!deadLetterStream) {
+      if (extras.knownDeadLetters?.has(deadLetterKey(topic)) === true) pipeline.call('XINFO', 'STREAM', deadLetterKey(topic))
+      else pipeline.xlen(deadLetterKey(topic))
+    }
     const groups = known.get(topic) ?? []
     for (const group of groups) {
       pipeline.call('XINFO', 'CONSUMERS', topic, group)
       pipeline.xpending(topic, group, '-', '+', 1)
     }
-    plan.push({topic, groups})
+    plan.push({topic, groups, deadLetterStream})
   }
+  for (const topic of topics) queue(topic, false)
+  for (const stream of extras.deadLetterStreams ?? []) queue(stream, true)
   const focus = extras.focus ?? null
   const focusKnown = focus !== null && (known.get(focus.topic) ?? []).includes(focus.group)
   if (focus !== null && focusKnown) pipeline.xpending(focus.topic, focus.group, '-', '+', FOCUS_PENDING_SHOWN)
+  const retryIds = focus !== null && focusKnown ? (extras.retryIds ?? []) : []
+  if (focus !== null && retryIds.length > 0) {
+    // Due times are on Redis's clock (see park-retry-3.lua): read it in the same round trip.
+    pipeline.call('TIME')
+    pipeline.call('ZMSCORE', retryDueKey(focus.topic, focus.group), ...retryIds)
+  }
   const replies = ((await pipeline.exec()) ?? []) as Reply[]
   const at = Date.now()
 
@@ -134,12 +199,15 @@ export async function readSnapshot(redis: Redis, topics: readonly string[], know
   }
 
   const snapshots: TopicSnapshot[] = []
+  const foundDeadLetters: string[] = []
   const notStreams: NotAStream[] = []
   let focusConsumers: InfoObject[] | undefined
-  for (const {topic, groups: knownGroups} of plan) {
+  for (const {topic, groups: knownGroups, deadLetterStream} of plan) {
     const [streamError, stream] = reader.next()
     const [groupsError, groupsReply] = reader.next()
-    const [dlqError, dlq] = reader.next()
+    const [dlqError, dlqReply] = deadLetterStream ? NO_SUCH_KEY : reader.next()
+    const dlqInfo = dlqError === null ? deadLettersOf(dlqReply) : undefined
+    if (dlqInfo !== undefined && dlqInfo.entriesAdded === null) foundDeadLetters.push(deadLetterKey(topic))
     const details = new Map<string, GroupDetails>()
     for (const group of knownGroups) {
       const [consumersError, consumers] = reader.next()
@@ -156,18 +224,24 @@ export async function readSnapshot(redis: Redis, topics: readonly string[], know
     throwUnlessIgnorable(streamError)
     throwUnlessIgnorable(groupsError)
     if (isWrongType(streamError) || isWrongType(groupsError)) notStreams.push({key: topic, topic, role: 'topic'})
+    if (isNoSuchKey(streamError) && dlqInfo !== undefined && dlqInfo.length > 0) {
+      // Deleted, its dead letters left behind: shown (they still need replaying or purging), as `lag` does.
+      snapshots.push(orphanedDeadLetters(topic, dlqInfo))
+      continue
+    }
     if (streamError !== null || groupsError !== null) continue
+    if (deadLetterStream && (groupsReply as unknown[]).length === 0) continue
     if (isWrongType(dlqError)) notStreams.push({key: deadLetterKey(topic), topic, role: 'dead-letter stream'})
     else if (dlqError !== null && !isNoSuchKey(dlqError)) throw dlqError
     const streamInfo = infoObject(stream)
-    const dlqInfo = dlqError === null ? infoObject(dlq) : undefined
     snapshots.push({
       topic,
       length: Number(streamInfo.length),
       entriesAdded: numberOf(streamInfo['entries-added']),
-      deadLetters: dlqInfo === undefined ? 0 : Number(dlqInfo.length),
-      deadLettersAdded: dlqInfo === undefined ? null : numberOf(dlqInfo['entries-added']),
+      deadLetters: dlqInfo?.length ?? 0,
+      deadLettersAdded: dlqInfo?.entriesAdded ?? null,
       groups: groupSnapshots(groupsReply as unknown[], details),
+      kind: deadLetterStream ? 'dead-letter-stream' : 'topic',
     })
   }
 
@@ -180,10 +254,33 @@ export async function readSnapshot(redis: Redis, topics: readonly string[], know
         ...focus,
         consumers: focusConsumers.map(consumerDetail),
         oldestPending: (pending as Array<[string, string, number, number]>).map(pendingDetail),
+        retryInMs: new Map(),
       }
     }
+    if (retryIds.length > 0) {
+      const time = reader.next()
+      const scores = reader.next()
+      if (focusDetail !== null) focusDetail.retryInMs = retryWaits(retryIds, time, scores, at)
+    }
   }
-  return {snapshot: {at, topics: snapshots, focus: focusDetail}, notStreams, ...(scanned === undefined ? {} : {scanned})}
+  return {snapshot: {at, topics: snapshots, focus: focusDetail}, notStreams, foundDeadLetters, ...(scanned === undefined ? {} : {scanned})}
+}
+
+/**
+ * How long each entry still waits out its retry backoff (from the group's due set), by ID; entries
+ * not waiting are left out. A monitor without access to the due set (or to TIME) sees no marks
+ * rather than a failed refresh; without TIME, the local clock stands in for Redis's.
+ */
+function retryWaits(ids: readonly string[], [timeError, time]: Reply, [scoresError, scores]: Reply, localNow: number): Map<string, number> {
+  const waits = new Map<string, number>()
+  if (scoresError !== null) return waits
+  const [seconds, micros] = timeError === null ? (time as [string, string]) : [String(localNow / 1000), '0']
+  const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+  for (const [index, id] of ids.entries()) {
+    const due = (scores as Array<string | null>)[index]
+    if (due !== null && due !== undefined && Number(due) > redisNow) waits.set(id, Number(due) - redisNow)
+  }
+  return waits
 }
 
 /** The groups of a snapshot, to pass as `known` to the next one. */
@@ -215,6 +312,9 @@ export interface TopicSelection {
 export class RedisSnapshotSource implements SnapshotSource {
   private known: KnownGroups = new Map()
   private topics: string[]
+  private deadLetterStreams: string[] = []
+  /** Dead-letter streams seen (by SCAN, or holding entries when read): read with XINFO STREAM. */
+  private readonly knownDeadLetters = new Set<string>()
   private cursor = '0'
   /** Keys seen since the current SCAN cycle began; they replace the topic list when it ends. */
   private cycle = new Set<string>()
@@ -223,6 +323,8 @@ export class RedisSnapshotSource implements SnapshotSource {
   /** Warnings not yet taken with `takeWarnings()`, each said once. */
   private pendingWarnings: string[] = []
   private readonly warned = new Set<string>()
+  /** The last detail read, whose pending entries' retry due times the next refresh reads. */
+  private lastFocus: FocusDetail | null = null
 
   private constructor(
     private readonly redis: Redis,
@@ -233,8 +335,32 @@ export class RedisSnapshotSource implements SnapshotSource {
   }
 
   static async open(redis: Redis, selection: TopicSelection): Promise<RedisSnapshotSource> {
-    const topics = selection.topics === undefined ? await findTopics(redis, selection.match) : [...selection.topics]
-    return new RedisSnapshotSource(redis, selection, topics)
+    const source = new RedisSnapshotSource(redis, selection, selection.topics === undefined ? [] : [...selection.topics])
+    if (selection.topics === undefined) source.discovered(await findStreams(redis, selection.match ?? '*'))
+    // Named topics are few: read their dead-letter streams with XINFO STREAM from the first refresh, for the in-rate.
+    else for (const topic of selection.topics) source.knownDeadLetters.add(deadLetterKey(topic))
+    return source
+  }
+
+  /**
+   * What to read from the stream keys found: the topics; the topic of each dead-letter stream
+   * (reading it says whether the topic was deleted, leaving its dead letters: an orphan row); and
+   * the dead-letter streams themselves, which get rows when consumer groups read them.
+   */
+  private discovered(keys: Iterable<string>): void {
+    const all = new Set(keys)
+    const topics = new Set(withoutDeadLetterStreams(all))
+    const deadLetterStreams: string[] = []
+    for (const key of all) {
+      // A replay stream is its group's, read by that group's workers: never a row of its own.
+      if (topics.has(key) || isReplayKey(key)) continue
+      deadLetterStreams.push(key)
+      const candidates = topicsOfDeadLetterKey(key)
+      if (candidates.length > 0 && !candidates.some((topic) => all.has(topic))) topics.add(candidates[0] as string)
+    }
+    this.topics = [...topics].sort()
+    this.deadLetterStreams = deadLetterStreams.sort()
+    for (const key of deadLetterStreams) this.knownDeadLetters.add(key)
   }
 
   /**
@@ -263,7 +389,11 @@ export class RedisSnapshotSource implements SnapshotSource {
    */
   async refresh(focus: Focus | null): Promise<Snapshot> {
     const scan = this.discovering ? {cursor: this.cursor, match: this.selection.match ?? '*'} : undefined
-    const reading = await readSnapshot(this.redis, this.topics, this.known, {focus, ...(scan === undefined ? {} : {scan})})
+    const last = this.lastFocus
+    const retryIds = focus !== null && last !== null && last.topic === focus.topic && last.group === focus.group ? last.oldestPending.map((entry) => entry.id) : []
+    const reading = await readSnapshot(this.redis, this.topics, this.known, {focus, retryIds, deadLetterStreams: this.deadLetterStreams, knownDeadLetters: this.knownDeadLetters, ...(scan === undefined ? {} : {scan})})
+    this.lastFocus = reading.snapshot.focus
+    for (const key of reading.foundDeadLetters) this.knownDeadLetters.add(key)
     if (reading.notStreams.length > 0) await this.noteNotStreams(reading.notStreams)
     this.known = groupsOf(reading.snapshot)
     if (reading.scanned !== undefined) this.absorbScan(reading.scanned)
@@ -292,19 +422,21 @@ export class RedisSnapshotSource implements SnapshotSource {
   private absorbScan({cursor, keys}: {cursor: string; keys: string[]}): void {
     for (const key of keys) this.cycle.add(key)
     // New keys join at once; vanished ones drop out when a whole cycle has not seen them.
-    const seen = new Set([...this.topics, ...this.cycle])
-    this.topics = withoutDeadLetterStreams(cursor === '0' ? this.cycle : seen)
+    const seen = new Set([...this.topics, ...this.deadLetterStreams, ...this.cycle])
+    this.discovered(cursor === '0' ? this.cycle : seen)
     this.cursor = cursor
     if (cursor === '0') this.cycle = new Set()
   }
 }
 
 /**
- * The source, with failures explained by the connection's own last error while it is down: a
- * refresh queued during a reconnect only says "Command timed out", the client's error event
- * says why (connection refused, DNS, TLS).
+ * The source, with failures explained in qctl's one-line words (the classification every command
+ * uses, redis-errors.ts), by the connection's own last error while it is down: a refresh queued
+ * during a reconnect only says "Command timed out", the client's error event says why (connection
+ * refused, DNS, TLS). Errors Redis does not explain keep their first line.
  */
-export function explainingConnectionErrors(source: SnapshotSource, redis: Redis): SnapshotSource {
+export function explainingConnectionErrors(source: SnapshotSource, redis: Redis, context: RedisErrorContext): SnapshotSource {
+  const explained = (error: unknown): string => classifyRedisError(error, context)?.message ?? firstLineOf(error)
   let lastError: Error | undefined
   redis.on('error', (error: Error) => {
     lastError = error
@@ -317,8 +449,8 @@ export function explainingConnectionErrors(source: SnapshotSource, redis: Redis)
       try {
         return await source.refresh(focus)
       } catch (error) {
-        if (redis.status === 'ready' || lastError === undefined) throw error
-        throw new Error(`${lastError.message} (retrying)`, {cause: error})
+        if (redis.status === 'ready' || lastError === undefined) throw new Error(explained(error), {cause: error})
+        throw new Error(`${explained(lastError)} (retrying)`, {cause: error})
       }
     },
   }

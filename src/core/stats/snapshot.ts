@@ -11,6 +11,8 @@ export interface GroupSnapshot {
   entriesRead: number | null
   lag: number | null
   pending: number
+  /** Of `pending`, the entries parked waiting out a retry backoff (qctl's parked consumer); null until known. */
+  parkedPending: number | null
   oldestPendingId: string | null
   /** Since the oldest pending entry was last delivered (XPENDING idle time); null when nothing is pending. */
   oldestPendingIdleMs: number | null
@@ -28,7 +30,15 @@ export interface TopicSnapshot {
   /** Entries ever added to the dead-letter stream; null if it does not exist. */
   deadLettersAdded: number | null
   groups: GroupSnapshot[]
+  /**
+   * `topic`; `orphaned-dead-letters`: the topic was deleted, its dead-letter stream still holds
+   * entries (a row with its dead letters); `dead-letter-stream`: a dead-letter stream read by
+   * consumer groups of its own (an archiver), with a row per group.
+   */
+  kind: TopicKind
 }
+
+export type TopicKind = 'topic' | 'orphaned-dead-letters' | 'dead-letter-stream'
 
 export interface Snapshot {
   /** When it was taken (ms since the epoch). */
@@ -48,6 +58,12 @@ export interface FocusDetail extends Focus {
   consumers: ConsumerDetail[]
   /** The oldest pending entries (by ID), with their delivery counts. */
   oldestPending: PendingDetail[]
+  /**
+   * Entries waiting out a retry backoff: ID -> ms until they may be delivered again (from the
+   * group's due set, as of this snapshot). Their idle time counts since the failure, so IDLE can
+   * exceed AGE; the detail view says "retry in 12s".
+   */
+  retryInMs: Map<string, number>
 }
 
 /** Where `qctl top` gets its snapshots: Redis in the CLI, a canned sequence in tests. */

@@ -69,8 +69,14 @@ const valueOf = (reply: Reply): unknown => {
   return reply[1]
 }
 
-/** Consumers that read recently: `inactive` (Redis 7.2+) when reported, else `idle`. */
-export const isActive = (consumer: InfoObject): boolean => Number(consumer.inactive ?? consumer.idle) < ACTIVE_WINDOW_MS
+/**
+ * Consumers alive in the last minute, by `idle`. On Redis 7.2+ `idle` counts from the last read
+ * attempt, a read blocked on a quiet stream included (`inactive` counts from the last read that
+ * returned entries: a healthy idle worker would look dead after a minute). On 7.0 `idle` counts from
+ * the last read that returned something; qctl workers keep it fresh with their liveness beat
+ * (worker/liveness.ts), other consumers on 7.0 look inactive once idle for a minute.
+ */
+export const isActive = (consumer: InfoObject): boolean => Number(consumer.idle) < ACTIVE_WINDOW_MS
 
 /** A reply saying the key is gone (deleted between SCAN and now, or between two round trips). */
 const isGone = (error: Error | null): boolean => error !== null && (isNoSuchKey(error) || isNoGroup(error))
@@ -256,7 +262,7 @@ const orphanedDeadLetters = (topic: string, deadLetters: number): TopicStats => 
 })
 
 /** Every stream key in the database (SCAN … TYPE stream), optionally matching a glob. */
-async function scanStreams(redis: Redis, match: string): Promise<Set<string>> {
+export async function findStreams(redis: Redis, match: string): Promise<Set<string>> {
   const keys = new Set<string>()
   let cursor = '0'
   do {
@@ -269,7 +275,7 @@ async function scanStreams(redis: Redis, match: string): Promise<Set<string>> {
 
 /** Every stream key in the database (SCAN … TYPE stream), optionally matching a glob, without dead-letter streams of listed topics. */
 export async function findTopics(redis: Redis, match = '*'): Promise<string[]> {
-  return withoutDeadLetterStreams(await scanStreams(redis, match))
+  return withoutDeadLetterStreams(await findStreams(redis, match))
 }
 
 /**
@@ -278,7 +284,7 @@ export async function findTopics(redis: Redis, match = '*'): Promise<string[]> {
  * `topicStats` keeps only when a consumer group reads them (`deadLetterStreams`).
  */
 export async function findTopicsAndDeadLetters(redis: Redis, match = '*'): Promise<{topics: string[]; deadLetterStreams: Set<string>}> {
-  const keys = await scanStreams(redis, match)
+  const keys = await findStreams(redis, match)
   const topics = new Set(withoutDeadLetterStreams(keys))
   const deadLetterStreams = new Set([...keys].filter((key) => !topics.has(key) && !isReplayKey(key)))
   for (const key of deadLetterStreams) {

@@ -12,6 +12,7 @@ import {ConnectionHealth, dropConnection, within} from './connections.js'
 import {Dispatcher} from './dispatcher.js'
 import {isFatal, isNoGroup} from './fatal.js'
 import {GroupOps, PARKED_CONSUMER, type DeliveredEntry, type HeldEntryFate} from './group-ops.js'
+import {livenessLoop} from './liveness.js'
 import {resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions} from './options.js'
 import {errorMessage, Outcomes} from './outcomes.js'
 import {ReadAhead} from './read-ahead.js'
@@ -107,7 +108,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.dispatcher = dispatcher
     const {topic, group, consumer} = this.options
 
-    const background = [this.heartbeatLoop(session, dispatcher), session.health.run(this.endController.signal)]
+    // The liveness beat stops with the reads (stopSignal): after that the consumer may be removed, and a beat would bring it back.
+    const liveness = livenessLoop(session.commands, {topic, group, consumer}, session.stopSignal, (message) => session.warn(message))
+    const background = [this.heartbeatLoop(session, dispatcher), session.health.run(this.endController.signal), liveness]
     const guard = async (loop: Promise<void>): Promise<void> => loop.catch((error: unknown) => this.fail(error))
     const loops = (async () => {
       // The worker's own entries first (a restart with a stable --consumer); its first read also settles,

@@ -1,11 +1,12 @@
 import {Box, Text} from 'ink'
 
 import {pendingAgeMs} from '../../core/stats/pending-age.js'
+import type {RateRow} from '../../core/stats/rates.js'
 import type {FocusDetail} from '../../core/stats/snapshot.js'
 import {formatAge, formatCount} from '../../format/numbers.js'
-import {cellText, formatRate, rowLabel, TREND_MARKS} from '../model/cells.js'
-import {padCell} from '../model/layout.js'
-import type {RateRow} from '../model/rates.js'
+import {shown} from '../../format/terminal-text.js'
+import {cellText, formatRate, rowLabel, STALL_TEXT, TREND_MARKS} from '../../format/top-model/cells.js'
+import {padCell} from '../../format/top-model/layout.js'
 
 export interface GroupDetailProps {
   row: RateRow
@@ -13,6 +14,8 @@ export interface GroupDetailProps {
   detail: FocusDetail | null
   /** Lines available. */
   height: number
+  /** Columns available. */
+  width: number
   now: number
 }
 
@@ -22,9 +25,23 @@ const ageText = (ms: number | null): string => (ms === null ? '-' : formatAge(ms
 
 const perSecond = (rate: number | null): string => (rate === null ? 'n/a' : `${formatRate(rate)}/s`)
 
+/** Widths of the pending-entry columns other than CONSUMER (ID, DELIVERIES, IDLE, AGE), spaces included. */
+const PENDING_FIXED = 22 + 1 + 1 + 10 + 1 + 9 + 1 + 9
+/** Room kept after AGE for the retry note ("  retry in 12m05s"). */
+const NOTE_WIDTH = 17
+const CONSUMER_MIN = 8
+const CONSUMER_MAX = 30
+
+/**
+ * The CONSUMER column of the pending entries takes what is left, so AGE (after it) is never cut,
+ * and the retry note after AGE fits where it can.
+ */
+const consumerWidth = (width: number): number => Math.max(CONSUMER_MIN, Math.min(CONSUMER_MAX, width - PENDING_FIXED - NOTE_WIDTH))
+
 /** One group: its figures, its consumers (pending, idle, inactive) and its oldest pending entries. */
-export function GroupDetail({row, detail, height, now}: GroupDetailProps) {
-  const summary = `${TREND_MARKS[row.trend]}  in ${perSecond(row.inRate)}  out ${perSecond(row.outRate)}  lag ${cellText(row, 'lag')}  pending ${cellText(row, 'pending')}  oldest ${cellText(row, 'age')}  dlq ${cellText(row, 'dlq')}`
+export function GroupDetail({row, detail, height, width, now}: GroupDetailProps) {
+  const stall = row.stall === null ? '' : `  (${STALL_TEXT[row.stall]})`
+  const summary = `${TREND_MARKS[row.trend]}${stall}  in ${perSecond(row.inRate)}  out ${perSecond(row.outRate)}  lag ${cellText(row, 'lag')}  pending ${cellText(row, 'pending')}  oldest ${cellText(row, 'age')}  dlq ${cellText(row, 'dlq')}`
   if (detail === null) {
     return (
       <Box flexDirection="column">
@@ -36,6 +53,11 @@ export function GroupDetail({row, detail, height, now}: GroupDetailProps) {
   }
   const consumerLines = Math.max(1, Math.floor((height - 6) / 2))
   const pendingLines = Math.max(1, height - 6 - consumerLines)
+  const cw = consumerWidth(width)
+  const retryNote = (id: string): string => {
+    const wait = detail.retryInMs.get(id)
+    return wait === undefined ? '' : `  retry in ${formatAge(wait)}`
+  }
   return (
     <Box flexDirection="column">
       <Text bold>{rowLabel(row)}</Text>
@@ -44,14 +66,14 @@ export function GroupDetail({row, detail, height, now}: GroupDetailProps) {
       {detail.consumers.length === 0 ? <Text dimColor>no consumers</Text> : null}
       {detail.consumers.slice(0, consumerLines).map((consumer) => (
         <Text key={consumer.name} wrap="truncate">
-          {`${pad(consumer.name, 30)} ${pad(formatCount(consumer.pending), 9, true)} ${pad(formatAge(consumer.idleMs), 9, true)} ${pad(consumer.inactiveMs === null ? '-' : formatAge(consumer.inactiveMs), 9, true)}`}
+          {`${pad(shown(consumer.name), 30)} ${pad(formatCount(consumer.pending), 9, true)} ${pad(formatAge(consumer.idleMs), 9, true)} ${pad(consumer.inactiveMs === null ? '-' : formatAge(consumer.inactiveMs), 9, true)}`}
         </Text>
       ))}
-      <Text bold wrap="truncate">{`${pad('OLDEST PENDING', 22)} ${pad('CONSUMER', 30)} ${pad('DELIVERIES', 10, true)} ${pad('IDLE', 9, true)} ${pad('AGE', 9, true)}`}</Text>
+      <Text bold wrap="truncate">{`${pad('OLDEST PENDING', 22)} ${pad('CONSUMER', cw)} ${pad('DELIVERIES', 10, true)} ${pad('IDLE', 9, true)} ${pad('AGE', 9, true)}`}</Text>
       {detail.oldestPending.length === 0 ? <Text dimColor>nothing pending</Text> : null}
       {detail.oldestPending.slice(0, pendingLines).map((entry) => (
         <Text key={entry.id} wrap="truncate">
-          {`${pad(entry.id, 22)} ${pad(entry.consumer, 30)} ${pad(String(entry.deliveries), 10, true)} ${pad(formatAge(entry.idleMs), 9, true)} ${pad(ageText(pendingAgeMs(entry.id, entry.idleMs, now)), 9, true)}`}
+          {`${pad(entry.id, 22)} ${pad(shown(entry.consumer), cw)} ${pad(String(entry.deliveries), 10, true)} ${pad(formatAge(entry.idleMs), 9, true)} ${pad(ageText(pendingAgeMs(entry.id, entry.idleMs, now)), 9, true)}${retryNote(entry.id)}`}
         </Text>
       ))}
     </Box>

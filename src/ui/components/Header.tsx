@@ -1,7 +1,8 @@
 import {Box, Text} from 'ink'
 
 import {formatAge} from '../../format/numbers.js'
-import type {SortKey} from '../model/layout.js'
+import {shown} from '../../format/terminal-text.js'
+import type {SortKey} from '../../format/top-model/layout.js'
 
 export interface HeaderProps {
   /** The Redis URL with its password already masked. */
@@ -23,7 +24,7 @@ const SORT_LABELS: Record<SortKey, string> = {lag: 'lag', in: 'in-rate', out: 'o
 export function Header(props: HeaderProps) {
   const {url, server, intervalMs, uptimeMs, paused, sort, rowCount, stale, colour} = props
   const state = stale !== null
-    ? <Text color={colour ? 'red' : undefined} bold>⚠ reconnecting: {stale.message} (data from {formatAge(stale.ageMs)} ago, stale)</Text>
+    ? <Text color={colour ? 'red' : undefined} bold>⚠ reconnecting: {shown(stale.message)} (data from {formatAge(stale.ageMs)} ago, stale)</Text>
     : paused
       ? <Text color={colour ? 'yellow' : undefined} bold>‖ paused</Text>
       : <Text color={colour ? 'green' : undefined}>● live</Text>

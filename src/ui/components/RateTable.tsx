@@ -1,12 +1,12 @@
 import {Box, Text, Transform} from 'ink'
 import type {ReactElement} from 'react'
 
-import {cellText, toneOf, type Tone} from '../model/cells.js'
+import {cellText, toneOf, type Tone} from '../../format/top-model/cells.js'
 import {fromStandIns, toStandIns} from '../model/glyphs.js'
-import type {Histories} from '../model/history.js'
-import {rowKey} from '../model/history.js'
-import {headLine, lineOf, type ColumnKey} from '../model/layout.js'
-import type {RateRow} from '../model/rates.js'
+import type {Histories} from '../../format/top-model/history.js'
+import {rowKey} from '../../core/stats/rates.js'
+import {headLine, lineOf, SPARK_WIDTH, type ColumnKey} from '../../format/top-model/layout.js'
+import type {RateRow} from '../../core/stats/rates.js'
 import {scrollWindow} from '../model/screen.js'
 
 export interface RateTableProps {
@@ -17,6 +17,8 @@ export interface RateTableProps {
   nameWidth: number
   selected: number
   histories: Histories
+  /** Samples one sparkline point averages (see history.ts samplesPerPoint). */
+  samplesPerPoint: number
   /** Lines available for rows. */
   height: number
   stale: boolean
@@ -26,20 +28,21 @@ export interface RateTableProps {
 /** Characters before each row for the selection marker (`› `): lay the table out in the width minus this. */
 export const SELECTION_MARK_WIDTH = 2
 
-const COLOURS: Record<Tone, string | undefined> = {alert: 'red', good: 'green', quiet: undefined, normal: undefined}
+const COLOURS: Record<Tone, string | undefined> = {stalled: 'magenta', alert: 'red', good: 'green', quiet: undefined, normal: undefined}
 
 interface RowLook {
   columns: readonly ColumnKey[]
   nameWidth: number
   histories: Histories
+  samplesPerPoint: number
   stale: boolean
   colour: boolean
 }
 
 /** Every cell but the name, as one line with ASCII stand-ins for the glyphs (see model/glyphs.ts). */
-function figuresLine(row: RateRow, {columns, histories}: RowLook): string {
+function figuresLine(row: RateRow, {columns, histories, samplesPerPoint}: RowLook): string {
   const cells: Array<readonly [ColumnKey, string]> = []
-  for (const column of columns) if (column !== 'name') cells.push([column, cellText(row, column, histories)])
+  for (const column of columns) if (column !== 'name') cells.push([column, cellText(row, column, histories, SPARK_WIDTH, samplesPerPoint)])
   return toStandIns(lineOf(cells))
 }
 
@@ -52,7 +55,7 @@ function figuresLine(row: RateRow, {columns, histories}: RowLook): string {
  */
 function rateRowLine(row: RateRow, isSelected: boolean, look: RowLook): ReactElement {
   const tone = toneOf(row)
-  const style = {inverse: isSelected, color: look.colour && !look.stale ? COLOURS[tone] : undefined, dimColor: look.stale || tone === 'quiet'}
+  const style = {inverse: isSelected, color: look.colour && !look.stale ? COLOURS[tone] : undefined, dimColor: look.stale || tone === 'quiet', bold: tone === 'stalled'}
   return (
     <Box key={rowKey(row)} height={1} overflowY="hidden">
       <Box width={SELECTION_MARK_WIDTH + look.nameWidth + 1} paddingRight={1}>
@@ -67,10 +70,10 @@ function rateRowLine(row: RateRow, isSelected: boolean, look: RowLook): ReactEle
 }
 
 /** One line per topic/group under the column titles, scrolled to keep the selection visible. */
-export function RateTable({rows, columns, nameWidth, selected, histories, height, stale, colour}: RateTableProps) {
+export function RateTable({rows, columns, nameWidth, selected, histories, samplesPerPoint, height, stale, colour}: RateTableProps) {
   if (rows.length === 0) return <Text dimColor>No streams found (yet): waiting for topics to appear.</Text>
   const {start, end} = scrollWindow(selected, rows.length, height)
-  const look: RowLook = {columns, nameWidth, histories, stale, colour}
+  const look: RowLook = {columns, nameWidth, histories, samplesPerPoint, stale, colour}
   // A loop, not rows.map(callback): see lineOf in model/layout.ts.
   const lines: ReactElement[] = []
   for (let index = start; index < end; index++) {

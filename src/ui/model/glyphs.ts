@@ -24,6 +24,7 @@ const PAIRS: ReadonlyArray<readonly [glyph: string, standIn: string]> = [
   ['▼', '}'],
   ['·', '|'],
   ['↑', '~'],
+  ['■', '^'],
 ]
 
 const STAND_IN_OF = new Map(PAIRS.map(([glyph, standIn]) => [glyph, standIn]))

@@ -1,7 +1,8 @@
 import type {Focus} from '../../core/stats/snapshot.js'
-import {rowKey} from './history.js'
-import {nextSort, type SortKey} from './layout.js'
-import type {RateRow} from './rates.js'
+import {rowKey} from '../../core/stats/rates.js'
+import {rowLabel} from '../../format/top-model/cells.js'
+import {nextSort, type SortKey} from '../../format/top-model/layout.js'
+import type {RateRow} from '../../core/stats/rates.js'
 
 /** Everything the keys change; pure, so the whole interaction is testable without a terminal. */
 export interface ScreenState {
@@ -10,11 +11,13 @@ export interface ScreenState {
   selectedKey: string | null
   sort: SortKey
   paused: boolean
+  /** A one-line answer to the last key (Enter on a topic without groups), cleared by the next key. */
+  notice: string | null
 }
 
 export type ScreenAction = 'up' | 'down' | 'open' | 'back' | 'pause' | 'sort' | 'quit'
 
-export const initialScreen: ScreenState = {view: 'table', selectedKey: null, sort: 'lag', paused: false}
+export const initialScreen: ScreenState = {view: 'table', selectedKey: null, sort: 'lag', paused: false, notice: null}
 
 /** The keys `top` understands, in terms of what Ink's useInput reports. */
 export interface KeyPress {
@@ -53,7 +56,8 @@ export function selectedIndex(state: ScreenState, rows: readonly RateRow[]): num
 }
 
 /** The state after a key; `rows` are the rows as shown (sorted). */
-export function reduceScreen(state: ScreenState, action: ScreenAction, rows: readonly RateRow[]): ScreenState {
+export function reduceScreen(current: ScreenState, action: ScreenAction, rows: readonly RateRow[]): ScreenState {
+  const state = current.notice === null ? current : {...current, notice: null}
   const index = selectedIndex(state, rows)
   const select = (next: number): ScreenState => {
     const row = rows[Math.max(0, Math.min(rows.length - 1, next))]
@@ -66,8 +70,10 @@ export function reduceScreen(state: ScreenState, action: ScreenAction, rows: rea
       return state.view === 'table' ? select(index + 1) : state
     case 'open': {
       const row = rows[index]
-      // Only a consumer group has a detail; a topic without groups has nothing to open.
-      return row?.group === null || row === undefined ? state : {...state, view: 'detail', selectedKey: rowKey(row)}
+      // Only a consumer group has a detail; a topic without groups has nothing to open, and says so.
+      if (row === undefined) return state
+      if (row.group === null) return {...state, notice: `${rowLabel(row)} has no consumer group: nothing to open (a worker creates one; or XGROUP CREATE)`}
+      return {...state, view: 'detail', selectedKey: rowKey(row)}
     }
     case 'back':
       return {...state, view: 'table'}

@@ -6,8 +6,8 @@ import {GroupDetail} from '../../../src/ui/components/GroupDetail.js'
 import {Header, type HeaderProps} from '../../../src/ui/components/Header.js'
 import {KeyHelp} from '../../../src/ui/components/KeyHelp.js'
 import {RateTable, SELECTION_MARK_WIDTH, type RateTableProps} from '../../../src/ui/components/RateTable.js'
-import {appendHistory} from '../../../src/ui/model/history.js'
-import {COLUMNS, headLine, tableLayout} from '../../../src/ui/model/layout.js'
+import {appendHistory} from '../../../src/format/top-model/history.js'
+import {COLUMNS, headLine, tableLayout} from '../../../src/format/top-model/layout.js'
 import {row} from './fixtures.js'
 
 // eslint-disable-next-line no-control-regex
@@ -46,7 +46,7 @@ describe('RateTable', () => {
     row('orders', {group: 'ship', trend: 'draining', depth: 5200, inRate: 830, outRate: 1900, lag: 120, pending: 16, consumers: 4, activeConsumers: 4}),
     row('audit', {group: null, trend: 'idle', depth: 12}),
   ]
-  const base: RateTableProps = {rows, ...tableLayout(100 - SELECTION_MARK_WIDTH), selected: 0, histories: new Map(), height: 10, stale: false, colour: false}
+  const base: RateTableProps = {rows, ...tableLayout(100 - SELECTION_MARK_WIDTH), selected: 0, histories: new Map(), samplesPerPoint: 1, height: 10, stale: false, colour: false}
 
   it('renders one line per row under the column titles, marks carrying the meaning', () => {
     const lines = plain(render(<RateTable {...base} />).lastFrame()).split('\n')
@@ -110,8 +110,9 @@ describe('GroupDetail', () => {
       group: 'billing',
       consumers: [{name: 'host-1:4242', pending: 2, idleMs: 1500, inactiveMs: null}],
       oldestPending: [{id: '1700000000000-0', consumer: 'host-1:4242', idleMs: 31_000, deliveries: 7, publishedAt: new Date(1_700_000_000_000).toISOString()}],
+      retryInMs: new Map(),
     }
-    const frame = plain(render(<GroupDetail row={selected} detail={detail} height={20} now={1_700_000_090_000} />).lastFrame())
+    const frame = plain(render(<GroupDetail row={selected} detail={detail} height={20} width={100} now={1_700_000_090_000} />).lastFrame())
     expect(frame).toContain('orders/billing')
     expect(frame).toContain('▲ growing  in 830/s  out n/a  lag 3,100  pending 2')
     expect(frame).toMatch(/host-1:4242\s+2\s+1s\s+-/)
@@ -119,8 +120,8 @@ describe('GroupDetail', () => {
   })
 
   it('says it is reading until the detail arrives, and says when nothing is pending', () => {
-    expect(plain(render(<GroupDetail row={selected} detail={null} height={20} now={0} />).lastFrame())).toContain('reading consumers and pending entries…')
-    const empty = plain(render(<GroupDetail row={selected} detail={{topic: 'orders', group: 'billing', consumers: [], oldestPending: []}} height={20} now={0} />).lastFrame())
+    expect(plain(render(<GroupDetail row={selected} detail={null} height={20} width={100} now={0} />).lastFrame())).toContain('reading consumers and pending entries…')
+    const empty = plain(render(<GroupDetail row={selected} detail={{topic: 'orders', group: 'billing', consumers: [], oldestPending: [], retryInMs: new Map()}} height={20} width={100} now={0} />).lastFrame())
     expect(empty).toContain('no consumers')
     expect(empty).toContain('nothing pending')
   })

@@ -1,10 +1,11 @@
 import type {FocusDetail, GroupSnapshot, Snapshot, TopicSnapshot} from '../../../src/core/stats/snapshot.js'
-import type {RateRow} from '../../../src/ui/model/rates.js'
+import type {RateRow} from '../../../src/core/stats/rates.js'
 
 /** A row as the model makes it, with quiet defaults. */
 export const row = (topic: string, overrides: Partial<RateRow> = {}): RateRow => ({
   topic,
   group: 'g',
+  kind: 'topic',
   depth: 0,
   inRate: 0,
   outRate: 0,
@@ -18,6 +19,7 @@ export const row = (topic: string, overrides: Partial<RateRow> = {}): RateRow =>
   deadLetterInRate: 0,
   deadLettersGrowing: false,
   trend: 'idle',
+  stall: null,
   ...overrides,
 })
 
@@ -26,6 +28,7 @@ export const groupSnapshot = (name: string, overrides: Partial<GroupSnapshot> = 
   entriesRead: 0,
   lag: 0,
   pending: 0,
+  parkedPending: 0,
   oldestPendingId: null,
   oldestPendingIdleMs: null,
   consumers: 1,
@@ -40,6 +43,7 @@ export const topicSnapshot = (topic: string, overrides: Partial<TopicSnapshot> =
   deadLetters: 0,
   deadLettersAdded: null,
   groups: [groupSnapshot('g')],
+  kind: 'topic',
   ...overrides,
 })
 

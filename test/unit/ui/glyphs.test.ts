@@ -1,10 +1,10 @@
 import {describe, expect, it} from 'vitest'
 
-import {cellText, TREND_MARKS} from '../../../src/ui/model/cells.js'
+import {cellText, TREND_MARKS} from '../../../src/format/top-model/cells.js'
 import {fromStandIns, STAND_IN_CHARACTERS, toStandIns} from '../../../src/ui/model/glyphs.js'
-import {appendHistory} from '../../../src/ui/model/history.js'
-import {COLUMNS, type ColumnKey} from '../../../src/ui/model/layout.js'
-import type {RateRow, Trend} from '../../../src/ui/model/rates.js'
+import {appendHistory} from '../../../src/format/top-model/history.js'
+import {COLUMNS, type ColumnKey} from '../../../src/format/top-model/layout.js'
+import type {RateRow, Trend} from '../../../src/core/stats/rates.js'
 import {row} from './fixtures.js'
 
 const PRINTABLE_ASCII = /^[\u0020-\u007E]*$/
@@ -15,7 +15,7 @@ function variedRows(): RateRow[] {
   const rates = [null, 0, 0.4, 9.96, 12, 1234, 12_345, 999_999, 4_560_000]
   const counts = [0, 7, 1234, 123_456, 1_234_567]
   const ages = [null, 850, 42_000, 192_000, 7_500_000, 270_000_000]
-  const trends: Trend[] = ['growing', 'draining', 'steady', 'idle']
+  const trends: Trend[] = ['growing', 'draining', 'steady', 'idle', 'stalled']
   const rows: RateRow[] = []
   for (const [index, rate] of rates.entries()) {
     const count = counts[index % counts.length] ?? 0
@@ -44,7 +44,7 @@ function variedRows(): RateRow[] {
 describe('glyph stand-ins', () => {
   it('are single printable ASCII characters that map back to the glyphs one for one', () => {
     for (const standIn of STAND_IN_CHARACTERS) expect(standIn).toMatch(/^[\u0020-\u007E]$/)
-    const glyphs = '▁▂▃▄▅▆▇█▲▼·↑'
+    const glyphs = '▁▂▃▄▅▆▇█▲▼·↑■'
     const encoded = toStandIns(glyphs)
     expect(encoded).toMatch(PRINTABLE_ASCII)
     expect(encoded).toHaveLength(glyphs.length)

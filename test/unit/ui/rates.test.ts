@@ -1,13 +1,14 @@
 import {describe, expect, it} from 'vitest'
 
 import type {GroupSnapshot, Snapshot, TopicSnapshot} from '../../../src/core/stats/snapshot.js'
-import {ackRate, counterRate, rateRows, trendOf} from '../../../src/ui/model/rates.js'
+import {ackRate, counterRate, progressAfter, rateRows, stallOf, STALL_AFTER_MS, trendOf} from '../../../src/core/stats/rates.js'
 
 const group = (overrides: Partial<GroupSnapshot> = {}): GroupSnapshot => ({
   name: 'billing',
   entriesRead: 1000,
   lag: 0,
   pending: 10,
+  parkedPending: 0,
   oldestPendingId: null,
   oldestPendingIdleMs: null,
   consumers: 2,
@@ -22,6 +23,7 @@ const topic = (overrides: Partial<TopicSnapshot> = {}): TopicSnapshot => ({
   deadLetters: 0,
   deadLettersAdded: null,
   groups: [group()],
+  kind: 'topic',
   ...overrides,
 })
 
@@ -74,6 +76,7 @@ describe('rateRows', () => {
       {
         topic: 'orders',
         group: 'billing',
+        kind: 'topic',
         depth: 1400,
         inRate: 200,
         outRate: 50,
@@ -87,6 +90,7 @@ describe('rateRows', () => {
         deadLetterInRate: 1,
         deadLettersGrowing: true,
         trend: 'growing',
+        stall: null,
       },
     ])
   })
@@ -113,5 +117,46 @@ describe('rateRows', () => {
     const rows = rateRows(snapshot(0, [topic()]), snapshot(1000, [topic({groups: []})]))
     expect(rows).toHaveLength(1)
     expect(rows[0]).toMatchObject({group: null, outRate: null, pending: 0})
+  })
+})
+
+describe('stalled', () => {
+  it('is work waiting (lag or pending) with no active consumer, or with nothing acknowledged for a while', () => {
+    const g = (lag: number | null, pending: number, activeConsumers: number | null, parkedPending: number | null = 0) => ({lag, pending, parkedPending, activeConsumers})
+    expect(stallOf(g(66, 10, 0), 0, 1000)).toBe('no-active-consumer')
+    expect(stallOf(g(0, 3, 0), 0, 1000)).toBe('no-active-consumer')
+    expect(stallOf(g(5, 0, 1), 0, STALL_AFTER_MS)).toBe('no-acks')
+    expect(stallOf(g(5, 0, 1), 0, STALL_AFTER_MS - 1)).toBeNull()
+    // Nothing waiting: an idle queue without consumers is idle, not stalled.
+    expect(stallOf(g(0, 0, 0), 0, 10 * STALL_AFTER_MS)).toBeNull()
+    // Consumers not yet known (a group seen for the first time): no alarm without evidence.
+    expect(stallOf(g(5, 5, null), 0, 1000)).toBeNull()
+    // Retries parked for their backoff wait by design while a worker lives; with none alive, nobody will retry them.
+    expect(stallOf(g(0, 2, 1, 2), 0, 10 * STALL_AFTER_MS)).toBeNull()
+    expect(stallOf(g(0, 3, 1, 2), 0, 10 * STALL_AFTER_MS)).toBe('no-acks')
+    expect(stallOf(g(0, 2, 0, 2), 0, 1000)).toBe('no-active-consumer')
+  })
+
+  it('overrides the rate trend in rateRows (the issue\'s "= steady" backlog with CONS 0/2), with its reason', () => {
+    const dead = group({lag: 66, pending: 10, consumers: 2, activeConsumers: 0})
+    const [stalled] = rateRows(snapshot(0, [topic({groups: [dead]})]), snapshot(1000, [topic({groups: [dead]})]))
+    expect(stalled).toMatchObject({trend: 'stalled', stall: 'no-active-consumer', inRate: 0, outRate: 0})
+  })
+
+  it('counts "nothing acknowledged" from the last progress the screen saw, carried between refreshes', () => {
+    const stuck = group({lag: 5, pending: 1, activeConsumers: 1})
+    const at = (ms: number) => snapshot(ms, [topic({groups: [stuck]})])
+    let progress = progressAfter(new Map(), rateRows(undefined, at(0)), 0)
+    let previous = at(0)
+    for (let ms = 1000; ms < STALL_AFTER_MS; ms += 1000) {
+      const rows = rateRows(previous, at(ms), progress)
+      expect(rows[0]?.trend, `at ${ms}ms`).not.toBe('stalled')
+      progress = progressAfter(progress, rows, ms)
+      previous = at(ms)
+    }
+    expect(rateRows(previous, at(STALL_AFTER_MS), progress)[0]).toMatchObject({trend: 'stalled', stall: 'no-acks'})
+    // One acknowledgement resets it.
+    const acked = snapshot(STALL_AFTER_MS, [topic({groups: [group({...stuck, entriesRead: stuck.entriesRead! + 1, pending: 0})]})])
+    expect(rateRows(previous, acked, progress)[0]).toMatchObject({stall: null})
   })
 })

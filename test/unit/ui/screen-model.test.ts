@@ -1,10 +1,11 @@
 import {describe, expect, it} from 'vitest'
 
-import {cellText, formatRate, toneOf} from '../../../src/ui/model/cells.js'
-import {appendHistory, historyCapacity, rowKey} from '../../../src/ui/model/history.js'
-import {headLine, lineOf, padCell} from '../../../src/ui/model/layout.js'
+import {cellText, formatRate, toneOf} from '../../../src/format/top-model/cells.js'
+import {appendHistory, historyCapacity} from '../../../src/format/top-model/history.js'
+import {rowKey} from '../../../src/core/stats/rates.js'
+import {headLine, lineOf, padCell} from '../../../src/format/top-model/layout.js'
 import {actionFor, focusOf, initialScreen, reduceScreen, scrollWindow, selectedIndex, type ScreenState} from '../../../src/ui/model/screen.js'
-import {downsample} from '../../../src/ui/model/sparkline.js'
+import {downsample} from '../../../src/format/top-model/sparkline.js'
 import {emptyData, withFailure, withSnapshot} from '../../../src/ui/model/top-data.js'
 import {groupSnapshot, row, snapshotAt, topicSnapshot} from './fixtures.js'
 

@@ -1,4 +1,4 @@
-import type {RateRow} from './rates.js'
+import {rowKey, type RateRow} from '../../core/stats/rates.js'
 
 /** The rates of one row over the last minute, oldest first; null where a rate was unknown. */
 export interface RateHistory {
@@ -11,11 +11,11 @@ export type Histories = ReadonlyMap<string, RateHistory>
 /** How long the sparklines look back. */
 export const HISTORY_WINDOW_MS = 60_000
 
-/** A row's identity across refreshes (topic and group). */
-export const rowKey = (row: Pick<RateRow, 'topic' | 'group'>): string => `${row.topic}\u0000${row.group ?? ''}`
-
 /** Samples kept per row: one per refresh over the window. */
 export const historyCapacity = (intervalMs: number): number => Math.max(2, Math.ceil(HISTORY_WINDOW_MS / Math.max(1, intervalMs)))
+
+/** Samples one sparkline point averages: a full history fills the column, so a point's time span never changes. */
+export const samplesPerPoint = (capacity: number, width: number): number => Math.max(1, Math.ceil(capacity / Math.max(1, width)))
 
 const pushBounded = (values: ReadonlyArray<number | null>, value: number | null, capacity: number): Array<number | null> => [...values, value].slice(-capacity)
 

@@ -1,12 +1,32 @@
-import type {GroupSnapshot, Snapshot, TopicSnapshot} from '../../core/stats/snapshot.js'
-import {pendingAgeMs} from '../../core/stats/pending-age.js'
+import type {GroupSnapshot, Snapshot, TopicKind, TopicSnapshot} from './snapshot.js'
+import {pendingAgeMs} from './pending-age.js'
 
-/** Whether a queue is absorbing a burst or catching up; carried by a mark, never by colour alone. */
-export type Trend = 'growing' | 'draining' | 'steady' | 'idle'
+/**
+ * Whether a queue is absorbing a burst or catching up; carried by a mark, never by colour alone.
+ * `stalled` overrides the others: work is waiting and nothing will do it (see StallReason).
+ */
+export type Trend = 'growing' | 'draining' | 'steady' | 'idle' | 'stalled'
+
+/**
+ * Why a group with work waiting (lag or pending above 0) is stalled: no consumer active in the last
+ * minute, or consumers active but nothing acknowledged for STALL_AFTER_MS.
+ */
+export type StallReason = 'no-active-consumer' | 'no-acks'
+
+/** How long a group with work waiting may acknowledge nothing before it counts as stalled. */
+export const STALL_AFTER_MS = 30_000
+
+/** When each row (by rowKey) last made progress: acknowledged something, or had nothing waiting. */
+export type Progress = ReadonlyMap<string, number>
+
+/** A row's identity across refreshes (topic and group). */
+export const rowKey = (row: {topic: string; group: string | null}): string => `${row.topic}\u0000${row.group ?? ''}`
 
 export interface RateRow {
   topic: string
   group: string | null
+  /** What the row's stream is: a topic, a deleted topic's dead letters, or a dead-letter stream read by groups of its own. */
+  kind: TopicKind
   depth: number
   /** Entries added per second; null when it cannot be known (first snapshot, counters reset). */
   inRate: number | null
@@ -25,6 +45,8 @@ export interface RateRow {
   /** Entries were dead-lettered since the previous snapshot. */
   deadLettersGrowing: boolean
   trend: Trend
+  /** Why the trend is `stalled`; null otherwise. */
+  stall: StallReason | null
 }
 
 /** Below this many entries per second a rate counts as zero for the trend. */
@@ -58,6 +80,37 @@ export function trendOf(inRate: number | null, outRate: number | null, lag: numb
   return 'steady'
 }
 
+/**
+ * Whether a group is stalled: work waiting, and no active consumer (parked retries need one too),
+ * or no acknowledgement since `lastProgressAt` while entries other than parked retries wait. An unknown consumer count (a group seen for the first time) is not a stall.
+ */
+export function stallOf(group: Pick<GroupSnapshot, 'lag' | 'pending' | 'parkedPending' | 'activeConsumers'>, lastProgressAt: number, now: number): StallReason | null {
+  if ((group.lag ?? 0) <= 0 && group.pending <= 0) return null
+  if (group.activeConsumers === 0) return 'no-active-consumer'
+  // Retries waiting out their backoff are waiting by design: only other work makes silence a stall.
+  const unparked = group.pending - (group.parkedPending ?? 0)
+  if (((group.lag ?? 0) > 0 || unparked > 0) && now - lastProgressAt >= STALL_AFTER_MS) return 'no-acks'
+  return null
+}
+
+/** When a group last made progress, as of `current`: now if it acknowledged or has nothing waiting. */
+function lastProgressOf(key: string, group: GroupSnapshot, outRate: number | null, progress: Progress, watchedSince: number, now: number): number {
+  if ((outRate ?? 0) > 0 || ((group.lag ?? 0) <= 0 && group.pending <= 0)) return now
+  return progress.get(key) ?? watchedSince
+}
+
+/** The progress after a refresh, for the next one: rows with work waiting and no acknowledgement keep their time. */
+export function progressAfter(progress: Progress, rows: readonly RateRow[], now: number): Map<string, number> {
+  const next = new Map<string, number>()
+  for (const row of rows) {
+    if (row.group === null) continue
+    const key = rowKey(row)
+    const waiting = (row.lag ?? 0) > 0 || row.pending > 0
+    next.set(key, (row.outRate ?? 0) > 0 || !waiting ? now : (progress.get(key) ?? now))
+  }
+  return next
+}
+
 // Loops rather than callbacks made per call: this runs on every refresh (see lineOf in layout.ts).
 function byTopic(snapshot: Snapshot | undefined): Map<string, TopicSnapshot> {
   const topics = new Map<string, TopicSnapshot>()
@@ -73,20 +126,26 @@ function groupNamed(topic: TopicSnapshot | undefined, name: string): GroupSnapsh
 /**
  * Rows for the screen from two snapshots (the earlier one may be missing: rates are then null).
  * A group or topic that appeared or vanished between the two gets null rates, not a spike.
+ * `progress` (from `progressAfter`) says since when a group has acknowledged nothing; without it,
+ * since the earlier snapshot (what was watched).
  */
-export function rateRows(previous: Snapshot | undefined, current: Snapshot): RateRow[] {
+export function rateRows(previous: Snapshot | undefined, current: Snapshot, progress: Progress = new Map()): RateRow[] {
   const seconds = previous === undefined ? 0 : (current.at - previous.at) / 1000
+  const watchedSince = previous?.at ?? current.at
   const earlier = byTopic(previous)
   const rows: RateRow[] = []
   for (const topic of current.topics) {
     const before = earlier.get(topic.topic)
     const inRate = counterRate(before?.entriesAdded, topic.entriesAdded, seconds)
-    const deadLetterInRate = counterRate(before?.deadLettersAdded ?? (before === undefined ? undefined : 0), topic.deadLettersAdded ?? 0, seconds)
+    // A dead-letter stream that did not exist (or was empty) before counts from 0; one whose counter was not read (XLEN) gives no rate.
+    const deadLettersBefore = before === undefined ? undefined : (before.deadLettersAdded ?? (before.deadLetters === 0 ? 0 : undefined))
+    const deadLetterInRate = counterRate(deadLettersBefore, topic.deadLettersAdded ?? (topic.deadLetters === 0 ? 0 : undefined), seconds)
     const deadLettersGrowing = (deadLetterInRate ?? 0) > 0
     if (topic.groups.length === 0) {
       rows.push({
         topic: topic.topic,
         group: null,
+        kind: topic.kind,
         depth: topic.length,
         inRate,
         outRate: null,
@@ -100,6 +159,7 @@ export function rateRows(previous: Snapshot | undefined, current: Snapshot): Rat
         deadLetterInRate,
         deadLettersGrowing,
         trend: trendOf(inRate, 0, null),
+        stall: null,
       })
       continue
     }
@@ -107,9 +167,12 @@ export function rateRows(previous: Snapshot | undefined, current: Snapshot): Rat
       const earlierGroup = groupNamed(before, group.name)
       const outRate = ackRate(earlierGroup, group, seconds)
       const lagBefore = earlierGroup?.lag ?? null
+      const key = rowKey({topic: topic.topic, group: group.name})
+      const stall = stallOf(group, lastProgressOf(key, group, outRate, progress, watchedSince, current.at), current.at)
       rows.push({
         topic: topic.topic,
         group: group.name,
+        kind: topic.kind,
         depth: topic.length,
         inRate,
         outRate,
@@ -122,7 +185,8 @@ export function rateRows(previous: Snapshot | undefined, current: Snapshot): Rat
         deadLetters: topic.deadLetters,
         deadLetterInRate,
         deadLettersGrowing,
-        trend: trendOf(inRate, outRate, group.lag),
+        trend: stall === null ? trendOf(inRate, outRate, group.lag) : 'stalled',
+        stall,
       })
     }
   }

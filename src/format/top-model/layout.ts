@@ -1,4 +1,4 @@
-import type {RateRow} from './rates.js'
+import type {RateRow} from '../../core/stats/rates.js'
 
 /** Columns of the `top` table, in display order, with the width each needs. */
 export const COLUMNS = [
@@ -14,7 +14,8 @@ export const COLUMNS = [
   {key: 'dlq', title: 'DLQ', width: 8, align: 'right'},
   {key: 'dlqIn', title: 'DLQ IN/s', width: 9, align: 'right'},
   {key: 'inSpark', title: 'IN (1m)', width: 20, align: 'left'},
-  {key: 'outSpark', title: 'OUT (1m)', width: 20, align: 'left'},
+  // "same scale": a row's IN and OUT bars share one scale, so they compare (see cells.ts sparkPoints).
+  {key: 'outSpark', title: 'OUT (1m, same scale)', width: 20, align: 'left'},
 ] as const
 
 export type ColumnKey = (typeof COLUMNS)[number]['key']
@@ -65,12 +66,22 @@ export interface TableLayout {
   nameWidth: number
 }
 
-/** The columns that fit `width` characters (one space between columns) and how wide names may be. */
-export function tableLayout(width: number): TableLayout {
+const isSpark = (key: ColumnKey): boolean => key === 'inSpark' || key === 'outSpark'
+
+/**
+ * The columns that fit `width` characters (one space between columns) and how wide names may be.
+ * `longestName` (the widest TOPIC/GROUP label, as shown): while sparklines are on screen, names are
+ * never cut; the sparklines go first to make room (up to NAME_MAX). Without sparklines the name
+ * column may shrink to NAME_MIN before figures go.
+ */
+export function tableLayout(width: number, longestName = NAME_MIN): TableLayout {
   const shown = new Set<ColumnKey>(COLUMNS.map((column) => column.key))
   const others = (): number => [...shown].filter((key) => key !== 'name').reduce((sum, key) => sum + columnOf(key).width + 1, 0)
+  const wholeNames = Math.max(NAME_MIN, Math.min(NAME_MAX, longestName))
   for (const key of DROP_ORDER) {
-    if (others() + NAME_MIN <= width) break
+    const sparklinesShown = shown.has('inSpark') || shown.has('outSpark')
+    if (others() + (sparklinesShown ? wholeNames : NAME_MIN) <= width) break
+    if (!sparklinesShown && isSpark(key)) continue
     shown.delete(key)
   }
   const columns = COLUMNS.filter((column) => shown.has(column.key)).map((column) => column.key)

@@ -3,7 +3,7 @@ import {join} from 'node:path'
 
 import {describe, expect, it, onTestFinished} from 'vitest'
 
-import {deadLetterKey} from '../../src/core/keys.js'
+import {deadLetterKey, replayKey} from '../../src/core/keys.js'
 import {PROJECT_ROOT, runCli, type CliResult} from '../helpers/cli.js'
 import {usePrivateRedis} from '../helpers/private-redis.js'
 import {readLedgerOf} from './lib/hostile-ledger.js'
@@ -91,10 +91,11 @@ describe('chaos: hostile payloads', {timeout: CHAOS_TIMEOUT}, () => {
     // Too deep to pretty-print: shown as stored.
     expect(views[1]?.stdout).toContain(`payload:\n${'['.repeat(1000)}`)
 
-    // After replay: the same bytes back on the topic, and in the handler again.
+    // After replay: the same bytes in the group's replay stream (the topic untouched), and in the handler again.
     const replay = expectOk(await runCli(['dlq', 'replay', topic, '--yes', '--json', '-u', url]))
     expect(JSON.parse(replay.stdout)).toMatchObject({replayed: count, remaining: 0})
-    const replayed = await storedPayloads(redis.redis, topic, lastOriginal)
+    expect((await storedPayloads(redis.redis, topic, lastOriginal)).length).toBe(0)
+    const replayed = await storedPayloads(redis.redis, replayKey(topic, group))
     expect(sorted(replayed.map((entry) => sha256(entry.data)))).toEqual(sorted(expected))
     const secondLedger = join(dir, 'second.jsonl')
     const second = expectOk(await runCli(['work', RECORD_SHA, '-t', topic, '-g', group, '--until-empty', '--json', '-u', url], {env: {CHAOS_LEDGER: secondLedger}, timeoutMs: 60_000}))

@@ -91,9 +91,36 @@ export interface DlqEntryJson extends Omit<DlqEntry, 'data'> {
   dataIsJson: boolean
 }
 
-/** The payload parsed, unless it was published as raw bytes (`enc` raw) or is not JSON. */
+/**
+ * Payloads nested deeper stay text: JSON.parse takes them, but printing the parsed value again
+ * (`--json`) recurses once per level and overflows the stack (a 100,000-deep array did).
+ */
+export const MAX_PARSED_DEPTH = 1000
+
+/** Whether brackets outside strings nest deeper than `limit` (one linear scan, no parse). */
+function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (inString) {
+      if (code === 0x5c) i++ // a backslash escapes the next character
+      else if (code === 0x22) inString = false
+    } else if (code === 0x22) {
+      inString = true
+    } else if (code === 0x5b || code === 0x7b) {
+      if (++depth > limit) return true
+    } else if (code === 0x5d || code === 0x7d) {
+      depth--
+    }
+  }
+  return false
+}
+
+/** The payload parsed, unless it was published as raw bytes (`enc` raw), is not JSON, or nests deeper than MAX_PARSED_DEPTH. */
 function parsedPayload(entry: DlqEntry): {value: unknown; json: boolean} {
   if (entry.data === null || entry.fields[WireField.encoding] === RAW_ENCODING) return {value: entry.data, json: false}
+  if (nestsDeeperThan(entry.data, MAX_PARSED_DEPTH)) return {value: entry.data, json: false}
   try {
     return {value: JSON.parse(entry.data) as unknown, json: true}
   } catch {

@@ -4,6 +4,7 @@ import type {Redis} from 'ioredis'
 
 import {QctlError} from '../errors.js'
 import {isPermissionDenied} from '../redis/redis-errors.js'
+import {refusalOf} from '../redis/reply-errors.js'
 import {sleep} from '../sleep.js'
 import {AckBatcher} from './ack-batcher.js'
 import {Alarm} from './alarm.js'
@@ -162,7 +163,17 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // The group's replay stream (qctl dlq replay re-delivers what this group failed there, and only there).
     const replayOps = new GroupOps(commands, topic, group, consumer, this.options.deadLetterTopic, 'replay')
     const groupCreated = await startUp(ops.ensureGroup(this.options.from))
-    await startUp(replayOps.ensureGroup('start'))
+    // Creating the replay stream is a write: a Redis out of memory refuses it, and the worker still
+    // drains the topic's backlog (acknowledging frees nothing, but needs no memory either).
+    const readsReplays = await startUp(
+      replayOps.ensureGroup('start').then(
+        () => true,
+        (error: unknown) => {
+          if (refusalOf(error) !== 'OOM') throw error
+          return false
+        },
+      ),
+    )
     const offsetMs = await startUp(this.clockOffset(ops))
     const reader = this.watchConnection(await startUp(this.connect('reader')), 'reader')
     const warn = (message: string): void => void this.emit('warning', {message})
@@ -176,7 +187,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       options: this.options,
       commands,
       reader,
-      lanes: [lane(ops), lane(replayOps)],
+      lanes: readsReplays ? [lane(ops), lane(replayOps)] : [lane(ops)],
       health: new ConnectionHealth(commands, warn),
       tally: this.tally,
       events: this,
@@ -187,6 +198,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       fail: (error) => this.fail(error),
     }
     this.emit('started', {topic, group, consumer, groupCreated, deadLetterKey: ops.dlqKey, replayKey: replayOps.stream})
+    if (!readsReplays) warn(`Redis is out of memory: the group's replay stream ${replayOps.stream} could not be created, so this worker reads the topic only (entries replayed later wait there for the next worker start)`)
     return session
   }
 

@@ -13,6 +13,7 @@ import {replayPlan, type ReplayResult} from '../../src/core/dlq/replay.js'
 import {buildSelection} from '../../src/core/dlq/selection.js'
 import type {JsonError} from '../../src/base-command.js'
 import {CLI, cleanEnv, jsonOf, PROJECT_ROOT, runCli, startCli, waitFor} from '../helpers/cli.js'
+import {dlqKeyOf, writeDeadLetters, type DeadLetterSpec} from '../helpers/dead-letters.js'
 import {RedisServer} from '../helpers/redis-server.js'
 
 let server: RedisServer
@@ -21,56 +22,12 @@ let dir: string
 let counter = 0
 
 const unique = (name: string): string => `${name}-${++counter}`
-const dlqKeyOf = (topic: string): string => `{${topic}}:dlq`
 /** Where `qctl dlq replay` puts what a group dead-lettered (README, qctl dlq). */
 const replayed = (topic: string, group = 'billing'): string => `{${topic}}:replay:${group}`
 const dlq = (...args: string[]): string[] => ['dlq', ...args, '-u', server.url]
 
-interface DeadLetterSpec {
-  data?: string
-  key?: string
-  headers?: string
-  group?: string
-  errorName?: string
-  errorMessage?: string
-  attempts?: number
-  /** dlq.topic; defaults to the topic. */
-  originTopic?: string
-  /** Dead-lettered at this time (ms): the entry ID's time; now when not given. */
-  at?: number
-}
-
 /** Write dead-letter entries directly, in the format qctl work writes (README, "qctl work"). Returns their IDs. */
-async function deadLetter(topic: string, specs: DeadLetterSpec[], key = dlqKeyOf(topic)): Promise<string[]> {
-  const now = Date.now()
-  const ids: string[] = []
-  for (let start = 0; start < specs.length; start += 1000) {
-    const pipeline = redis.pipeline()
-    specs.slice(start, start + 1000).forEach((spec, offset) => {
-      const n = start + offset
-      const fields = ['data', spec.data ?? JSON.stringify({n})]
-      if (spec.key !== undefined) fields.push('key', spec.key)
-      if (spec.headers !== undefined) fields.push('headers', spec.headers)
-      fields.push(
-        'dlq.topic', spec.originTopic ?? topic,
-        'dlq.id', `${now - 60_000}-${n}`,
-        'dlq.group', spec.group ?? 'billing',
-        'dlq.consumer', 'host-1',
-        'dlq.attempts', String(spec.attempts ?? 5),
-        'dlq.error-name', spec.errorName ?? 'Error',
-        'dlq.error-message', spec.errorMessage ?? `failed ${n}`,
-        'dlq.first-failure', new Date(now - 50_000).toISOString(),
-        'dlq.last-failure', new Date(now - 40_000).toISOString(),
-      )
-      pipeline.xadd(key, spec.at === undefined ? '*' : `${spec.at}-*`, ...fields)
-    })
-    for (const [error, id] of (await pipeline.exec()) ?? []) {
-      if (error !== null) throw error
-      ids.push(id as string)
-    }
-  }
-  return ids
-}
+const deadLetter = async (topic: string, specs: DeadLetterSpec[], key = dlqKeyOf(topic)): Promise<string[]> => writeDeadLetters(redis, topic, specs, key)
 
 const many = (count: number, spec: (n: number) => DeadLetterSpec = () => ({})): DeadLetterSpec[] => Array.from({length: count}, (_, n) => spec(n))
 

@@ -3,11 +3,15 @@ import type {Redis} from 'ioredis'
 /** One dead-letter entry to write, as `qctl work` writes it (README, "qctl work"). */
 export interface DeadLetterSpec {
   data?: string
-  /** Extra original fields (name, value), after `data`. */
+  /** The wire format's `key` and `headers` fields, after `data` when given. */
+  key?: string
+  headers?: string
+  /** Extra original fields (name, value), after those. */
   fields?: Array<[string, string]>
   group?: string
   errorName?: string
   errorMessage?: string
+  attempts?: number
   /** dlq.id: the ID the message had on its topic; made up when not given. */
   originId?: string
   /** dlq.topic; defaults to the topic. */
@@ -26,13 +30,16 @@ export async function writeDeadLetters(redis: Redis, topic: string, specs: reado
     const pipeline = redis.pipeline()
     specs.slice(start, start + 1000).forEach((spec, offset) => {
       const n = start + offset
-      const fields = ['data', spec.data ?? JSON.stringify({n}), ...(spec.fields ?? []).flat()]
+      const fields = ['data', spec.data ?? JSON.stringify({n})]
+      if (spec.key !== undefined) fields.push('key', spec.key)
+      if (spec.headers !== undefined) fields.push('headers', spec.headers)
+      fields.push(...(spec.fields ?? []).flat())
       fields.push(
         'dlq.topic', spec.originTopic ?? topic,
         'dlq.id', spec.originId ?? `${now - 60_000}-${n}`,
         'dlq.group', spec.group ?? 'billing',
         'dlq.consumer', 'host-1',
-        'dlq.attempts', '5',
+        'dlq.attempts', String(spec.attempts ?? 5),
         'dlq.error-name', spec.errorName ?? 'Error',
         'dlq.error-message', spec.errorMessage ?? `failed ${n}`,
         'dlq.first-failure', new Date(now - 50_000).toISOString(),

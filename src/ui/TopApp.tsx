@@ -24,7 +24,7 @@ export interface TopAppProps {
   initial?: Snapshot | undefined
   /** When `top` started (ms since the epoch). */
   startedAt?: number
-  /** The share of one core refreshing may use (default CPU_BUDGET, 5%); 0 for none. */
+  /** The share of one core refreshing may use (default CPU_BUDGET, 4%); 0 for none. */
   cpuBudget?: number
 }
 

@@ -8,7 +8,7 @@ import {KeyHelp} from './components/KeyHelp.js'
 import {RateTable, SELECTION_MARK_WIDTH} from './components/RateTable.js'
 import {useSnapshots} from './hooks/use-snapshots.js'
 import {useTerminalSize} from './hooks/use-terminal-size.js'
-import {historyCapacity, samplesPerPoint} from '../format/top-model/history.js'
+import {samplesPerPoint} from '../format/top-model/history.js'
 import {longestLabel} from '../format/top-model/cells.js'
 import {sortRows, SPARK_WIDTH, tableLayout} from '../format/top-model/layout.js'
 import {actionFor, focusOf, initialScreen, reduceScreen, selectedIndex} from './model/screen.js'
@@ -24,21 +24,22 @@ export interface TopAppProps {
   initial?: Snapshot | undefined
   /** When `top` started (ms since the epoch). */
   startedAt?: number
+  /** The share of one core refreshing may use (default CPU_BUDGET, 4%); 0 for none. */
+  cpuBudget?: number
 }
 
 /** Lines taken by everything but the table rows: header (2), gap, table head, scroll note, gap, keys. */
 const CHROME_LINES = 7
 
 /** The live screen: wires the polling hook, the pure screen state and the presentational parts. */
-export function TopApp({source, intervalMs, url, server, colour, initial, startedAt: started}: TopAppProps) {
+export function TopApp({source, intervalMs, url, server, colour, initial, startedAt: started, cpuBudget}: TopAppProps) {
   const {exit} = useApp()
   const [startedAt] = useState(() => started ?? Date.now())
   const size = useTerminalSize()
   const [screen, setScreen] = useState(initialScreen)
   const focus = useRef<Focus | null>(null)
-  const capacity = historyCapacity(intervalMs)
   const focusKey = screen.view === 'detail' ? (screen.selectedKey ?? '') : ''
-  const data = useSnapshots(source, {intervalMs, paused: screen.paused, capacity, focus, focusKey, initial})
+  const {data, periodMs, capacity} = useSnapshots(source, {intervalMs, paused: screen.paused, focus, focusKey, initial, budget: cpuBudget})
 
   const rows = useMemo(() => sortRows(data.rows, screen.sort), [data.rows, screen.sort])
   // Over every row, not the visible ones: the columns must not move while scrolling.
@@ -71,6 +72,7 @@ export function TopApp({source, intervalMs, url, server, colour, initial, starte
         url={url}
         server={server}
         intervalMs={intervalMs}
+        periodMs={periodMs}
         uptimeMs={now - startedAt}
         paused={screen.paused}
         sort={screen.sort}

@@ -437,4 +437,41 @@ describe('qctl top on a terminal', () => {
     worker.child.kill('SIGTERM')
     expect((await worker.done).code).toBe(0)
   }, 40_000)
+
+  it('refreshes less often than --interval when a refresh costs more than the CPU budget over it, says so in the header, and keys still work', async () => {
+    // 2,000 topics, a group each with one pending entry: a refresh is 10,000 commands, far more than
+    // the 12 ms of CPU that the budget (4% of the 300 ms interval) allows on any machine, so it is stretched.
+    const TOPICS = 2000
+    const name = (i: number): string => `tenant.${String(i).padStart(4, '0')}`
+    const pipeline = redis.pipeline()
+    for (let i = 0; i < TOPICS; i++) {
+      pipeline.xadd(name(i), '*', 'data', '{}')
+      pipeline.xgroup('CREATE', name(i), 'g', '0')
+      pipeline.xreadgroup('GROUP', 'g', 'hand-reader', 'COUNT', 1, 'STREAMS', name(i), '>')
+    }
+    await pipeline.exec()
+
+    const top = await startTop('budget')
+    const stretched = await top.session.waitForScreen((text) => /every \S+ \(CPU budget; --interval 300ms\)/.test(text) && text.includes(`rows: ${TOPICS}`), 30_000, 'the stretched interval in the header')
+    expect(stretched).toMatch(/^qctl top {2}redis:\/\/127\.0\.0\.1:\d+ {2}(redis|valkey) \d\S* {2}every \d[\d.]*(ms|s) \(CPU budget; --interval 300ms\) {2}up \S+/m)
+    expect(stretched).toContain('● live')
+
+    // Keys act on the last snapshot between refreshes: sort by name, select the second row, open it.
+    for (const sort of ['in-rate', 'out-rate', 'name']) {
+      await top.session.sendKeys('s')
+      await top.session.waitForScreen((text) => text.includes(`sort: ${sort}  rows: ${TOPICS}`), 10_000, `sort: ${sort}`)
+    }
+    const byName = await top.session.waitForScreen((text) => tableOf(text)?.rows[0]?.label === `${name(0)}/g`, 10_000, 'rows sorted by name')
+    expect(tableOf(byName)!.rows.slice(0, 3).map((row) => row.label)).toEqual([0, 1, 2].map((i) => `${name(i)}/g`))
+    await top.session.sendKeys('Down')
+    await top.session.waitForScreen((text) => isSelected(text, `${name(1)}/g`), 10_000, `${name(1)}/g selected`)
+    await top.session.sendKeys('Enter')
+    const detail = await top.session.waitForScreen((text) => text.includes(`${name(1)}/g`) && text.includes('DELIVERIES'), 30_000, 'the detail of the selected group')
+    expect(detail).toMatch(/^hand-reader +1 /m)
+    await top.session.sendKeys('Escape')
+    await top.session.waitForScreen((text) => text.includes('TOPIC/GROUP'), 10_000, 'the table again')
+
+    await top.session.sendKeys('q')
+    expect(await top.exitCode()).toBe(0)
+  }, 60_000)
 })

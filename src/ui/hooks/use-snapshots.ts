@@ -1,31 +1,55 @@
 import {useLayoutEffect, useRef, useState, type RefObject} from 'react'
 
 import type {Focus, Snapshot, SnapshotSource} from '../../core/stats/snapshot.js'
+import {historyCapacity} from '../../format/top-model/history.js'
 import {emptyData, withFailure, withSnapshot, type TopData} from '../model/top-data.js'
+import {costEstimateMs, CPU_BUDGET, nextDelayMs, withCost} from '../model/refresh-budget.js'
 
 export interface PollingOptions {
+  /** The asked interval (--interval): the shortest time between the starts of two refreshes. */
   intervalMs: number
   paused: boolean
-  /** Samples kept per sparkline. */
-  capacity: number
   /** Read at each refresh, so a change of focus never restarts the timer by itself. */
   focus: RefObject<Focus | null>
   /** Changes when the focused group changes: then refresh at once, so the detail appears without waiting. */
   focusKey: string
   /** A snapshot already taken (by the command, to fail fast before the screen opens). */
   initial?: Snapshot | undefined
+  /** The share of one core refreshing may use (default CPU_BUDGET); 0 for none: refresh at `intervalMs` whatever the cost. */
+  budget?: number
+}
+
+export interface Polling {
+  data: TopData
+  /** The time between refreshes in force: `intervalMs`, or longer when the CPU budget stretched it. */
+  periodMs: number
+  /** Samples kept per sparkline: one a refresh over the last minute, at the period in force. */
+  capacity: number
 }
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
+/** CPU time (user and system, every thread of the process) used since `since`, in ms. */
+const cpuMsSince = (since: NodeJS.CpuUsage): number => {
+  const used = process.cpuUsage(since)
+  return (used.user + used.system) / 1000
+}
+
 /**
- * Polls the source every `intervalMs` (measured from the start of each refresh, never two at
- * once) while not paused, and folds each result into TopData. The timer and any refresh in
- * flight are abandoned in the effect's cleanup.
+ * Polls the source while not paused, one refresh at a time, and folds each result into TopData.
+ * The next refresh starts `periodMs` after the start of the last one: `intervalMs`, stretched so
+ * that refreshing (the reading, the model and the render it causes, in CPU time of this process)
+ * uses at most `budget` of a core. Keys act on the last data meanwhile. The timer and any refresh
+ * in flight are abandoned in the effect's cleanup.
  */
-export function useSnapshots(source: SnapshotSource, options: PollingOptions): TopData {
-  const {intervalMs, paused, capacity, focus, focusKey, initial} = options
-  const [data, setData] = useState<TopData>(() => (initial === undefined ? emptyData : withSnapshot(emptyData, initial, capacity)))
+export function useSnapshots(source: SnapshotSource, options: PollingOptions): Polling {
+  const {intervalMs, paused, focus, focusKey, initial, budget = CPU_BUDGET} = options
+  const [data, setData] = useState<TopData>(() => (initial === undefined ? emptyData : withSnapshot(emptyData, initial, historyCapacity(intervalMs))))
+  const [periodMs, setPeriodMs] = useState(intervalMs)
+  // The refresh loop reads these between renders; the states above are what the screen shows.
+  const latest = useRef(data)
+  const period = useRef(intervalMs)
+  const costs = useRef<number[]>([])
   const lastStart = useRef(initial?.at ?? 0)
   const lastFocusKey = useRef(focusKey)
 
@@ -35,24 +59,34 @@ export function useSnapshots(source: SnapshotSource, options: PollingOptions): T
     if (paused) return undefined
     let cancelled = false
     let timer: NodeJS.Timeout | undefined
+    const wait = (): number => Math.max(0, lastStart.current + period.current - Date.now())
     const tick = async (): Promise<void> => {
       lastStart.current = Date.now()
+      const cpuBefore = process.cpuUsage()
+      let next: TopData
       try {
         const snapshot = await source.refresh(focus.current)
-        if (!cancelled) setData((current) => withSnapshot(current, snapshot, capacity))
+        next = withSnapshot(latest.current, snapshot, historyCapacity(period.current))
       } catch (error) {
-        if (!cancelled) setData((current) => withFailure(current, messageOf(error), Date.now()))
+        next = withFailure(latest.current, messageOf(error), Date.now())
       }
-      if (!cancelled) timer = setTimeout(() => void tick(), Math.max(0, lastStart.current + intervalMs - Date.now()))
+      if (cancelled) return
+      latest.current = next
+      // Ink's root is a legacy one: the render this causes runs inside setData, so it is counted too.
+      setData(next)
+      costs.current = withCost(costs.current, cpuMsSince(cpuBefore))
+      period.current = nextDelayMs(costEstimateMs(costs.current), intervalMs, budget)
+      setPeriodMs(period.current)
+      if (!cancelled) timer = setTimeout(() => void tick(), wait())
     }
     const focusChanged = lastFocusKey.current !== focusKey
     lastFocusKey.current = focusKey
-    timer = setTimeout(() => void tick(), focusChanged ? 0 : Math.max(0, lastStart.current + intervalMs - Date.now()))
+    timer = setTimeout(() => void tick(), focusChanged ? 0 : wait())
     return () => {
       cancelled = true
       clearTimeout(timer)
     }
-  }, [source, intervalMs, paused, capacity, focus, focusKey])
+  }, [source, intervalMs, paused, focus, focusKey, budget])
 
-  return data
+  return {data, periodMs, capacity: historyCapacity(periodMs)}
 }

@@ -32,6 +32,15 @@ describe('Header', () => {
     expect(frame).toContain('● live  sort: lag  rows: 3')
   })
 
+  it('says so when the CPU budget stretched the interval, and what was asked', () => {
+    expect(plain(render(<Header {...props} periodMs={14_800} />).lastFrame())).toContain('redis 7.0.15  every 14s (CPU budget; --interval 1s)  up 3m12s')
+    expect(plain(render(<Header {...props} periodMs={2500} />).lastFrame())).toContain('every 2.5s (CPU budget; --interval 1s)')
+    expect(plain(render(<Header {...props} intervalMs={100} periodMs={400} />).lastFrame())).toContain('every 400ms (CPU budget; --interval 100ms)')
+    // Not stretched, or by less than the figure shows: the interval alone.
+    expect(plain(render(<Header {...props} periodMs={1000} />).lastFrame())).toContain('redis 7.0.15  every 1s  up')
+    expect(plain(render(<Header {...props} periodMs={1020} />).lastFrame())).toContain('redis 7.0.15  every 1s  up')
+  })
+
   it('says paused, or reconnecting with the age of the stale data', () => {
     expect(plain(render(<Header {...props} paused sort="in" />).lastFrame())).toContain('‖ paused  sort: in-rate')
     const stale = plain(render(<Header {...props} stale={{ageMs: 12_000, message: 'connect ECONNREFUSED 127.0.0.1:6379'}} />).lastFrame())

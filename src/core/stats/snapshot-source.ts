@@ -368,6 +368,9 @@ export class RedisSnapshotSource implements SnapshotSource {
    * naming it, unless `allowMissing`: a typo must not look like an idle queue. (Later refreshes
    * show a topic deleted meanwhile as gone, without failing.)
    */
+  /** The connection's command timeout before fitReplyTimeout adjusted it. */
+  private baseReplyTimeoutMs: number | undefined
+
   async first(): Promise<Snapshot> {
     const snapshot = await this.refresh(null)
     if (this.selection.topics !== undefined && this.selection.allowMissing !== true) {
@@ -391,13 +394,29 @@ export class RedisSnapshotSource implements SnapshotSource {
     const scan = this.discovering ? {cursor: this.cursor, match: this.selection.match ?? '*'} : undefined
     const last = this.lastFocus
     const retryIds = focus !== null && last !== null && last.topic === focus.topic && last.group === focus.group ? last.oldestPending.map((entry) => entry.id) : []
+    const started = Date.now()
     const reading = await readSnapshot(this.redis, this.topics, this.known, {focus, retryIds, deadLetterStreams: this.deadLetterStreams, knownDeadLetters: this.knownDeadLetters, ...(scan === undefined ? {} : {scan})})
+    this.fitReplyTimeout(Date.now() - started)
     this.lastFocus = reading.snapshot.focus
     for (const key of reading.foundDeadLetters) this.knownDeadLetters.add(key)
     if (reading.notStreams.length > 0) await this.noteNotStreams(reading.notStreams)
     this.known = groupsOf(reading.snapshot)
     if (reading.scanned !== undefined) this.absorbScan(reading.scanned)
     return reading.snapshot
+  }
+
+  /**
+   * The command timeout (live `top`) runs per command of a refresh's one pipeline, and over 10,000
+   * topics (50,000 commands) the last replies come more than a second after the first command was
+   * sent: a fixed bound would fail healthy refreshes as "reconnecting". So it is the connection's own
+   * bound or three times the last refresh, whichever is longer; a silent Redis still shows within it.
+   * (ioredis reads `options.commandTimeout` as each command is sent.)
+   */
+  private fitReplyTimeout(tookMs: number): void {
+    const {options} = this.redis
+    if (options.commandTimeout === undefined) return
+    this.baseReplyTimeoutMs ??= options.commandTimeout
+    options.commandTimeout = Math.max(this.baseReplyTimeoutMs, 3 * tookMs)
   }
 
   /** Warnings since the last call (a key that is not a stream, said once per key and type). */

@@ -37,7 +37,7 @@ export interface ReplayResult {
   cancelled: boolean
   /** Entries selected. */
   selected: number
-  /** Entries moved back onto the topic. */
+  /** Entries moved to their replay streams (or, with toTopic, onto the topic). */
   replayed: number
   /** Selected, but gone when their turn came (replayed or purged by someone else meanwhile). */
   skipped: number

@@ -12,8 +12,8 @@ import {passwordsInText} from '../core/redis/redis-url.js'
  *   - a URL's password: `redis://user:***@host`, `rediss://:***@host` (any password, known or not);
  *   - the arguments of an AUTH or HELLO command as ioredis logs them: `auth(***)`, `hello(***)`;
  *   - on a line with the command word AUTH (a server or proxy echoing the command): known passwords;
- *   - an assignment to a name containing PASSWORD (`QCTL_REDIS_PASSWORD=***`), and `password: '***'`
- *     or `"password": "***"` in logged objects.
+ *   - a known password assigned to a name containing PASSWORD (`QCTL_REDIS_PASSWORD=***`), or as a
+ *     `password` property in logged objects (`password: '***'`, quotes kept).
  */
 const secrets = new Set<string>()
 let sorted: string[] = []
@@ -28,28 +28,38 @@ export function registerSecret(secret: string | undefined): void {
 
 const MASK = '***'
 
-/** Known passwords in `span` masked (the span is already known to be a credential context). */
-function maskKnown(span: string): string {
-  let result = span
-  for (const secret of sorted) if (result.includes(secret)) result = result.split(secret).join(MASK)
-  return result
-}
+/** Known passwords in `span` masked (the span is already known to be a credential context), as whole words only. */
+const maskKnown = (span: string): string => span.replace(/[^\s'"`,()[\]]+/g, (word) => (secrets.has(word) ? MASK : word))
 
-/** Greedy to the last "@" before whitespace, as the URL parser splits: a password may contain an unencoded "@". */
-const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)(\S+)(@)/gi
-const COMMAND_ARGUMENTS = /\b(auth|hello)\((\[[^\]\n]*\]|[^)\n]*)\)/gi
+/**
+ * A URL's password: from the scheme's "//user:" to the "@" that ends the authority, greedy over "@"
+ * (a password may contain an unencoded "@") but never past "/", "?", "#", quotes or whitespace, so
+ * `http://billing:8080/hook … bob@example.com` is not read as a password. The scheme is at most 32
+ * characters, and must not follow another scheme character: every regex here runs in time linear in
+ * the line, however hostile the text printed (a payload in `dlq show`).
+ */
+const URL_PASSWORD = /(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,31}:\/\/[^:/@\s]{0,256}:)([^\s/?#"'<>]*)(@)/gi
+const COMMAND_ARGUMENTS = /\b(auth|hello)\((\[[^[\]\n]*\]|[^()\n]*)\)/gi
 const AUTH_LINE = /\bAUTH\b[^\n]*/g
-const PASSWORD_ASSIGNMENT = /\b([A-Z0-9_]*PASSWORD[A-Z0-9_]*=)("[^"\n]*"|'[^'\n]*'|\S+)/g
+/** Values assigned to a PASSWORD name, or a `password` property: masked only when they are a known password (so `--json` of a payload with a `password` field stays exact and valid). */
+const PASSWORD_ASSIGNMENT = /(?<![A-Z0-9_])([A-Z0-9_]{0,64}PASSWORD[A-Z0-9_]{0,64}=)("[^"\n]*"|'[^'\n]*'|\S+)/g
 const PASSWORD_PROPERTY = /(["']?password["']?\s*:\s*)("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|[^\s,}]+)/gi
+
+/** `value` (quoted or not) masked when it is a known password, keeping its quotes. */
+function maskIfKnown(value: string): string {
+  const quote = value[0] === '"' || value[0] === "'" ? value[0] : ''
+  const bare = quote === '' ? value : value.slice(1, -1)
+  return secrets.has(bare) ? `${quote}${MASK}${quote}` : value
+}
 
 export function redact(text: string): string {
   if (!/:\/\/|auth|hello|password/i.test(text)) return text
   return text
-    .replace(URL_PASSWORD, (_match, head: string, _password: string, at: string) => `${head}${MASK}${at}`)
+    .replace(URL_PASSWORD, (_match, head: string, password: string, at: string) => (password === '' ? `${head}${at}` : `${head}${MASK}${at}`))
     .replace(COMMAND_ARGUMENTS, (_match, name: string) => `${name}(${MASK})`)
     .replace(AUTH_LINE, maskKnown)
-    .replace(PASSWORD_ASSIGNMENT, (_match, name: string) => `${name}${MASK}`)
-    .replace(PASSWORD_PROPERTY, (_match, name: string) => `${name}${MASK}`)
+    .replace(PASSWORD_ASSIGNMENT, (_match, name: string, value: string) => `${name}${maskIfKnown(value)}`)
+    .replace(PASSWORD_PROPERTY, (_match, name: string, value: string) => `${name}${maskIfKnown(value)}`)
 }
 
 type Write = typeof process.stdout.write

@@ -17,8 +17,27 @@ describe('redact: passwords masked where they are credentials', () => {
   it('masks known passwords on a line with the AUTH command, and assignments to PASSWORD names', () => {
     registerSecret('ab')
     expect(redact('proxy: AUTH default ab')).toBe('proxy: AUTH default ***')
-    expect(redact('env QCTL_REDIS_PASSWORD=ab REDIS_PASSWORD="a b"')).toBe('env QCTL_REDIS_PASSWORD=*** REDIS_PASSWORD=***')
-    expect(redact("{ password: 'ab', host: 'h' }")).toBe("{ password: ***, host: 'h' }")
+    expect(redact('env QCTL_REDIS_PASSWORD=ab OTHER_PASSWORD="a b"')).toBe('env QCTL_REDIS_PASSWORD=*** OTHER_PASSWORD="a b"')
+    // Quotes kept, so a JSON document stays valid; a value that is not a known password is left as it is.
+    expect(redact("{ password: 'ab', host: 'h' }")).toBe("{ password: '***', host: 'h' }")
+    expect(redact('{"user":"bob","newPassword":"x","password":"ab"}')).toBe('{"user":"bob","newPassword":"x","password":"***"}')
+    // Whole words only on an AUTH line: "default" keeps its letters.
+    registerSecret('a')
+    expect(redact('AUTH default a')).toBe('AUTH default ***')
+  })
+
+  it('never reads a host:port followed by an address elsewhere on the line as a URL password', () => {
+    const line = '{"callback":"http://billing:8080/hook","customer":"bob@example.com"}'
+    expect(redact(line)).toBe(line)
+    expect(redact('GET http://api:8080/users/bob@x.com')).toBe('GET http://api:8080/users/bob@x.com')
+  })
+
+  it('runs in time linear in the line, whatever the text (no catastrophic backtracking)', () => {
+    // Each of these took seconds at 80 KB with the first patterns; they must stay cheap at 1 MB.
+    // No time is asserted: a quadratic pattern takes minutes on these and runs into the test timeout.
+    for (const hostile of ['auth ' + 'a-'.repeat(500_000), 'auth('.repeat(200_000), 'auth(['.repeat(200_000), 'A'.repeat(1_000_000) + 'PASSWORD']) {
+      expect(redact(hostile)).toBe(hostile)
+    }
   })
 
   it('leaves ordinary words alone, even when a short password is one of them', () => {

@@ -19,7 +19,7 @@ export const formatRetry = (event: Event<'retry'>, style: ChalkInstance): string
   style.yellow(`retry ${shown(event.id)} (attempt ${event.attempt} failed) in ${formatDuration(event.delayMs)}: ${shown(`${event.error.name}: ${event.error.message}`)}`)
 
 export const formatDeadLetter = (event: Event<'deadLettered'>, style: ChalkInstance): string =>
-  style.red(`dead-lettered ${shown(event.id)} after ${plural(event.attempts, 'attempt')} as ${shown(event.dlqId)}: ${shown(`${event.error.name}: ${event.error.message}`)}`)
+  style.red(`dead-lettered ${shown(event.originId)}${event.originId === event.id ? '' : ` (replayed as ${shown(event.id)})`} after ${plural(event.attempts, 'attempt')} as ${shown(event.dlqId)}: ${shown(`${event.error.name}: ${event.error.message}`)}`)
 
 export const formatLost = (event: Event<'lost'>, style: ChalkInstance): string =>
   style.red(`lost ${plural(event.ids.length, 'entry', 'entries')} deleted or trimmed while pending: ${shown(event.ids.slice(0, 10).join(', '))}${event.ids.length > 10 ? ', …' : ''}`)

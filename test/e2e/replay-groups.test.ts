@@ -138,6 +138,28 @@ describe('dlq replay --group: only the group that failed handles the message aga
   })
 })
 
+describe('what work says when a replayed message is dead-lettered again', () => {
+  it('names its topic entry ID (the one dlq show finds), and the replay stream ID beside it', async () => {
+    const topic = unique('named-again')
+    const [id = ''] = await publish(topic, 1)
+    await drain(topic, 'billing', {QCTL_TEST_FAIL: 'permanent'})
+    await replay(topic, '--yes')
+    const args = ['work', HANDLER, '-t', topic, '-g', 'billing', '--until-empty', '-u', url()]
+    const human = await runCli(args, {env: workerEnv(topic, 'billing', {QCTL_TEST_FAIL: 'permanent'})})
+    expect(human.code, human.stderr).toBe(0)
+    const line = `${human.stdout}${human.stderr}`.split('\n').find((text) => text.startsWith('dead-lettered ')) ?? ''
+    expect(line).toMatch(new RegExp(`^dead-lettered ${id} \\(replayed as \\d+-\\d+\\) after 1 attempt as \\d+-\\d+: `))
+    const shown = await runCli(['dlq', 'show', topic, id, '-u', url()])
+    expect(shown.code, shown.stderr).toBe(0)
+
+    await replay(topic, '--yes')
+    const json = await runCli([...args, '--json'], {env: workerEnv(topic, 'billing', {QCTL_TEST_FAIL: 'permanent'})})
+    const event = json.stdout.split('\n').filter((text) => text.startsWith('{')).map((text) => JSON.parse(text) as {event: string; id: string; originId: string}).find((parsed) => parsed.event === 'deadLetter')
+    expect(event?.originId).toBe(id)
+    expect(event?.id).not.toBe(id)
+  })
+})
+
 describe('dlq replay of a whole topic: each entry goes to the group that failed it', () => {
   it('two failing groups get their own entries back, a third that succeeded gets nothing; --dry-run says so first', async () => {
     const topic = unique('whole-topic')

@@ -51,7 +51,7 @@ describe('qctl work --json', () => {
     const deadLetter = events.find((event) => event.event === 'deadLetter')
     expect(retry?.['error']).toEqual({name: 'TypeError', message: 'total is not a number'})
     expect(deadLetter?.['error']).toEqual({name: 'PermanentError', message: 'non-positive total'})
-    expect(Object.keys(deadLetter ?? {}).sort()).toEqual(['attempts', 'dlqId', 'error', 'event', 'id'])
+    expect(Object.keys(deadLetter ?? {}).sort()).toEqual(['attempts', 'dlqId', 'error', 'event', 'id', 'originId'])
   })
 
   it('counts running handlers as inFlight and entries read ahead as readAhead in stats', async () => {

@@ -441,7 +441,7 @@ export class Dispatcher {
         break
       case 'dead-lettered':
         session.tally.deadLettered++
-        session.events.emit('deadLettered', {id: tracked.id, dlqId: result.dlqId, attempts: tracked.attempt, error: result.error})
+        session.events.emit('deadLettered', {id: tracked.id, originId: result.originId, dlqId: result.dlqId, attempts: tracked.attempt, error: result.error})
         break
       case 'lost':
         session.reportLost([tracked.id])

@@ -30,7 +30,7 @@ export const describeFailure = (failure: Failure): string => `${failure.name}: $
 export type FailureOutcome =
   | {kind: 'retry'; delayMs: number; error: Failure}
   | {kind: 'not-parked'; error: Failure}
-  | {kind: 'dead-lettered'; dlqId: string; error: Failure}
+  | {kind: 'dead-lettered'; dlqId: string; originId: string; error: Failure}
   | {kind: 'lost'}
   | {kind: 'duplicate'}
 
@@ -56,10 +56,11 @@ export class Outcomes {
   async deadLetter(tracked: Tracked, failure: Failure): Promise<FailureOutcome> {
     const now = this.now()
     const first = tracked.record?.firstFailureMs || now
+    // From a replay stream: the ID the message had on the topic, so a dead letter always names its topic entry.
+    const originId = this.ops.lane === 'replay' ? originalIdOfPairs(tracked.id, tracked.entry.pairs) : tracked.id
     const metadata: Array<[string, string]> = [
       ['dlq.topic', this.options.topic],
-      // From a replay stream: the ID the message had on the topic, so a dead letter always names its topic entry.
-      ['dlq.id', this.ops.lane === 'replay' ? originalIdOfPairs(tracked.id, tracked.entry.pairs) : tracked.id],
+      ['dlq.id', originId],
       ['dlq.group', this.options.group],
       ['dlq.consumer', this.options.consumer],
       ['dlq.attempts', String(tracked.attempt)],
@@ -69,7 +70,7 @@ export class Outcomes {
       ['dlq.last-failure', new Date(now).toISOString()],
     ]
     const outcome = await this.ops.deadLetter(tracked.id, metadata)
-    if (outcome.moved) return {kind: 'dead-lettered', dlqId: outcome.dlqId, error: failure}
+    if (outcome.moved) return {kind: 'dead-lettered', dlqId: outcome.dlqId, originId, error: failure}
     return outcome.reason === 'deleted' ? {kind: 'lost'} : {kind: 'duplicate'}
   }
 }

@@ -53,7 +53,8 @@ export interface WorkerEvents {
   started: [{topic: string; group: string; consumer: string; groupCreated: boolean; deadLetterKey: string; replayKey: string}]
   /** `error`: the handler's error, `{name, message}` (the same shape in every event that carries one). */
   retry: [{id: string; attempt: number; delayMs: number; error: Failure}]
-  deadLettered: [{id: string; dlqId: string; attempts: number; error: Failure}]
+  /** `id`: the entry handled (in a replay stream, its ID there); `originId`: its topic entry ID, the dead letter's dlq.id (equal to `id` for an entry of the topic). */
+  deadLettered: [{id: string; originId: string; dlqId: string; attempts: number; error: Failure}]
   lost: [{ids: string[]}]
   log: [{id: string; message: string}]
   warning: [{message: string}]

@@ -165,12 +165,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const groupCreated = await startUp(ops.ensureGroup(this.options.from))
     // Creating the replay stream is a write: a Redis out of memory refuses it, and the worker still
     // drains the topic's backlog (acknowledging frees nothing, but needs no memory either).
-    const readsReplays = await startUp(
+    const replaysRefused = await startUp(
       replayOps.ensureGroup('start').then(
-        () => true,
+        () => undefined,
         (error: unknown) => {
-          if (refusalOf(error) !== 'OOM') throw error
-          return false
+          if (refusalOf(error) === 'OOM') return 'out of memory' as const
+          // A worker user from an ACL file older than replay streams: it still works its topic.
+          if (isPermissionDenied(error)) return 'refused by the ACL' as const
+          throw error
         },
       ),
     )
@@ -187,7 +189,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       options: this.options,
       commands,
       reader,
-      lanes: readsReplays ? [lane(ops), lane(replayOps)] : [lane(ops)],
+      lanes: replaysRefused === undefined ? [lane(ops), lane(replayOps)] : [lane(ops)],
       health: new ConnectionHealth(commands, warn),
       tally: this.tally,
       events: this,
@@ -198,7 +200,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
       fail: (error) => this.fail(error),
     }
     this.emit('started', {topic, group, consumer, groupCreated, deadLetterKey: ops.dlqKey, replayKey: replayOps.stream})
-    if (!readsReplays) warn(`Redis is out of memory: the group's replay stream ${replayOps.stream} could not be created, so this worker reads the topic only (entries replayed later wait there for the next worker start)`)
+    if (replaysRefused !== undefined) {
+      const fix = replaysRefused === 'out of memory' ? 'entries replayed later wait there for the next worker start' : 'grant the worker role the replay keys (README, Least-privilege ACL roles), or replay with --to-topic'
+      warn(`the group's replay stream ${replayOps.stream} could not be read (${replaysRefused}), so this worker reads the topic only: ${fix}`)
+    }
     return session
   }
 
@@ -437,12 +442,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (this.stopping) break
       let waitMs = duePollMs
       try {
-        // Each lane's due set in turn (one loop, one alarm: a retry parked in either wakes it).
+        // Each lane's due set in turn (one loop, one alarm: a retry parked in either wakes it), sharing
+        // the room there is: the second lane takes what the first left, never `count` again.
+        let room = count
         for (const lane of session.lanes) {
-          const {entries, lost, nextDueInMs} = await lane.ops.takeDue(count)
+          const {entries, lost, nextDueInMs} = await lane.ops.takeDue(room)
           session.reportLost(lost)
           this.addAll(dispatcher, entries, requestedAt, lane)
-          if (entries.length + lost.length >= count) waitMs = 0
+          room -= entries.length + lost.length
+          if (room <= 0) waitMs = 0
           else if (nextDueInMs >= 0) waitMs = Math.min(nextDueInMs, waitMs)
           if (waitMs === 0) break
         }

@@ -146,14 +146,19 @@ export async function replayPlan(redis: Redis, plan: DlqPlan, options: ReplayOpt
   const newIds: string[] = []
   const counts = new TargetCounts()
   const toTopic = options.toTopic === true
+  // When the first move is sent: the schedule of --rate counts from there.
+  let paceFrom: number | undefined
   for (let index = 0; index < plan.ids.length; index += pace.batch) {
-    await sleep(started + pace.startAtMs(index) - Date.now(), hooks.signal)
-    if (hooks.signal?.aborted === true) {
-      throw new QctlError('INTERRUPTED', `interrupted: ${progressText(progress)}; ${CONTINUE}`, {details: {...progress}})
-    }
+    // Where each entry goes is read before the batch's turn, so --rate paces the moves themselves
+    // (a slow first read made the first move late and the rest catch up, above the rate).
     const planned = await batchTargets(redis, plan.key, plan.ids.slice(index, index + pace.batch), options).catch((error: unknown) => {
       throw failedDuring(error, progress, hooks.errorContext, options.topic, 0)
     })
+    paceFrom ??= Date.now()
+    await sleep(paceFrom + pace.startAtMs(index) - Date.now(), hooks.signal)
+    if (hooks.signal?.aborted === true) {
+      throw new QctlError('INTERRUPTED', `interrupted: ${progressText(progress)}; ${CONTINUE}`, {details: {...progress}})
+    }
     const batch = planned.filter((entry) => {
       if (entry.target === 'gone') progress.skipped++
       else if (entry.target === undefined) counts.add(undefined)

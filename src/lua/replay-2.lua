@@ -13,7 +13,8 @@
   The new entry holds the ORIGINAL fields, byte for byte and in order, without the
   dead-letter metadata: the metadata block starts at the last `dlq.topic` field (qctl work
   appends dlq.topic first); without one, trailing `dlq.*` fields are dropped. The replay is
-  recorded in the `headers` field (a JSON object, see the README's wire format):
+  recorded in the `headers` field (the last one, if a foreign producer wrote several: the one the
+  worker decodes; a JSON object, see the README's wire format):
   `qctl-replayed-from` (the dead-letter entry ID), `qctl-replayed-at` (ARGV[2]) and
   `qctl-original-id`, the message's ID on its topic when first published: kept from the headers
   if a replay recorded it before, else the entry's `dlq.id` (left out when it has neither).
@@ -91,14 +92,18 @@ if group ~= '' then
   if type(created) == 'table' and created.err and not string.find(created.err, '^BUSYGROUP') then return created end
 end
 
+-- The headers field that counts is the LAST one, as the worker's decoder reads an entry with several
+-- (src/core/worker/message.ts): the replay record goes there, and the original ID is read from it.
+local headersAt = nil
+for i = 1, cut - 1, 2 do
+  if pairs_[i] == 'headers' then headersAt = i end
+end
+
 -- The original ID: recorded by an earlier replay, else the ID the entry had on its topic.
 local original = deadId
-for i = 1, cut - 1, 2 do
-  if pairs_[i] == 'headers' then
-    local ok, decoded = pcall(cjson.decode, pairs_[i + 1])
-    if ok and type(decoded) == 'table' and type(decoded['qctl-original-id']) == 'string' then original = decoded['qctl-original-id'] end
-    break
-  end
+if headersAt ~= nil then
+  local ok, decoded = pcall(cjson.decode, pairs_[headersAt + 1])
+  if ok and type(decoded) == 'table' and type(decoded['qctl-original-id']) == 'string' then original = decoded['qctl-original-id'] end
 end
 
 local from = ARGV[1]
@@ -123,18 +128,14 @@ local function merged(text)
 end
 
 local fields = {}
-local hasHeaders = false
 for i = 1, cut - 1, 2 do
   local name = pairs_[i]
   local value = pairs_[i + 1]
-  if name == 'headers' and not hasHeaders then
-    hasHeaders = true
-    value = merged(value)
-  end
+  if i == headersAt then value = merged(value) end
   fields[#fields + 1] = name
   fields[#fields + 1] = value
 end
-if not hasHeaders then
+if headersAt == nil then
   fields[#fields + 1] = 'headers'
   fields[#fields + 1] = '{' .. record .. '}'
 end

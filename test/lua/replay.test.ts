@@ -107,6 +107,17 @@ describe('replay-2.lua: to the replay stream of the group that failed the entry'
     expect(groups.map((group) => [group[1], group[7]])).toEqual([['billing', '0-0']])
   })
 
+  it('with several headers fields, reads and records in the LAST one, as the worker decodes them', async () => {
+    const fields = ['data', '{}', 'headers', '{"qctl-original-id":"9-9"}', 'headers', '{"qctl-original-id":"7-7"}'].map((text) => Buffer.from(text))
+    const {topic} = await deadLettered(fields)
+    await replayPlan(redis, await planSelection(redis, {key: deadLetterKey(topic), selection: buildSelection({topic}, Date.now())}), {topic}, {now: () => AT})
+    const [[, pairs]] = (await redis.xrange(replayKey(topic, 'billing'), '-', '+')) as [[string, string[]]]
+    // The first stays as it was; the last gets the replay record and keeps its original ID.
+    expect(pairs[3]).toBe('{"qctl-original-id":"9-9"}')
+    expect(JSON.parse(pairs[5] ?? '{}')).toMatchObject({'qctl-original-id': '7-7'})
+    expect(JSON.parse(pairs[5] ?? '{}')).toHaveProperty('qctl-replayed-from')
+  })
+
   it('refuses (nothing changed) an entry whose dlq.group is not the group named', async () => {
     const {topic, dlq, dlqId} = await deadLettered(wideFields(2))
     const plan = await planSelection(redis, {key: dlq, selection: buildSelection({topic}, Date.now())})

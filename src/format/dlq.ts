@@ -7,8 +7,8 @@ import type {PurgeResult} from '../core/dlq/purge.js'
 import type {ReplayProgress, ReplayResult} from '../core/dlq/replay.js'
 import {resultDestination} from './replay-targets.js'
 import {formatAge, formatCount, formatDuration, plural, ratePerSecond} from './numbers.js'
-import {COMPACT_GAP, renderTable, textWidth, truncate, type TableColumn} from './table.js'
-import {shown, shownLines} from './terminal-text.js'
+import {COMPACT_GAP, renderTable, truncate, type TableColumn} from './table.js'
+import {shown, shownLines, textWidth} from './terminal-text.js'
 
 export {truncate}
 

@@ -1,6 +1,6 @@
 import Table from 'cli-table3'
 
-import {shown} from './terminal-text.js'
+import {shown, textWidth} from './terminal-text.js'
 
 /**
  * The one table renderer of the human-readable outputs (lag, inspect, top --once, dlq list and the
@@ -51,17 +51,6 @@ export const COMPACT_GAP = 2
 const MIN_SHRUNK_WIDTH = 8
 
 const identity = (text: string): string => text
-
-/** Columns a shown text takes: code points (wide characters count as one; good enough for padding). */
-export function textWidth(text: string): number {
-  let width = 0
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i)
-    // The second half of a surrogate pair is not a column of its own.
-    if (code < 0xdc00 || code > 0xdfff) width++
-  }
-  return width
-}
 
 /** Cut to `width` columns, ending in … when cut. */
 export function truncate(text: string, width: number): string {

@@ -24,10 +24,15 @@ export const shown = (text: string): string => text.replace(CONTROL, escaped)
 /** Like `shown`, but line feeds stay line feeds (a CR before one is shown as `\r`). */
 export const shownLines = (text: string): string => text.replace(CONTROL_BUT_LF, escaped)
 
-/** Columns `text` takes once shown: code points, after escaping (wide characters count as one; good enough for padding). */
-export const shownWidth = (text: string): number => {
-  const safe = shown(text)
+/** Columns a text takes: code points (the second half of a surrogate pair is not a column; wide characters count as one, good enough for padding). */
+export function textWidth(text: string): number {
   let width = 0
-  for (const _ of safe) width++
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code < 0xdc00 || code > 0xdfff) width++
+  }
   return width
 }
+
+/** Columns `text` takes once shown: measured after escaping, never on the raw text. */
+export const shownWidth = (text: string): number => textWidth(shown(text))

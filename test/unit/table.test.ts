@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
-import {BOXED_MAX_ROWS, renderTable, textWidth, truncate, type TableColumn} from '../../src/format/table.js'
+import {BOXED_MAX_ROWS, renderTable, truncate, type TableColumn} from '../../src/format/table.js'
+import {textWidth} from '../../src/format/terminal-text.js'
 
 const columns: TableColumn[] = [{title: 'NAME', shrinks: true}, {title: 'COUNT', align: 'right'}]
 

@@ -57,7 +57,7 @@ Gates: if a row breaks --max-lag, --max-pending, --max-pending-age or --max-dlq,
     const measure = async (): Promise<LagRow[]> => {
       const found = topics === undefined ? await findTopicsAndDeadLetters(redis, flags.match) : undefined
       const names = topics ?? found?.topics ?? []
-      const stats = await topicStats(redis, names, {named: topics !== undefined, onWarning: warnOnce, deadLetterStreams: found?.deadLetterStreams})
+      const stats = await topicStats(redis, names, {named: topics !== undefined, onWarning: warnOnce, deadLetterStreams: found?.deadLetterStreams, reading: 'lag'})
       const missing = topics === undefined || flags['allow-missing'] ? [] : missingTopics(topics, stats)
       if (missing.length > 0) throw missingTopicsError(missing)
       for (const topic of stats) for (const warning of topic.warnings) warnOnce(warning)

@@ -71,7 +71,8 @@ A named TOPIC that does not exist exits 6 (--allow-missing: shown as absent), on
     const redis = await this.redis('top', live ? {reconnect: true, commandTimeoutMs: Math.max(1000, flags.interval)} : {})
     const server = await serverVersion(redis)
     const source = await RedisSnapshotSource.open(redis, selection)
-    const first = await source.first()
+    // Off the screen the first snapshot only starts the rates: its groups' counters are enough.
+    const first = await source.first(live ? 'full' : 'rates')
 
     if (live) {
       // React's development build costs a third more CPU per frame; a monitor left open all day

@@ -52,6 +52,10 @@ beforeAll(async () => {
     .map((rule) => rule.replace(/ ?~\{order\.\*\}:replay[:-]\*/g, ''))
     .filter((rule) => rule !== '')
   await admin.call('ACL', 'SETUSER', 'worker-no-replay', ...withoutReplay, `>${passwordOf('worker-no-replay')}`)
+  // The monitor role as it was before the read script: no EVAL_RO.
+  const monitor = rules.get(userOf('monitor')) ?? []
+  if (!monitor.includes('+eval_ro') || !monitor.includes('+evalsha_ro')) throw new Error('the monitor\'s rules no longer hold +eval_ro +evalsha_ro: update this test')
+  await admin.call('ACL', 'SETUSER', 'monitor-no-eval', ...monitor.filter((rule) => rule !== '+eval_ro' && rule !== '+evalsha_ro'), `>${passwordOf('monitor-no-eval')}`)
   // A stream outside the roles' patterns, next to theirs.
   await admin.xadd('payment.settled', '*', 'data', '{}')
 })
@@ -134,6 +138,24 @@ describe.concurrent('allowed: every command a role is for works', () => {
 describe('allowed runs', () => {
   it('were never refused anything, not even a connection housekeeping command (empty ACL LOG)', async () => {
     expect(await admin.call('ACL', 'LOG')).toEqual([])
+  })
+})
+
+describe('a monitor user from a role file older than the read script', () => {
+  it('lag and top read the same figures with plain commands', async () => {
+    const seeded = await seedTopic(admin, `order.acl-${++counter}`)
+    await admin.xreadgroup('GROUP', 'billing', 'host-1', 'COUNT', 2, 'STREAMS', seeded.topic, '>')
+    const figures = async (user: string): Promise<unknown> => {
+      const lag = await runCli(['lag', seeded.topic, '--json', ...asUser(user)])
+      const top = await runCli(['top', seeded.topic, '--once', '--interval', '100ms', '--json', ...asUser(user)])
+      expect(lag.code, diagnosis(lag)).toBe(0)
+      expect(top.code, diagnosis(top)).toBe(0)
+      const pick = (row: Record<string, unknown>): unknown[] => [row.topic, row.group, row.lag, row.pending, row.consumers, row.activeConsumers, row.deadLetters]
+      return {lag: (JSON.parse(lag.stdout) as Array<Record<string, unknown>>).map(pick), top: (JSON.parse(top.stdout) as {rows: Array<Record<string, unknown>>}).rows.map(pick)}
+    }
+    const scripted = await figures(userOf('monitor'))
+    expect(scripted).toEqual({lag: [[seeded.topic, 'billing', 1, 2, 1, 1, 2]], top: [[seeded.topic, 'billing', 1, 2, 1, 1, 2]]})
+    expect(await figures('monitor-no-eval')).toEqual(scripted)
   })
 })
 

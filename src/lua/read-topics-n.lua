@@ -1,0 +1,135 @@
+#!lua flags=no-writes
+--[[
+  read-topics-n.lua: the figures `qctl lag`, `inspect` and `top` show for several topics, read on
+  the server in one call (sent with EVAL_RO / EVALSHA_RO; `n`: the number of keys varies).
+
+  Why a script: read with plain commands, a topic with one group costs six commands (XINFO STREAM,
+  XINFO GROUPS, XLEN of its DLQ, XINFO CONSUMERS, XPENDING, XINFO GROUPS of its replay stream),
+  and over 10,000 topics the client's cost per command and per reply, not Redis, took most of a
+  second. Here the same commands run inside Redis and one short array per topic comes back. The
+  script writes nothing (flags=no-writes): it runs on replicas, under OOM, and with EVAL_RO, and
+  every command in it is still checked against the caller's ACL. Each call is atomic, so a group
+  cannot vanish between reading its figures and its consumers.
+
+  KEYS     per topic, its stream; then, unless its ARGV entry is empty, its dead-letter stream
+  ARGV[1]  a consumer counts as active when its idle time (ms) is below this
+  ARGV[2]  the name of qctl's parked pseudo-consumer (its pending count: entries waiting out a retry)
+  ARGV[3]  what to read: 'lag' (a topic's length by XLEN, no XINFO STREAM: `lag` shows nothing else
+           of the stream, and XINFO STREAM costs a third of the call, copying the first and last
+           entries), 'full' (XINFO STREAM, and entries-added of dead-letter streams that hold
+           entries, for rates), or 'rates' (as 'full', but of groups only what XINFO GROUPS says:
+           the first reading of `top --once`, which only serves as the start of the rates;
+           consumers are counted, not read: no active count, parked count or oldest pending entry)
+  ARGV[3+i] for the i-th topic: the prefix of its groups' replay streams (`{T}:replay:`, the group
+           name follows), or '' for a dead-letter stream read as a topic of its own (no DLQ, no replay)
+
+  Returns one array per topic:
+    {'missing', dlqLength}        the topic does not exist (its dead-letter stream may)
+    {'not-a-stream'}              the topic's key holds something else
+    {'stream', length, firstId, lastId, lastGeneratedId, entriesAdded,
+     dlqState, dlqLength, dlqEntriesAdded, groupCount, <12 fields per group>}
+  dlqState: 'stream', 'none' (no dead-letter stream read) or 'not-a-stream'. Per group:
+    name, lastDeliveredId, entriesRead, lag, pending, consumers, activeConsumers, parkedPending,
+    oldestPendingId, oldestPendingIdleMs, replayLag, replayPending (of the group on its replay
+    stream; 0 and 0 when it has none). An absent value (lag Redis cannot tell, no entry) is nil.
+  An error other than "no such key" or WRONGTYPE where those are expected fails the call.
+]]
+local activeWindow = tonumber(ARGV[1])
+local parkedConsumer = ARGV[2]
+local mode = ARGV[3]
+
+local function fields(reply)
+  local map = {}
+  for i = 1, #reply, 2 do map[reply[i]] = reply[i + 1] end
+  return map
+end
+
+-- A reply of redis.pcall: the value, or nil and 'missing' / 'not-a-stream'; other errors are raised.
+local function expected(reply)
+  if type(reply) == 'table' and reply.err then
+    if string.find(reply.err, 'no such key', 1, true) then return nil, 'missing' end
+    if string.sub(reply.err, 1, 9) == 'WRONGTYPE' then return nil, 'not-a-stream' end
+    error(reply)
+  end
+  return reply
+end
+
+local function replayOf(prefix, group)
+  -- EXISTS first: an error reply (no such key) costs more than the command, and most groups never had a replay.
+  if prefix == '' or redis.call('EXISTS', prefix .. group) == 0 then return 0, 0 end
+  local groups = expected(redis.pcall('XINFO', 'GROUPS', prefix .. group))
+  if groups then
+    for _, entry in ipairs(groups) do
+      local info = fields(entry)
+      if info['name'] == group then return info['lag'], info['pending'] end
+    end
+  end
+  return 0, 0
+end
+
+local function pushGroup(row, topic, info, prefix)
+  local name = info['name']
+  local count, active, parked, oldest = info['consumers'], false, false, nil
+  if mode ~= 'rates' then
+    local consumers = redis.call('XINFO', 'CONSUMERS', topic, name)
+    count, active, parked = #consumers, 0, 0
+    for _, entry in ipairs(consumers) do
+      local consumer = fields(entry)
+      if consumer['idle'] < activeWindow then active = active + 1 end
+      if consumer['name'] == parkedConsumer then parked = consumer['pending'] end
+    end
+    oldest = redis.call('XPENDING', topic, name, '-', '+', 1)[1]
+  end
+  local replayLag, replayPending = replayOf(prefix, name)
+  local values = {
+    name, info['last-delivered-id'], info['entries-read'], info['lag'], info['pending'], count, active, parked,
+    oldest and oldest[1] or false, oldest and oldest[3] or false, replayLag, replayPending,
+  }
+  -- Not table.insert over a list with holes: a nil (false) value must keep its place.
+  for i = 1, 12 do row[#row + 1] = values[i] end
+end
+
+local out = {}
+local key = 1
+for i = 4, #ARGV do
+  local topic = KEYS[key]
+  local prefix = ARGV[i]
+  local deadLetterKey = prefix ~= '' and KEYS[key + 1] or nil
+  key = key + (deadLetterKey and 2 or 1)
+
+  local dlqState, dlqLength, dlqAdded = 'none', 0, false
+  if deadLetterKey then
+    local length, problem = expected(redis.pcall('XLEN', deadLetterKey))
+    if problem then
+      dlqState = problem
+    else
+      dlqState, dlqLength = 'stream', length
+      if mode ~= 'lag' and length > 0 then dlqAdded = fields(redis.call('XINFO', 'STREAM', deadLetterKey))['entries-added'] or false end
+    end
+  end
+
+  local stream, problem
+  if mode == 'lag' then
+    -- XINFO GROUPS tells a missing key and another type apart (XLEN answers 0 for a missing key).
+    local groups
+    groups, problem = expected(redis.pcall('XINFO', 'GROUPS', topic))
+    if groups then stream = {'length', redis.call('XLEN', topic), 'groups', groups} end
+  else
+    stream, problem = expected(redis.pcall('XINFO', 'STREAM', topic))
+  end
+  if problem == 'missing' then
+    out[#out + 1] = {'missing', dlqLength}
+  elseif problem then
+    out[#out + 1] = {'not-a-stream'}
+  else
+    local info = fields(stream)
+    local first, last = info['first-entry'], info['last-entry']
+    local groups = info['groups']
+    if type(groups) ~= 'table' then groups = redis.call('XINFO', 'GROUPS', topic) end
+    local row = {'stream', info['length'], first and first[1] or false, last and last[1] or false,
+      info['last-generated-id'] or false, info['entries-added'] or false, dlqState, dlqLength, dlqAdded, #groups}
+    for _, entry in ipairs(groups) do pushGroup(row, topic, fields(entry), prefix) end
+    out[#out + 1] = row
+  end
+end
+return out

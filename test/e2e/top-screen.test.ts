@@ -439,8 +439,8 @@ describe('qctl top on a terminal', () => {
   }, 40_000)
 
   it('refreshes less often than --interval when a refresh costs more than the CPU budget over it, says so in the header, and keys still work', async () => {
-    // 2,000 topics, a group each with one pending entry: a refresh is 10,000 commands, far more than
-    // the 12 ms of CPU that the budget (4% of the 300 ms interval) allows on any machine, so it is stretched.
+    // 2,000 topics, a group each with one pending entry: a refresh costs far more than the 12 ms of
+    // CPU that the budget (4% of the 300 ms interval) allows on any machine, so it is stretched.
     const TOPICS = 2000
     const name = (i: number): string => `tenant.${String(i).padStart(4, '0')}`
     const pipeline = redis.pipeline()

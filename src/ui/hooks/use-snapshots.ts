@@ -3,7 +3,7 @@ import {useLayoutEffect, useRef, useState, type RefObject} from 'react'
 import type {Focus, Snapshot, SnapshotSource} from '../../core/stats/snapshot.js'
 import {historyCapacity} from '../../format/top-model/history.js'
 import {emptyData, withFailure, withSnapshot, type TopData} from '../model/top-data.js'
-import {costEstimateMs, CPU_BUDGET, nextDelayMs, withCost} from '../model/refresh-budget.js'
+import {CPU_BUDGET, nextDelayMs, refreshCostMs, withCost} from '../model/refresh-budget.js'
 
 export interface PollingOptions {
   /** The asked interval (--interval): the shortest time between the starts of two refreshes. */
@@ -29,17 +29,14 @@ export interface Polling {
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
-/** CPU time (user and system, every thread of the process) used since `since`, in ms. */
-const cpuMsSince = (since: NodeJS.CpuUsage): number => {
-  const used = process.cpuUsage(since)
-  return (used.user + used.system) / 1000
-}
+/** CPU time (user and system, every thread of the process) used from `from` to `to` (default: now), in ms. */
+const cpuMsBetween = (from: NodeJS.CpuUsage, to: NodeJS.CpuUsage = process.cpuUsage()): number => (to.user - from.user + to.system - from.system) / 1000
 
 /**
  * Polls the source while not paused, one refresh at a time, and folds each result into TopData.
  * The next refresh starts `periodMs` after the start of the last one: `intervalMs`, stretched so
- * that refreshing (the reading, the model and the render it causes, in CPU time of this process)
- * uses at most `budget` of a core. Keys act on the last data meanwhile. The timer and any refresh
+ * that refreshing (the reading, the model and the render it causes, and what follows until the next
+ * refresh, in CPU time of this process: refreshCostMs) uses at most `budget` of a core. Keys act on the last data meanwhile. The timer and any refresh
  * in flight are abandoned in the effect's cleanup.
  */
 export function useSnapshots(source: SnapshotSource, options: PollingOptions): Polling {
@@ -50,6 +47,7 @@ export function useSnapshots(source: SnapshotSource, options: PollingOptions): P
   const latest = useRef(data)
   const period = useRef(intervalMs)
   const costs = useRef<number[]>([])
+  const cycleCosts = useRef<number[]>([])
   const lastStart = useRef(initial?.at ?? 0)
   const lastFocusKey = useRef(focusKey)
 
@@ -59,10 +57,14 @@ export function useSnapshots(source: SnapshotSource, options: PollingOptions): P
     if (paused) return undefined
     let cancelled = false
     let timer: NodeJS.Timeout | undefined
+    // A cycle runs from one refresh's start to the next one's; none spans a pause.
+    let cycleStart: NodeJS.CpuUsage | undefined
     const wait = (): number => Math.max(0, lastStart.current + period.current - Date.now())
     const tick = async (): Promise<void> => {
       lastStart.current = Date.now()
       const cpuBefore = process.cpuUsage()
+      if (cycleStart !== undefined) cycleCosts.current = withCost(cycleCosts.current, cpuMsBetween(cycleStart, cpuBefore))
+      cycleStart = cpuBefore
       let next: TopData
       try {
         const snapshot = await source.refresh(focus.current)
@@ -74,8 +76,8 @@ export function useSnapshots(source: SnapshotSource, options: PollingOptions): P
       latest.current = next
       // Ink's root is a legacy one: the render this causes runs inside setData, so it is counted too.
       setData(next)
-      costs.current = withCost(costs.current, cpuMsSince(cpuBefore))
-      period.current = nextDelayMs(costEstimateMs(costs.current), intervalMs, budget)
+      costs.current = withCost(costs.current, cpuMsBetween(cpuBefore))
+      period.current = nextDelayMs(refreshCostMs(costs.current, cycleCosts.current), intervalMs, budget)
       setPeriodMs(period.current)
       if (!cancelled) timer = setTimeout(() => void tick(), wait())
     }

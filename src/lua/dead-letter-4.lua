@@ -13,7 +13,10 @@
   KEYS[4]  the due set of the group (a sorted set of entry IDs; the entry is removed)
   ARGV[1]  group
   ARGV[2]  entry ID
-  ARGV[3..] metadata field/value pairs to append
+  ARGV[3]  '' on a topic; on a group's replay stream, this consumer: the entry, moved, is also
+           deleted from the replay stream if it was pending to this consumer (see
+           ack-replayed-2.lua for why, and why only then) and the user may XDEL there
+  ARGV[4..] metadata field/value pairs to append
 
   Returns the new dead-letter entry ID; 0 if the entry was not pending (already acknowledged
   or dead-lettered elsewhere; nothing is changed); -1 if it no longer exists in the stream (it
@@ -54,10 +57,13 @@ local entries = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
 local dlqId = -1
 if entries[1] then
   local fields = entries[1][2]
-  for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
+  for i = 4, #ARGV do fields[#fields + 1] = ARGV[i] end
   dlqId = redis.call('XADD', KEYS[2], '*', spread(fields, #fields))
 end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('HDEL', KEYS[3], ARGV[2], ARGV[2] .. '+')
 redis.call('ZREM', KEYS[4], ARGV[2])
+if ARGV[3] ~= '' and pending[1][2] == ARGV[3] and redis.acl_check_cmd('XDEL', KEYS[1], ARGV[2]) then
+  redis.call('XDEL', KEYS[1], ARGV[2])
+end
 return dlqId

@@ -1,7 +1,7 @@
 --[[
   reclaim-4.lua: take over the entries of a consumer that stopped renewing them (qctl work).
 
-  A live worker renews what it holds every third of the visibility timeout (heartbeat-3.lua), so
+  A live worker renews what it holds every third of the visibility timeout (heartbeat-4.lua), so
   an entry idle longer than that belongs to a worker that died or froze. This looks only at the
   given consumer's pending list (XPENDING … IDLE … consumer), so its cost follows that consumer's
   entries, not the whole group's (parked retries, other workers' in-flight entries).

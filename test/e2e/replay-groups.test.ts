@@ -119,6 +119,22 @@ describe('dlq replay --group: only the group that failed handles the message aga
     for (const call of again) expect(call.id).not.toBe(call.originalId)
     expect(done(topic, 'shipping').map((call) => call.id)).toEqual(ids)
     for (const row of await lagRows(topic)) expect(row).toMatchObject({lag: 0, pending: 0, replayed: 0})
+    // Handled, so deleted: the replay stream holds only billing's backlog.
+    expect(await context.redis.xlen(replayKey(topic, 'billing'))).toBe(0)
+  })
+
+  it('a replay stream keeps only what its group has not handled: a group recreated on it gets nothing again', async () => {
+    const topic = unique('recreated')
+    await publish(topic, 3)
+    await drain(topic, 'billing', {QCTL_TEST_FAIL: 'permanent'})
+    await replay(topic, '--yes')
+    expect(await context.redis.xlen(replayKey(topic, 'billing'))).toBe(3)
+    expect((await drain(topic, 'billing')).processed).toBe(3)
+    expect(await context.redis.xlen(replayKey(topic, 'billing'))).toBe(0)
+    // An operator destroys the group on the replay stream; the next worker creates it again at ID 0.
+    await context.redis.xgroup('DESTROY', replayKey(topic, 'billing'), 'billing')
+    expect((await drain(topic, 'billing')).processed).toBe(0)
+    expect(done(topic, 'billing')).toHaveLength(3)
   })
 
   it('a replayed message that fails again is dead-lettered again for its topic, with its original ID; replayed again, it keeps it', async () => {
@@ -128,6 +144,8 @@ describe('dlq replay --group: only the group that failed handles the message aga
     await replay(topic, '--yes')
     expect((await drain(topic, 'billing', {QCTL_TEST_FAIL: 'permanent'})).deadLettered).toBe(1)
     expect(await deadLetters(topic)).toEqual([{id, topic, group: 'billing'}])
+    // Dead-lettered from the replay stream: gone from it (its copy is in the DLQ).
+    expect(await context.redis.xlen(replayKey(topic, 'billing'))).toBe(0)
 
     await replay(topic, '--yes')
     // A retry (transient failure) on the replay stream is parked and taken back like any other.
@@ -135,6 +153,7 @@ describe('dlq replay --group: only the group that failed handles the message aga
     expect(summary).toMatchObject({processed: 1, retried: 1, deadLettered: 0})
     expect(done(topic, 'billing').map((call) => call.originalId)).toEqual([id])
     expect(await deadLetters(topic)).toEqual([])
+    expect(await context.redis.xlen(replayKey(topic, 'billing'))).toBe(0)
   })
 })
 

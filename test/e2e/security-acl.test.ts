@@ -52,6 +52,10 @@ beforeAll(async () => {
     .map((rule) => rule.replace(/ ?~\{order\.\*\}:replay[:-]\*/g, ''))
     .filter((rule) => rule !== '')
   await admin.call('ACL', 'SETUSER', 'worker-no-replay', ...withoutReplay, `>${passwordOf('worker-no-replay')}`)
+  // The worker role as it was before workers deleted what they finished from replay streams.
+  const replayDelete = '(+xdel ~{order.*}:replay:*)'
+  if (!worker.includes(replayDelete)) throw new Error(`the worker's rules no longer hold ${replayDelete}: update this test`)
+  await admin.call('ACL', 'SETUSER', 'worker-no-replay-xdel', ...worker.filter((rule) => rule !== replayDelete), `>${passwordOf('worker-no-replay-xdel')}`)
   // The monitor role as it was before the read script: no EVAL_RO.
   const monitor = rules.get(userOf('monitor')) ?? []
   if (!monitor.includes('+eval_ro') || !monitor.includes('+evalsha_ro')) throw new Error('the monitor\'s rules no longer hold +eval_ro +evalsha_ro: update this test')
@@ -156,6 +160,22 @@ describe('a monitor user from a role file older than the read script', () => {
     const scripted = await figures(userOf('monitor'))
     expect(scripted).toEqual({lag: [[seeded.topic, 'billing', 1, 2, 1, 1, 2]], top: [[seeded.topic, 'billing', 1, 2, 1, 1, 2]]})
     expect(await figures('monitor-no-eval')).toEqual(scripted)
+  })
+})
+
+describe('a worker user from a role file older than replay-stream deletion', () => {
+  it('handles the replayed entries, says once that it cannot delete them, and leaves them acknowledged', async () => {
+    const seeded = await seedTopic(admin, `order.acl-${++counter}`)
+    const stream = replayKey(seeded.topic, 'billing')
+    for (let n = 0; n < 3; n++) await admin.xadd(stream, '*', 'data', `{"n":${n}}`)
+    await admin.xgroup('CREATE', stream, 'billing', '0')
+    const work = ROLE_COMMANDS.find((command) => command.name === 'work')
+    if (work === undefined) throw new Error('no work command in the table')
+    const result = await runAs('worker-no-replay-xdel', work, seeded)
+    expect(result.code, diagnosis(result)).toBe(0)
+    expect(result.stderr.split('\n').filter((line) => line.includes(`may not XDEL the replay stream ${stream}`))).toHaveLength(1)
+    expect(await admin.xlen(stream)).toBe(3)
+    expect(await admin.xpending(stream, 'billing')).toEqual([0, null, null, null])
   })
 })
 

@@ -1,12 +1,12 @@
 import type {Redis} from 'ioredis'
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {retryDueKey} from '../../src/core/keys.js'
+import {retryDueKey, takeoverKey} from '../../src/core/keys.js'
 import {createTopic, deliver, entryState, GROUP, makeIdle, writeRecords, type Topic} from '../helpers/group-state.js'
 import {usePrivateRedis} from '../helpers/private-redis.js'
 
 /**
- * src/lua/heartbeat-3.lua through GroupOps.heartbeat, the worker's own call, against a private
+ * src/lua/heartbeat-4.lua through GroupOps.heartbeat, the worker's own call, against a private
  * redis-server: the entries this consumer still owns are renewed (idle time reset, no delivery
  * counted) and left out of the reply; the others are reported as taken over (1), pending nowhere
  * but in the stream (2) or deleted (3, its retry state and pending entry removed).
@@ -34,7 +34,7 @@ async function heldByW1(count: number): Promise<{topic: Topic; ids: string[]}> {
   return {topic, ids}
 }
 
-describe('heartbeat-3.lua: own entries are renewed', () => {
+describe('heartbeat-4.lua: own entries are renewed', () => {
   it('idle time reset, delivery count, record and due time unchanged, nothing reported', async () => {
     const {topic, ids} = await heldByW1(3)
     expect(await topic.ops('w1').heartbeat(ids)).toEqual(new Map())
@@ -51,7 +51,7 @@ describe('heartbeat-3.lua: own entries are renewed', () => {
   })
 })
 
-describe('heartbeat-3.lua: what became of the entries no longer held', () => {
+describe('heartbeat-4.lua: what became of the entries no longer held', () => {
   it('1 taken over: another consumer\'s now, left as it is', async () => {
     const {topic, ids} = await heldByW1(1)
     const [id] = ids as [string]
@@ -102,6 +102,25 @@ describe('heartbeat-3.lua: what became of the entries no longer held', () => {
     await redis.xdel(topic.name, id)
     expect(await topic.ops('w1').heartbeat([id])).toEqual(new Map([[id, 'taken-over']]))
     expect(await entryState(redis, topic.name, id)).toMatchObject({pending: {consumer: 'w2'}, record: '5000:2:1:0', dueMs: 1})
+  })
+
+  it('3 deleted after another consumer took it over from this one (its takeover mark names this one): taken over (1), not lost', async () => {
+    const {topic, ids} = await heldByW1(2)
+    const [markedId, unmarkedId] = ids as [string, string]
+    // w2 took both over (reclaim-4.lua marks what it takes, with the consumer it took it from), handled and
+    // acknowledged them, and a replay stream deletes what its group acknowledged (ack-replayed-2.lua).
+    await redis.hset(takeoverKey(topic.name, GROUP), markedId, 'w1')
+    await redis.xack(topic.name, GROUP, markedId, unmarkedId)
+    await redis.xdel(topic.name, markedId, unmarkedId)
+    expect(await topic.ops('w1').heartbeat([markedId, unmarkedId])).toEqual(
+      new Map([
+        [markedId, 'taken-over'],
+        [unmarkedId, 'deleted'],
+      ]),
+    )
+    // A mark naming another consumer says nothing about this one.
+    await redis.hset(takeoverKey(topic.name, GROUP), unmarkedId, 'w3')
+    expect(await topic.ops('w1').heartbeat([unmarkedId])).toEqual(new Map([[unmarkedId, 'deleted']]))
   })
 
   it('a mixed list: each entry reported for itself, the owned ones renewed', async () => {

@@ -29,8 +29,9 @@ const SCRIPTS = {
   reclaim: {name: 'qctlReclaim', file: 'reclaim-4.lua', keys: 4},
   takeDue: {name: 'qctlTakeDue', file: 'take-due-3.lua', keys: 3},
   markStart: {name: 'qctlMarkStart', file: 'mark-start-2.lua', keys: 2},
-  heartbeat: {name: 'qctlHeartbeat', file: 'heartbeat-3.lua', keys: 3},
+  heartbeat: {name: 'qctlHeartbeat', file: 'heartbeat-4.lua', keys: 4},
   deadLetter: {name: 'qctlDeadLetter', file: 'dead-letter-4.lua', keys: 4},
+  ackReplayed: {name: 'qctlAckReplayed', file: 'ack-replayed-2.lua', keys: 2},
   deleteConsumer: {name: 'qctlDeleteConsumerIfIdle', file: 'delete-consumer-if-idle-1.lua', keys: 1},
 } as const satisfies Record<string, ScriptSpec>
 
@@ -51,7 +52,7 @@ export interface ConsumerInfo {
   idleMs: number
 }
 
-/** What the heartbeat found about a held entry it did not renew (heartbeat-3.lua). */
+/** What the heartbeat found about a held entry it did not renew (heartbeat-4.lua). */
 export type HeldEntryFate = 'taken-over' | 'orphaned' | 'deleted'
 const FATES: Record<number, HeldEntryFate> = {1: 'taken-over', 2: 'orphaned', 3: 'deleted'}
 
@@ -212,7 +213,7 @@ export class GroupOps {
   async heartbeat(ids: readonly string[]): Promise<Map<string, HeldEntryFate>> {
     const fates = new Map<string, HeldEntryFate>()
     if (ids.length === 0) return fates
-    const flat = (await callScript(this.redis, SCRIPTS.heartbeat, [this.stream, this.retryKey, this.dueKey, this.group, this.consumer, ...ids])) as Array<string | number>
+    const flat = (await callScript(this.redis, SCRIPTS.heartbeat, [this.stream, this.retryKey, this.dueKey, this.takeoverKey, this.group, this.consumer, ...ids])) as Array<string | number>
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const fate = FATES[Number(flat[i + 1])]
       if (fate !== undefined) fates.set(String(flat[i]), fate)
@@ -232,7 +233,7 @@ export class GroupOps {
    * appended, acknowledge it and forget its retry state, in one step (src/lua/dead-letter-4.lua).
    */
   async deadLetter(id: string, metadata: ReadonlyArray<[string, string]>): Promise<DeadLetterOutcome> {
-    const reply = await callScript(this.redis, SCRIPTS.deadLetter, [this.stream, this.dlqKey, this.retryKey, this.dueKey, this.group, id, ...metadata.flat()])
+    const reply = await callScript(this.redis, SCRIPTS.deadLetter, [this.stream, this.dlqKey, this.retryKey, this.dueKey, this.group, id, this.lane === 'replay' ? this.consumer : '', ...metadata.flat()])
     if (typeof reply === 'string') return {moved: true, dlqId: reply}
     return {moved: false, reason: reply === -1 ? 'deleted' : 'not-pending'}
   }
@@ -249,13 +250,34 @@ export class GroupOps {
     return mine.length
   }
 
-  /** Acknowledge, and forget the attempt records of `withRecords`; returns how many were still pending. */
+  /**
+   * Acknowledge, and forget the attempt records of `withRecords`; returns how many were still pending.
+   * On a replay stream, what this consumer held is also deleted (ack-replayed-2.lua).
+   */
   async ack(ids: readonly string[], withRecords: readonly string[]): Promise<number> {
+    if (this.lane === 'replay') return this.ackReplayed(ids)
     if (withRecords.length === 0) return this.redis.xack(this.stream, this.group, ...ids)
     const replies = await this.redis.pipeline().xack(this.stream, this.group, ...ids).hdel(this.retryKey, ...recordFields(withRecords)).exec()
     const [error, acked] = replies?.[0] ?? [new Error('Connection is closed.'), 0]
     if (error !== null) throw error
     return Number(acked)
+  }
+
+  /** Said once: the ACL user may not delete acknowledged entries from the replay stream. */
+  private deletesRefusedSaid = false
+
+  /** Called with warnings of the group's operations (set by the worker). */
+  onWarning: (message: string) => void = () => undefined
+
+  private async ackReplayed(ids: readonly string[]): Promise<number> {
+    const [acknowledged, deleted] = (await callScript(this.redis, SCRIPTS.ackReplayed, [this.stream, this.retryKey, this.group, this.consumer, ...ids])) as [number, number]
+    if (Number(deleted) === -1 && !this.deletesRefusedSaid) {
+      this.deletesRefusedSaid = true
+      this.onWarning(
+        `the ACL user may not XDEL the replay stream ${this.stream}, so the entries handled from it stay there (it grows with every replay, and a group recreated on it would get them again): grant the worker role XDEL on the replay keys (README, Least-privilege ACL roles)`,
+      )
+    }
+    return Number(acknowledged)
   }
 
   /** The Redis server's clock, ms (for times written into dead letters: the local clock may be off). */

@@ -162,6 +162,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const ops = new GroupOps(commands, topic, group, consumer, this.options.deadLetterTopic)
     // The group's replay stream (qctl dlq replay re-delivers what this group failed there, and only there).
     const replayOps = new GroupOps(commands, topic, group, consumer, this.options.deadLetterTopic, 'replay')
+    replayOps.onWarning = (message) => void this.emit('warning', {message})
     const groupCreated = await startUp(ops.ensureGroup(this.options.from))
     // Creating the replay stream is a write: a Redis out of memory refuses it, and the worker still
     // drains the topic's backlog (acknowledging frees nothing, but needs no memory either).

@@ -1,5 +1,5 @@
 --[[
-  heartbeat-3.lua: keep a live worker's entries from being taken over, and say what became of
+  heartbeat-4.lua: keep a live worker's entries from being taken over, and say what became of
   the ones it no longer holds (qctl work).
 
   Resets the idle time of each entry this consumer still owns (XCLAIM … JUSTID: no delivery
@@ -9,12 +9,16 @@
        consumer's pending list, or someone acknowledged it): delivered to this worker, which
        handles it (at-least-once) without an acknowledgement;
     3  deleted from the stream (XDEL, XTRIM): reported lost once; its pending entry (Redis 7
-       drops it on the claim), retry record and due time are removed.
+       drops it on the claim), retry record and due time are removed. Unless another worker took
+       it over from this one (its takeover mark names this consumer): then it is case 1, theirs,
+       deleted after they handled it (a replay stream deletes what its group acknowledged,
+       ack-replayed-2.lua), not lost.
   Entries this consumer owns are renewed and not returned.
 
   KEYS[1]  the topic stream
   KEYS[2]  the group's retry hash
   KEYS[3]  the group's due set
+  KEYS[4]  the group's takeover marks (entry ID -> the consumer it was taken from; reclaim-4.lua)
   ARGV[1]  group
   ARGV[2]  consumer
   ARGV[3..] entry IDs the worker holds
@@ -35,6 +39,8 @@ for i = 3, #ARGV do
     end
   elseif redis.call('XRANGE', KEYS[1], id, id)[1] then
     state = 2
+  elseif redis.call('HGET', KEYS[4], id) == ARGV[2] then
+    state = 1
   else
     state = 3
   end

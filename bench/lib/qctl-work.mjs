@@ -17,9 +17,10 @@ const runTimeoutMs = (messages) => 120_000 + Math.ceil(messages * 0.3)
 const SIZE_OF = {hash: 'hlen', zset: 'zcard', set: 'scard', list: 'llen', stream: 'xlen', string: 'strlen'}
 
 /**
- * What qctl left under `{topic}:` besides an empty dead-letter stream (after a finished run its
- * retry bookkeeping should be gone: Redis drops an emptied hash or sorted set), as text, or
- * undefined if nothing.
+ * What qctl left under `{topic}:` besides an empty dead-letter stream and an empty replay stream
+ * (a worker creates its group's replay stream at start: one XREADGROUP reads both), as text, or
+ * undefined if nothing. After a finished run the retry bookkeeping should be gone (Redis drops an
+ * emptied hash or sorted set); takeover marks `{topic}:taken:G` stay until they expire (reclaim-4.lua).
  */
 async function leftovers(admin, topic) {
   const found = []
@@ -30,7 +31,7 @@ async function leftovers(admin, topic) {
     for (const key of keys) {
       const type = await admin.type(key)
       const size = SIZE_OF[type] === undefined ? '?' : await admin[SIZE_OF[type]](key)
-      if (key === `{${topic}}:dlq` && size === 0) continue
+      if (size === 0 && (key === `{${topic}}:dlq` || key.startsWith(`{${topic}}:replay:`))) continue
       found.push(`${key} (${type}, ${size})`)
     }
   } while (cursor !== '0')

@@ -24,6 +24,9 @@ export function scriptsUnavailable(error: unknown): boolean {
   return isPermissionDenied(error) || /^ERR unknown command/i.test(String(asErrorLike(error).message))
 }
 
+/** Each script's SHA1, worked out once (a refresh of `top` runs the script again). */
+const shas = new Map<string, string>()
+
 /** Connections that have sent a script's text with EVAL_RO: the server has it cached. */
 const loaded = new WeakMap<Redis, Set<string>>()
 
@@ -36,7 +39,11 @@ const loaded = new WeakMap<Redis, Set<string>>()
  */
 export async function runReadOnlyScript(redis: Redis, file: string, calls: readonly ScriptCall[]): Promise<Reply[]> {
   const source = scriptSource(file)
-  const sha = createHash('sha1').update(source).digest('hex')
+  let sha = shas.get(file)
+  if (sha === undefined) {
+    sha = createHash('sha1').update(source).digest('hex')
+    shas.set(file, sha)
+  }
   const send = async (batch: readonly ScriptCall[]): Promise<Reply[]> => {
     const sent = loaded.get(redis) ?? new Set<string>()
     loaded.set(redis, sent)

@@ -8,7 +8,7 @@ import {classifyRedisError, type RedisErrorContext} from '../redis/redis-errors.
 import {firstLineOf, isNoGroup, isNoSuchKey, isWrongType} from '../redis/reply-errors.js'
 import {consumerDetail, pendingDetail} from './details.js'
 import type {Focus, FocusDetail, GroupSnapshot, Snapshot, SnapshotSource, TopicSnapshot} from './snapshot.js'
-import {readTopics, type RawGroup, type TopicRead} from './topic-reading.js'
+import {lagWithReplay, readTopics, type RawGroup, type TopicRead} from './topic-reading.js'
 import {deadLetterKeyWarning, findStreams, skippedTopicWarning, withoutDeadLetterStreams} from './topic-stats.js'
 import {infoObject} from './xinfo.js'
 
@@ -71,8 +71,7 @@ function groupSnapshot(group: RawGroup): GroupSnapshot {
   return {
     name: group.name,
     entriesRead: group.entriesRead,
-    // Unknown in the replay stream is unknown for the group, as in `lag`.
-    lag: group.lag === null || group.replay.lag === null ? null : group.lag + group.replay.lag,
+    lag: lagWithReplay(group.lag, group.replay.lag),
     pending: group.pending + group.replay.pending,
     parkedPending: group.parkedPending,
     oldestPendingId: group.oldestPendingId,

@@ -22,7 +22,7 @@ export const ACTIVE_WINDOW_MS = 60_000
  * the last read that returned something; qctl workers keep it fresh with their liveness beat
  * (worker/liveness.ts), other consumers on 7.0 look inactive once idle for a minute.
  */
-export const isActive = (consumer: InfoObject): boolean => Number(consumer.idle) < ACTIVE_WINDOW_MS
+const isActive = (consumer: InfoObject): boolean => Number(consumer.idle) < ACTIVE_WINDOW_MS
 
 export interface TopicRead {
   topic: string
@@ -61,6 +61,12 @@ export interface RawGroup {
   /** The group on its replay stream (`dlq replay`); lag 0 and pending 0 when it has none. */
   replay: {lag: number | null; pending: number}
 }
+
+/**
+ * A group's lag with its replay stream's (entries `dlq replay` sent it, not yet delivered): unknown
+ * in either is unknown for the group, so a gate never passes on a guess.
+ */
+export const lagWithReplay = (lag: number | null, replayLag: number | null): number | null => (lag === null || replayLag === null ? null : lag + replayLag)
 
 export type RawDeadLetters = {state: 'stream'; length: number; entriesAdded: number | null} | {state: 'none'} | {state: 'not-a-stream'}
 

@@ -2,10 +2,9 @@ import type {Redis} from 'ioredis'
 
 import {deadLetterKey, isDeadLetterKey, isReplayKey, topicsOfDeadLetterKey} from '../keys.js'
 import {keyTypes, notAStreamText, topicNotAStream} from '../redis/key-type.js'
-import {readTopics} from './topic-reading.js'
+import {lagWithReplay, readTopics} from './topic-reading.js'
 import {idMs} from './xinfo.js'
 
-export {ACTIVE_WINDOW_MS, isActive} from './topic-reading.js'
 
 /** Lag is counted exactly up to this many entries when Redis cannot tell it. */
 export const LAG_COUNT_LIMIT = 1000
@@ -146,8 +145,7 @@ export async function topicStats(redis: Redis, topics: readonly string[], option
     }
   }
   for (const [group, lag] of replayLag) {
-    // Unknown in the replay stream is unknown for the group: a gate never passes on a guess.
-    if (group.lag !== null) group.lag = lag === null ? null : group.lag + lag
+    group.lag = lagWithReplay(group.lag, lag)
     if (lag === null) group.lagSource = 'unknown'
   }
   return stats

@@ -5,7 +5,7 @@ import {errorMessage} from './outcomes.js'
 
 /**
  * How often an idle worker shows Redis it is alive. Well inside the one-minute window in which
- * `top`, `lag` and `inspect` count a consumer as active (ACTIVE_WINDOW_MS in stats/topic-stats.ts).
+ * `top`, `lag` and `inspect` count a consumer as active (ACTIVE_WINDOW_MS in stats/topic-reading.ts).
  */
 export const LIVENESS_BEAT_MS = 10_000
 

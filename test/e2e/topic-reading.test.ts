@@ -4,6 +4,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {deadLetterKey, replayKey} from '../../src/core/keys.js'
 import {readTopics, type RawTopic, type TopicRead} from '../../src/core/stats/topic-reading.js'
 import {PARKED_CONSUMER} from '../../src/core/worker/group-ops.js'
+import {jsonOf, runCli} from '../helpers/cli.js'
 import {usePrivateRedis} from '../helpers/private-redis.js'
 
 /**
@@ -171,5 +172,35 @@ describe('readTopics', () => {
     const calls = (name: string): number => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(stats)?.[1] ?? 0)
     expect(calls('evalsha_ro') + calls('eval_ro')).toBe(3)
     expect(calls('xinfo\\|stream')).toBe(250)
+  })
+})
+
+describe('lag and top on a Redis over maxmemory (an incident is when they are needed)', () => {
+  const full = usePrivateRedis({args: ['--maxmemory', '4mb', '--maxmemory-policy', 'noeviction']})
+
+  it('read the figures (the read script writes nothing, so Redis runs it under OOM)', async () => {
+    await full.redis.xadd('oom.t', '*', 'data', '{}')
+    await full.redis.xadd('oom.t', '*', 'data', '{}')
+    await full.redis.xgroup('CREATE', 'oom.t', 'g', '0')
+    await full.redis.xreadgroup('GROUP', 'g', 'c1', 'COUNT', 1, 'STREAMS', 'oom.t', '>')
+    let filled = 0
+    for (const size of [20_000, 1_000, 50]) {
+      await expect(
+        (async () => {
+          for (;;) await full.redis.set(`fill:${filled++}`, 'x'.repeat(size))
+        })(),
+      ).rejects.toThrow(/^OOM /)
+    }
+    await expect(full.redis.xadd('oom.t', '*', 'data', '{}')).rejects.toThrow(/^OOM /)
+    const lag = await runCli(['lag', 'oom.t', '--json', '-u', full.server.url])
+    expect(lag.code, lag.stderr).toBe(0)
+    expect(jsonOf<Array<Record<string, unknown>>>(lag)).toMatchObject([{topic: 'oom.t', group: 'g', lag: 1, pending: 1}])
+    const top = await runCli(['top', 'oom.t', '--once', '--interval', '100ms', '--json', '-u', full.server.url])
+    expect(top.code, top.stderr).toBe(0)
+    expect(jsonOf<{rows: Array<Record<string, unknown>>}>(top).rows).toMatchObject([{topic: 'oom.t', group: 'g', lag: 1, pending: 1}])
+    // Read with the script, not the plain commands: nothing refused it.
+    const stats = String(await full.redis.call('INFO', 'commandstats'))
+    expect(stats).toMatch(/cmdstat_eval_ro:calls=[1-9]\d*,usec=\d+,usec_per_call=[\d.]+,rejected_calls=0,failed_calls=0/)
+    expect(stats).not.toMatch(/cmdstat_eval(sha)?_ro:.*(rejected|failed)_calls=[1-9]/)
   })
 })

@@ -7,9 +7,11 @@ process.on('SIGINT', remember)
 process.on('SIGTERM', remember)
 
 const {listenForEarlySignals} = await import('../dist/output/early-signals.js')
+// Add the new listeners before removing these: with none at all for an instant, a signal then
+// would kill node by default.
+listenForEarlySignals(early[0])
 process.off('SIGINT', remember)
 process.off('SIGTERM', remember)
-listenForEarlySignals(early[0])
 
 // Redact passwords from all output before anything (oclif's own debug log included) can print them.
 const {guardSecrets} = await import('../dist/output/redact.js')

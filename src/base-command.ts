@@ -176,13 +176,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (this.interrupt !== undefined) return this.interrupt.signal
     const controller = new AbortController()
     this.interrupt = controller
-    releaseEarlySignals()
     const onSignal = (): void => {
       if (controller.signal.aborted) process.exit(130)
       controller.abort()
     }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
+    // Only now: between removing the early listeners and adding these, a signal would kill node.
+    releaseEarlySignals()
     return controller.signal
   }
 

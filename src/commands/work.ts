@@ -5,7 +5,7 @@ import {runningQctlEntry} from '../cli/running-qctl-entry.js'
 import {workerFlags} from '../cli/work-flags.js'
 import {workerOptionsFrom} from '../cli/work-options.js'
 import {WorkReporter} from '../cli/work-reporter.js'
-import {holdYoungGeneration} from '../cli/young-generation.js'
+import {holdHeapGrowth} from '../cli/heap-growth.js'
 import {ExitCode, QctlError} from '../core/errors.js'
 import {loadHandler} from '../core/worker/load-handler.js'
 import {MODULE_EXPORTS} from '../core/worker/option-schema.js'
@@ -66,7 +66,7 @@ Delivery is at least once: an entry is acknowledged after its handler succeeds; 
       process.exitCode = ExitCode.handlerLoad
     }
     process.on('exit', onExit)
-    holdYoungGeneration()
+    holdHeapGrowth()
     try {
       const summary = await worker.run()
       reporter.finish(summary)

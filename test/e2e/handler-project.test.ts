@@ -133,6 +133,30 @@ describe('handler projects outside the repository', () => {
     expectHandled(await drain(dir, './required.cjs'), 'PermanentError')
   })
 
+  it('a package with this qctl installed (a link): the handler imports it, and no resolve hook thread runs', async () => {
+    // The hook that maps `qctl` runs in a thread of its own on Node 20 (~10 MB): a handler whose own
+    // lookup finds the running qctl does without it. The handler counts the process's threads.
+    const counting = `import {readdirSync} from 'node:fs'
+import {PermanentError} from 'qctl'
+
+export default async function handle(message, ctx) {
+  ctx.log(\`threads: \${readdirSync('/proc/self/task').length}\`)
+  if (!(message.data.total > 0)) throw new PermanentError('non-positive total')
+}
+`
+    const plain = await project({'handler.mjs': counting})
+    const installed = await project({'package.json': JSON.stringify({name: 'billing', type: 'module'}), 'handler.mjs': counting})
+    await mkdir(join(installed, 'node_modules'))
+    await symlink(PROJECT_ROOT, join(installed, 'node_modules', 'qctl'), 'dir')
+    const threads = (events: Event[]): number => Number(/^threads: (\d+)$/.exec(String(logs(events)[0]))?.[1])
+    const hooked = await drain(plain, './handler.mjs')
+    const direct = await drain(installed, './handler.mjs')
+    expectHandled(hooked, 'PermanentError')
+    expectHandled(direct, 'PermanentError')
+    expect(threads(direct.events)).toBeGreaterThan(0)
+    expect(threads(direct.events)).toBeLessThan(threads(hooked.events))
+  })
+
   it.each([
     ['a plain directory (tsx compiles it to CommonJS)', {}],
     ['an ES module package', {'package.json': JSON.stringify({name: 'billing', type: 'module'})}],

@@ -54,7 +54,7 @@ export interface LoadOptions {
 export async function loadHandler(file: string, cwd = process.cwd(), options: LoadOptions = {}): Promise<LoadedHandler> {
   const path = resolve(cwd, file)
   await checkFile(file, path)
-  if (options.qctl !== undefined) useRunningQctl(options.qctl)
+  if (options.qctl !== undefined) useRunningQctl(options.qctl, path)
   const exports = unwrapCommonJs(await importModule(file, path))
   const found = findHandler(exports)
   if (found === undefined) {

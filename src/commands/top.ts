@@ -72,6 +72,7 @@ A named TOPIC that does not exist exits 6 (--allow-missing: shown as absent), on
     const server = await serverVersion(redis)
     const source = await RedisSnapshotSource.open(redis, selection)
     // Off the screen the first snapshot only starts the rates: its groups' counters are enough.
+    const firstAsked = Date.now()
     const first = await source.first(live ? 'full' : 'rates')
 
     if (live) {
@@ -86,7 +87,10 @@ A named TOPIC that does not exist exits 6 (--allow-missing: shown as absent), on
       return undefined
     }
 
-    await sleep(Math.max(0, first.at + flags.interval - Date.now()))
+    // The second reading starts one interval after the first one started: over thousands of topics a
+    // reading takes longer than a short interval, and the rates are over the time between the two
+    // readings' ends (`intervalMs`), however long that turned out.
+    await sleep(Math.max(0, firstAsked + flags.interval - Date.now()))
     const second = await source.refresh(null)
     const rows = sortRows(rateRows(first, second), 'name')
     const warnings = source.takeWarnings()

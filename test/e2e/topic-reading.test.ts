@@ -155,6 +155,24 @@ describe('readTopics', () => {
     expect(String((error as Error | undefined)?.message)).toMatch(/^NOPERM .*'xinfo\|consumers'/)
   })
 
+  it('after the server lost the script, of many calls answered NOSCRIPT only the first resend carries its text', async () => {
+    const many: TopicRead[] = []
+    for (let i = 0; i < 250; i++) many.push({topic: `read.lost-${i}`})
+    await admin.xadd('read.lost-0', '*', 'data', '{}')
+    await readTopics(admin, many)
+    await admin.call('SCRIPT', 'FLUSH')
+    await admin.call('CONFIG', 'RESETSTAT')
+    const topics = await readTopics(admin, many)
+    expect(topics.map((topic) => topic.topic)).toEqual(many.map((read) => read.topic))
+    expect(topics[0]).toMatchObject({kind: 'stream', length: 1})
+    expect(topics.slice(1).every((topic) => topic.kind === 'missing')).toBe(true)
+    const stats = String(await admin.call('INFO', 'commandstats'))
+    const calls = (name: string): number => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(stats)?.[1] ?? 0)
+    // Three calls answered NOSCRIPT, then sent again: the first with the text, the two behind it by SHA1.
+    expect(calls('eval_ro')).toBe(1)
+    expect(calls('evalsha_ro')).toBe(3 + 2)
+  })
+
   it('reads 250 topics in one pipeline of three script calls (a hundred topics each)', async () => {
     const many: TopicRead[] = []
     const pipeline = admin.pipeline()

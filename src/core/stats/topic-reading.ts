@@ -1,7 +1,7 @@
 import type {Redis} from 'ioredis'
 
 import {deadLetterKey, replayKey} from '../keys.js'
-import {runReadOnlyScript, scriptsUnavailable, type ScriptCall} from '../redis/read-only-script.js'
+import {scriptsUnavailable, sendReadOnlyScript, type ScriptCall} from '../redis/read-only-script.js'
 import {isNoGroup, isNoSuchKey, isWrongType} from '../redis/reply-errors.js'
 import {PARKED_CONSUMER} from '../worker/group-ops.js'
 import {entryId, infoObject, numberOf, stringOf, type InfoObject} from './xinfo.js'
@@ -133,13 +133,14 @@ async function readWithScript(redis: Redis, reads: readonly TopicRead[], options
     }
     calls.push({keys, args})
   }
-  const topics: RawTopic[] = []
-  let index = 0
-  for (const [error, reply] of await runReadOnlyScript(redis, 'read-topics-n.lua', calls)) {
+  // Each call's rows are decoded as its reply arrives, while Redis runs the calls behind it.
+  const decoded = sendReadOnlyScript(redis, 'read-topics-n.lua', calls).map(async (replied, call) => {
+    const offset = call * TOPICS_PER_CALL
+    const [error, reply] = await replied
     if (error !== null) throw error
-    for (const row of reply as unknown[][]) topics.push(decodeRow((reads[index++] as TopicRead).topic, row))
-  }
-  return topics
+    return (reply as unknown[][]).map((row, index) => decodeRow((reads[offset + index] as TopicRead).topic, row))
+  })
+  return (await Promise.all(decoded)).flat()
 }
 
 /** The replay stream of group G is this prefix followed by G (keys.ts builds every key name). */

@@ -17,13 +17,17 @@
   ARGV[3]  what to read: 'lag' (a topic's length by XLEN, no XINFO STREAM: `lag` shows nothing else
            of the stream, and XINFO STREAM costs a third of the call, copying the first and last
            entries), 'full' (XINFO STREAM, and entries-added of dead-letter streams that hold
-           entries, for rates), or 'rates' (as 'full', but of groups only what XINFO GROUPS says:
-           the first reading of `top --once`, which only serves as the start of the rates;
-           consumers are counted, not read: no active count, parked count or oldest pending entry)
+           entries, for rates), 'top' (as 'full' without the stream's IDs, which `top` does not
+           show: entries-added from the groups where they tell it, see addedFromGroups, so XINFO
+           STREAM only for topics whose groups do not), or 'rates' (as 'top', but of groups only
+           what XINFO GROUPS says: the first reading of `top --once`, which only serves as the
+           start of the rates; consumers are counted, not read: no active count, parked count or
+           oldest pending entry)
   ARGV[3+i] for the i-th topic: the prefix of its groups' replay streams (`{T}:replay:`, the group
            name follows), or '' for a dead-letter stream read as a topic of its own (no DLQ, no replay)
 
-  Returns one array per topic:
+  Returns one array per topic (firstId, lastId and lastGeneratedId nil in 'lag', 'top' and 'rates';
+  entriesAdded and dlqEntriesAdded nil in 'lag'):
     {'missing', dlqLength}        the topic does not exist (its dead-letter stream may)
     {'not-a-stream'}              the topic's key holds something else
     {'stream', length, firstId, lastId, lastGeneratedId, entriesAdded,
@@ -52,6 +56,27 @@ local function expected(reply)
     error(reply)
   end
   return reply
+end
+
+--[[
+  The entries ever added to a stream, from XINFO GROUPS: Redis reports a group's lag as entries-added
+  minus the group's entries-read whenever it has both (t_stream.c, streamReplyWithCGLag), so their
+  sum is entries-added, even for a counter set by hand (XGROUP SETID … ENTRIESREAD), as long as no
+  deleted entry lies ahead of the group. With one there (and the lag still known), Redis counts the
+  group's position itself and the sum may be off: so every group that has both must give the same
+  sum, else (or with none) nil, and the caller reads XINFO STREAM.
+]]
+local function addedFromGroups(groups)
+  local added = nil
+  for _, entry in ipairs(groups) do
+    local info = fields(entry)
+    local read, lag = info['entries-read'], info['lag']
+    if read and lag then
+      if added and added ~= read + lag then return nil end
+      added = read + lag
+    end
+  end
+  return added
 end
 
 local function replayOf(prefix, group)
@@ -109,11 +134,22 @@ for i = 4, #ARGV do
   end
 
   local stream, problem
-  if mode == 'lag' then
+  if mode ~= 'full' then
     -- XINFO GROUPS tells a missing key and another type apart (XLEN answers 0 for a missing key).
     local groups
     groups, problem = expected(redis.pcall('XINFO', 'GROUPS', topic))
-    if groups then stream = {'length', redis.call('XLEN', topic), 'groups', groups} end
+    if groups then
+      stream = {'length', redis.call('XLEN', topic), 'groups', groups}
+      if mode ~= 'lag' then
+        local added = addedFromGroups(groups)
+        if added then
+          stream[5], stream[6] = 'entries-added', added
+        else
+          stream = fields(redis.call('XINFO', 'STREAM', topic))
+          stream = {'length', stream['length'], 'groups', groups, 'entries-added', stream['entries-added']}
+        end
+      end
+    end
   else
     stream, problem = expected(redis.pcall('XINFO', 'STREAM', topic))
   end

@@ -121,22 +121,54 @@ describe('readTopics', () => {
     expect(topics.get(deadLetterKey('read.archived'))).toMatchObject({kind: 'stream', length: 1, deadLetters: {state: 'none'}, groups: [{name: 'archiver', lag: 1, replay: {lag: 0, pending: 0}}]})
   })
 
-  it("reads less for 'lag' (no stream IDs or counters) and for 'rates' (no consumer details)", async () => {
+  it("reads less for 'lag' (no stream IDs or counters), 'top' (no stream IDs) and 'rates' (nor consumer details)", async () => {
     const full = byTopic(await readTopics(admin, READS))
     const lag = byTopic(await readTopics(admin, READS, {reading: 'lag'}))
+    const top = byTopic(await readTopics(admin, READS, {reading: 'top'}))
     const rates = byTopic(await readTopics(admin, READS, {reading: 'rates'}))
     const busy = full.get('read.busy') as Extract<RawTopic, {kind: 'stream'}>
-    expect(lag.get('read.busy')).toEqual({...busy, firstId: null, lastId: null, lastGeneratedId: null, entriesAdded: null, deadLetters: {state: 'stream', length: 1, entriesAdded: null}})
+    const noIds = {firstId: null, lastId: null, lastGeneratedId: null}
+    expect(lag.get('read.busy')).toEqual({...busy, ...noIds, entriesAdded: null, deadLetters: {state: 'stream', length: 1, entriesAdded: null}})
+    expect(top.get('read.busy')).toEqual({...busy, ...noIds})
     expect(rates.get('read.busy')).toEqual({
       ...busy,
+      ...noIds,
       groups: busy.groups.map((group) => ({...group, activeConsumers: null, parkedPending: null, oldestPendingId: null, oldestPendingIdleMs: null})),
     })
     // Everything else (missing, not a stream, a bad dead-letter key, unknown lag) reads the same in every mode.
-    for (const mode of [lag, rates]) {
+    for (const mode of [lag, top, rates]) {
       for (const topic of ['read.gone', 'read.hash', 'read.never']) expect(mode.get(topic)).toEqual(full.get(topic))
       expect(mode.get('read.bad-dlq')).toMatchObject({kind: 'stream', deadLetters: {state: 'not-a-stream'}})
       expect(mode.get('read.unknown-lag')).toMatchObject({groups: [{lag: null}]})
     }
+  })
+
+  it("'top' and 'rates' count the entries ever added from the groups where they tell it, as XINFO STREAM does", async () => {
+    // read.counted-*: a group's entries-read set by hand (XGROUP SETID … ENTRIESREAD), every entry
+    // deleted, a group that read nothing beside one that did; with the fixture's topics (no group,
+    // a group whose lag Redis cannot tell, a dead-letter stream with a group).
+    const add = async (topic: string, n: number): Promise<string[]> => {
+      const ids: string[] = []
+      for (let i = 0; i < n; i++) ids.push((await admin.xadd(topic, '*', 'data', '{}')) as string)
+      return ids
+    }
+    await add('read.counted-setid', 5)
+    await admin.xgroup('CREATE', 'read.counted-setid', 'g', '0', 'ENTRIESREAD', 50)
+    await admin.xgroup('CREATE', 'read.counted-setid', 'h', '$')
+    const gone = await add('read.counted-emptied', 3)
+    await admin.xgroup('CREATE', 'read.counted-emptied', 'g', '0')
+    await admin.xreadgroup('GROUP', 'g', 'c1', 'COUNT', 1, 'STREAMS', 'read.counted-emptied', '>')
+    await admin.xdel('read.counted-emptied', ...gone)
+    await admin.xgroup('SETID', 'read.counted-emptied', 'g', gone[0] as string, 'ENTRIESREAD', 10)
+    await add('read.counted-emptied', 1)
+    const reads = [...READS, {topic: 'read.counted-setid'}, {topic: 'read.counted-emptied'}]
+    const full = await readTopics(admin, reads)
+    const added = (topics: RawTopic[]): Array<[string, number | null]> => topics.map((topic) => [topic.topic, topic.kind === 'stream' ? topic.entriesAdded : null])
+    expect(added(full)).toContainEqual(['read.counted-setid', 5])
+    expect(added(full)).toContainEqual(['read.counted-emptied', 4])
+    for (const reading of ['top', 'rates'] as const) expect(added(await readTopics(admin, reads, {reading}))).toEqual(added(full))
+    // The same through the plain commands (a user who may not run scripts).
+    expect(added(await readTopics(plain, reads, {reading: 'top'}))).toEqual(added(full))
   })
 
   it('sends the script again after the server lost it (SCRIPT FLUSH, a restart)', async () => {

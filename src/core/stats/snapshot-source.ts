@@ -35,7 +35,10 @@ export interface SnapshotExtras {
    * oldest pending: their IDs are not known before this round trip's reply).
    */
   retryIds?: readonly string[]
-  /** What to read of the topics (topic-reading.ts); `rates` only for a snapshot that serves as the start of rates. */
+  /**
+   * What to read of the topics: `full` (the default) all `top` shows, read as topic-reading.ts's
+   * `top` (no stream IDs: `top` shows none); `rates` only for a snapshot that serves as the start of rates.
+   */
   reading?: 'full' | 'rates'
 }
 
@@ -127,7 +130,7 @@ export async function readSnapshot(redis: Redis, topics: readonly string[], extr
     pipeline.call('TIME')
     pipeline.call('ZMSCORE', retryDueKey(focus.topic, focus.group), ...retryIds)
   }
-  const [raw, replies] = await Promise.all([readTopics(redis, reads, {reading: extras.reading ?? 'full'}), pipeline.length > 0 ? pipeline.exec() : Promise.resolve([])])
+  const [raw, replies] = await Promise.all([readTopics(redis, reads, {reading: extras.reading === 'rates' ? 'rates' : 'top'}), pipeline.length > 0 ? pipeline.exec() : Promise.resolve([])])
   const at = Date.now()
 
   const reader = new ReplyReader((replies ?? []) as Reply[])

@@ -35,12 +35,15 @@ export interface ReadTopicsOptions {
    * - `full` (the default): everything, with the entries ever added to the topic and its
    *   dead-letter stream (for rates) and the stream's first, last and last generated IDs;
    * - `lag`: without those (null): what `lag` shows, at two thirds of the cost;
-   * - `rates`: as `full`, but of each group only its counters (entries read, lag, pending,
+   * - `top`: as `full` without the stream's IDs (null), which `top` does not show: the entries
+   *   ever added come from the groups' counters where they tell it (read-topics-n.lua), so the
+   *   costly XINFO STREAM is read only for topics whose groups do not;
+   * - `rates`: as `top`, but of each group only its counters (entries read, lag, pending,
    *   consumers, replay; activeConsumers, parkedPending and the oldest pending entry null): the
    *   first reading of `top --once`, which only serves as the start of its rates.
    * (Plain commands, for users who may not run the script, always read everything.)
    */
-  reading?: 'full' | 'lag' | 'rates'
+  reading?: 'full' | 'lag' | 'top' | 'rates'
 }
 
 export interface RawGroup {

@@ -1,6 +1,19 @@
 /** Number and time formatting shared by every human-readable output. Pure. */
 
-export const formatCount = (value: number): string => value.toLocaleString('en-US')
+/**
+ * A count with thousands separators, as `toLocaleString('en-US')` writes it. Whole numbers take a
+ * plain path: ICU's formatter costs microseconds a call, and a table of 10,000 rows formats 80,000
+ * counts (30 ms of `qctl top --once`'s table, measured with --cpu-prof). Anything else goes to ICU.
+ */
+export function formatCount(value: number): string {
+  if (!Number.isSafeInteger(value)) return value.toLocaleString('en-US')
+  // ICU writes -0 as "-0".
+  const sign = value < 0 || Object.is(value, -0) ? '-' : ''
+  const digits = String(Math.abs(value))
+  let grouped = digits.slice(0, digits.length % 3 || 3)
+  for (let at = grouped.length; at < digits.length; at += 3) grouped += `,${digits.slice(at, at + 3)}`
+  return sign + grouped
+}
 
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`

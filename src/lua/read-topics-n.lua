@@ -68,8 +68,7 @@ end
 ]]
 local function addedFromGroups(groups)
   local added = nil
-  for _, entry in ipairs(groups) do
-    local info = fields(entry)
+  for _, info in ipairs(groups) do
     local read, lag = info['entries-read'], info['lag']
     if read and lag then
       if added and added ~= read + lag then return nil end
@@ -77,6 +76,13 @@ local function addedFromGroups(groups)
     end
   end
   return added
+end
+
+-- XINFO GROUPS's reply, each group as a map.
+local function groupInfos(reply)
+  local infos = {}
+  for i, entry in ipairs(reply) do infos[i] = fields(entry) end
+  return infos
 end
 
 local function replayOf(prefix, group)
@@ -133,38 +139,36 @@ for i = 4, #ARGV do
     end
   end
 
-  local stream, problem
+  -- info: the stream as XINFO STREAM tells it (a map), with `groups` as a list of maps.
+  local info, problem
   if mode ~= 'full' then
     -- XINFO GROUPS tells a missing key and another type apart (XLEN answers 0 for a missing key).
     local groups
     groups, problem = expected(redis.pcall('XINFO', 'GROUPS', topic))
     if groups then
-      stream = {'length', redis.call('XLEN', topic), 'groups', groups}
+      info = {length = redis.call('XLEN', topic), groups = groupInfos(groups)}
       if mode ~= 'lag' then
-        local added = addedFromGroups(groups)
-        if added then
-          stream[5], stream[6] = 'entries-added', added
-        else
-          stream = fields(redis.call('XINFO', 'STREAM', topic))
-          stream = {'length', stream['length'], 'groups', groups, 'entries-added', stream['entries-added']}
-        end
+        info['entries-added'] = addedFromGroups(info.groups) or fields(redis.call('XINFO', 'STREAM', topic))['entries-added']
       end
     end
   else
+    local stream
     stream, problem = expected(redis.pcall('XINFO', 'STREAM', topic))
+    if stream then
+      info = fields(stream)
+      -- Redis 7 lists the groups in XINFO STREAM only with FULL: read them apart.
+      info.groups = groupInfos(type(info.groups) == 'table' and info.groups or redis.call('XINFO', 'GROUPS', topic))
+    end
   end
   if problem == 'missing' then
     out[#out + 1] = {'missing', dlqLength}
   elseif problem then
     out[#out + 1] = {'not-a-stream'}
   else
-    local info = fields(stream)
     local first, last = info['first-entry'], info['last-entry']
-    local groups = info['groups']
-    if type(groups) ~= 'table' then groups = redis.call('XINFO', 'GROUPS', topic) end
     local row = {'stream', info['length'], first and first[1] or false, last and last[1] or false,
-      info['last-generated-id'] or false, info['entries-added'] or false, dlqState, dlqLength, dlqAdded, #groups}
-    for _, entry in ipairs(groups) do pushGroup(row, topic, fields(entry), prefix) end
+      info['last-generated-id'] or false, info['entries-added'] or false, dlqState, dlqLength, dlqAdded, #info.groups}
+    for _, group in ipairs(info.groups) do pushGroup(row, topic, group, prefix) end
     out[#out + 1] = row
   end
 end

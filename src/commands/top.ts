@@ -38,7 +38,7 @@ A consumer is active when its idle time is under a minute (qctl workers beat eve
 
 The live screen refreshes every --interval, or less often when a refresh cycle costs more than 4% of a core over it (thousands of topics): the header then says "every 7s (CPU budget; --interval 1s)". Still one round trip per refresh; keys act at once on the last rows.
 
-With --json, with --once, or when stdout is not a terminal: prints one snapshot (rates measured over one --interval) and exits 0.
+With --json, with --once, or when stdout is not a terminal: prints one snapshot (rates measured between two readings, the second starting one --interval after the first began) and exits 0.
 
 A named TOPIC that does not exist exits 6 (--allow-missing: shown as absent), one that is not a stream exits 2; a dead-letter key (or a topic found by SCAN) that is not a stream is skipped with a warning (stderr; "warnings" in --json).`
   static override examples = [
@@ -54,7 +54,7 @@ A named TOPIC that does not exist exits 6 (--allow-missing: shown as absent), on
   static override flags = {
     match: Flags.string({summary: 'Only topics whose key matches this glob (SCAN MATCH syntax).'}),
     interval: durationFlag({summary: 'Time between refreshes (at least 100ms).', default: 1000, defaultHelp: async () => '1s'}),
-    once: Flags.boolean({summary: 'Print one snapshot (rates over one interval) and exit, even on a terminal.'}),
+    once: Flags.boolean({summary: 'Print one snapshot (rates between two readings one interval apart, or more over thousands of topics) and exit, even on a terminal.'}),
     'allow-missing': Flags.boolean({summary: 'Show named TOPICs that do not exist as absent, instead of exiting 6.'}),
   }
 

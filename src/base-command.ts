@@ -1,9 +1,9 @@
 import {Command, Errors, type Interfaces} from '@oclif/core'
-import type {Redis} from 'ioredis'
 
 import {closest} from './cli/closest.js'
 import {isQctlError, QctlError, type ErrorCode} from './core/errors.js'
-import {closeRedis, openRedis, resolveConnection, type OpenOptions, type ResolvedConnection} from './core/redis/connection.js'
+import type {RedisClient} from './core/redis/client.js'
+import {closeRedis, openClient, resolveConnection, type OpenOptions, type ResolvedConnection} from './core/redis/connection.js'
 import {keyTypeOf} from './core/redis/key-type.js'
 import {commandKeyOf, isWrongType, toQctlError, type ReplyFacts} from './core/redis/redis-errors.js'
 import {DEFAULT_REDIS_URL, maskedUrl} from './core/redis/redis-url.js'
@@ -56,6 +56,17 @@ function usageFromOclif(error: Error, commandId: string | undefined, flagNames: 
   return new QctlError('USAGE', message, {suggestion})
 }
 
+/**
+ * `$QCTL_REDIS_CLUSTER`: 1/true/yes a cluster, 0/false/no a single server (no HELLO question),
+ * unset or empty: ask. Anything else is refused (exit 2), not guessed.
+ */
+function clusterFromEnvironment(value: string | undefined): boolean | undefined {
+  if (value === undefined || value.trim() === '') return undefined
+  if (/^(1|true|yes)$/i.test(value.trim())) return true
+  if (/^(0|false|no)$/i.test(value.trim())) return false
+  throw new QctlError('USAGE', `invalid QCTL_REDIS_CLUSTER "${value}": expected 1 (a cluster) or 0 (a single server)`)
+}
+
 /** Flags that name a Redis key or a name in Redis: an empty one is never meant (`--topic ""` from an unset variable). */
 const NAME_FLAGS = ['topic', 'group', 'dlq', 'consumer'] as const
 
@@ -90,7 +101,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected args!: ArgsOf<T>
   /** Every positional argument (for commands with `strict = false` that take a list). */
   protected positionals: string[] = []
-  private readonly clients: Redis[] = []
+  private readonly clients: RedisClient[] = []
   private resolvedConnection: ResolvedConnection | undefined
   private interrupt: AbortController | undefined
 
@@ -133,6 +144,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const flags = this.flags as FlagsOf<typeof BaseCommand>
     const resolved = await resolveConnection({
       url: flags['redis-url'] ?? process.env.QCTL_REDIS_URL ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL,
+      cluster: flags.cluster ? true : clusterFromEnvironment(process.env.QCTL_REDIS_CLUSTER),
+      clusterNat: flags['cluster-nat'],
       password: process.env.QCTL_REDIS_PASSWORD,
       passwordFile: flags['password-file'],
       tlsCaFile: flags['tls-ca'],
@@ -153,7 +166,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Point every later connection at another Redis (e.g. a throwaway server started by `demo`). */
   protected async useRedisUrl(url: string): Promise<void> {
     const current = await this.connection()
-    this.resolvedConnection = await resolveConnection({url, connectTimeoutMs: current.connectTimeoutMs, commandTimeoutMs: current.commandTimeoutMs})
+    this.resolvedConnection = await resolveConnection({url, cluster: false, connectTimeoutMs: current.connectTimeoutMs, commandTimeoutMs: current.commandTimeoutMs})
   }
 
   /** The Redis URL as it is safe to show. */
@@ -161,9 +174,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return maskedUrl((await this.connection()).target)
   }
 
-  /** Open a Redis connection (closed automatically when the command ends). */
-  protected async redis(name: string, options: Omit<OpenOptions, 'name'> = {}): Promise<Redis> {
-    const client = await openRedis(await this.connection(), {name: `qctl:${name}`, ...options})
+  /** Open a connection to Redis or a Redis Cluster (closed automatically when the command ends). */
+  protected async redis(name: string, options: Omit<OpenOptions, 'name'> = {}): Promise<RedisClient> {
+    const client = await openClient(await this.connection(), {name: `qctl:${name}`, ...options})
     this.clients.push(client)
     return client
   }

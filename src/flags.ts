@@ -20,9 +20,28 @@ export const connectionFlags = {
   'redis-url': Flags.string({
     char: 'u',
     summary: 'Redis URL: redis://[user:password@]host:port[/db], or rediss:// for TLS.',
-    description: 'Defaults to $QCTL_REDIS_URL, then $REDIS_URL, then redis://127.0.0.1:6379. The password is never printed.',
+    description:
+      'Defaults to $QCTL_REDIS_URL, then $REDIS_URL, then redis://127.0.0.1:6379. The password is never printed. For a Redis Cluster, repeat it (or give a comma-separated list) to name several seed nodes.',
     helpGroup: 'CONNECTION',
     helpValue: '<url>',
+    multiple: true,
+    // One value per flag (`-u A -u B`): a greedy list would swallow the command's arguments.
+    multipleNonGreedy: true,
+  }),
+  cluster: Flags.boolean({
+    summary: 'The URL names a Redis Cluster (or Valkey cluster) node; also $QCTL_REDIS_CLUSTER=1.',
+    description:
+      'Without it qctl asks the first node (HELLO, which any user may run) and uses cluster mode when it says so; $QCTL_REDIS_CLUSTER=0 skips that question and means a single server.',
+    helpGroup: 'CONNECTION',
+  }),
+  'cluster-nat': Flags.string({
+    summary: 'Reach the cluster node the cluster announces as FROM (host:port) at TO (host:port) instead; repeatable.',
+    description: 'For clusters behind NAT or in containers, whose nodes announce addresses this host cannot reach.',
+    helpGroup: 'CONNECTION',
+    helpValue: '<from=to>',
+    multiple: true,
+    // One value per flag (`-u A -u B`): a greedy list would swallow the command's arguments.
+    multipleNonGreedy: true,
   }),
   'password-file': Flags.string({
     summary: 'Read the Redis password from this file (overrides the URL and $QCTL_REDIS_PASSWORD).',

@@ -46,7 +46,7 @@ export default class Publish extends BaseCommand<typeof Publish> {
     const started = Date.now()
     try {
       const result = await publish(
-        async () => this.redis('publish'),
+        async () => this.redis('publish', {followFailover: false}),
         {
           topic: args.topic,
           source: sourceFrom(args.file, flags.data),

@@ -6,6 +6,8 @@
  * Redis Cluster hash slot, so atomic scripts may touch both.
  */
 
+import {keySlot} from './redis/key-slot.js'
+
 /** The hash tag Redis Cluster would hash for `key`: the text inside the first `{…}`, if non-empty. */
 export function hashTag(key: string): string | undefined {
   const open = key.indexOf('{')
@@ -31,6 +33,13 @@ function topicKey(topic: string, suffix: string): string {
 
 /** The dead-letter stream of a topic. */
 export const deadLetterKey = (topic: string): string => topicKey(topic, 'dlq')
+
+/**
+ * Whether every key qctl derives from the topic (dead-letter stream, retry and replay keys) lands
+ * in the topic's hash slot, so its atomic steps can run on a Redis Cluster. False only for a topic
+ * with braces but no usable hash tag (`x}y`, `a{}b`): its derived keys hash differently.
+ */
+export const topicKeysShareSlot = (topic: string): boolean => keySlot(deadLetterKey(topic)) === keySlot(topic)
 
 /** Whether `key` is the dead-letter stream qctl derives for some topic (`{T}:dlq`, or `T:dlq` for a tagged T). */
 export function isDeadLetterKey(key: string): boolean {

@@ -1,6 +1,6 @@
 import {readFileSync} from 'node:fs'
 
-import type {Redis} from 'ioredis'
+import type {RedisClient} from './redis/client.js'
 
 /**
  * Lua scripts live as documented files in src/lua (copied to dist/lua by the build), named
@@ -32,13 +32,13 @@ export function scriptSource(file: string): string {
 }
 
 /** Define the script on the client once; later calls are no-ops. */
-export function defineScript(client: Redis, spec: ScriptSpec): void {
+export function defineScript(client: RedisClient, spec: ScriptSpec): void {
   if (typeof (client as unknown as Record<string, unknown>)[spec.name] === 'function') return
   client.defineCommand(spec.name, {numberOfKeys: spec.keys, lua: scriptSource(spec.file)})
 }
 
 /** Call a script defined with `defineScript`. */
-export async function callScript(client: Redis, spec: ScriptSpec, args: Array<string | Buffer | number>): Promise<unknown> {
+export async function callScript(client: RedisClient, spec: ScriptSpec, args: Array<string | Buffer | number>): Promise<unknown> {
   defineScript(client, spec)
   const command = (client as unknown as Record<string, (...args: Array<string | Buffer | number>) => Promise<unknown>>)[spec.name]
   if (command === undefined) throw new Error(`script ${spec.name} is not defined`)

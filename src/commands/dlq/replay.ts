@@ -1,5 +1,7 @@
 import {Flags} from '@oclif/core'
 
+import {refuseSplitSlots} from '../../core/cluster-slots.js'
+import {isCluster} from '../../core/redis/client.js'
 import {BaseCommand} from '../../base-command.js'
 import {confirmed, requireConsentPossible} from '../../cli/confirm.js'
 import {dryRunLines, dryRunRows} from '../../cli/dlq-dry-run.js'
@@ -43,6 +45,7 @@ Selects all entries dead-lettered from TOPIC, or those matching every given filt
     requireConsentPossible(consent)
     const selection = buildSelection(selectionInputFrom(args.topic, flags), Date.now())
     const redis = await this.redis('dlq')
+    if (isCluster(redis)) refuseSplitSlots(args.topic, resolveDlqKey(args.topic, flags.dlq))
     const plan = await planSelection(redis, {key: resolveDlqKey(args.topic, flags.dlq), selection, limit: flags.limit, keepEntries: dryRunRows(flags['dry-run'], this.jsonEnabled())})
     if (plan.notFound.length > 0) this.warnLine(formatNotFound(plan.notFound, plan.key))
 

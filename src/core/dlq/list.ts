@@ -1,4 +1,4 @@
-import type {Redis} from 'ioredis'
+import type {RedisClient} from '../redis/client.js'
 
 import {notFoundError, usageError} from '../errors.js'
 import {dlqEntryJson, type DlqEntry, type DlqEntryJson} from './entry.js'
@@ -45,7 +45,7 @@ const hasFilters = (filters: ListFilters | undefined): filters is ListFilters =>
  * The first `limit` entries in `order` that pass the filters. With filters, the stream is read a
  * page at a time (within the --since/--until range) until one more than `limit` passed or it ends.
  */
-export async function listDlq(redis: Redis, request: ListRequest): Promise<DlqListResult> {
+export async function listDlq(redis: RedisClient, request: ListRequest): Promise<DlqListResult> {
   const {key, order, limit, filters} = request
   if (!Number.isInteger(limit) || limit < 1) throw usageError(`limit must be a whole number of at least 1, not ${limit}`)
   const total = await dlqLength(redis, key)
@@ -84,7 +84,7 @@ export const dlqShowJson = (result: DlqShowResult): DlqShowJson => ({...dlqEntry
  * dead-letters): the latest of the entries dead-lettered from TOPIC with that origin ID, the
  * others listed. NOT_FOUND (exit 6) when neither matches.
  */
-export async function showDlqEntry(redis: Redis, request: {key: string; topic: string; id: string}): Promise<DlqShowResult> {
+export async function showDlqEntry(redis: RedisClient, request: {key: string; topic: string; id: string}): Promise<DlqShowResult> {
   const {key, topic} = request
   const id = request.id.trim()
   const parsed = parseStreamId(id)
@@ -107,7 +107,7 @@ export async function showDlqEntry(redis: Redis, request: {key: string; topic: s
  * dead-lettered after it was added, so the entries after its time are read first; the rest only
  * when none is there (an origin ID from a clock ahead of the server's).
  */
-async function findByOriginId(redis: Redis, key: string, topic: string, originId: string, originMs: number): Promise<DlqEntry[]> {
+async function findByOriginId(redis: RedisClient, key: string, topic: string, originId: string, originMs: number): Promise<DlqEntry[]> {
   const matches: DlqEntry[] = []
   const visit = (entry: DlqEntry): boolean => {
     if (entry.originId === originId && (entry.originTopic === null || entry.originTopic === topic)) matches.push(entry)

@@ -1,4 +1,4 @@
-import type {Redis} from 'ioredis'
+import type {RedisClient} from '../redis/client.js'
 
 import {notFoundError, usageError} from '../errors.js'
 import type {DlqEntry} from './entry.js'
@@ -45,7 +45,7 @@ export interface DlqPlan {
  * workers) survive it. With `selection.ids`, NOT_FOUND (exit 6) when none of them exists; those
  * missing among others are listed in `notFound`.
  */
-export async function planSelection(redis: Redis, request: PlanRequest): Promise<DlqPlan> {
+export async function planSelection(redis: RedisClient, request: PlanRequest): Promise<DlqPlan> {
   const {key, selection, limit} = request
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw usageError(`limit must be a whole number of at least 1, not ${limit}`)
   const keep = request.keepEntries === true ? Number.POSITIVE_INFINITY : request.keepEntries === false || request.keepEntries === undefined ? 0 : request.keepEntries

@@ -1,4 +1,4 @@
-import type {Redis} from 'ioredis'
+import type {RedisClient} from '../redis/client.js'
 
 import {QctlError} from '../errors.js'
 import {classifyRedisError, isWrongType, type RedisErrorContext} from '../redis/redis-errors.js'
@@ -52,7 +52,7 @@ export function unchangedPurge(plan: DlqPlan, flags: {dryRun: boolean; cancelled
  * Delete exactly the planned entries (captured before anything changed), so entries
  * dead-lettered while the purge runs survive it. Each XDEL is atomic; a rerun deletes what is left.
  */
-export async function purgePlan(redis: Redis, plan: DlqPlan, hooks: PurgeHooks = {}): Promise<PurgeResult> {
+export async function purgePlan(redis: RedisClient, plan: DlqPlan, hooks: PurgeHooks = {}): Promise<PurgeResult> {
   const started = Date.now()
   let purged = 0
   for (let index = 0; index < plan.ids.length; index += PURGE_BATCH) {

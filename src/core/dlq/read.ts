@@ -1,4 +1,4 @@
-import type {Redis} from 'ioredis'
+import type {RedisClient} from '../redis/client.js'
 
 import {usageError} from '../errors.js'
 import {deadLetterKey} from '../keys.js'
@@ -25,11 +25,11 @@ export function dlqError(error: unknown, key: string, type?: string): unknown {
 }
 
 /** The same, reading what the key holds first. */
-export async function dlqErrorIn(redis: Redis, error: unknown, key: string): Promise<unknown> {
+export async function dlqErrorIn(redis: RedisClient, error: unknown, key: string): Promise<unknown> {
   return isWrongType(error) ? dlqError(error, key, await keyTypeOf(redis, key)) : error
 }
 
-async function guarded<T>(redis: Redis, key: string, call: () => Promise<T>): Promise<T> {
+async function guarded<T>(redis: RedisClient, key: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call()
   } catch (error) {
@@ -38,7 +38,7 @@ async function guarded<T>(redis: Redis, key: string, call: () => Promise<T>): Pr
 }
 
 /** How many entries the dead-letter stream holds (0 when it does not exist). */
-export async function dlqLength(redis: Redis, key: string): Promise<number> {
+export async function dlqLength(redis: RedisClient, key: string): Promise<number> {
   return guarded(redis, key, async () => redis.xlen(key))
 }
 
@@ -49,7 +49,7 @@ export interface ListRequest {
 }
 
 /** The first `limit` entries, newest first (or oldest first). */
-export async function listDlqEntries(redis: Redis, request: ListRequest): Promise<DlqEntry[]> {
+export async function listDlqEntries(redis: RedisClient, request: ListRequest): Promise<DlqEntry[]> {
   const rows = (await guarded(redis, request.key, async () =>
     request.order === 'newest'
       ? redis.xrevrange(request.key, '+', '-', 'COUNT', request.limit)
@@ -59,14 +59,14 @@ export async function listDlqEntries(redis: Redis, request: ListRequest): Promis
 }
 
 /** One entry by its dead-letter ID; undefined when there is none. */
-export async function getDlqEntry(redis: Redis, key: string, id: string): Promise<DlqEntry | undefined> {
+export async function getDlqEntry(redis: RedisClient, key: string, id: string): Promise<DlqEntry | undefined> {
   const rows = (await guarded(redis, key, async () => redis.xrange(key, id, id))) as RawEntry[]
   const row = rows[0]
   return row === undefined ? undefined : decodeDlqEntry(row[0], row[1])
 }
 
 /** Entries by ID (oldest first) and the IDs that have no entry. */
-export async function getDlqEntries(redis: Redis, key: string, ids: readonly string[]): Promise<{entries: DlqEntry[]; missing: string[]}> {
+export async function getDlqEntries(redis: RedisClient, key: string, ids: readonly string[]): Promise<{entries: DlqEntry[]; missing: string[]}> {
   const entries: DlqEntry[] = []
   const missing: string[] = []
   const pipeline = redis.pipeline()
@@ -84,7 +84,7 @@ export async function getDlqEntries(redis: Redis, key: string, ids: readonly str
 }
 
 /** The ID of the newest entry right now; undefined when the stream is empty or missing. */
-export async function lastDlqId(redis: Redis, key: string): Promise<string | undefined> {
+export async function lastDlqId(redis: RedisClient, key: string): Promise<string | undefined> {
   const rows = (await guarded(redis, key, async () => redis.xrevrange(key, '+', '-', 'COUNT', 1))) as RawEntry[]
   return rows[0]?.[0]
 }
@@ -101,7 +101,7 @@ export interface ScanRange {
  * Every entry in [start, end], oldest first (or newest first), a page at a time: `visit` returns
  * false to stop. Flat memory: only one page is held.
  */
-export async function scanDlq(redis: Redis, key: string, range: ScanRange, visit: (entry: DlqEntry) => boolean): Promise<void> {
+export async function scanDlq(redis: RedisClient, key: string, range: ScanRange, visit: (entry: DlqEntry) => boolean): Promise<void> {
   const pageSize = range.pageSize ?? 1000
   const newestFirst = range.order === 'newest'
   let {start, end} = range

@@ -1,4 +1,4 @@
-import type {Redis} from 'ioredis'
+import type {RedisClient} from '../redis/client.js'
 
 import {QctlError, usageError} from '../errors.js'
 import {replayKey} from '../keys.js'
@@ -138,7 +138,7 @@ const CONTINUE = 'run the same command again to continue with what is left (noth
  * neither; running again continues with what is left. Entries that record no group are left in the
  * dead-letter stream (counted in `withoutGroup`) unless `toTopic`.
  */
-export async function replayPlan(redis: Redis, plan: DlqPlan, options: ReplayOptions, hooks: ReplayHooks = {}): Promise<ReplayResult> {
+export async function replayPlan(redis: RedisClient, plan: DlqPlan, options: ReplayOptions, hooks: ReplayHooks = {}): Promise<ReplayResult> {
   const started = Date.now()
   const pace = pacing(options.ratePerSecond)
   const now = hooks.now ?? (() => new Date())
@@ -165,7 +165,7 @@ export async function replayPlan(redis: Redis, plan: DlqPlan, options: ReplayOpt
       return entry.target !== 'gone' && entry.target !== undefined
     }) as Array<{id: string; target: {group: string | null; key: string}}>
     const at = now().toISOString()
-    // Sent together on one connection: Redis runs them in this order, each atomically.
+    // Sent together on one connection: RedisClient runs them in this order, each atomically.
     const replies = await Promise.allSettled(batch.map(async ({id, target}) => callScript(redis, REPLAY, [plan.key, target.key, id, at, target.group ?? ''])))
     let failure: {error: unknown; key: string} | undefined
     let unanswered = 0
@@ -209,7 +209,7 @@ export async function replayPlan(redis: Redis, plan: DlqPlan, options: ReplayOpt
  * `dlq.group` (one pipelined read of the batch); 'gone' for an entry no longer in the dead-letter stream.
  */
 async function batchTargets(
-  redis: Redis,
+  redis: RedisClient,
   dlq: string,
   ids: readonly string[],
   options: ReplayOptions,
@@ -225,7 +225,7 @@ async function batchTargets(
 }
 
 /** The dead-letter stream was read as a stream already: a WRONGTYPE here is about where the entry goes. */
-async function wrongType(redis: Redis, error: unknown, key: string, toTopic: boolean): Promise<unknown> {
+async function wrongType(redis: RedisClient, error: unknown, key: string, toTopic: boolean): Promise<unknown> {
   if (!isWrongType(error)) return error
   const type = await keyTypeOf(redis, key)
   return usageError(`${toTopic ? 'topic' : 'replay stream'} ${notAStreamText(key, type)}, so nothing can be replayed onto it`, {cause: error, details: {key, type: type ?? null}})

@@ -1,7 +1,8 @@
-import type {Redis} from 'ioredis'
+import type {RedisClient} from '../redis/client.js'
 
 import {metadataStart} from '../dlq/entry.js'
 import {deadLetterKey} from '../keys.js'
+import {pipelineByKey} from '../redis/keyed-pipeline.js'
 
 /** Entries read per XRANGE call while counting a dead-letter stream by group. */
 export const DEAD_LETTER_PAGE = 1000
@@ -21,17 +22,15 @@ function groupOf(pairs: readonly string[]): string | undefined {
 
 /**
  * Counts the dead-letter streams of `topics` by group, reading every entry (XRANGE pages of
- * DEAD_LETTER_PAGE, one pipeline per page across all topics). Redis keeps no such count, so the
+ * DEAD_LETTER_PAGE, one pipeline per page across all topics; per primary on a cluster). Redis keeps no such count, so the
  * cost grows with the dead-letter streams' length: `lag` asks only for topics where the answer
  * differs from the total (several groups, or --group named) and that have dead letters.
  */
-export async function deadLettersByGroup(redis: Redis, topics: readonly string[]): Promise<Map<string, DeadLettersByGroup>> {
+export async function deadLettersByGroup(redis: RedisClient, topics: readonly string[]): Promise<Map<string, DeadLettersByGroup>> {
   const counts = new Map<string, DeadLettersByGroup>(topics.map((topic) => [topic, {byGroup: new Map(), unattributed: 0}]))
   let cursors = topics.map((topic) => ({topic, after: '-'}))
   while (cursors.length > 0) {
-    const pipeline = redis.pipeline()
-    for (const {topic, after} of cursors) pipeline.xrange(deadLetterKey(topic), after, '+', 'COUNT', DEAD_LETTER_PAGE)
-    const replies = (await pipeline.exec()) ?? []
+    const replies = await pipelineByKey(redis, cursors, ({topic}) => deadLetterKey(topic), (pipeline, {topic, after}) => pipeline.xrange(deadLetterKey(topic), after, '+', 'COUNT', DEAD_LETTER_PAGE))
     const next: typeof cursors = []
     cursors.forEach(({topic}, index) => {
       const [error, value] = replies[index] ?? [new Error('missing reply'), null]

@@ -1,4 +1,4 @@
-import type {Redis} from 'ioredis'
+import type {RedisClient} from '../redis/client.js'
 
 import {isErrorReply, SCRIPT_DENIED} from '../redis/redis-errors.js'
 import {callScript, XADD_BATCH} from '../scripts.js'
@@ -95,7 +95,7 @@ export class BatchPublisher {
   private transportConfirmed = false
 
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly topic: string,
     private readonly limits: PublisherLimits = DEFAULT_PUBLISHER_LIMITS,
     private transport: Transport = 'script',

@@ -1,4 +1,4 @@
-import type {Redis} from 'ioredis'
+import type {RedisClient} from '../redis/client.js'
 
 import {QctlError} from '../errors.js'
 import {readLines} from '../input/line-reader.js'
@@ -53,9 +53,9 @@ export interface PublishResult {
 }
 
 /** A connected client, or a function that connects on first use (so bad input fails before any connection). */
-export type ClientSource = Redis | (() => Promise<Redis>)
+export type ClientSource = RedisClient | (() => Promise<RedisClient>)
 
-const clientFrom = async (source: ClientSource): Promise<Redis> => (typeof source === 'function' ? source() : source)
+const clientFrom = async (source: ClientSource): Promise<RedisClient> => (typeof source === 'function' ? source() : source)
 
 const MAX_REPORTED_LINES = 10
 const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf])

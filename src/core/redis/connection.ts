@@ -3,14 +3,29 @@ import type {ConnectionOptions as TlsOptions} from 'node:tls'
 
 import {Redis} from 'ioredis'
 
+import type {RedisClient} from './client.js'
+import {openCluster} from './cluster-connection.js'
 import {isQctlError, notFoundError, QctlError, usageError} from '../errors.js'
+import {parseNatMap, type NatMapping} from './cluster-nat.js'
 import {answersPlainText} from './plain-text-probe.js'
 import {classifyRedisError, isPermissionDenied, type RedisErrorContext} from './redis-errors.js'
-import {formatAddress, parseRedisUrl, type RedisTarget} from './redis-url.js'
+import {formatAddress, parseRedisUrls, type RedisTarget} from './redis-url.js'
+
+/**
+ * Whether the Redis named is one server or a Redis Cluster: said by the user (`--cluster`,
+ * `QCTL_REDIS_CLUSTER`), or `detect`ed by the first connection (HELLO's `mode`, which any user
+ * may ask), and from then on settled for every connection the command opens.
+ */
+export type Topology = 'standalone' | 'cluster' | 'detect'
 
 /** Connection settings as the user gave them (flags, environment), before files are read. */
 export interface ConnectionInput {
-  url: string
+  /** One URL, or a cluster's seed URLs (several, or one comma-separated list). */
+  url: string | readonly string[]
+  /** true: a cluster; false: one server (no detection); undefined: detect. */
+  cluster?: boolean | undefined
+  /** `--cluster-nat FROM=TO`: addresses the cluster announces, rewritten to ones this host can reach. */
+  clusterNat?: readonly string[] | undefined
   /** From QCTL_REDIS_PASSWORD; overrides the URL's password. */
   password?: string | undefined
   /** A file holding the password; overrides both the URL and the environment. */
@@ -34,7 +49,13 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 10_000
 
 /** Everything needed to open connections; files are read once. */
 export interface ResolvedConnection {
+  /** The first (or only) seed: credentials, TLS and database come from it. */
   target: RedisTarget
+  /** Every seed address given (one for a single server). */
+  seeds: RedisTarget[]
+  /** Settled (`detect` replaced) by the first connection opened. */
+  topology: Topology
+  natMap: NatMapping | undefined
   tls: TlsOptions | undefined
   connectTimeoutMs: number
   /** Applied to every connection opened without `reconnect` (see `OpenOptions.commandTimeoutMs`). */
@@ -64,6 +85,13 @@ export interface OpenOptions {
    * Only applies once the connection is established: connecting is bounded by the connect timeout.
    */
   commandTimeoutMs?: number
+  /**
+   * On a Redis Cluster: send again, once the slot map names a new owner, a command whose node
+   * connection was lost (a primary failing over). True by default: reads, acknowledgements and
+   * qctl's scripts are safe to repeat. `publish` turns it off: a batch the lost node may have stored
+   * is reported in doubt (exit 3 with the line to resume from), never stored twice by a resend.
+   */
+  followFailover?: boolean
 }
 
 async function readConfigFile(path: string, flag: string): Promise<Buffer> {
@@ -77,7 +105,13 @@ async function readConfigFile(path: string, flag: string): Promise<Buffer> {
 }
 
 export async function resolveConnection(input: ConnectionInput): Promise<ResolvedConnection> {
-  const target = parseRedisUrl(input.url)
+  const seeds = parseRedisUrls(input.url)
+  const target = seeds[0] as RedisTarget
+  if (seeds.length > 1 && input.cluster === false) {
+    throw usageError(`${seeds.length} Redis URLs were given, but QCTL_REDIS_CLUSTER says this is not a cluster: give one URL, or the seeds of a cluster with --cluster`)
+  }
+  const natMap = input.clusterNat === undefined || input.clusterNat.length === 0 ? undefined : parseNatMap(input.clusterNat)
+  if (natMap !== undefined && input.cluster === false) throw usageError('--cluster-nat is for a Redis Cluster, but QCTL_REDIS_CLUSTER says this is not one')
   if (input.password !== undefined && input.password !== '') target.password = input.password
   const commandTimeoutMs = input.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
   if (!(commandTimeoutMs > 0)) throw usageError(`the command timeout must be more than 0 (got ${commandTimeoutMs}ms)`)
@@ -106,6 +140,9 @@ export async function resolveConnection(input: ConnectionInput): Promise<Resolve
 
   return {
     target,
+    seeds,
+    topology: input.cluster === undefined ? 'detect' : input.cluster ? 'cluster' : 'standalone',
+    natMap,
     tls,
     connectTimeoutMs: input.connectTimeoutMs,
     commandTimeoutMs,
@@ -123,8 +160,55 @@ export function redisError(error: unknown, connection: ResolvedConnection): unkn
  * timeout. Never retries before the first success: an unreachable Redis fails fast with exit 3.
  * No INFO ready check, so least-privilege ACL users without INFO can connect. Once connected,
  * every command is bounded by the command timeout (see `OpenOptions.commandTimeoutMs`).
+ * Always one server: `openClient` is what opens a cluster where one is named or found.
  */
 export async function openRedis(connection: ResolvedConnection, options: OpenOptions): Promise<Redis> {
+  return (await connectStandalone(connection, options, false)).client
+}
+
+/**
+ * Open a connection as the user named it: one server, or a Redis Cluster (`--cluster`, or found
+ * by the first connection: HELLO's `mode` is `cluster`), settled in `connection.topology` for the
+ * connections opened after it. In cluster mode a `/db` in the URL is refused (exit 2): a cluster
+ * has database 0 only.
+ */
+export async function openClient(connection: ResolvedConnection, options: OpenOptions): Promise<RedisClient> {
+  if (connection.topology === 'cluster') return openCluster(connection, options)
+  const probe = connection.topology === 'detect'
+  const {client, mode} = await connectStandalone(connection, options, probe)
+  if (mode === 'cluster') {
+    client.disconnect()
+    connection.topology = 'cluster'
+    return openCluster(connection, options)
+  }
+  if (probe) {
+    connection.topology = 'standalone'
+    if (connection.seeds.length > 1 || connection.natMap !== undefined) {
+      client.disconnect()
+      const given = connection.seeds.length > 1 ? `${connection.seeds.length} seed URLs were given` : '--cluster-nat was given'
+      throw usageError(`${given}, but ${connection.errorContext.address} is a single Redis server, not a cluster node (HELLO says mode "${mode ?? 'standalone'}")`)
+    }
+  }
+  return client
+}
+
+/** What HELLO says the server is (`standalone`, `cluster`, `sentinel`); undefined when it cannot tell (a proxy without HELLO). */
+async function helloMode(client: Redis): Promise<string | undefined> {
+  try {
+    // HELLO 2 keeps the protocol ioredis speaks; no credentials, so nothing secret is sent again.
+    const reply = (await client.call('HELLO', '2')) as unknown[]
+    const at = reply.indexOf('mode')
+    return at === -1 ? undefined : String(reply[at + 1])
+  } catch (error) {
+    if (/^ERR unknown command/i.test(error instanceof Error ? error.message : '')) {
+      await client.ping()
+      return undefined
+    }
+    throw error
+  }
+}
+
+async function connectStandalone(connection: ResolvedConnection, options: OpenOptions, probe: boolean): Promise<{client: Redis; mode: string | undefined}> {
   const {target} = connection
   let established = false
   let lastError: unknown
@@ -159,18 +243,22 @@ export async function openRedis(connection: ResolvedConnection, options: OpenOpt
   })
 
   try {
-    await Promise.race([
+    const mode = await Promise.race([
       (async () => {
         await client.connect()
+        // HELLO answers in place of PING, and says whether this is a cluster node (before SELECT, which a cluster refuses).
+        const found = probe ? await helloMode(client) : undefined
+        if (found === 'cluster') return found
         if (target.db !== 0) await selectDatabase(client, connection)
-        await client.ping()
+        if (!probe) await client.ping()
+        return found
       })(),
       deadline,
     ])
     established = true
     // Read by ioredis as each command is sent: from now on no reply is awaited for longer.
     client.options.commandTimeout = options.commandTimeoutMs ?? (options.reconnect === true ? undefined : connection.commandTimeoutMs)
-    return client
+    return {client, mode}
   } catch (error) {
     client.disconnect()
     if (isQctlError(error) && error.code === 'REDIS_UNAVAILABLE' && connection.tls !== undefined && lastError === undefined) {
@@ -216,7 +304,7 @@ async function selectDatabase(client: Redis, connection: ResolvedConnection): Pr
 }
 
 /** Close politely (QUIT waits for replies already sent), but never wait on a dead server for long. */
-export async function closeRedis(client: Redis, timeoutMs = 1000): Promise<void> {
+export async function closeRedis(client: RedisClient, timeoutMs = 1000): Promise<void> {
   if (client.status === 'end') return
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<void>((resolve) => {

@@ -1,4 +1,5 @@
-import type {Redis} from 'ioredis'
+import type {RedisClient} from './client.js'
+import {pipelineByKey} from './keyed-pipeline.js'
 
 import {usageError, type QctlError} from '../errors.js'
 
@@ -7,13 +8,11 @@ import {usageError, type QctlError} from '../errors.js'
  * a user whose ACL has no TYPE (the least-privilege roles do not), or a connection that is gone,
  * gives undefined and the message names the key alone.
  */
-export async function keyTypes(redis: Redis, keys: readonly string[]): Promise<Map<string, string | undefined>> {
+export async function keyTypes(redis: RedisClient, keys: readonly string[]): Promise<Map<string, string | undefined>> {
   const types = new Map<string, string | undefined>()
   if (keys.length === 0) return types
   try {
-    const pipeline = redis.pipeline()
-    for (const key of keys) pipeline.type(key)
-    const replies = (await pipeline.exec()) ?? []
+    const replies = await pipelineByKey(redis, keys, (key) => key, (pipeline, key) => pipeline.type(key))
     keys.forEach((key, index) => {
       const [error, type] = replies[index] ?? [new Error('no reply'), undefined]
       types.set(key, error === null && typeof type === 'string' ? type : undefined)
@@ -24,7 +23,7 @@ export async function keyTypes(redis: Redis, keys: readonly string[]): Promise<M
   return types
 }
 
-export async function keyTypeOf(redis: Redis, key: string): Promise<string | undefined> {
+export async function keyTypeOf(redis: RedisClient, key: string): Promise<string | undefined> {
   return (await keyTypes(redis, [key])).get(key)
 }
 
@@ -44,6 +43,6 @@ export function topicNotAStream(topic: string, type: string | undefined, cause?:
 }
 
 /** The same, reading the key's type first. */
-export async function topicNotAStreamIn(redis: Redis, topic: string, cause?: unknown): Promise<QctlError> {
+export async function topicNotAStreamIn(redis: RedisClient, topic: string, cause?: unknown): Promise<QctlError> {
   return topicNotAStream(topic, await keyTypeOf(redis, topic), cause)
 }

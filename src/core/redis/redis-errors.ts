@@ -167,6 +167,21 @@ export function classifyRedisError(error: unknown, context: RedisErrorContext, f
     )
   }
 
+  // ioredis gave up following a cluster's redirections and retries (cluster-connection.ts, CLUSTER_RETRY).
+  const redirections = /^Too many Cluster redirections\. Last error: (.*)$/s.exec(message)
+  if (redirections !== null) {
+    const last = (redirections[1] ?? '').replace(/^\w*Error: /, '')
+    return new QctlError('REDIS_UNAVAILABLE', `the Redis Cluster at ${context.address} did not serve the command within its retries (a failover or migration that did not finish, or a node down): ${last}`, {
+      cause: error,
+      details: {condition: 'CLUSTER_RETRIES'},
+    })
+  }
+
+  // A cluster node reached as if it were a single server (QCTL_REDIS_CLUSTER=0): the key lives on another node.
+  if (/^(MOVED|ASK) \d+ /.test(message)) {
+    return new QctlError('USAGE', `${context.address} is a Redis Cluster node and the key lives on another node (${message}): let qctl use cluster mode (--cluster, or leave QCTL_REDIS_CLUSTER unset)`, {cause: error})
+  }
+
   const refusal = refusalOf(error)
   if (refusal !== undefined) {
     return new QctlError('REDIS_UNAVAILABLE', refusalMessage(refusal, context.address), {cause: error, details: {condition: refusal}})

@@ -48,6 +48,36 @@ export function parseRedisUrl(text: string): RedisTarget {
   }
 }
 
+/**
+ * The URLs of `--redis-url` (repeatable) or `$QCTL_REDIS_URL`, each possibly a comma-separated
+ * list (a cluster's seeds). A comma splits only where a new `redis://` or `rediss://` follows, so a
+ * password with a comma in it stays whole. The seeds of one cluster share scheme (TLS or not),
+ * credentials and database: the first URL that names credentials gives them to every seed; a
+ * seed naming different ones is refused, as is a mix of TLS and plain text.
+ */
+export function parseRedisUrls(input: string | readonly string[]): RedisTarget[] {
+  const texts = (typeof input === 'string' ? [input] : input).flatMap((text) => text.split(/,(?=\s*rediss?:\/\/)/).map((part) => part.trim()))
+  const targets = texts.map((text) => parseRedisUrl(text))
+  const [first] = targets
+  if (first === undefined) throw usageError('invalid --redis-url: no URL given')
+  const withCredentials = targets.find((target) => target.username !== undefined || target.password !== undefined)
+  for (const target of targets) {
+    if (target.tls !== first.tls) throw usageError('invalid --redis-url: the seed URLs mix redis:// and rediss:// (a cluster is all TLS or all plain text)')
+    if (target.db !== first.db) throw usageError('invalid --redis-url: the seed URLs name different databases')
+    const named = target.username !== undefined || target.password !== undefined
+    if (named && withCredentials !== undefined && (target.username !== withCredentials.username || target.password !== withCredentials.password)) {
+      throw usageError('invalid --redis-url: the seed URLs name different users or passwords (one user serves every node of a cluster)')
+    }
+  }
+  if (withCredentials !== undefined) {
+    for (const target of targets) {
+      target.username = withCredentials.username
+      target.password = withCredentials.password
+    }
+  }
+  return targets
+}
+
 function decodeCredential(text: string, what: string): string {
   try {
     return decodeURIComponent(text)

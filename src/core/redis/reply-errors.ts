@@ -65,6 +65,16 @@ export function isPermissionDenied(error: unknown): boolean {
  */
 export const isErrorReply = (error: unknown): boolean => asErrorLike(error).name === 'ReplyError'
 
+/**
+ * A blocking read that Redis Cluster ended because the stream's slot moved to another node
+ * (`UNBLOCKED the stream key no longer exists`, 7.0: the key left with the migration) or its node
+ * turned replica (`UNBLOCKED force unblock from blocking operation, instance state changed`, a
+ * failover). Both are transient: read again from the new owner (Redis 7.2+ answers MOVED instead,
+ * which ioredis follows by itself). On one server the first also means the stream was deleted: the
+ * next read then says NOGROUP.
+ */
+export const isUnblockedByCluster = (error: unknown): boolean => /^UNBLOCKED (the stream key no longer exists|force unblock from blocking operation)/.test(firstLineOf(error))
+
 /** WRONGPASS or NOAUTH: the credentials, not the command. */
 export const isAuthFailure = (error: unknown): boolean => /^(WRONGPASS|NOAUTH)/.test(firstLineOf(error))
 

@@ -1,4 +1,4 @@
-import type {Redis} from 'ioredis'
+import type {RedisClient} from './client.js'
 
 import {QctlError} from '../errors.js'
 import {sleep} from '../sleep.js'
@@ -38,7 +38,7 @@ async function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal | undef
  * timeout), try again with capped backoff. Anything else (wrong password, ACL, bad TLS files) is
  * thrown at once: waiting cannot fix it.
  */
-export async function waitForRedis(open: () => Promise<Redis>, hooks: WaitForRedisHooks = {}): Promise<Redis> {
+export async function waitForRedis(open: () => Promise<RedisClient>, hooks: WaitForRedisHooks = {}): Promise<RedisClient> {
   const {signal} = hooks
   for (let attempt = 1; ; attempt++) {
     if (signal?.aborted === true) throw interrupted()

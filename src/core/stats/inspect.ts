@@ -1,4 +1,4 @@
-import type {Redis} from 'ioredis'
+import type {RedisClient} from '../redis/client.js'
 
 import {notFoundError} from '../errors.js'
 import {decodeDlqEntry} from '../dlq/entry.js'
@@ -52,7 +52,7 @@ export interface InspectResult {
 const ref = (id: string | null): EntryRef | null => (id === null ? null : {id, at: publishedAtOf(id)})
 
 /** Everything about one topic (optionally one group): streams, groups, consumers, oldest pending entries, newest dead letters. */
-export async function inspectTopic(redis: Redis, topic: string, onlyGroup?: string): Promise<InspectResult> {
+export async function inspectTopic(redis: RedisClient, topic: string, onlyGroup?: string): Promise<InspectResult> {
   const [stats] = await topicStats(redis, [topic], {named: true})
   if (stats === undefined) throw notFoundError(`topic "${topic}" does not exist`)
   const groups = onlyGroup === undefined ? stats.groups : stats.groups.filter((group) => group.name === onlyGroup)

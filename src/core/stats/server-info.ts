@@ -1,4 +1,4 @@
-import type {Redis} from 'ioredis'
+import type {RedisClient} from '../redis/client.js'
 
 import {infoObject, stringOf} from './xinfo.js'
 
@@ -7,7 +7,7 @@ import {infoObject, stringOf} from './xinfo.js'
  * protocol version: a @fast @connection command, so it works for least-privilege users that may
  * not run INFO. Null when the server will not say.
  */
-export async function serverVersion(redis: Redis): Promise<string | null> {
+export async function serverVersion(redis: RedisClient): Promise<string | null> {
   try {
     const hello = infoObject(await redis.call('HELLO'))
     const version = stringOf(hello.version)

@@ -1,5 +1,8 @@
 import type {Redis} from 'ioredis'
 
+import {commandTimeoutOf, isCluster, setCommandTimeout, type RedisClient} from '../redis/client.js'
+import {scanEachPrimary} from '../redis/cluster-nodes.js'
+
 import {missingTopicsError} from '../errors.js'
 
 import {deadLetterKey, isReplayKey, retryDueKey, topicsOfDeadLetterKey} from '../keys.js'
@@ -8,8 +11,9 @@ import {classifyRedisError, type RedisErrorContext} from '../redis/redis-errors.
 import {firstLineOf, isNoGroup, isNoSuchKey, isWrongType} from '../redis/reply-errors.js'
 import {consumerDetail, pendingDetail} from './details.js'
 import type {Focus, FocusDetail, GroupSnapshot, Snapshot, SnapshotSource, TopicSnapshot} from './snapshot.js'
-import {lagWithReplay, readTopics, type RawGroup, type TopicRead} from './topic-reading.js'
-import {deadLetterKeyWarning, findStreams, skippedTopicWarning, withoutDeadLetterStreams} from './topic-stats.js'
+import {lagWithReplay, readOnOneNode, type RawGroup, type TopicRead} from './topic-reading.js'
+import {readClusterSnapshot} from './cluster-snapshot.js'
+import {deadLetterKeyWarning, findStreams, skippedTopicWarning, streamScanArgs, withoutDeadLetterStreams} from './topic-stats.js'
 import {infoObject} from './xinfo.js'
 
 /** How many oldest pending entries the detail of a focused group lists. */
@@ -114,7 +118,7 @@ const scanArgs = (cursor: string, match: string): Array<string | number> => [cur
  * commands: two round trips.) Topics that vanished are left out; keys that are not streams are
  * left out (a topic) or count 0 (a dead-letter stream), and listed in `notStreams`.
  */
-export async function readSnapshot(redis: Redis, topics: readonly string[], extras: SnapshotExtras = {}): Promise<Reading> {
+export async function readSnapshot(redis: Redis, topics: readonly string[], extras: SnapshotExtras = {}, callPerSlot = false): Promise<Reading> {
   const reads: TopicRead[] = topics.map((topic) => ({topic}))
   for (const stream of extras.deadLetterStreams ?? []) reads.push({topic: stream, deadLetterStream: true})
   const pipeline = redis.pipeline()
@@ -130,7 +134,8 @@ export async function readSnapshot(redis: Redis, topics: readonly string[], extr
     pipeline.call('TIME')
     pipeline.call('ZMSCORE', retryDueKey(focus.topic, focus.group), ...retryIds)
   }
-  const [raw, replies] = await Promise.all([readTopics(redis, reads, {reading: extras.reading === 'rates' ? 'rates' : 'top'}), pipeline.length > 0 ? pipeline.exec() : Promise.resolve([])])
+  const reading = {reading: extras.reading === 'rates' ? 'rates' : 'top'} as const
+  const [raw, replies] = await Promise.all([readOnOneNode(redis, reads, reading, callPerSlot), pipeline.length > 0 ? pipeline.exec() : Promise.resolve([])])
   const at = Date.now()
 
   const reader = new ReplyReader((replies ?? []) as Reply[])
@@ -227,11 +232,14 @@ export interface TopicSelection {
 export class RedisSnapshotSource implements SnapshotSource {
   private topics: string[]
   private deadLetterStreams: string[] = []
-  private cursor = '0'
+  /** Per node (a cluster primary's address; '' for a single server): where its SCAN cycle is. */
+  private cursors = new Map<string, string>()
   /** The stream keys the topic lists were last worked out from. */
   private streamKeys = new Set<string>()
-  /** Keys seen since the current SCAN cycle began; they replace the topic list when it ends. */
-  private cycle = new Set<string>()
+  /** Per node: the keys its last whole SCAN cycle found, and those of the current one. */
+  private nodeKeys = new Map<string, Set<string>>()
+  /** Per node: keys seen since its current SCAN cycle began; they replace its keys when it ends. */
+  private cycles = new Map<string, Set<string>>()
   /** What each key found not to be a stream holds, read once (TYPE), so later refreshes stay one round trip. */
   private readonly strayTypes = new Map<string, string | undefined>()
   /** Warnings not yet taken with `takeWarnings()`, each said once. */
@@ -241,17 +249,32 @@ export class RedisSnapshotSource implements SnapshotSource {
   private lastFocus: FocusDetail | null = null
 
   private constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly selection: TopicSelection,
     topics: string[],
   ) {
     this.topics = topics
   }
 
-  static async open(redis: Redis, selection: TopicSelection): Promise<RedisSnapshotSource> {
+  static async open(redis: RedisClient, selection: TopicSelection): Promise<RedisSnapshotSource> {
     const source = new RedisSnapshotSource(redis, selection, selection.topics === undefined ? [] : [...selection.topics])
-    if (selection.topics === undefined) source.discovered(await findStreams(redis, selection.match ?? '*'))
+    if (selection.topics === undefined) await source.scanEverything()
     return source
+  }
+
+  /** A whole SCAN of every node: at open, and on a cluster whenever a primary left (failed over). */
+  private async scanEverything(): Promise<void> {
+    const match = this.selection.match ?? '*'
+    this.nodeKeys = isCluster(this.redis) ? await scanEachPrimary(this.redis, streamScanArgs(match)) : new Map([['', await findStreams(this.redis, match)]])
+    this.cycles = new Map()
+    this.cursors = new Map()
+    this.discovered(this.knownKeys())
+  }
+
+  private knownKeys(): Set<string> {
+    const keys = new Set<string>()
+    for (const known of this.nodeKeys.values()) for (const key of known) keys.add(key)
+    return keys
   }
 
   /**
@@ -275,14 +298,14 @@ export class RedisSnapshotSource implements SnapshotSource {
     this.deadLetterStreams = deadLetterStreams.sort()
   }
 
+  /** The connection's command timeout before fitReplyTimeout adjusted it. */
+  private baseReplyTimeoutMs: number | undefined
+
   /**
    * The first snapshot. A named topic it does not hold (the key does not exist) fails it, exit 6
    * naming it, unless `allowMissing`: a typo must not look like an idle queue. (Later refreshes
    * show a topic deleted meanwhile as gone, without failing.)
    */
-  /** The connection's command timeout before fitReplyTimeout adjusted it. */
-  private baseReplyTimeoutMs: number | undefined
-
   async first(reading: 'full' | 'rates' = 'full'): Promise<Snapshot> {
     const snapshot = await this.refresh(null, reading)
     if (this.selection.topics !== undefined && this.selection.allowMissing !== true) {
@@ -303,16 +326,28 @@ export class RedisSnapshotSource implements SnapshotSource {
    * is left out with a warning.
    */
   async refresh(focus: Focus | null, what: 'full' | 'rates' = 'full'): Promise<Snapshot> {
-    const scan = this.discovering ? {cursor: this.cursor, match: this.selection.match ?? '*'} : undefined
+    const match = this.selection.match ?? '*'
     const last = this.lastFocus
     const retryIds = focus !== null && last !== null && last.topic === focus.topic && last.group === focus.group ? last.oldestPending.map((entry) => entry.id) : []
+    const extras = {focus, retryIds, reading: what, deadLetterStreams: this.deadLetterStreams}
     const started = Date.now()
-    const reading = await readSnapshot(this.redis, this.topics, {focus, retryIds, reading: what, deadLetterStreams: this.deadLetterStreams, ...(scan === undefined ? {} : {scan})})
+    let snapshot: Snapshot
+    let notStreams: NotAStream[]
+    if (isCluster(this.redis)) {
+      const reading = await readClusterSnapshot(this.redis, this.topics, {...extras, ...(this.discovering ? {scan: {cursors: this.cursors, match}} : {})})
+      snapshot = {at: reading.at || Date.now(), topics: reading.topics, focus: reading.focus, clusterNodes: reading.nodes}
+      notStreams = reading.notStreams
+      if (this.discovering) await this.absorbClusterScans(reading.nodes, reading.scanned)
+    } else {
+      const reading = await readSnapshot(this.redis, this.topics, {...extras, ...(this.discovering ? {scan: {cursor: this.cursors.get('') ?? '0', match}} : {})})
+      snapshot = reading.snapshot
+      notStreams = reading.notStreams
+      if (reading.scanned !== undefined) this.absorbScan('', reading.scanned)
+    }
     this.fitReplyTimeout(Date.now() - started)
-    this.lastFocus = reading.snapshot.focus
-    if (reading.notStreams.length > 0) await this.noteNotStreams(reading.notStreams)
-    if (reading.scanned !== undefined) this.absorbScan(reading.scanned)
-    return reading.snapshot
+    this.lastFocus = snapshot.focus
+    if (notStreams.length > 0) await this.noteNotStreams(notStreams)
+    return snapshot
   }
 
   /**
@@ -323,10 +358,10 @@ export class RedisSnapshotSource implements SnapshotSource {
    * (ioredis reads `options.commandTimeout` as each command is sent.)
    */
   private fitReplyTimeout(tookMs: number): void {
-    const {options} = this.redis
-    if (options.commandTimeout === undefined) return
-    this.baseReplyTimeoutMs ??= options.commandTimeout
-    options.commandTimeout = Math.max(this.baseReplyTimeoutMs, 3 * tookMs)
+    const current = commandTimeoutOf(this.redis)
+    if (current === undefined) return
+    this.baseReplyTimeoutMs ??= current
+    setCommandTimeout(this.redis, Math.max(this.baseReplyTimeoutMs, 3 * tookMs))
   }
 
   /** Warnings since the last call (a key that is not a stream, said once per key and type). */
@@ -348,16 +383,34 @@ export class RedisSnapshotSource implements SnapshotSource {
     }
   }
 
-  private absorbScan({cursor, keys}: {cursor: string; keys: string[]}): void {
-    for (const key of keys) this.cycle.add(key)
-    this.cursor = cursor
+  /** A cluster refresh's SCAN steps; a primary gone from the slot map (a failover) means a whole new SCAN. */
+  private async absorbClusterScans(nodes: readonly string[], scanned: ReadonlyMap<string, {cursor: string; keys: string[]}>): Promise<void> {
+    const current = new Set(nodes)
+    if ([...this.nodeKeys.keys()].some((address) => !current.has(address))) {
+      await this.scanEverything()
+      return
+    }
+    for (const [address, step] of scanned) this.absorbScan(address, step)
+  }
+
+  private absorbScan(address: string, {cursor, keys}: {cursor: string; keys: string[]}): void {
+    const cycle = this.cycles.get(address) ?? new Set<string>()
+    this.cycles.set(address, cycle)
+    for (const key of keys) cycle.add(key)
+    this.cursors.set(address, cursor)
     // Mid-cycle with nothing new (nearly every refresh): the lists stand; working them out again
     // over 10,000 keys cost 20 ms a refresh.
     if (cursor !== '0' && keys.every((key) => this.streamKeys.has(key))) return
-    // New keys join at once; vanished ones drop out when a whole cycle has not seen them.
-    const seen = new Set([...this.topics, ...this.deadLetterStreams, ...this.cycle])
-    this.discovered(cursor === '0' ? this.cycle : seen)
-    if (cursor === '0') this.cycle = new Set()
+    // New keys join at once; vanished ones drop out when a whole cycle (of their node) has not seen them.
+    if (cursor === '0') {
+      this.nodeKeys.set(address, cycle)
+      this.cycles.set(address, new Set())
+    } else {
+      const known = this.nodeKeys.get(address) ?? new Set<string>()
+      for (const key of keys) known.add(key)
+      this.nodeKeys.set(address, known)
+    }
+    this.discovered(this.knownKeys())
   }
 }
 
@@ -367,7 +420,7 @@ export class RedisSnapshotSource implements SnapshotSource {
  * during a reconnect only says "Command timed out", the client's error event says why (connection
  * refused, DNS, TLS). Errors Redis does not explain keep their first line.
  */
-export function explainingConnectionErrors(source: SnapshotSource, redis: Redis, context: RedisErrorContext): SnapshotSource {
+export function explainingConnectionErrors(source: SnapshotSource, redis: RedisClient, context: RedisErrorContext): SnapshotSource {
   const explained = (error: unknown): string => classifyRedisError(error, context)?.message ?? firstLineOf(error)
   let lastError: Error | undefined
   redis.on('error', (error: Error) => {

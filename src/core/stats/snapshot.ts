@@ -36,6 +36,8 @@ export interface TopicSnapshot {
    * consumer groups of its own (an archiver), with a row per group.
    */
   kind: TopicKind
+  /** On a Redis Cluster: the primary (`host:port`) that owns the topic's slot. */
+  node?: string
 }
 
 export type TopicKind = 'topic' | 'orphaned-dead-letters' | 'dead-letter-stream'
@@ -43,6 +45,8 @@ export type TopicKind = 'topic' | 'orphaned-dead-letters' | 'dead-letter-stream'
 export interface Snapshot {
   /** When it was taken (ms since the epoch). */
   at: number
+  /** On a Redis Cluster: its primaries (`host:port`) when the snapshot was taken. */
+  clusterNodes?: string[]
   topics: TopicSnapshot[]
   /** Detail of the focused group, when one was asked for and exists. */
   focus: FocusDetail | null

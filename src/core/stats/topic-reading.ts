@@ -1,6 +1,11 @@
+import type {RedisClient} from '../redis/client.js'
+
 import type {Redis} from 'ioredis'
 
-import {deadLetterKey, replayKey} from '../keys.js'
+import {deadLetterKey, replayKey, topicKeysShareSlot} from '../keys.js'
+import {isCluster} from '../redis/client.js'
+import {onEachOwner} from '../redis/cluster-nodes.js'
+import {keySlot} from '../redis/key-slot.js'
 import {scriptsUnavailable, sendReadOnlyScript, type ScriptCall} from '../redis/read-only-script.js'
 import {isNoGroup, isNoSuchKey, isWrongType} from '../redis/reply-errors.js'
 import {PARKED_CONSUMER} from '../worker/group-ops.js'
@@ -99,14 +104,34 @@ const TOPICS_PER_CALL = 100
 const TOPICS_PER_SLICE = 1000
 
 /** Connections on which the script was refused: they read with commands from then on. */
-const commandsOnly = new WeakSet<Redis>()
+const commandsOnly = new WeakSet<RedisClient>()
 
-/** The topics' readings, in the order asked. */
-export async function readTopics(redis: Redis, reads: readonly TopicRead[], options: ReadTopicsOptions = {}): Promise<RawTopic[]> {
+/**
+ * The topics' readings, in the order asked. On a Redis Cluster, per primary in parallel (each
+ * primary's topics in one round trip to it; cluster-nodes.ts), with one script call per hash slot:
+ * a script may not touch keys of two slots, even on one node. There a topic whose dead-letter and
+ * replay keys cannot share its slot (a topic like `x}y`, which qctl refuses to work in cluster
+ * mode) is read without them.
+ */
+export async function readTopics(redis: RedisClient, reads: readonly TopicRead[], options: ReadTopicsOptions = {}): Promise<RawTopic[]> {
   if (reads.length === 0) return []
+  if (isCluster(redis)) {
+    const safe = reads.map((read) => (read.deadLetterStream === true || topicKeysShareSlot(read.topic) ? read : {...read, deadLetterStream: true}))
+    const raw = await onEachOwner(redis, safe, (read) => read.topic, async (node, part) => readOnOneNode(node, part, options, true))
+    // Read without its derived keys, the topic is still a topic (no dead letters counted), not a DLQ.
+    return raw.map((topic, index) => (topic.kind === 'stream' && safe[index] !== reads[index] ? {...topic, deadLetters: {state: 'none'}} : topic))
+  }
+  return readOnOneNode(redis, reads, options, false)
+}
+
+/**
+ * The readings of topics that all live on the one node `redis` is connected to (a single server, or
+ * one cluster primary: then `callPerSlot`, and no redirection is followed: a MOVED fails it).
+ */
+export async function readOnOneNode(redis: Redis, reads: readonly TopicRead[], options: ReadTopicsOptions, callPerSlot: boolean): Promise<RawTopic[]> {
   if (!commandsOnly.has(redis)) {
     try {
-      return await readWithScript(redis, reads, options)
+      return await readWithScript(redis, reads, options, callPerSlot)
     } catch (error) {
       if (!scriptsUnavailable(error)) throw error
       commandsOnly.add(redis)
@@ -121,12 +146,32 @@ export async function readTopics(redis: Redis, reads: readonly TopicRead[], opti
 
 // ---- the script path -------------------------------------------------------------------------
 
-async function readWithScript(redis: Redis, reads: readonly TopicRead[], options: ReadTopicsOptions): Promise<RawTopic[]> {
+/** Reads in groups of at most TOPICS_PER_CALL; with `perSlot`, each group's topics share a hash slot. */
+function callGroups(reads: readonly TopicRead[], perSlot: boolean): Array<Array<{read: TopicRead; index: number}>> {
+  const indexed = reads.map((read, index) => ({read, index}))
+  const runs: Array<Array<{read: TopicRead; index: number}>> = []
+  const bySlot = new Map<number, Array<{read: TopicRead; index: number}>>()
+  if (perSlot) {
+    for (const entry of indexed) {
+      const slot = keySlot(entry.read.topic)
+      const run = bySlot.get(slot) ?? []
+      run.push(entry)
+      bySlot.set(slot, run)
+    }
+  }
+  for (const run of perSlot ? bySlot.values() : [indexed]) {
+    for (let start = 0; start < run.length; start += TOPICS_PER_CALL) runs.push(run.slice(start, start + TOPICS_PER_CALL))
+  }
+  return runs
+}
+
+async function readWithScript(redis: Redis, reads: readonly TopicRead[], options: ReadTopicsOptions, perSlot: boolean): Promise<RawTopic[]> {
   const calls: ScriptCall[] = []
-  for (let start = 0; start < reads.length; start += TOPICS_PER_CALL) {
+  const groups = callGroups(reads, perSlot)
+  for (const group of groups) {
     const keys: string[] = []
     const args: string[] = [String(ACTIVE_WINDOW_MS), PARKED_CONSUMER, options.reading ?? 'full']
-    for (const {topic, deadLetterStream} of reads.slice(start, start + TOPICS_PER_CALL)) {
+    for (const {read: {topic, deadLetterStream}} of group) {
       keys.push(topic)
       if (deadLetterStream === true) args.push('')
       else {
@@ -137,13 +182,18 @@ async function readWithScript(redis: Redis, reads: readonly TopicRead[], options
     calls.push({keys, args})
   }
   // Each call's rows are decoded as its reply arrives, while Redis runs the calls behind it.
+  const topics = new Array<RawTopic>(reads.length)
   const decoded = sendReadOnlyScript(redis, 'read-topics-n.lua', calls).map(async (replied, call) => {
-    const offset = call * TOPICS_PER_CALL
+    const group = groups[call] ?? []
     const [error, reply] = await replied
     if (error !== null) throw error
-    return (reply as unknown[][]).map((row, index) => decodeRow((reads[offset + index] as TopicRead).topic, row))
+    ;(reply as unknown[][]).forEach((row, at) => {
+      const {read, index} = group[at] as {read: TopicRead; index: number}
+      topics[index] = decodeRow(read.topic, row)
+    })
   })
-  return (await Promise.all(decoded)).flat()
+  await Promise.all(decoded)
+  return topics
 }
 
 /** The replay stream of group G is this prefix followed by G (keys.ts builds every key name). */

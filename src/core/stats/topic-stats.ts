@@ -1,4 +1,5 @@
-import type {Redis} from 'ioredis'
+import {isCluster, type RedisClient} from '../redis/client.js'
+import {scanEachPrimary} from '../redis/cluster-nodes.js'
 
 import {deadLetterKey, isDeadLetterKey, isReplayKey, topicsOfDeadLetterKey} from '../keys.js'
 import {keyTypes, notAStreamText, topicNotAStream} from '../redis/key-type.js'
@@ -15,7 +16,7 @@ export interface GroupStats {
   entriesRead: number | null
   /** Entries not yet delivered to the group; null when it cannot be known cheaply (never a false 0). */
   lag: number | null
-  /** How lag was obtained: Redis's own accounting, counted by qctl, or unknown. */
+  /** How lag was obtained: RedisClient's own accounting, counted by qctl, or unknown. */
   lagSource: 'redis' | 'counted' | 'unknown'
   pending: number
   oldestPendingId: string | null
@@ -76,7 +77,7 @@ export const skippedTopicWarning = (topic: string, type: string | undefined): st
  * row saying so); keys that are not streams are skipped with a warning (a dead-letter key) or,
  * for named topics, fail with exit 2 (a TYPE round trip, only then, names what the key holds).
  */
-export async function topicStats(redis: Redis, topics: readonly string[], options: TopicStatsOptions = {}): Promise<TopicStats[]> {
+export async function topicStats(redis: RedisClient, topics: readonly string[], options: TopicStatsOptions = {}): Promise<TopicStats[]> {
   const raw = await readTopics(redis, topics.map((topic) => ({topic})), {reading: options.reading ?? 'full'})
   const notStreams: string[] = []
   for (const topic of raw) {
@@ -165,12 +166,20 @@ const orphanedDeadLetters = (topic: string, deadLetters: number): TopicStats => 
   warnings: [`topic "${topic}" does not exist; its dead-letter stream "${deadLetterKey(topic)}" still holds ${deadLetters} entr${deadLetters === 1 ? 'y' : 'ies'}`],
 })
 
-/** Every stream key in the database (SCAN … TYPE stream), optionally matching a glob. */
-export async function findStreams(redis: Redis, match: string): Promise<Set<string>> {
+/** SCAN's arguments after the cursor, for stream keys matching a glob. */
+export const streamScanArgs = (match: string): Array<string | number> => ['MATCH', match, 'COUNT', 1000, 'TYPE', 'stream']
+
+/** Every stream key in the database (SCAN … TYPE stream), optionally matching a glob; on a cluster, of every primary. */
+export async function findStreams(redis: RedisClient, match: string): Promise<Set<string>> {
+  if (isCluster(redis)) {
+    const keys = new Set<string>()
+    for (const found of (await scanEachPrimary(redis, streamScanArgs(match))).values()) for (const key of found) keys.add(key)
+    return keys
+  }
   const keys = new Set<string>()
   let cursor = '0'
   do {
-    const [next, batch] = (await redis.call('SCAN', cursor, 'MATCH', match, 'COUNT', 1000, 'TYPE', 'stream')) as [string, string[]]
+    const [next, batch] = (await redis.call('SCAN', cursor, ...streamScanArgs(match))) as [string, string[]]
     cursor = next
     for (const key of batch) keys.add(key)
   } while (cursor !== '0')
@@ -178,7 +187,7 @@ export async function findStreams(redis: Redis, match: string): Promise<Set<stri
 }
 
 /** Every stream key in the database (SCAN … TYPE stream), optionally matching a glob, without dead-letter streams of listed topics. */
-export async function findTopics(redis: Redis, match = '*'): Promise<string[]> {
+export async function findTopics(redis: RedisClient, match = '*'): Promise<string[]> {
   return withoutDeadLetterStreams(await findStreams(redis, match))
 }
 
@@ -187,7 +196,7 @@ export async function findTopics(redis: Redis, match = '*'): Promise<string[]> {
  * topic was deleted (shown with its dead letters); and the dead-letter streams themselves, which
  * `topicStats` keeps only when a consumer group reads them (`deadLetterStreams`).
  */
-export async function findTopicsAndDeadLetters(redis: Redis, match = '*'): Promise<{topics: string[]; deadLetterStreams: Set<string>}> {
+export async function findTopicsAndDeadLetters(redis: RedisClient, match = '*'): Promise<{topics: string[]; deadLetterStreams: Set<string>}> {
   const keys = await findStreams(redis, match)
   const topics = new Set(withoutDeadLetterStreams(keys))
   const deadLetterStreams = new Set([...keys].filter((key) => !topics.has(key) && !isReplayKey(key)))

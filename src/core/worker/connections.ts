@@ -1,4 +1,5 @@
-import type {Redis} from 'ioredis'
+import {isCluster, type RedisClient} from '../redis/client.js'
+import {ownerNode} from '../redis/cluster-nodes.js'
 
 import {sleep} from '../sleep.js'
 
@@ -23,9 +24,14 @@ export const WORKER_CONNECTION_OPTIONS = {
  */
 export const HEALTH_CHECK = {intervalMs: 1000, timeoutMs: 3000} as const
 
-/** Destroy the socket (not a polite FIN, which a blackholed peer never answers), so the client reconnects. */
-export function dropConnection(client: Redis): void {
-  client.stream?.destroy()
+/**
+ * Destroy the socket (not a polite FIN, which a blackholed peer never answers), so the client
+ * reconnects. On a cluster, every node connection's: ioredis then sends what they left unanswered
+ * again on fresh ones (as for a failover), with a fresh slot map.
+ */
+export function dropConnection(client: RedisClient): void {
+  if (isCluster(client)) for (const node of client.nodes()) node.stream?.destroy()
+  else client.stream?.destroy()
 }
 
 /** Reject with `message` if `promise` has not settled within `ms`, calling `onTimeout` first. */
@@ -53,10 +59,15 @@ export class ConnectionHealth {
   private healthy = true
   private waiters: Array<() => void> = []
 
+  /**
+   * `key`: on a Redis Cluster, the topic: its owner's connection is the one PINGed (a cluster's own
+   * PING goes to any node), and every node connection is replaced when it does not answer.
+   */
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly warn: (message: string) => void,
     private readonly settings: {intervalMs: number; timeoutMs: number} = HEALTH_CHECK,
+    private readonly key?: string,
   ) {}
 
   get isHealthy(): boolean {
@@ -85,7 +96,9 @@ export class ConnectionHealth {
   private async check(): Promise<void> {
     const {timeoutMs} = this.settings
     try {
-      await within(this.client.ping(), timeoutMs, 'no answer')
+      const client = this.client
+      const target = isCluster(client) && this.key !== undefined ? (ownerNode(client, this.key) ?? client) : client
+      await within(target.ping(), timeoutMs, 'no answer')
       if (!this.healthy) this.warn('Redis answers again on the command connection; resuming')
       this.setHealthy(true)
     } catch (error) {

@@ -1,4 +1,4 @@
-import type {Redis} from 'ioredis'
+import type {RedisClient} from '../redis/client.js'
 
 import {sleep} from '../sleep.js'
 import {errorMessage} from './outcomes.js'
@@ -24,14 +24,14 @@ const PAST_EVERY_ID = '18446744073709551615-18446744073709551614'
  * something; a healthy worker blocked in XREADGROUP on a quiet topic grows idle without end and
  * looks dead to any monitor (and to a peer pruning dead consumers). A history read of its own
  * pending list does touch the consumer (measured: idle back to 0), and one that starts past every
- * ID reads nothing, so nothing is delivered or counted again. (Redis 7.2+ already refreshes `idle`
+ * ID reads nothing, so nothing is delivered or counted again. (RedisClient 7.2+ already refreshes `idle`
  * on every read attempt, blocked ones included; the beat is harmless there.)
  *
  * Runs on the command connection (the reader's is busy blocking) until `signal` aborts. A failed
  * beat is said once (`warn`) and retried at the next beat: it costs the monitors their signal, not
  * the worker its work.
  */
-export async function livenessLoop(redis: Redis, stream: {topic: string; group: string; consumer: string}, signal: AbortSignal, warn: (message: string) => void): Promise<void> {
+export async function livenessLoop(redis: RedisClient, stream: {topic: string; group: string; consumer: string}, signal: AbortSignal, warn: (message: string) => void): Promise<void> {
   let warned = false
   while (!signal.aborted) {
     try {

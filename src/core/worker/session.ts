@@ -1,6 +1,6 @@
 import type {EventEmitter} from 'node:events'
 
-import type {Redis} from 'ioredis'
+import type {RedisClient} from '../redis/client.js'
 
 import type {AckBatcher} from './ack-batcher.js'
 import type {ConnectionHealth} from './connections.js'
@@ -39,8 +39,8 @@ export const unsentOf = (lanes: readonly Lane[]): number => lanes.reduce((sum, l
  */
 export interface Session {
   readonly options: ResolvedWorkerOptions
-  readonly commands: Redis
-  readonly reader: Redis
+  readonly commands: RedisClient
+  readonly reader: RedisClient
   /** The topic's lane first, then the group's replay stream's. */
   readonly lanes: readonly Lane[]
   readonly health: ConnectionHealth

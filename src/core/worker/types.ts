@@ -1,4 +1,4 @@
-import type {Redis} from 'ioredis'
+import type {RedisClient} from '../redis/client.js'
 
 import type {Message} from './message.js'
 import type {Failure} from './outcomes.js'
@@ -63,4 +63,4 @@ export interface WorkerEvents {
 }
 
 /** Opens the worker's connections: blocking reads get their own, so they never delay acks. */
-export type ConnectionFactory = (role: 'reader' | 'commands') => Promise<Redis>
+export type ConnectionFactory = (role: 'reader' | 'commands') => Promise<RedisClient>

@@ -1,10 +1,12 @@
 import {EventEmitter} from 'node:events'
 
-import type {Redis} from 'ioredis'
 
+import {refuseSplitSlots} from '../cluster-slots.js'
 import {QctlError} from '../errors.js'
+import {isCluster, type RedisClient} from '../redis/client.js'
+import {refreshSlots} from '../redis/cluster-nodes.js'
 import {isPermissionDenied} from '../redis/redis-errors.js'
-import {refusalOf} from '../redis/reply-errors.js'
+import {firstLineOf, isUnblockedByCluster, refusalOf} from '../redis/reply-errors.js'
 import {sleep} from '../sleep.js'
 import {AckBatcher} from './ack-batcher.js'
 import {Alarm} from './alarm.js'
@@ -161,6 +163,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const commands = this.watchConnection(await startUp(this.connect('commands')), 'commands')
     const ops = new GroupOps(commands, topic, group, consumer, this.options.deadLetterTopic)
     // The group's replay stream (qctl dlq replay re-delivers what this group failed there, and only there).
+    // On a cluster, before anything is written: every atomic step must find its keys in one slot.
+    if (isCluster(commands)) refuseSplitSlots(topic, ops.dlqKey)
     const replayOps = new GroupOps(commands, topic, group, consumer, this.options.deadLetterTopic, 'replay')
     replayOps.onWarning = (message) => void this.emit('warning', {message})
     const groupCreated = await startUp(ops.ensureGroup(this.options.from))
@@ -191,7 +195,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       commands,
       reader,
       lanes: replaysRefused === undefined ? [lane(ops), lane(replayOps)] : [lane(ops)],
-      health: new ConnectionHealth(commands, warn),
+      health: new ConnectionHealth(commands, warn, undefined, topic),
       tally: this.tally,
       events: this,
       stopSignal: this.stopController.signal,
@@ -233,7 +237,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /** Say when a connection drops and comes back (the client reconnects by itself, with capped backoff). */
-  private watchConnection(client: Redis, role: string): Redis {
+  private watchConnection(client: RedisClient, role: string): RedisClient {
     let lost = false
     client.on('reconnecting', (delayMs: number) => {
       if (!lost && !this.stopping) this.emit('warning', {message: `lost the ${role} connection to Redis; reconnecting (next try in ${delayMs}ms)`})
@@ -329,9 +333,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
         entries = await this.read(session, count, block ? blockMs : undefined)
       } catch (error) {
         if (this.stopping) break
-        if (isNoGroup(error)) throw this.groupVanished()
-        if (isFatal(error)) throw error
-        this.emit('warning', {message: `read failed, retrying: ${errorMessage(error)}`})
+        if (isNoGroup(error) && !(await this.groupStillThere(session))) throw this.groupVanished()
+        if (isFatal(error) && !isNoGroup(error)) throw error
+        this.emit('warning', {message: isUnblockedByCluster(error) ? slotMovedWarning(error) : `read failed, retrying: ${errorMessage(error)}`})
         await sleep(500, session.stopSignal)
         // Entries a cut read delivered are pending for us: take them back.
         await this.recoverOwnPending(session, dispatcher).catch(() => undefined)
@@ -373,6 +377,19 @@ export class Worker extends EventEmitter<WorkerEvents> {
     > | null
     const byStream = new Map(reply ?? [])
     return lanes.map((lane) => ({lane, rows: byStream.get(lane.ops.stream) ?? []}))
+  }
+
+  /**
+   * After NOGROUP on a Redis Cluster: whether the group is there after all, asked of the node a fresh
+   * slot map names (a read that met a slot on the move or a failover may have asked a node that no
+   * longer holds it). On one server NOGROUP is the answer: the group is gone.
+   */
+  private async groupStillThere(session: Session): Promise<boolean> {
+    const {commands} = session
+    if (!isCluster(commands)) return false
+    await refreshSlots(commands)
+    const [lane] = session.lanes
+    return lane !== undefined && (await lane.ops.state()).exists
   }
 
   /** Nothing new, nothing pending, in every lane. */
@@ -563,3 +580,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return {unfinished: running.length, released: notStarted.length, unacknowledged}
   }
 }
+
+/** Said when a blocking read was ended by a slot migration or a failover (isUnblockedByCluster). */
+const slotMovedWarning = (error: unknown): string =>
+  `the topic's hash slot moved to another node, or its node failed over (${firstLineOf(error)}): reading again from where it lives now`

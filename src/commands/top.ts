@@ -19,6 +19,8 @@ export interface TopResult {
   /** The time between the two snapshots the rates come from. */
   intervalMs: number
   server: string | null
+  /** On a Redis Cluster: its primaries (`host:port`) at the second reading; each row's `node` owns its topic. Null on a single server. */
+  cluster: {nodes: string[]} | null
   rows: RateRow[]
   /** Keys skipped because they are not streams (a dead-letter key, a topic that changed type), also printed on stderr. */
   warnings: string[]
@@ -97,6 +99,7 @@ A named TOPIC that does not exist exits 6 (--allow-missing: shown as absent), on
     for (const warning of warnings) this.warnLine(shown(warning))
     // --json prints the rows: the table is never built for it.
     if (!this.jsonEnabled()) this.log(formatTopSnapshot(rows, second.at - first.at, this.style, tableTarget(process.stdout)))
-    return {at: new Date(second.at).toISOString(), intervalMs: second.at - first.at, server, rows, warnings}
+    const cluster = second.clusterNodes === undefined ? null : {nodes: second.clusterNodes}
+    return {at: new Date(second.at).toISOString(), intervalMs: second.at - first.at, server, cluster, rows, warnings}
   }
 }

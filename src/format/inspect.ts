@@ -1,5 +1,6 @@
 import type {ChalkInstance} from 'chalk'
 
+import {keySlot} from '../core/redis/key-slot.js'
 import type {InspectResult} from '../core/stats/inspect.js'
 import {formatAge, formatCount} from './numbers.js'
 import {renderTable, truncate, type TableColumn, type TableOptions} from './table.js'
@@ -48,6 +49,7 @@ export function formatInspect(result: InspectResult, style: ChalkInstance, optio
   const out: string[] = []
   const added = result.entriesAdded === null ? '' : `, ${formatCount(result.entriesAdded)} added in all`
   out.push(`${style.bold(`Topic ${shown(result.topic)}`)}: ${formatCount(result.length)} entries${result.firstEntry === null ? ' (empty)' : ''}${added}`)
+  if (result.node !== null) out.push(`  on cluster node ${result.node} (hash slot ${keySlot(result.topic)})`)
   // On lines of their own: with the times, one line would not fit 80 columns.
   if (result.firstEntry !== null) out.push(`  first ${result.firstEntry.id} (${result.firstEntry.at})`, `  last  ${result.lastEntry?.id} (${result.lastEntry?.at})`)
 

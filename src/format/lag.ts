@@ -49,6 +49,8 @@ const LAG_COLUMNS: readonly TableColumn[] = [
   {title: 'DLQ', align: 'right'},
 ]
 
+const NODE_COLUMN: TableColumn = {title: 'NODE'}
+
 const groupCell = (row: LagRow, style: ChalkInstance): TableCell => {
   if (row.group === null) return {text: '(no consumer group)', paint: style.dim}
   return row.groupExists ? row.group : {text: `${row.group} (missing)`, paint: style.dim}
@@ -59,6 +61,8 @@ const groupCell = (row: LagRow, style: ChalkInstance): TableCell => {
  * fit the width). Failing cells are red when colour is on; the gate list below carries the meaning.
  */
 export function formatLagTable(rows: readonly LagRow[], style: ChalkInstance, options: TableOptions = {}): string {
+  // On a Redis Cluster, a last column names the primary that owns each topic.
+  const onCluster = rows.some((row) => row.node !== null)
   const cells = rows.map((row): TableCell[] => {
     const failed = new Set(row.failedGates.map((failure) => failure.gate))
     const mark = (gate: GateFailure['gate'], text: string): TableCell => (failed.has(gate) ? {text, paint: style.red} : text)
@@ -71,9 +75,10 @@ export function formatLagTable(rows: readonly LagRow[], style: ChalkInstance, op
       row.oldestPendingAgeMs === null ? '-' : mark('max-pending-age', formatAge(row.oldestPendingAgeMs)),
       row.groupExists ? `${row.activeConsumers}/${row.consumers}` : '-',
       mark('max-dlq', formatCount(row.deadLetters)),
+      ...(onCluster ? [row.node ?? '-'] : []),
     ]
   })
-  return renderTable(LAG_COLUMNS, cells, {head: style.bold, ...options}).join('\n')
+  return renderTable(onCluster ? [...LAG_COLUMNS, NODE_COLUMN] : LAG_COLUMNS, cells, {head: style.bold, ...options}).join('\n')
 }
 
 /** The --wait progress line (on a terminal): time left, the first gate still failing and how many more. */

@@ -71,6 +71,7 @@ export function TopApp({source, intervalMs, url, server, colour, initial, starte
       <Header
         url={url}
         server={server}
+        clusterNodes={data.current?.clusterNodes}
         intervalMs={intervalMs}
         periodMs={periodMs}
         uptimeMs={now - startedAt}

@@ -8,6 +8,7 @@ import {formatGateFailure, formatLagTable} from '../../src/format/lag.js'
 const NOW = Date.parse('2026-11-28T12:00:00.000Z')
 
 const stats = (overrides: Partial<TopicStats> = {}): TopicStats => ({
+  node: null,
   topic: 'orders',
   length: 100,
   firstId: '1-0',

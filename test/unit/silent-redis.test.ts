@@ -83,6 +83,7 @@ describe('publish: messages sent without a reply are in doubt', () => {
 
 describe('waitForGates (lag --wait)', () => {
   const row = (failing: boolean): LagRow => ({
+    node: null,
     topic: 't',
     group: 'g',
     groupExists: true,

@@ -41,6 +41,8 @@ export interface LagRow {
   failedGates: GateFailure[]
   /** What is wrong with the topic's keys but did not stop the reading (its dead-letter key is not a stream). */
   warnings: string[]
+  /** On a Redis Cluster: the primary (`host:port`) that owns the topic's hash slot; null on a single server. */
+  node: string | null
 }
 
 export type GateName = 'max-lag' | 'max-pending' | 'max-pending-age' | 'max-dlq'
@@ -126,6 +128,7 @@ export function lagRows(
         topicDeadLetters: topic.deadLetters,
         failedGates: [],
         warnings: topic.warnings,
+        node: topic.node,
       })
     }
   }

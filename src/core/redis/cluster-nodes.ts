@@ -62,7 +62,7 @@ export function isRedirection(error: unknown): boolean {
  * failover) is sent again, regrouped by a fresh slot map, every 250 ms for up to 30 s (the same
  * bounds as ioredis's own retries, CLUSTER_RETRY); any other error fails the whole.
  */
-export async function onEachOwner<T, R>(cluster: Cluster, items: readonly T[], keyOf: (item: T) => string, work: (node: Redis, part: T[]) => Promise<R[]>): Promise<R[]> {
+export async function onEachOwner<T, R>(cluster: Cluster, items: readonly T[], keyOf: (item: T) => string, work: (node: ClusterNode, part: T[]) => Promise<R[]>): Promise<R[]> {
   const results = new Array<R>(items.length)
   let waiting = items.map((item, index) => ({item, index}))
   const deadline = Date.now() + CLUSTER_RETRY_MS
@@ -85,7 +85,7 @@ export async function onEachOwner<T, R>(cluster: Cluster, items: readonly T[], k
     await Promise.all(
       [...parts].map(async ([node, part]) => {
         try {
-          const replies = await work(node.redis, part.map(({item}) => item))
+          const replies = await work(node, part.map(({item}) => item))
           part.forEach(({index}, at) => {
             results[index] = replies[at] as R
           })

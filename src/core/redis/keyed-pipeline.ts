@@ -22,7 +22,7 @@ export async function pipelineByKey<T>(client: RedisClient, items: readonly T[],
   }
   if (!isCluster(client)) return send(client, items)
   return onEachOwner(client, items, keyOf, async (node, part) => {
-    const replies = await send(node, part)
+    const replies = await send(node.redis, part)
     const redirected = replies.find(([error]) => error !== null && isRedirection(error))
     if (redirected !== undefined) throw redirected[0]
     return replies

@@ -47,6 +47,8 @@ export interface InspectResult {
   deadLetters: {key: string; length: number; newest: DeadLetterSummary[]}
   /** What is wrong with the topic's keys but did not stop the reading (its dead-letter key is not a stream). */
   warnings: string[]
+  /** On a Redis Cluster: the primary (`host:port`) that owns the topic's hash slot; null on a single server. */
+  node: string | null
 }
 
 const ref = (id: string | null): EntryRef | null => (id === null ? null : {id, at: publishedAtOf(id)})
@@ -106,5 +108,6 @@ export async function inspectTopic(redis: RedisClient, topic: string, onlyGroup?
     groups: details,
     deadLetters: {key: stats.deadLetterKey, length: stats.deadLetters, newest},
     warnings: stats.warnings,
+    node: stats.node,
   }
 }

@@ -47,6 +47,8 @@ export interface RateRow {
   trend: Trend
   /** Why the trend is `stalled`; null otherwise. */
   stall: StallReason | null
+  /** On a Redis Cluster: the primary (`host:port`) that owns the topic's hash slot; null on a single server. */
+  node: string | null
 }
 
 /** Below this many entries per second a rate counts as zero for the trend. */
@@ -160,6 +162,7 @@ export function rateRows(previous: Snapshot | undefined, current: Snapshot, prog
         deadLettersGrowing,
         trend: trendOf(inRate, 0, null),
         stall: null,
+        node: topic.node ?? null,
       })
       continue
     }
@@ -187,6 +190,7 @@ export function rateRows(previous: Snapshot | undefined, current: Snapshot, prog
         deadLettersGrowing,
         trend: stall === null ? trendOf(inRate, outRate, group.lag) : 'stalled',
         stall,
+        node: topic.node ?? null,
       })
     }
   }

@@ -78,11 +78,13 @@ export const lagWithReplay = (lag: number | null, replayLag: number | null): num
 
 export type RawDeadLetters = {state: 'stream'; length: number; entriesAdded: number | null} | {state: 'none'} | {state: 'not-a-stream'}
 
+/** `node`: on a Redis Cluster, the primary (`host:port`) the topic was read from, which owns its slot. */
 export type RawTopic =
-  | {topic: string; kind: 'missing'; deadLetters: number}
-  | {topic: string; kind: 'not-a-stream'}
+  | {topic: string; kind: 'missing'; deadLetters: number; node?: string}
+  | {topic: string; kind: 'not-a-stream'; node?: string}
   | {
       topic: string
+      node?: string
       kind: 'stream'
       length: number
       firstId: string | null
@@ -117,7 +119,7 @@ export async function readTopics(redis: RedisClient, reads: readonly TopicRead[]
   if (reads.length === 0) return []
   if (isCluster(redis)) {
     const safe = reads.map((read) => (read.deadLetterStream === true || topicKeysShareSlot(read.topic) ? read : {...read, deadLetterStream: true}))
-    const raw = await onEachOwner(redis, safe, (read) => read.topic, async (node, part) => readOnOneNode(node, part, options, true))
+    const raw = await onEachOwner(redis, safe, (read) => read.topic, async (node, part) => (await readOnOneNode(node.redis, part, options, true)).map((topic) => ({...topic, node: node.address})))
     // Read without its derived keys, the topic is still a topic (no dead letters counted), not a DLQ.
     return raw.map((topic, index) => (topic.kind === 'stream' && safe[index] !== reads[index] ? {...topic, deadLetters: {state: 'none'}} : topic))
   }

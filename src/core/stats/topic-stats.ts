@@ -43,6 +43,8 @@ export interface TopicStats {
   groups: GroupStats[]
   /** What is wrong with the topic's keys but did not stop the reading (its dead-letter key is not a stream). */
   warnings: string[]
+  /** On a Redis Cluster: the primary (`host:port`) that owns the topic's slot; null on a single server. */
+  node: string | null
 }
 
 export interface TopicStatsOptions {
@@ -96,7 +98,7 @@ export async function topicStats(redis: RedisClient, topics: readonly string[], 
     }
     if (topic.kind === 'missing') {
       // Deleted, its dead letters left behind: shown (they still need replaying or purging), and counted by --max-dlq.
-      if (topic.deadLetters > 0) stats.push(orphanedDeadLetters(topic.topic, topic.deadLetters))
+      if (topic.deadLetters > 0) stats.push(orphanedDeadLetters(topic.topic, topic.deadLetters, topic.node ?? null))
       continue
     }
     if (topic.groups.length === 0 && options.deadLetterStreams?.has(topic.topic) === true) continue
@@ -130,6 +132,7 @@ export async function topicStats(redis: RedisClient, topics: readonly string[], 
       deadLetters: topic.deadLetters.state === 'stream' ? topic.deadLetters.length : 0,
       groups: groups.sort((a, b) => a.name.localeCompare(b.name)),
       warnings,
+      node: topic.node ?? null,
     })
   }
 
@@ -153,7 +156,7 @@ export async function topicStats(redis: RedisClient, topics: readonly string[], 
 }
 
 /** The stats of a topic that no longer exists but whose dead-letter stream holds entries. */
-const orphanedDeadLetters = (topic: string, deadLetters: number): TopicStats => ({
+const orphanedDeadLetters = (topic: string, deadLetters: number, node: string | null): TopicStats => ({
   topic,
   length: 0,
   firstId: null,
@@ -164,6 +167,7 @@ const orphanedDeadLetters = (topic: string, deadLetters: number): TopicStats => 
   deadLetters,
   groups: [],
   warnings: [`topic "${topic}" does not exist; its dead-letter stream "${deadLetterKey(topic)}" still holds ${deadLetters} entr${deadLetters === 1 ? 'y' : 'ies'}`],
+  node,
 })
 
 /** SCAN's arguments after the cursor, for stream keys matching a glob. */

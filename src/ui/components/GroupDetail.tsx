@@ -45,7 +45,7 @@ export function GroupDetail({row, detail, height, width, now}: GroupDetailProps)
   if (detail === null) {
     return (
       <Box flexDirection="column">
-        <Text bold>{rowLabel(row)}</Text>
+        <Text bold>{rowLabel(row)}{row.node === null ? '' : `  (cluster node ${row.node})`}</Text>
         <Text wrap="truncate">{summary}</Text>
         <Text dimColor>reading consumers and pending entries…</Text>
       </Box>
@@ -60,7 +60,7 @@ export function GroupDetail({row, detail, height, width, now}: GroupDetailProps)
   }
   return (
     <Box flexDirection="column">
-      <Text bold>{rowLabel(row)}</Text>
+      <Text bold>{rowLabel(row)}{row.node === null ? '' : `  (cluster node ${row.node})`}</Text>
       <Text wrap="truncate">{summary}</Text>
       <Text bold wrap="truncate">{`${pad('CONSUMER', 30)} ${pad('PENDING', 9, true)} ${pad('IDLE', 9, true)} ${pad('INACTIVE', 9, true)}`}</Text>
       {detail.consumers.length === 0 ? <Text dimColor>no consumers</Text> : null}

@@ -8,6 +8,8 @@ export interface HeaderProps {
   /** The Redis URL with its password already masked. */
   url: string
   server: string | null
+  /** On a Redis Cluster: its primaries, as the last snapshot found them. */
+  clusterNodes?: readonly string[] | undefined
   /** The asked interval (--interval). */
   intervalMs: number
   /** The interval in force: longer than `intervalMs` when the CPU budget stretched it (default: `intervalMs`). */
@@ -42,7 +44,7 @@ const SORT_LABELS: Record<SortKey, string> = {lag: 'lag', in: 'in-rate', out: 'o
 
 /** Where `top` is looking, how often, and whether what it shows is live, paused or stale. */
 export function Header(props: HeaderProps) {
-  const {url, server, intervalMs, periodMs = intervalMs, uptimeMs, paused, sort, rowCount, stale, colour} = props
+  const {url, server, clusterNodes, intervalMs, periodMs = intervalMs, uptimeMs, paused, sort, rowCount, stale, colour} = props
   const state = stale !== null
     ? <Text color={colour ? 'red' : undefined} bold>⚠ reconnecting: {shown(stale.message)} (data from {formatAge(stale.ageMs)} ago, stale)</Text>
     : paused
@@ -51,7 +53,7 @@ export function Header(props: HeaderProps) {
   return (
     <Box flexDirection="column">
       <Text wrap="truncate">
-        <Text bold>qctl top</Text>  {url}  {server ?? 'server version unknown'}  {refreshLabel(intervalMs, periodMs)}  up {formatAge(uptimeMs)}
+        <Text bold>qctl top</Text>  {url}  {server ?? 'server version unknown'}{clusterNodes === undefined ? '' : `  cluster: ${clusterNodes.length} primar${clusterNodes.length === 1 ? 'y' : 'ies'}`}  {refreshLabel(intervalMs, periodMs)}  up {formatAge(uptimeMs)}
       </Text>
       <Text wrap="truncate">
         {state}  sort: {SORT_LABELS[sort]}  rows: {rowCount}

@@ -3,6 +3,7 @@ import type {RateRow} from '../../../src/core/stats/rates.js'
 
 /** A row as the model makes it, with quiet defaults. */
 export const row = (topic: string, overrides: Partial<RateRow> = {}): RateRow => ({
+  node: null,
   topic,
   group: 'g',
   kind: 'topic',

@@ -1,0 +1,263 @@
+import {mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import type {Cluster} from 'ioredis'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import type {LagRow} from '../../src/core/lag/lag.js'
+import type {PublishResult} from '../../src/core/publish/publish.js'
+import type {InspectResult} from '../../src/core/stats/inspect.js'
+import {keySlot} from '../../src/core/redis/key-slot.js'
+import {jsonOf, runCli, waitFor} from '../helpers/cli.js'
+import {readLog, RECORDER} from '../helpers/recorder.js'
+import {useRedisCluster} from '../helpers/cluster-harness.js'
+
+/**
+ * Every command on a real local Redis Cluster of three primaries (test/helpers/redis-cluster.ts),
+ * with topics whose slots live on different primaries, connected through ONE seed (the first
+ * primary): what lives elsewhere is reached by following the slot map, never missed.
+ */
+const context = useRedisCluster({primaries: 3})
+let admin: Cluster
+let dir: string
+/** Topics on primaries 0, 1 and 2 (in the harness's order of primaries). */
+let topics: string[]
+let counter = 0
+
+const seed = (): string => context.cluster.seedUrl
+const qctl = async (args: string[], options: {input?: string; env?: Record<string, string>} = {}) =>
+  runCli([...args, '--redis-url', seed()], {timeoutMs: 60_000, ...options})
+
+/** A fresh topic name owned by primary `index`. */
+async function topicOn(index: number): Promise<string> {
+  const [name] = (await context.cluster.namesOnEachPrimary(`c${++counter}.orders`)).slice(index, index + 1)
+  if (name === undefined) throw new Error(`no name for primary ${index}`)
+  return name
+}
+
+const ndjson = (count: number, make: (n: number) => object = (n) => ({n})): string =>
+  Array.from({length: count}, (_unused, n) => JSON.stringify(make(n))).join('\n') + '\n'
+
+beforeAll(async () => {
+  admin = await context.cluster.client()
+  dir = await mkdtemp(join(tmpdir(), 'qctl-cluster-'))
+  topics = await context.cluster.namesOnEachPrimary('orders')
+})
+
+afterAll(async () => {
+  await rm(dir, {recursive: true, force: true})
+})
+
+describe('connecting to a Redis Cluster', () => {
+  it('finds the cluster from one seed (HELLO) and publishes to a topic another primary owns', async () => {
+    const topic = topics[1] as string
+    const primaries = context.cluster.primaries()
+    expect(await context.cluster.ownerOf(topic)).toBe(primaries[1]?.port)
+    const result = await qctl(['publish', topic, '--json'], {input: '{"a":1}'})
+    expect(result.code, result.stderr).toBe(0)
+    expect(jsonOf<PublishResult>(result).published).toBe(1)
+    expect(await admin.xlen(topic)).toBe(1)
+  })
+
+  it('takes several seeds (repeated -u, or a comma-separated QCTL_REDIS_URL) and --cluster', async () => {
+    const [first, second] = context.cluster.urls
+    const topic = await topicOn(2)
+    const repeated = await runCli(['publish', topic, '-u', first as string, '-u', second as string, '--cluster'], {input: '{"a":1}'})
+    expect(repeated.code, repeated.stderr).toBe(0)
+    const listed = await runCli(['publish', topic], {input: '{"a":2}', env: {QCTL_REDIS_URL: context.cluster.urls.join(','), QCTL_REDIS_CLUSTER: '1'}})
+    expect(listed.code, listed.stderr).toBe(0)
+    expect(await admin.xlen(topic)).toBe(2)
+  })
+
+  it('refuses a /db in cluster mode (exit 2), before anything is written', async () => {
+    const topic = await topicOn(0)
+    const result = await runCli(['publish', topic, '--redis-url', `${seed()}/2`], {input: '{"a":1}'})
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/serves database 0 only/)
+    expect(await admin.exists(topic)).toBe(0)
+  })
+
+  it('a cluster node used as one server (QCTL_REDIS_CLUSTER=0) says so on MOVED (exit 2), not "internal error"', async () => {
+    const topic = await topicOn(1)
+    const result = await runCli(['publish', topic, '--redis-url', seed()], {input: '{"a":1}', env: {QCTL_REDIS_CLUSTER: '0'}})
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/Redis Cluster node and the key lives on another node \(MOVED/)
+    expect(result.stderr).not.toMatch(/internal error|bug in qctl/)
+  })
+
+  it('rejects a malformed QCTL_REDIS_CLUSTER and --cluster-nat (exit 2)', async () => {
+    expect((await qctl(['lag'], {env: {QCTL_REDIS_CLUSTER: 'maybe'}})).code).toBe(2)
+    const nat = await qctl(['lag', '--cluster-nat', 'nonsense'])
+    expect(nat.code).toBe(2)
+    expect(nat.stderr).toMatch(/invalid --cluster-nat "nonsense"/)
+  })
+})
+
+describe('publish and work on every primary', () => {
+  it('publishes NDJSON batches and drains them with workers, topic by topic, on three primaries', async () => {
+    const mine = await Promise.all([0, 1, 2].map(async (index) => topicOn(index)))
+    for (const topic of mine) {
+      const published = await qctl(['publish', topic, '--ndjson', '-', '--json'], {input: ndjson(2000)})
+      expect(published.code, published.stderr).toBe(0)
+      expect(jsonOf<PublishResult>(published).published).toBe(2000)
+    }
+    const logs = mine.map((_topic, index) => join(dir, `drain-${counter}-${index}.log`))
+    const runs = await Promise.all(
+      mine.map(async (topic, index) => qctl(['work', RECORDER, '--topic', topic, '--group', 'billing', '--until-empty', '--concurrency', '8', '--json'], {env: {QCTL_TEST_LOG: logs[index] as string}})),
+    )
+    for (const [index, run] of runs.entries()) {
+      expect(run.code, run.stderr).toBe(0)
+      const done = readLog(logs[index] as string).filter((line) => line.phase === 'done')
+      expect(new Set(done.map((line) => line.id)).size).toBe(2000)
+      expect(await admin.xpending(mine[index] as string, 'billing')).toEqual([0, null, null, null])
+    }
+  })
+
+  it('retries and dead-letters on another primary; the DLQ lives in the topic\'s slot', async () => {
+    const topic = await topicOn(2)
+    const input = ndjson(30, (n) => (n % 10 === 0 ? {fail: 'permanent'} : n % 10 === 1 ? {fail: 'transient', times: 1} : {n}))
+    expect((await qctl(['publish', topic, '--ndjson', '-'], {input})).code).toBe(0)
+    const run = await qctl(['work', RECORDER, '--topic', topic, '--group', 'g', '--until-empty', '--backoff-delay', '10ms', '--json'], {env: {QCTL_TEST_LOG: join(dir, `dl-${counter}.log`)}})
+    expect(run.code, run.stderr).toBe(0)
+    const summary = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.event === 'summary')
+    expect(summary).toMatchObject({processed: 27, deadLettered: 3, retried: 3, lost: 0})
+    expect(keySlot(`{${topic}}:dlq`)).toBe(keySlot(topic))
+    expect(await admin.xlen(`{${topic}}:dlq`)).toBe(3)
+  })
+
+  it('refuses, before writing anything, a topic whose keys cannot share a slot and a --dlq in another slot (exit 2)', async () => {
+    const split = `c${++counter}}x`
+    expect((await qctl(['publish', split], {input: '{"a":1}'})).code).toBe(0)
+    const bad = await qctl(['work', RECORDER, '--topic', split, '--group', 'g', '--until-empty'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/cannot be worked on a Redis Cluster/)
+    expect(await admin.xinfo('GROUPS', split)).toEqual([])
+
+    const topic = await topicOn(1)
+    expect((await qctl(['publish', topic], {input: '{"a":1}'})).code).toBe(0)
+    const otherSlot = await qctl(['work', RECORDER, '--topic', topic, '--group', 'g', '--dlq', 'elsewhere', '--until-empty'])
+    expect(otherSlot.code).toBe(2)
+    expect(otherSlot.stderr).toMatch(/--dlq "elsewhere" is in hash slot/)
+    expect(await admin.xinfo('GROUPS', topic)).toEqual([])
+    const replay = await qctl(['dlq', 'replay', topic, '--dlq', 'elsewhere', '--yes'])
+    expect(replay.code).toBe(2)
+  })
+})
+
+describe('lag, inspect, top and dlq across primaries', () => {
+  let mine: string[]
+  let prefix: string
+
+  beforeAll(async () => {
+    prefix = `c${++counter}.ops`
+    mine = await context.cluster.namesOnEachPrimary(prefix)
+    for (const [index, topic] of mine.entries()) {
+      const input = ndjson(10 + index, (n) => (n < 2 ? {fail: 'permanent'} : {n}))
+      expect((await qctl(['publish', topic, '--ndjson', '-'], {input})).code).toBe(0)
+      // Two handled and dead-lettered; the rest undelivered, or read ahead and released (pending): 8 + index.
+      expect((await qctl(['work', RECORDER, '--topic', topic, '--group', 'ops', '--max-messages', '2'], {env: {QCTL_TEST_LOG: join(dir, `ops-${index}.log`)}})).code).toBe(0)
+    }
+  })
+
+  it('lag finds the topics of every primary (one SCAN per primary) and names each one\'s node', async () => {
+    const result = await qctl(['lag', '--match', `${prefix}*`, '--json'])
+    expect(result.code, result.stderr).toBe(0)
+    const rows = jsonOf<LagRow[]>(result)
+    expect(rows.map((row) => row.topic).sort()).toEqual([...mine].sort())
+    const ports = context.cluster.primaries().map((node) => node.port)
+    for (const row of rows) {
+      const index = mine.indexOf(row.topic)
+      expect(row.node).toBe(`127.0.0.1:${ports[index]}`)
+      expect(row).toMatchObject({group: 'ops', deadLetters: 2, topicDeadLetters: 2})
+      expect((row.lag ?? 0) + row.pending).toBe(8 + index)
+    }
+    const table = await qctl(['lag', ...mine])
+    expect(table.stdout).toMatch(/\bNODE\b/)
+    for (const port of ports) expect(table.stdout).toContain(`127.0.0.1:${port}`)
+  })
+
+  it('lag gates see every primary', async () => {
+    const failing = await qctl(['lag', ...mine, '--max-dlq', '1'])
+    expect(failing.code).toBe(8)
+    for (const topic of mine) expect(failing.stderr).toContain(`${topic}/ops: dead letters 2 > --max-dlq 1`)
+    expect((await qctl(['lag', ...mine, '--max-dlq', '2'])).code).toBe(0)
+  })
+
+  it('inspect reads a topic on another primary and says which', async () => {
+    const result = await qctl(['inspect', mine[2] as string, '--json'])
+    expect(result.code, result.stderr).toBe(0)
+    const report = jsonOf<InspectResult>(result)
+    expect(report.node).toBe(`127.0.0.1:${context.cluster.primaries()[2]?.port}`)
+    expect(report.groups.map((group) => group.name)).toEqual(['ops'])
+    expect(report.deadLetters.length).toBe(2)
+  })
+
+  it('top --once --json shows every primary\'s topics, with the cluster\'s nodes', async () => {
+    const result = await qctl(['top', '--once', '--json', '--interval', '300ms', ...mine])
+    expect(result.code, result.stderr).toBe(0)
+    const top = jsonOf<{cluster: {nodes: string[]} | null; rows: Array<{topic: string; node: string | null; lag: number | null}>}>(result)
+    expect(top.cluster?.nodes).toHaveLength(3)
+    expect(top.rows.map((row) => row.topic).sort()).toEqual([...mine].sort())
+    for (const row of top.rows) expect(top.cluster?.nodes).toContain(row.node)
+  })
+
+  it('dlq list, show, replay and purge work on the owner of each topic', async () => {
+    const topic = mine[1] as string
+    const list = await qctl(['dlq', 'list', topic, '--json'])
+    expect(list.code, list.stderr).toBe(0)
+    const entries = (jsonOf<{entries: Array<{dlqId: string}>}>(list)).entries
+    expect(entries).toHaveLength(2)
+    const show = await qctl(['dlq', 'show', topic, entries[0]?.dlqId as string, '--json'])
+    expect(show.code, show.stderr).toBe(0)
+    const replay = await qctl(['dlq', 'replay', topic, '--limit', '1', '--yes', '--json'])
+    expect(replay.code, replay.stderr).toBe(0)
+    expect(await admin.xlen(`{${topic}}:replay:ops`)).toBe(1)
+    const purge = await qctl(['dlq', 'purge', topic, '--yes', '--json'])
+    expect(purge.code, purge.stderr).toBe(0)
+    expect(await admin.xlen(`{${topic}}:dlq`)).toBe(0)
+  })
+
+  it('demo runs against the cluster', async () => {
+    const result = await qctl(['demo', '--json'])
+    expect(result.code, result.stderr).toBe(0)
+  })
+})
+
+describe('--cluster-nat', () => {
+  it('reaches nodes that announce addresses this host cannot resolve', async () => {
+    const ports = context.cluster.nodes.map((node) => node.port)
+    // Each node announces a host name nothing resolves; the cluster bus keeps using the IPs.
+    for (const port of ports) {
+      const node = await context.cluster.nodeClient(port)
+      await node.config('SET', 'cluster-announce-hostname', `node-${port}.invalid`)
+      await node.config('SET', 'cluster-preferred-endpoint-type', 'hostname')
+      node.disconnect()
+    }
+    // The names spread by gossip: until every node knows every other's, CLUSTER SLOTS says "?".
+    await waitFor(async () => {
+      const maps = await Promise.all(ports.map(async (port) => {
+        const node = await context.cluster.nodeClient(port)
+        const slots = JSON.stringify(await node.call('CLUSTER', 'SLOTS'))
+        node.disconnect()
+        return slots
+      }))
+      return maps.every((map) => !map.includes('"?"') && ports.every((port) => map.includes(`node-${port}.invalid`)))
+    }, 20_000, 'every node to announce every host name')
+    try {
+      const topic = await topicOn(2)
+      const without = await qctl(['publish', topic, '--connect-timeout', '2s'], {input: '{"a":1}'})
+      expect(without.code).toBe(3)
+      const nat = ports.flatMap((port) => ['--cluster-nat', `node-${port}.invalid:${port}=127.0.0.1:${port}`])
+      const withNat = await qctl(['publish', topic, ...nat], {input: '{"a":1}'})
+      expect(withNat.code, withNat.stderr).toBe(0)
+      expect(await admin.xlen(topic)).toBe(1)
+    } finally {
+      for (const port of ports) {
+        const node = await context.cluster.nodeClient(port)
+        await node.config('SET', 'cluster-preferred-endpoint-type', 'ip')
+        node.disconnect()
+      }
+    }
+  })
+})

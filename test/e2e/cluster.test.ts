@@ -9,7 +9,9 @@ import type {LagRow} from '../../src/core/lag/lag.js'
 import type {PublishResult} from '../../src/core/publish/publish.js'
 import type {InspectResult} from '../../src/core/stats/inspect.js'
 import {keySlot} from '../../src/core/redis/key-slot.js'
-import {jsonOf, runCli, waitFor} from '../helpers/cli.js'
+import {aclFileText, parseAclFile, ROLES, userOf} from '../helpers/acl-docs.js'
+import {jsonOf, runCli, waitFor, type CliResult} from '../helpers/cli.js'
+import {ROLE_COMMANDS, seedTopic} from '../helpers/command-table.js'
 import {readLog, RECORDER} from '../helpers/recorder.js'
 import {useRedisCluster} from '../helpers/cluster-harness.js'
 
@@ -259,5 +261,55 @@ describe('--cluster-nat', () => {
         node.disconnect()
       }
     }
+  })
+})
+
+describe('least-privilege ACL roles on a cluster (docs/acl/qctl-roles.acl loaded on every node)', () => {
+  /** What each role may run, as the single-server matrix (test/e2e/security-acl.test.ts) says. */
+  const ALLOWED: Record<string, readonly string[]> = {
+    publisher: ['publish'],
+    worker: ['work'],
+    operator: ['publish', 'dlq list', 'dlq show', 'dlq replay', 'dlq purge'],
+    monitor: ['lag', 'inspect', 'dlq list', 'dlq show', 'top'],
+  }
+  const passwordOf = (user: string): string => `${user}-Cl-77`
+  const asUser = (user: string): string[] => ['--redis-url', `redis://${user}:${encodeURIComponent(passwordOf(user))}@127.0.0.1:${context.cluster.primaries()[0]?.port}`]
+  const diagnosis = (result: CliResult): string => `exit ${result.code}\nstdout:\n${result.stdout.slice(0, 1500)}\nstderr:\n${result.stderr.slice(-1500)}`
+  let aclCounter = 0
+
+  beforeAll(async () => {
+    const rules = parseAclFile(aclFileText())
+    for (const {port} of context.cluster.nodes) {
+      const node = await context.cluster.nodeClient(port)
+      for (const [user, userRules] of rules) await node.call('ACL', 'SETUSER', user, ...userRules, `>${passwordOf(user)}`)
+      // The monitor as a cluster user must not be: without +cluster|slots.
+      await node.call('ACL', 'SETUSER', 'monitor-no-slots', ...(rules.get(userOf('monitor')) ?? []).filter((rule) => rule !== '+cluster|slots'), `>${passwordOf('monitor-no-slots')}`)
+      await node.call('ACL', 'LOG', 'RESET')
+      node.disconnect()
+    }
+  })
+
+  const cells = ROLES.flatMap((role) => ROLE_COMMANDS.filter((command) => ALLOWED[role]?.includes(command.name)).map((command) => ({role, command})))
+
+  it.each(cells.map((cell) => [`${cell.role}: ${cell.command.name}`, cell] as const))('%s works through one seed, on a topic of another primary', async (_title, {role, command}) => {
+    const [, onSecond] = await context.cluster.namesOnEachPrimary(`order.acl-${++aclCounter}`)
+    const seeded = await seedTopic(admin, onSecond as string)
+    const result = await runCli([...command.args(seeded), ...asUser(userOf(role))], {input: command.input, timeoutMs: 60_000})
+    expect(result.code, diagnosis(result)).toBe(0)
+  })
+
+  it('no node logged a refusal for the allowed commands', async () => {
+    for (const {port} of context.cluster.nodes) {
+      const node = await context.cluster.nodeClient(port)
+      const log = (await node.call('ACL', 'LOG')) as unknown[]
+      node.disconnect()
+      expect(log, `ACL LOG of node ${port}`).toEqual([])
+    }
+  })
+
+  it('a user without +cluster|slots is told so (exit 4), naming the right', async () => {
+    const result = await runCli(['lag', ...asUser('monitor-no-slots')])
+    expect(result.code, diagnosis(result)).toBe(4)
+    expect(result.stderr).toMatch(/permission denied for CLUSTER\|SLOTS to user 'monitor-no-slots'/)
   })
 })

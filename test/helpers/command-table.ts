@@ -1,4 +1,4 @@
-import type {Redis} from 'ioredis'
+import type {Cluster, Redis} from 'ioredis'
 
 import {deadLetterKey} from '../../src/core/keys.js'
 import {RECORDER} from './recorder.js'
@@ -66,7 +66,7 @@ function deadLetterFields(topic: string, originId: string, n: number): string[] 
  * A topic with a consumer group and three entries for the worker (one succeeds, one fails once
  * and is retried, one fails for good and is dead-lettered), and two dead-letter entries.
  */
-export async function seedTopic(redis: Redis, topic: string): Promise<Seeded> {
+export async function seedTopic(redis: Redis | Cluster, topic: string): Promise<Seeded> {
   const pipeline = redis.pipeline()
   pipeline.xgroup('CREATE', topic, 'billing', '0', 'MKSTREAM')
   pipeline.xadd(topic, '*', 'data', '{"n":1}')

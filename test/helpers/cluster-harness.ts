@@ -130,6 +130,8 @@ export class RedisCluster {
     private readonly processes: Map<number, ClusterNodeProcess>,
     private readonly dirs: string[],
     private readonly primaryOrder: number[],
+    /** How many replicas the cluster was made with: healthy only once every one has joined its primary. */
+    private readonly replicaCount: number,
   ) {}
 
   static async start(options: ClusterOptions = {}): Promise<RedisCluster> {
@@ -139,7 +141,7 @@ export class RedisCluster {
     const processes = new Map<number, ClusterNodeProcess>()
     const dirs: string[] = []
     const taken = new Set<number>()
-    const cluster = new RedisCluster(processes, dirs, [])
+    const cluster = new RedisCluster(processes, dirs, [], primaries * replicas)
     try {
       for (let index = 0; index < count; index++) {
         const dir = await mkdtemp(join(tmpdir(), 'qctl-test-cluster-'))
@@ -293,17 +295,20 @@ export class RedisCluster {
         const ok = states.every((state) => state.includes('cluster_state:ok'))
         const maps = await Promise.all(running.map(async (port) => (await this.slotOwners(port)).join(',')))
         const agreed = maps.every((map) => map === maps[0]) && !(maps[0] ?? '').split(',').includes('')
-        if (ok && agreed) {
-          await this.refreshTopology()
-          return
-        }
-        last = ok ? 'nodes disagree on slot owners' : 'cluster_state is not ok on every node'
+        const replicas = ok && agreed ? (await this.refreshTopology()).filter((node) => node.role === 'replica' && this.isRunning(node.port)).length : 0
+        const expected = this.replicaCount - [...this.processes.values()].filter((node) => !node.running).length
+        if (ok && agreed && replicas >= expected) return
+        last = !ok ? 'cluster_state is not ok on every node' : !agreed ? 'nodes disagree on slot owners' : `${replicas} replicas of ${expected} have joined`
       } catch (error) {
         last = error instanceof Error ? error.message : String(error)
       }
       if (Date.now() > deadline) throw new Error(`the cluster did not become healthy in ${timeoutMs} ms: ${last}`)
       await sleep(100)
     }
+  }
+
+  private isRunning(port: number): boolean {
+    return this.processes.get(port)?.running === true
   }
 
   private idOf(port: number): string {

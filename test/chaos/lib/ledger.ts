@@ -1,4 +1,4 @@
-import type {Redis} from 'ioredis'
+import type {Cluster, Redis} from 'ioredis'
 
 import {deadLetterKey} from '../../../src/core/keys.js'
 import {readJsonLines} from '../../helpers/json-lines.js'
@@ -53,7 +53,7 @@ export interface LedgerReport {
 }
 
 /** mids in a dead-letter stream (from each entry's `data` field). */
-export async function deadLetteredMids(redis: Redis, dlqKey: string): Promise<string[]> {
+export async function deadLetteredMids(redis: Redis | Cluster, dlqKey: string): Promise<string[]> {
   const entries = (await redis.xrange(dlqKey, '-', '+')) as Array<[string, string[]]>
   const mids: string[] = []
   for (const [, fields] of entries) {
@@ -70,7 +70,7 @@ export async function deadLetteredMids(redis: Redis, dlqKey: string): Promise<st
   return mids
 }
 
-export async function checkLedger(options: {redis: Redis; topic: string; group: string; dlqKey?: string; mids: readonly string[]; ledger: string}): Promise<LedgerReport> {
+export async function checkLedger(options: {redis: Redis | Cluster; topic: string; group: string; dlqKey?: string; mids: readonly string[]; ledger: string}): Promise<LedgerReport> {
   const {redis, topic, group, mids, ledger} = options
   const expected = new Set(mids)
   const calls = new Map<string, number>()

@@ -2,7 +2,7 @@ import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import type {Redis} from 'ioredis'
+import type {Cluster, Redis} from 'ioredis'
 import {expect} from 'vitest'
 
 import {retryDueKey, retryKey} from '../../../src/core/keys.js'
@@ -39,7 +39,7 @@ export async function publishAll(redisUrl: string, topic: string, ndjson: string
 }
 
 /** Wait until every mid was handled or dead-lettered and nothing is pending; returns the report. */
-export async function settle(options: {redis: Redis; topic: string; group: string; mids: readonly string[]; ledger: string; timeoutMs: number}): Promise<LedgerReport> {
+export async function settle(options: {redis: Redis | Cluster; topic: string; group: string; mids: readonly string[]; ledger: string; timeoutMs: number}): Promise<LedgerReport> {
   const deadline = Date.now() + options.timeoutMs
   for (;;) {
     const report = await checkLedger(options)

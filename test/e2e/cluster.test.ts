@@ -10,7 +10,7 @@ import type {PublishResult} from '../../src/core/publish/publish.js'
 import type {InspectResult} from '../../src/core/stats/inspect.js'
 import {keySlot} from '../../src/core/redis/key-slot.js'
 import {aclFileText, parseAclFile, ROLES, userOf} from '../helpers/acl-docs.js'
-import {jsonOf, runCli, waitFor, type CliResult} from '../helpers/cli.js'
+import {jsonOf, runCli, startCli, waitFor, type CliResult} from '../helpers/cli.js'
 import {ROLE_COMMANDS, seedTopic} from '../helpers/command-table.js'
 import {readLog, RECORDER} from '../helpers/recorder.js'
 import {useRedisCluster} from '../helpers/cluster-harness.js'
@@ -144,6 +144,31 @@ describe('publish and work on every primary', () => {
     expect(await admin.xinfo('GROUPS', topic)).toEqual([])
     const replay = await qctl(['dlq', 'replay', topic, '--dlq', 'elsewhere', '--yes'])
     expect(replay.code).toBe(2)
+  })
+})
+
+describe('a slot migration under a blocked worker', () => {
+  it('the worker follows its topic to the new owner (Redis 7.0 says UNBLOCKED, 7.2+ and Valkey MOVED) and never reports the group gone', async () => {
+    const topic = await topicOn(0)
+    const [, target] = context.cluster.primaries()
+    const log = join(dir, `migrate-${counter}.log`)
+    expect((await qctl(['publish', topic], {input: '{"n":0}'})).code).toBe(0)
+    const worker = startCli(['work', RECORDER, '--topic', topic, '--group', 'mover', '--json', '--redis-url', seed()], {env: {QCTL_TEST_LOG: log}, timeoutMs: 60_000})
+    try {
+      await waitFor(() => readLog(log).some((line) => line.phase === 'done'), 20_000, 'the first entry handled')
+      // Blocked in XREADGROUP on the source when the keys move, one at a time (topic, retry hash and replay stream split for a while).
+      await context.cluster.migrateSlot(keySlot(topic), target?.port as number, {batch: 1})
+      expect(await context.cluster.ownerOf(topic)).toBe(target?.port)
+      expect((await qctl(['publish', topic, '--ndjson', '-'], {input: ndjson(50)})).code).toBe(0)
+      await waitFor(() => readLog(log).filter((line) => line.phase === 'done').length >= 51, 20_000, 'the entries published after the move handled')
+      expect(worker.child.exitCode).toBe(null)
+    } finally {
+      worker.child.kill('SIGTERM')
+    }
+    const result = await worker.done
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).not.toMatch(/no longer exists \(the stream was deleted|"event":"error"/)
+    expect(await admin.xpending(topic, 'mover')).toEqual([0, null, null, null])
   })
 })
 

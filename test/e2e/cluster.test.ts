@@ -13,7 +13,8 @@ import {aclFileText, parseAclFile, ROLES, userOf} from '../helpers/acl-docs.js'
 import {jsonOf, runCli, startCli, waitFor, type CliResult} from '../helpers/cli.js'
 import {ROLE_COMMANDS, seedTopic} from '../helpers/command-table.js'
 import {readLog, RECORDER} from '../helpers/recorder.js'
-import {useRedisCluster} from '../helpers/cluster-harness.js'
+import {RedisCluster, useRedisCluster} from '../helpers/cluster-harness.js'
+import {makeTestCertificates, type TestCertificates} from '../helpers/tls.js'
 
 /**
  * Every command on a real local Redis Cluster of three primaries (test/helpers/redis-cluster.ts),
@@ -336,5 +337,37 @@ describe('least-privilege ACL roles on a cluster (docs/acl/qctl-roles.acl loaded
     const result = await runCli(['lag', ...asUser('monitor-no-slots')])
     expect(result.code, diagnosis(result)).toBe(4)
     expect(result.stderr).toMatch(/permission denied for CLUSTER\|SLOTS to user 'monitor-no-slots'/)
+  })
+})
+
+describe('TLS on a cluster (tls-cluster yes, client certificates required)', () => {
+  let certificates: TestCertificates
+  let tlsCluster: RedisCluster | undefined
+
+  beforeAll(async () => {
+    certificates = await makeTestCertificates()
+    tlsCluster = await RedisCluster.start({primaries: 3, tls: {certFile: certificates.serverCertFile, keyFile: certificates.serverKeyFile, caFile: certificates.caFile, authClients: true}})
+  }, 90_000)
+
+  afterAll(async () => {
+    await tlsCluster?.stop()
+    await rm(certificates.dir, {recursive: true, force: true})
+  })
+
+  it('publish, work and lag verify every node\'s certificate and present the client\'s', async () => {
+    const cluster = tlsCluster as RedisCluster
+    const tlsFlags = ['--redis-url', cluster.seedUrl, '--tls-ca', certificates.caFile, '--tls-cert', certificates.clientCertFile, '--tls-key', certificates.clientKeyFile]
+    const [, topic] = await cluster.namesOnEachPrimary('tls.orders')
+    const published = await runCli(['publish', topic as string, '--ndjson', '-', ...tlsFlags], {input: ndjson(100)})
+    expect(published.code, published.stderr).toBe(0)
+    const worked = await runCli(['work', RECORDER, '--topic', topic as string, '--group', 'g', '--until-empty', ...tlsFlags], {env: {QCTL_TEST_LOG: join(dir, 'tls.log')}, timeoutMs: 60_000})
+    expect(worked.code, worked.stderr).toBe(0)
+    const lag = await runCli(['lag', '--json', ...tlsFlags])
+    expect(lag.code, lag.stderr).toBe(0)
+    expect(jsonOf<LagRow[]>(lag).find((row) => row.topic === topic)).toMatchObject({group: 'g', lag: 0, pending: 0})
+    // A CA that signed nothing here: refused at the first node, exit 3, never plain text.
+    const wrongCa = await runCli(['lag', '--redis-url', cluster.seedUrl, '--tls-ca', certificates.otherCaFile, '--tls-cert', certificates.clientCertFile, '--tls-key', certificates.clientKeyFile])
+    expect(wrongCa.code).toBe(3)
+    expect(wrongCa.stderr).toMatch(/TLS|certificate/)
   })
 })

@@ -1,5 +1,5 @@
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
-import {existsSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {mkdtemp, rm} from 'node:fs/promises'
 import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
@@ -26,6 +26,8 @@ export interface ClusterOptions {
   nodeTimeoutMs?: number
   /** More `redis-server` arguments for every node. */
   args?: string[]
+  /** TLS only, between clients and nodes and between nodes (`tls-cluster yes`); client certificates required with `authClients`. */
+  tls?: {certFile: string; keyFile: string; caFile: string; authClients?: boolean}
 }
 
 export interface ClusterNodeInfo {
@@ -132,7 +134,22 @@ export class RedisCluster {
     private readonly primaryOrder: number[],
     /** How many replicas the cluster was made with: healthy only once every one has joined its primary. */
     private readonly replicaCount: number,
+    private readonly tls: ClusterOptions['tls'],
   ) {}
+
+  /** redis-cli's TLS arguments for this cluster. */
+  private cliTls(): string[] {
+    const tls = this.tls
+    if (tls === undefined) return []
+    return ['--tls', '--cacert', tls.caFile, ...(tls.authClients === true ? ['--cert', tls.certFile, '--key', tls.keyFile] : [])]
+  }
+
+  /** ioredis's TLS options for an admin connection to this cluster. */
+  private clientTls(): {tls?: {ca: Buffer; cert?: Buffer; key?: Buffer}} {
+    const tls = this.tls
+    if (tls === undefined) return {}
+    return {tls: {ca: readFileSync(tls.caFile), ...(tls.authClients === true ? {cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile)} : {})}}
+  }
 
   static async start(options: ClusterOptions = {}): Promise<RedisCluster> {
     const primaries = options.primaries ?? 3
@@ -141,7 +158,7 @@ export class RedisCluster {
     const processes = new Map<number, ClusterNodeProcess>()
     const dirs: string[] = []
     const taken = new Set<number>()
-    const cluster = new RedisCluster(processes, dirs, [], primaries * replicas)
+    const cluster = new RedisCluster(processes, dirs, [], primaries * replicas, options.tls)
     try {
       for (let index = 0; index < count; index++) {
         const dir = await mkdtemp(join(tmpdir(), 'qctl-test-cluster-'))
@@ -149,8 +166,13 @@ export class RedisCluster {
         let started: ClusterNodeProcess | undefined
         for (let attempt = 0; attempt < 5 && started === undefined; attempt++) {
           const port = await freeClusterPort(taken)
+          const tls = options.tls
+          const listen =
+            tls === undefined
+              ? ['--port', String(port)]
+              : ['--port', '0', '--tls-port', String(port), '--tls-cluster', 'yes', '--tls-replication', 'yes', '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', tls.authClients === true ? 'yes' : 'no']
           const args = [
-            '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
+            ...listen, '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
             '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 2000), '--appendonly', 'no', '--save', '', '--dir', dir,
             '--daemonize', 'no', '--logfile', '', '--enable-debug-command', 'local', ...(options.args ?? []),
           ]
@@ -168,7 +190,7 @@ export class RedisCluster {
       }
       const ports = [...processes.keys()]
       // redis-cli assigns the first `primaries` addresses as primaries and the rest as their replicas.
-      const created = spawnSync(clusterCli(), ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', String(replicas), '--cluster-yes'], {encoding: 'utf8', timeout: 60_000})
+      const created = spawnSync(clusterCli(), [...cluster.cliTls(), '--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', String(replicas), '--cluster-yes'], {encoding: 'utf8', timeout: 60_000})
       if (created.status !== 0) throw new Error(`cluster create failed (${String(created.status)}):\n${created.stdout}\n${created.stderr}`)
       cluster.primaryOrder.push(...ports.slice(0, primaries))
       await cluster.waitForHealthy()
@@ -179,14 +201,14 @@ export class RedisCluster {
     }
   }
 
-  /** `redis://127.0.0.1:PORT` of the first primary. */
+  /** `redis://127.0.0.1:PORT` (`rediss://` with TLS) of the first primary. */
   get seedUrl(): string {
-    return `redis://127.0.0.1:${this.primaryOrder[0]}`
+    return this.urls[0] as string
   }
 
   /** The URLs of the primaries (as created). */
   get urls(): string[] {
-    return this.primaryOrder.map((port) => `redis://127.0.0.1:${port}`)
+    return this.primaryOrder.map((port) => `${this.tls === undefined ? 'redis' : 'rediss'}://127.0.0.1:${port}`)
   }
 
   /** Primaries as created (index 0 is the seed), whatever they are now. */
@@ -201,7 +223,7 @@ export class RedisCluster {
 
   /** An admin connection to one node. */
   async nodeClient(port: number): Promise<Redis> {
-    const client = new Redis({host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 1, enableReadyCheck: false})
+    const client = new Redis({host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 1, enableReadyCheck: false, ...this.clientTls()})
     client.on('error', () => {})
     await client.connect()
     return client
@@ -210,7 +232,7 @@ export class RedisCluster {
   /** An admin Cluster connection (closed by stop()). */
   async client(): Promise<Cluster> {
     const running = [...this.processes.values()].filter((node) => node.running).map((node) => ({host: '127.0.0.1', port: node.port}))
-    const cluster = new Cluster(running, {lazyConnect: true, enableReadyCheck: false, retryDelayOnFailover: 200, retryDelayOnClusterDown: 200, maxRedirections: 100, redisOptions: {maxRetriesPerRequest: 1}})
+    const cluster = new Cluster(running, {lazyConnect: true, enableReadyCheck: false, retryDelayOnFailover: 200, retryDelayOnClusterDown: 200, maxRedirections: 100, redisOptions: {maxRetriesPerRequest: 1, ...this.clientTls()}})
     cluster.on('error', () => {})
     await cluster.connect()
     this.admins.push(cluster)
@@ -355,7 +377,7 @@ export class RedisCluster {
     await this.refreshTopology()
     const result = spawnSync(
       clusterCli(),
-      ['--cluster', 'reshard', `127.0.0.1:${fromPort}`, '--cluster-from', this.idOf(fromPort), '--cluster-to', this.idOf(toPort), '--cluster-slots', String(slots), '--cluster-yes'],
+      [...this.cliTls(), '--cluster', 'reshard', `127.0.0.1:${fromPort}`, '--cluster-from', this.idOf(fromPort), '--cluster-to', this.idOf(toPort), '--cluster-slots', String(slots), '--cluster-yes'],
       {encoding: 'utf8', timeout: 120_000},
     )
     if (result.status !== 0) throw new Error(`reshard failed (${String(result.status)}):\n${result.stdout}\n${result.stderr}`)

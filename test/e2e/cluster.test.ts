@@ -2,13 +2,16 @@ import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import type {Cluster} from 'ioredis'
+import {Cluster} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {LagRow} from '../../src/core/lag/lag.js'
 import type {PublishResult} from '../../src/core/publish/publish.js'
 import type {InspectResult} from '../../src/core/stats/inspect.js'
 import {keySlot} from '../../src/core/redis/key-slot.js'
+import {readClusterSnapshot} from '../../src/core/stats/cluster-snapshot.js'
+import {readTopics} from '../../src/core/stats/topic-reading.js'
+import {freePort} from '../helpers/redis-server.js'
 import {aclFileText, parseAclFile, ROLES, userOf} from '../helpers/acl-docs.js'
 import {jsonOf, runCli, startCli, waitFor, type CliResult} from '../helpers/cli.js'
 import {ROLE_COMMANDS, seedTopic} from '../helpers/command-table.js'
@@ -94,6 +97,36 @@ describe('connecting to a Redis Cluster', () => {
     const nat = await qctl(['lag', '--cluster-nat', 'nonsense'])
     expect(nat.code).toBe(2)
     expect(nat.stderr).toMatch(/invalid --cluster-nat "nonsense"/)
+  })
+})
+
+describe('stale slot maps and seeds that are down', () => {
+  it('a first seed that is down is skipped for the next', async () => {
+    const topic = await topicOn(1)
+    const result = await runCli(['publish', topic, '-u', `redis://127.0.0.1:${await freePort()}`, '-u', seed()], {input: '{"a":1}'})
+    expect(result.code, result.stderr).toBe(0)
+    expect(await admin.xlen(topic)).toBe(1)
+  })
+
+  it('a reading that meets MOVED (the slot moved since the map was read) reads that part again from the new owner', async () => {
+    const topic = await topicOn(0)
+    await admin.xadd(topic, '*', 'data', '{}')
+    const [first, second] = context.cluster.primaries()
+    // A client whose slot map stays as it was read (no periodic refresh during the test).
+    const stale = new Cluster([{host: '127.0.0.1', port: first?.port as number}], {slotsRefreshInterval: 600_000, enableReadyCheck: false, lazyConnect: true})
+    stale.on('error', () => {})
+    await stale.connect()
+    try {
+      const before = await readTopics(stale, [{topic}])
+      expect(before[0]?.node).toBe(`127.0.0.1:${first?.port}`)
+      await context.cluster.migrateSlot(keySlot(topic), second?.port as number)
+      const [after] = await readTopics(stale, [{topic}])
+      expect(after).toMatchObject({topic, kind: 'stream', length: 1, node: `127.0.0.1:${second?.port}`})
+      const snapshot = await readClusterSnapshot(stale, [topic], {})
+      expect(snapshot.topics.map((row) => [row.topic, row.node])).toEqual([[topic, `127.0.0.1:${second?.port}`]])
+    } finally {
+      stale.disconnect()
+    }
   })
 })
 

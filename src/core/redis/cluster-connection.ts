@@ -105,7 +105,8 @@ export async function openCluster(connection: ResolvedConnection, options: OpenO
 /** Why no seed gave a slot map, in qctl's words. */
 function clusterConnectError(error: unknown, connection: ResolvedConnection): unknown {
   if (/cluster support disabled/i.test(firstLineOf(error))) {
-    return usageError(`${connection.errorContext.address} is a single Redis server, not a cluster node (it says "cluster support disabled"): leave out --cluster and QCTL_REDIS_CLUSTER`)
+    const why = connection.seeds.length > 1 ? `${connection.seeds.length} seed URLs name a cluster, but` : '--cluster or QCTL_REDIS_CLUSTER says it is a cluster, but'
+    return usageError(`${why} ${connection.errorContext.address} is a single Redis server, not a cluster node (it says "cluster support disabled")`)
   }
   const classified = classifyRedisError(error, {...connection.errorContext, address: clusterAddress(connection)})
   if (classified !== undefined) return classified

@@ -173,6 +173,8 @@ export async function openRedis(connection: ResolvedConnection, options: OpenOpt
  * has database 0 only.
  */
 export async function openClient(connection: ResolvedConnection, options: OpenOptions): Promise<RedisClient> {
+  // Several seeds name a cluster (one server has one address): no question to the first, which may be the one that is down.
+  if (connection.topology === 'detect' && connection.seeds.length > 1) connection.topology = 'cluster'
   if (connection.topology === 'cluster') return openCluster(connection, options)
   const probe = connection.topology === 'detect'
   const {client, mode} = await connectStandalone(connection, options, probe)
@@ -183,10 +185,9 @@ export async function openClient(connection: ResolvedConnection, options: OpenOp
   }
   if (probe) {
     connection.topology = 'standalone'
-    if (connection.seeds.length > 1 || connection.natMap !== undefined) {
+    if (connection.natMap !== undefined) {
       client.disconnect()
-      const given = connection.seeds.length > 1 ? `${connection.seeds.length} seed URLs were given` : '--cluster-nat was given'
-      throw usageError(`${given}, but ${connection.errorContext.address} is a single Redis server, not a cluster node (HELLO says mode "${mode ?? 'standalone'}")`)
+      throw usageError(`--cluster-nat was given, but ${connection.errorContext.address} is a single Redis server, not a cluster node (HELLO says mode "${mode ?? 'standalone'}")`)
     }
   }
   return client

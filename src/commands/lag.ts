@@ -14,7 +14,7 @@ import {tableTarget} from '../output/table-target.js'
 
 export default class Lag extends BaseCommand<typeof Lag> {
   static override summary = 'Show lag, pending and dead letters per topic and consumer group; gate CI on thresholds.'
-  static override description = `Without TOPIC, every stream in the database (SCAN TYPE stream; --match filters). One row per consumer group: stream length, lag (entries not yet delivered to the group), pending (delivered, not acknowledged), age of the oldest pending entry, consumers (active in the last minute / total) and the group's dead letters. A named TOPIC that is not a stream exits 2; a key that is not a stream where a dead-letter stream (or a topic found by SCAN) should be is skipped with a warning (stderr, and the row's "warnings" in --json).
+  static override description = `Without TOPIC, every stream in the database (SCAN TYPE stream; --match filters; on a Redis Cluster, of every primary, and a NODE column names the primary of each topic). One row per consumer group: stream length, lag (entries not yet delivered to the group), pending (delivered, not acknowledged), age of the oldest pending entry, consumers (active in the last minute / total) and the group's dead letters. A named TOPIC that is not a stream exits 2; a key that is not a stream where a dead-letter stream (or a topic found by SCAN) should be is skipped with a warning (stderr, and the row's "warnings" in --json).
 
 A named TOPIC that does not exist exits 6 naming it (--allow-missing leaves it out instead). With --group (repeatable), only those consumer groups: a topic that does not have one gets a row saying so.
 

@@ -38,7 +38,7 @@ Trend marks: ■ stalled (lag or pending above 0 and no active consumer, or noth
 
 A consumer is active when its idle time is under a minute (qctl workers beat every 10s, so an idle worker blocked in a read stays active on Redis 7.0). The dead letters of a deleted topic and groups reading a dead-letter stream get rows, as in qctl lag.
 
-The live screen refreshes every --interval, or less often when a refresh cycle costs more than 4% of a core over it (thousands of topics): the header then says "every 7s (CPU budget; --interval 1s)". Still one round trip per refresh; keys act at once on the last rows.
+The live screen refreshes every --interval, or less often when a refresh cycle costs more than 4% of a core over it (thousands of topics): the header then says "every 7s (CPU budget; --interval 1s)". Still one round trip per refresh (on a Redis Cluster, one per primary, in parallel; the header says how many primaries); keys act at once on the last rows.
 
 With --json, with --once, or when stdout is not a terminal: prints one snapshot (rates measured between two readings, the second starting one --interval after the first began) and exits 0.
 

@@ -1,4 +1,4 @@
-import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
+import {spawnSync, type ChildProcess} from 'node:child_process'
 import {existsSync, readFileSync} from 'node:fs'
 import {mkdtemp, rm} from 'node:fs/promises'
 import {createServer} from 'node:net'
@@ -8,7 +8,7 @@ import {basename, dirname, join} from 'node:path'
 import {Cluster, Redis} from 'ioredis'
 import {afterAll, beforeAll} from 'vitest'
 
-import {REDIS_SERVER_BIN} from './redis-server.js'
+import {REDIS_SERVER_BIN, spawnServer} from './redis-server.js'
 
 /**
  * A real Redis Cluster on loopback ports for tests, no Docker: one `redis-server --cluster-enabled
@@ -82,28 +82,9 @@ class ClusterNodeProcess {
 
   async launch(): Promise<void> {
     this.log = ''
-    const child = spawn(REDIS_SERVER_BIN, this.args, {stdio: ['ignore', 'pipe', 'pipe']})
+    const {child, ready} = spawnServer(this.args, `cluster node ${this.port}`, (text) => (this.log += text))
     this.process = child
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`cluster node ${this.port} did not start in 10s:\n${this.log}`)), 10_000)
-      const onData = (chunk: Buffer): void => {
-        this.log += chunk.toString()
-        if (this.log.includes('Ready to accept connections')) {
-          clearTimeout(timer)
-          resolve()
-        }
-      }
-      child.stdout?.on('data', onData)
-      child.stderr?.on('data', onData)
-      child.once('error', (error) => {
-        clearTimeout(timer)
-        reject(error)
-      })
-      child.once('exit', (code) => {
-        clearTimeout(timer)
-        reject(new Error(`cluster node ${this.port} exited with ${String(code)}:\n${this.log}`))
-      })
-    })
+    await ready
   }
 
   get running(): boolean {

@@ -22,6 +22,37 @@ export interface RedisServerOptions {
 }
 
 /**
+ * Start `REDIS_SERVER_BIN` with `args`; `ready` resolves once it says "Ready to accept connections"
+ * (within 10 s), and rejects with its output if it exits or fails first. `onOutput` gets all it prints.
+ */
+export function spawnServer(args: string[], label: string, onOutput: (text: string) => void): {child: ChildProcess; ready: Promise<void>} {
+  const child = spawn(REDIS_SERVER_BIN, args, {stdio: ['ignore', 'pipe', 'pipe']})
+  let log = ''
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${label} did not start in 10s:\n${log}`)), 10_000)
+    const onData = (chunk: Buffer): void => {
+      log += chunk.toString()
+      onOutput(chunk.toString())
+      if (log.includes('Ready to accept connections')) {
+        clearTimeout(timer)
+        resolve()
+      }
+    }
+    child.stdout?.on('data', onData)
+    child.stderr?.on('data', onData)
+    child.once('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`${label} exited with ${code}:\n${log}`))
+    })
+  })
+  return {child, ready}
+}
+
+/**
  * A private redis-server on a free loopback port with its own temp dir. Tests may kill, restart or
  * reconfigure it; `stop()` removes everything. Never touches a Redis it did not start.
  */
@@ -77,28 +108,9 @@ export class RedisServer {
 
   private async launch(): Promise<void> {
     this.log = ''
-    const child = spawn(REDIS_SERVER_BIN, this.commandLine(), {stdio: ['ignore', 'pipe', 'pipe']})
+    const {child, ready} = spawnServer(this.commandLine(), 'redis-server', (text) => (this.log += text))
     this.process = child
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start in 10s:\n${this.log}`)), 10_000)
-      const onData = (chunk: Buffer): void => {
-        this.log += chunk.toString()
-        if (this.log.includes('Ready to accept connections')) {
-          clearTimeout(timer)
-          resolve()
-        }
-      }
-      child.stdout?.on('data', onData)
-      child.stderr?.on('data', onData)
-      child.once('error', (error) => {
-        clearTimeout(timer)
-        reject(error)
-      })
-      child.once('exit', (code) => {
-        clearTimeout(timer)
-        reject(new Error(`redis-server exited with ${code}:\n${this.log}`))
-      })
-    })
+    await ready
   }
 
   /** Send a signal (SIGKILL to crash it, SIGSTOP/SIGCONT to freeze it) and wait for exit where it ends. */

@@ -51,6 +51,7 @@ describe('lagRows', () => {
       topicDeadLetters: 2,
       failedGates: [],
       warnings: [],
+      node: null,
     })
     expect(rows[2]).toMatchObject({group: null, groupExists: false, lag: null, lagSource: null, pending: 0})
   })

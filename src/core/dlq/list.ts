@@ -1,6 +1,5 @@
-import type {RedisClient} from '../redis/client.js'
-
 import {notFoundError, usageError} from '../errors.js'
+import type {RedisClient} from '../redis/client.js'
 import {dlqEntryJson, type DlqEntry, type DlqEntryJson} from './entry.js'
 import {dlqLength, getDlqEntry, listDlqEntries, scanDlq} from './read.js'
 import {matchesFilters, rangeOf, type Selection} from './selection.js'

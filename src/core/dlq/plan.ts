@@ -1,6 +1,5 @@
-import type {RedisClient} from '../redis/client.js'
-
 import {notFoundError, usageError} from '../errors.js'
+import type {RedisClient} from '../redis/client.js'
 import type {DlqEntry} from './entry.js'
 import {dlqLength, getDlqEntries, lastDlqId, scanDlq} from './read.js'
 import {matchesSelection, rangeOf, type Selection} from './selection.js'

@@ -1,6 +1,5 @@
-import type {RedisClient} from '../redis/client.js'
-
 import {QctlError} from '../errors.js'
+import type {RedisClient} from '../redis/client.js'
 import {classifyRedisError, isWrongType, type RedisErrorContext} from '../redis/redis-errors.js'
 import type {DlqPlan} from './plan.js'
 import {dlqErrorIn, dlqLength} from './read.js'

@@ -1,7 +1,6 @@
-import type {RedisClient} from '../redis/client.js'
-
 import {usageError} from '../errors.js'
 import {deadLetterKey} from '../keys.js'
+import type {RedisClient} from '../redis/client.js'
 import {keyTypeOf, notAStreamText} from '../redis/key-type.js'
 import {isWrongType} from '../redis/reply-errors.js'
 import {decodeDlqEntry, type DlqEntry} from './entry.js'

@@ -1,7 +1,6 @@
-import type {RedisClient} from '../redis/client.js'
-
 import {QctlError, usageError} from '../errors.js'
 import {replayKey} from '../keys.js'
+import type {RedisClient} from '../redis/client.js'
 import {keyTypeOf, notAStreamText} from '../redis/key-type.js'
 import {classifyRedisError, isErrorReply, isWrongType, type RedisErrorContext} from '../redis/redis-errors.js'
 import {callScript, type ScriptSpec} from '../scripts.js'

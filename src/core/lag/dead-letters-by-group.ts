@@ -1,7 +1,6 @@
-import type {RedisClient} from '../redis/client.js'
-
 import {metadataStart} from '../dlq/entry.js'
 import {deadLetterKey} from '../keys.js'
+import type {RedisClient} from '../redis/client.js'
 import {pipelineByKey} from '../redis/keyed-pipeline.js'
 
 /** Entries read per XRANGE call while counting a dead-letter stream by group. */

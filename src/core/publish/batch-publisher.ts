@@ -1,5 +1,4 @@
 import type {RedisClient} from '../redis/client.js'
-
 import {isErrorReply, SCRIPT_DENIED} from '../redis/redis-errors.js'
 import {callScript, XADD_BATCH} from '../scripts.js'
 import type {FieldValue} from '../wire-format.js'

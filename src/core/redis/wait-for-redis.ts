@@ -1,7 +1,6 @@
-import type {RedisClient} from './client.js'
-
 import {QctlError} from '../errors.js'
 import {sleep} from '../sleep.js'
+import type {RedisClient} from './client.js'
 
 /** The wait before attempt `attempt + 1`: 100 ms, doubling, capped at 5 s (pure, for tests). */
 export function waitDelayMs(attempt: number, firstMs = 100, maxMs = 5000): number {

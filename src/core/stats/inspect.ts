@@ -1,10 +1,9 @@
-import type {RedisClient} from '../redis/client.js'
-
-import {notFoundError} from '../errors.js'
 import {decodeDlqEntry} from '../dlq/entry.js'
-import {topicStats, type GroupStats} from './topic-stats.js'
+import {notFoundError} from '../errors.js'
+import type {RedisClient} from '../redis/client.js'
 import {consumerDetail, pendingDetail, publishedAtOf, type ConsumerDetail, type PendingDetail} from './details.js'
 import {pendingAgeMs} from './pending-age.js'
+import {topicStats, type GroupStats} from './topic-stats.js'
 import {infoObject} from './xinfo.js'
 
 export type {ConsumerDetail, PendingDetail}

@@ -1,5 +1,4 @@
 import type {RedisClient} from '../redis/client.js'
-
 import {infoObject, stringOf} from './xinfo.js'
 
 /**

@@ -1,8 +1,7 @@
-import type {RedisClient} from '../redis/client.js'
-
 import type {Redis} from 'ioredis'
 
 import {deadLetterKey, replayKey, topicKeysShareSlot} from '../keys.js'
+import type {RedisClient} from '../redis/client.js'
 import {isCluster} from '../redis/client.js'
 import {onEachOwner} from '../redis/cluster-nodes.js'
 import {keySlot} from '../redis/key-slot.js'

@@ -1,6 +1,5 @@
-import type {RedisClient} from '../redis/client.js'
-
 import {deadLetterKey, replayDueKey, replayKey, replayRetryKey, replayTakeoverKey, retryDueKey, retryKey, takeoverKey} from '../keys.js'
+import type {RedisClient} from '../redis/client.js'
 import {isPermissionDenied} from '../redis/redis-errors.js'
 import {callScript, type ScriptSpec} from '../scripts.js'
 import {formatAttemptRecord, parseAttemptRecord, withOneMoreStart, type AttemptRecord} from './attempts.js'

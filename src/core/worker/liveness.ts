@@ -1,5 +1,4 @@
 import type {RedisClient} from '../redis/client.js'
-
 import {sleep} from '../sleep.js'
 import {errorMessage} from './outcomes.js'
 

@@ -1,5 +1,4 @@
 import type {RedisClient} from '../redis/client.js'
-
 import type {Message} from './message.js'
 import type {Failure} from './outcomes.js'
 

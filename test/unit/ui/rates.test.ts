@@ -91,6 +91,7 @@ describe('rateRows', () => {
         deadLettersGrowing: true,
         trend: 'growing',
         stall: null,
+        node: null,
       },
     ])
   })

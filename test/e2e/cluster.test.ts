@@ -206,6 +206,20 @@ describe('a slot migration under a blocked worker', () => {
   })
 })
 
+describe('a group destroyed on a cluster', () => {
+  it('stops the worker with exit 6 once the owner, asked again, says it is gone', async () => {
+    const topic = await topicOn(2)
+    const log = join(dir, `destroyed-${counter}.log`)
+    expect((await qctl(['publish', topic], {input: '{"n":0}'})).code).toBe(0)
+    const worker = startCli(['work', RECORDER, '--topic', topic, '--group', 'doomed', '--json', '--redis-url', seed()], {env: {QCTL_TEST_LOG: log}, timeoutMs: 60_000})
+    await waitFor(() => readLog(log).some((line) => line.phase === 'done'), 20_000, 'the first entry handled')
+    await admin.xgroup('DESTROY', topic, 'doomed')
+    const result = await worker.done
+    expect(result.code, result.stderr).toBe(6)
+    expect(result.stdout).toMatch(/consumer group \\"doomed\\" of topic .* no longer exists/)
+  })
+})
+
 describe('lag, inspect, top and dlq across primaries', () => {
   let mine: string[]
   let prefix: string

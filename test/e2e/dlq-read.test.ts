@@ -6,11 +6,11 @@ import type {PurgeResult} from '../../src/core/dlq/purge.js'
 import type {ReplayResult} from '../../src/core/dlq/replay.js'
 import {jsonOf, runCli} from '../helpers/cli.js'
 import {dlqKeyOf, writeDeadLetters} from '../helpers/dead-letters.js'
-import {usePrivateRedis} from '../helpers/private-redis.js'
+import {useTestRedis} from '../helpers/test-redis.js'
 
 // Issue 15, point 7: the DLQ at 3 a.m. (list filters, time forms, show by origin ID, parsed data, show's separator).
 
-const ctx = usePrivateRedis()
+const ctx = useTestRedis()
 let counter = 0
 const unique = (name: string): string => `${name}-${++counter}`
 const dlq = (...args: string[]): string[] => ['dlq', ...args, '-u', ctx.server.url]

@@ -3,7 +3,6 @@ import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import type {Redis} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {DlqListJson as DlqListResult, DlqShowJson} from '../../src/core/dlq/list.js'
@@ -14,10 +13,10 @@ import {buildSelection} from '../../src/core/dlq/selection.js'
 import type {JsonError} from '../../src/base-command.js'
 import {CLI, cleanEnv, jsonOf, PROJECT_ROOT, runCli, startCli, waitFor} from '../helpers/cli.js'
 import {dlqKeyOf, writeDeadLetters, type DeadLetterSpec} from '../helpers/dead-letters.js'
-import {RedisServer} from '../helpers/redis-server.js'
+import {startTestRedis, TEST_TARGET, type AdminClient, type TestRedis} from '../helpers/test-redis.js'
 
-let server: RedisServer
-let redis: Redis
+let server: TestRedis
+let redis: AdminClient
 let dir: string
 let counter = 0
 
@@ -59,7 +58,7 @@ const ENTRY_KEYS = [
 ]
 
 beforeAll(async () => {
-  server = await RedisServer.start()
+  server = await startTestRedis()
   redis = await server.client()
   dir = await mkdtemp(join(tmpdir(), 'qctl-dlq-'))
 })
@@ -296,6 +295,14 @@ describe('qctl dlq replay', () => {
     const shared = unique('shared-dlq')
     await deadLetter(a, many(2), shared)
     await deadLetter(b, many(3), shared)
+    if (TEST_TARGET === 'cluster') {
+      // A stream shared by topics of several slots cannot take part in one-slot moves: refused, nothing moved.
+      const refused = await runCli(dlq('replay', a, '--dlq', shared, '--yes'))
+      expect(refused.code).toBe(2)
+      expect(refused.stderr).toMatch(new RegExp(`--dlq "${shared}" is in hash slot \\d+, topic "${a}" in slot \\d+`))
+      expect(await redis.xlen(shared)).toBe(5)
+      return
+    }
     const json = jsonOf<ReplayResult>(await runCli(dlq('replay', a, '--dlq', shared, '--yes', '--json')))
     expect(json).toMatchObject({replayed: 2, remaining: 3})
     expect(await redis.xlen(replayed(a))).toBe(2)

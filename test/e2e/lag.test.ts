@@ -6,7 +6,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {LagRow} from '../../src/core/lag/lag.js'
 import type {InspectResult} from '../../src/core/stats/inspect.js'
 import {jsonOf, PROJECT_ROOT, runCli, startCli} from '../helpers/cli.js'
-import {usePrivateRedis} from '../helpers/private-redis.js'
+import {useTestRedis} from '../helpers/test-redis.js'
 import {RedisServer} from '../helpers/redis-server.js'
 
 let server: RedisServer
@@ -276,7 +276,7 @@ describe('the age of the oldest pending entry when its ID is in the future', () 
 })
 
 describe('dead letters that outlive their topic, and groups that read a dead-letter stream', () => {
-  const own = usePrivateRedis()
+  const own = useTestRedis()
 
   beforeAll(async () => {
     const admin = own.redis
@@ -315,7 +315,7 @@ describe('dead letters that outlive their topic, and groups that read a dead-let
 })
 
 describe('dead letters per group', () => {
-  const own = usePrivateRedis()
+  const own = useTestRedis()
   // As qctl work writes them: the original fields, then the metadata block from dlq.topic on.
   const deadLetter = async (group: string | null, data = '{}'): Promise<void> => {
     const meta = ['dlq.topic', 'orders', 'dlq.id', '1-0', ...(group === null ? [] : ['dlq.group', group]), 'dlq.attempts', '3']

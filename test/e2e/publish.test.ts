@@ -2,15 +2,14 @@ import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import type {Redis} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {PublishResult} from '../../src/core/publish/publish.js'
 import {jsonOf, runCli} from '../helpers/cli.js'
-import {RedisServer} from '../helpers/redis-server.js'
+import {startTestRedis, type AdminClient, type TestRedis} from '../helpers/test-redis.js'
 
-let server: RedisServer
-let redis: Redis
+let server: TestRedis
+let redis: AdminClient
 let dir: string
 let topicCounter = 0
 
@@ -29,7 +28,7 @@ async function entries(topic: string): Promise<Array<[string, Record<string, Buf
 const publishArgs = (topic: string, ...rest: string[]): string[] => ['publish', topic, ...rest, '--redis-url', server.url]
 
 beforeAll(async () => {
-  server = await RedisServer.start()
+  server = await startTestRedis()
   redis = await server.client()
   dir = await mkdtemp(join(tmpdir(), 'qctl-publish-'))
 })

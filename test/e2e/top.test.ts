@@ -3,6 +3,7 @@ import {describe, expect, it} from 'vitest'
 import type {TopResult} from '../../src/commands/top.js'
 import {jsonOf, runCli, type CliResult} from '../helpers/cli.js'
 import {usePrivateRedis} from '../helpers/private-redis.js'
+import {useTestRedis} from '../helpers/test-redis.js'
 import {freePort} from '../helpers/redis-server.js'
 
 // `qctl top` off a terminal (runCli uses pipes): one snapshot, rates measured over one interval.
@@ -18,7 +19,7 @@ const expectOneLineError = (result: CliResult, {hint = false} = {}): void => {
 }
 
 describe('qctl top off a terminal', () => {
-  const ctx = usePrivateRedis()
+  const ctx = useTestRedis()
   const top = async (...args: string[]): Promise<CliResult> => runCli(['top', ...args, '-u', ctx.server.url])
 
   it('--json measures rates over one interval while a producer publishes: depth, lag, trend and dead letters per group', async () => {
@@ -73,7 +74,7 @@ describe('qctl top off a terminal', () => {
     expect(unread).toMatchObject({trend: 'stalled', stall: 'no-active-consumer', activeConsumers: 0})
     expect(reader.oldestPendingAgeMs).toBeGreaterThanOrEqual(0)
     expect(Object.keys(reader).sort()).toEqual(
-      ['activeConsumers', 'consumers', 'deadLetterInRate', 'deadLetters', 'deadLettersGrowing', 'depth', 'group', 'inRate', 'kind', 'lag', 'lagGrowing', 'oldestPendingAgeMs', 'outRate', 'pending', 'stall', 'topic', 'trend'].sort(),
+      ['activeConsumers', 'consumers', 'deadLetterInRate', 'deadLetters', 'deadLettersGrowing', 'depth', 'group', 'inRate', 'kind', 'lag', 'lagGrowing', 'node', 'oldestPendingAgeMs', 'outRate', 'pending', 'stall', 'topic', 'trend'].sort(),
     )
   })
 

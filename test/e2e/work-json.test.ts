@@ -5,11 +5,11 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {runCli, startCli, waitFor} from '../helpers/cli.js'
-import {usePrivateRedis} from '../helpers/private-redis.js'
+import {useTestRedis} from '../helpers/test-redis.js'
 
 /** `qctl work`'s output shapes: the `error` of events, and what the status counts. */
 
-const ctx = usePrivateRedis()
+const ctx = useTestRedis()
 let dir = ''
 let counter = 0
 

@@ -1,4 +1,4 @@
-import type {Redis} from 'ioredis'
+import type {Cluster, Redis} from 'ioredis'
 
 /** One dead-letter entry to write, as `qctl work` writes it (README, "qctl work"). */
 export interface DeadLetterSpec {
@@ -23,7 +23,7 @@ export interface DeadLetterSpec {
 export const dlqKeyOf = (topic: string): string => `{${topic}}:dlq`
 
 /** Write dead-letter entries directly into `{topic}:dlq` (or `key`), pipelined; returns their IDs. */
-export async function writeDeadLetters(redis: Redis, topic: string, specs: readonly DeadLetterSpec[], key = dlqKeyOf(topic)): Promise<string[]> {
+export async function writeDeadLetters(redis: Redis | Cluster, topic: string, specs: readonly DeadLetterSpec[], key = dlqKeyOf(topic)): Promise<string[]> {
   const now = Date.now()
   const ids: string[] = []
   for (let start = 0; start < specs.length; start += 1000) {

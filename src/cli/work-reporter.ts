@@ -17,6 +17,9 @@ const PLAIN_STATS_INTERVAL_MS = 10_000
  * stats, summary; never one per success), a live status line on a terminal, or plain log lines.
  */
 export class WorkReporter {
+  /** The summary was written: with --json nothing follows it on stdout. */
+  private finished = false
+
   private timer: NodeJS.Timeout | undefined
   private lastStats = {at: Date.now(), handled: 0}
   private buffered = ''
@@ -41,9 +44,13 @@ export class WorkReporter {
     this.timer = setInterval(() => this.tick(), interval)
   }
 
-  /** A warning: a `warning` event with --json, else a line on stderr. */
+  /**
+   * A warning: a `warning` event with --json, else a line on stderr. With --json the summary is the
+   * last event: a warning after it (something a connection said while closing) goes to stderr.
+   */
   warn(message: string): void {
-    if (this.mode === 'json') this.json('warning', {message})
+    if (this.mode === 'json' && !this.finished) this.json('warning', {message})
+    else if (this.mode === 'json') process.stderr.write(`warning: ${shown(message)}\n`)
     // A warning may quote a handler or a key name: shown through the one sanitiser (--json keeps it exact).
     else if (this.mode !== 'quiet') process.stderr.write(`${this.style.yellow('warning:')} ${shown(message)}\n`)
   }
@@ -103,6 +110,7 @@ export class WorkReporter {
   }
 
   finish(summary: WorkerSummary): void {
+    this.finished = true
     clearInterval(this.timer)
     this.spinner.stop()
     if (this.mode === 'json') {

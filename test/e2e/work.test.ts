@@ -2,17 +2,16 @@ import {copyFile, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import type {Redis} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {PROJECT_ROOT, runCli, startCli, waitFor} from '../helpers/cli.js'
 import {readLog, RECORDER, type LogLine} from '../helpers/recorder.js'
-import {RedisServer} from '../helpers/redis-server.js'
+import {startTestRedis, type AdminClient, type TestRedis} from '../helpers/test-redis.js'
 
 
 
-let server: RedisServer
-let redis: Redis
+let server: TestRedis
+let redis: AdminClient
 let dir: string
 let counter = 0
 
@@ -36,7 +35,9 @@ const work = (handler: string, ...args: string[]): string[] => ['work', handler,
 async function watchReads(topic: string): Promise<{reads: string[][]; relayed: () => Promise<void>; stop: () => void}> {
   const reads: string[][] = []
   const seen = new Set<string>()
-  const monitor = await redis.monitor()
+  // MONITOR is per server: on a cluster, the primary that owns the topic.
+  const node = await server.nodeFor(topic)
+  const monitor = await node.monitor()
   monitor.on('monitor', (_time: string, args: string[]) => {
     const command = args[0]?.toUpperCase()
     if (command === 'XREADGROUP' && args.includes(topic)) reads.push(args)
@@ -47,15 +48,18 @@ async function watchReads(topic: string): Promise<{reads: string[][]; relayed: (
     // MONITOR relays in order: once this marker is in, every command before it is.
     async relayed() {
       const marker = `marker-${topic}-${reads.length}`
-      await redis.echo(marker)
+      await node.echo(marker)
       await waitFor(() => seen.has(marker), 5000, 'MONITOR to relay the marker')
     },
-    stop: () => monitor.disconnect(),
+    stop: () => {
+      monitor.disconnect()
+      node.disconnect()
+    },
   }
 }
 
 beforeAll(async () => {
-  server = await RedisServer.start()
+  server = await startTestRedis()
   redis = await server.client()
   dir = await mkdtemp(join(tmpdir(), 'qctl-work-'))
 })

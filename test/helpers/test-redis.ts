@@ -19,13 +19,18 @@ export interface TestRedis {
   /** The URL qctl is given (a cluster's first primary: the seed). */
   url: string
   client(): Promise<AdminClient>
+  /** A plain connection to the one server that holds `key` (a cluster: the primary owning its slot), e.g. for MONITOR. */
+  nodeFor(key: string): Promise<Redis>
   stop(): Promise<void>
 }
 
 export async function startTestRedis(): Promise<TestRedis> {
-  if (TEST_TARGET === 'server') return RedisServer.start()
+  if (TEST_TARGET === 'server') {
+    const server = await RedisServer.start()
+    return {url: server.url, client: async () => server.client(), nodeFor: async () => server.client(), stop: async () => server.stop()}
+  }
   const cluster = await RedisCluster.start({primaries: 3})
-  return {url: cluster.seedUrl, client: async () => cluster.client(), stop: async () => cluster.stop()}
+  return {url: cluster.seedUrl, client: async () => cluster.client(), nodeFor: async (key) => cluster.nodeClient(await cluster.ownerOf(key)), stop: async () => cluster.stop()}
 }
 
 /** The test target for the enclosing describe block (or file), and an admin connection to it. */

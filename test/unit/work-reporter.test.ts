@@ -53,3 +53,31 @@ describe('WorkReporter without a terminal', () => {
     reporter.stop()
   })
 })
+
+describe('WorkReporter with --json', () => {
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
+  it('keeps the summary the last event on stdout: a warning after it goes to stderr', () => {
+    const out: string[] = []
+    const err: string[] = []
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out.push(String(chunk))
+      return true
+    })
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      err.push(String(chunk))
+      return true
+    })
+    const worker = new FakeWorker()
+    const reporter = new WorkReporter(worker as unknown as Worker, 'json', spinner, new Chalk({level: 0}))
+    worker.emit('warning', {message: 'before'})
+    reporter.finish({topic: 't', group: 'g', consumer: 'c', processed: 1, retried: 0, deadLettered: 0, lost: 0, lostIds: [], duplicates: 0, unacknowledged: 0, unfinished: 0, released: 0, durationMs: 1, rate: 1, stopReason: 'max-messages'})
+    worker.emit('warning', {message: 'after, while closing'})
+    reporter.stop()
+    const events = out.join('').trim().split('\n').map((line) => JSON.parse(line) as {event: string; message?: string})
+    expect(events.map((event) => event.event)).toEqual(['warning', 'summary'])
+    expect(err.join('')).toBe('warning: after, while closing\n')
+  })
+})

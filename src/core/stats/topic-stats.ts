@@ -16,7 +16,7 @@ export interface GroupStats {
   entriesRead: number | null
   /** Entries not yet delivered to the group; null when it cannot be known cheaply (never a false 0). */
   lag: number | null
-  /** How lag was obtained: RedisClient's own accounting, counted by qctl, or unknown. */
+  /** How lag was obtained: Redis's own accounting, counted by qctl, or unknown. */
   lagSource: 'redis' | 'counted' | 'unknown'
   pending: number
   oldestPendingId: string | null

@@ -220,7 +220,7 @@ export class GroupOps {
     return fates
   }
 
-  /** Park failed entries until their backoff is over (RedisClient time); undefined for an entry no longer this consumer's, 'deleted' for one deleted from the stream. */
+  /** Park failed entries until their backoff is over (Redis time); undefined for an entry no longer this consumer's, 'deleted' for one deleted from the stream. */
   async park(requests: ReadonlyArray<{id: string; delayMs: number; attempt: number}>): Promise<ParkOutcome[]> {
     const args = requests.flatMap(({id, delayMs, attempt}) => [id, Math.max(0, Math.round(delayMs)), attempt])
     const replies = (await callScript(this.redis, SCRIPTS.park, [this.stream, this.retryKey, this.dueKey, this.group, this.consumer, PARKED_CONSUMER, ...args])) as unknown[]

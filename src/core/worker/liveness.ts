@@ -23,7 +23,7 @@ const PAST_EVERY_ID = '18446744073709551615-18446744073709551614'
  * something; a healthy worker blocked in XREADGROUP on a quiet topic grows idle without end and
  * looks dead to any monitor (and to a peer pruning dead consumers). A history read of its own
  * pending list does touch the consumer (measured: idle back to 0), and one that starts past every
- * ID reads nothing, so nothing is delivered or counted again. (RedisClient 7.2+ already refreshes `idle`
+ * ID reads nothing, so nothing is delivered or counted again. (Redis 7.2+ already refreshes `idle`
  * on every read attempt, blocked ones included; the beat is harmless there.)
  *
  * Runs on the command connection (the reader's is busy blocking) until `signal` aborts. A failed

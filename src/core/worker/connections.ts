@@ -88,13 +88,12 @@ export class ConnectionHealth {
     while (!signal.aborted) {
       await sleep(this.settings.intervalMs, signal)
       if (signal.aborted) break
-      await this.check(signal)
+      await this.check()
     }
     this.setHealthy(true)
   }
 
-  /** One PING; said nothing of once the run ended meanwhile (the worker closes its connections then). */
-  private async check(signal: AbortSignal): Promise<void> {
+  private async check(): Promise<void> {
     const {timeoutMs} = this.settings
     try {
       const client = this.client
@@ -103,7 +102,6 @@ export class ConnectionHealth {
       if (!this.healthy) this.warn('Redis answers again on the command connection; resuming')
       this.setHealthy(true)
     } catch (error) {
-      if (signal.aborted) return
       if (this.healthy) {
         const reason = error instanceof Error && error.message !== 'no answer' ? error.message : `no answer to PING within ${timeoutMs / 1000}s`
         this.warn(`Redis stopped answering on the command connection (${reason}): replacing the connection; not reading new entries until it answers`)

@@ -20,7 +20,7 @@ import {RedisCluster, useRedisCluster} from '../helpers/cluster-harness.js'
 import {makeTestCertificates, type TestCertificates} from '../helpers/tls.js'
 
 /**
- * Every command on a real local Redis Cluster of three primaries (test/helpers/redis-cluster.ts),
+ * Every command on a real local Redis Cluster of three primaries (test/helpers/cluster-harness.ts),
  * with topics whose slots live on different primaries, connected through ONE seed (the first
  * primary): what lives elsewhere is reached by following the slot map, never missed.
  */
@@ -53,6 +53,36 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await rm(dir, {recursive: true, force: true})
+})
+
+describe('key slots', () => {
+  /** About 200 keys: hash-tag edge cases, non-ASCII and binary ones, and random ones over braces and multi-byte letters. */
+  function variedKeys(): Array<string | Buffer> {
+    const keys: Array<string | Buffer> = [
+      '', 'a', 'foo', '123456789', '{a}b', 'a{}b', 'x}y', '{{a}}', '{}', '{}{a}', '{a}{b}', 'a{b}c{d}', '{', '}', '}{', 'a{b', 'a}b{c}',
+      '{user1000}.following', 'orders', '{orders}:dlq', 'x}y:dlq', 'stream:{t}:p:{i}', 'ключ', '{键}值', 'emoji-😀', '{😀}tail', 'naïve{é}',
+      '\u0000nul', 'new\nline', ' ', 'x'.repeat(1000), `{${'y'.repeat(300)}}z`,
+    ]
+    let seed = 42
+    const random = (): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+      return seed / 2 ** 31
+    }
+    const alphabet = ['a', 'b', 'Z', '0', '9', '{', '}', ':', '-', '.', ' ', 'é', 'ß', '中', '😀']
+    while (keys.length < 180) keys.push(Array.from({length: 1 + Math.floor(random() * 12)}, () => alphabet[Math.floor(random() * alphabet.length)]).join(''))
+    while (keys.length < 200) keys.push(Buffer.from(Array.from({length: 1 + Math.floor(random() * 16)}, () => Math.floor(random() * 256))))
+    return keys
+  }
+
+  it('keySlot (src/core/redis/key-slot.ts) agrees with CLUSTER KEYSLOT for 200 varied keys', async () => {
+    const keys = variedKeys()
+    const node = await context.cluster.nodeClient(context.cluster.primaries()[0]?.port as number)
+    const pipeline = node.pipeline()
+    for (const key of keys) pipeline.call('CLUSTER', 'KEYSLOT', key)
+    const replies = (await pipeline.exec()) ?? []
+    node.disconnect()
+    expect(keys.map((key) => keySlot(key))).toEqual(replies.map(([error, slot]) => (error === null ? Number(slot) : error.message)))
+  })
 })
 
 describe('connecting to a Redis Cluster', () => {

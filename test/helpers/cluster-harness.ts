@@ -49,10 +49,13 @@ async function canBind(port: number): Promise<boolean> {
   })
 }
 
-/** A free port whose cluster bus port (+10000) is free too; below 55536 so the bus port exists. */
+/**
+ * A free port whose cluster bus port (+10000) is free too, both below 32768, where the kernel picks
+ * the local ports of outgoing connections: a node must not find its port taken by a client's socket.
+ */
 async function freeClusterPort(taken: ReadonlySet<number>): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 35_000)
+    const port = 10_000 + Math.floor(Math.random() * 12_768)
     if (taken.has(port) || taken.has(port + 10_000) || taken.has(port - 10_000)) continue
     if ((await canBind(port)) && (await canBind(port + 10_000))) return port
   }
@@ -155,7 +158,8 @@ export class RedisCluster {
           const args = [
             ...listen, '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
             '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 2000), '--appendonly', 'no', '--save', '', '--dir', dir,
-            '--daemonize', 'no', '--logfile', '', '--enable-debug-command', 'local', ...(options.args ?? []),
+            // Replicas sync at once (Redis waits 5 s by default for more replicas to share a diskless sync).
+            '--daemonize', 'no', '--logfile', '', '--enable-debug-command', 'local', '--repl-diskless-sync-delay', '0', ...(options.args ?? []),
           ]
           const node = new ClusterNodeProcess(port, dir, args)
           try {
@@ -297,7 +301,9 @@ export class RedisCluster {
         const states = await Promise.all(running.map(async (port) => this.ask(port, async (node) => String(await node.call('CLUSTER', 'INFO')))))
         const ok = states.every((state) => state.includes('cluster_state:ok'))
         const maps = await Promise.all(running.map(async (port) => (await this.slotOwners(port)).join(',')))
-        const agreed = maps.every((map) => map === maps[0]) && !(maps[0] ?? '').split(',').includes('')
+        // Every slot owned, the same owner on every node, and that owner running (right after a kill -9 the map still names the dead).
+        const owners = (maps[0] ?? '').split(',')
+        const agreed = maps.every((map) => map === maps[0]) && !owners.includes('') && owners.every((owner) => running.includes(Number(owner)))
         const replicas = ok && agreed ? (await this.refreshTopology()).filter((node) => node.role === 'replica' && this.isRunning(node.port)).length : 0
         const expected = this.replicaCount - [...this.processes.values()].filter((node) => !node.running).length
         if (ok && agreed && replicas >= expected) return

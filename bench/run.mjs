@@ -8,7 +8,8 @@
 //   --lines N            override the input size (publish: lines; work: backlog messages; memory: the
 //                        large backlog; latency: measured messages; replay: DLQ entries; top: entries
 //                        per topic; retry-storm: the large size, the small one a tenth of it;
-//                        reclaim: pending entries; many-topics: topics, and entries of its DLQ)
+//                        reclaim: pending entries; many-topics: topics, and entries of its DLQ;
+//                        cluster: messages per topic)
 //   --profile DIR        top only: run qctl's process with `node --cpu-prof --cpu-prof-dir DIR`, for
 //                        a .cpuprofile per run (open it in Chrome DevTools); its CPU figures then
 //                        include the profiler's own cost
@@ -34,6 +35,7 @@ import {loadWarning, machineHeader} from './lib/machine.mjs'
 import {startRedisServer} from './lib/redis-server.mjs'
 import {writeMergedResults} from './lib/results.mjs'
 import {renderThroughputTable} from './lib/table.mjs'
+import * as cluster from './scenarios/cluster.mjs'
 import * as latency from './scenarios/latency.mjs'
 import * as manyTopics from './scenarios/many-topics.mjs'
 import * as memory from './scenarios/memory.mjs'
@@ -45,7 +47,7 @@ import * as startup from './scenarios/startup.mjs'
 import * as top from './scenarios/top.mjs'
 import * as work from './scenarios/work.mjs'
 
-const SCENARIOS = [publish, work, memory, top, latency, startup, replay, retryStorm, reclaim, manyTopics]
+const SCENARIOS = [publish, work, memory, top, latency, startup, replay, retryStorm, reclaim, manyTopics, cluster]
 
 const benchDir = dirname(fileURLToPath(import.meta.url))
 const repoRoot = dirname(benchDir)

@@ -11,7 +11,7 @@ import type {InspectResult} from '../../src/core/stats/inspect.js'
 import {keySlot} from '../../src/core/redis/key-slot.js'
 import {readClusterSnapshot} from '../../src/core/stats/cluster-snapshot.js'
 import {readTopics} from '../../src/core/stats/topic-reading.js'
-import {freePort} from '../helpers/redis-server.js'
+import {freePort, RedisServer} from '../helpers/redis-server.js'
 import {aclFileText, parseAclFile, ROLES, userOf} from '../helpers/acl-docs.js'
 import {jsonOf, runCli, startCli, waitFor, type CliResult} from '../helpers/cli.js'
 import {ROLE_COMMANDS, seedTopic} from '../helpers/command-table.js'
@@ -446,5 +446,33 @@ describe('TLS on a cluster (tls-cluster yes, client certificates required)', () 
     const wrongCa = await runCli(['lag', '--redis-url', cluster.seedUrl, '--tls-ca', certificates.otherCaFile, '--tls-cert', certificates.clientCertFile, '--tls-key', certificates.clientKeyFile])
     expect(wrongCa.code).toBe(3)
     expect(wrongCa.stderr).toMatch(/TLS|certificate/)
+  })
+})
+
+describe('a one-node cluster', () => {
+  let node: RedisServer | undefined
+
+  afterAll(async () => {
+    await node?.stop()
+  })
+
+  it('that names no address of its own is refused with the fix (exit 2); with cluster-announce-ip every command works', async () => {
+    node = await RedisServer.start({args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf']})
+    const admin = await node.client()
+    await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383')
+    await waitFor(async () => String(await admin.call('CLUSTER', 'INFO')).includes('cluster_state:ok'), 20_000, 'cluster_state:ok')
+    const unnamed = await runCli(['publish', 'solo.orders', '--data', '{}', '-u', node.url])
+    expect(unnamed.code).toBe(2)
+    expect(unnamed.stderr).toMatch(/names no address for the nodes serving its slots/)
+    expect(unnamed.stderr).toMatch(/Hint: set cluster-announce-ip/)
+    expect(await admin.exists('solo.orders')).toBe(0)
+
+    await admin.config('SET', 'cluster-announce-ip', '127.0.0.1')
+    expect((await runCli(['publish', 'solo.orders', '--ndjson', '-', '-u', node.url], {input: ndjson(20)})).code).toBe(0)
+    const worked = await runCli(['work', RECORDER, '--topic', 'solo.orders', '--group', 'g', '--until-empty', '-u', node.url], {env: {QCTL_TEST_LOG: join(dir, 'solo.log')}})
+    expect(worked.code, worked.stderr).toBe(0)
+    const lag = await runCli(['lag', '--json', '-u', node.url])
+    expect(jsonOf<LagRow[]>(lag)).toEqual([expect.objectContaining({topic: 'solo.orders', group: 'g', lag: 0, pending: 0, node: `127.0.0.1:${node.port}`})])
+    admin.disconnect()
   })
 })

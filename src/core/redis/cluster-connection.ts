@@ -90,6 +90,7 @@ export async function openCluster(connection: ResolvedConnection, options: OpenO
   })
   try {
     await Promise.race([cluster.connect(), deadline])
+    if (cluster.nodes('master').length === 0) throw noAddressError(connection)
     if (target.db !== 0) await checkDatabase(cluster, connection)
     established = true
     return cluster
@@ -101,6 +102,16 @@ export async function openCluster(connection: ResolvedConnection, options: OpenO
     clearTimeout(timer)
   }
 }
+
+/**
+ * The slot map named no node qctl can reach: CLUSTER SLOTS gave every slot an empty host. A cluster
+ * node that never met another does not know its own address (a one-node cluster), and ioredis
+ * skips such entries rather than use the address it asked (as the cluster spec says clients may).
+ */
+const noAddressError = (connection: ResolvedConnection): QctlError =>
+  usageError(`the cluster at ${clusterAddress(connection)} names no address for the nodes serving its slots (CLUSTER SLOTS gives an empty host: a node that never met another does not know its own)`, {
+    suggestion: 'set cluster-announce-ip (or cluster-announce-hostname) on each node, e.g. CONFIG SET cluster-announce-ip 10.0.0.5',
+  })
 
 /** Why no seed gave a slot map, in qctl's words. */
 function clusterConnectError(error: unknown, connection: ResolvedConnection): unknown {

@@ -177,6 +177,11 @@ export function classifyRedisError(error: unknown, context: RedisErrorContext, f
     })
   }
 
+  // ioredis's Cluster with no node to send to (every seed and node down, or a slot map naming none).
+  if (/^(None of startup nodes is available|Failed to refresh slots cache|Cluster is (disconnected|disconnecting|ended))/.test(message)) {
+    return new QctlError('REDIS_UNAVAILABLE', `cannot reach any node of the Redis Cluster at ${context.address} (${message.replace(/\.$/, '')})`, {cause: error})
+  }
+
   // A cluster node reached as if it were a single server (QCTL_REDIS_CLUSTER=0): the key lives on another node.
   if (/^(MOVED|ASK) \d+ /.test(message)) {
     return new QctlError('USAGE', `${context.address} is a Redis Cluster node and the key lives on another node (${message}): let qctl use cluster mode (--cluster, or leave QCTL_REDIS_CLUSTER unset)`, {cause: error})

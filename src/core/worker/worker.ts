@@ -239,8 +239,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Say when a connection drops and comes back (the client reconnects by itself, with capped backoff). */
   private watchConnection(client: RedisClient, role: string): RedisClient {
     let lost = false
-    client.on('reconnecting', (delayMs: number) => {
-      if (!lost && !this.stopping) this.emit('warning', {message: `lost the ${role} connection to Redis; reconnecting (next try in ${delayMs}ms)`})
+    // A cluster says when it reconnects, but not after how long.
+    client.on('reconnecting', (delayMs?: number) => {
+      const next = typeof delayMs === 'number' ? ` (next try in ${delayMs}ms)` : ''
+      if (!lost && !this.stopping) this.emit('warning', {message: `lost the ${role} connection to Redis; reconnecting${next}`})
       lost = true
     })
     client.on('ready', () => {

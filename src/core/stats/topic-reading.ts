@@ -130,6 +130,7 @@ export async function readTopics(redis: RedisClient, reads: readonly TopicRead[]
  * one cluster primary: then `callPerSlot`, and no redirection is followed: a MOVED fails it).
  */
 export async function readOnOneNode(redis: Redis, reads: readonly TopicRead[], options: ReadTopicsOptions, callPerSlot: boolean): Promise<RawTopic[]> {
+  if (reads.length === 0) return []
   if (!commandsOnly.has(redis)) {
     try {
       return await readWithScript(redis, reads, options, callPerSlot)

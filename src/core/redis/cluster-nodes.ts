@@ -57,6 +57,22 @@ export function isRedirection(error: unknown): boolean {
 }
 
 /**
+ * The retries of one piece of cluster work that meets redirections: the same bounds as ioredis's own
+ * (CLUSTER_RETRY: every 250 ms for up to 30 s). `mayRetry(error)` says whether this error may be
+ * tried again; `again()` waits and reads the slot map afresh before the next try.
+ */
+export function redirectionRetries(cluster: Cluster): {mayRetry: (error: unknown) => boolean; again: () => Promise<void>} {
+  const deadline = Date.now() + CLUSTER_RETRY_MS
+  return {
+    mayRetry: (error) => isRedirection(error) && Date.now() < deadline,
+    async again() {
+      await sleep(CLUSTER_RETRY.retryDelayOnFailover)
+      await refreshSlots(cluster)
+    },
+  }
+}
+
+/**
  * Run `work` once per primary with the items whose key it owns, in parallel, and give the results
  * back in the items' order. A part that meets a redirection (isRedirection: a slot migrated, a
  * failover) is sent again, regrouped by a fresh slot map, every 250 ms for up to 30 s (the same
@@ -65,12 +81,9 @@ export function isRedirection(error: unknown): boolean {
 export async function onEachOwner<T, R>(cluster: Cluster, items: readonly T[], keyOf: (item: T) => string, work: (node: ClusterNode, part: T[]) => Promise<R[]>): Promise<R[]> {
   const results = new Array<R>(items.length)
   let waiting = items.map((item, index) => ({item, index}))
-  const deadline = Date.now() + CLUSTER_RETRY_MS
+  const retries = redirectionRetries(cluster)
   for (let attempt = 0; waiting.length > 0; attempt++) {
-    if (attempt > 0) {
-      await sleep(CLUSTER_RETRY.retryDelayOnFailover)
-      await refreshSlots(cluster)
-    }
+    if (attempt > 0) await retries.again()
     const nodes = new Map(primaries(cluster).map((node) => [node.address, node]))
     const parts = new Map<ClusterNode, Array<{item: T; index: number}>>()
     for (const entry of waiting) {
@@ -90,14 +103,12 @@ export async function onEachOwner<T, R>(cluster: Cluster, items: readonly T[], k
             results[index] = replies[at] as R
           })
         } catch (error) {
-          if (!isRedirection(error) || Date.now() >= deadline) throw error
-          lastError = error
+          if (!retries.mayRetry(error)) throw error
           failed.push(...part)
         }
       }),
     )
     waiting = failed
-    if (waiting.length > 0 && Date.now() >= deadline) throw lastError
   }
   return results
 }
@@ -108,15 +119,14 @@ export async function onEachOwner<T, R>(cluster: Cluster, items: readonly T[], k
  * scan over the new slot map (bounded as `onEachOwner`): no key is missed for a node that left.
  */
 export async function scanEachPrimary(cluster: Cluster, scanArgs: ReadonlyArray<string | number>): Promise<Map<string, Set<string>>> {
-  const deadline = Date.now() + CLUSTER_RETRY_MS
+  const retries = redirectionRetries(cluster)
   for (;;) {
     try {
       const perNode = await Promise.all(primaries(cluster).map(async ({address, redis}) => [address, new Set(await scanAll(redis, scanArgs))] as const))
       return new Map(perNode)
     } catch (error) {
-      if (!isRedirection(error) || Date.now() >= deadline) throw error
-      await sleep(CLUSTER_RETRY.retryDelayOnFailover)
-      await refreshSlots(cluster)
+      if (!retries.mayRetry(error)) throw error
+      await retries.again()
     }
   }
 }

@@ -1,8 +1,6 @@
 import type {Cluster} from 'ioredis'
 
-import {sleep} from '../sleep.js'
-import {CLUSTER_RETRY, CLUSTER_RETRY_MS} from '../redis/cluster-connection.js'
-import {isRedirection, ownerOf, primaries, refreshSlots, type ClusterNode} from '../redis/cluster-nodes.js'
+import {ownerOf, primaries, redirectionRetries, type ClusterNode} from '../redis/cluster-nodes.js'
 import type {FocusDetail, TopicSnapshot} from './snapshot.js'
 import {readSnapshot, type NotAStream, type SnapshotExtras} from './snapshot-source.js'
 
@@ -47,17 +45,13 @@ export async function readClusterSnapshot(cluster: Cluster, topics: readonly str
   ;(extras.deadLetterStreams ?? []).forEach((stream, index) => order.set(`\u0000${stream}`, topics.length + index))
   let waiting = {topics: [...topics], deadLetterStreams: [...(extras.deadLetterStreams ?? [])], focus: extras.focus ?? null}
   const scanned = new Set<string>()
-  const deadline = Date.now() + CLUSTER_RETRY_MS
+  const retries = redirectionRetries(cluster)
   for (let attempt = 0; ; attempt++) {
-    if (attempt > 0) {
-      await sleep(CLUSTER_RETRY.retryDelayOnFailover)
-      await refreshSlots(cluster)
-    }
+    if (attempt > 0) await retries.again()
     const nodes = primaries(cluster)
     result.nodes = nodes.map((node) => node.address)
     const parts = partition(cluster, nodes, waiting.topics, waiting.deadLetterStreams, waiting.focus?.topic)
     const failed: NodePart[] = []
-    let lastError: unknown
     await Promise.all(
       parts.map(async (part) => {
         const address = part.node.address
@@ -78,14 +72,12 @@ export async function readClusterSnapshot(cluster: Cluster, topics: readonly str
             scanned.add(address)
           }
         } catch (error) {
-          if (!isRedirection(error) || Date.now() >= deadline) throw error
-          lastError = error
+          if (!retries.mayRetry(error)) throw error
           failed.push(part)
         }
       }),
     )
     if (failed.length === 0) break
-    if (Date.now() >= deadline) throw lastError
     waiting = {
       topics: failed.flatMap((part) => part.topics),
       deadLetterStreams: failed.flatMap((part) => part.deadLetterStreams),

@@ -110,7 +110,7 @@ export async function openCluster(connection: ResolvedConnection, options: OpenO
  */
 const noAddressError = (connection: ResolvedConnection): QctlError =>
   usageError(`the cluster at ${clusterAddress(connection)} names no address for the nodes serving its slots (CLUSTER SLOTS gives an empty host: a node that never met another does not know its own)`, {
-    suggestion: 'set cluster-announce-ip (or cluster-announce-hostname) on each node, e.g. CONFIG SET cluster-announce-ip 10.0.0.5',
+    suggestion: 'set cluster-announce-ip (or cluster-announce-hostname) on each node, e.g. cluster-announce-ip 10.0.0.5 in its configuration, and restart it (Valkey 8 keeps answering its cached slot map after a CONFIG SET)',
   })
 
 /** Why no seed gave a slot map, in qctl's words. */

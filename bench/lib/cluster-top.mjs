@@ -7,7 +7,7 @@
 // redirection or a lost node: none should appear in a quiet window).
 import {join} from 'node:path'
 
-import {spawnInPty} from './pty-child.mjs'
+import {spawnInPty, terminalEnv} from './pty-child.mjs'
 import {startRedisCluster} from './redis-cluster.mjs'
 import {startRoundTripProxy} from './round-trip-proxy.mjs'
 
@@ -16,16 +16,6 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const plain = (text) => text.replaceAll(/\u001B\[[0-9;?]*[ -/]*[@-~]/g, '')
 const TOPICS_PER_PRIMARY = 30
 
-/** The environment a user at a terminal would have: none of the bench's own or CI's settings. */
-function terminalEnv() {
-  const env = {}
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith('QCTL_') || ['REDIS_URL', 'DEBUG', 'NO_COLOR', 'CI', 'FORCE_COLOR'].includes(key)) continue
-    env[key] = value
-  }
-  env.TERM ??= 'xterm-256color'
-  return env
-}
 
 /** Returns {perNode: [{port, roundTrips, perRefresh, connections}], refreshes, windowMs}. */
 export async function topRoundTripsPerPrimary({repoRoot, log, refreshes = 20, warmupMs = 3000}) {

@@ -4,14 +4,14 @@
 import os from 'node:os'
 
 /** Busy CPU time of the whole machine so far, in ms (10 ms resolution on Linux). */
-function machineBusyMs() {
+export function machineBusyMs() {
   let busy = 0
   for (const {times} of os.cpus()) busy += times.user + times.nice + times.sys + times.irq
   return busy
 }
 
 /** used_cpu_user + used_cpu_sys of the redis-server, in ms. */
-async function redisCpuMs(admin) {
+export async function redisCpuMs(admin) {
   const info = await admin.info('cpu')
   const field = (name) => Number(info.match(new RegExp(`^${name}:([\\d.]+)`, 'm'))?.[1] ?? 0)
   return (field('used_cpu_user') + field('used_cpu_sys')) * 1000

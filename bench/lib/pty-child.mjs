@@ -126,3 +126,14 @@ export async function spawnInPty(file, args, {cwd, env = process.env, cols = 200
     kill: (signal = 'SIGKILL') => handle.kill(signal),
   }
 }
+
+/** The environment a user at a terminal would have: none of the bench's own or CI's settings. */
+export function terminalEnv() {
+  const env = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key.startsWith('QCTL_') || ['REDIS_URL', 'DEBUG', 'NO_COLOR', 'CI', 'FORCE_COLOR'].includes(key)) continue
+    env[key] = value
+  }
+  env.TERM ??= 'xterm-256color'
+  return env
+}

@@ -29,6 +29,7 @@ import {join} from 'node:path'
 
 import {groupInfo, lastJsonLine} from '../lib/backlog.mjs'
 import {parseJsonOutput, runNode} from '../lib/child.mjs'
+import {machineBusyMs, redisCpuMs} from '../lib/cpu-meter.mjs'
 import {ensureNdjson} from '../lib/ndjson-data.mjs'
 import {topRoundTripsPerPrimary} from '../lib/cluster-top.mjs'
 import {startRedisCluster} from '../lib/redis-cluster.mjs'
@@ -53,20 +54,6 @@ const fmt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') :
 const fixed = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '–')
 /** A derived rate to 2 significant digits (an estimate: more digits would claim more than it knows). */
 const approx = (n) => (Number.isFinite(n) ? fmt(Number(n.toPrecision(2))) : '–')
-
-/** Busy CPU time of the whole machine so far, in ms (10 ms resolution on Linux). */
-function machineBusyMs() {
-  let busy = 0
-  for (const {times} of os.cpus()) busy += times.user + times.nice + times.sys + times.irq
-  return busy
-}
-
-/** used_cpu_user + used_cpu_sys of one redis-server, in ms. */
-async function redisCpuMs(admin) {
-  const info = await admin.info('cpu')
-  const field = (name) => Number(info.match(new RegExp(`^${name}:([\\d.]+)`, 'm'))?.[1] ?? 0)
-  return (field('used_cpu_user') + field('used_cpu_sys')) * 1000
-}
 
 /** Start measuring CPU of the machine, every node behind `admins` and this runner; call the result with the clients' CPU ms. */
 async function startMeter(admins) {

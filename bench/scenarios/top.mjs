@@ -19,7 +19,7 @@ import {Redis} from 'ioredis'
 
 import {makeRecord, prng} from '../lib/ndjson-data.mjs'
 import {deleteMatching} from '../lib/redis-keys.mjs'
-import {processCpuSeconds, processMemory, spawnInPty} from '../lib/pty-child.mjs'
+import {processCpuSeconds, processMemory, spawnInPty, terminalEnv} from '../lib/pty-child.mjs'
 import {startRoundTripProxy} from '../lib/round-trip-proxy.mjs'
 import {interleavedRounds} from '../lib/rounds.mjs'
 import {summary} from '../lib/stats.mjs'
@@ -46,16 +46,6 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 // eslint-disable-next-line no-control-regex
 const plain = (text) => text.replaceAll(/\u001B\[[0-9;?]*[ -/]*[@-~]/g, '')
 
-/** The environment a user at a terminal would have: none of the bench's own or CI's settings. */
-function terminalEnv() {
-  const env = {}
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith('QCTL_') || ['REDIS_URL', 'DEBUG', 'NO_COLOR', 'CI', 'FORCE_COLOR'].includes(key)) continue
-    env[key] = value
-  }
-  env.TERM ??= 'xterm-256color'
-  return env
-}
 
 /**
  * The background load: a producer (LOAD_BATCH XADDs every LOAD_TICK_MS, round-robin over the

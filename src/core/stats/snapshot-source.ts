@@ -1,18 +1,16 @@
 import type {Redis} from 'ioredis'
 
+import {missingTopicsError} from '../errors.js'
+import {deadLetterKey, isReplayKey, retryDueKey, topicsOfDeadLetterKey} from '../keys.js'
 import {commandTimeoutOf, isCluster, setCommandTimeout, type RedisClient} from '../redis/client.js'
 import {scanEachPrimary} from '../redis/cluster-nodes.js'
-
-import {missingTopicsError} from '../errors.js'
-
-import {deadLetterKey, isReplayKey, retryDueKey, topicsOfDeadLetterKey} from '../keys.js'
 import {keyTypes, topicNotAStream} from '../redis/key-type.js'
 import {classifyRedisError, type RedisErrorContext} from '../redis/redis-errors.js'
 import {firstLineOf, isNoGroup, isNoSuchKey, isWrongType} from '../redis/reply-errors.js'
+import {readClusterSnapshot} from './cluster-snapshot.js'
 import {consumerDetail, pendingDetail} from './details.js'
 import type {Focus, FocusDetail, GroupSnapshot, Snapshot, SnapshotSource, TopicSnapshot} from './snapshot.js'
 import {lagWithReplay, readOnOneNode, type RawGroup, type TopicRead} from './topic-reading.js'
-import {readClusterSnapshot} from './cluster-snapshot.js'
 import {deadLetterKeyWarning, findStreams, skippedTopicWarning, streamScanArgs, withoutDeadLetterStreams} from './topic-stats.js'
 import {infoObject} from './xinfo.js'
 
@@ -108,7 +106,7 @@ class ReplyReader {
   }
 }
 
-const scanArgs = (cursor: string, match: string): Array<string | number> => [cursor, 'MATCH', match, 'COUNT', SCAN_STEP, 'TYPE', 'stream']
+const scanArgs = (cursor: string, match: string): Array<string | number> => [cursor, ...streamScanArgs(match, SCAN_STEP)]
 
 /**
  * One reading of many topics in ONE round trip, whatever their number: the topics, their groups,

@@ -1,11 +1,9 @@
+import {deadLetterKey, isDeadLetterKey, isReplayKey, topicsOfDeadLetterKey} from '../keys.js'
 import {isCluster, type RedisClient} from '../redis/client.js'
 import {scanEachPrimary} from '../redis/cluster-nodes.js'
-
-import {deadLetterKey, isDeadLetterKey, isReplayKey, topicsOfDeadLetterKey} from '../keys.js'
 import {keyTypes, notAStreamText, topicNotAStream} from '../redis/key-type.js'
 import {lagWithReplay, readTopics} from './topic-reading.js'
 import {idMs} from './xinfo.js'
-
 
 /** Lag is counted exactly up to this many entries when Redis cannot tell it. */
 export const LAG_COUNT_LIMIT = 1000
@@ -170,8 +168,8 @@ const orphanedDeadLetters = (topic: string, deadLetters: number, node: string | 
   node,
 })
 
-/** SCAN's arguments after the cursor, for stream keys matching a glob. */
-export const streamScanArgs = (match: string): Array<string | number> => ['MATCH', match, 'COUNT', 1000, 'TYPE', 'stream']
+/** SCAN's arguments after the cursor, for stream keys matching a glob, `count` keys looked at per step. */
+export const streamScanArgs = (match: string, count = 1000): Array<string | number> => ['MATCH', match, 'COUNT', count, 'TYPE', 'stream']
 
 /** Every stream key in the database (SCAN … TYPE stream), optionally matching a glob; on a cluster, of every primary. */
 export async function findStreams(redis: RedisClient, match: string): Promise<Set<string>> {

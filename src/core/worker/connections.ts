@@ -1,6 +1,5 @@
 import {isCluster, type RedisClient} from '../redis/client.js'
 import {ownerNode} from '../redis/cluster-nodes.js'
-
 import {sleep} from '../sleep.js'
 
 /**

@@ -1,7 +1,6 @@
 import type {EventEmitter} from 'node:events'
 
 import type {RedisClient} from '../redis/client.js'
-
 import type {AckBatcher} from './ack-batcher.js'
 import type {ConnectionHealth} from './connections.js'
 import type {GroupOps} from './group-ops.js'

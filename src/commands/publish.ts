@@ -34,6 +34,7 @@ export default class Publish extends BaseCommand<typeof Publish> {
     'max-payload': bytesFlag({summary: 'Reject payloads larger than this, before sending.', default: 1024 * 1024, defaultHelp: async () => '1MiB'}),
     'skip-invalid': Flags.boolean({summary: 'Skip invalid lines (reported with their line numbers) instead of stopping.'}),
     'skip-lines': Flags.integer({summary: 'Skip the first N input lines (resume an interrupted NDJSON publish).', min: 0, default: 0}),
+    partition: Flags.integer({summary: 'Publish every message to this partition of a partitioned topic (default: by key, murmur2(key) mod N; keyless messages spread batch by batch).', min: 0, helpValue: '<n>'}),
   }
 
   async run(): Promise<PublishResult> {
@@ -58,6 +59,7 @@ export default class Publish extends BaseCommand<typeof Publish> {
           maxPayloadBytes: flags['max-payload'],
           skipInvalid: flags['skip-invalid'],
           skipLines: flags['skip-lines'],
+          partition: flags.partition,
         },
         {
           signal: this.interruptSignal(),

@@ -13,6 +13,7 @@ export const ExitCode = {
   notFound: 6,
   handlerLoad: 7,
   gateFailed: 8,
+  conflict: 9,
   interrupted: 130,
 } as const
 
@@ -30,6 +31,9 @@ export type ErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'NOT_FOUND'
   | 'STREAM_EXHAUSTED'
+  | 'BAD_METADATA'
+  | 'ALREADY_EXISTS'
+  | 'CONFLICT'
   | 'HANDLER_LOAD_FAILED'
   | 'GATE_FAILED'
   | 'INTERRUPTED'
@@ -45,6 +49,12 @@ const exitCodeOf: Record<ErrorCode, ExitCodeValue> = {
   NOT_FOUND: ExitCode.notFound,
   // The stream in Redis can take no more entries: a data problem, and retrying will not help.
   STREAM_EXHAUSTED: ExitCode.data,
+  // A partitioned topic's metadata that qctl did not write (or a newer qctl did): the data in Redis, not the input.
+  BAD_METADATA: ExitCode.data,
+  // `topic create` of a topic that exists: a conflict scripts can tell from other failures.
+  ALREADY_EXISTS: ExitCode.conflict,
+  // A change refused because someone else changed the same thing first (`topic alter` racing another).
+  CONFLICT: ExitCode.conflict,
   HANDLER_LOAD_FAILED: ExitCode.handlerLoad,
   GATE_FAILED: ExitCode.gateFailed,
   INTERRUPTED: ExitCode.interrupted,

@@ -21,6 +21,23 @@ export function hashTag(key: string): string | undefined {
 export const topicStreamKey = (topic: string): string => topic
 
 /**
+ * The metadata hash of a partitioned topic (`qctl topic create`): its partition count, the stream
+ * of each partition, creation time and version (src/core/partitions/metadata.ts). A topic without
+ * one is a plain stream: one partition, the stream itself.
+ */
+export const TOPIC_METADATA_PREFIX = 'qctl:topic:'
+export const topicMetadataKey = (topic: string): string => `${TOPIC_METADATA_PREFIX}${topic}`
+
+/**
+ * The stream of one partition of a partitioned topic: `{<topic>:p<index>:<salt>}`, the whole name
+ * its own hash tag, so each partition has a slot of its own (the salt is chosen so that the slots
+ * spread over the cluster: src/core/partitions/placement.ts) and the keys derived from it (its
+ * dead-letter stream `{…}:dlq`, retry and replay keys) share that slot. The name is stored in the
+ * topic's metadata, never parsed back.
+ */
+export const partitionStreamKey = (topic: string, index: number, salt: string): string => `{${topic}:p${index}:${salt}}`
+
+/**
  * A key that belongs to a topic: `<topic>:<suffix>` when the topic already has a hash tag,
  * otherwise `{<topic>}:<suffix>`, whose hash tag is the whole topic name, so it lands in the
  * slot of the topic key. A topic with braces but no usable tag cannot be tagged that way; it

@@ -37,6 +37,10 @@ export function encodeEnvelope(parts: EnvelopeParts): FieldValue[] {
   return fields
 }
 
+/** The key of an envelope built by encodeEnvelope (it follows the payload), or undefined. */
+export const keyOfEnvelope = (fields: readonly FieldValue[]): string | undefined =>
+  fields[2] === WireField.key ? String(fields[3]) : undefined
+
 /** Serialise headers for the `headers` field; `undefined` when there are none. */
 export function encodeHeaders(headers: Readonly<Record<string, string>>): string | undefined {
   return Object.keys(headers).length === 0 ? undefined : JSON.stringify(headers)

@@ -8,18 +8,28 @@ import {formatCount, formatDuration, plural, ratePerSecond} from './numbers.js'
 export const formatPublishProgress = (topic: string, progress: PublishProgress, elapsedMs: number): string =>
   `publishing to ${topic}: ${plural(progress.published, 'message')} (${formatCount(ratePerSecond(progress.published, elapsedMs))} msg/s)`
 
+/** Partitions listed one by one up to this many; beyond, only how many received messages. */
+const LISTED_PARTITIONS = 16
+
+/** `over 3 partitions: p0 120, p1 130, p5 250`. */
+function partitionCounts(partitions: NonNullable<PublishResult['partitions']>): string {
+  const over = `over ${plural(partitions.length, 'partition')}`
+  if (partitions.length > LISTED_PARTITIONS) return over
+  return `${over}: ${partitions.map((partition) => `p${partition.partition} ${formatCount(partition.published)}`).join(', ')}`
+}
+
 /** The summary printed when a publish finishes. */
 export function formatPublishSummary(result: PublishResult, style: ChalkInstance): string[] {
   const lines: string[] = []
   if (result.published === 0) {
     lines.push(`Nothing published to ${style.bold(result.topic)}: the input has no messages.`)
   } else if (result.id !== undefined) {
-    lines.push(`Published 1 message to ${style.bold(result.topic)}: ${result.id}`)
+    const partition = result.partition === undefined ? '' : `, partition ${result.partition}`
+    lines.push(`Published 1 message to ${style.bold(result.topic)}${partition}: ${result.id}`)
   } else {
     const rate = formatCount(ratePerSecond(result.published, result.durationMs))
-    lines.push(
-      `Published ${plural(result.published, 'message')} to ${style.bold(result.topic)} in ${formatDuration(result.durationMs)} (${rate} msg/s), ids ${result.firstId} … ${result.lastId}`,
-    )
+    const where = result.partitions === undefined ? `, ids ${result.firstId} … ${result.lastId}` : `, ${partitionCounts(result.partitions)}`
+    lines.push(`Published ${plural(result.published, 'message')} to ${style.bold(result.topic)} in ${formatDuration(result.durationMs)} (${rate} msg/s)${where}`)
   }
   if (result.skipped > 0) {
     const more = result.skipped > result.skippedLines.length ? ', …' : ''

@@ -1,7 +1,8 @@
 import type {RedisClient} from '../redis/client.js'
 import {isErrorReply, SCRIPT_DENIED} from '../redis/redis-errors.js'
 import {callScript, XADD_BATCH} from '../scripts.js'
-import type {FieldValue} from '../wire-format.js'
+import type {PartitionRouter} from '../partitions/router.js'
+import {keyOfEnvelope, type FieldValue} from '../wire-format.js'
 
 export interface PublisherLimits {
   /** Entries per batch (one script call, or one pipeline). */
@@ -17,10 +18,29 @@ export const DEFAULT_PUBLISHER_LIMITS: PublisherLimits = {batchSize: 1000, batch
 /** What Redis has acknowledged so far. */
 export interface PublishProgress {
   published: number
+  /** On a partitioned topic IDs belong to their partition: these are undefined, see `partitions`. */
   firstId: string | undefined
   lastId: string | undefined
   /** Every input line up to this one is acknowledged (or was skipped): resume after it. */
   lastAckedLine: number
+}
+
+/** What one partition of a partitioned topic received. */
+export interface PartitionProgress {
+  partition: number
+  stream: string
+  published: number
+  firstId: string
+  lastId: string
+}
+
+/**
+ * Where a publisher writes: the streams of a topic's partitions (one for a plain stream) and the
+ * router that picks each message's partition (partitions/router.ts).
+ */
+export interface PublishTarget {
+  streams: readonly string[]
+  router: PartitionRouter
 }
 
 /** Entries of batches that were already sent when an earlier batch failed, and were stored all the same. */
@@ -41,6 +61,10 @@ interface Batch {
   entries: FieldValue[][]
   lines: number[]
   bytes: number
+  /** Each entry's partition (a partitioned topic only). */
+  partitions: number[] | undefined
+  /** The partition of the batch's keyless entries, chosen when its first entry came. */
+  keyless: number
 }
 
 /** Entries acknowledged in order, then possibly the error that stopped the batch. */
@@ -52,6 +76,19 @@ interface BatchOutcome {
    * nobody knows. An error reply, or the script's reply that it stopped, says what was added.
    */
   unanswered: number
+  /** Lines stored after the first entry that was not (other partitions of the batch, or pipelined XADDs after a refused one). */
+  beyond: number[]
+  /** Per partition, what was stored of the batch (a partitioned topic only). */
+  perPartition?: Map<number, {count: number; first: string; last: string}>
+}
+
+/** The outcome of one stream's part of a batch: a prefix of its entries stored, then maybe an error. */
+interface PartOutcome {
+  ids: {count: number; first: string | undefined; last: string | undefined}
+  error: unknown
+  unanswered: number
+  /** Indexes (in the part) stored after the first that was not. */
+  beyond: number[]
 }
 
 type ScriptReply = [added: number, first: string | null, last: string | null, error: string | null]
@@ -83,7 +120,11 @@ function xaddError(message: string): Error {
  */
 export class BatchPublisher {
   readonly progress: PublishProgress = {published: 0, firstId: undefined, lastId: undefined, lastAckedLine: 0}
-  private current: Batch = {entries: [], lines: [], bytes: 0}
+  private current: Batch
+  /** Per partition, what it received (a partitioned topic only). */
+  private readonly partitionProgress = new Map<number, PartitionProgress>()
+  private readonly streams: readonly string[]
+  private readonly router: PartitionRouter | undefined
   private readonly inFlight: Array<Promise<void>> = []
   private failure: unknown
   private later: StoredAfterFailure = {count: 0, firstLine: 0, lastLine: 0}
@@ -93,17 +134,37 @@ export class BatchPublisher {
   /** Until one batch got through, send one at a time: a fallback must not reorder batches. */
   private transportConfirmed = false
 
+  /** `target`: a stream, or a partitioned topic's streams and router. */
   constructor(
     private readonly client: RedisClient,
-    private readonly topic: string,
+    target: string | PublishTarget,
     private readonly limits: PublisherLimits = DEFAULT_PUBLISHER_LIMITS,
     private transport: Transport = 'script',
-  ) {}
+  ) {
+    this.streams = typeof target === 'string' ? [target] : target.streams
+    // One stream needs no routing: the plain topic's path stays as it was.
+    this.router = typeof target === 'string' || target.streams.length === 1 ? undefined : target.router
+    this.current = this.emptyBatch()
+  }
+
+  /** Per partition, what was published (a partitioned topic), in partition order. */
+  get partitions(): PartitionProgress[] | undefined {
+    return this.router === undefined ? undefined : [...this.partitionProgress.values()].sort((a, b) => a.partition - b.partition)
+  }
+
+  private emptyBatch(): Batch {
+    return {entries: [], lines: [], bytes: 0, partitions: this.router === undefined ? undefined : [], keyless: 0}
+  }
 
   /** Queue one entry; call `waitForRoom()` when `isFull` before queueing more. */
   push(line: number, fields: FieldValue[]): void {
     this.throwIfFailed()
     const batch = this.current
+    if (this.router !== undefined && batch.partitions !== undefined) {
+      if (batch.entries.length === 0) batch.keyless = this.router.keylessForNextBatch()
+      const key = keyOfEnvelope(fields)
+      batch.partitions.push(key === undefined ? batch.keyless : this.router.ofKey(key))
+    }
     batch.entries.push(fields)
     batch.lines.push(line)
     batch.bytes += (fields[1] as FieldValue).length
@@ -171,7 +232,7 @@ export class BatchPublisher {
   sendQueued(): void {
     const batch = this.current
     if (batch.entries.length === 0) return
-    this.current = {entries: [], lines: [], bytes: 0}
+    this.current = this.emptyBatch()
     // ioredis refuses at once, unsent, a command for a connection it knows is down: not in doubt.
     const sent = this.client.status === 'ready'
     const settled: Promise<void> = this.send(batch)
@@ -183,39 +244,87 @@ export class BatchPublisher {
   }
 
   private async send(batch: Batch): Promise<BatchOutcome> {
+    if (batch.partitions === undefined) {
+      const outcome = await this.sendPart(this.streams[0] as string, batch.entries)
+      return {...outcome, beyond: outcome.beyond.map((index) => batch.lines[index] as number)}
+    }
+    return this.sendPartitioned(batch, batch.partitions)
+  }
+
+  /**
+   * A batch over several partitions: one part per partition (its entries in input order), sent
+   * together (on a cluster, each to its node). The batch's acknowledged prefix ends at its first
+   * entry not stored; entries of other parts stored after it count as stored after a failure.
+   */
+  private async sendPartitioned(batch: Batch, partitions: readonly number[]): Promise<BatchOutcome> {
+    const parts = new Map<number, number[]>()
+    partitions.forEach((partition, index) => {
+      const part = parts.get(partition)
+      if (part === undefined) parts.set(partition, [index])
+      else part.push(index)
+    })
+    const sent = [...parts].map(async ([partition, indexes]) => ({
+      partition,
+      indexes,
+      outcome: await this.sendPart(this.streams[partition] as string, indexes.map((index) => batch.entries[index] as FieldValue[])),
+    }))
+    const results = await Promise.all(sent)
+    const stored = new Array<boolean>(batch.entries.length).fill(false)
+    let firstMissing = batch.entries.length
+    let error: unknown
+    let unanswered = 0
+    const perPartition = new Map<number, {count: number; first: string; last: string}>()
+    for (const {partition, indexes, outcome} of results) {
+      unanswered += outcome.unanswered
+      for (let at = 0; at < outcome.ids.count; at++) stored[indexes[at] as number] = true
+      for (const at of outcome.beyond) stored[indexes[at] as number] = true
+      if (outcome.ids.count > 0) perPartition.set(partition, {count: outcome.ids.count, first: outcome.ids.first as string, last: outcome.ids.last as string})
+      const missing = indexes[outcome.ids.count]
+      if (missing !== undefined && missing < firstMissing) {
+        firstMissing = missing
+        error = outcome.error ?? new Error('a part of the batch was not stored')
+      }
+    }
+    const beyond: number[] = []
+    for (let index = firstMissing + 1; index < stored.length; index++) if (stored[index] === true) beyond.push(batch.lines[index] as number)
+    return {ids: {count: firstMissing, first: undefined, last: undefined}, error, unanswered, beyond, perPartition}
+  }
+
+  /** One stream's part of a batch, by script (falling back to pipelined XADDs when scripts are refused). */
+  private async sendPart(stream: string, entries: readonly FieldValue[][]): Promise<PartOutcome> {
     if (this.transport === 'script') {
       try {
-        return await this.sendScript(batch)
+        return await this.sendScript(stream, entries)
       } catch (error) {
-        if (!isScriptDenied(error)) return {ids: {count: 0, first: undefined, last: undefined}, error, unanswered: isErrorReply(error) ? 0 : batch.entries.length}
-        // The script never ran, so nothing of this batch was added: resend it as plain XADDs.
+        if (!isScriptDenied(error)) return {ids: {count: 0, first: undefined, last: undefined}, error, unanswered: isErrorReply(error) ? 0 : entries.length, beyond: []}
+        // The script never ran, so nothing of this part was added: resend it as plain XADDs.
         this.transport = 'pipeline'
       }
     }
-    return this.sendPipeline(batch)
+    return this.sendPipeline(stream, entries)
   }
 
-  private async sendScript(batch: Batch): Promise<BatchOutcome> {
-    const width = batch.entries[0]?.length ?? 0
-    const args: FieldValue[] = [this.topic, String(width)]
-    for (const entry of batch.entries) for (const value of entry) args.push(value)
+  private async sendScript(stream: string, entries: readonly FieldValue[][]): Promise<PartOutcome> {
+    const width = entries[0]?.length ?? 0
+    const args: FieldValue[] = [stream, String(width)]
+    for (const entry of entries) for (const value of entry) args.push(value)
     const [added, first, last, error] = (await callScript(this.client, XADD_BATCH, args)) as ScriptReply
     // The script replies with what it added and the XADD that stopped it: nothing is in doubt.
-    return {ids: {count: added, first: first ?? undefined, last: last ?? undefined}, error: error === null ? undefined : xaddError(error), unanswered: 0}
+    return {ids: {count: added, first: first ?? undefined, last: last ?? undefined}, error: error === null ? undefined : xaddError(error), unanswered: 0, beyond: []}
   }
 
-  private async sendPipeline(batch: Batch): Promise<BatchOutcome> {
+  private async sendPipeline(stream: string, entries: readonly FieldValue[][]): Promise<PartOutcome> {
     const pipeline = this.client.pipeline()
-    for (const entry of batch.entries) pipeline.xadd(this.topic, '*', ...entry)
-    const outcome: BatchOutcome = {ids: {count: 0, first: undefined, last: undefined}, error: undefined, unanswered: 0}
+    for (const entry of entries) pipeline.xadd(stream, '*', ...entry)
+    const outcome: PartOutcome = {ids: {count: 0, first: undefined, last: undefined}, error: undefined, unanswered: 0, beyond: []}
     let replies: PipelineReply
     try {
       replies = (await pipeline.exec()) as PipelineReply
     } catch (error) {
-      return {...outcome, error, unanswered: isErrorReply(error) ? 0 : batch.entries.length}
+      return {...outcome, error, unanswered: isErrorReply(error) ? 0 : entries.length}
     }
-    if (replies === null) return {...outcome, error: new Error('Connection is closed.'), unanswered: batch.entries.length}
-    for (const [error, id] of replies) {
+    if (replies === null) return {...outcome, error: new Error('Connection is closed.'), unanswered: entries.length}
+    replies.forEach(([error, id], index) => {
       if (error !== null) {
         outcome.error ??= error
         if (!isErrorReply(error)) outcome.unanswered++
@@ -223,33 +332,50 @@ export class BatchPublisher {
         outcome.ids.count++
         outcome.ids.first ??= id as string
         outcome.ids.last = id as string
+      } else {
+        // Stored after a refused XADD of the same part (Redis freed memory meanwhile): not part of the prefix.
+        outcome.beyond.push(index)
       }
-    }
+    })
     return outcome
   }
 
   private record(batch: Batch, outcome: BatchOutcome): void {
     this.unanswered += outcome.unanswered
-    if (this.failure !== undefined) {
-      if (outcome.ids.count > 0) {
-        if (this.later.count === 0) this.later.firstLine = batch.lines[0] ?? 0
-        this.later.count += outcome.ids.count
-        this.later.lastLine = batch.lines[outcome.ids.count - 1] ?? this.later.lastLine
+    for (const [partition, part] of outcome.perPartition ?? []) {
+      const seen = this.partitionProgress.get(partition)
+      if (seen === undefined) this.partitionProgress.set(partition, {partition, stream: this.streams[partition] as string, published: part.count, firstId: part.first, lastId: part.last})
+      else {
+        seen.published += part.count
+        seen.lastId = part.last
       }
+    }
+    const {count, first, last} = outcome.ids
+    if (this.failure !== undefined) {
+      this.storedLater(batch.lines.slice(0, count))
+      this.storedLater(outcome.beyond)
       return
     }
     if (outcome.error === undefined) this.transportConfirmed = true
-    const {count, first, last} = outcome.ids
     if (count > 0) {
       this.progress.published += count
       this.progress.firstId ??= first
-      this.progress.lastId = last
+      if (last !== undefined) this.progress.lastId = last
       this.progress.lastAckedLine = batch.lines[count - 1] ?? this.progress.lastAckedLine
     }
     if (outcome.error !== undefined) {
       this.failure = outcome.error
       this.failed.abort(outcome.error)
+      this.storedLater(outcome.beyond)
     }
+  }
+
+  /** Lines stored after the failure (in input order): a rerun from the failure sends them again. */
+  private storedLater(lines: readonly number[]): void {
+    if (lines.length === 0) return
+    if (this.later.count === 0) this.later.firstLine = lines[0] as number
+    this.later.count += lines.length
+    this.later.lastLine = lines.at(-1) as number
   }
 
   private throwIfFailed(): void {

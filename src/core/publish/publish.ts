@@ -5,8 +5,10 @@ import {fileVersion, knownSize, openSource, readCapped, sourceName, type InputSo
 import type {RedisClient} from '../redis/client.js'
 import {keyTypeOf} from '../redis/key-type.js'
 import {isErrorReply, isWrongType, type RedisErrorContext} from '../redis/redis-errors.js'
-import {encodeHeaders} from '../wire-format.js'
-import {DEFAULT_PUBLISHER_LIMITS, BatchPublisher, type PublisherLimits, type PublishProgress} from './batch-publisher.js'
+import {encodeHeaders, keyOfEnvelope} from '../wire-format.js'
+import {resolveTopic} from '../partitions/metadata.js'
+import {routerFor} from '../partitions/router.js'
+import {DEFAULT_PUBLISHER_LIMITS, BatchPublisher, type PartitionProgress, type PublisherLimits, type PublishProgress} from './batch-publisher.js'
 import {prepareMessage, prepareValidated, tooLarge, type MessageShape, type Prepared} from './prepare.js'
 import {dataError, failureDuring, interrupted} from './publish-errors.js'
 import {validateInput} from './validate-file.js'
@@ -26,6 +28,8 @@ export interface PublishRequest {
   skipInvalid?: boolean | undefined
   /** Skip the first N lines of an NDJSON input (to resume an interrupted run). */
   skipLines?: number | undefined
+  /** Every message to this partition of a partitioned topic (`--partition`). */
+  partition?: number | undefined
   limits?: PublisherLimits | undefined
 }
 
@@ -49,6 +53,13 @@ export interface PublishResult {
   durationMs: number
   /** The entry ID, when exactly one message was published from a single document. */
   id?: string
+  /** The partition of that entry, on a partitioned topic. */
+  partition?: number
+  /**
+   * On a partitioned topic, what each partition received (only those that received something);
+   * `firstId` and `lastId` above are then null: an ID belongs to its partition's stream.
+   */
+  partitions?: PartitionProgress[]
 }
 
 /** A connected client, or a function that connects on first use (so bad input fails before any connection). */
@@ -135,16 +146,22 @@ async function publishDocument(clientSource: ClientSource, request: PublishReque
   }
 
   const client = await clientFrom(clientSource)
+  const layout = await resolveTopic(client, request.topic)
+  const router = routerFor(layout, request.partition)
+  const key = keyOfEnvelope(prepared.fields)
+  const partition = key === undefined ? router.keylessForNextBatch() : router.ofKey(key)
+  const stream = layout.streams[partition] as string
   let id: string
   try {
-    id = (await client.xadd(request.topic, '*', ...prepared.fields)) as string
+    id = (await client.xadd(stream, '*', ...prepared.fields)) as string
   } catch (error) {
-    const keyType = isWrongType(error) ? await keyTypeOf(client, request.topic) : undefined
+    const keyType = isWrongType(error) ? await keyTypeOf(client, stream) : undefined
     // An error reply (WRONGTYPE, NOPERM, OOM) says the entry was not added; without a reply nobody knows.
     const inDoubt = isErrorReply(error) ? 0 : 1
-    throw failureDuring(error, {topic: request.topic, progress: empty, redis: hooks.errorContext, ndjson: false, keyType, inDoubt})
+    throw failureDuring(error, {topic: stream, progress: empty, redis: hooks.errorContext, ndjson: false, keyType, inDoubt})
   }
-  return {...base, published: 1, firstId: id, lastId: id, id, durationMs: Date.now() - started}
+  if (layout.metadata === undefined) return {...base, published: 1, firstId: id, lastId: id, id, durationMs: Date.now() - started}
+  return {...base, published: 1, id, partition, partitions: [{partition, stream, published: 1, firstId: id, lastId: id}], durationMs: Date.now() - started}
 }
 
 /** Check every line before publishing any, so a bad file publishes nothing. */
@@ -179,7 +196,8 @@ async function publishLines(clientSource: ClientSource, request: PublishRequest,
   const streaming = request.source.kind !== 'file'
 
   const client = await clientFrom(clientSource)
-  const publisher = new BatchPublisher(client, request.topic, request.limits ?? DEFAULT_PUBLISHER_LIMITS)
+  const layout = await resolveTopic(client, request.topic)
+  const publisher = new BatchPublisher(client, {streams: layout.streams, router: routerFor(layout, request.partition)}, request.limits ?? DEFAULT_PUBLISHER_LIMITS)
   // The lines a resumed run skips are done: a failure before anything new is stored resumes after them again.
   publisher.progress.lastAckedLine = skipLines
   // A failed batch ends a read that waits for input (stdin idle), not only the next send.
@@ -233,7 +251,7 @@ async function publishLines(clientSource: ClientSource, request: PublishRequest,
     })
   }
 
-  const {progress} = publisher
+  const {progress, partitions} = publisher
   hooks.onProgress?.(progress)
   return {
     topic: request.topic,
@@ -243,6 +261,7 @@ async function publishLines(clientSource: ClientSource, request: PublishRequest,
     skipped,
     skippedLines,
     durationMs: Date.now() - started,
+    ...(layout.metadata === undefined ? {} : {partitions: partitions ?? []}),
   }
 }
 

@@ -1,6 +1,6 @@
 import {deadLetterKey, isDeadLetterKey, isReplayKey, topicsOfDeadLetterKey} from '../keys.js'
 import {isCluster, type RedisClient} from '../redis/client.js'
-import {scanEachPrimary} from '../redis/cluster-nodes.js'
+import {scanKeys} from '../redis/scan.js'
 import {keyTypes, notAStreamText, topicNotAStream} from '../redis/key-type.js'
 import {lagWithReplay, readTopics} from './topic-reading.js'
 import {idMs} from './xinfo.js'
@@ -173,19 +173,7 @@ export const streamScanArgs = (match: string, count = 1000): Array<string | numb
 
 /** Every stream key in the database (SCAN … TYPE stream), optionally matching a glob; on a cluster, of every primary. */
 export async function findStreams(redis: RedisClient, match: string): Promise<Set<string>> {
-  if (isCluster(redis)) {
-    const keys = new Set<string>()
-    for (const found of (await scanEachPrimary(redis, streamScanArgs(match))).values()) for (const key of found) keys.add(key)
-    return keys
-  }
-  const keys = new Set<string>()
-  let cursor = '0'
-  do {
-    const [next, batch] = (await redis.call('SCAN', cursor, ...streamScanArgs(match))) as [string, string[]]
-    cursor = next
-    for (const key of batch) keys.add(key)
-  } while (cursor !== '0')
-  return keys
+  return scanKeys(redis, streamScanArgs(match))
 }
 
 /** Every stream key in the database (SCAN … TYPE stream), optionally matching a glob, without dead-letter streams of listed topics. */

@@ -1,0 +1,7 @@
+import {Args, Flags} from '@oclif/core'
+
+/** Arguments and flags shared by the `qctl topic` commands. */
+
+export const topicNameArg = Args.string({description: 'Topic name.', required: true, ignoreStdin: true})
+
+export const partitionsFlag = (summary: string) => Flags.integer({char: 'p', summary, required: true, min: 1, helpValue: '<n>'})

@@ -5,9 +5,9 @@
  * - On a Redis Cluster, each new partition goes to the primary that holds the fewest of the topic's
  *   partitions (ties broken in an order rotated by the topic's own slot, so the first partitions of
  *   different topics do not all land on one node), on a slot of its own.
- * - On a single server, slots are spread over the slot space along a golden-ratio sequence (rotated
- *   the same way), so that the partitions would spread over an evenly sliced cluster too, however
- *   many there are, and a topic that grows keeps them spread.
+ * - On a single server, a new topic's slots are spaced evenly over the slot space (rotated the same
+ *   way), so that the partitions would spread over an evenly sliced cluster too; partitions added
+ *   later go to the middle of the widest gap left between the topic's slots.
  *
  * Salts are tried in order (`0`, `1`, … in base 36), so the choice is deterministic for a layout.
  */
@@ -26,7 +26,6 @@ export interface SlotLayout {
   ownerOfSlot: (slot: number) => number
 }
 
-const GOLDEN = (Math.sqrt(5) - 1) / 2
 /** Salts tried per partition before settling for any unused slot (never reached in practice). */
 const MAX_TRIES = 1_000_000
 
@@ -52,7 +51,7 @@ export function placePartitions(topic: string, existing: readonly string[], to: 
   }
   const placed: PlacedPartition[] = []
   for (let index = existing.length; index < to; index++) {
-    const accepts = layout === undefined ? sliceAround(rotation, index, to) : onPrimary(layout, leastLoaded(perPrimary, rotation, index))
+    const accepts = layout === undefined ? near(targetSlot(rotation, index, to, existing.length, usedSlots), to) : onPrimary(layout, leastLoaded(perPrimary, rotation, index))
     const partition = findSalt(topic, index, (slot) => !usedSlots.has(slot) && accepts(slot)) ?? findSalt(topic, index, (slot) => !usedSlots.has(slot))
     if (partition === undefined) throw new Error(`no free hash slot for partition ${index} of ${topic}`)
     usedSlots.add(partition.slot)
@@ -75,9 +74,23 @@ function findSalt(topic: string, index: number, accepts: (slot: number) => boole
   return undefined
 }
 
-/** Single server: a window of slots around the index's point of a golden-ratio sequence over the slot space. */
-function sliceAround(rotation: number, index: number, count: number): (slot: number) => boolean {
-  const centre = Math.floor((rotation / SLOT_COUNT + index * GOLDEN) % 1 * SLOT_COUNT)
+/**
+ * Single server: where partition `index` should be. A new topic (nothing existed before this call)
+ * gets evenly spaced slots; a grown one, the middle of the widest circular gap between the slots used.
+ */
+function targetSlot(rotation: number, index: number, count: number, existing: number, usedSlots: ReadonlySet<number>): number {
+  if (existing === 0) return Math.floor(rotation + ((index + 0.5) * SLOT_COUNT) / count) % SLOT_COUNT
+  const slots = [...usedSlots].sort((a, b) => a - b)
+  let widest = {start: rotation, length: SLOT_COUNT}
+  slots.forEach((slot, at) => {
+    const next = at + 1 < slots.length ? (slots[at + 1] as number) : (slots[0] as number) + SLOT_COUNT
+    if (next - slot > widest.length || widest.length === SLOT_COUNT) widest = {start: slot, length: next - slot}
+  })
+  return Math.floor(widest.start + widest.length / 2) % SLOT_COUNT
+}
+
+/** Slots within a small window around `centre` (circular): a few salts find one. */
+function near(centre: number, count: number): (slot: number) => boolean {
   const half = Math.max(1, Math.floor(SLOT_COUNT / (8 * Math.max(count, 1))))
   return (slot) => {
     const distance = Math.abs(slot - centre)

@@ -80,6 +80,8 @@ interface BatchOutcome {
   beyond: number[]
   /** Per partition, what was stored of the batch (a partitioned topic only). */
   perPartition?: Map<number, {count: number; first: string; last: string}>
+  /** The stream whose part failed first (a partitioned topic only). */
+  failedStream?: string
 }
 
 /** The outcome of one stream's part of a batch: a prefix of its entries stored, then maybe an error. */
@@ -127,6 +129,8 @@ export class BatchPublisher {
   private readonly router: PartitionRouter | undefined
   private readonly inFlight: Array<Promise<void>> = []
   private failure: unknown
+  /** The stream a failed batch was refused by (a partition's, on a partitioned topic), to name it. */
+  failedStream: string | undefined
   private later: StoredAfterFailure = {count: 0, firstLine: 0, lastLine: 0}
   private readonly failed = new AbortController()
   /** Entries sent whose reply never came (see `inDoubt`). */
@@ -272,6 +276,7 @@ export class BatchPublisher {
     const stored = new Array<boolean>(batch.entries.length).fill(false)
     let firstMissing = batch.entries.length
     let error: unknown
+    let failedStream: string | undefined
     let unanswered = 0
     const perPartition = new Map<number, {count: number; first: string; last: string}>()
     for (const {partition, indexes, outcome} of results) {
@@ -283,11 +288,12 @@ export class BatchPublisher {
       if (missing !== undefined && missing < firstMissing) {
         firstMissing = missing
         error = outcome.error ?? new Error('a part of the batch was not stored')
+        failedStream = this.streams[partition]
       }
     }
     const beyond: number[] = []
     for (let index = firstMissing + 1; index < stored.length; index++) if (stored[index] === true) beyond.push(batch.lines[index] as number)
-    return {ids: {count: firstMissing, first: undefined, last: undefined}, error, unanswered, beyond, perPartition}
+    return {ids: {count: firstMissing, first: undefined, last: undefined}, error, unanswered, beyond, perPartition, ...(failedStream === undefined ? {} : {failedStream})}
   }
 
   /** One stream's part of a batch, by script (falling back to pipelined XADDs when scripts are refused). */
@@ -365,6 +371,7 @@ export class BatchPublisher {
     }
     if (outcome.error !== undefined) {
       this.failure = outcome.error
+      this.failedStream = outcome.failedStream ?? this.streams[0]
       this.failed.abort(outcome.error)
       this.storedLater(outcome.beyond)
     }

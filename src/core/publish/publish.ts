@@ -239,9 +239,10 @@ async function publishLines(clientSource: ClientSource, request: PublishRequest,
     const cause: unknown = publisher.failedSignal.aborted ? publisher.failedSignal.reason : error
     // Batches sent after the one that failed are answered too (or time out) before the counts are final.
     await publisher.settle()
-    const keyType = isWrongType(cause) ? await keyTypeOf(client, request.topic) : undefined
+    const stream = publisher.failedStream ?? request.topic
+    const keyType = isWrongType(cause) ? await keyTypeOf(client, stream) : undefined
     throw failureDuring(cause, {
-      topic: request.topic,
+      topic: stream,
       progress: publisher.progress,
       redis: hooks.errorContext,
       ndjson: true,

@@ -6,6 +6,9 @@ import {deadLettersByGroup} from '../core/lag/dead-letters-by-group.js'
 import {hasGates, lagRows, missingTopics, topicsToCountByGroup, withGates, type Gates, type LagRow} from '../core/lag/lag.js'
 import {missingTopicsError} from '../core/errors.js'
 import {findTopicsAndDeadLetters, topicStats} from '../core/stats/topic-stats.js'
+import {layoutsOfFound, statsOfLayouts} from '../core/stats/partitioned-stats.js'
+import {resolveTopics} from '../core/partitions/metadata.js'
+import {findPartitionedTopics} from '../core/topics/list.js'
 import {durationFlag} from '../flags.js'
 import {formatGateFailure, formatGaveUp, formatLagTable, formatWaiting} from '../format/lag.js'
 import {shown} from '../format/terminal-text.js'
@@ -14,7 +17,7 @@ import {tableTarget} from '../output/table-target.js'
 
 export default class Lag extends BaseCommand<typeof Lag> {
   static override summary = 'Show lag, pending and dead letters per topic and consumer group; gate CI on thresholds.'
-  static override description = `Without TOPIC, every stream in the database (SCAN TYPE stream; --match filters; on a Redis Cluster, of every primary, and a NODE column names the primary of each topic). One row per consumer group: stream length, lag (entries not yet delivered to the group), pending (delivered, not acknowledged), age of the oldest pending entry, consumers (active in the last minute / total) and the group's dead letters. A named TOPIC that is not a stream exits 2; a key that is not a stream where a dead-letter stream (or a topic found by SCAN) should be is skipped with a warning (stderr, and the row's "warnings" in --json).
+  static override description = `Without TOPIC, every stream in the database (SCAN TYPE stream; --match filters; on a Redis Cluster, of every primary, and a NODE column names the primary of each topic) and every partitioned topic (one row per group over all its partitions; --partitions: a row per partition). One row per consumer group: stream length, lag (entries not yet delivered to the group), pending (delivered, not acknowledged), age of the oldest pending entry, consumers (active in the last minute / total) and the group's dead letters. A named TOPIC that is not a stream exits 2; a key that is not a stream where a dead-letter stream (or a topic found by SCAN) should be is skipped with a warning (stderr, and the row's "warnings" in --json).
 
 A named TOPIC that does not exist exits 6 naming it (--allow-missing leaves it out instead). With --group (repeatable), only those consumer groups: a topic that does not have one gets a row saying so.
 
@@ -35,6 +38,7 @@ Gates: if a row breaks --max-lag, --max-pending, --max-pending-age or --max-dlq,
       summary: 'Only this consumer group (repeatable); a topic without it gets a row saying so, and fails the group gates.',
       multiple: true,
     }),
+    partitions: Flags.boolean({summary: 'A partitioned topic\'s rows per partition (default: one row per group over all its partitions).'}),
     'allow-missing': Flags.boolean({summary: 'Leave out named TOPICs that do not exist, instead of exiting 6.'}),
     'max-lag': Flags.integer({summary: 'Fail (exit 8) if a group has more undelivered entries (or an unknown lag).', min: 0}),
     'max-pending': Flags.integer({summary: 'Fail (exit 8) if a group has more pending entries.', min: 0}),
@@ -56,13 +60,15 @@ Gates: if a row breaks --max-lag, --max-pending, --max-pending-age or --max-dlq,
     }
     const measure = async (): Promise<LagRow[]> => {
       const found = topics === undefined ? await findTopicsAndDeadLetters(redis, flags.match) : undefined
-      const names = topics ?? found?.topics ?? []
-      const stats = await topicStats(redis, names, {named: topics !== undefined, onWarning: warnOnce, deadLetterStreams: found?.deadLetterStreams, reading: 'lag'})
+      const layouts = topics === undefined ? layoutsOfFound(found?.topics ?? [], await findPartitionedTopics(redis, flags.match)) : await resolveTopics(redis, topics)
+      const stats = await statsOfLayouts(layouts, async (streams) =>
+        topicStats(redis, streams, {named: topics !== undefined, onWarning: warnOnce, deadLetterStreams: found?.deadLetterStreams, reading: 'lag'}),
+      )
       const missing = topics === undefined || flags['allow-missing'] ? [] : missingTopics(topics, stats)
       if (missing.length > 0) throw missingTopicsError(missing)
       for (const topic of stats) for (const warning of topic.warnings) warnOnce(warning)
       const byGroup = await deadLettersByGroup(redis, topicsToCountByGroup(stats, flags.group))
-      return withGates(lagRows(stats, Date.now(), flags.group, byGroup), gates)
+      return withGates(lagRows(stats, Date.now(), flags.group, byGroup, flags.partitions), gates)
     }
 
     let rows: LagRow[]

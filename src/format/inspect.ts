@@ -1,6 +1,7 @@
 import type {ChalkInstance} from 'chalk'
 
 import {keySlot} from '../core/redis/key-slot.js'
+import {pendingAgeMs} from '../core/stats/pending-age.js'
 import type {InspectResult} from '../core/stats/inspect.js'
 import {formatAge, formatCount} from './numbers.js'
 import {renderTable, truncate, type TableColumn, type TableOptions} from './table.js'
@@ -32,6 +33,15 @@ const PENDING_COLUMNS: readonly TableColumn[] = [
   {title: 'DELIVERIES', narrowTitle: 'DELIV', align: 'right'},
   {title: 'PUBLISHED'},
 ]
+const PARTITION_COLUMN: TableColumn = {title: 'PARTITION', narrowTitle: 'P', align: 'right'}
+const PARTITION_COLUMNS: readonly TableColumn[] = [
+  PARTITION_COLUMN,
+  {title: 'STREAM', shrinks: true},
+  {title: 'NODE'},
+  {title: 'ENTRIES', align: 'right'},
+  {title: 'LAST ID'},
+  {title: 'DLQ', align: 'right'},
+]
 const DEAD_LETTER_COLUMNS: readonly TableColumn[] = [
   {title: 'ID'},
   {title: 'ORIGIN ID'},
@@ -44,14 +54,33 @@ const DEAD_LETTER_COLUMNS: readonly TableColumn[] = [
  * The `qctl inspect` report: stream, groups, consumers, oldest pending entries, newest dead letters.
  * Names and error texts come from Redis: shown through the one sanitiser (the tables do it per cell).
  */
-export function formatInspect(result: InspectResult, style: ChalkInstance, options: TableOptions = {}): string {
+export function formatInspect(result: InspectResult, style: ChalkInstance, options: TableOptions = {}, perPartition = false, now = Date.now()): string {
   const table = (columns: readonly TableColumn[], rows: string[][]): string => renderTable(columns, rows, {head: style.bold, ...options}).join('\n')
   const out: string[] = []
   const added = result.entriesAdded === null ? '' : `, ${formatCount(result.entriesAdded)} added in all`
-  out.push(`${style.bold(`Topic ${shown(result.topic)}`)}: ${formatCount(result.length)} entries${result.firstEntry === null ? ' (empty)' : ''}${added}`)
+  const over = result.partitions === null ? '' : ` in ${result.partitions.length} partitions`
+  out.push(`${style.bold(`Topic ${shown(result.topic)}`)}: ${formatCount(result.length)} entries${over}${result.firstEntry === null ? ' (empty)' : ''}${added}`)
   if (result.node !== null) out.push(`  on cluster node ${result.node} (hash slot ${keySlot(result.topic)})`)
   // On lines of their own: with the times, one line would not fit 80 columns.
   if (result.firstEntry !== null) out.push(`  first ${result.firstEntry.id} (${result.firstEntry.at})`, `  last  ${result.lastEntry?.id} (${result.lastEntry?.at})`)
+  if (result.partitions !== null) {
+    const onCluster = result.partitions.some((partition) => partition.node !== null)
+    out.push(
+      '',
+      style.bold('Partitions'),
+      table(
+        onCluster ? PARTITION_COLUMNS : PARTITION_COLUMNS.filter((column) => column.title !== 'NODE'),
+        result.partitions.map((partition) => [
+          String(partition.partition),
+          partition.stream,
+          ...(onCluster ? [partition.node ?? '-'] : []),
+          formatCount(partition.length),
+          partition.lastEntry?.id ?? '-',
+          formatCount(partition.deadLetters),
+        ]),
+      ),
+    )
+  }
 
   if (result.groups.length === 0) {
     out.push('', 'No consumer groups.')
@@ -72,6 +101,23 @@ export function formatInspect(result: InspectResult, style: ChalkInstance, optio
       ),
     )
   }
+  if (perPartition && result.partitions !== null && result.groups.length > 0) {
+    out.push(
+      '',
+      style.bold('Groups by partition'),
+      table(
+        [PARTITION_COLUMN, ...GROUP_COLUMNS],
+        result.partitions.flatMap((partition) =>
+          result.groups.map((whole) => {
+            const group = partition.groups.find((candidate) => candidate.name === whole.name)
+            if (group === undefined) return [String(partition.partition), `${whole.name} (missing)`, '-', '-', '-', '-', '-']
+            const age = pendingAgeMs(group.oldestPendingId, group.oldestPendingIdleMs, now)
+            return [String(partition.partition), group.name, group.lastDeliveredId, lagText(group.lag), formatCount(group.pending), age === null ? '-' : formatAge(age), `${group.activeConsumers}/${group.consumers}`]
+          }),
+        ),
+      ),
+    )
+  }
   for (const group of result.groups) {
     if (group.consumerDetails.length > 0) {
       out.push(
@@ -88,19 +134,28 @@ export function formatInspect(result: InspectResult, style: ChalkInstance, optio
         '',
         style.bold(`Oldest pending entries of ${shown(group.name)}`),
         table(
-          PENDING_COLUMNS,
-          group.oldestPending.map((entry) => [entry.id, entry.consumer, formatAge(entry.idleMs), String(entry.deliveries), entry.publishedAt ?? '-']),
+          result.partitions === null ? PENDING_COLUMNS : [PARTITION_COLUMN, ...PENDING_COLUMNS],
+          group.oldestPending.map((entry) => [
+            ...(result.partitions === null ? [] : [String(entry.partition ?? '-')]),
+            entry.id,
+            entry.consumer,
+            formatAge(entry.idleMs),
+            String(entry.deliveries),
+            entry.publishedAt ?? '-',
+          ]),
         ),
       )
     }
   }
 
-  out.push('', `${style.bold('Dead letters')} (${shown(result.deadLetters.key)}): ${formatCount(result.deadLetters.length)}`)
+  const where = result.deadLetters.key === null ? "each partition's {…}:dlq" : shown(result.deadLetters.key)
+  out.push('', `${style.bold('Dead letters')} (${where}): ${formatCount(result.deadLetters.length)}`)
   if (result.deadLetters.newest.length > 0) {
     out.push(
       table(
-        DEAD_LETTER_COLUMNS,
+        result.partitions === null ? DEAD_LETTER_COLUMNS : [PARTITION_COLUMN, ...DEAD_LETTER_COLUMNS],
         result.deadLetters.newest.map((entry) => [
+          ...(result.partitions === null ? [] : [String(entry.partition ?? '-')]),
           entry.id,
           entry.originId ?? '-',
           entry.group ?? '-',

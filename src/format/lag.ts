@@ -17,8 +17,11 @@ const gateValue = (failure: GateFailure): string =>
 
 const gateLimit = (failure: GateFailure): string => (failure.gate === 'max-pending-age' ? formatAge(failure.limit) : formatCount(failure.limit))
 
-/** `orders/billing`, shown safely (names come from Redis). */
-export const rowName = (row: Pick<LagRow, 'topic' | 'group'>): string => shown(row.group === null ? row.topic : `${row.topic}/${row.group}`)
+/** `orders/billing` (`orders[3]/billing` for one partition's row), shown safely (names come from Redis). */
+export const rowName = (row: Pick<LagRow, 'topic' | 'group' | 'partition'>): string => {
+  const topic = row.partition === null ? row.topic : `${row.topic}[${row.partition}]`
+  return shown(row.group === null ? topic : `${topic}/${row.group}`)
+}
 
 /**
  * `orders/billing: lag 1,200 > --max-lag 1,000` (one per broken gate); for a row without a group,
@@ -50,6 +53,10 @@ const LAG_COLUMNS: readonly TableColumn[] = [
 ]
 
 const NODE_COLUMN: TableColumn = {title: 'NODE'}
+const PARTITION_COLUMN: TableColumn = {title: 'PARTITION', narrowTitle: 'PART', align: 'right'}
+
+/** A row's partition: its index (`lag --partitions`), `all 8` for a partitioned topic's row over all of them, `-` for a plain stream. */
+const partitionCell = (row: LagRow): string => (row.partition !== null ? String(row.partition) : row.partitions > 1 ? `all ${row.partitions}` : '-')
 
 const groupCell = (row: LagRow, style: ChalkInstance): TableCell => {
   if (row.group === null) return {text: '(no consumer group)', paint: style.dim}
@@ -63,11 +70,14 @@ const groupCell = (row: LagRow, style: ChalkInstance): TableCell => {
 export function formatLagTable(rows: readonly LagRow[], style: ChalkInstance, options: TableOptions = {}): string {
   // On a Redis Cluster, a last column names the primary that owns each topic.
   const onCluster = rows.some((row) => row.node !== null)
+  // A PARTITION column only when some topic is partitioned: plain streams' tables stay as they were.
+  const partitioned = rows.some((row) => row.partition !== null || row.partitions > 1)
   const cells = rows.map((row): TableCell[] => {
     const failed = new Set(row.failedGates.map((failure) => failure.gate))
     const mark = (gate: GateFailure['gate'], text: string): TableCell => (failed.has(gate) ? {text, paint: style.red} : text)
     return [
       row.topic,
+      ...(partitioned ? [partitionCell(row)] : []),
       groupCell(row, style),
       formatCount(row.length),
       mark('max-lag', formatLag(row)),
@@ -78,7 +88,9 @@ export function formatLagTable(rows: readonly LagRow[], style: ChalkInstance, op
       ...(onCluster ? [row.node ?? '-'] : []),
     ]
   })
-  return renderTable(onCluster ? [...LAG_COLUMNS, NODE_COLUMN] : LAG_COLUMNS, cells, {head: style.bold, ...options}).join('\n')
+  const [topicColumn, ...rest] = LAG_COLUMNS
+  const columns = [topicColumn as TableColumn, ...(partitioned ? [PARTITION_COLUMN] : []), ...rest, ...(onCluster ? [NODE_COLUMN] : [])]
+  return renderTable(columns, cells, {head: style.bold, ...options}).join('\n')
 }
 
 /** The --wait progress line (on a terminal): time left, the first gate still failing and how many more. */

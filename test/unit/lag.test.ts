@@ -10,6 +10,8 @@ const NOW = Date.parse('2026-11-28T12:00:00.000Z')
 const stats = (overrides: Partial<TopicStats> = {}): TopicStats => ({
   node: null,
   topic: 'orders',
+  stream: overrides.topic ?? 'orders',
+  partition: null,
   length: 100,
   firstId: '1-0',
   lastId: '2-0',
@@ -35,6 +37,8 @@ describe('lagRows', () => {
     ])
     expect(rows[0]).toEqual({
       topic: 'orders',
+      partition: null,
+      partitions: 1,
       group: 'billing',
       groupExists: true,
       length: 100,

@@ -85,6 +85,8 @@ describe('waitForGates (lag --wait)', () => {
   const row = (failing: boolean): LagRow => ({
     node: null,
     topic: 't',
+    partition: null,
+    partitions: 1,
     group: 'g',
     groupExists: true,
     length: 1,

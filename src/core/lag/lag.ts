@@ -6,6 +6,10 @@ import {idMs} from '../stats/xinfo.js'
 /** One row of `qctl lag`: a topic and one of its consumer groups (or `group: null` when it has none). */
 export interface LagRow {
   topic: string
+  /** The row's partition (`lag --partitions`); null for a plain topic, or a partitioned topic's row over all its partitions. */
+  partition: number | null
+  /** How many partitions the topic has: 1 for a plain stream. */
+  partitions: number
   group: string | null
   /**
    * False for a topic without consumer groups (`group` null) and for a group named with `--group`
@@ -78,9 +82,28 @@ function rowGroups(topic: TopicStats, onlyGroups: readonly string[] | undefined)
   return topic.groups.map((group) => ({name: group.name, stats: group}))
 }
 
-/** The topics whose dead letters must be counted by group (deadLettersByGroup): only where that differs from the total. */
+/**
+ * The streams whose dead letters must be counted by group (deadLettersByGroup, keyed by stream): only
+ * where that differs from the total; for a partitioned topic, those of its partitions that have some.
+ */
 export const topicsToCountByGroup = (stats: readonly TopicStats[], onlyGroups?: readonly string[]): string[] =>
-  stats.filter((topic) => topic.deadLetters > 0 && (named(onlyGroups) || topic.groups.length > 1)).map((topic) => topic.topic)
+  stats
+    .filter((topic) => topic.deadLetters > 0 && (named(onlyGroups) || topic.groups.length > 1))
+    .flatMap((topic) => (topic.partitions === undefined ? [topic.stream] : topic.partitions.filter((partition) => partition.deadLetters > 0).map((partition) => partition.stream)))
+
+/** A topic's counts by group: its stream's, or the sum of its partitions'. */
+function countsOf(topic: TopicStats, deadLettersOf: ReadonlyMap<string, DeadLettersByGroup> | undefined): DeadLettersByGroup | undefined {
+  if (deadLettersOf === undefined) return undefined
+  if (topic.partitions === undefined) return deadLettersOf.get(topic.stream)
+  const parts = topic.partitions.map((partition) => deadLettersOf.get(partition.stream)).filter((part) => part !== undefined)
+  if (parts.length === 0) return undefined
+  const merged: DeadLettersByGroup = {byGroup: new Map(), unattributed: 0}
+  for (const part of parts) {
+    merged.unattributed += part.unattributed
+    for (const [group, count] of part.byGroup) merged.byGroup.set(group, (merged.byGroup.get(group) ?? 0) + count)
+  }
+  return merged
+}
 
 /** The dead letters a row of `group` shows (see LagRow.deadLetters). */
 function groupDeadLetters(topic: TopicStats, group: string | null, counts: DeadLettersByGroup | undefined, onlyGroups: readonly string[] | undefined): number {
@@ -104,14 +127,25 @@ export function lagRows(
   now: number,
   onlyGroups?: readonly string[],
   deadLettersOf?: ReadonlyMap<string, DeadLettersByGroup>,
+  perPartition = false,
 ): LagRow[] {
   const rows: LagRow[] = []
-  for (const topic of stats) {
-    for (const {name, stats: group} of rowGroups(topic, onlyGroups)) {
+  // With --partitions, a partitioned topic's rows are its partitions' (each a topic of its own here).
+  const shown = stats.flatMap((topic) => {
+    const partitions = topic.partitions?.length ?? 1
+    if (!perPartition || topic.partitions === undefined) return [{topic, partitions, groups: onlyGroups}]
+    // Every partition gets a row for each of the topic's groups: one missing on a partition says so (and fails the group gates).
+    const groups = named(onlyGroups) || topic.groups.length === 0 ? onlyGroups : topic.groups.map((group) => group.name)
+    return topic.partitions.map((partition) => ({topic: partition, partitions, groups}))
+  })
+  for (const {topic, partitions, groups} of shown) {
+    for (const {name, stats: group} of rowGroups(topic, groups)) {
       const oldestMs = idMs(group?.oldestPendingId ?? null)
       // Built field by field: the --json shape is documented, keep its order stable.
       rows.push({
         topic: topic.topic,
+        partition: topic.partition,
+        partitions,
         group: name,
         groupExists: group !== undefined,
         length: topic.length,
@@ -124,7 +158,7 @@ export function lagRows(
         oldestPendingAgeMs: pendingAgeMs(group?.oldestPendingId ?? null, group?.oldestPendingIdleMs ?? null, now),
         consumers: group?.consumers ?? 0,
         activeConsumers: group?.activeConsumers ?? 0,
-        deadLetters: groupDeadLetters(topic, name, deadLettersOf?.get(topic.topic), onlyGroups),
+        deadLetters: groupDeadLetters(topic, name, countsOf(topic, deadLettersOf), onlyGroups),
         topicDeadLetters: topic.deadLetters,
         failedGates: [],
         warnings: topic.warnings,
@@ -132,7 +166,7 @@ export function lagRows(
       })
     }
   }
-  return rows.sort((a, b) => byName(a.topic, b.topic) || byName(a.group ?? '', b.group ?? ''))
+  return rows.sort((a, b) => byName(a.topic, b.topic) || (a.partition ?? -1) - (b.partition ?? -1) || byName(a.group ?? '', b.group ?? ''))
 }
 
 /** The order of `localeCompare`, with one collator made once: `localeCompare` per call was a tenth of `lag` over 10,000 topics. */

@@ -3,7 +3,10 @@ import {notFoundError} from '../errors.js'
 import type {RedisClient} from '../redis/client.js'
 import {consumerDetail, pendingDetail, publishedAtOf, type ConsumerDetail, type PendingDetail} from './details.js'
 import {pendingAgeMs} from './pending-age.js'
-import {topicStats, type GroupStats} from './topic-stats.js'
+import {resolveTopics} from '../partitions/metadata.js'
+import {pipelineByKey} from '../redis/keyed-pipeline.js'
+import {compareIds, statsOfLayouts} from './partitioned-stats.js'
+import {topicStats, type GroupStats, type TopicStats} from './topic-stats.js'
 import {infoObject} from './xinfo.js'
 
 export type {ConsumerDetail, PendingDetail}
@@ -20,18 +23,35 @@ export interface EntryRef {
 export interface GroupDetail extends GroupStats {
   /** How long the oldest pending entry has waited (see pendingAgeMs); null when nothing is pending. */
   oldestPendingAgeMs: number | null
+  /** On a partitioned topic, each consumer over all partitions: pending summed, idle and inactive the least. */
   consumerDetails: ConsumerDetail[]
-  oldestPending: PendingDetail[]
+  /** `partition`: where the entry is pending (null for a plain topic). */
+  oldestPending: Array<PendingDetail & {partition: number | null}>
 }
 
 export interface DeadLetterSummary {
   id: string
+  /** The partition whose dead-letter stream holds it; null for a plain topic. */
+  partition: number | null
   originId: string | null
   group: string | null
   attempts: number | null
   errorName: string | null
   errorMessage: string | null
   failedAt: string | null
+}
+
+/** One partition of a partitioned topic, in `inspect` (`partitions` in its --json). */
+export interface PartitionSummary {
+  partition: number
+  stream: string
+  node: string | null
+  length: number
+  lastEntry: EntryRef | null
+  deadLetterKey: string
+  deadLetters: number
+  /** The topic's groups on this partition (`inspect --partitions` shows them); a group missing here is absent. */
+  groups: GroupStats[]
 }
 
 /** The result of `qctl inspect` (its `--json` output). */
@@ -43,59 +63,101 @@ export interface InspectResult {
   lastGeneratedId: string | null
   entriesAdded: number | null
   groups: GroupDetail[]
-  deadLetters: {key: string; length: number; newest: DeadLetterSummary[]}
+  /** `key`: the dead-letter stream; null for a partitioned topic (each partition has its own: see `partitions`). */
+  deadLetters: {key: string | null; length: number; newest: DeadLetterSummary[]}
   /** What is wrong with the topic's keys but did not stop the reading (its dead-letter key is not a stream). */
   warnings: string[]
-  /** On a Redis Cluster: the primary (`host:port`) that owns the topic's hash slot; null on a single server. */
+  /** On a Redis Cluster: the primary (`host:port`) that owns the topic's hash slot; null on a single server or for a partitioned topic. */
   node: string | null
+  /** A partitioned topic's partitions; null for a plain stream. */
+  partitions: PartitionSummary[] | null
 }
 
 const ref = (id: string | null): EntryRef | null => (id === null ? null : {id, at: publishedAtOf(id)})
 
-/** Everything about one topic (optionally one group): streams, groups, consumers, oldest pending entries, newest dead letters. */
+type Ask = {kind: 'consumers' | 'pending'; part: TopicStats; group: string} | {kind: 'dead-letters'; part: TopicStats}
+
+/** A consumer of several partitions' groups, as one: what it holds in all, and its most recent activity. */
+function mergeConsumers(details: readonly ConsumerDetail[]): ConsumerDetail[] {
+  const byName = new Map<string, ConsumerDetail>()
+  for (const detail of details) {
+    const seen = byName.get(detail.name)
+    if (seen === undefined) byName.set(detail.name, {...detail})
+    else {
+      seen.pending += detail.pending
+      seen.idleMs = Math.min(seen.idleMs, detail.idleMs)
+      seen.inactiveMs = seen.inactiveMs === null || detail.inactiveMs === null ? (seen.inactiveMs ?? detail.inactiveMs) : Math.min(seen.inactiveMs, detail.inactiveMs)
+    }
+  }
+  return [...byName.values()]
+}
+
+/**
+ * Everything about one topic (optionally one group): streams, groups, consumers, oldest pending
+ * entries, newest dead letters. For a partitioned topic, over all its partitions (each entry shown
+ * with its partition), read in one round trip per primary.
+ */
 export async function inspectTopic(redis: RedisClient, topic: string, onlyGroup?: string): Promise<InspectResult> {
-  const [stats] = await topicStats(redis, [topic], {named: true})
+  const [stats] = await statsOfLayouts(await resolveTopics(redis, [topic]), async (streams) => topicStats(redis, streams, {named: true}))
   if (stats === undefined) throw notFoundError(`topic "${topic}" does not exist`)
   const groups = onlyGroup === undefined ? stats.groups : stats.groups.filter((group) => group.name === onlyGroup)
   if (onlyGroup !== undefined && groups.length === 0) throw notFoundError(`topic "${topic}" has no consumer group "${onlyGroup}"`)
 
-  const pipeline = redis.pipeline()
+  const parts = stats.partitions ?? [stats]
+  const asks: Ask[] = []
   for (const group of groups) {
-    pipeline.call('XINFO', 'CONSUMERS', topic, group.name)
-    pipeline.xpending(topic, group.name, '-', '+', OLDEST_PENDING_SHOWN)
+    for (const part of parts) {
+      if (!part.groups.some((candidate) => candidate.name === group.name)) continue
+      asks.push({kind: 'consumers', part, group: group.name}, {kind: 'pending', part, group: group.name})
+    }
   }
-  // A dead-letter key that is not a stream (warned about) has no entries to show.
-  const readDeadLetters = stats.warnings.length === 0
-  if (readDeadLetters) pipeline.xrevrange(stats.deadLetterKey, '+', '-', 'COUNT', DEAD_LETTERS_SHOWN)
-  const replies = ((await pipeline.exec()) ?? []).map(([error, value]) => {
+  // A dead-letter key that is not a stream (warned about, counted 0) has no entries to show.
+  for (const part of parts) if (part.deadLetters > 0) asks.push({kind: 'dead-letters', part})
+  const replies = await pipelineByKey(redis, asks, (ask) => ask.part.stream, (pipeline, ask) => {
+    if (ask.kind === 'consumers') pipeline.call('XINFO', 'CONSUMERS', ask.part.stream, ask.group)
+    else if (ask.kind === 'pending') pipeline.xpending(ask.part.stream, ask.group, '-', '+', OLDEST_PENDING_SHOWN)
+    else pipeline.xrevrange(ask.part.deadLetterKey, '+', '-', 'COUNT', DEAD_LETTERS_SHOWN)
+  })
+  const values = replies.map(([error, value]) => {
     if (error !== null) throw error
     return value
   })
   const now = Date.now()
+  const answered = (kind: Ask['kind'], group?: string): Array<{ask: Ask; value: unknown}> =>
+    asks.map((ask, index) => ({ask, value: values[index]})).filter(({ask}) => ask.kind === kind && (group === undefined || (ask.kind !== 'dead-letters' && ask.group === group)))
 
-  const details: GroupDetail[] = groups.map((group, index) => {
-    const consumers = (replies[index * 2] as unknown[]).map(infoObject)
-    const pending = replies[index * 2 + 1] as Array<[string, string, number, number]>
+  const details: GroupDetail[] = groups.map((group) => {
+    const consumers = answered('consumers', group.name).flatMap(({value}) => (value as unknown[]).map(infoObject).map(consumerDetail))
+    const pending = answered('pending', group.name)
+      .flatMap(({ask, value}) => (value as Array<[string, string, number, number]>).map((row) => ({...pendingDetail(row), partition: ask.part.partition})))
+      .sort((a, b) => compareIds(a.id, b.id))
+      .slice(0, OLDEST_PENDING_SHOWN)
     return {
       ...group,
       oldestPendingAgeMs: pendingAgeMs(group.oldestPendingId, group.oldestPendingIdleMs, now),
-      consumerDetails: consumers.map(consumerDetail),
-      oldestPending: pending.map(pendingDetail),
+      consumerDetails: stats.partitions === undefined ? consumers : mergeConsumers(consumers),
+      oldestPending: pending,
     }
   })
 
-  const newest = ((readDeadLetters ? replies.at(-1) : []) as Array<[string, string[]]>).map(([id, pairs]): DeadLetterSummary => {
-    const entry = decodeDlqEntry(id, pairs)
-    return {
-      id,
-      originId: entry.originId,
-      group: entry.group,
-      attempts: entry.attempts,
-      errorName: entry.errorName,
-      errorMessage: entry.errorMessage,
-      failedAt: entry.lastFailureAt ?? entry.deadLetteredAt,
-    }
-  })
+  const newest = answered('dead-letters')
+    .flatMap(({ask, value}) =>
+      (value as Array<[string, string[]]>).map(([id, pairs]): DeadLetterSummary => {
+        const entry = decodeDlqEntry(id, pairs)
+        return {
+          id,
+          partition: ask.part.partition,
+          originId: entry.originId,
+          group: entry.group,
+          attempts: entry.attempts,
+          errorName: entry.errorName,
+          errorMessage: entry.errorMessage,
+          failedAt: entry.lastFailureAt ?? entry.deadLetteredAt,
+        }
+      }),
+    )
+    .sort((a, b) => compareIds(b.id, a.id))
+    .slice(0, DEAD_LETTERS_SHOWN)
 
   return {
     topic,
@@ -105,8 +167,19 @@ export async function inspectTopic(redis: RedisClient, topic: string, onlyGroup?
     lastGeneratedId: stats.lastGeneratedId,
     entriesAdded: stats.entriesAdded,
     groups: details,
-    deadLetters: {key: stats.deadLetterKey, length: stats.deadLetters, newest},
+    deadLetters: {key: stats.partitions === undefined ? stats.deadLetterKey : null, length: stats.deadLetters, newest},
     warnings: stats.warnings,
     node: stats.node,
+    partitions:
+      stats.partitions?.map((part) => ({
+        partition: part.partition ?? 0,
+        stream: part.stream,
+        node: part.node,
+        length: part.length,
+        lastEntry: ref(part.lastId),
+        deadLetterKey: part.deadLetterKey,
+        deadLetters: part.deadLetters,
+        groups: onlyGroup === undefined ? part.groups : part.groups.filter((group) => group.name === onlyGroup),
+      })) ?? null,
   }
 }

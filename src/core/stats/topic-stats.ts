@@ -30,7 +30,14 @@ export interface GroupStats {
 }
 
 export interface TopicStats {
+  /** The topic's name (for a partition's stats, its partitioned topic's). */
   topic: string
+  /** The stream read: the topic itself, or one partition's stream (see `partition`). */
+  stream: string
+  /** Which partition of a partitioned topic these stats are of; null for a plain topic or a whole partitioned topic. */
+  partition: number | null
+  /** A whole partitioned topic (partitioned-stats.ts): its partitions' stats, in partition order; undefined otherwise. */
+  partitions?: TopicStats[] | undefined
   length: number
   firstId: string | null
   lastId: string | null
@@ -121,6 +128,8 @@ export async function topicStats(redis: RedisClient, topics: readonly string[], 
     })
     stats.push({
       topic: topic.topic,
+      stream: topic.topic,
+      partition: null,
       length: topic.length,
       firstId: topic.firstId,
       lastId: topic.lastId,
@@ -139,7 +148,7 @@ export async function topicStats(redis: RedisClient, topics: readonly string[], 
   for (const topic of stats) {
     for (const group of topic.groups) {
       if (group.lagSource !== 'unknown') continue
-      const after = await redis.xrange(topic.topic, `(${group.lastDeliveredId}`, '+', 'COUNT', LAG_COUNT_LIMIT + 1)
+      const after = await redis.xrange(topic.stream, `(${group.lastDeliveredId}`, '+', 'COUNT', LAG_COUNT_LIMIT + 1)
       if (after.length <= LAG_COUNT_LIMIT) {
         group.lag = after.length
         group.lagSource = 'counted'
@@ -156,6 +165,8 @@ export async function topicStats(redis: RedisClient, topics: readonly string[], 
 /** The stats of a topic that no longer exists but whose dead-letter stream holds entries. */
 const orphanedDeadLetters = (topic: string, deadLetters: number, node: string | null): TopicStats => ({
   topic,
+  stream: topic,
+  partition: null,
   length: 0,
   firstId: null,
   lastId: null,

@@ -1,0 +1,159 @@
+import {deadLetterKey} from '../keys.js'
+import type {TopicLayout} from '../partitions/metadata.js'
+import type {GroupStats, TopicStats} from './topic-stats.js'
+
+/**
+ * A partitioned topic's statistics as one topic (`lag`, `inspect`): its partitions' streams were read
+ * like topics of their own (one round trip per primary for all of them), and are summed here per
+ * consumer group. The per-partition stats stay in `partitions` (`lag --partitions`).
+ *
+ * - lag, pending, replayed, length, dead letters: sums; a lag unknown in one partition is unknown for
+ *   the topic (a gate never passes on a guess).
+ * - the oldest pending entry: the oldest of the partitions' (stream IDs are times, so they compare
+ *   across streams).
+ * - consumers: the most any partition's group has (the same worker is a consumer in every partition
+ *   it reads, so a sum would count it once per partition).
+ * - a group missing on a partition that holds entries: nothing of that group reads them, which is
+ *   what lag means; they count as its lag, and a warning names the partition.
+ */
+export function mergePartitioned(layout: TopicLayout, byStream: ReadonlyMap<string, TopicStats>): TopicStats {
+  const partitions = layout.streams.map((stream, partition): TopicStats => {
+    const found = byStream.get(stream)
+    return found === undefined ? emptyPartition(layout.topic, stream, partition) : {...found, topic: layout.topic, stream, partition}
+  })
+  const names = [...new Set(partitions.flatMap((partition) => partition.groups.map((group) => group.name)))].sort()
+  const warnings = partitions.flatMap((partition) => partition.warnings)
+  const groups = names.map((name): GroupStats => {
+    const missing: TopicStats[] = []
+    const merged: GroupStats = {
+      name,
+      lastDeliveredId: '',
+      entriesRead: 0,
+      lag: 0,
+      lagSource: 'redis',
+      pending: 0,
+      oldestPendingId: null,
+      oldestPendingIdleMs: null,
+      consumers: 0,
+      activeConsumers: 0,
+      replayed: 0,
+    }
+    for (const partition of partitions) {
+      const group = partition.groups.find((candidate) => candidate.name === name)
+      if (group === undefined) {
+        if (partition.length > 0) missing.push(partition)
+        merged.lag = merged.lag === null ? null : merged.lag + partition.length
+        continue
+      }
+      merged.lag = merged.lag === null || group.lag === null ? null : merged.lag + group.lag
+      if (group.lagSource === 'unknown') merged.lagSource = 'unknown'
+      else if (group.lagSource === 'counted' && merged.lagSource === 'redis') merged.lagSource = 'counted'
+      merged.entriesRead = merged.entriesRead === null || group.entriesRead === null ? null : merged.entriesRead + group.entriesRead
+      merged.pending += group.pending
+      merged.replayed += group.replayed
+      merged.consumers = Math.max(merged.consumers, group.consumers)
+      merged.activeConsumers = Math.max(merged.activeConsumers, group.activeConsumers)
+      if (group.oldestPendingId !== null && (merged.oldestPendingId === null || compareIds(group.oldestPendingId, merged.oldestPendingId) < 0)) {
+        merged.oldestPendingId = group.oldestPendingId
+        merged.oldestPendingIdleMs = group.oldestPendingIdleMs
+      }
+      if (compareIds(group.lastDeliveredId, merged.lastDeliveredId) > 0) merged.lastDeliveredId = group.lastDeliveredId
+    }
+    if (merged.lag === null) merged.lagSource = 'unknown'
+    if (missing.length > 0) warnings.push(missingGroupWarning(layout, name, missing))
+    return merged
+  })
+  const ids = (pick: (partition: TopicStats) => string | null, newest: boolean): string | null =>
+    partitions
+      .map(pick)
+      .filter((id): id is string => id !== null)
+      .reduce<string | null>((best, id) => (best === null || (compareIds(id, best) > 0) === newest ? id : best), null)
+  return {
+    topic: layout.topic,
+    stream: layout.topic,
+    partition: null,
+    partitions,
+    length: partitions.reduce((sum, partition) => sum + partition.length, 0),
+    firstId: ids((partition) => partition.firstId, false),
+    lastId: ids((partition) => partition.lastId, true),
+    lastGeneratedId: ids((partition) => partition.lastGeneratedId, true),
+    entriesAdded: partitions.every((partition) => partition.entriesAdded !== null) ? partitions.reduce((sum, partition) => sum + (partition.entriesAdded ?? 0), 0) : null,
+    deadLetterKey: deadLetterKey(layout.streams[0] as string),
+    deadLetters: partitions.reduce((sum, partition) => sum + partition.deadLetters, 0),
+    groups,
+    warnings,
+    node: null,
+  }
+}
+
+/** One line for a group missing on partitions that hold entries (however many partitions). */
+function missingGroupWarning(layout: TopicLayout, group: string, partitions: readonly TopicStats[]): string {
+  const entries = partitions.reduce((sum, partition) => sum + partition.length, 0)
+  const which = partitions.map((partition) => partition.partition).join(', ')
+  return `group "${group}" does not exist on ${partitions.length} of the ${layout.streams.length} partitions of "${layout.topic}" (${which}): their ${entries} entries are read by no worker of that group, and count as its lag (a worker of the group creates it there when it starts, or when it picks up a partition added later)`
+}
+
+/** A partition whose stream does not exist yet (nothing published to it, no group created). */
+const emptyPartition = (topic: string, stream: string, partition: number): TopicStats => ({
+  topic,
+  stream,
+  partition,
+  length: 0,
+  firstId: null,
+  lastId: null,
+  lastGeneratedId: null,
+  entriesAdded: 0,
+  deadLetterKey: deadLetterKey(stream),
+  deadLetters: 0,
+  groups: [],
+  warnings: [],
+  node: null,
+})
+
+/** Order of two stream IDs (`ms-seq`); the empty string sorts first. */
+export function compareIds(a: string, b: string): number {
+  if (a === b) return 0
+  if (a === '') return -1
+  if (b === '') return 1
+  const [aMs = '0', aSeq = '0'] = a.split('-')
+  const [bMs = '0', bSeq = '0'] = b.split('-')
+  const ms = BigInt(aMs) - BigInt(bMs)
+  if (ms !== 0n) return ms < 0n ? -1 : 1
+  const seq = BigInt(aSeq) - BigInt(bSeq)
+  return seq === 0n ? 0 : seq < 0n ? -1 : 1
+}
+
+/**
+ * Statistics of a mix of plain and partitioned topics, in the order of `layouts`: `read` gets every
+ * stream once (the partitions' with the plain topics', one reading), and partitioned topics come back
+ * merged. A partitioned topic is always there (its metadata says it exists), even before any stream.
+ */
+export async function statsOfLayouts(layouts: readonly TopicLayout[], read: (streams: string[]) => Promise<TopicStats[]>): Promise<TopicStats[]> {
+  const stats = await read(layouts.flatMap((layout) => layout.streams))
+  const byStream = new Map(stats.map((topic) => [topic.stream, topic]))
+  const result: TopicStats[] = []
+  for (const layout of layouts) {
+    if (layout.metadata !== undefined) result.push(mergePartitioned(layout, byStream))
+    else {
+      const found = byStream.get(layout.topic)
+      if (found !== undefined) result.push(found)
+    }
+  }
+  return result
+}
+
+/**
+ * What the commands that read the whole database (`lag`, `top` without TOPIC) read: the plain
+ * topics SCAN found (`found`, already without dead-letter and replay streams) and the partitioned
+ * topics (their metadata), minus the partitions' own streams and anything derived from them,
+ * sorted by name.
+ */
+export function layoutsOfFound(found: readonly string[], partitioned: readonly TopicLayout[]): TopicLayout[] {
+  const partitionStreams = new Set(partitioned.flatMap((layout) => layout.streams))
+  const partitionDeadLetters = new Set([...partitionStreams].map(deadLetterKey))
+  const named = new Set(partitioned.map((layout) => layout.topic))
+  const plain = found
+    .filter((topic) => !partitionStreams.has(topic) && !partitionDeadLetters.has(topic) && !partitionDeadLetters.has(deadLetterKey(topic)) && !named.has(topic))
+    .map((topic): TopicLayout => ({topic, streams: [topic], metadata: undefined}))
+  return [...partitioned, ...plain].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0))
+}

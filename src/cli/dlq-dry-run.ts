@@ -14,7 +14,7 @@ import {tableTarget} from '../output/table-target.js'
 export const dryRunRows = (dryRun: boolean, json: boolean): number => (dryRun && !json ? DRY_RUN_TABLE_ROWS : 0)
 
 /** The listing for people, above the one-line result; nothing with --json. */
-export function dryRunLines(plan: DlqPlan, json: boolean, style: ChalkInstance): string[] {
+export function dryRunLines(plan: Pick<DlqPlan, 'ids' | 'entries' | 'summary'>, json: boolean, style: ChalkInstance): string[] {
   if (json) return []
   return formatDryRun(plan, {width: tableTarget(process.stdout).width, now: Date.now(), style})
 }

@@ -5,12 +5,14 @@ import type {SelectionInput} from '../core/dlq/selection.js'
 /** Flags and arguments shared by the `qctl dlq` commands. */
 
 export const topicArg = Args.string({
-  description: 'Topic (stream key) whose dead-letter stream to use: {TOPIC}:dlq, as qctl work derives it.',
+  description: 'Topic whose dead-letter stream to use: {TOPIC}:dlq, as qctl work derives it; for a partitioned topic, every partition\'s own.',
   required: true,
   ignoreStdin: true,
 })
 
-export const dlqFlag = Flags.string({summary: 'Dead-letter stream key. Default: {TOPIC}:dlq (as qctl work derives it).', helpValue: '<key>'})
+export const dlqFlag = Flags.string({summary: 'Dead-letter stream key. Default: {TOPIC}:dlq (as qctl work derives it). Not for a partitioned topic.', helpValue: '<key>'})
+
+export const partitionFlag = Flags.integer({summary: "Only this partition of a partitioned topic (its own dead-letter stream). Default: all of them.", min: 0, helpValue: '<n>'})
 
 /** Filters on what an entry records; `qctl dlq list` has them too. */
 export const filterFlags = {
@@ -24,7 +26,7 @@ export const filterFlags = {
 export const selectionFlags = {
   id: Flags.string({summary: 'Only this dead-letter entry ID (repeatable).', multiple: true, helpValue: '<id>'}),
   ...filterFlags,
-  limit: Flags.integer({summary: 'At most N entries (the oldest selected first).', min: 1, helpValue: '<n>'}),
+  limit: Flags.integer({summary: 'At most N entries (the oldest selected first, over all partitions).', min: 1, helpValue: '<n>'}),
 }
 
 /** Flags of the commands that change the dead-letter stream. */

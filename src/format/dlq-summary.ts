@@ -15,7 +15,7 @@ export const SUMMARY_PERIODS = 48
  * by error name, group and hour, the first and last entries). Time linear in what is shown, not in
  * the selection: a 200,000-entry dry run prints a few dozen lines.
  */
-export function formatDryRun(plan: DlqPlan, layout: TableLayout): string[] {
+export function formatDryRun(plan: Pick<DlqPlan, 'ids' | 'entries' | 'summary'>, layout: TableLayout): string[] {
   if (plan.ids.length === 0) return []
   if (plan.entries.length >= plan.ids.length) return formatDlqTable(plan.entries, layout)
   return formatSelectionSummary(plan.summary, layout)

@@ -1,10 +1,10 @@
 import type {ChalkInstance} from 'chalk'
 
 import type {DlqEntry} from '../core/dlq/entry.js'
-import type {DlqListResult} from '../core/dlq/list.js'
-import type {DlqPlan} from '../core/dlq/plan.js'
+import type {TopicDlqListResult} from '../core/dlq/list.js'
 import type {PurgeResult} from '../core/dlq/purge.js'
 import type {ReplayProgress, ReplayResult} from '../core/dlq/replay.js'
+import {placeOf, type Place} from './dlq-place.js'
 import {resultDestination} from './replay-targets.js'
 import {formatAge, formatCount, formatDuration, plural, ratePerSecond} from './numbers.js'
 import {COMPACT_GAP, renderTable, truncate, type TableColumn} from './table.js'
@@ -111,9 +111,22 @@ export function fitColumns(measured: Readonly<Record<Column, number>>, width: nu
 /**
  * The entries as a borderless table (one line per entry): DLQ ID, origin ID, group, attempts,
  * error (name: message), age of the last failure, payload preview, fitted to the terminal width
- * (see fitColumns). Linear in the entries (a dry-run plan may hold 200,000).
+ * (see fitColumns). Entries of a partitioned topic's partitions get a first column P, their partition
+ * (a DLQ ID is unique within its partition only). Linear in the entries (a dry-run plan may hold 200,000).
  */
 export function formatDlqTable(entries: readonly DlqEntry[], layout: TableLayout): string[] {
+  if (!entries.some((entry) => entry.partition !== null)) return entryTable(entries, layout)
+  // The partition column comes first and is never dropped: the other columns fit what it leaves.
+  const partitions = entries.map((entry) => (entry.partition === null ? '-' : String(entry.partition)))
+  const width = Math.max(PARTITION_TITLE.length, ...partitions.map((text) => text.length))
+  const rest = entryTable(entries, {...layout, width: layout.width === undefined ? undefined : Math.max(1, layout.width - width - COLUMN_GAP)})
+  const prefix = (text: string): string => `${text.padEnd(width)}${' '.repeat(COLUMN_GAP)}`
+  return rest.map((line, index) => (index === 0 ? layout.style.bold(prefix(PARTITION_TITLE)) + line : prefix(partitions[index - 1] ?? '') + line))
+}
+
+const PARTITION_TITLE = 'P'
+
+function entryTable(entries: readonly DlqEntry[], layout: TableLayout): string[] {
   const {style} = layout
   const rows = entries.map(
     (entry): Record<Column, string> => ({
@@ -141,23 +154,27 @@ export function formatDlqTable(entries: readonly DlqEntry[], layout: TableLayout
   return renderTable(columns, cells, {layout: 'compact', head: style.bold})
 }
 
+/** What `formatList` shows: a list result (`topic` and `partitions` name a partitioned topic's streams when `dlq` is null). */
+export type ListView = Omit<TopicDlqListResult, 'dlq' | 'topic' | 'partitioned' | 'partitions'> & Place
+
 /** `qctl dlq list` for people: the table and a line saying what was shown. */
-export function formatList(result: DlqListResult, layout: TableLayout): string[] {
-  if (result.total === 0) return [`No dead-lettered entries in ${layout.style.bold(result.dlq)}.`]
-  if (result.filtered) return filteredList(result, layout)
+export function formatList(result: ListView, layout: TableLayout): string[] {
+  const where = placeOf(result, layout.style)
+  if (result.total === 0) return [`No dead-lettered entries in ${where}.`]
+  if (result.filtered) return filteredList(result, where, layout)
   const shown = result.entries.length
   const which =
     result.total === 1
-      ? `Showing the one entry in ${layout.style.bold(result.dlq)}.`
+      ? `Showing the one entry in ${where}.`
       : shown === result.total
-      ? `Showing all ${plural(result.total, 'entry', 'entries')} in ${layout.style.bold(result.dlq)}, ${result.order} first.`
-      : `Showing the ${formatCount(shown)} ${result.order} of ${plural(result.total, 'entry', 'entries')} in ${layout.style.bold(result.dlq)} (--limit to see more).`
+      ? `Showing all ${plural(result.total, 'entry', 'entries')} in ${where}, ${result.order} first.`
+      : `Showing the ${formatCount(shown)} ${result.order} of ${plural(result.total, 'entry', 'entries')} in ${where} (--limit to see more).`
   return [...formatDlqTable(result.entries, layout), '', which]
 }
 
 /** `qctl dlq list` with filters: the entries that pass them, and how many the stream holds. */
-function filteredList(result: DlqListResult, layout: TableLayout): string[] {
-  const dlq = `${plural(result.total, 'entry', 'entries')} in ${layout.style.bold(result.dlq)}`
+function filteredList(result: ListView, where: string, layout: TableLayout): string[] {
+  const dlq = `${plural(result.total, 'entry', 'entries')} in ${where}`
   const shown = result.entries.length
   if (shown === 0) return [`None of the ${dlq} matches the filters.`]
   const which = result.more
@@ -237,7 +254,7 @@ export function formatEntry(entry: DlqEntry, now: number, style: ChalkInstance):
   // Multi-line values (an error with a stack, say) continue under the value column.
   const value = (text: string): string => shownLines(text).replace(/\n/g, `\n${' '.repeat(LABEL_WIDTH)}`)
   const lines = [
-    `${label('DLQ entry')}${style.bold(shown(entry.dlqId))}, dead-lettered ${timeWithAge(entry.deadLetteredAt, now)}`,
+    `${label('DLQ entry')}${style.bold(shown(entry.dlqId))}${entry.partition === null ? '' : ` (partition ${entry.partition})`}, dead-lettered ${timeWithAge(entry.deadLetteredAt, now)}`,
     // Names on one line; values (an error with its stack) may continue on the next.
     `${label('origin')}${shown(entry.originTopic ?? '-')} ${shown(entry.originId ?? '-')}`,
     `${label('group')}${shown(entry.group ?? '-')}${entry.consumer === null ? '' : ` (consumer ${shown(entry.consumer)})`}`,
@@ -266,14 +283,31 @@ export function formatIdRange(ids: readonly string[]): string {
 
 const entriesWithRange = (ids: readonly string[]): string => `${plural(ids.length, 'entry', 'entries')} (${formatIdRange(ids)})`
 
+/**
+ * A plan as the questions see it: its IDs (oldest first) and where they are: `key`, or (null) the
+ * dead-letter streams of `parts`, a partitioned topic's partitions.
+ */
+export interface PlanView {
+  ids: readonly string[]
+  key: string | null
+  topic?: string | undefined
+  parts?: readonly unknown[] | undefined
+}
+
+const planPlace = (plan: PlanView): string => placeOf({dlq: plan.key, topic: plan.topic, partitions: plan.parts})
+
 /** `destination`: where the entries go, from replayDestination (src/format/replay-targets.ts). */
-export const formatReplayQuestion = (plan: DlqPlan, destination: string): string =>
-  `Replay ${entriesWithRange(plan.ids)} from ${plan.key} to ${destination}? [y/N] `
+export const formatReplayQuestion = (plan: PlanView, destination: string): string =>
+  `Replay ${entriesWithRange(plan.ids)} from ${planPlace(plan)} to ${destination}? [y/N] `
 
-export const formatPurgeQuestion = (plan: DlqPlan): string => `Delete ${entriesWithRange(plan.ids)} from ${plan.key} for good? [y/N] `
+export const formatPurgeQuestion = (plan: PlanView): string => `Delete ${entriesWithRange(plan.ids)} from ${planPlace(plan)} for good? [y/N] `
 
-export const formatNotFound = (ids: readonly string[], key: string): string =>
-  `not in ${key} (already replayed or purged?): ${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', …' : ''}`
+/** `where`: the dead-letter stream, or streams (placeOf). */
+export const formatNotFound = (ids: readonly string[], where: string): string =>
+  `not in ${where} (already replayed or purged?): ${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', …' : ''}`
+
+/** A plan's place (the spinner's text, the not-found warning). */
+export const formatPlanPlace = planPlace
 
 export const formatReplayProgress = (progress: ReplayProgress, topic: string, elapsedMs: number): string =>
   `replaying to ${topic}: ${formatCount(progress.replayed + progress.skipped)} / ${formatCount(progress.total)} (${formatCount(ratePerSecond(progress.replayed, elapsedMs))} msg/s)`
@@ -283,23 +317,35 @@ const NOTHING_CHANGED = 'nothing changed'
 const nothingSelected = (length: number, dlq: string): string =>
   length === 0 ? `No dead-lettered entries in ${dlq}` : `None of the ${plural(length, 'entry', 'entries')} in ${dlq} matches the selection`
 
-export function formatReplaySummary(result: ReplayResult, style: ChalkInstance): string {
-  const dlq = style.bold(result.dlq)
+/** What the summary lines show: a result over one dead-letter stream, or (dlq null) a partitioned topic's. */
+export type ReplayView = Omit<ReplayResult, 'dlq'> & Place
+export type PurgeView = Omit<PurgeResult, 'dlq'> & Place
+
+/**
+ * The selected entries with their ID range; over several partitions' streams only the count (the
+ * IDs are listed partition by partition, and equal IDs of two partitions are different entries).
+ */
+const selectedText = (result: Place & {ids: readonly string[]}): string =>
+  result.dlq === null ? plural(result.ids.length, 'entry', 'entries') : entriesWithRange(result.ids)
+
+export function formatReplaySummary(result: ReplayView, style: ChalkInstance): string {
+  const dlq = placeOf(result, style)
   if (result.selected === 0) return `${nothingSelected(result.remaining, dlq)}; nothing to replay.`
   if (result.cancelled) return `Not confirmed: ${NOTHING_CHANGED}.`
   if (result.dryRun) {
-    return `Dry run: would replay ${entriesWithRange(result.ids)} from ${dlq} to ${resultDestination(result)}; ${NOTHING_CHANGED}.`
+    return `Dry run: would replay ${selectedText(result)} from ${dlq} to ${resultDestination(result)}; ${NOTHING_CHANGED}.`
   }
   const rate = formatCount(ratePerSecond(result.replayed, result.durationMs))
   const skipped = result.skipped > 0 ? `; ${plural(result.skipped, 'selected entry was', 'selected entries were')} already gone` : ''
-  return `Replayed ${plural(result.replayed, 'entry', 'entries')} from ${dlq} to ${resultDestination(result)} in ${formatDuration(result.durationMs)} (${rate} msg/s)${skipped}; ${formatCount(result.remaining)} left in the dead-letter stream.`
+  const left = result.dlq === null ? 'left in the dead-letter streams' : 'left in the dead-letter stream'
+  return `Replayed ${plural(result.replayed, 'entry', 'entries')} from ${dlq} to ${resultDestination(result)} in ${formatDuration(result.durationMs)} (${rate} msg/s)${skipped}; ${formatCount(result.remaining)} ${left}.`
 }
 
-export function formatPurgeSummary(result: PurgeResult, style: ChalkInstance): string {
-  const dlq = style.bold(result.dlq)
+export function formatPurgeSummary(result: PurgeView, style: ChalkInstance): string {
+  const dlq = placeOf(result, style)
   if (result.selected === 0) return `${nothingSelected(result.remaining, dlq)}; nothing to purge.`
   if (result.cancelled) return `Not confirmed: ${NOTHING_CHANGED}.`
-  if (result.dryRun) return `Dry run: would delete ${entriesWithRange(result.ids)} from ${dlq}; ${NOTHING_CHANGED}.`
+  if (result.dryRun) return `Dry run: would delete ${selectedText(result)} from ${dlq}; ${NOTHING_CHANGED}.`
   const gone = result.selected - result.purged
   const skipped = gone > 0 ? ` (${formatCount(gone)} selected were already gone)` : ''
   return `Purged ${plural(result.purged, 'entry', 'entries')} from ${dlq}${skipped}; ${formatCount(result.remaining)} left.`

@@ -1,5 +1,6 @@
-import type {ReplayOptions, ReplayResult} from '../core/dlq/replay.js'
+import type {ReplayOptions, ReplayResult, ReplayTarget} from '../core/dlq/replay.js'
 import {plural} from './numbers.js'
+import {partitionList} from '../core/dlq/partition-list.js'
 import {shown} from './terminal-text.js'
 
 /** Pure formatting of where `qctl dlq replay` sends entries (its targets), apart from the summary line. */
@@ -18,13 +19,21 @@ export function resultDestination(result: Pick<ReplayResult, 'topic' | 'toTopic'
   return replayDestination({topic: result.topic, toTopic: result.toTopic, group})
 }
 
+/** A target of a replay, with its partition when the topic is partitioned. */
+type Target = ReplayTarget & {partition?: number | null | undefined}
+
+/** What the target lines show. */
+export type TargetsView = Pick<ReplayResult, 'dryRun' | 'withoutGroup'> & {targets: readonly Target[]}
+
 /**
  * One line per target (group, entry count, key) and one for entries left for lack of a group:
- * what a dry run would do, or what a replay did.
+ * what a dry run would do, or what a replay did. A partitioned topic's targets (a replay stream per
+ * partition and group) are one line per group, naming the partitions (`--json` lists each target).
  */
-export function formatReplayTargets(result: ReplayResult): string[] {
+export function formatReplayTargets(result: TargetsView): string[] {
   const verb = result.dryRun ? 'would go' : 'went'
-  const lines = result.targets.map((target) =>
+  const partitioned = result.targets.some((target) => target.partition !== undefined && target.partition !== null)
+  const lines = partitioned ? partitionedTargetLines(result.targets, verb) : result.targets.map((target) =>
     target.group === null
       ? `${plural(target.entries, 'entry', 'entries')} ${verb} to topic ${shown(target.key)}, for every group`
       : `${plural(target.entries, 'entry', 'entries')} ${verb} to group ${shown(target.group)} only, through its replay stream ${shown(target.key)}`,
@@ -34,4 +43,22 @@ export function formatReplayTargets(result: ReplayResult): string[] {
     lines.push(`${plural(result.withoutGroup, 'entry records', 'entries record')} no group (written by another program): ${left} in the dead-letter stream; replay them with --to-topic`)
   }
   return lines
+}
+
+/** Per group (null: the topic itself, with --to-topic), the entries over all its partitions, and which partitions. */
+function partitionedTargetLines(targets: readonly Target[], verb: string): string[] {
+  const byGroup = new Map<string | null, {entries: number; partitions: number[]; key: string}>()
+  for (const target of targets) {
+    const counted = byGroup.get(target.group) ?? {entries: 0, partitions: [], key: target.key}
+    counted.entries += target.entries
+    counted.partitions.push(target.partition ?? 0)
+    byGroup.set(target.group, counted)
+  }
+  return [...byGroup].map(([group, {entries, partitions, key}]) => {
+    const count = plural(entries, 'entry', 'entries')
+    const streams = partitions.length === 1 ? `stream of partition ${partitions[0]} (${shown(key)})` : `streams of ${partitionList(partitions)}`
+    return group === null
+      ? `${count} ${verb} back onto the ${streams}, each to the partition it came from, for every group`
+      : `${count} ${verb} to group ${shown(group)} only, through its replay ${streams}`
+  })
 }

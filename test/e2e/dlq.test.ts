@@ -54,7 +54,7 @@ async function inTerminal(args: string[], input: string): Promise<{code: number 
 }
 
 const ENTRY_KEYS = [
-  'dlqId', 'deadLetteredAt', 'originTopic', 'originId', 'group', 'consumer', 'attempts', 'errorName', 'errorMessage', 'firstFailureAt', 'lastFailureAt', 'fields', 'data', 'dataText', 'dataIsJson',
+  'dlqId', 'partition', 'deadLetteredAt', 'originTopic', 'originId', 'group', 'consumer', 'attempts', 'errorName', 'errorMessage', 'firstFailureAt', 'lastFailureAt', 'fields', 'data', 'dataText', 'dataIsJson',
 ]
 
 beforeAll(async () => {
@@ -113,7 +113,7 @@ describe('qctl dlq list', () => {
     const human = await runCli(dlq('list', topic))
     expect(human.code).toBe(0)
     expect(human.stdout).toBe(`No dead-lettered entries in ${dlqKeyOf(topic)}.\n`)
-    expect(jsonOf(await runCli(dlq('list', topic, '--json')))).toEqual({dlq: dlqKeyOf(topic), total: 0, order: 'newest', filtered: false, more: false, entries: []})
+    expect(jsonOf(await runCli(dlq('list', topic, '--json')))).toEqual({topic, partitioned: false, dlq: dlqKeyOf(topic), partitions: null, total: 0, order: 'newest', filtered: false, more: false, entries: []})
   })
 
   it('--dlq reads another key; a key that is not a stream is a usage error (exit 2)', async () => {
@@ -138,7 +138,7 @@ describe('qctl dlq show', () => {
     expect(human.stdout).toContain('field key      7\n')
     expect(human.stdout).toContain('payload (JSON):\n{\n  "orderId": 7,\n  "total": 0.00,\n  "items": [\n    1,\n    2\n  ]\n}\n')
     const json = jsonOf<DlqShowJson>(await runCli(dlq('show', topic, id as string, '--json')))
-    expect(Object.keys(json)).toEqual([...ENTRY_KEYS, 'matchedBy', 'otherMatches'])
+    expect(Object.keys(json)).toEqual([...ENTRY_KEYS, 'matchedBy', 'otherMatches', 'dlq'])
     expect(json).toMatchObject({dlqId: id, errorName: 'PermanentError', dataText: '{"orderId":7,"total":0.00,"items":[1,2]}', matchedBy: 'dlqId'})
   })
 
@@ -171,7 +171,7 @@ describe('qctl dlq replay', () => {
       dlq: dlqKeyOf(topic),
       topic,
       toTopic: false,
-      targets: [{group: 'billing', key: replayed(topic), entries: 3}],
+      targets: [{group: 'billing', key: replayed(topic), entries: 3, partition: null}],
       withoutGroup: 0,
       dryRun: false,
       cancelled: false,
@@ -182,6 +182,8 @@ describe('qctl dlq replay', () => {
       ids: onTopic.map(([id]) => id),
       notFound: [],
       durationMs: expect.any(Number) as number,
+      partitioned: false,
+      partitions: null,
     })
     const [first, second, third] = onTopic.map(([, fields]) => fields)
     expect(Object.keys(first ?? {})).toEqual(['data', 'key', 'headers'])

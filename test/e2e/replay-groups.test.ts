@@ -190,8 +190,8 @@ describe('dlq replay of a whole topic: each entry goes to the group that failed 
     const dry = jsonOf<ReplayResult>(await replay(topic, '--dry-run', '--json'))
     expect(dry).toMatchObject({dryRun: true, selected: 4, withoutGroup: 0})
     expect(dry.targets).toEqual([
-      {group: 'billing', key: replayKey(topic, 'billing'), entries: 2},
-      {group: 'shipping', key: replayKey(topic, 'shipping'), entries: 2},
+      {group: 'billing', key: replayKey(topic, 'billing'), entries: 2, partition: null},
+      {group: 'shipping', key: replayKey(topic, 'shipping'), entries: 2, partition: null},
     ])
     const human = await replay(topic, '--dry-run')
     expect(human.stdout).toContain(`2 entries would go to group billing only, through its replay stream ${replayKey(topic, 'billing')}`)

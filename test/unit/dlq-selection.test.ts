@@ -58,6 +58,7 @@ describe('decodeDlqEntry', () => {
     const decoded = entry(`${T0}-0`, {}, ['data', '{"n":1}', 'key', 'k', 'headers', '{"a":"b"}', 'custom', 'kept'])
     expect(decoded).toEqual({
       dlqId: `${T0}-0`,
+      partition: null,
       deadLetteredAt: '2026-11-28T10:00:00.000Z',
       originTopic: 'orders',
       originId: `${T0 - 5000}-0`,

@@ -11,8 +11,10 @@ import {idTimeMs} from './stream-id.js'
  * `--json` shows it as DlqEntryJson (the payload also parsed).
  */
 export interface DlqEntry {
-  /** The dead-letter entry's own ID. */
+  /** The dead-letter entry's own ID (unique within its dead-letter stream only: partitions may share IDs). */
   dlqId: string
+  /** The partition whose dead-letter stream holds it; null for a plain topic (src/core/dlq/scope.ts). */
+  partition: number | null
   /** When it was dead-lettered, from `dlqId` (ISO 8601). */
   deadLetteredAt: string
   originTopic: string | null
@@ -54,14 +56,15 @@ function integer(value: string | undefined): number | null {
   return Number(value)
 }
 
-/** Decode one dead-letter entry from the field/value pairs Redis returned. */
-export function decodeDlqEntry(dlqId: string, pairs: readonly string[]): DlqEntry {
+/** Decode one dead-letter entry from the field/value pairs Redis returned (read from `partition`'s dead-letter stream). */
+export function decodeDlqEntry(dlqId: string, pairs: readonly string[], partition: number | null = null): DlqEntry {
   const cut = metadataStart(pairs)
   const fields = fieldsToObject(pairs.slice(0, cut))
   const meta = fieldsToObject(pairs.slice(cut))
   const ms = idTimeMs(dlqId)
   return {
     dlqId,
+    partition,
     deadLetteredAt: Number.isFinite(ms) ? new Date(ms).toISOString() : '',
     originTopic: text(meta['dlq.topic']),
     originId: text(meta['dlq.id']),

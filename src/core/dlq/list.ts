@@ -5,7 +5,7 @@ import {dlqLength, getDlqEntry, listDlqEntries, scanDlq} from './read.js'
 import {matchesFilters, rangeOf, type Selection} from './selection.js'
 import {firstIdAt, formatStreamId, parseStreamId} from './stream-id.js'
 
-/** The result of `qctl dlq list`. */
+/** One dead-letter stream's entries, as `listDlq` reads them (`qctl dlq list` of a plain topic). */
 export interface DlqListResult {
   /** The dead-letter stream. */
   dlq: string
@@ -20,12 +20,34 @@ export interface DlqListResult {
   entries: DlqEntry[]
 }
 
+/** One partition's dead-letter stream in `qctl dlq list` (`partitions` in its --json). */
+export interface ListPartition {
+  partition: number
+  /** Its dead-letter stream. */
+  dlq: string
+  /** Entries in it (0 when it does not exist), filtered or not. */
+  total: number
+}
+
+/**
+ * The result of `qctl dlq list`: a plain topic's dead-letter stream, or a partitioned topic's
+ * partitions' dead-letter streams as one (entries merged in ID order, each with its partition).
+ */
+export interface TopicDlqListResult extends Omit<DlqListResult, 'dlq'> {
+  topic: string
+  partitioned: boolean
+  /** The dead-letter stream when one was read (a plain topic's, or the one of `--partition`); null over several partitions. */
+  dlq: string | null
+  /** Each partition's dead-letter stream and its entry count (`total` sums them); null for a plain topic. */
+  partitions: ListPartition[] | null
+}
+
 /** Its `--json` output: the entries with their payload parsed. */
-export interface DlqListJson extends Omit<DlqListResult, 'entries'> {
+export interface DlqListJson extends Omit<TopicDlqListResult, 'entries'> {
   entries: DlqEntryJson[]
 }
 
-export const dlqListJson = (result: DlqListResult): DlqListJson => ({...result, entries: result.entries.map(dlqEntryJson)})
+export const dlqListJson = (result: TopicDlqListResult): DlqListJson => ({...result, entries: result.entries.map(dlqEntryJson)})
 
 /** Filters of `qctl dlq list`: every given one must hold. */
 export type ListFilters = Omit<Selection, 'topic' | 'ids'>
@@ -35,9 +57,11 @@ export interface ListRequest {
   order: 'newest' | 'oldest'
   limit: number
   filters?: ListFilters | undefined
+  /** The partition whose dead-letter stream `key` is (recorded in each entry); null for a plain topic. */
+  partition?: number | null | undefined
 }
 
-const hasFilters = (filters: ListFilters | undefined): filters is ListFilters =>
+export const hasFilters = (filters: ListFilters | undefined): filters is ListFilters =>
   filters !== undefined && Object.values(filters).some((value) => value !== undefined)
 
 /**
@@ -46,12 +70,13 @@ const hasFilters = (filters: ListFilters | undefined): filters is ListFilters =>
  */
 export async function listDlq(redis: RedisClient, request: ListRequest): Promise<DlqListResult> {
   const {key, order, limit, filters} = request
+  const partition = request.partition ?? null
   if (!Number.isInteger(limit) || limit < 1) throw usageError(`limit must be a whole number of at least 1, not ${limit}`)
   const total = await dlqLength(redis, key)
   const filtered = hasFilters(filters)
   if (total === 0) return {dlq: key, total, order, filtered, more: false, entries: []}
   if (!filtered) {
-    const entries = await listDlqEntries(redis, {key, order, limit})
+    const entries = await listDlqEntries(redis, {key, order, limit, partition})
     return {dlq: key, total, order, filtered, more: entries.length < total, entries}
   }
   // One more than asked for, to know whether there are more.
@@ -59,7 +84,7 @@ export async function listDlq(redis: RedisClient, request: ListRequest): Promise
   await scanDlq(redis, key, {...rangeOf(filters), order}, (entry) => {
     if (matchesFilters(entry, filters)) entries.push(entry)
     return entries.length <= limit
-  })
+  }, partition)
   const more = entries.length > limit
   return {dlq: key, total, order, filtered, more, entries: more ? entries.slice(0, limit) : entries}
 }
@@ -67,16 +92,18 @@ export async function listDlq(redis: RedisClient, request: ListRequest): Promise
 /** The result of `qctl dlq show`: one entry, and how the ID given found it. */
 export interface DlqShowResult {
   entry: DlqEntry
+  /** The dead-letter stream it is in. */
+  dlq: string
   /** `dlqId`: the ID is the entry's own; `originId`: the ID the message had on its topic (`dlq.id`). */
   matchedBy: 'dlqId' | 'originId'
   /** Other dead-letter entries with the same origin ID (the message dead-lettered more than once), oldest first. */
   otherMatches: string[]
 }
 
-/** Its `--json` output: the entry as `qctl dlq list` gives it, plus `matchedBy` and `otherMatches`. */
+/** Its `--json` output: the entry as `qctl dlq list` gives it, plus `matchedBy`, `otherMatches` and `dlq`. */
 export type DlqShowJson = DlqEntryJson & Omit<DlqShowResult, 'entry'>
 
-export const dlqShowJson = (result: DlqShowResult): DlqShowJson => ({...dlqEntryJson(result.entry), matchedBy: result.matchedBy, otherMatches: result.otherMatches})
+export const dlqShowJson = (result: DlqShowResult): DlqShowJson => ({...dlqEntryJson(result.entry), matchedBy: result.matchedBy, otherMatches: result.otherMatches, dlq: result.dlq})
 
 /**
  * One entry by its dead-letter ID, or else by its origin ID (what `qctl work` prints when it
@@ -85,15 +112,12 @@ export const dlqShowJson = (result: DlqShowResult): DlqShowJson => ({...dlqEntry
  */
 export async function showDlqEntry(redis: RedisClient, request: {key: string; topic: string; id: string}): Promise<DlqShowResult> {
   const {key, topic} = request
-  const id = request.id.trim()
-  const parsed = parseStreamId(id)
-  if (parsed === undefined) throw usageError(`invalid entry ID "${request.id}": a dead-letter or origin entry ID looks like 1700000000000-0`)
+  const {id, ms} = parseShowId(request.id)
   const entry = await getDlqEntry(redis, key, id)
-  if (entry !== undefined) return {entry, matchedBy: 'dlqId', otherMatches: []}
+  if (entry !== undefined) return {entry, dlq: key, matchedBy: 'dlqId', otherMatches: []}
 
-  const matches = await findByOriginId(redis, key, topic, id, parsed.ms)
-  const latest = matches.at(-1)
-  if (latest !== undefined) return {entry: latest, matchedBy: 'originId', otherMatches: matches.slice(0, -1).map((match) => match.dlqId)}
+  const found = originMatch(await findByOriginId(redis, key, topic, id, ms), key)
+  if (found !== undefined) return found
   const where =
     (await redis.exists(key)) === 0
       ? `no entry ${id}: the dead-letter stream ${key} does not exist`
@@ -101,19 +125,34 @@ export async function showDlqEntry(redis: RedisClient, request: {key: string; to
   throw notFoundError(where, {suggestion: 'list the entries with qctl dlq list TOPIC'})
 }
 
+/** The ID `qctl dlq show` was given, checked (exit 2 when it is no entry ID). */
+export function parseShowId(text: string): {id: string; ms: number} {
+  const id = text.trim()
+  const parsed = parseStreamId(id)
+  if (parsed === undefined) throw usageError(`invalid entry ID "${text}": a dead-letter or origin entry ID looks like 1700000000000-0`)
+  return {id, ms: parsed.ms}
+}
+
+/** The latest of the entries an origin ID matched, the others named; undefined for none. */
+export function originMatch(matches: readonly DlqEntry[], key: string): DlqShowResult | undefined {
+  const latest = matches.at(-1)
+  if (latest === undefined) return undefined
+  return {entry: latest, dlq: key, matchedBy: 'originId', otherMatches: matches.slice(0, -1).map((match) => match.dlqId)}
+}
+
 /**
  * Entries dead-lettered from `topic` whose origin ID is `originId`, oldest first. A message is
  * dead-lettered after it was added, so the entries after its time are read first; the rest only
  * when none is there (an origin ID from a clock ahead of the server's).
  */
-async function findByOriginId(redis: RedisClient, key: string, topic: string, originId: string, originMs: number): Promise<DlqEntry[]> {
+export async function findByOriginId(redis: RedisClient, key: string, topic: string, originId: string, originMs: number, partition: number | null = null): Promise<DlqEntry[]> {
   const matches: DlqEntry[] = []
   const visit = (entry: DlqEntry): boolean => {
     if (entry.originId === originId && (entry.originTopic === null || entry.originTopic === topic)) matches.push(entry)
     return true
   }
   const from = formatStreamId(firstIdAt(originMs))
-  await scanDlq(redis, key, {start: from, end: '+'}, visit)
-  if (matches.length === 0 && originMs > 0) await scanDlq(redis, key, {start: '-', end: `(${from}`}, visit)
+  await scanDlq(redis, key, {start: from, end: '+'}, visit, partition)
+  if (matches.length === 0 && originMs > 0) await scanDlq(redis, key, {start: '-', end: `(${from}`}, visit, partition)
   return matches
 }

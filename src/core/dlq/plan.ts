@@ -20,6 +20,8 @@ export interface PlanRequest {
    * (the first selected), or none (false, the default: only their IDs).
    */
   keepEntries?: boolean | number
+  /** The partition whose dead-letter stream `key` is (recorded in the entries kept); null for a plain topic. */
+  partition?: number | null | undefined
 }
 
 /** What a replay or purge will act on, captured before anything changes. */
@@ -46,6 +48,7 @@ export interface DlqPlan {
  */
 export async function planSelection(redis: RedisClient, request: PlanRequest): Promise<DlqPlan> {
   const {key, selection, limit} = request
+  const partition = request.partition ?? null
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw usageError(`limit must be a whole number of at least 1, not ${limit}`)
   const keep = request.keepEntries === true ? Number.POSITIVE_INFINITY : request.keepEntries === false || request.keepEntries === undefined ? 0 : request.keepEntries
   const collector = new SummaryCollector()
@@ -59,7 +62,7 @@ export async function planSelection(redis: RedisClient, request: PlanRequest): P
   }
 
   if (selection.ids !== undefined) {
-    const {entries, missing} = await getDlqEntries(redis, key, selection.ids)
+    const {entries, missing} = await getDlqEntries(redis, key, selection.ids, partition)
     plan.notFound = missing
     if (entries.length === 0) {
       throw notFoundError(`${missing.length === 1 ? `no entry ${missing[0]}` : `none of the ${missing.length} entries given with --id is`} in the dead-letter stream ${key}`, {
@@ -75,6 +78,6 @@ export async function planSelection(redis: RedisClient, request: PlanRequest): P
   if (newest === undefined) return plan
   const range = rangeOf(selection)
   const end = range.end === '+' || compareIdText(newest, range.end) < 0 ? newest : range.end
-  await scanDlq(redis, key, {start: range.start, end}, take)
+  await scanDlq(redis, key, {start: range.start, end}, take, partition)
   return {...plan, summary: collector.summary()}
 }

@@ -26,8 +26,19 @@ export interface PurgeResult {
 
 export interface PurgeHooks {
   signal?: AbortSignal | undefined
-  onProgress?: ((progress: {purged: number; total: number}) => void) | undefined
+  onProgress?: ((progress: PurgeProgress) => void) | undefined
   errorContext?: RedisErrorContext | undefined
+  /**
+   * One purge over several dead-letter streams (a partitioned topic's partitions, one after the
+   * other): what the streams done before purged, and the whole run's selection, so that progress and
+   * errors count the whole run. The caller adds each stream's purged entries when its purgePlan returns.
+   */
+  run?: PurgeProgress | undefined
+}
+
+export interface PurgeProgress {
+  purged: number
+  total: number
 }
 
 /** IDs per XDEL. */
@@ -54,19 +65,21 @@ export function unchangedPurge(plan: DlqPlan, flags: {dryRun: boolean; cancelled
 export async function purgePlan(redis: RedisClient, plan: DlqPlan, hooks: PurgeHooks = {}): Promise<PurgeResult> {
   const started = Date.now()
   let purged = 0
+  const run = hooks.run ?? {purged: 0, total: plan.ids.length}
+  const overall = (): PurgeProgress => ({purged: run.purged + purged, total: run.total})
   for (let index = 0; index < plan.ids.length; index += PURGE_BATCH) {
     if (hooks.signal?.aborted === true) {
-      throw new QctlError('INTERRUPTED', `interrupted: purged ${purged} of ${plan.ids.length}; run the same command again to delete the rest`, {
-        details: {purged, total: plan.ids.length},
+      throw new QctlError('INTERRUPTED', `interrupted: purged ${overall().purged} of ${run.total}; run the same command again to delete the rest`, {
+        details: {...overall()},
       })
     }
     try {
       purged += await redis.xdel(plan.key, ...plan.ids.slice(index, index + PURGE_BATCH))
     } catch (error) {
       if (isWrongType(error)) throw await dlqErrorIn(redis, error, plan.key)
-      throw failedDuring(error, plan, purged, hooks.errorContext)
+      throw failedDuring(error, plan.key, overall(), hooks.errorContext)
     }
-    hooks.onProgress?.({purged, total: plan.ids.length})
+    hooks.onProgress?.(overall())
   }
   return {
     dlq: plan.key,
@@ -75,7 +88,7 @@ export async function purgePlan(redis: RedisClient, plan: DlqPlan, hooks: PurgeH
     selected: plan.ids.length,
     purged,
     remaining: await dlqLength(redis, plan.key).catch((error: unknown) => {
-      throw failedDuring(error, plan, purged, hooks.errorContext)
+      throw failedDuring(error, plan.key, overall(), hooks.errorContext)
     }),
     ids: [...plan.ids],
     notFound: plan.notFound,
@@ -84,15 +97,15 @@ export async function purgePlan(redis: RedisClient, plan: DlqPlan, hooks: PurgeH
 }
 
 /** A failure mid-run, saying how far the run got and that a rerun deletes the rest. */
-function failedDuring(error: unknown, plan: DlqPlan, purged: number, context: RedisErrorContext | undefined): unknown {
+function failedDuring(error: unknown, key: string, progress: PurgeProgress, context: RedisErrorContext | undefined): unknown {
   // Already typed (the dead-letter key is not a stream): it says it all.
   if (error instanceof QctlError) return error
-  const typed = context === undefined ? undefined : classifyRedisError(error, context, {key: plan.key})
+  const typed = context === undefined ? undefined : classifyRedisError(error, context, {key})
   if (typed === undefined) return error
   const message = typed.message.replace(/^cannot connect to /, 'lost connection to ')
   // An XDEL without a reply may have deleted its entries: deleting them again is harmless.
-  return new QctlError(typed.code, `${message}; purged ${purged} of ${plan.ids.length}; run the same command again to delete the rest`, {
+  return new QctlError(typed.code, `${message}; purged ${progress.purged} of ${progress.total}; run the same command again to delete the rest`, {
     cause: error,
-    details: {purged, total: plan.ids.length},
+    details: {...progress},
   })
 }

@@ -45,6 +45,8 @@ export interface ListRequest {
   key: string
   order: 'newest' | 'oldest'
   limit: number
+  /** The partition whose dead-letter stream `key` is (recorded in each entry); null for a plain topic. */
+  partition?: number | null | undefined
 }
 
 /** The first `limit` entries, newest first (or oldest first). */
@@ -54,7 +56,7 @@ export async function listDlqEntries(redis: RedisClient, request: ListRequest): 
       ? redis.xrevrange(request.key, '+', '-', 'COUNT', request.limit)
       : redis.xrange(request.key, '-', '+', 'COUNT', request.limit),
   )) as RawEntry[]
-  return rows.map(([id, pairs]) => decodeDlqEntry(id, pairs))
+  return rows.map(([id, pairs]) => decodeDlqEntry(id, pairs, request.partition ?? null))
 }
 
 /** One entry by its dead-letter ID; undefined when there is none. */
@@ -65,7 +67,7 @@ export async function getDlqEntry(redis: RedisClient, key: string, id: string): 
 }
 
 /** Entries by ID (oldest first) and the IDs that have no entry. */
-export async function getDlqEntries(redis: RedisClient, key: string, ids: readonly string[]): Promise<{entries: DlqEntry[]; missing: string[]}> {
+export async function getDlqEntries(redis: RedisClient, key: string, ids: readonly string[], partition: number | null = null): Promise<{entries: DlqEntry[]; missing: string[]}> {
   const entries: DlqEntry[] = []
   const missing: string[] = []
   const pipeline = redis.pipeline()
@@ -76,7 +78,7 @@ export async function getDlqEntries(redis: RedisClient, key: string, ids: readon
     if (error !== null) throw await dlqErrorIn(redis, error, key)
     const row = (rows as RawEntry[])[0]
     if (row === undefined) missing.push(id)
-    else entries.push(decodeDlqEntry(row[0], row[1]))
+    else entries.push(decodeDlqEntry(row[0], row[1], partition))
   }
   entries.sort((a, b) => compareIdText(a.dlqId, b.dlqId))
   return {entries, missing}
@@ -98,9 +100,10 @@ export interface ScanRange {
 
 /**
  * Every entry in [start, end], oldest first (or newest first), a page at a time: `visit` returns
- * false to stop. Flat memory: only one page is held.
+ * false to stop. Flat memory: only one page is held. Entries record `partition` (the one whose
+ * dead-letter stream `key` is; null for a plain topic).
  */
-export async function scanDlq(redis: RedisClient, key: string, range: ScanRange, visit: (entry: DlqEntry) => boolean): Promise<void> {
+export async function scanDlq(redis: RedisClient, key: string, range: ScanRange, visit: (entry: DlqEntry) => boolean, partition: number | null = null): Promise<void> {
   const pageSize = range.pageSize ?? 1000
   const newestFirst = range.order === 'newest'
   let {start, end} = range
@@ -108,7 +111,7 @@ export async function scanDlq(redis: RedisClient, key: string, range: ScanRange,
     const rows = (await guarded(redis, key, async () =>
       newestFirst ? redis.xrevrange(key, end, start, 'COUNT', pageSize) : redis.xrange(key, start, end, 'COUNT', pageSize),
     )) as RawEntry[]
-    for (const [id, pairs] of rows) if (!visit(decodeDlqEntry(id, pairs))) return
+    for (const [id, pairs] of rows) if (!visit(decodeDlqEntry(id, pairs, partition))) return
     const last = rows.at(-1)
     if (last === undefined || rows.length < pageSize) return
     if (newestFirst) end = `(${last[0]}`

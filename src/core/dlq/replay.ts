@@ -72,6 +72,26 @@ export interface ReplayHooks {
   /** To name the server in connection errors. */
   errorContext?: RedisErrorContext | undefined
   now?: () => Date
+  /** Shared by the replays of several dead-letter streams (a partitioned topic's): see ReplayRun. */
+  run?: ReplayRun | undefined
+}
+
+/**
+ * One replay over several dead-letter streams (a partitioned topic's partitions, one after the
+ * other): `--rate` holds over the whole run (the schedule counts every entry sent before, from the
+ * first send), and progress and errors count the whole run. The caller adds each stream's replayed
+ * and skipped entries when its replayPlan returns.
+ */
+export interface ReplayRun {
+  /** When the first move was sent; the --rate schedule counts from there. */
+  pacedFrom?: number | undefined
+  /** Entries already scheduled (sent or skipped) by this run. */
+  scheduled: number
+  /** Replayed and skipped by the streams done before. */
+  replayed: number
+  skipped: number
+  /** Entries selected over the whole run. */
+  total: number
 }
 
 /** Where an entry dead-lettered by `group` goes; undefined when it records no group and the replay is not to the topic. */
@@ -142,22 +162,26 @@ export async function replayPlan(redis: RedisClient, plan: DlqPlan, options: Rep
   const pace = pacing(options.ratePerSecond)
   const now = hooks.now ?? (() => new Date())
   const progress: ReplayProgress = {replayed: 0, skipped: 0, total: plan.ids.length}
+  const run: ReplayRun = hooks.run ?? {scheduled: 0, replayed: 0, skipped: 0, total: plan.ids.length}
+  // What errors and progress report: this stream's progress within the whole run.
+  const overall = (): ReplayProgress => ({replayed: run.replayed + progress.replayed, skipped: run.skipped + progress.skipped, total: run.total})
   const newIds: string[] = []
   const counts = new TargetCounts()
   const toTopic = options.toTopic === true
-  // When the first move is sent: the schedule of --rate counts from there.
-  let paceFrom: number | undefined
   for (let index = 0; index < plan.ids.length; index += pace.batch) {
     // Where each entry goes is read before the batch's turn, so --rate paces the moves themselves
     // (a slow first read made the first move late and the rest catch up, above the rate).
-    const planned = await batchTargets(redis, plan.key, plan.ids.slice(index, index + pace.batch), options).catch((error: unknown) => {
-      throw failedDuring(error, progress, hooks.errorContext, options.topic, 0)
+    const ids = plan.ids.slice(index, index + pace.batch)
+    const planned = await batchTargets(redis, plan.key, ids, options).catch((error: unknown) => {
+      throw failedDuring(error, overall(), hooks.errorContext, options.topic, 0)
     })
-    paceFrom ??= Date.now()
-    await sleep(paceFrom + pace.startAtMs(index) - Date.now(), hooks.signal)
+    // When the first move is sent: the schedule of --rate counts from there.
+    run.pacedFrom ??= Date.now()
+    await sleep(run.pacedFrom + pace.startAtMs(run.scheduled) - Date.now(), hooks.signal)
     if (hooks.signal?.aborted === true) {
-      throw new QctlError('INTERRUPTED', `interrupted: ${progressText(progress)}; ${CONTINUE}`, {details: {...progress}})
+      throw new QctlError('INTERRUPTED', `interrupted: ${progressText(overall())}; ${CONTINUE}`, {details: {...overall()}})
     }
+    run.scheduled += ids.length
     const batch = planned.filter((entry) => {
       if (entry.target === 'gone') progress.skipped++
       else if (entry.target === undefined) counts.add(undefined)
@@ -180,8 +204,8 @@ export async function replayPlan(redis: RedisClient, plan: DlqPlan, options: Rep
         progress.replayed++
       } else progress.skipped++
     })
-    if (failure !== undefined) throw failedDuring(await wrongType(redis, failure.error, failure.key, toTopic), progress, hooks.errorContext, failure.key, unanswered)
-    hooks.onProgress?.({...progress})
+    if (failure !== undefined) throw failedDuring(await wrongType(redis, failure.error, failure.key, toTopic), overall(), hooks.errorContext, failure.key, unanswered)
+    hooks.onProgress?.(overall())
   }
   return {
     dlq: plan.key,
@@ -195,7 +219,7 @@ export async function replayPlan(redis: RedisClient, plan: DlqPlan, options: Rep
     replayed: progress.replayed,
     skipped: progress.skipped,
     remaining: await dlqLength(redis, plan.key).catch((error: unknown) => {
-      throw failedDuring(error, progress, hooks.errorContext, options.topic, 0)
+      throw failedDuring(error, overall(), hooks.errorContext, options.topic, 0)
     }),
     ids: newIds,
     notFound: plan.notFound,

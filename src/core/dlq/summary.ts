@@ -1,4 +1,5 @@
 import type {DlqEntry} from './entry.js'
+import {compareIdText} from './stream-id.js'
 
 /**
  * What a selection of dead-letter entries holds, counted as it is read: how many per error name,
@@ -54,5 +55,34 @@ export class SummaryCollector {
       first: this.first,
       last: this.last,
     }
+  }
+}
+
+/**
+ * Several selections' summaries as one (a partitioned topic's partitions): counts added, the
+ * first and last entries the oldest and newest of theirs (by ID; equal IDs: the lower partition
+ * first). Pure; linear in the counts.
+ */
+export function mergeSummaries(summaries: readonly SelectionSummary[]): SelectionSummary {
+  const sum = <K extends string | null>(rows: ReadonlyArray<{key: K; count: number}>): Map<K, number> => {
+    const counts = new Map<K, number>()
+    for (const {key, count} of rows) counts.set(key, (counts.get(key) ?? 0) + count)
+    return counts
+  }
+  const errorNames = sum(summaries.flatMap((summary) => summary.byErrorName.map(({errorName, count}) => ({key: errorName, count}))))
+  const groups = sum(summaries.flatMap((summary) => summary.byGroup.map(({group, count}) => ({key: group, count}))))
+  const hours = sum(summaries.flatMap((summary) => summary.byHour.map(({hour, count}) => ({key: hour, count}))))
+  const ends = (pick: (summary: SelectionSummary) => DlqEntry | null): DlqEntry[] =>
+    summaries
+      .map(pick)
+      .filter((entry): entry is DlqEntry => entry !== null)
+      .sort((a, b) => compareIdText(a.dlqId, b.dlqId) || (a.partition ?? 0) - (b.partition ?? 0))
+  return {
+    count: summaries.reduce((total, summary) => total + summary.count, 0),
+    byErrorName: byCount(errorNames).map(([errorName, count]) => ({errorName, count})),
+    byGroup: byCount(groups).map(([group, count]) => ({group, count})),
+    byHour: [...hours].sort(([a], [b]) => (a < b ? -1 : 1)).map(([hour, count]) => ({hour, count})),
+    first: ends((summary) => summary.first)[0] ?? null,
+    last: ends((summary) => summary.last).at(-1) ?? null,
   }
 }

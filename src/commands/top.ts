@@ -3,7 +3,8 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {usageError} from '../core/errors.js'
 import {serverVersion} from '../core/stats/server-info.js'
-import {explainingConnectionErrors, RedisSnapshotSource} from '../core/stats/snapshot-source.js'
+import {RedisSnapshotSource} from '../core/stats/snapshot-redis-source.js'
+import {explainingConnectionErrors} from '../core/stats/snapshot-source.js'
 import {sleep} from '../core/sleep.js'
 import {durationFlag} from '../flags.js'
 import {shown} from '../format/terminal-text.js'
@@ -30,11 +31,13 @@ const MIN_INTERVAL_MS = 100
 
 export default class Top extends BaseCommand<typeof Top> {
   static override summary = 'A live terminal monitor of depth, in/out rates, lag, pending and dead letters per topic and group.'
-  static override description = `Without TOPIC, every stream in the database (and new ones as they appear; --match filters). Rates come from Redis's own counters between two refreshes (entries added; entries read minus pending growth for acknowledgements), so they count every producer and consumer, qctl or not.
+  static override description = `Without TOPIC, every stream and partitioned topic in the database (and new ones as they appear; --match filters). Rates come from Redis's own counters between two refreshes (entries added; entries read minus pending growth for acknowledgements), so they count every producer and consumer, qctl or not.
 
 Keys: up/down (or k/j) select a row, Enter shows the group's consumers and oldest pending entries, Esc goes back, s cycles the sort (lag, in-rate, out-rate, name), p pauses, q or Ctrl-C quits.
 
 Trend marks: ■ stalled (lag or pending above 0 and no active consumer, or nothing acknowledged for 30s), ▲ growing (more in than out), ▼ draining (more out than in), = steady, · idle. A ↑ after LAG or DLQ means it grew since the last refresh. Colour repeats these marks: bold magenta for stalled, red for growing lag or dead letters, green for draining, dim for idle. IN and OUT sparklines of a row share one scale.
+
+A partitioned topic (qctl topic create) is one row per group over all its partitions, as in qctl lag: depth, lag, pending and dead letters summed, the oldest pending entry across partitions, CONS the most any partition has, a group missing on a partition counting its entries as lag (with a warning); its rates are the partitions' rates summed. A PARTS column (shown while a partitioned topic is) gives its partition count; Enter shows the group over all partitions (pending entries with their partition) and a line per partition. Its partitions' streams are never rows. New partitioned topics are found by a SCAN step of their metadata keys; the metadata of known ones is re-read every 10 refreshes (topic alter).
 
 A consumer is active when its idle time is under a minute (qctl workers beat every 10s, so an idle worker blocked in a read stays active on Redis 7.0). The dead letters of a deleted topic and groups reading a dead-letter stream get rows, as in qctl lag.
 
@@ -42,7 +45,7 @@ The live screen refreshes every --interval, or less often when a refresh cycle c
 
 With --json, with --once, or when stdout is not a terminal: prints one snapshot (rates measured between two readings, the second starting one --interval after the first began) and exits 0.
 
-A named TOPIC that does not exist exits 6 (--allow-missing: shown as absent), one that is not a stream exits 2; a dead-letter key (or a topic found by SCAN) that is not a stream is skipped with a warning (stderr; "warnings" in --json).`
+A named TOPIC that does not exist exits 6 (--allow-missing: shown as absent), one that is not a stream exits 2; a dead-letter key (or a topic found by SCAN) that is not a stream is skipped with a warning (stderr; "warnings" in --json, with groups missing on partitions that hold entries). In --json, each row also has "partitions" (1 for a plain stream) and "perPartition" (null, or the row's group on each partition).`
   static override examples = [
     '<%= config.bin %> top',
     '<%= config.bin %> top order.processed payment.settled --interval 2s',
@@ -51,10 +54,10 @@ A named TOPIC that does not exist exits 6 (--allow-missing: shown as absent), on
   ]
 
   static override strict = false
-  static override args = {topic: Args.string({description: 'Topics to show (default: every stream).', ignoreStdin: true})}
+  static override args = {topic: Args.string({description: 'Topics to show, plain or partitioned (default: every stream and partitioned topic).', ignoreStdin: true})}
 
   static override flags = {
-    match: Flags.string({summary: 'Only topics whose key matches this glob (SCAN MATCH syntax).'}),
+    match: Flags.string({summary: 'Only topics whose name matches this glob (SCAN MATCH syntax; a partitioned topic by its name, not its partitions\' streams).'}),
     interval: durationFlag({summary: 'Time between refreshes (at least 100ms).', default: 1000, defaultHelp: async () => '1s'}),
     once: Flags.boolean({summary: 'Print one snapshot (rates between two readings one interval apart, or more over thousands of topics) and exit, even on a terminal.'}),
     'allow-missing': Flags.boolean({summary: 'Show named TOPICs that do not exist as absent, instead of exiting 6.'}),

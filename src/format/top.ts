@@ -1,14 +1,18 @@
 import type {ChalkInstance} from 'chalk'
 
-import {cellText, paintOf, toneOf} from './top-model/cells.js'
+import {cellText, hasPartitioned, paintOf, toneOf} from './top-model/cells.js'
 import {COLUMNS, type ColumnKey} from './top-model/layout.js'
 import type {RateRow} from '../core/stats/rates.js'
 import {formatDuration} from './numbers.js'
 import {renderTable, type TableCell, type TableColumn, type TableOptions} from './table.js'
 
-/** The columns of the one-shot table: everything but the sparklines, which need a minute of history. */
+/**
+ * The columns of the one-shot table: everything but the sparklines, which need a minute of history;
+ * PARTS only when a partitioned topic is shown.
+ */
 const ONCE_COLUMNS = COLUMNS.filter((column) => column.key !== 'inSpark' && column.key !== 'outSpark')
-const TABLE_COLUMNS: readonly TableColumn[] = ONCE_COLUMNS.map((column) => ({title: column.title, align: column.align, shrinks: column.key === 'name'}))
+const PLAIN_COLUMNS = ONCE_COLUMNS.filter((column) => column.key !== 'parts')
+const tableColumns = (columns: typeof ONCE_COLUMNS): TableColumn[] => columns.map((column) => ({title: column.title, align: column.align, shrinks: column.key === 'name'}))
 
 /**
  * `qctl top --once` (and top off a terminal): one table of the rates measured over one interval.
@@ -16,9 +20,10 @@ const TABLE_COLUMNS: readonly TableColumn[] = ONCE_COLUMNS.map((column) => ({tit
  */
 export function formatTopSnapshot(rows: readonly RateRow[], intervalMs: number, style: ChalkInstance, options: TableOptions = {}): string {
   if (rows.length === 0) return 'No streams found.'
+  const columns = hasPartitioned(rows) ? ONCE_COLUMNS : PLAIN_COLUMNS
   const cells = rows.map((row): TableCell[] => {
     const paint = paintOf(toneOf(row), style)
-    return ONCE_COLUMNS.map((column) => ({text: cellText(row, column.key as ColumnKey), paint}))
+    return columns.map((column) => ({text: cellText(row, column.key as ColumnKey), paint}))
   })
-  return `Rates measured over ${formatDuration(intervalMs)}:\n${renderTable(TABLE_COLUMNS, cells, {head: style.bold, ...options}).join('\n')}`
+  return `Rates measured over ${formatDuration(intervalMs)}:\n${renderTable(tableColumns(columns), cells, {head: style.bold, ...options}).join('\n')}`
 }

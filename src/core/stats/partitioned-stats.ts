@@ -2,10 +2,10 @@ import {deadLetterKey} from '../keys.js'
 import type {TopicLayout} from '../partitions/metadata.js'
 import type {GroupStats, TopicStats} from './topic-stats.js'
 
-/**
- * A partitioned topic's statistics as one topic (`lag`, `inspect`): its partitions' streams were read
- * like topics of their own (one round trip per primary for all of them), and are summed here per
- * consumer group. The per-partition stats stay in `partitions` (`lag --partitions`).
+/*
+ * A partitioned topic as one topic (`lag`, `inspect`, `top`): its partitions' streams were read like
+ * topics of their own (one round trip per primary for all of them), and are summed here per consumer
+ * group, by these rules:
  *
  * - lag, pending, replayed, length, dead letters: sums; a lag unknown in one partition is unknown for
  *   the topic (a gate never passes on a guess).
@@ -15,53 +15,106 @@ import type {GroupStats, TopicStats} from './topic-stats.js'
  *   it reads, so a sum would count it once per partition).
  * - a group missing on a partition that holds entries: nothing of that group reads them, which is
  *   what lag means; they count as its lag, and a warning names the partition.
+ *
+ * `top` merges its own readings by the same rules (mergeGroupFigures; snapshot-partitioned.ts).
  */
+
+/**
+ * A group's figures on one partition, as both `lag` (GroupStats) and `top` (GroupSnapshot) read them:
+ * what the rules above merge. `activeConsumers` is null where it was not read (`top --once`'s first
+ * reading).
+ */
+export interface PartitionGroupFigures {
+  entriesRead: number | null
+  lag: number | null
+  pending: number
+  oldestPendingId: string | null
+  oldestPendingIdleMs: number | null
+  consumers: number
+  activeConsumers: number | null
+}
+
+/** One partition as the merge of a group sees it: its length, and the group there (undefined where it does not exist). */
+export interface PartitionOfGroup<G> {
+  partition: number
+  length: number
+  group: G | undefined
+}
+
+/**
+ * One consumer group over a topic's partitions, by the rules above (shared by `lag`, `inspect` and
+ * `top`, which each add their own fields): `present` the group on the partitions that have it,
+ * `missing` the partitions without it that hold entries (counted as its lag, for the warning).
+ * Entries read, lag and active consumers are unknown (null) for the topic when unknown on a partition.
+ */
+export function mergeGroupFigures<G extends PartitionGroupFigures>(partitions: ReadonlyArray<PartitionOfGroup<G>>): {figures: PartitionGroupFigures; present: G[]; missing: Array<{partition: number; length: number}>} {
+  const figures: PartitionGroupFigures = {entriesRead: 0, lag: 0, pending: 0, oldestPendingId: null, oldestPendingIdleMs: null, consumers: 0, activeConsumers: 0}
+  const present: G[] = []
+  const missing: Array<{partition: number; length: number}> = []
+  for (const {partition, length, group} of partitions) {
+    if (group === undefined) {
+      if (length > 0) missing.push({partition, length})
+      figures.lag = figures.lag === null ? null : figures.lag + length
+      continue
+    }
+    present.push(group)
+    figures.lag = figures.lag === null || group.lag === null ? null : figures.lag + group.lag
+    figures.entriesRead = figures.entriesRead === null || group.entriesRead === null ? null : figures.entriesRead + group.entriesRead
+    figures.pending += group.pending
+    figures.consumers = Math.max(figures.consumers, group.consumers)
+    figures.activeConsumers = figures.activeConsumers === null || group.activeConsumers === null ? null : Math.max(figures.activeConsumers, group.activeConsumers)
+    if (group.oldestPendingId !== null && (figures.oldestPendingId === null || compareIds(group.oldestPendingId, figures.oldestPendingId) < 0)) {
+      figures.oldestPendingId = group.oldestPendingId
+      figures.oldestPendingIdleMs = group.oldestPendingIdleMs
+    }
+  }
+  return {figures, present, missing}
+}
+
+/** The names of the groups any partition has, sorted. */
+export function groupNamesOf(partitions: ReadonlyArray<{groups: ReadonlyArray<{name: string}>}>): string[] {
+  const names = new Set<string>()
+  for (const partition of partitions) for (const group of partition.groups) names.add(group.name)
+  return [...names].sort()
+}
+
+/** A partitioned topic's statistics as one topic (`lag`, `inspect`); the per-partition stats stay in `partitions` (`lag --partitions`). */
 export function mergePartitioned(layout: TopicLayout, byStream: ReadonlyMap<string, TopicStats>): TopicStats {
   const partitions = layout.streams.map((stream, partition): TopicStats => {
     const found = byStream.get(stream)
     return found === undefined ? emptyPartition(layout.topic, stream, partition) : {...found, topic: layout.topic, stream, partition}
   })
-  const names = [...new Set(partitions.flatMap((partition) => partition.groups.map((group) => group.name)))].sort()
+  const names = groupNamesOf(partitions)
   const warnings = partitions.flatMap((partition) => partition.warnings)
   const groups = names.map((name): GroupStats => {
-    const missing: TopicStats[] = []
-    const merged: GroupStats = {
-      name,
-      lastDeliveredId: '',
-      entriesRead: 0,
-      lag: 0,
-      lagSource: 'redis',
-      pending: 0,
-      oldestPendingId: null,
-      oldestPendingIdleMs: null,
-      consumers: 0,
-      activeConsumers: 0,
-      replayed: 0,
+    const {figures, present, missing} = mergeGroupFigures(
+      partitions.map((partition) => ({partition: partition.partition ?? 0, length: partition.length, group: partition.groups.find((candidate) => candidate.name === name)})),
+    )
+    // What only `lag` has: where the lag came from, the last delivered ID, the replayed entries.
+    let lagSource: GroupStats['lagSource'] = 'redis'
+    let lastDeliveredId = ''
+    let replayed = 0
+    for (const group of present) {
+      if (group.lagSource === 'unknown') lagSource = 'unknown'
+      else if (group.lagSource === 'counted' && lagSource === 'redis') lagSource = 'counted'
+      if (compareIds(group.lastDeliveredId, lastDeliveredId) > 0) lastDeliveredId = group.lastDeliveredId
+      replayed += group.replayed
     }
-    for (const partition of partitions) {
-      const group = partition.groups.find((candidate) => candidate.name === name)
-      if (group === undefined) {
-        if (partition.length > 0) missing.push(partition)
-        merged.lag = merged.lag === null ? null : merged.lag + partition.length
-        continue
-      }
-      merged.lag = merged.lag === null || group.lag === null ? null : merged.lag + group.lag
-      if (group.lagSource === 'unknown') merged.lagSource = 'unknown'
-      else if (group.lagSource === 'counted' && merged.lagSource === 'redis') merged.lagSource = 'counted'
-      merged.entriesRead = merged.entriesRead === null || group.entriesRead === null ? null : merged.entriesRead + group.entriesRead
-      merged.pending += group.pending
-      merged.replayed += group.replayed
-      merged.consumers = Math.max(merged.consumers, group.consumers)
-      merged.activeConsumers = Math.max(merged.activeConsumers, group.activeConsumers)
-      if (group.oldestPendingId !== null && (merged.oldestPendingId === null || compareIds(group.oldestPendingId, merged.oldestPendingId) < 0)) {
-        merged.oldestPendingId = group.oldestPendingId
-        merged.oldestPendingIdleMs = group.oldestPendingIdleMs
-      }
-      if (compareIds(group.lastDeliveredId, merged.lastDeliveredId) > 0) merged.lastDeliveredId = group.lastDeliveredId
-    }
-    if (merged.lag === null) merged.lagSource = 'unknown'
+    if (figures.lag === null) lagSource = 'unknown'
     if (missing.length > 0) warnings.push(missingGroupWarning(layout, name, missing))
-    return merged
+    return {
+      name,
+      lastDeliveredId,
+      entriesRead: figures.entriesRead,
+      lag: figures.lag,
+      lagSource,
+      pending: figures.pending,
+      oldestPendingId: figures.oldestPendingId,
+      oldestPendingIdleMs: figures.oldestPendingIdleMs,
+      consumers: figures.consumers,
+      activeConsumers: figures.activeConsumers ?? 0,
+      replayed,
+    }
   })
   const ids = (pick: (partition: TopicStats) => string | null, newest: boolean): string | null =>
     partitions
@@ -86,8 +139,8 @@ export function mergePartitioned(layout: TopicLayout, byStream: ReadonlyMap<stri
   }
 }
 
-/** One line for a group missing on partitions that hold entries (however many partitions). */
-function missingGroupWarning(layout: TopicLayout, group: string, partitions: readonly TopicStats[]): string {
+/** One line for a group missing on partitions that hold entries (however many partitions); `lag` and `top` say the same. */
+export function missingGroupWarning(layout: TopicLayout, group: string, partitions: ReadonlyArray<{partition: number | null; length: number}>): string {
   const entries = partitions.reduce((sum, partition) => sum + partition.length, 0)
   const which = partitions.map((partition) => partition.partition).join(', ')
   return `group "${group}" does not exist on ${partitions.length} of the ${layout.streams.length} partitions of "${layout.topic}" (${which}): their ${entries} entries are read by no worker of that group, and count as its lag (a worker of the group creates it there when it starts, or when it picks up a partition added later)`

@@ -1,5 +1,10 @@
 import type {GroupSnapshot, Snapshot, TopicKind, TopicSnapshot} from './snapshot.js'
+import {ackRate, counterRate, deadLetterRate} from './counter-rates.js'
+import {partitionFlows, partitionRows, summedOutRate, type PartitionRow} from './partitioned-rates.js'
 import {pendingAgeMs} from './pending-age.js'
+
+export {ackRate, counterRate} from './counter-rates.js'
+export type {PartitionRow} from './partitioned-rates.js'
 
 /**
  * Whether a queue is absorbing a burst or catching up; carried by a mark, never by colour alone.
@@ -47,31 +52,20 @@ export interface RateRow {
   trend: Trend
   /** Why the trend is `stalled`; null otherwise. */
   stall: StallReason | null
-  /** On a Redis Cluster: the primary (`host:port`) that owns the topic's hash slot; null on a single server. */
+  /** On a Redis Cluster: the primary (`host:port`) that owns the topic's hash slot; null on a single server, and for a partitioned topic (see perPartition). */
   node: string | null
+  /** How many partitions the topic has: 1 for a plain stream. */
+  partitions: number
+  /**
+   * A partitioned topic's figures per partition, for the row's group (partitioned-rates.ts); the
+   * row's are their merge (sums, the oldest pending, the most consumers) and its rates their sums.
+   * Null for a plain stream.
+   */
+  perPartition: PartitionRow[] | null
 }
 
 /** Below this many entries per second a rate counts as zero for the trend. */
 const IDLE_RATE = 0.5
-
-/** A per-second rate of a counter between two readings; null if unknown or reset (went down: a restart). */
-export function counterRate(before: number | null | undefined, after: number | null | undefined, seconds: number): number | null {
-  if (before === null || before === undefined || after === null || after === undefined || seconds <= 0) return null
-  if (after < before) return null
-  return (after - before) / seconds
-}
-
-/**
- * Acknowledged per second: entries the group read, minus what is still pending of them. Null when
- * a counter is unknown or reset, and never negative (pending can grow faster than reads only
- * through claims, which move entries rather than add them).
- */
-export function ackRate(before: GroupSnapshot | undefined, after: GroupSnapshot, seconds: number): number | null {
-  if (before === undefined) return null
-  const read = counterRate(before.entriesRead, after.entriesRead, seconds)
-  if (read === null) return null
-  return Math.max(0, read - (after.pending - before.pending) / seconds)
-}
 
 export function trendOf(inRate: number | null, outRate: number | null, lag: number | null): Trend {
   const incoming = inRate ?? 0
@@ -138,11 +132,12 @@ export function rateRows(previous: Snapshot | undefined, current: Snapshot, prog
   const rows: RateRow[] = []
   for (const topic of current.topics) {
     const before = earlier.get(topic.topic)
-    const inRate = counterRate(before?.entriesAdded, topic.entriesAdded, seconds)
-    // A dead-letter stream that did not exist (or was empty) before counts from 0; one whose counter was not read (XLEN) gives no rate.
-    const deadLettersBefore = before === undefined ? undefined : (before.deadLettersAdded ?? (before.deadLetters === 0 ? 0 : undefined))
-    const deadLetterInRate = counterRate(deadLettersBefore, topic.deadLettersAdded ?? (topic.deadLetters === 0 ? 0 : undefined), seconds)
+    // A partitioned topic's rates are its partitions', summed (partitioned-rates.ts).
+    const flows = topic.partitions === undefined ? null : partitionFlows(before?.partitions, topic.partitions, seconds)
+    const inRate = flows === null ? counterRate(before?.entriesAdded, topic.entriesAdded, seconds) : flows.inRate
+    const deadLetterInRate = flows === null ? deadLetterRate(before, topic, seconds) : flows.deadLetterInRate
     const deadLettersGrowing = (deadLetterInRate ?? 0) > 0
+    const partitions = topic.partitions?.length ?? 1
     if (topic.groups.length === 0) {
       rows.push({
         topic: topic.topic,
@@ -163,12 +158,15 @@ export function rateRows(previous: Snapshot | undefined, current: Snapshot, prog
         trend: trendOf(inRate, 0, null),
         stall: null,
         node: topic.node ?? null,
+        partitions,
+        perPartition: flows === null ? null : partitionRows(flows, null, seconds, current.at),
       })
       continue
     }
     for (const group of topic.groups) {
       const earlierGroup = groupNamed(before, group.name)
-      const outRate = ackRate(earlierGroup, group, seconds)
+      const perPartition = flows === null ? null : partitionRows(flows, group.name, seconds, current.at)
+      const outRate = perPartition === null ? ackRate(earlierGroup, group, seconds) : summedOutRate(perPartition)
       const lagBefore = earlierGroup?.lag ?? null
       const key = rowKey({topic: topic.topic, group: group.name})
       const stall = stallOf(group, lastProgressOf(key, group, outRate, progress, watchedSince, current.at), current.at)
@@ -191,6 +189,8 @@ export function rateRows(previous: Snapshot | undefined, current: Snapshot, prog
         trend: stall === null ? trendOf(inRate, outRate, group.lag) : 'stalled',
         stall,
         node: topic.node ?? null,
+        partitions,
+        perPartition,
       })
     }
   }

@@ -36,8 +36,27 @@ export interface TopicSnapshot {
    * consumer groups of its own (an archiver), with a row per group.
    */
   kind: TopicKind
-  /** On a Redis Cluster: the primary (`host:port`) that owns the topic's slot. */
+  /** On a Redis Cluster: the primary (`host:port`) that owns the topic's slot (none for a partitioned topic: see its partitions). */
   node?: string
+  /**
+   * A partitioned topic (`qctl topic create`): its partitions as read, in partition order. The
+   * figures above are their merge (snapshot-partitioned.ts, by partitioned-stats.ts's rules); rates
+   * are worked out per partition and summed (partitioned-rates.ts).
+   */
+  partitions?: PartitionSnapshot[]
+}
+
+/** One partition of a partitioned topic: its own stream (on a cluster, in its own slot, maybe on its own node). */
+export interface PartitionSnapshot {
+  partition: number
+  stream: string
+  /** On a Redis Cluster: the primary that owns the partition's slot; null on a single server. */
+  node: string | null
+  length: number
+  entriesAdded: number | null
+  deadLetters: number
+  deadLettersAdded: number | null
+  groups: GroupSnapshot[]
 }
 
 export type TopicKind = 'topic' | 'orphaned-dead-letters' | 'dead-letter-stream'
@@ -58,17 +77,31 @@ export interface Focus {
   group: string
 }
 
+/** A pending entry of the detail; of a partitioned topic, with the partition it is in. */
+export interface FocusPending extends PendingDetail {
+  partition?: number
+}
+
 export interface FocusDetail extends Focus {
+  /** Of a partitioned topic: merged by name over the partitions (pending summed, idle and inactive the least). */
   consumers: ConsumerDetail[]
-  /** The oldest pending entries (by ID), with their delivery counts. */
-  oldestPending: PendingDetail[]
+  /** The oldest pending entries (by ID; of a partitioned topic, across its partitions), with their delivery counts. */
+  oldestPending: FocusPending[]
   /**
-   * Entries waiting out a retry backoff: ID -> ms until they may be delivered again (from the
-   * group's due set, as of this snapshot). Their idle time counts since the failure, so IDLE can
-   * exceed AGE; the detail view says "retry in 12s".
+   * Entries waiting out a retry backoff: pendingEntryKey -> ms until they may be delivered again
+   * (from the group's due set, of a partitioned topic each partition's, as of this snapshot). Their
+   * idle time counts since the failure, so IDLE can exceed AGE; the detail view says "retry in 12s".
    */
   retryInMs: Map<string, number>
+  /** Of a partitioned topic: how many partitions it has (the detail was read from all of them). */
+  partitions?: number
 }
+
+/**
+ * A pending entry's key in `retryInMs`: its ID, with its partition in front for a partitioned topic
+ * (two partitions' streams may hold the same ID).
+ */
+export const pendingEntryKey = (entry: {id: string; partition?: number | undefined}): string => (entry.partition === undefined ? entry.id : `${entry.partition}/${entry.id}`)
 
 /** Where `qctl top` gets its snapshots: Redis in the CLI, a canned sequence in tests. */
 export interface SnapshotSource {

@@ -47,6 +47,12 @@ export function longestLabel(rows: readonly RateRow[]): number {
   return longest
 }
 
+/** Whether any row is of a partitioned topic (then the tables show the PARTS column). */
+export function hasPartitioned(rows: readonly RateRow[]): boolean {
+  for (const row of rows) if (row.perPartition !== null) return true
+  return false
+}
+
 /** Sparkline points of a row's IN and OUT rates, on one scale: the larger of the two. */
 function sparkPoints(history: RateHistory | undefined, width: number, samplesPerPoint: number | undefined): {in: Array<number | null>; out: Array<number | null>; max: number} {
   const inPoints = downsample(history?.in ?? [], width, samplesPerPoint)
@@ -69,6 +75,8 @@ export function cellText(row: RateRow, column: ColumnKey, histories: Histories =
   switch (column) {
     case 'name':
       return rowLabel(row)
+    case 'parts':
+      return row.perPartition === null ? '-' : String(row.partitions)
     case 'trend':
       return TREND_MARKS[row.trend]
     case 'depth':

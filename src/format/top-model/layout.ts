@@ -3,6 +3,8 @@ import type {RateRow} from '../../core/stats/rates.js'
 /** Columns of the `top` table, in display order, with the width each needs. */
 export const COLUMNS = [
   {key: 'name', title: 'TOPIC/GROUP', width: 28, align: 'left'},
+  // Only while a partitioned topic is on screen (tableLayout's withParts): its partition count, `-` for a plain stream.
+  {key: 'parts', title: 'PARTS', width: 5, align: 'right'},
   {key: 'trend', title: 'TREND', width: 10, align: 'left'},
   {key: 'depth', title: 'DEPTH', width: 9, align: 'right'},
   {key: 'in', title: 'IN/s', width: 8, align: 'right'},
@@ -53,7 +55,7 @@ export const headLine = (keys: readonly ColumnKey[], nameWidth?: number): string
 export const SPARK_WIDTH = 20
 
 /** What goes first when the terminal is narrow: sparklines, then the least essential figures. */
-const DROP_ORDER: ColumnKey[] = ['outSpark', 'inSpark', 'dlqIn', 'age', 'consumers', 'depth', 'pending']
+const DROP_ORDER: ColumnKey[] = ['outSpark', 'inSpark', 'parts', 'dlqIn', 'age', 'consumers', 'depth', 'pending']
 
 /** The name column shrinks to this before columns are dropped, and grows to the other bound when there is room. */
 const NAME_MIN = 12
@@ -72,10 +74,12 @@ const isSpark = (key: ColumnKey): boolean => key === 'inSpark' || key === 'outSp
  * The columns that fit `width` characters (one space between columns) and how wide names may be.
  * `longestName` (the widest TOPIC/GROUP label, as shown): while sparklines are on screen, names are
  * never cut; the sparklines go first to make room (up to NAME_MAX). Without sparklines the name
- * column may shrink to NAME_MIN before figures go.
+ * column may shrink to NAME_MIN before figures go. `withParts`: some row is of a partitioned topic, so
+ * the PARTS column is wanted (a screen of plain streams never shows it).
  */
-export function tableLayout(width: number, longestName = NAME_MIN): TableLayout {
+export function tableLayout(width: number, longestName = NAME_MIN, withParts = false): TableLayout {
   const shown = new Set<ColumnKey>(COLUMNS.map((column) => column.key))
+  if (!withParts) shown.delete('parts')
   const others = (): number => [...shown].filter((key) => key !== 'name').reduce((sum, key) => sum + columnOf(key).width + 1, 0)
   const wholeNames = Math.max(NAME_MIN, Math.min(NAME_MAX, longestName))
   for (const key of DROP_ORDER) {

@@ -21,6 +21,8 @@ export const row = (topic: string, overrides: Partial<RateRow> = {}): RateRow =>
   deadLettersGrowing: false,
   trend: 'idle',
   stall: null,
+  partitions: 1,
+  perPartition: null,
   ...overrides,
 })
 

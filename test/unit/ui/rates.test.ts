@@ -92,6 +92,8 @@ describe('rateRows', () => {
         trend: 'growing',
         stall: null,
         node: null,
+        partitions: 1,
+        perPartition: null,
       },
     ])
   })

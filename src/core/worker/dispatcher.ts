@@ -86,7 +86,22 @@ export class Dispatcher {
   }
 
   get freeCapacity(): number {
-    return this.session.options.concurrency + this.readAhead.size - this.inFlight.size
+    return this.session.options.concurrency + this.readAhead.size - this.inFlight.size - this.reserved
+  }
+
+  /** Room set aside by reads in flight (several read loops: one per partition on a cluster). */
+  private reserved = 0
+
+  /** Set room aside for a read about to be sent; give it back with `release` once its entries are added. */
+  reserve(count: number): number {
+    const taken = Math.max(0, Math.min(count, this.freeCapacity))
+    this.reserved += taken
+    return taken
+  }
+
+  release(taken: number): void {
+    this.reserved -= taken
+    if (taken > 0) this.wakeSlotWaiters()
   }
 
   /** IDs of the entries held from `lane` (IDs of different lanes are unrelated). */
@@ -349,7 +364,7 @@ export class Dispatcher {
         await Promise.all(session.lanes.map(async (lane) => lane.acks.flush()))
         if (!(await tracked.lane.ops.markSoloStart(tracked.id).catch((error: unknown) => this.markFailed(tracked, error)))) return
       }
-      const message = decodeMessage(session.options.topic, tracked.id, pairs, tracked.attempt)
+      const message = decodeMessage(session.options.topic, tracked.id, pairs, tracked.attempt, tracked.lane.partition ?? undefined)
       try {
         const result = session.options.handler(message, new DeliveryContext(tracked, this.logLine))
         const {handlerTimeoutMs} = session.options

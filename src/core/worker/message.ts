@@ -14,6 +14,8 @@ export interface Message<Data = unknown> {
   originalId: string
   /** The topic, also for a message replayed to this group through its replay stream. */
   topic: string
+  /** The partition of a partitioned topic the message was read from (`qctl topic create`); undefined for a plain stream. */
+  partition: number | undefined
   /** The parsed JSON payload; the raw string for non-JSON entries; undefined without a `data` field. */
   data: Data
   /**
@@ -138,6 +140,7 @@ class DecodedMessage implements Message {
     readonly fields: Readonly<Record<string, string>>,
     readonly attempt: number,
     exact: Buffer | undefined,
+    readonly partition: number | undefined,
   ) {
     this.data = parseData(fields)
     this.key = fields[WireField.key]
@@ -160,7 +163,7 @@ class DecodedMessage implements Message {
  * A stream entry as the handler's message, from its pairs as text or, for a payload that is not
  * valid UTF-8, as bytes (see `mayBeBinary`).
  */
-export function decodeMessage(topic: string, id: string, pairs: readonly RawValue[], attempt: number): Message {
+export function decodeMessage(topic: string, id: string, pairs: readonly RawValue[], attempt: number, partition?: number): Message {
   const exact = pairs.length > 0 && typeof pairs[0] !== 'string' ? exactPayload(pairs) : undefined
-  return new DecodedMessage(topic, id, fieldsToObject(pairs), attempt, exact)
+  return new DecodedMessage(topic, id, fieldsToObject(pairs), attempt, exact, partition)
 }

@@ -22,6 +22,23 @@ export interface Lane {
   readonly acks: AckBatcher
   readonly parks: ParkBatcher
   readonly outcomes: Outcomes
+  /** The partition of a partitioned topic the lane's stream belongs to; null for a plain topic. */
+  readonly partition: number | null
+  /** The connection that reads the lane (blocking reads): the worker's reader, or on a cluster its partition's own. */
+  readonly reader: RedisClient
+}
+
+/**
+ * Lanes read together by one read loop, in one XREADGROUP (one round trip): all of them on one
+ * server; on a Redis Cluster, which refuses a command over several slots, one partition's (its
+ * stream and its replay stream share the partition's slot), each group with a reader of its own so
+ * that a blocking read on one partition never holds another's.
+ */
+export interface ReadGroup {
+  readonly reader: RedisClient
+  readonly lanes: readonly Lane[]
+  /** Entries each lane brought in the last read (the share of the next read follows them: read-shares.ts). */
+  readonly lastRows: number[]
 }
 
 /** Send every lane's waiting parks and acknowledgements. */
@@ -39,9 +56,12 @@ export const unsentOf = (lanes: readonly Lane[]): number => lanes.reduce((sum, l
 export interface Session {
   readonly options: ResolvedWorkerOptions
   readonly commands: RedisClient
-  readonly reader: RedisClient
-  /** The topic's lane first, then the group's replay stream's. */
+  /** Every lane: per partition (one for a plain topic), the stream's lane first, then its replay stream's. */
   readonly lanes: readonly Lane[]
+  /** How the lanes are read (see ReadGroup). */
+  readonly readGroups: readonly ReadGroup[]
+  /** The topic's partition count (1 for a plain stream). */
+  readonly partitions: number
   readonly health: ConnectionHealth
   readonly tally: Tally
   readonly events: EventEmitter<WorkerEvents>

@@ -100,6 +100,14 @@ export const retryDueKey = (topic: string, group: string): string => topicKey(to
 export const takeoverKey = (topic: string, group: string): string => topicKey(topic, `taken:${group}`)
 
 /**
+ * The keys a group holds (`qctl work --ordered --on-dead-letter hold-key`): key -> the dead-letter
+ * entry ID of its message that was dead-lettered first. While a key is held, its later messages are
+ * dead-lettered too, in order, without running the handler; a message of the key replayed to the
+ * group (`qctl dlq replay`) that succeeds releases it. Per stream (a partition has its own).
+ */
+export const heldKeysKey = (topic: string, group: string): string => topicKey(topic, `held:${group}`)
+
+/**
  * The replay stream of a consumer group: `qctl dlq replay` moves the entries the group dead-lettered
  * here, and only that group's workers read it (beside the topic), so the other groups of the topic
  * never see a replayed message again. Same hash slot as the topic and its dead-letter stream.

@@ -1,4 +1,4 @@
-import {deadLetterKey, replayDueKey, replayKey, replayRetryKey, replayTakeoverKey, retryDueKey, retryKey, takeoverKey} from '../keys.js'
+import {deadLetterKey, heldKeysKey, replayDueKey, replayKey, replayRetryKey, replayTakeoverKey, retryDueKey, retryKey, takeoverKey} from '../keys.js'
 import type {RedisClient} from '../redis/client.js'
 import {isPermissionDenied} from '../redis/redis-errors.js'
 import {callScript, type ScriptSpec} from '../scripts.js'
@@ -189,6 +189,25 @@ export class GroupOps {
     const args: string[] = []
     for (const {id, record} of entries) args.push(id, formatAttemptRecord(withOneMoreStart(record)))
     await this.redis.hset(this.retryKey, ...args)
+  }
+
+  /** An ordered retry in place: the failed attempt's record, written whole (the entry stays this consumer's). */
+  async recordAttempt(id: string, record: AttemptRecord): Promise<void> {
+    await this.redis.hset(this.retryKey, id, formatAttemptRecord(record))
+  }
+
+  /** The keys the group holds on this stream (`--on-dead-letter hold-key`), and the dead letter that began each hold. */
+  async heldKeys(): Promise<Map<string, string>> {
+    return new Map(Object.entries(await this.redis.hgetall(heldKeysKey(this.topic, this.group))))
+  }
+
+  /** Hold a key: its first dead-lettered message is `dlqId`. Kept if already held (the first one stays). */
+  async holdKey(key: string, dlqId: string): Promise<void> {
+    await this.redis.hsetnx(heldKeysKey(this.topic, this.group), key, dlqId)
+  }
+
+  async releaseKey(key: string): Promise<void> {
+    await this.redis.hdel(heldKeysKey(this.topic, this.group), key)
   }
 
   /** Record a start of a suspect, which runs alone; false (nothing written) if it is no longer this consumer's. */

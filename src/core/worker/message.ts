@@ -52,6 +52,12 @@ export function fieldsToObject(pairs: readonly RawValue[]): Record<string, strin
   return object
 }
 
+/** The `key` field of an entry's pairs (the wire format's message key), or undefined. */
+export function keyOfPairs(pairs: readonly RawValue[]): string | undefined {
+  for (let i = 0; i + 1 < pairs.length; i += 2) if (asText(pairs[i] as RawValue) === WireField.key) return asText(pairs[i + 1] as RawValue)
+  return undefined
+}
+
 /** Shared by every message without headers (most of them): read-only, so sharing is safe. */
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
 

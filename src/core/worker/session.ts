@@ -26,6 +26,11 @@ export interface Lane {
   readonly partition: number | null
   /** The connection that reads the lane (blocking reads): the worker's reader, or on a cluster its partition's own. */
   readonly reader: RedisClient
+  /**
+   * `--ordered --on-dead-letter hold-key`: the keys held on this lane's stream (shared by the
+   * stream's lane and its replay stream's: a replayed message that succeeds releases its key).
+   */
+  readonly held: Set<string>
 }
 
 /**

@@ -207,18 +207,22 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // per partition (a read cannot span slots, and a blocking read holds its connection).
     const readerCount = isCluster(commands) && partitioned ? streams.length : 1
     const readers = await startUp(Promise.all(Array.from({length: readerCount}, async () => this.watchConnection(await this.connect('reader'), 'reader'))))
-    const lane = (laneOps: GroupOps, partition: number | null, reader: RedisClient): Lane => ({
+    // --ordered: the keys held per stream (--on-dead-letter hold-key), as Redis keeps them.
+    const held = await startUp(Promise.all(streams.map(async ({ops}) => new Set(this.options.ordered ? (await ops.heldKeys()).keys() : []))))
+    const lane = (laneOps: GroupOps, partition: number | null, reader: RedisClient, heldKeys: Set<string>): Lane => ({
       ops: laneOps,
       acks: new AckBatcher(async (ids, withRecords) => laneOps.ack(ids, withRecords), (result) => this.onAckResult(result), ACK_BATCH, 2, 250, async (ids) => laneOps.takenFromMe(ids), this.options.visibilityTimeoutMs),
       parks: new ParkBatcher(async (requests) => laneOps.park(requests), ACK_BATCH),
       outcomes: new Outcomes(laneOps, this.options, () => Date.now() + offsetMs),
       partition,
       reader,
+      held: heldKeys,
     })
     const lanesByPartition = streams.map(({ops, replayOps}, index) => {
       const reader = readers[index % readers.length] as RedisClient
       const partition = partitioned ? index : null
-      return replaysRefused[index] === undefined ? [lane(ops, partition, reader), lane(replayOps, partition, reader)] : [lane(ops, partition, reader)]
+      const heldKeys = held[index] as Set<string>
+      return replaysRefused[index] === undefined ? [lane(ops, partition, reader, heldKeys), lane(replayOps, partition, reader, heldKeys)] : [lane(ops, partition, reader, heldKeys)]
     })
     const lanes = lanesByPartition.flat()
     const readGroups = readers.length === 1 ? [readGroupOf(readers[0] as RedisClient, lanes)] : lanesByPartition.map((partitionLanes, index) => readGroupOf(readers[index] as RedisClient, partitionLanes))

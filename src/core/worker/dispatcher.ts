@@ -163,6 +163,8 @@ export class Dispatcher {
    * this worker's from then, however late the reply was handled (a frozen process handles it on waking).
    */
   add(entry: DeliveredEntry, requestedAt: number, lane: Lane): void {
+    // A partition given up or lost meanwhile (a read that returned late): left pending for its next holder.
+    if (!lane.gate.accepting) return
     const plan = entry.takenBack === undefined ? {attempt: 1, suspect: false, exceeded: false} : planStart(entry.takenBack.record, this.session.options.maxAttempts)
     const tracked: Tracked = {
       id: entry.id,
@@ -198,6 +200,32 @@ export class Dispatcher {
     for (const tracked of dropped) this.inFlight.remove(tracked.slot, tracked)
     if (dropped.length > 0) this.afterRelease()
     return dropped
+  }
+
+  /**
+   * Forget what is held of these lanes and has not started (queued, or waiting out an ordered retry):
+   * their partition was given up or lost (leases), and they stay pending for the next holder. With
+   * `abort`, the running handlers of those lanes have their signal aborted too.
+   */
+  dropLanes(lanes: readonly Lane[], abort?: Error): Tracked[] {
+    const of = new Set(lanes)
+    for (const [tracked, timer] of this.retryTimers) {
+      if (!of.has(tracked.lane)) continue
+      clearTimeout(timer)
+      this.retryTimers.delete(tracked)
+      this.queue.again(tracked)
+    }
+    const dropped = this.queue.remove((tracked) => of.has(tracked.lane))
+    for (const tracked of dropped) this.inFlight.remove(tracked.slot, tracked)
+    if (abort !== undefined) for (const tracked of this.inFlight.values()) if (of.has(tracked.lane) && tracked.started) tracked.controller?.abort(abort)
+    if (dropped.length > 0) this.afterRelease()
+    return dropped
+  }
+
+  /** Handlers running on entries of these lanes. */
+  runningOn(lanes: readonly Lane[]): number {
+    const of = new Set(lanes)
+    return this.inFlight.values().filter((tracked) => tracked.started && of.has(tracked.lane)).length
   }
 
   /** Stop starting handlers; returns the entries that never started (released to other workers by the caller). */
@@ -301,6 +329,10 @@ export class Dispatcher {
     while (this.running < concurrency && this.mayStart) {
       const next = this.queue.peek()
       if (next === undefined || next.suspect) return
+      if (!next.lane.gate.mayStart()) {
+        this.unstartable(next)
+        continue
+      }
       if (this.stale(next)) return
       if (needsStartMark(next)) {
         this.scheduleMarkedWave()
@@ -325,6 +357,15 @@ export class Dispatcher {
     })
   }
 
+  /** An entry whose partition's lease lapsed before it started: left pending for the next holder, never started here. */
+  private unstartable(tracked: Tracked): void {
+    this.queue.shift()
+    this.inFlight.remove(tracked.slot, tracked)
+    this.queue.done(tracked)
+    if (this.inFlight.size === 0) this.wakeIdle()
+    this.wakeSlotWaiters()
+  }
+
   private startMarkedWave(): void {
     if (this.soloRunning || this.suspects.length > 0) {
       this.pump()
@@ -334,7 +375,7 @@ export class Dispatcher {
     const wave: Tracked[] = []
     while (this.running + wave.length < concurrency && this.mayStartBeside(wave.length)) {
       const next = this.queue.peek()
-      if (next === undefined || next.suspect || !needsStartMark(next) || this.stale(next)) break
+      if (next === undefined || next.suspect || !needsStartMark(next) || !next.lane.gate.mayStart() || this.stale(next)) break
       wave.push(this.queue.shift() as Tracked)
     }
     if (wave.length > 0) {

@@ -31,7 +31,27 @@ export interface Lane {
    * stream's lane and its replay stream's: a replayed message that succeeds releases its key).
    */
   readonly held: Set<string>
+  /** Whether the lane is read and its entries may start (partition leases, `--ordered`); always open otherwise. */
+  readonly gate: LaneGate
 }
+
+/**
+ * A lane's partition as the worker holds it (`--ordered` on a partitioned topic: leases.ts). Without
+ * leases every lane is always open.
+ */
+export interface LaneGate {
+  /** Entries of the lane may be held: its partition is being taken over or read. */
+  accepting: boolean
+  /** New entries (`>`) are read (after the partition's pending entries were taken, in ID order). */
+  reading: boolean
+  /** Whether the lane's entries may start now: the partition's lease is valid on this worker's clock. */
+  mayStart(): boolean
+  /** How long a blocking read may wait: until shortly before the lease could lapse. */
+  blockLimitMs(): number
+}
+
+/** The gate of a lane without leases: always open. */
+export const OPEN_GATE: LaneGate = {accepting: true, reading: true, mayStart: () => true, blockLimitMs: () => Number.POSITIVE_INFINITY}
 
 /**
  * Lanes read together by one read loop, in one XREADGROUP (one round trip): all of them on one
@@ -42,8 +62,8 @@ export interface Lane {
 export interface ReadGroup {
   readonly reader: RedisClient
   readonly lanes: readonly Lane[]
-  /** Entries each lane brought in the last read (the share of the next read follows them: read-shares.ts). */
-  readonly lastRows: number[]
+  /** Entries each lane brought in its last read (the share of the next read follows them: read-shares.ts). */
+  readonly lastRows: Map<Lane, number>
 }
 
 /** Send every lane's waiting parks and acknowledgements. */

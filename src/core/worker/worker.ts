@@ -19,9 +19,11 @@ import {livenessLoop} from './liveness.js'
 import {resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions} from './options.js'
 import {errorMessage, Outcomes} from './outcomes.js'
 import {ReadAhead} from './read-ahead.js'
-import {flushLanes, reportLost, unsentOf, type Lane, type ReadGroup, type Session, type Tally} from './session.js'
+import {flushLanes, OPEN_GATE, reportLost, unsentOf, type Lane, type LaneGate, type ReadGroup, type Session, type Tally} from './session.js'
 import {readShares} from './read-shares.js'
+import {Leases, type LeaseHooks} from './leases.js'
 import {resolveTopic} from '../partitions/metadata.js'
+import {compareIdText} from '../dlq/stream-id.js'
 import type {ConnectionFactory, StopReason, WorkerEvents, WorkerSummary} from './types.js'
 
 export type {ConnectionFactory, Handler, HandlerContext, StopReason, WorkerEvents, WorkerSummary} from './types.js'
@@ -67,6 +69,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly dueAlarm = new Alarm()
   /** Cut short by the dispatcher when an entry waits on a heartbeat to start. */
   private readonly heartbeatAlarm = new Alarm()
+  /** Woken when a partition starts or stops being read (--ordered leases). */
+  private readonly partitionsChanged = new Alarm()
+  /** --ordered on a partitioned topic: the partition leases (leases.ts); undefined otherwise. */
+  private leases: Leases | undefined
 
   constructor(
     options: WorkerOptions,
@@ -116,13 +122,23 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // The liveness beat stops with the reads (stopSignal): after that the consumer may be removed, and a beat would bring it back.
     const streams = session.lanes.filter((lane) => lane.ops.lane === 'topic').map((lane) => lane.ops.stream)
     const liveness = livenessLoop(session.commands, {streams, group, consumer}, session.stopSignal, (message) => session.warn(message))
+    const {leases} = this
     const background = [this.heartbeatLoop(session, dispatcher), session.health.run(this.endController.signal), liveness]
+    // Leases are renewed until the very end (through the shutdown's wait for running handlers).
+    if (leases !== undefined) background.push(leases.run(this.endController.signal))
     const guard = async (loop: Promise<void>): Promise<void> => loop.catch((error: unknown) => this.fail(error))
+    const reads = session.readGroups.map(async (group) => this.readLoop(session, dispatcher, group))
     const loops = (async () => {
+      if (leases !== undefined) {
+        // Leased partitions: their holder takes every pending entry when it takes the lease, in ID
+        // order; nothing is taken over by idle time, and retries wait in place (no parked retries).
+        await Promise.all(reads.map(guard))
+        return
+      }
       // The worker's own entries first (a restart with a stable --consumer); its first read also settles,
       // in one place, whether the ACL user may read the group at all.
       await guard(this.recoverOwnPending(session, dispatcher))
-      await Promise.all([...session.readGroups.map(async (group) => this.readLoop(session, dispatcher, group)), this.reclaimLoop(session, dispatcher), this.dueLoop(session, dispatcher)].map(guard))
+      await Promise.all([...reads, this.reclaimLoop(session, dispatcher), this.dueLoop(session, dispatcher)].map(guard))
     })()
     // Shutdown starts when the stop does: a loop waiting on a Redis that does not answer (up to the command
     // timeout) must not hold it; what such a loop brings back later is left pending for other workers.
@@ -209,6 +225,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const readers = await startUp(Promise.all(Array.from({length: readerCount}, async () => this.watchConnection(await this.connect('reader'), 'reader'))))
     // --ordered: the keys held per stream (--on-dead-letter hold-key), as Redis keeps them.
     const held = await startUp(Promise.all(streams.map(async ({ops}) => new Set(this.options.ordered ? (await ops.heldKeys()).keys() : []))))
+    // --ordered on a partitioned topic: a partition is read only while this worker holds its lease.
+    const leased = this.options.ordered && partitioned
+    const gates = streams.map((_stream, index): LaneGate => (leased ? this.leaseGate(index) : OPEN_GATE))
     const lane = (laneOps: GroupOps, partition: number | null, reader: RedisClient, heldKeys: Set<string>): Lane => ({
       ops: laneOps,
       acks: new AckBatcher(async (ids, withRecords) => laneOps.ack(ids, withRecords), (result) => this.onAckResult(result), ACK_BATCH, 2, 250, async (ids) => laneOps.takenFromMe(ids), this.options.visibilityTimeoutMs),
@@ -217,6 +236,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       partition,
       reader,
       held: heldKeys,
+      gate: gates[partition ?? 0] as LaneGate,
     })
     const lanesByPartition = streams.map(({ops, replayOps}, index) => {
       const reader = readers[index % readers.length] as RedisClient
@@ -241,6 +261,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
       reportLost: (ids) => reportLost(this.tally, this, ids),
       fail: (error) => this.fail(error),
     }
+    if (leased) {
+      this.leases = new Leases(commands, topic, layout.streams, group, consumer, this.options.leaseTimeoutMs, this.leaseHooks(session), warn)
+    }
     this.emit('started', {
       topic,
       group,
@@ -257,6 +280,100 @@ export class Worker extends EventEmitter<WorkerEvents> {
       warn(`the group's ${which} could not be read (${refused}), so this worker reads the topic only there: ${fix}`)
     }
     return session
+  }
+
+  /** A partition's gate under a lease: closed until the lease is taken and its pending entries are held. */
+  private leaseGate(partition: number): LaneGate {
+    return {
+      accepting: false,
+      reading: false,
+      mayStart: () => this.leases?.valid(partition) === true,
+      blockLimitMs: () => this.leases?.remainingMs(partition) ?? 0,
+    }
+  }
+
+  /** What taking, giving up and losing a partition does to this worker (leases.ts). */
+  private leaseHooks(session: Session): LeaseHooks {
+    const lanesOf = (partition: number): Lane[] => session.lanes.filter((lane) => lane.partition === partition)
+    const close = (partition: number): Lane[] => {
+      const lanes = lanesOf(partition)
+      const [first] = lanes
+      if (first !== undefined) {
+        first.gate.reading = false
+        first.gate.accepting = false
+      }
+      this.partitionsChanged.wakeIn(0)
+      return lanes
+    }
+    return {
+      acquired: async (partition) => {
+        const dispatcher = this.dispatcher
+        const lanes = lanesOf(partition)
+        const [first] = lanes
+        if (dispatcher === undefined || first === undefined) return
+        first.gate.accepting = true
+        // Every entry still pending in the partition (a worker that died, froze or gave it up left
+        // them), in ID order, before any new one: a key's older entries always run first.
+        for (const lane of lanes) await this.takePartitionPending(session, dispatcher, lane)
+        if (!first.gate.accepting) return
+        first.gate.reading = true
+        this.partitionsChanged.wakeIn(0)
+      },
+      releasing: async (partition) => {
+        const dispatcher = this.dispatcher
+        const lanes = close(partition)
+        if (dispatcher === undefined) return
+        // Not started: left pending (the next holder takes them, in order); running: finished here first.
+        dispatcher.dropLanes(lanes)
+        while (dispatcher.runningOn(lanes) > 0) await dispatcher.whenIdle(20)
+        await within(flushLanes(lanes), this.options.leaseTimeoutMs, 'acknowledgements not answered').catch(() => undefined)
+      },
+      lost: (partition) => {
+        const lanes = close(partition)
+        this.dispatcher?.dropLanes(lanes, new Error(`lost the lease of partition ${partition}`))
+      },
+    }
+  }
+
+  /**
+   * A partition just taken: every entry pending in its group (this consumer's own from before, and
+   * other consumers', including a worker that held the partition until now), in ID order, held
+   * before anything new is read.
+   */
+  private async takePartitionPending(session: Session, dispatcher: Dispatcher, lane: Lane): Promise<void> {
+    const {consumer} = this.options
+    const taken: DeliveredEntry[] = []
+    for (const other of await lane.ops.consumers()) {
+      if (other.pending === 0) continue
+      if (other.name === consumer) {
+        taken.push(...(await this.ownPending(lane)))
+        continue
+      }
+      for (;;) {
+        const {entries, lost} = await lane.ops.reclaim(other.name, 0, TAKE_BATCH)
+        session.reportLost(lost)
+        taken.push(...entries)
+        if (entries.length + lost.length < TAKE_BATCH) break
+      }
+    }
+    taken.sort((a, b) => compareIdText(a.id, b.id))
+    this.addAll(dispatcher, taken, performance.now(), lane)
+  }
+
+  /** This consumer's own pending entries of a lane (a history read), with their attempt records. */
+  private async ownPending(lane: Lane): Promise<DeliveredEntry[]> {
+    const {group, consumer} = this.options
+    const found: DeliveredEntry[] = []
+    let after = '0'
+    for (;;) {
+      const reply = (await lane.reader.xreadgroup('GROUP', group, consumer, 'COUNT', TAKE_BATCH, 'STREAMS', lane.ops.stream, after)) as Array<[string, Array<[string, string[] | null]>]> | null
+      const rows = reply?.[0]?.[1] ?? []
+      const live = rows.filter((row): row is [string, string[]] => row[1] !== null)
+      const records = await lane.ops.records(live.map(([id]) => id))
+      found.push(...live.map(([id, pairs], index): DeliveredEntry => ({id, pairs, takenBack: {record: records[index]}, orphan: false})))
+      if (rows.length < TAKE_BATCH) return found
+      after = (rows.at(-1) as [string, unknown])[0]
+    }
   }
 
   /** Redis's clock minus this host's, so times written into Redis agree across hosts whose clocks do not. */
@@ -373,11 +490,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
           await within(flushLanes(session.lanes), this.options.blockMs + READ_WATCHDOG_MARGIN_MS, 'acknowledgements not answered').catch(() => undefined)
         }
       }
+      // Partitions this worker does not hold (--ordered leases) are not read.
+      const reading = group.lanes.filter((lane) => lane.gate.reading)
+      if (reading.length === 0) {
+        // A worker holding no partition (more workers than partitions) still stops when all is drained.
+        if (untilEmpty && dispatcher.size === 0 && unsentOf(session.lanes) === 0 && (await this.isDrained(session))) this.close('until-empty')
+        else await this.partitionsChanged.sleep(blockMs, session.stopSignal)
+        continue
+      }
       this.readAhead.update(dispatcher.finished, performance.now())
       const readCount = loops === 1 ? this.readAhead.readCount : Math.max(1, Math.floor(this.readAhead.readCount / loops))
       await dispatcher.waitForRoom(caughtUp ? 1 : readCount)
       if (this.stopping) break
-      // Never fewer than the idle handlers could take at once.
       // Never fewer than the idle handlers could take at once; never more than the room there is
       // (several loops share it: what one sets aside, the others cannot take). COUNT must never be 0:
       // XREADGROUP reads everything then.
@@ -394,8 +518,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
               reservation = 0
             }
           : undefined
+      // A blocking read ends before a lease could lapse: entries it delivers later would be pending to
+      // a worker that may no longer handle them, after the next holder took the partition's over.
+      const blockFor = block ? Math.floor(Math.min(blockMs, ...reading.map((lane) => lane.gate.blockLimitMs()))) : undefined
       try {
-        entries = await this.read(session, group, reservation, block ? blockMs : undefined, beforeBlocking)
+        entries = await this.read(session, {...group, lanes: reading}, reservation, blockFor !== undefined && blockFor < 10 ? undefined : blockFor, beforeBlocking)
       } catch (error) {
         dispatcher.release(reservation)
         if (this.stopping) break
@@ -409,9 +536,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
       }
       dispatcher.release(reservation)
       let read = 0
-      for (const [index, {lane, rows}] of entries.entries()) {
+      for (const {lane, rows} of entries) {
         read += rows.length
-        group.lastRows[index] = rows.length
+        group.lastRows.set(lane, rows.length)
         for (const [id, pairs] of rows) dispatcher.add({id, pairs, takenBack: undefined, orphan: false}, requestedAt, lane)
       }
       if (!untilEmpty) continue
@@ -464,7 +591,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   ): Promise<Array<{lane: Lane; rows: Array<[string, string[]]>; asked: number}>> {
     const {group: groupName, consumer} = this.options
     const {lanes, reader} = group
-    const shares = readShares(count, group.lastRows, this.readRotation)
+    const shares = readShares(count, lanes.map((lane) => group.lastRows.get(lane) ?? 0), this.readRotation)
     this.readRotation = (this.readRotation + Math.max(1, count)) % lanes.length
     const pipeline = reader.pipeline()
     const asked = lanes.map((lane, index) => ({lane, count: shares[index] as number})).filter((ask) => ask.count > 0)
@@ -691,6 +818,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await bounded(Promise.all(lanes.map(async (lane) => lane.acks.flush())))
     const unacknowledged = lanes.reduce((sum, lane) => sum + lane.acks.unsent, 0)
     for (const lane of lanes) lane.acks.stop()
+    // Partitions given back at once (others take them within a renewal interval), and this worker leaves the members.
+    if (this.leases !== undefined) await bounded(this.leases.stop())
     const left = [...notStarted, ...running]
     // Others may take them at once instead of after the visibility timeout.
     await bounded(Promise.all(lanes.map(async (lane) => lane.ops.setIdle(left.filter((tracked) => tracked.lane === lane).map((tracked) => tracked.id), this.options.visibilityTimeoutMs))))
@@ -702,7 +831,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 }
 
 /** A read group's lanes, none read yet. */
-const readGroupOf = (reader: RedisClient, lanes: readonly Lane[]): ReadGroup => ({reader, lanes, lastRows: lanes.map(() => 0)})
+const readGroupOf = (reader: RedisClient, lanes: readonly Lane[]): ReadGroup => ({reader, lanes, lastRows: new Map()})
 
 /** Said when a blocking read was ended by a slot migration or a failover (isUnblockedByCluster). */
 const slotMovedWarning = (error: unknown): string =>

@@ -18,12 +18,14 @@ import type {HandlerContext} from './types.js'
  */
 class DeliveryContext implements HandlerContext {
   readonly attempt: number
+  readonly fencingToken: number | undefined
 
   constructor(
     private readonly tracked: Tracked,
     private readonly logLine: (id: string, message: string) => void,
   ) {
     this.attempt = tracked.attempt
+    this.fencingToken = tracked.lane.gate.token()
   }
 
   get signal(): AbortSignal {

@@ -48,10 +48,12 @@ export interface LaneGate {
   mayStart(): boolean
   /** How long a blocking read may wait: until shortly before the lease could lapse. */
   blockLimitMs(): number
+  /** The partition lease's fencing token (grows with every new holder); undefined without leases. */
+  token(): number | undefined
 }
 
 /** The gate of a lane without leases: always open. */
-export const OPEN_GATE: LaneGate = {accepting: true, reading: true, mayStart: () => true, blockLimitMs: () => Number.POSITIVE_INFINITY}
+export const OPEN_GATE: LaneGate = {accepting: true, reading: true, mayStart: () => true, blockLimitMs: () => Number.POSITIVE_INFINITY, token: () => undefined}
 
 /**
  * Lanes read together by one read loop, in one XREADGROUP (one round trip): all of them on one

@@ -7,6 +7,13 @@ export interface HandlerContext {
   /** Fired on shutdown (after --shutdown-timeout) or when --handler-timeout passes. */
   signal: AbortSignal
   attempt: number
+  /**
+   * `--ordered` on a partitioned topic: the fencing token of the message's partition lease. Every new
+   * holder of a partition gets a larger one; pass it to what the handler writes so that a store can
+   * refuse a worker that lost its lease while it still ran (keep the largest token seen, refuse
+   * smaller ones). Undefined otherwise.
+   */
+  fencingToken: number | undefined
   /** Log a line through qctl's output (it respects --json). */
   log: (...args: unknown[]) => void
 }

@@ -289,6 +289,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       reading: false,
       mayStart: () => this.leases?.valid(partition) === true,
       blockLimitMs: () => this.leases?.remainingMs(partition) ?? 0,
+      token: () => this.leases?.token(partition),
     }
   }
 

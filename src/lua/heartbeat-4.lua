@@ -3,7 +3,7 @@
   the ones it no longer holds (qctl work).
 
   Resets the idle time of each entry this consumer still owns (XCLAIM … JUSTID: no delivery
-  counted). For the others it tells four cases apart, so the worker reports each truthfully:
+  counted). For the others it tells these cases apart, so the worker reports each truthfully:
     1  owned by another consumer (this worker was frozen past the visibility timeout): theirs now;
     2  no longer pending anywhere but still in the stream (XGROUP DELCONSUMER dropped this
        consumer's pending list, or someone acknowledged it): delivered to this worker, which
@@ -13,6 +13,11 @@
        it over from this one (its takeover mark names this consumer): then it is case 1, theirs,
        deleted after they handled it (a replay stream deletes what its group acknowledged,
        ack-replayed-2.lua), not lost.
+    4  no longer pending anywhere but still in the stream, and this consumer took it over from
+       another (its takeover mark names that one, reclaim-4.lua): that consumer, frozen or cut off
+       when it was taken, had handled it and its acknowledgement arrived late. Finished there; not
+       a deleted consumer's entry to handle without an acknowledgement (2): started here, it would
+       be a second handling.
   Entries this consumer owns are renewed and not returned.
 
   KEYS[1]  the topic stream
@@ -38,7 +43,8 @@ for i = 3, #ARGV do
       state = 1
     end
   elseif redis.call('XRANGE', KEYS[1], id, id)[1] then
-    state = 2
+    local from = redis.call('HGET', KEYS[4], id)
+    if from and from ~= ARGV[2] then state = 4 else state = 2 end
   elseif redis.call('HGET', KEYS[4], id) == ARGV[2] then
     state = 1
   else

@@ -6,8 +6,10 @@
   given consumer's pending list (XPENDING … IDLE … consumer), so its cost follows that consumer's
   entries, not the whole group's (parked retries, other workers' in-flight entries).
 
-  Each entry taken is marked with the consumer it was taken from (KEYS[4]), so that worker, if it
-  still lives (frozen, cut off) and handled it too, can count that second handling.
+  Each entry taken is marked with the consumer it was taken from (KEYS[4], field `<id>`), so that
+  a second handling, if that worker still lives (frozen, cut off) and handled it too, is counted
+  once (see ack-taken-3.lua); what an earlier takeover of the entry settled there (`<id>+`: whose
+  outcome came first) is removed, so it is not read as this takeover's.
   Claimed entries come back with their fields and their attempt record; XCLAIM counts a delivery
   in Redis's counter, which is not qctl's attempt number (the retry hash is: an entry taken over
   has not started again yet). An entry that was pending and idle a moment ago in this same script
@@ -17,7 +19,8 @@
   KEYS[1]  the topic stream
   KEYS[2]  the group's retry hash
   KEYS[3]  the group's due set
-  KEYS[4]  the group's takeover marks (entry ID -> the consumer it was taken from; see keys.ts)
+  KEYS[4]  the group's takeover marks (entry ID -> the consumer it was taken from; see keys.ts and
+           ack-taken-3.lua)
   ARGV[1]  group
   ARGV[2]  consumer taking over
   ARGV[3]  consumer whose entries are taken
@@ -40,14 +43,16 @@ local claimed = {}
 for _, entry in ipairs(redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[4]), unpack(ids))) do
   claimed[entry[1]] = entry[2]
 end
--- One HMGET for the records and one HSET for the marks of the whole batch (at most 1000 entries).
+-- One HMGET for the records, one HDEL and one HSET for the marks of the whole batch (at most 1000 entries).
 local takenIds = {}
 local marks = {}
+local settled = {}
 for _, id in ipairs(ids) do
   if claimed[id] then
     takenIds[#takenIds + 1] = id
     marks[#marks + 1] = id
     marks[#marks + 1] = ARGV[3]
+    settled[#settled + 1] = id .. '+'
   else
     forgetRecord(KEYS[2], id)
     redis.call('ZREM', KEYS[3], id)
@@ -57,6 +62,7 @@ end
 if #takenIds > 0 then
   local records = recordTexts(KEYS[2], takenIds)
   for i, id in ipairs(takenIds) do taken[i] = {id, claimed[id], records[i]} end
+  redis.call('HDEL', KEYS[4], unpack(settled))
   redis.call('HSET', KEYS[4], unpack(marks))
   redis.call('PEXPIRE', KEYS[4], tonumber(ARGV[6]))
 end

@@ -9,7 +9,8 @@ import {usePrivateRedis} from '../helpers/private-redis.js'
  * src/lua/heartbeat-4.lua through GroupOps.heartbeat, the worker's own call, against a private
  * redis-server: the entries this consumer still owns are renewed (idle time reset, no delivery
  * counted) and left out of the reply; the others are reported as taken over (1), pending nowhere
- * but in the stream (2) or deleted (3, its retry state and pending entry removed).
+ * but in the stream (2) or deleted (3, its retry state and pending entry removed), or, taken over
+ * by this consumer, acknowledged by the one it was taken from (4).
  */
 
 const context = usePrivateRedis()
@@ -121,6 +122,23 @@ describe('heartbeat-4.lua: what became of the entries no longer held', () => {
     // A mark naming another consumer says nothing about this one.
     await redis.hset(takeoverKey(topic.name, GROUP), unmarkedId, 'w3')
     expect(await topic.ops('w1').heartbeat([unmarkedId])).toEqual(new Map([[unmarkedId, 'deleted']]))
+  })
+
+  it('4 taken over by this consumer, then acknowledged by the one it was taken from (its late acknowledgement): finished there, not 2', async () => {
+    const {topic, ids} = await heldByW1(2)
+    const [finishedThere, takenFromW2] = ids as [string, string]
+    // w2 took both over from w1 (reclaim-4.lua marks them "taken from w1"); w1's late XACK acknowledged one.
+    await redis.xclaim(topic.name, GROUP, 'w2', 0, finishedThere, takenFromW2, 'JUSTID')
+    await redis.hset(takeoverKey(topic.name, GROUP), finishedThere, 'w1', takenFromW2, 'w1')
+    await redis.xack(topic.name, GROUP, finishedThere)
+    expect(await topic.ops('w2').heartbeat([finishedThere])).toEqual(new Map([[finishedThere, 'acknowledged']]))
+    // Record and due time kept, as for 2: the acknowledgement that finished it was not this worker's.
+    expect(await entryState(redis, topic.name, finishedThere)).toEqual({pending: undefined, record: '5000:2:1:0', dueMs: 1, inStream: true})
+    // A mark naming this consumer itself (w3 took it from w2 and finished it) is case 2, which the worker
+    // reads as finished there only once it had not renewed the entry for a visibility timeout.
+    await redis.hset(takeoverKey(topic.name, GROUP), takenFromW2, 'w2')
+    await redis.xack(topic.name, GROUP, takenFromW2)
+    expect(await topic.ops('w2').heartbeat([takenFromW2])).toEqual(new Map([[takenFromW2, 'orphaned']]))
   })
 
   it('a mixed list: each entry reported for itself, the owned ones renewed', async () => {

@@ -78,6 +78,17 @@ describe('reclaim-4.lua: the named consumer\'s idle entries are taken over', () 
     expect(await topic.ops('w2').reclaim('nobody', 0, 100)).toEqual({entries: [], lost: []})
   })
 
+  it('a new takeover starts unsettled: what an earlier takeover of the entry settled (ack-taken-3.lua) is removed with the new mark', async () => {
+    const {topic, idle} = await deadConsumer(1)
+    const [id] = idle as [string]
+    await topic.ops('w2').reclaim('dead', VISIBILITY, 100)
+    // w2 parked it while holding it (its outcome came first, recorded in `<id>+`); taken again since, it is pending to w2.
+    await redis.hset(takeoverKey(topic.name, GROUP), `${id}+`, 'w2')
+    await makeIdle(redis, topic.name, 'w2', [id], HOUR)
+    await topic.ops('w3').reclaim('w2', VISIBILITY, 100)
+    expect(await redis.hgetall(takeoverKey(topic.name, GROUP))).toEqual({[id]: 'w2'})
+  })
+
   it('run twice: the second finds them held by the taker, idle 0, and takes nothing', async () => {
     const {topic, idle} = await deadConsumer(2)
     expect((await topic.ops('w2').reclaim('dead', VISIBILITY, 100)).entries).toHaveLength(2)

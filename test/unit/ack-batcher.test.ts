@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {AckBatcher, type AckResult} from '../../src/core/worker/ack-batcher.js'
+import {AckBatcher, type AckReply, type AckResult} from '../../src/core/worker/ack-batcher.js'
 
 describe('AckBatcher', () => {
   it('sends one batch when full, the rest within the delay, and reports duplicates', async () => {
@@ -9,7 +9,7 @@ describe('AckBatcher', () => {
     const batcher = new AckBatcher(
       async (ids, retried) => {
         sent.push([ids, retried])
-        return ids.length - (ids.includes('dup') ? 1 : 0)
+        return {acked: ids.length - (ids.includes('dup') ? 1 : 0), duplicates: 0}
       },
       (result) => void results.push(result),
       3,
@@ -42,7 +42,7 @@ describe('AckBatcher', () => {
       asked.push(ids)
       return 1
     }
-    const batcher = new AckBatcher(async () => 0, (result) => void results.push(result), 2, 1, 250, takenOver, 60_000)
+    const batcher = new AckBatcher(async () => ({acked: 0, duplicates: 0}), (result) => void results.push(result), 2, 1, 250, takenOver, 60_000)
     // Delivered just now: nobody could have taken them over within the visibility timeout.
     batcher.add('1-0', false, performance.now())
     batcher.add('2-0', false, performance.now())
@@ -57,6 +57,37 @@ describe('AckBatcher', () => {
     ])
   })
 
+  it('passes the entries taken over from another consumer with their batch (again after a failed send), and adds the taker-side count to the late batch\'s', async () => {
+    const sent: string[][][] = []
+    const results: AckResult[] = []
+    let fail = true
+    const batcher = new AckBatcher(
+      async (ids, withRecords, takenOver) => {
+        sent.push([ids, withRecords, takenOver])
+        if (fail) {
+          fail = false
+          throw new Error('Connection is closed.')
+        }
+        return {acked: ids.length, duplicates: takenOver.length}
+      },
+      (result) => (result.failed === undefined ? void results.push(result) : 'retry'),
+      10,
+      1,
+      1,
+      async (ids) => ids.length,
+      60_000,
+    )
+    batcher.add('1-0', true, performance.now() - 61_000, true)
+    batcher.add('2-0', false, performance.now() - 61_000)
+    await batcher.flush()
+    expect(sent).toEqual([
+      [['1-0', '2-0'], ['1-0'], ['1-0']],
+      [['1-0', '2-0'], ['1-0'], ['1-0']],
+    ])
+    // 1 from the sink (an entry taken over, its first handler acknowledged first) + 2 from finishedByTaker.
+    expect(results).toEqual([{acked: 2, duplicates: 3, failed: undefined}])
+  })
+
   it('reports a failed send without throwing (the entries stay pending and come back)', async () => {
     const results: AckResult[] = []
     const batcher = new AckBatcher(async () => Promise.reject(new Error('Connection is closed.')), (result) => void results.push(result))
@@ -69,7 +100,7 @@ describe('AckBatcher', () => {
     const answers: Array<() => void> = []
     const results: AckResult[] = []
     const batcher = new AckBatcher(
-      async (ids) => new Promise<number>((resolve) => answers.push(() => resolve(ids.length))),
+      async (ids) => new Promise<AckReply>((resolve) => answers.push(() => resolve({acked: ids.length, duplicates: 0}))),
       (result) => void results.push(result),
       1,
     )

@@ -9,7 +9,7 @@ import {FifoQueue, KeyedQueue, type StartQueue} from './start-queue.js'
 import {describeFailure, errorMessage, type Failure, type FailureOutcome} from './outcomes.js'
 import type {ReadAhead} from './read-ahead.js'
 import type {Lane, Session} from './session.js'
-import {hasRecord, needsStartMark, nothingToAck, type Tracked} from './tracked.js'
+import {hasRecord, needsStartMark, nothingToAck, takenOverHere, type Tracked} from './tracked.js'
 import type {HandlerContext} from './types.js'
 
 /**
@@ -71,6 +71,8 @@ export class Dispatcher {
   /** Loops waiting for room, each with the room it waits for. */
   private readonly slotWaiters: Array<{min: number; wake: () => void}> = []
   private idleWaiters: Array<() => void> = []
+  /** Second handlings being counted in Redis after an outcome (see countLater); the summary waits for them. */
+  private readonly counting = new Set<Promise<void>>()
 
   constructor(
     private readonly session: Session,
@@ -475,7 +477,7 @@ export class Dispatcher {
         return
       }
       session.tally.processed++
-      if (!nothingToAck(tracked)) tracked.lane.acks.add(tracked.id, hasRecord(tracked), tracked.renewedAt)
+      if (!nothingToAck(tracked)) tracked.lane.acks.add(tracked.id, hasRecord(tracked), tracked.renewedAt, takenOverHere(tracked))
       else if (hasRecord(tracked)) await this.forget(tracked)
       if (tracked.key !== undefined && tracked.lane.ops.lane === 'replay' && tracked.lane.held.delete(tracked.key)) this.releaseKey(tracked)
     } finally {
@@ -573,32 +575,57 @@ export class Dispatcher {
       else session.warn(`could not record the failure of ${tracked.id} (it will be delivered again): ${errorMessage(error)}`)
       return
     }
+    // An entry this worker took over from another consumer, which may have handled it too (frozen or
+    // cut off, its acknowledgement late): its outcome here settles which of the two came first
+    // (GroupOps.settleTaken, ack-taken-3.lua), so the second handling is counted once. Not for one
+    // dead-lettered without a handler call (its starts were used up): nothing was handled here.
+    const tookOver = takenOverHere(tracked) && !tracked.exceeded
+    const {ops} = tracked.lane
     switch (result.kind) {
       case 'retry':
         session.tally.retried++
         session.events.emit('retry', {id: tracked.id, attempt: tracked.attempt, delayMs: result.delayMs, error: result.error})
+        if (tookOver) this.countLater(ops.settleTaken([tracked.id], 'held'))
         break
       case 'not-parked':
         session.warn(`${tracked.id} failed (${describeFailure(result.error)}) but was no longer this worker's to retry: another worker took it over`)
-        // Handled there too: a second handling this worker caused (see takenFromMe).
-        void tracked.lane.ops.takenFromMe([tracked.id]).then(
-          (taken) => (session.tally.duplicates += taken),
-          () => undefined,
-        )
+        // Handled there too (or to be): a second handling this worker counts (see takenFromMe); or, for
+        // one it took over, the consumer it was taken from finished it first (see settleTaken).
+        this.countLater(ops.takenFromMe([tracked.id]))
+        if (tookOver) this.countLater(ops.settleTaken([tracked.id], 'gone'))
         break
       case 'dead-lettered':
         session.tally.deadLettered++
         if (session.options.onDeadLetter === 'hold-key' && tracked.key !== undefined && !tracked.lane.held.has(tracked.key)) this.hold(tracked, result.dlqId)
         session.events.emit('deadLettered', {id: tracked.id, originId: result.originId, dlqId: result.dlqId, attempts: tracked.attempt, error: result.error})
+        if (tookOver) this.countLater(ops.settleTaken([tracked.id], 'held'))
         break
       case 'lost':
         session.reportLost([tracked.id])
         break
       case 'duplicate':
-        // Taken over from another worker: that one counts the second handling (see takenFromMe).
-        if (tracked.entry.takenBack?.takenOver !== true) session.tally.duplicates++
+        // Not pending any more. Taken over from another worker: counted here if that one finished it
+        // first, else by that one (see settleTaken, finishedByTaker).
+        if (tookOver) this.countLater(ops.settleTaken([tracked.id], 'gone'))
+        else if (!takenOverHere(tracked)) session.tally.duplicates++
         break
     }
+  }
+
+  /** Add second handlings counted by a Redis call to the tally once it answers (a failed call counts none). */
+  private countLater(count: Promise<number>): void {
+    const counted: Promise<void> = count
+      .then(
+        (duplicates) => void (this.session.tally.duplicates += duplicates),
+        () => undefined,
+      )
+      .finally(() => this.counting.delete(counted))
+    this.counting.add(counted)
+  }
+
+  /** Wait for the second handlings still being counted (callers bound the wait). */
+  async countsSettled(): Promise<void> {
+    await Promise.all([...this.counting])
   }
 
   /** An entry's pairs as exact bytes, for a payload that text decoding may have altered; undefined if it was deleted (reported lost). */

@@ -2,6 +2,7 @@ import {deadLetterKey, heldKeysKey, replayDueKey, replayKey, replayRetryKey, rep
 import type {RedisClient} from '../redis/client.js'
 import {isPermissionDenied} from '../redis/redis-errors.js'
 import {callScript, type ScriptSpec} from '../scripts.js'
+import type {AckReply} from './ack-batcher.js'
 import {formatAttemptRecord, parseAttemptRecord, withOneMoreStart, type AttemptRecord} from './attempts.js'
 
 /**
@@ -31,6 +32,7 @@ const SCRIPTS = {
   heartbeat: {name: 'qctlHeartbeat', file: 'heartbeat-4.lua', keys: 4},
   deadLetter: {name: 'qctlDeadLetter', file: 'dead-letter-4.lua', keys: 4},
   ackReplayed: {name: 'qctlAckReplayed', file: 'ack-replayed-2.lua', keys: 2},
+  ackTaken: {name: 'qctlAckTaken', file: 'ack-taken-3.lua', keys: 3},
   deleteConsumer: {name: 'qctlDeleteConsumerIfIdle', file: 'delete-consumer-if-idle-1.lua', keys: 1},
 } as const satisfies Record<string, ScriptSpec>
 
@@ -51,9 +53,18 @@ export interface ConsumerInfo {
   idleMs: number
 }
 
-/** What the heartbeat found about a held entry it did not renew (heartbeat-4.lua). */
-export type HeldEntryFate = 'taken-over' | 'orphaned' | 'deleted'
-const FATES: Record<number, HeldEntryFate> = {1: 'taken-over', 2: 'orphaned', 3: 'deleted'}
+/**
+ * What the heartbeat found about a held entry it did not renew (heartbeat-4.lua). `acknowledged`:
+ * pending nowhere, and this worker had taken it over from a consumer that finished it meanwhile.
+ */
+export type HeldEntryFate = 'taken-over' | 'orphaned' | 'deleted' | 'acknowledged'
+const FATES: Record<number, HeldEntryFate> = {1: 'taken-over', 2: 'orphaned', 3: 'deleted', 4: 'acknowledged'}
+
+/**
+ * What a worker's outcome of entries it took over found (ack-taken-3.lua): `held`, applied while it
+ * held them (a dead-letter move, a park); `gone`, they were no longer its own.
+ */
+export type TakenOutcome = 'held' | 'gone'
 
 /** Pairs of an XINFO reply as an object. */
 const infoObject = (reply: unknown[]): Record<string, unknown> => {
@@ -67,6 +78,9 @@ const takeoverMarksTtlMs = (visibilityTimeoutMs: number): number => Math.max(10 
 
 /** The retry hash's fields of entries' attempt records (see includes/attempt-record.lua). */
 const recordFields = (ids: readonly string[]): string[] => ids.flatMap((id) => [id, `${id}+`])
+
+/** The takeover hash's fields of entries: `<id>`, the consumer taken from; `<id>+`, whose outcome came first (ack-taken-3.lua). */
+const markFields = recordFields
 
 type TakenRow = [string, string[], string, number?]
 
@@ -257,15 +271,81 @@ export class GroupOps {
   }
 
   /**
-   * Of `ids` (entries this worker handled), those another worker took over from it (a second handling it
-   * caused); their marks are removed.
+   * Of `ids` (entries this worker handled and failed to park: no longer its own), those another
+   * worker took over from it: that one handles them too (or did), a second handling this worker
+   * counts. Their marks are removed, so the taker does not count it as well (ack-taken-3.lua finds
+   * no mark).
    */
   async takenFromMe(ids: readonly string[]): Promise<number> {
     if (ids.length === 0) return 0
-    const owners = await this.redis.hmget(this.takeoverKey, ...ids)
-    const mine = ids.filter((_id, index) => owners[index] === this.consumer)
-    if (mine.length > 0) await this.redis.hdel(this.takeoverKey, ...mine)
+    const values = await this.redis.hmget(this.takeoverKey, ...markFields(ids))
+    const mine = ids.filter((_id, index) => values[2 * index] === this.consumer && values[2 * index + 1] !== this.consumer)
+    if (mine.length > 0) await this.redis.hdel(this.takeoverKey, ...markFields(mine))
     return mine.length
+  }
+
+  /**
+   * Of `ids` (entries this worker acknowledged late: it had not renewed them for a visibility timeout),
+   * those another worker took over from it and finished first (ack-taken-3.lua recorded its outcome
+   * while the entry was still pending): this worker's acknowledgement found them gone, a second
+   * handling this worker counts. A mark whose taker has not finished the entry says nothing yet:
+   * this worker's plain XACK may have come first (then the taker, if it handles the entry at all,
+   * finds it acknowledged and counts it), so it is left for the taker. Settled marks are removed.
+   */
+  async finishedByTaker(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0
+    const values = await this.redis.hmget(this.takeoverKey, ...markFields(ids))
+    const settled: string[] = []
+    let takerFirst = 0
+    ids.forEach((id, index) => {
+      const first = values[2 * index + 1]
+      if (values[2 * index] !== this.consumer || first === null || first === undefined) return
+      settled.push(id)
+      // Naming this consumer: its acknowledgement came first, and the taker counted the second handling.
+      if (first !== this.consumer) takerFirst++
+    })
+    if (settled.length > 0) await this.redis.hdel(this.takeoverKey, ...markFields(settled))
+    return takerFirst
+  }
+
+  /**
+   * Acknowledge entries this consumer took over from another one, entry by entry, settling their
+   * takeover marks (ack-taken-3.lua): counts the second handlings whose other half, by the consumer
+   * they were taken from, was acknowledged first. On a replay stream, what this consumer finished
+   * is also deleted, as `ack` does.
+   */
+  async ackTaken(ids: readonly string[]): Promise<AckReply> {
+    if (ids.length === 0) return {acked: 0, duplicates: 0}
+    const [acked, duplicates, deleted] = (await callScript(this.redis, SCRIPTS.ackTaken, [this.stream, this.retryKey, this.takeoverKey, this.group, this.consumer, 'ack', this.lane === 'replay' ? '1' : '', ...ids])) as [
+      number,
+      number,
+      number,
+    ]
+    this.deletesRefused(Number(deleted))
+    return {acked: Number(acked), duplicates: Number(duplicates)}
+  }
+
+  /**
+   * After a dead-letter move or a park of entries this consumer took over (see TakenOutcome): settle
+   * their takeover marks as their acknowledgement would; returns the second handlings this worker counts.
+   */
+  async settleTaken(ids: readonly string[], outcome: TakenOutcome): Promise<number> {
+    if (ids.length === 0) return 0
+    const [, duplicates] = (await callScript(this.redis, SCRIPTS.ackTaken, [this.stream, this.retryKey, this.takeoverKey, this.group, this.consumer, outcome, '', ...ids])) as [number, number, number]
+    return Number(duplicates)
+  }
+
+  /**
+   * Acknowledge a batch: the entries taken over from another consumer one by one (`ackTaken`), the
+   * others with one XACK (the common case: no entry taken over, one command).
+   */
+  async ackBatch(ids: readonly string[], withRecords: readonly string[], takenOver: readonly string[]): Promise<AckReply> {
+    if (takenOver.length === 0) return {acked: await this.ack(ids, withRecords), duplicates: 0}
+    const taken = new Set(takenOver)
+    const rest = ids.filter((id) => !taken.has(id))
+    // Both sent at once: one round trip. A failure of either fails the batch, sent again whole (both steps may be repeated).
+    const [plain, settled] = await Promise.all([rest.length > 0 ? this.ack(rest, withRecords.filter((id) => !taken.has(id))) : 0, this.ackTaken(takenOver)])
+    return {acked: plain + settled.acked, duplicates: settled.duplicates}
   }
 
   /**
@@ -289,13 +369,18 @@ export class GroupOps {
 
   private async ackReplayed(ids: readonly string[]): Promise<number> {
     const [acknowledged, deleted] = (await callScript(this.redis, SCRIPTS.ackReplayed, [this.stream, this.retryKey, this.group, this.consumer, ...ids])) as [number, number]
-    if (Number(deleted) === -1 && !this.deletesRefusedSaid) {
+    this.deletesRefused(Number(deleted))
+    return Number(acknowledged)
+  }
+
+  /** `deleted` as the replay stream's acknowledgement scripts return it: -1 when the user may not XDEL there. */
+  private deletesRefused(deleted: number): void {
+    if (deleted === -1 && !this.deletesRefusedSaid) {
       this.deletesRefusedSaid = true
       this.onWarning(
         `the ACL user may not XDEL the replay stream ${this.stream}, so the entries handled from it stay there (it grows with every replay, and a group recreated on it would get them again): grant the worker role XDEL on the replay keys (README, Least-privilege ACL roles)`,
       )
     }
-    return Number(acknowledged)
   }
 
   /** The Redis server's clock, ms (for times written into dead letters: the local clock may be off). */

@@ -23,14 +23,18 @@ export interface Tracked {
   started: boolean
   /**
    * What the heartbeat found, once it no longer was this consumer's. `acknowledged`: no longer
-   * pending after this worker failed to renew it for a visibility timeout, so another worker took it
-   * over and finished it (not a deleted consumer, which only an operator does).
+   * pending, and either this worker had failed to renew it for a visibility timeout, so another
+   * worker took it over and finished it (not a deleted consumer, which only an operator does), or
+   * this worker took it over and the consumer it was taken from finished it (heartbeat-4.lua, 4).
    */
-  fate: HeldEntryFate | 'acknowledged' | undefined
+  fate: HeldEntryFate | undefined
   /** When the worker last knew the entry was its own (delivery, or a heartbeat that renewed it), performance.now(). */
   renewedAt: number
   controller: AbortController | undefined
 }
+
+/** Taken over from another consumer (reclaim-4.lua), which may have handled it too: see ack-taken-3.lua. */
+export const takenOverHere = (tracked: Tracked): boolean => tracked.entry.takenBack?.takenOver === true
 
 /** Whether the entry's acknowledgement must also remove its attempt record. */
 export const hasRecord = (tracked: Tracked): boolean => tracked.entry.takenBack !== undefined

@@ -8,7 +8,7 @@ import {refreshSlots} from '../redis/cluster-nodes.js'
 import {isPermissionDenied} from '../redis/redis-errors.js'
 import {firstLineOf, isUnblockedByCluster, refusalOf} from '../redis/reply-errors.js'
 import {sleep} from '../sleep.js'
-import {AckBatcher} from './ack-batcher.js'
+import {laneAcks} from './ack-batcher.js'
 import {Alarm} from './alarm.js'
 import {ParkBatcher} from './park-batcher.js'
 import {ConnectionHealth, dropConnection, within} from './connections.js'
@@ -230,7 +230,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const gates = streams.map((_stream, index): LaneGate => (leased ? this.leaseGate(index) : OPEN_GATE))
     const lane = (laneOps: GroupOps, partition: number | null, reader: RedisClient, heldKeys: Set<string>): Lane => ({
       ops: laneOps,
-      acks: new AckBatcher(async (ids, withRecords) => laneOps.ack(ids, withRecords), (result) => this.onAckResult(result), ACK_BATCH, 2, 250, async (ids) => laneOps.takenFromMe(ids), this.options.visibilityTimeoutMs),
+      acks: laneAcks(laneOps, (result) => this.onAckResult(result), this.options.visibilityTimeoutMs, ACK_BATCH),
       parks: new ParkBatcher(async (requests) => laneOps.park(requests), ACK_BATCH),
       outcomes: new Outcomes(laneOps, this.options, () => Date.now() + offsetMs),
       partition,
@@ -761,26 +761,38 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * anywhere was either finished by a worker that took it over (possible only once this worker had
    * not renewed it for a visibility timeout: it was frozen or cut off) or dropped from the group by an
    * operator (XGROUP DELCONSUMER of a live consumer): the first is dropped, nothing to report; the
-   * second was delivered here and is handled (at-least-once), with nothing to acknowledge.
+   * second was delivered here and is handled (at-least-once), with nothing to acknowledge. One this
+   * worker took over and the consumer it was taken from finished meanwhile (heartbeat-4.lua, 4: that
+   * one's acknowledgement came late) is dropped too, not handled a second time.
    */
   private actOnFates(session: Session, dispatcher: Dispatcher, fates: ReadonlyMap<string, HeldEntryFate>, sentAt: number, lane: Lane): void {
     const dropIds = new Set<string>()
-    const counts = {takenRunning: 0, orphaned: 0, deletedRunning: 0}
+    /** Entries this worker took over whose former consumer finished them meanwhile (heartbeat-4.lua, case 4). */
+    const finishedByFormer = new Set<string>()
+    const counts = {takenRunning: 0, orphaned: 0, deletedRunning: 0, formerRunning: 0}
     for (const [id, found] of fates) {
       const tracked = dispatcher.held(lane, id)
       if (tracked === undefined) continue
       const fate = found === 'orphaned' && sentAt - tracked.renewedAt >= this.options.visibilityTimeoutMs ? 'acknowledged' : found
       tracked.fate = fate
+      if (found === 'acknowledged') finishedByFormer.add(id)
       if (fate === 'orphaned') counts.orphaned++
       else if (!tracked.started) dropIds.add(id)
+      else if (found === 'acknowledged') counts.formerRunning++
       else if (fate === 'taken-over' || fate === 'acknowledged') counts.takenRunning++
       else if (fate === 'deleted') counts.deletedRunning++
     }
     const dropped = dispatcher.dropQueued(dropIds, lane)
     const deleted = dropped.filter((tracked) => tracked.fate === 'deleted').map((tracked) => tracked.id)
     session.reportLost(deleted)
-    const takenQueued = dropped.length - deleted.length
-    const finishedThere = dropped.filter((tracked) => tracked.fate === 'acknowledged').length
+    const formerQueued = dropped.filter((tracked) => finishedByFormer.has(tracked.id)).length
+    if (formerQueued + counts.formerRunning > 0) {
+      session.warn(
+        `${formerQueued + counts.formerRunning} entries this worker took over were finished meanwhile by the consumer they were taken from (its acknowledgement came late): ${formerQueued} not yet started are dropped, the ${counts.formerRunning} running finish here (a second handling)`,
+      )
+    }
+    const takenQueued = dropped.length - deleted.length - formerQueued
+    const finishedThere = dropped.filter((tracked) => tracked.fate === 'acknowledged' && !finishedByFormer.has(tracked.id)).length
     if (takenQueued + counts.takenRunning > 0) {
       const finished = finishedThere > 0 ? ` (${finishedThere} already finished there)` : ''
       session.warn(
@@ -817,6 +829,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const {lanes} = session
     await bounded(Promise.all(lanes.map(async (lane) => lane.parks.flush())))
     await bounded(Promise.all(lanes.map(async (lane) => lane.acks.flush())))
+    // The outcomes just sent may have second handlings to count (Dispatcher.countLater): the summary has them.
+    await bounded(dispatcher.countsSettled())
     const unacknowledged = lanes.reduce((sum, lane) => sum + lane.acks.unsent, 0)
     for (const lane of lanes) lane.acks.stop()
     // Partitions given back at once (others take them within a renewal interval), and this worker leaves the members.

@@ -8,7 +8,7 @@ import {refreshSlots} from '../redis/cluster-nodes.js'
 import {isPermissionDenied} from '../redis/redis-errors.js'
 import {firstLineOf, isUnblockedByCluster, refusalOf} from '../redis/reply-errors.js'
 import {sleep} from '../sleep.js'
-import {laneAcks} from './ack-batcher.js'
+import {fencedLaneAcks, laneAcks} from './ack-batcher.js'
 import {Alarm} from './alarm.js'
 import {ParkBatcher} from './park-batcher.js'
 import {ConnectionHealth, dropConnection, within} from './connections.js'
@@ -127,18 +127,19 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // Leases are renewed until the very end (through the shutdown's wait for running handlers).
     if (leases !== undefined) background.push(leases.run(this.endController.signal))
     const guard = async (loop: Promise<void>): Promise<void> => loop.catch((error: unknown) => this.fail(error))
-    const reads = session.readGroups.map(async (group) => this.readLoop(session, dispatcher, group))
+    // Started only when called: the read loops must not begin before the worker's own entries are back.
+    const reads = (): Array<Promise<void>> => session.readGroups.map(async (group) => this.readLoop(session, dispatcher, group))
     const loops = (async () => {
       if (leases !== undefined) {
         // Leased partitions: their holder takes every pending entry when it takes the lease, in ID
         // order; nothing is taken over by idle time, and retries wait in place (no parked retries).
-        await Promise.all(reads.map(guard))
+        await Promise.all(reads().map(guard))
         return
       }
       // The worker's own entries first (a restart with a stable --consumer); its first read also settles,
       // in one place, whether the ACL user may read the group at all.
       await guard(this.recoverOwnPending(session, dispatcher))
-      await Promise.all([...reads, this.reclaimLoop(session, dispatcher), this.dueLoop(session, dispatcher)].map(guard))
+      await Promise.all([...reads(), this.reclaimLoop(session, dispatcher), this.dueLoop(session, dispatcher)].map(guard))
     })()
     // Shutdown starts when the stop does: a loop waiting on a Redis that does not answer (up to the command
     // timeout) must not hold it; what such a loop brings back later is left pending for other workers.
@@ -230,7 +231,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const gates = streams.map((_stream, index): LaneGate => (leased ? this.leaseGate(index) : OPEN_GATE))
     const lane = (laneOps: GroupOps, partition: number | null, reader: RedisClient, heldKeys: Set<string>): Lane => ({
       ops: laneOps,
-      acks: laneAcks(laneOps, (result) => this.onAckResult(result), this.options.visibilityTimeoutMs, ACK_BATCH),
+      acks:
+        leased && partition !== null
+          ? fencedLaneAcks(laneOps, () => this.leases?.value(partition), (result) => this.onAckResult(result), (count) => this.fenced(partition, count), ACK_BATCH)
+          : laneAcks(laneOps, (result) => this.onAckResult(result), this.options.visibilityTimeoutMs, ACK_BATCH),
       parks: new ParkBatcher(async (requests) => laneOps.park(requests), ACK_BATCH),
       outcomes: new Outcomes(laneOps, this.options, () => Date.now() + offsetMs),
       partition,
@@ -280,6 +284,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
       warn(`the group's ${which} could not be read (${refused}), so this worker reads the topic only there: ${fix}`)
     }
     return session
+  }
+
+  /** Acknowledgements refused because the partition's lease was lost: those entries are the next holder's. */
+  private fenced(partition: number, count: number): void {
+    this.emit('warning', {message: `${count} acknowledgements of partition ${partition} were refused: this worker no longer holds its lease (fenced); the partition's new holder handles those entries again`})
   }
 
   /** A partition's gate under a lease: closed until the lease is taken and its pending entries are held. */
@@ -506,26 +515,27 @@ export class Worker extends EventEmitter<WorkerEvents> {
       // Never fewer than the idle handlers could take at once; never more than the room there is
       // (several loops share it: what one sets aside, the others cannot take). COUNT must never be 0:
       // XREADGROUP reads everything then.
-      let reservation = dispatcher.reserve(Math.max(readCount, Math.floor((concurrency - dispatcher.runningCount) / loops)))
-      if (reservation === 0) continue
+      const wanted = Math.max(readCount, Math.floor((concurrency - dispatcher.runningCount) / loops))
+      // One loop reads what there is room for without setting it aside: the takeover and due loops
+      // may use the room while a read blocks (as they always could).
+      let reservation = loops > 1 ? dispatcher.reserve(wanted) : Math.min(dispatcher.freeCapacity, wanted)
+      if (reservation <= 0) continue
+      const release = (): void => {
+        if (loops > 1) dispatcher.release(reservation)
+        reservation = 0
+      }
       let entries: Array<{lane: Lane; rows: Array<[string, string[]]>; asked: number}>
       const requestedAt = performance.now()
       // A loop of several (a cluster's partitions) gives its room back before it blocks: waiting on a
       // quiet partition must not hold room a busy one needs (its blocking read then asks for one entry a stream).
-      const beforeBlocking =
-        loops > 1
-          ? () => {
-              dispatcher.release(reservation)
-              reservation = 0
-            }
-          : undefined
+      const beforeBlocking = loops > 1 ? release : undefined
       // A blocking read ends before a lease could lapse: entries it delivers later would be pending to
       // a worker that may no longer handle them, after the next holder took the partition's over.
       const blockFor = block ? Math.floor(Math.min(blockMs, ...reading.map((lane) => lane.gate.blockLimitMs()))) : undefined
       try {
         entries = await this.read(session, {...group, lanes: reading}, reservation, blockFor !== undefined && blockFor < 10 ? undefined : blockFor, beforeBlocking)
       } catch (error) {
-        dispatcher.release(reservation)
+        release()
         if (this.stopping) break
         if (isNoGroup(error) && !(await this.groupStillThere(session))) throw this.groupVanished()
         if (isFatal(error) && !isNoGroup(error)) throw error
@@ -535,7 +545,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         await this.recoverOwnPending(session, dispatcher, group.lanes).catch(() => undefined)
         continue
       }
-      dispatcher.release(reservation)
+      release()
       let read = 0
       for (const {lane, rows} of entries) {
         read += rows.length

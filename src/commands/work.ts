@@ -79,6 +79,12 @@ Delivery is at least once: an entry is acknowledged after its handler succeeds; 
     } finally {
       process.off('exit', onExit)
       reporter.stop()
+      // The summary is out: a handler module that keeps connections open (a database pool, a client
+      // it never closes) must not keep the worker from exiting. A second to finish what it flushes.
+      setTimeout(() => process.exit(), EXIT_GRACE_MS).unref()
     }
   }
 }
+
+/** How long a finished worker lets the handler module's own open handles finish before it exits. */
+const EXIT_GRACE_MS = 1000

@@ -100,6 +100,25 @@ export const retryDueKey = (topic: string, group: string): string => topicKey(to
 export const takeoverKey = (topic: string, group: string): string => topicKey(topic, `taken:${group}`)
 
 /**
+ * The keys a group holds (`qctl work --ordered --on-dead-letter hold-key`): key -> the dead-letter
+ * entry ID of its message that was dead-lettered first. While a key is held, its later messages are
+ * dead-lettered too, in order, without running the handler; a message of the key replayed to the
+ * group (`qctl dlq replay`) that succeeds releases it. Per stream (a partition has its own).
+ */
+export const heldKeysKey = (topic: string, group: string): string => topicKey(topic, `held:${group}`)
+
+/**
+ * A partition's lease for a group (`qctl work --ordered` on a partitioned topic): "<token>:<owner>"
+ * with an expiry; and the counter its fencing tokens come from (never expires, only grows). Both in
+ * the partition stream's slot, so the fenced acknowledgement script finds them beside the stream.
+ */
+export const leaseKey = (stream: string, group: string): string => topicKey(stream, `lease:${group}`)
+export const leaseTokenKey = (stream: string, group: string): string => topicKey(stream, `lease-token:${group}`)
+
+/** The live workers of an ordered group of a partitioned topic (a sorted set scored by expiry), which share its partitions. */
+export const membersKey = (topic: string, group: string): string => topicKey(topic, `members:${group}`)
+
+/**
  * The replay stream of a consumer group: `qctl dlq replay` moves the entries the group dead-lettered
  * here, and only that group's workers read it (beside the topic), so the other groups of the topic
  * never see a replayed message again. Same hash slot as the topic and its dead-letter stream.

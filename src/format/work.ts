@@ -12,8 +12,11 @@ type Event<K extends keyof WorkerEvents> = WorkerEvents[K][0]
  * message cannot split a line (they read `\r`, `\n`).
  */
 
-export const formatStart = (event: Event<'started'>, style: ChalkInstance): string =>
-  `Working on ${style.bold(shown(event.topic))} as group ${style.bold(shown(event.group))}${event.groupCreated ? ' (created)' : ''}, consumer ${shown(event.consumer)}; dead letters go to ${shown(event.deadLetterKey)}`
+export const formatStart = (event: Event<'started'>, style: ChalkInstance): string => {
+  const partitions = event.partitions > 1 || event.deadLetterKey === null ? ` (${event.partitions} partitions)` : ''
+  const deadLetters = event.deadLetterKey === null ? "each partition's own dead-letter stream" : shown(event.deadLetterKey)
+  return `Working on ${style.bold(shown(event.topic))}${partitions} as group ${style.bold(shown(event.group))}${event.groupCreated ? ' (created)' : ''}, consumer ${shown(event.consumer)}; dead letters go to ${deadLetters}`
+}
 
 export const formatRetry = (event: Event<'retry'>, style: ChalkInstance): string =>
   style.yellow(`retry ${shown(event.id)} (attempt ${event.attempt} failed) in ${formatDuration(event.delayMs)}: ${shown(`${event.error.name}: ${event.error.message}`)}`)

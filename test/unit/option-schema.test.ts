@@ -41,7 +41,7 @@ describe('the worker-option schema drives', () => {
   })
 
   it('the module exports loadHandler reads: each one the schema names, and no other', async () => {
-    const valid: Record<string, unknown> = {topic: 't', group: 'g', concurrency: 3, maxAttempts: 2, backoff: 'fixed', backoffDelay: '2s', backoffMax: 60_000, visibilityTimeout: '45s', handlerTimeout: 500}
+    const valid: Record<string, unknown> = {topic: 't', group: 'g', concurrency: 3, maxAttempts: 2, backoff: 'fixed', backoffDelay: '2s', backoffMax: 60_000, visibilityTimeout: '45s', handlerTimeout: 500, ordered: true, onDeadLetter: 'hold-key'}
     expect(Object.keys(valid).sort()).toEqual(MODULE_EXPORTS.map((spec) => spec.moduleExport).sort())
     const file = join(dir, 'every-export.mjs')
     const lines = Object.entries(valid).map(([name, value]) => `export const ${name} = ${JSON.stringify(value)}`)

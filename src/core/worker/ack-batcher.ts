@@ -154,3 +154,27 @@ export function laneAcks(ops: GroupOps, onResult: (result: AckResult) => 'retry'
     visibilityTimeoutMs,
   )
 }
+
+/**
+ * The acknowledgements of a lane of a leased partition (`--ordered` on a partitioned topic): every
+ * batch through the fenced script, under the lease as the worker holds it when the batch is sent
+ * (`lease()`: undefined once it is lost). A refused batch is not sent again: its entries stay pending
+ * for the partition's next holder (`onFenced` says how many).
+ */
+export function fencedLaneAcks(
+  ops: GroupOps,
+  lease: () => string | undefined,
+  onResult: (result: AckResult) => 'retry' | 'drop' | void,
+  onFenced: (count: number) => void,
+  maxBatch = 100,
+): AckBatcher {
+  return new AckBatcher(
+    async (ids, withRecords) => {
+      const {acked, fenced} = await ops.ackFenced(ids, withRecords, lease())
+      if (fenced > 0) onFenced(fenced)
+      return {acked, duplicates: 0}
+    },
+    onResult,
+    maxBatch,
+  )
+}

@@ -4,8 +4,9 @@ import {isFatal} from './fatal.js'
 import {planStart} from './attempts.js'
 import type {DeliveredEntry} from './group-ops.js'
 import {InFlight} from './in-flight.js'
-import {decodeMessage, mayBeBinary, type RawValue} from './message.js'
-import {describeFailure, errorMessage, type FailureOutcome} from './outcomes.js'
+import {decodeMessage, keyOfPairs, mayBeBinary, type RawValue} from './message.js'
+import {FifoQueue, KeyedQueue, type StartQueue} from './start-queue.js'
+import {describeFailure, errorMessage, type Failure, type FailureOutcome} from './outcomes.js'
 import type {ReadAhead} from './read-ahead.js'
 import type {Lane, Session} from './session.js'
 import {hasRecord, needsStartMark, nothingToAck, takenOverHere, type Tracked} from './tracked.js'
@@ -17,12 +18,14 @@ import type {HandlerContext} from './types.js'
  */
 class DeliveryContext implements HandlerContext {
   readonly attempt: number
+  readonly fencingToken: number | undefined
 
   constructor(
     private readonly tracked: Tracked,
     private readonly logLine: (id: string, message: string) => void,
   ) {
     this.attempt = tracked.attempt
+    this.fencingToken = tracked.lane.gate.token()
   }
 
   get signal(): AbortSignal {
@@ -48,8 +51,12 @@ const isThenable = (value: unknown): value is PromiseLike<unknown> =>
  * else until it is done. If it kills the process, no neighbour is blamed.
  */
 export class Dispatcher {
-  private readonly queue: Tracked[] = []
+  /** Entries not started yet: in arrival order, or (--ordered) one per key at a time (start-queue.ts). */
+  private readonly queue: StartQueue
+  /** Suspects, which run alone (unordered; with --ordered they keep their key's place in the queue). */
   private readonly suspects: Tracked[] = []
+  /** --ordered: entries that failed and wait out their backoff in place, holding their key. */
+  private readonly retryTimers = new Map<Tracked, NodeJS.Timeout>()
   private readonly inFlight = new InFlight<Tracked>()
   private running = 0
   private soloRunning = false
@@ -73,7 +80,14 @@ export class Dispatcher {
     private readonly onMaxMessages: () => void,
     /** Asks for a heartbeat now: the next entry to start has not been renewed for a visibility timeout. */
     private readonly onStale: () => void = () => undefined,
-  ) {}
+  ) {
+    this.queue = session.options.ordered ? new KeyedQueue() : new FifoQueue()
+  }
+
+  /** With --ordered: the keys with the most entries waiting behind an earlier one of theirs. */
+  busiestKeys(limit: number): Array<{key: string; waiting: number}> {
+    return this.queue instanceof KeyedQueue ? this.queue.busiestKeys(limit) : []
+  }
 
   get size(): number {
     return this.inFlight.size
@@ -88,7 +102,22 @@ export class Dispatcher {
   }
 
   get freeCapacity(): number {
-    return this.session.options.concurrency + this.readAhead.size - this.inFlight.size
+    return this.session.options.concurrency + this.readAhead.size - this.inFlight.size - this.reserved
+  }
+
+  /** Room set aside by reads in flight (several read loops: one per partition on a cluster). */
+  private reserved = 0
+
+  /** Set room aside for a read about to be sent; give it back with `release` once its entries are added. */
+  reserve(count: number): number {
+    const taken = Math.max(0, Math.min(count, this.freeCapacity))
+    this.reserved += taken
+    return taken
+  }
+
+  release(taken: number): void {
+    this.reserved -= taken
+    if (taken > 0) this.wakeSlotWaiters()
   }
 
   /** IDs of the entries held from `lane` (IDs of different lanes are unrelated). */
@@ -138,11 +167,14 @@ export class Dispatcher {
    * this worker's from then, however late the reply was handled (a frozen process handles it on waking).
    */
   add(entry: DeliveredEntry, requestedAt: number, lane: Lane): void {
+    // A partition given up or lost meanwhile (a read that returned late): left pending for its next holder.
+    if (!lane.gate.accepting) return
     const plan = entry.takenBack === undefined ? {attempt: 1, suspect: false, exceeded: false} : planStart(entry.takenBack.record, this.session.options.maxAttempts)
     const tracked: Tracked = {
       id: entry.id,
       slot: -1,
       entry,
+      key: this.session.options.ordered ? keyOfPairs(entry.pairs) : undefined,
       lane,
       attempt: plan.attempt,
       record: entry.takenBack?.record,
@@ -154,31 +186,62 @@ export class Dispatcher {
       controller: undefined,
     }
     tracked.slot = this.inFlight.add(tracked)
-    if (tracked.suspect) this.suspects.push(tracked)
+    if (tracked.suspect && !this.session.options.ordered) this.suspects.push(tracked)
     else this.queue.push(tracked)
     this.pump()
   }
 
   /** Forget queued (not started) entries of `lane`: taken over by another consumer, or deleted. Returns those removed. */
   dropQueued(ids: ReadonlySet<string>, lane: Lane): Tracked[] {
-    const dropped: Tracked[] = []
-    for (const list of [this.queue, this.suspects]) {
-      for (let i = list.length - 1; i >= 0; i--) {
-        const tracked = list[i] as Tracked
-        if (tracked.lane !== lane || !ids.has(tracked.id)) continue
-        list.splice(i, 1)
-        this.inFlight.remove(tracked.slot, tracked)
-        dropped.push(tracked)
-      }
+    const matches = (tracked: Tracked): boolean => tracked.lane === lane && ids.has(tracked.id)
+    const dropped: Tracked[] = this.queue.remove(matches)
+    for (let i = this.suspects.length - 1; i >= 0; i--) {
+      const tracked = this.suspects[i] as Tracked
+      if (!matches(tracked)) continue
+      this.suspects.splice(i, 1)
+      dropped.push(tracked)
     }
+    for (const tracked of dropped) this.inFlight.remove(tracked.slot, tracked)
     if (dropped.length > 0) this.afterRelease()
     return dropped
+  }
+
+  /**
+   * Forget what is held of these lanes and has not started (queued, or waiting out an ordered retry):
+   * their partition was given up or lost (leases), and they stay pending for the next holder. With
+   * `abort`, the running handlers of those lanes have their signal aborted too.
+   */
+  dropLanes(lanes: readonly Lane[], abort?: Error): Tracked[] {
+    const of = new Set(lanes)
+    for (const [tracked, timer] of this.retryTimers) {
+      if (!of.has(tracked.lane)) continue
+      clearTimeout(timer)
+      this.retryTimers.delete(tracked)
+      this.queue.again(tracked)
+    }
+    const dropped = this.queue.remove((tracked) => of.has(tracked.lane))
+    for (const tracked of dropped) this.inFlight.remove(tracked.slot, tracked)
+    if (abort !== undefined) for (const tracked of this.inFlight.values()) if (of.has(tracked.lane) && tracked.started) tracked.controller?.abort(abort)
+    if (dropped.length > 0) this.afterRelease()
+    return dropped
+  }
+
+  /** Handlers running on entries of these lanes. */
+  runningOn(lanes: readonly Lane[]): number {
+    const of = new Set(lanes)
+    return this.inFlight.values().filter((tracked) => tracked.started && of.has(tracked.lane)).length
   }
 
   /** Stop starting handlers; returns the entries that never started (released to other workers by the caller). */
   abandon(): {notStarted: Tracked[]; running: Tracked[]} {
     this.abandoned = true
-    const notStarted = [...this.queue.splice(0), ...this.suspects.splice(0)]
+    // Entries waiting out an ordered retry in place never run again here: released with the others.
+    for (const [tracked, timer] of this.retryTimers) {
+      clearTimeout(timer)
+      this.queue.again(tracked)
+    }
+    this.retryTimers.clear()
+    const notStarted = [...this.queue.clear(), ...this.suspects.splice(0)]
     for (const tracked of notStarted) this.inFlight.remove(tracked.slot, tracked)
     const running = this.inFlight.values()
     for (const tracked of running) tracked.controller?.abort(new Error('worker shutting down'))
@@ -252,6 +315,14 @@ export class Dispatcher {
    */
   private pump(): void {
     if (this.soloRunning) return
+    // --ordered: a suspect keeps its key's place; when it is next, it runs alone.
+    const head = this.queue.peek()
+    if (head?.suspect === true) {
+      if (this.running > 0 || !this.mayStart || this.stale(head)) return
+      this.soloRunning = true
+      this.start(this.queue.shift() as Tracked)
+      return
+    }
     if (this.suspects.length > 0) {
       if (this.running > 0 || !this.mayStart || this.stale(this.suspects[0] as Tracked)) return
       this.soloRunning = true
@@ -259,8 +330,13 @@ export class Dispatcher {
       return
     }
     const {concurrency} = this.session.options
-    while (this.running < concurrency && this.queue.length > 0 && this.mayStart) {
-      const next = this.queue[0] as Tracked
+    while (this.running < concurrency && this.mayStart) {
+      const next = this.queue.peek()
+      if (next === undefined || next.suspect) return
+      if (!next.lane.gate.mayStart()) {
+        this.unstartable(next)
+        continue
+      }
       if (this.stale(next)) return
       if (needsStartMark(next)) {
         this.scheduleMarkedWave()
@@ -285,6 +361,15 @@ export class Dispatcher {
     })
   }
 
+  /** An entry whose partition's lease lapsed before it started: left pending for the next holder, never started here. */
+  private unstartable(tracked: Tracked): void {
+    this.queue.shift()
+    this.inFlight.remove(tracked.slot, tracked)
+    this.queue.done(tracked)
+    if (this.inFlight.size === 0) this.wakeIdle()
+    this.wakeSlotWaiters()
+  }
+
   private startMarkedWave(): void {
     if (this.soloRunning || this.suspects.length > 0) {
       this.pump()
@@ -292,9 +377,9 @@ export class Dispatcher {
     }
     const {concurrency} = this.session.options
     const wave: Tracked[] = []
-    while (this.running + wave.length < concurrency && this.queue.length > 0 && this.mayStartBeside(wave.length)) {
-      const next = this.queue[0] as Tracked
-      if (!needsStartMark(next) || this.stale(next)) break
+    while (this.running + wave.length < concurrency && this.mayStartBeside(wave.length)) {
+      const next = this.queue.peek()
+      if (next === undefined || next.suspect || !needsStartMark(next) || !next.lane.gate.mayStart() || this.stale(next)) break
       wave.push(this.queue.shift() as Tracked)
     }
     if (wave.length > 0) {
@@ -328,12 +413,21 @@ export class Dispatcher {
    */
   private async handle(tracked: Tracked): Promise<void> {
     const {session} = this
+    // An ordered retry in place keeps the entry (and its key) held while it waits.
+    let keep = false
     try {
       if (tracked.exceeded) {
         const {maxAttempts} = session.options
         await this.settle(tracked, tracked.lane.outcomes.deadLetter(tracked, {
           name: 'MaxAttemptsExceeded',
           message: `started ${tracked.attempt - 1} times without completing, at least once alone in its worker (limit ${maxAttempts}): its handler likely ends or hangs the process`,
+        }))
+        return
+      }
+      if (tracked.key !== undefined && tracked.lane.ops.lane === 'topic' && tracked.lane.held.has(tracked.key)) {
+        await this.settle(tracked, tracked.lane.outcomes.deadLetter(tracked, {
+          name: 'KeyHeld',
+          message: `an earlier message of key "${tracked.key}" was dead-lettered, and --on-dead-letter hold-key keeps the key's later messages in order in the dead-letter stream until a replayed one succeeds`,
         }))
         return
       }
@@ -351,7 +445,7 @@ export class Dispatcher {
         await Promise.all(session.lanes.map(async (lane) => lane.acks.flush()))
         if (!(await tracked.lane.ops.markSoloStart(tracked.id).catch((error: unknown) => this.markFailed(tracked, error)))) return
       }
-      const message = decodeMessage(session.options.topic, tracked.id, pairs, tracked.attempt)
+      const message = decodeMessage(session.options.topic, tracked.id, pairs, tracked.attempt, tracked.lane.partition ?? undefined)
       try {
         const result = session.options.handler(message, new DeliveryContext(tracked, this.logLine))
         const {handlerTimeoutMs} = session.options
@@ -370,6 +464,10 @@ export class Dispatcher {
           await this.settle(tracked, tracked.lane.outcomes.deadLetter(tracked, plan.failure))
           return
         }
+        if (session.options.ordered) {
+          keep = await this.retryInPlace(tracked, plan)
+          return
+        }
         // Parked in a batch: the slot is free at once (see ParkBatcher).
         tracked.lane.parks.add({id: tracked.id, delayMs: plan.delayMs, attempt: tracked.attempt}, (result) => {
           if ('failed' in result) this.record(tracked, undefined, result.failed)
@@ -381,15 +479,64 @@ export class Dispatcher {
       session.tally.processed++
       if (!nothingToAck(tracked)) tracked.lane.acks.add(tracked.id, hasRecord(tracked), tracked.renewedAt, takenOverHere(tracked))
       else if (hasRecord(tracked)) await this.forget(tracked)
+      if (tracked.key !== undefined && tracked.lane.ops.lane === 'replay' && tracked.lane.held.delete(tracked.key)) this.releaseKey(tracked)
     } finally {
       this.running--
       this.finished++
       if (tracked.suspect) this.soloRunning = false
-      this.inFlight.remove(tracked.slot, tracked)
+      if (!keep) {
+        this.inFlight.remove(tracked.slot, tracked)
+        this.queue.done(tracked)
+      }
       this.afterRelease()
       const {maxMessages} = session.options
       if (maxMessages !== undefined && this.handled >= maxMessages && this.running === 0) this.onMaxMessages()
     }
+  }
+
+  /**
+   * --ordered: a failed entry waits out its backoff here, still held and still this consumer's
+   * (renewed by the heartbeat), so its key's later entries wait behind it; then it runs again. The
+   * failure is recorded first (the record a new owner would read: attempts survive a crash), and
+   * its next start is marked like any entry taken back. Returns true: the entry stays held.
+   */
+  private async retryInPlace(tracked: Tracked, plan: {delayMs: number; error: Failure}): Promise<boolean> {
+    const {session} = this
+    const previous = tracked.record
+    const starts = Math.max(previous?.starts ?? 0, tracked.attempt)
+    const record = {firstFailureMs: previous?.firstFailureMs || session.now(), starts, settled: starts, solo: previous?.solo ?? 0}
+    try {
+      await tracked.lane.ops.recordAttempt(tracked.id, record)
+    } catch (error) {
+      if (isFatal(error)) session.fail(error)
+      else session.warn(`could not record the failure of ${tracked.id} (its attempts may be counted short after a crash): ${errorMessage(error)}`)
+    }
+    session.tally.retried++
+    session.events.emit('retry', {id: tracked.id, attempt: tracked.attempt, delayMs: plan.delayMs, error: plan.error})
+    tracked.record = record
+    tracked.entry = {...tracked.entry, takenBack: {record}}
+    tracked.attempt = starts + 1
+    tracked.started = false
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(tracked)
+      this.queue.again(tracked)
+      this.pump()
+    }, plan.delayMs)
+    this.retryTimers.set(tracked, timer)
+    return true
+  }
+
+  /** --on-dead-letter hold-key: the key's later messages follow it into the dead-letter stream. */
+  private hold(tracked: Tracked, dlqId: string): void {
+    const key = tracked.key as string
+    tracked.lane.held.add(key)
+    tracked.lane.ops.holdKey(key, dlqId).catch((error: unknown) => this.session.warn(`could not record the held key "${key}" in Redis (held by this worker only): ${errorMessage(error)}`))
+  }
+
+  /** A held key released by a replayed message of it that succeeded (hold-key). */
+  private releaseKey(tracked: Tracked): void {
+    const key = tracked.key as string
+    tracked.lane.ops.releaseKey(key).catch((error: unknown) => this.session.warn(`could not release the held key "${key}" in Redis: ${errorMessage(error)}`))
   }
 
   /** A failed mark: true to run the handler anyway (the start goes uncounted). */
@@ -449,6 +596,7 @@ export class Dispatcher {
         break
       case 'dead-lettered':
         session.tally.deadLettered++
+        if (session.options.onDeadLetter === 'hold-key' && tracked.key !== undefined && !tracked.lane.held.has(tracked.key)) this.hold(tracked, result.dlqId)
         session.events.emit('deadLettered', {id: tracked.id, originId: result.originId, dlqId: result.dlqId, attempts: tracked.attempt, error: result.error})
         if (tookOver) this.countLater(ops.settleTaken([tracked.id], 'held'))
         break

@@ -1,4 +1,4 @@
-import {deadLetterKey, replayDueKey, replayKey, replayRetryKey, replayTakeoverKey, retryDueKey, retryKey, takeoverKey} from '../keys.js'
+import {deadLetterKey, heldKeysKey, leaseKey, replayDueKey, replayKey, replayRetryKey, replayTakeoverKey, retryDueKey, retryKey, takeoverKey} from '../keys.js'
 import type {RedisClient} from '../redis/client.js'
 import {isPermissionDenied} from '../redis/redis-errors.js'
 import {callScript, type ScriptSpec} from '../scripts.js'
@@ -34,6 +34,7 @@ const SCRIPTS = {
   ackReplayed: {name: 'qctlAckReplayed', file: 'ack-replayed-2.lua', keys: 2},
   ackTaken: {name: 'qctlAckTaken', file: 'ack-taken-3.lua', keys: 3},
   deleteConsumer: {name: 'qctlDeleteConsumerIfIdle', file: 'delete-consumer-if-idle-1.lua', keys: 1},
+  ackFenced: {name: 'qctlAckFenced', file: 'ack-fenced-3.lua', keys: 3},
 } as const satisfies Record<string, ScriptSpec>
 
 export type ParkOutcome = {dueMs: number; firstFailureMs: number} | 'deleted' | undefined
@@ -205,6 +206,25 @@ export class GroupOps {
     await this.redis.hset(this.retryKey, ...args)
   }
 
+  /** An ordered retry in place: the failed attempt's record, written whole (the entry stays this consumer's). */
+  async recordAttempt(id: string, record: AttemptRecord): Promise<void> {
+    await this.redis.hset(this.retryKey, id, formatAttemptRecord(record))
+  }
+
+  /** The keys the group holds on this stream (`--on-dead-letter hold-key`), and the dead letter that began each hold. */
+  async heldKeys(): Promise<Map<string, string>> {
+    return new Map(Object.entries(await this.redis.hgetall(heldKeysKey(this.topic, this.group))))
+  }
+
+  /** Hold a key: its first dead-lettered message is `dlqId`. Kept if already held (the first one stays). */
+  async holdKey(key: string, dlqId: string): Promise<void> {
+    await this.redis.hsetnx(heldKeysKey(this.topic, this.group), key, dlqId)
+  }
+
+  async releaseKey(key: string): Promise<void> {
+    await this.redis.hdel(heldKeysKey(this.topic, this.group), key)
+  }
+
   /** Record a start of a suspect, which runs alone; false (nothing written) if it is no longer this consumer's. */
   async markSoloStart(id: string): Promise<boolean> {
     return (await callScript(this.redis, SCRIPTS.markStart, [this.stream, this.retryKey, this.group, this.consumer, id, 1])) !== -1
@@ -340,6 +360,21 @@ export class GroupOps {
     const [error, acked] = replies?.[0] ?? [new Error('Connection is closed.'), 0]
     if (error !== null) throw error
     return Number(acked)
+  }
+
+  /**
+   * Acknowledge entries of a leased partition only under the lease `lease` ("<token>:<owner>"), as the
+   * worker holds it (ack-fenced-3.lua); `fenced`: refused, the lease is no longer this worker's
+   * (undefined: the worker knows it lost it, so nothing is sent). Refused entries stay pending for the
+   * partition's next holder.
+   */
+  async ackFenced(ids: readonly string[], withRecords: readonly string[], lease: string | undefined): Promise<{acked: number; fenced: number}> {
+    if (lease === undefined) return {acked: 0, fenced: ids.length}
+    const args = [this.group, lease, this.lane === 'replay' ? 1 : 0, withRecords.length, ...withRecords, ...ids]
+    const [acknowledged, deleted] = (await callScript(this.redis, SCRIPTS.ackFenced, [this.stream, this.retryKey, leaseKey(this.topic, this.group), ...args])) as [number, number]
+    if (Number(acknowledged) === -1) return {acked: 0, fenced: ids.length}
+    this.deletesRefused(Number(deleted))
+    return {acked: Number(acknowledged), fenced: 0}
   }
 
   /** Said once: the ACL user may not delete acknowledged entries from the replay stream. */

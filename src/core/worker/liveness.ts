@@ -30,11 +30,12 @@ const PAST_EVERY_ID = '18446744073709551615-18446744073709551614'
  * beat is said once (`warn`) and retried at the next beat: it costs the monitors their signal, not
  * the worker its work.
  */
-export async function livenessLoop(redis: RedisClient, stream: {topic: string; group: string; consumer: string}, signal: AbortSignal, warn: (message: string) => void): Promise<void> {
+export async function livenessLoop(redis: RedisClient, target: {streams: readonly string[]; group: string; consumer: string}, signal: AbortSignal, warn: (message: string) => void): Promise<void> {
   let warned = false
   while (!signal.aborted) {
     try {
-      await redis.xreadgroup('GROUP', stream.group, stream.consumer, 'COUNT', 1, 'STREAMS', stream.topic, PAST_EVERY_ID)
+      // Every partition's group (a partitioned topic): sent together, one round trip per node.
+      await Promise.all(target.streams.map(async (stream) => redis.xreadgroup('GROUP', target.group, target.consumer, 'COUNT', 1, 'STREAMS', stream, PAST_EVERY_ID)))
       warned = false
     } catch (error) {
       if (!warned && !signal.aborted) warn(`liveness beat failed, retrying in ${LIVENESS_BEAT_MS / 1000}s: ${errorMessage(error)}`)

@@ -179,7 +179,7 @@ function exportedNames(exports: Exports): string[] {
   return [...new Set(names)].sort()
 }
 
-type Check = (value: unknown) => number | string | undefined
+type Check = (value: unknown) => number | string | boolean | undefined
 
 const nonEmptyString: Check = (value) => (typeof value === 'string' && value.trim() !== '' ? value : undefined)
 
@@ -209,6 +209,8 @@ function checkOf(spec: OptionSpec): [Check, string] {
       const choices: readonly string[] = spec.choices ?? []
       return [(value) => (typeof value === 'string' && choices.includes(value) ? value : undefined), choices.join(' or ')]
     }
+    case 'boolean':
+      return [(value) => (typeof value === 'boolean' ? value : undefined), 'true or false']
     default:
       return [nonEmptyString, 'a non-empty string']
   }

@@ -14,6 +14,8 @@ export interface Message<Data = unknown> {
   originalId: string
   /** The topic, also for a message replayed to this group through its replay stream. */
   topic: string
+  /** The partition of a partitioned topic the message was read from (`qctl topic create`); undefined for a plain stream. */
+  partition: number | undefined
   /** The parsed JSON payload; the raw string for non-JSON entries; undefined without a `data` field. */
   data: Data
   /**
@@ -48,6 +50,12 @@ export function fieldsToObject(pairs: readonly RawValue[]): Record<string, strin
     else object[field] = value
   }
   return object
+}
+
+/** The `key` field of an entry's pairs (the wire format's message key), or undefined. */
+export function keyOfPairs(pairs: readonly RawValue[]): string | undefined {
+  for (let i = 0; i + 1 < pairs.length; i += 2) if (asText(pairs[i] as RawValue) === WireField.key) return asText(pairs[i + 1] as RawValue)
+  return undefined
 }
 
 /** Shared by every message without headers (most of them): read-only, so sharing is safe. */
@@ -138,6 +146,7 @@ class DecodedMessage implements Message {
     readonly fields: Readonly<Record<string, string>>,
     readonly attempt: number,
     exact: Buffer | undefined,
+    readonly partition: number | undefined,
   ) {
     this.data = parseData(fields)
     this.key = fields[WireField.key]
@@ -160,7 +169,7 @@ class DecodedMessage implements Message {
  * A stream entry as the handler's message, from its pairs as text or, for a payload that is not
  * valid UTF-8, as bytes (see `mayBeBinary`).
  */
-export function decodeMessage(topic: string, id: string, pairs: readonly RawValue[], attempt: number): Message {
+export function decodeMessage(topic: string, id: string, pairs: readonly RawValue[], attempt: number, partition?: number): Message {
   const exact = pairs.length > 0 && typeof pairs[0] !== 'string' ? exactPayload(pairs) : undefined
-  return new DecodedMessage(topic, id, fieldsToObject(pairs), attempt, exact)
+  return new DecodedMessage(topic, id, fieldsToObject(pairs), attempt, exact, partition)
 }

@@ -27,6 +27,12 @@ export interface WorkerOptions {
   from?: 'start' | 'latest' | undefined
   /** Dead-letter stream key. */
   deadLetterTopic?: string | undefined
+  /** Handle each key's messages one at a time, in stream order (leases on a partitioned topic). */
+  ordered?: boolean | undefined
+  /** With `ordered`: what a dead-lettered message does to its key's later messages. */
+  onDeadLetter?: 'continue' | 'hold-key' | undefined
+  /** With `ordered` on a partitioned topic: how long a partition lease lasts unless renewed. */
+  leaseTimeoutMs?: number | undefined
   /** Stop once the group has nothing new, nothing pending and no retry waiting. */
   untilEmpty?: boolean | undefined
   /** Stop after this many entries are handled (processed or dead-lettered). */
@@ -55,6 +61,9 @@ export interface ResolvedWorkerOptions {
   shutdownTimeoutMs: number
   from: 'start' | 'latest'
   deadLetterTopic: string | undefined
+  ordered: boolean
+  onDeadLetter: 'continue' | 'hold-key'
+  leaseTimeoutMs: number
   untilEmpty: boolean
   maxMessages: number | undefined
   /** The most entries read ahead beyond the running handlers (the read-ahead adapts below it: see ReadAhead). */
@@ -101,6 +110,12 @@ const atLeast = (value: number, min: number, option: string): number => {
   return value
 }
 
+function onDeadLetterOf(value: string | undefined): 'continue' | 'hold-key' {
+  const chosen = value ?? defaultOf('onDeadLetter')
+  if (chosen !== 'continue' && chosen !== 'hold-key') throw usageError(`--on-dead-letter must be continue or hold-key, not ${String(value)}`)
+  return chosen
+}
+
 const clamp = (value: number, low: number, high: number): number => Math.min(high, Math.max(low, value))
 
 /** Fill in defaults and check bounds; messages name the CLI option. */
@@ -128,6 +143,9 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     shutdownTimeoutMs: boundedWithDefault('shutdownTimeout', options.shutdownTimeoutMs),
     from: options.from ?? defaultOf('from'),
     deadLetterTopic: options.deadLetterTopic,
+    ordered: options.ordered ?? defaultOf('ordered'),
+    onDeadLetter: onDeadLetterOf(options.onDeadLetter),
+    leaseTimeoutMs: boundedWithDefault('leaseTimeout', options.leaseTimeoutMs),
     untilEmpty: options.untilEmpty ?? defaultOf('untilEmpty'),
     maxMessages: bounded('maxMessages', options.maxMessages),
     prefetch,

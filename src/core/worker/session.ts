@@ -22,6 +22,50 @@ export interface Lane {
   readonly acks: AckBatcher
   readonly parks: ParkBatcher
   readonly outcomes: Outcomes
+  /** The partition of a partitioned topic the lane's stream belongs to; null for a plain topic. */
+  readonly partition: number | null
+  /** The connection that reads the lane (blocking reads): the worker's reader, or on a cluster its partition's own. */
+  readonly reader: RedisClient
+  /**
+   * `--ordered --on-dead-letter hold-key`: the keys held on this lane's stream (shared by the
+   * stream's lane and its replay stream's: a replayed message that succeeds releases its key).
+   */
+  readonly held: Set<string>
+  /** Whether the lane is read and its entries may start (partition leases, `--ordered`); always open otherwise. */
+  readonly gate: LaneGate
+}
+
+/**
+ * A lane's partition as the worker holds it (`--ordered` on a partitioned topic: leases.ts). Without
+ * leases every lane is always open.
+ */
+export interface LaneGate {
+  /** Entries of the lane may be held: its partition is being taken over or read. */
+  accepting: boolean
+  /** New entries (`>`) are read (after the partition's pending entries were taken, in ID order). */
+  reading: boolean
+  /** Whether the lane's entries may start now: the partition's lease is valid on this worker's clock. */
+  mayStart(): boolean
+  /** How long a blocking read may wait: until shortly before the lease could lapse. */
+  blockLimitMs(): number
+  /** The partition lease's fencing token (grows with every new holder); undefined without leases. */
+  token(): number | undefined
+}
+
+/** The gate of a lane without leases: always open. */
+export const OPEN_GATE: LaneGate = {accepting: true, reading: true, mayStart: () => true, blockLimitMs: () => Number.POSITIVE_INFINITY, token: () => undefined}
+
+/**
+ * Lanes read together by one read loop, in one XREADGROUP (one round trip): all of them on one
+ * server; on a Redis Cluster, which refuses a command over several slots, one partition's (its
+ * stream and its replay stream share the partition's slot), each group with a reader of its own so
+ * that a blocking read on one partition never holds another's.
+ */
+export interface ReadGroup {
+  readonly reader: RedisClient
+  readonly lanes: readonly Lane[]
+  /** Entries each lane brought in its last read (the share of the next read follows them: read-shares.ts). */
+  readonly lastRows: Map<Lane, number>
 }
 
 /** Send every lane's waiting parks and acknowledgements. */
@@ -39,9 +83,12 @@ export const unsentOf = (lanes: readonly Lane[]): number => lanes.reduce((sum, l
 export interface Session {
   readonly options: ResolvedWorkerOptions
   readonly commands: RedisClient
-  readonly reader: RedisClient
-  /** The topic's lane first, then the group's replay stream's. */
+  /** Every lane: per partition (one for a plain topic), the stream's lane first, then its replay stream's. */
   readonly lanes: readonly Lane[]
+  /** How the lanes are read (see ReadGroup). */
+  readonly readGroups: readonly ReadGroup[]
+  /** The topic's partition count (1 for a plain stream). */
+  readonly partitions: number
   readonly health: ConnectionHealth
   readonly tally: Tally
   readonly events: EventEmitter<WorkerEvents>

@@ -7,12 +7,15 @@ export interface Tracked {
   readonly id: string
   /** Where the worker's InFlight holds it. */
   slot: number
-  readonly entry: DeliveredEntry
+  /** Taken back with a record after an ordered retry failed in place (its next start is marked): replaced then. */
+  entry: DeliveredEntry
+  /** The message key (`--ordered` keeps one entry per key at a time); undefined without one, or when not ordered. */
+  readonly key: string | undefined
   /** The stream it came from (the topic, or the group's replay stream): where its outcome is written. */
   readonly lane: Lane
-  /** This start's attempt number (see attempts.ts). */
-  readonly attempt: number
-  readonly record: AttemptRecord | undefined
+  /** This start's attempt number (see attempts.ts); an ordered retry in place counts it up. */
+  attempt: number
+  record: AttemptRecord | undefined
   /** Runs alone in the worker (a marked start of it never reported back). */
   readonly suspect: boolean
   /** Its starts are used up: dead-letter without calling the handler. */

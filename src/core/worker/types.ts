@@ -7,6 +7,13 @@ export interface HandlerContext {
   /** Fired on shutdown (after --shutdown-timeout) or when --handler-timeout passes. */
   signal: AbortSignal
   attempt: number
+  /**
+   * `--ordered` on a partitioned topic: the fencing token of the message's partition lease. Every new
+   * holder of a partition gets a larger one; pass it to what the handler writes so that a store can
+   * refuse a worker that lost its lease while it still ran (keep the largest token seen, refuse
+   * smaller ones). Undefined otherwise.
+   */
+  fencingToken: number | undefined
   /** Log a line through qctl's output (it respects --json). */
   log: (...args: unknown[]) => void
 }
@@ -49,7 +56,11 @@ export interface WorkerSummary {
 }
 
 export interface WorkerEvents {
-  started: [{topic: string; group: string; consumer: string; groupCreated: boolean; deadLetterKey: string; replayKey: string}]
+  /**
+   * `partitions`: 1 for a plain stream. `deadLetterKey` and `replayKey` are null for a partitioned
+   * topic: each partition has its own (`{TOPIC:pN:…}:dlq`, `{TOPIC:pN:…}:replay:GROUP`).
+   */
+  started: [{topic: string; group: string; consumer: string; groupCreated: boolean; partitions: number; deadLetterKey: string | null; replayKey: string | null}]
   /** `error`: the handler's error, `{name, message}` (the same shape in every event that carries one). */
   retry: [{id: string; attempt: number; delayMs: number; error: Failure}]
   /** `id`: the entry handled (in a replay stream, its ID there); `originId`: its topic entry ID, the dead letter's dlq.id (equal to `id` for an entry of the topic). */

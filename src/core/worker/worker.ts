@@ -2,13 +2,13 @@ import {EventEmitter} from 'node:events'
 
 
 import {refuseSplitSlots} from '../cluster-slots.js'
-import {QctlError} from '../errors.js'
+import {QctlError, usageError} from '../errors.js'
 import {isCluster, type RedisClient} from '../redis/client.js'
 import {refreshSlots} from '../redis/cluster-nodes.js'
 import {isPermissionDenied} from '../redis/redis-errors.js'
 import {firstLineOf, isUnblockedByCluster, refusalOf} from '../redis/reply-errors.js'
 import {sleep} from '../sleep.js'
-import {laneAcks} from './ack-batcher.js'
+import {fencedLaneAcks, laneAcks} from './ack-batcher.js'
 import {Alarm} from './alarm.js'
 import {ParkBatcher} from './park-batcher.js'
 import {ConnectionHealth, dropConnection, within} from './connections.js'
@@ -19,7 +19,11 @@ import {livenessLoop} from './liveness.js'
 import {resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions} from './options.js'
 import {errorMessage, Outcomes} from './outcomes.js'
 import {ReadAhead} from './read-ahead.js'
-import {flushLanes, reportLost, unsentOf, type Lane, type Session, type Tally} from './session.js'
+import {flushLanes, OPEN_GATE, reportLost, unsentOf, type Lane, type LaneGate, type ReadGroup, type Session, type Tally} from './session.js'
+import {readShares} from './read-shares.js'
+import {Leases, type LeaseHooks} from './leases.js'
+import {resolveTopic} from '../partitions/metadata.js'
+import {compareIdText} from '../dlq/stream-id.js'
 import type {ConnectionFactory, StopReason, WorkerEvents, WorkerSummary} from './types.js'
 
 export type {ConnectionFactory, Handler, HandlerContext, StopReason, WorkerEvents, WorkerSummary} from './types.js'
@@ -65,6 +69,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly dueAlarm = new Alarm()
   /** Cut short by the dispatcher when an entry waits on a heartbeat to start. */
   private readonly heartbeatAlarm = new Alarm()
+  /** Woken when a partition starts or stops being read (--ordered leases). */
+  private readonly partitionsChanged = new Alarm()
+  /** --ordered on a partitioned topic: the partition leases (leases.ts); undefined otherwise. */
+  private leases: Leases | undefined
 
   constructor(
     options: WorkerOptions,
@@ -112,14 +120,26 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const {topic, group, consumer} = this.options
 
     // The liveness beat stops with the reads (stopSignal): after that the consumer may be removed, and a beat would bring it back.
-    const liveness = livenessLoop(session.commands, {topic, group, consumer}, session.stopSignal, (message) => session.warn(message))
+    const streams = session.lanes.filter((lane) => lane.ops.lane === 'topic').map((lane) => lane.ops.stream)
+    const liveness = livenessLoop(session.commands, {streams, group, consumer}, session.stopSignal, (message) => session.warn(message))
+    const {leases} = this
     const background = [this.heartbeatLoop(session, dispatcher), session.health.run(this.endController.signal), liveness]
+    // Leases are renewed until the very end (through the shutdown's wait for running handlers).
+    if (leases !== undefined) background.push(leases.run(this.endController.signal))
     const guard = async (loop: Promise<void>): Promise<void> => loop.catch((error: unknown) => this.fail(error))
+    // Started only when called: the read loops must not begin before the worker's own entries are back.
+    const reads = (): Array<Promise<void>> => session.readGroups.map(async (group) => this.readLoop(session, dispatcher, group))
     const loops = (async () => {
+      if (leases !== undefined) {
+        // Leased partitions: their holder takes every pending entry when it takes the lease, in ID
+        // order; nothing is taken over by idle time, and retries wait in place (no parked retries).
+        await Promise.all(reads().map(guard))
+        return
+      }
       // The worker's own entries first (a restart with a stable --consumer); its first read also settles,
       // in one place, whether the ACL user may read the group at all.
       await guard(this.recoverOwnPending(session, dispatcher))
-      await Promise.all([this.readLoop(session, dispatcher), this.reclaimLoop(session, dispatcher), this.dueLoop(session, dispatcher)].map(guard))
+      await Promise.all([...reads(), this.reclaimLoop(session, dispatcher), this.dueLoop(session, dispatcher)].map(guard))
     })()
     // Shutdown starts when the stop does: a loop waiting on a Redis that does not answer (up to the command
     // timeout) must not hold it; what such a loop brings back later is left pending for other workers.
@@ -161,41 +181,82 @@ export class Worker extends EventEmitter<WorkerEvents> {
       return value
     }
     const commands = this.watchConnection(await startUp(this.connect('commands')), 'commands')
-    const ops = new GroupOps(commands, topic, group, consumer, this.options.deadLetterTopic)
-    // The group's replay stream (qctl dlq replay re-delivers what this group failed there, and only there).
+    // A partitioned topic is read partition by partition; a plain one is its own only partition.
+    const layout = await startUp(resolveTopic(commands, topic))
+    const partitioned = layout.metadata !== undefined
+    if (partitioned && this.options.deadLetterTopic !== undefined) {
+      throw usageError(`--dlq cannot be used with the partitioned topic "${topic}": each partition dead-letters into its own stream ({TOPIC:pN:…}:dlq), in its own slot`)
+    }
+    const warn = (message: string): void => void this.emit('warning', {message})
+    const streams = layout.streams.map((stream) => {
+      const ops = new GroupOps(commands, stream, group, consumer, this.options.deadLetterTopic)
+      // The group's replay stream (qctl dlq replay re-delivers what this group failed there, and only there).
+      const replayOps = new GroupOps(commands, stream, group, consumer, this.options.deadLetterTopic, 'replay')
+      replayOps.onWarning = warn
+      return {ops, replayOps}
+    })
+    const [first] = streams
+    if (first === undefined) throw new Error(`topic ${topic} has no streams`)
     // On a cluster, before anything is written: every atomic step must find its keys in one slot.
-    if (isCluster(commands)) refuseSplitSlots(topic, ops.dlqKey)
-    const replayOps = new GroupOps(commands, topic, group, consumer, this.options.deadLetterTopic, 'replay')
-    replayOps.onWarning = (message) => void this.emit('warning', {message})
-    const groupCreated = await startUp(ops.ensureGroup(this.options.from))
+    if (isCluster(commands) && !partitioned) refuseSplitSlots(topic, first.ops.dlqKey)
+    // The partitions' groups are made together: one round trip, not one per partition.
+    const created = await startUp(Promise.all(streams.map(async ({ops}) => ops.ensureGroup(this.options.from))))
+    const groupCreated = created.some(Boolean)
     // Creating the replay stream is a write: a Redis out of memory refuses it, and the worker still
     // drains the topic's backlog (acknowledging frees nothing, but needs no memory either).
     const replaysRefused = await startUp(
-      replayOps.ensureGroup('start').then(
-        () => undefined,
-        (error: unknown) => {
-          if (refusalOf(error) === 'OOM') return 'out of memory' as const
-          // A worker user from an ACL file older than replay streams: it still works its topic.
-          if (isPermissionDenied(error)) return 'refused by the ACL' as const
-          throw error
-        },
+      Promise.all(
+        streams.map(async ({replayOps}) =>
+          replayOps.ensureGroup('start').then(
+            () => undefined,
+            (error: unknown) => {
+              if (refusalOf(error) === 'OOM') return 'out of memory' as const
+              // A worker user from an ACL file older than replay streams: it still works its topic.
+              if (isPermissionDenied(error)) return 'refused by the ACL' as const
+              throw error
+            },
+          ),
+        ),
       ),
     )
-    const offsetMs = await startUp(this.clockOffset(ops))
-    const reader = this.watchConnection(await startUp(this.connect('reader')), 'reader')
-    const warn = (message: string): void => void this.emit('warning', {message})
-    const lane = (laneOps: GroupOps): Lane => ({
+    const offsetMs = await startUp(this.clockOffset(first.ops))
+    // One reader for all partitions on one server (one XREADGROUP reads them all); on a cluster, one
+    // per partition (a read cannot span slots, and a blocking read holds its connection).
+    const readerCount = isCluster(commands) && partitioned ? streams.length : 1
+    const readers = await startUp(Promise.all(Array.from({length: readerCount}, async () => this.watchConnection(await this.connect('reader'), 'reader'))))
+    // --ordered: the keys held per stream (--on-dead-letter hold-key), as Redis keeps them.
+    const held = await startUp(Promise.all(streams.map(async ({ops}) => new Set(this.options.ordered ? (await ops.heldKeys()).keys() : []))))
+    // --ordered on a partitioned topic: a partition is read only while this worker holds its lease.
+    const leased = this.options.ordered && partitioned
+    const gates = streams.map((_stream, index): LaneGate => (leased ? this.leaseGate(index) : OPEN_GATE))
+    const lane = (laneOps: GroupOps, partition: number | null, reader: RedisClient, heldKeys: Set<string>): Lane => ({
       ops: laneOps,
-      acks: laneAcks(laneOps, (result) => this.onAckResult(result), this.options.visibilityTimeoutMs, ACK_BATCH),
+      acks:
+        leased && partition !== null
+          ? fencedLaneAcks(laneOps, () => this.leases?.value(partition), (result) => this.onAckResult(result), (count) => this.fenced(partition, count), ACK_BATCH)
+          : laneAcks(laneOps, (result) => this.onAckResult(result), this.options.visibilityTimeoutMs, ACK_BATCH),
       parks: new ParkBatcher(async (requests) => laneOps.park(requests), ACK_BATCH),
       outcomes: new Outcomes(laneOps, this.options, () => Date.now() + offsetMs),
+      partition,
+      reader,
+      held: heldKeys,
+      gate: gates[partition ?? 0] as LaneGate,
     })
+    const lanesByPartition = streams.map(({ops, replayOps}, index) => {
+      const reader = readers[index % readers.length] as RedisClient
+      const partition = partitioned ? index : null
+      const heldKeys = held[index] as Set<string>
+      return replaysRefused[index] === undefined ? [lane(ops, partition, reader, heldKeys), lane(replayOps, partition, reader, heldKeys)] : [lane(ops, partition, reader, heldKeys)]
+    })
+    const lanes = lanesByPartition.flat()
+    const readGroups = readers.length === 1 ? [readGroupOf(readers[0] as RedisClient, lanes)] : lanesByPartition.map((partitionLanes, index) => readGroupOf(readers[index] as RedisClient, partitionLanes))
     const session: Session = {
       options: this.options,
       commands,
-      reader,
-      lanes: replaysRefused === undefined ? [lane(ops), lane(replayOps)] : [lane(ops)],
-      health: new ConnectionHealth(commands, warn, undefined, topic),
+      lanes,
+      readGroups,
+      partitions: streams.length,
+      health: new ConnectionHealth(commands, warn, undefined, first.ops.stream),
       tally: this.tally,
       events: this,
       stopSignal: this.stopController.signal,
@@ -204,12 +265,125 @@ export class Worker extends EventEmitter<WorkerEvents> {
       reportLost: (ids) => reportLost(this.tally, this, ids),
       fail: (error) => this.fail(error),
     }
-    this.emit('started', {topic, group, consumer, groupCreated, deadLetterKey: ops.dlqKey, replayKey: replayOps.stream})
-    if (replaysRefused !== undefined) {
-      const fix = replaysRefused === 'out of memory' ? 'entries replayed later wait there for the next worker start' : 'grant the worker role the replay keys (README, Least-privilege ACL roles), or replay with --to-topic'
-      warn(`the group's replay stream ${replayOps.stream} could not be read (${replaysRefused}), so this worker reads the topic only: ${fix}`)
+    if (leased) {
+      this.leases = new Leases(commands, topic, layout.streams, group, consumer, this.options.leaseTimeoutMs, this.leaseHooks(session), warn)
+    }
+    this.emit('started', {
+      topic,
+      group,
+      consumer,
+      groupCreated,
+      partitions: streams.length,
+      deadLetterKey: partitioned ? null : first.ops.dlqKey,
+      replayKey: partitioned ? null : first.replayOps.stream,
+    })
+    const refused = replaysRefused.find((reason) => reason !== undefined)
+    if (refused !== undefined) {
+      const fix = refused === 'out of memory' ? 'entries replayed later wait there for the next worker start' : 'grant the worker role the replay keys (README, Least-privilege ACL roles), or replay with --to-topic'
+      const which = partitioned ? `replay streams of ${replaysRefused.filter((reason) => reason !== undefined).length} of the ${streams.length} partitions` : `replay stream ${first.replayOps.stream}`
+      warn(`the group's ${which} could not be read (${refused}), so this worker reads the topic only there: ${fix}`)
     }
     return session
+  }
+
+  /** Acknowledgements refused because the partition's lease was lost: those entries are the next holder's. */
+  private fenced(partition: number, count: number): void {
+    this.emit('warning', {message: `${count} acknowledgements of partition ${partition} were refused: this worker no longer holds its lease (fenced); the partition's new holder handles those entries again`})
+  }
+
+  /** A partition's gate under a lease: closed until the lease is taken and its pending entries are held. */
+  private leaseGate(partition: number): LaneGate {
+    return {
+      accepting: false,
+      reading: false,
+      mayStart: () => this.leases?.valid(partition) === true,
+      blockLimitMs: () => this.leases?.remainingMs(partition) ?? 0,
+      token: () => this.leases?.token(partition),
+    }
+  }
+
+  /** What taking, giving up and losing a partition does to this worker (leases.ts). */
+  private leaseHooks(session: Session): LeaseHooks {
+    const lanesOf = (partition: number): Lane[] => session.lanes.filter((lane) => lane.partition === partition)
+    const close = (partition: number): Lane[] => {
+      const lanes = lanesOf(partition)
+      const [first] = lanes
+      if (first !== undefined) {
+        first.gate.reading = false
+        first.gate.accepting = false
+      }
+      this.partitionsChanged.wakeIn(0)
+      return lanes
+    }
+    return {
+      acquired: async (partition) => {
+        const dispatcher = this.dispatcher
+        const lanes = lanesOf(partition)
+        const [first] = lanes
+        if (dispatcher === undefined || first === undefined) return
+        first.gate.accepting = true
+        // Every entry still pending in the partition (a worker that died, froze or gave it up left
+        // them), in ID order, before any new one: a key's older entries always run first.
+        for (const lane of lanes) await this.takePartitionPending(session, dispatcher, lane)
+        if (!first.gate.accepting) return
+        first.gate.reading = true
+        this.partitionsChanged.wakeIn(0)
+      },
+      releasing: async (partition) => {
+        const dispatcher = this.dispatcher
+        const lanes = close(partition)
+        if (dispatcher === undefined) return
+        // Not started: left pending (the next holder takes them, in order); running: finished here first.
+        dispatcher.dropLanes(lanes)
+        while (dispatcher.runningOn(lanes) > 0) await dispatcher.whenIdle(20)
+        await within(flushLanes(lanes), this.options.leaseTimeoutMs, 'acknowledgements not answered').catch(() => undefined)
+      },
+      lost: (partition) => {
+        const lanes = close(partition)
+        this.dispatcher?.dropLanes(lanes, new Error(`lost the lease of partition ${partition}`))
+      },
+    }
+  }
+
+  /**
+   * A partition just taken: every entry pending in its group (this consumer's own from before, and
+   * other consumers', including a worker that held the partition until now), in ID order, held
+   * before anything new is read.
+   */
+  private async takePartitionPending(session: Session, dispatcher: Dispatcher, lane: Lane): Promise<void> {
+    const {consumer} = this.options
+    const taken: DeliveredEntry[] = []
+    for (const other of await lane.ops.consumers()) {
+      if (other.pending === 0) continue
+      if (other.name === consumer) {
+        taken.push(...(await this.ownPending(lane)))
+        continue
+      }
+      for (;;) {
+        const {entries, lost} = await lane.ops.reclaim(other.name, 0, TAKE_BATCH)
+        session.reportLost(lost)
+        taken.push(...entries)
+        if (entries.length + lost.length < TAKE_BATCH) break
+      }
+    }
+    taken.sort((a, b) => compareIdText(a.id, b.id))
+    this.addAll(dispatcher, taken, performance.now(), lane)
+  }
+
+  /** This consumer's own pending entries of a lane (a history read), with their attempt records. */
+  private async ownPending(lane: Lane): Promise<DeliveredEntry[]> {
+    const {group, consumer} = this.options
+    const found: DeliveredEntry[] = []
+    let after = '0'
+    for (;;) {
+      const reply = (await lane.reader.xreadgroup('GROUP', group, consumer, 'COUNT', TAKE_BATCH, 'STREAMS', lane.ops.stream, after)) as Array<[string, Array<[string, string[] | null]>]> | null
+      const rows = reply?.[0]?.[1] ?? []
+      const live = rows.filter((row): row is [string, string[]] => row[1] !== null)
+      const records = await lane.ops.records(live.map(([id]) => id))
+      found.push(...live.map(([id, pairs], index): DeliveredEntry => ({id, pairs, takenBack: {record: records[index]}, orphan: false})))
+      if (rows.length < TAKE_BATCH) return found
+      after = (rows.at(-1) as [string, unknown])[0]
+    }
   }
 
   /** Redis's clock minus this host's, so times written into Redis agree across hosts whose clocks do not. */
@@ -274,8 +448,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /** Deliver again what this consumer name still holds in each lane, read from its history (XREADGROUP … 0) in large batches. */
-  private async recoverOwnPending(session: Session, dispatcher: Dispatcher): Promise<void> {
-    for (const lane of session.lanes) await this.recoverOwnPendingOf(session, dispatcher, lane)
+  private async recoverOwnPending(session: Session, dispatcher: Dispatcher, lanes: readonly Lane[] = session.lanes): Promise<void> {
+    for (const lane of lanes) await this.recoverOwnPendingOf(session, dispatcher, lane)
   }
 
   private async recoverOwnPendingOf(session: Session, dispatcher: Dispatcher, lane: Lane): Promise<void> {
@@ -283,7 +457,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     let after = '0'
     while (!this.stopping) {
       const {count, requestedAt} = await this.roomToTake(dispatcher, Math.min(TAKE_BATCH, this.options.concurrency))
-      const reply = (await session.reader.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', lane.ops.stream, after)) as Array<[string, Array<[string, string[] | null]>]> | null
+      const reply = (await lane.reader.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', lane.ops.stream, after)) as Array<[string, Array<[string, string[] | null]>]> | null
       const rows = reply?.[0]?.[1] ?? []
       if (rows.length === 0) return
       after = (rows.at(-1) as [string, unknown])[0]
@@ -310,9 +484,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * acknowledgement instead of after one more blocking read. Only while something is still pending
    * elsewhere (another consumer's entries, a parked retry) does it poll with a blocking read.
    */
-  private async readLoop(session: Session, dispatcher: Dispatcher): Promise<void> {
+  private async readLoop(session: Session, dispatcher: Dispatcher, group: ReadGroup): Promise<void> {
     const {untilEmpty, concurrency} = this.options
     const blockMs = untilEmpty ? Math.min(this.options.blockMs, 100) : this.options.blockMs
+    // On a cluster each partition has a read loop: each reads at most its share of the room, so a
+    // loop waiting in a blocking read never holds room another partition's entries need.
+    const loops = session.readGroups.length
     let caughtUp = false
     let block = !untilEmpty
     while (!this.stopping) {
@@ -323,33 +500,60 @@ export class Worker extends EventEmitter<WorkerEvents> {
           await within(flushLanes(session.lanes), this.options.blockMs + READ_WATCHDOG_MARGIN_MS, 'acknowledgements not answered').catch(() => undefined)
         }
       }
+      // Partitions this worker does not hold (--ordered leases) are not read.
+      const reading = group.lanes.filter((lane) => lane.gate.reading)
+      if (reading.length === 0) {
+        // A worker holding no partition (more workers than partitions) still stops when all is drained.
+        if (untilEmpty && dispatcher.size === 0 && unsentOf(session.lanes) === 0 && (await this.isDrained(session))) this.close('until-empty')
+        else await this.partitionsChanged.sleep(blockMs, session.stopSignal)
+        continue
+      }
       this.readAhead.update(dispatcher.finished, performance.now())
-      const {readCount} = this.readAhead
+      const readCount = loops === 1 ? this.readAhead.readCount : Math.max(1, Math.floor(this.readAhead.readCount / loops))
       await dispatcher.waitForRoom(caughtUp ? 1 : readCount)
       if (this.stopping) break
-      // Never fewer than the idle handlers could take at once.
-      const count = Math.min(dispatcher.freeCapacity, Math.max(readCount, concurrency - dispatcher.runningCount))
-      let entries: Array<{lane: Lane; rows: Array<[string, string[]]>}>
+      // Never fewer than the idle handlers could take at once; never more than the room there is
+      // (several loops share it: what one sets aside, the others cannot take). COUNT must never be 0:
+      // XREADGROUP reads everything then.
+      const wanted = Math.max(readCount, Math.floor((concurrency - dispatcher.runningCount) / loops))
+      // One loop reads what there is room for without setting it aside: the takeover and due loops
+      // may use the room while a read blocks (as they always could).
+      let reservation = loops > 1 ? dispatcher.reserve(wanted) : Math.min(dispatcher.freeCapacity, wanted)
+      if (reservation <= 0) continue
+      const release = (): void => {
+        if (loops > 1) dispatcher.release(reservation)
+        reservation = 0
+      }
+      let entries: Array<{lane: Lane; rows: Array<[string, string[]]>; asked: number}>
       const requestedAt = performance.now()
+      // A loop of several (a cluster's partitions) gives its room back before it blocks: waiting on a
+      // quiet partition must not hold room a busy one needs (its blocking read then asks for one entry a stream).
+      const beforeBlocking = loops > 1 ? release : undefined
+      // A blocking read ends before a lease could lapse: entries it delivers later would be pending to
+      // a worker that may no longer handle them, after the next holder took the partition's over.
+      const blockFor = block ? Math.floor(Math.min(blockMs, ...reading.map((lane) => lane.gate.blockLimitMs()))) : undefined
       try {
-        entries = await this.read(session, count, block ? blockMs : undefined)
+        entries = await this.read(session, {...group, lanes: reading}, reservation, blockFor !== undefined && blockFor < 10 ? undefined : blockFor, beforeBlocking)
       } catch (error) {
+        release()
         if (this.stopping) break
         if (isNoGroup(error) && !(await this.groupStillThere(session))) throw this.groupVanished()
         if (isFatal(error) && !isNoGroup(error)) throw error
         this.emit('warning', {message: isUnblockedByCluster(error) ? slotMovedWarning(error) : `read failed, retrying: ${errorMessage(error)}`})
         await sleep(500, session.stopSignal)
         // Entries a cut read delivered are pending for us: take them back.
-        await this.recoverOwnPending(session, dispatcher).catch(() => undefined)
+        await this.recoverOwnPending(session, dispatcher, group.lanes).catch(() => undefined)
         continue
       }
+      release()
       let read = 0
       for (const {lane, rows} of entries) {
         read += rows.length
+        group.lastRows.set(lane, rows.length)
         for (const [id, pairs] of rows) dispatcher.add({id, pairs, takenBack: undefined, orphan: false}, requestedAt, lane)
       }
       if (!untilEmpty) continue
-      caughtUp = entries.every(({rows}) => rows.length < count)
+      caughtUp = entries.every(({rows, asked}) => rows.length < asked)
       block = false
       if (read > 0 || dispatcher.size > 0) continue
       if (unsentOf(session.lanes) > 0) continue
@@ -360,25 +564,77 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /**
-   * One XREADGROUP for new entries of every lane (`STREAMS TOPIC REPLAY > >`): one round trip, and a
-   * blocking read wakes for a replay as for a publish. COUNT applies per stream, so while both have
-   * new entries a read may bring up to twice `count`. `blockMs` undefined reads without blocking. A
-   * read that never returns is cut by a watchdog.
+   * One XREADGROUP for new entries of every lane of the group (`STREAMS TOPIC REPLAY > >`): one round
+   * trip, and a blocking read wakes for a replay as for a publish. COUNT applies per stream, so while
+   * both have new entries a read may bring up to twice `count`. `blockMs` undefined reads without
+   * blocking. A read that never returns is cut by a watchdog. Several partitions read together get
+   * shares of `count` (readMany).
    */
-  private async read(session: Session, count: number, blockMs: number | undefined): Promise<Array<{lane: Lane; rows: Array<[string, string[]]>}>> {
-    const {group, consumer} = this.options
-    const {reader, lanes} = session
+  private async read(
+    session: Session,
+    group: ReadGroup,
+    count: number,
+    blockMs: number | undefined,
+    beforeBlocking: (() => void) | undefined,
+  ): Promise<Array<{lane: Lane; rows: Array<[string, string[]]>; asked: number}>> {
+    if (group.lanes.length > 2 || session.readGroups.length > 1) return this.readMany(group, count, blockMs, beforeBlocking)
+    const {lanes, reader} = group
     const streams = [...lanes.map((lane) => lane.ops.stream), ...lanes.map(() => '>')]
+    const reply = await this.xreadgroup(reader, count, blockMs, streams)
+    const byStream = new Map(reply ?? [])
+    return lanes.map((lane) => ({lane, rows: byStream.get(lane.ops.stream) ?? [], asked: count}))
+  }
+
+  /** Where readShares starts handing out single entries when there is less room than streams. */
+  private readRotation = 0
+
+  /**
+   * The lanes of several partitions (one server): each stream gets a share of `count` (readShares:
+   * they add up to `count`, so the worker never holds more than its bound, and a busy partition gets
+   * most), read without blocking in one pipeline. Only when none brought anything does a blocking
+   * read wait on all of them, at `count / streams` each.
+   */
+  private async readMany(
+    group: ReadGroup,
+    count: number,
+    blockMs: number | undefined,
+    beforeBlocking: (() => void) | undefined,
+  ): Promise<Array<{lane: Lane; rows: Array<[string, string[]]>; asked: number}>> {
+    const {group: groupName, consumer} = this.options
+    const {lanes, reader} = group
+    const shares = readShares(count, lanes.map((lane) => group.lastRows.get(lane) ?? 0), this.readRotation)
+    this.readRotation = (this.readRotation + Math.max(1, count)) % lanes.length
+    const pipeline = reader.pipeline()
+    const asked = lanes.map((lane, index) => ({lane, count: shares[index] as number})).filter((ask) => ask.count > 0)
+    for (const {lane, count: share} of asked) pipeline.xreadgroup('GROUP', groupName, consumer, 'COUNT', share, 'STREAMS', lane.ops.stream, '>')
+    const ms = READ_WATCHDOG_MARGIN_MS
+    const replies = ((await within(pipeline.exec(), ms, `read did not return within ${ms}ms; reconnected`, () => dropConnection(reader))) ?? []) as Array<[Error | null, unknown]>
+    const rows = new Map<Lane, Array<[string, string[]]>>()
+    asked.forEach(({lane}, index) => {
+      const [error, reply] = replies[index] ?? [new Error('missing reply'), null]
+      if (error !== null) throw error
+      rows.set(lane, (reply as Array<[string, Array<[string, string[]]>]> | null)?.[0]?.[1] ?? [])
+    })
+    const any = [...rows.values()].some((found) => found.length > 0)
+    if (!any && blockMs !== undefined) {
+      beforeBlocking?.()
+      const each = beforeBlocking === undefined ? Math.max(1, Math.floor(count / lanes.length)) : 1
+      const reply = await this.xreadgroup(reader, each, blockMs, [...lanes.map((lane) => lane.ops.stream), ...lanes.map(() => '>')])
+      const byStream = new Map(reply ?? [])
+      return lanes.map((lane) => ({lane, rows: byStream.get(lane.ops.stream) ?? [], asked: each}))
+    }
+    return lanes.map((lane, index) => ({lane, rows: rows.get(lane) ?? [], asked: shares[index] as number}))
+  }
+
+  /** One XREADGROUP (`streams`: keys then IDs), blocking for `blockMs` when given, cut by a watchdog if it never returns. */
+  private async xreadgroup(reader: RedisClient, count: number, blockMs: number | undefined, streams: string[]): Promise<Array<[string, Array<[string, string[]]>]> | null> {
+    const {group, consumer} = this.options
     const read =
       blockMs === undefined
         ? reader.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', ...streams)
         : reader.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', ...streams)
     const ms = (blockMs ?? 0) + READ_WATCHDOG_MARGIN_MS
-    const reply = (await within(read, ms, `read did not return within ${ms}ms; reconnected`, () => dropConnection(reader))) as Array<
-      [string, Array<[string, string[]]>]
-    > | null
-    const byStream = new Map(reply ?? [])
-    return lanes.map((lane) => ({lane, rows: byStream.get(lane.ops.stream) ?? []}))
+    return (await within(read, ms, `read did not return within ${ms}ms; reconnected`, () => dropConnection(reader))) as Array<[string, Array<[string, string[]]>]> | null
   }
 
   /**
@@ -587,6 +843,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await bounded(dispatcher.countsSettled())
     const unacknowledged = lanes.reduce((sum, lane) => sum + lane.acks.unsent, 0)
     for (const lane of lanes) lane.acks.stop()
+    // Partitions given back at once (others take them within a renewal interval), and this worker leaves the members.
+    if (this.leases !== undefined) await bounded(this.leases.stop())
     const left = [...notStarted, ...running]
     // Others may take them at once instead of after the visibility timeout.
     await bounded(Promise.all(lanes.map(async (lane) => lane.ops.setIdle(left.filter((tracked) => tracked.lane === lane).map((tracked) => tracked.id), this.options.visibilityTimeoutMs))))
@@ -596,6 +854,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return {unfinished: running.length, released: notStarted.length, unacknowledged}
   }
 }
+
+/** A read group's lanes, none read yet. */
+const readGroupOf = (reader: RedisClient, lanes: readonly Lane[]): ReadGroup => ({reader, lanes, lastRows: new Map()})
 
 /** Said when a blocking read was ended by a slot migration or a failover (isUnblockedByCluster). */
 const slotMovedWarning = (error: unknown): string =>

@@ -1,0 +1,210 @@
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import type {Redis} from 'ioredis'
+
+import type {TopicDescription} from '../../src/core/topics/describe.js'
+import {PROJECT_ROOT, jsonOf, runCli, startCli, waitFor, type RunningCli} from '../helpers/cli.js'
+import {RedisServer} from '../helpers/redis-server.js'
+import {useTestRedis} from '../helpers/test-redis.js'
+
+/** `qctl work --ordered`: per-key order within a worker, and across workers through partition leases. */
+
+const ctx = useTestRedis()
+let ledgerServer: RedisServer
+let ledger: Redis
+let counter = 0
+const HANDLER = `${PROJECT_ROOT}/test/fixtures/work/ordered-ledger.mjs`
+
+beforeAll(async () => {
+  ledgerServer = await RedisServer.start()
+  ledger = await ledgerServer.client()
+})
+afterAll(async () => {
+  ledger?.disconnect()
+  await ledgerServer?.stop()
+})
+
+type Event = Record<string, unknown> & {event: string}
+const jsonLines = (stdout: string): Event[] =>
+  stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Event)
+
+const env = (extra: Record<string, string> = {}): Record<string, string> => ({LEDGER_URL: ledgerServer.url, ...extra})
+const qctl = async (...args: string[]) => runCli([...args, '-u', ctx.server.url], {env: env()})
+const work = (topic: string, ...args: string[]): string[] => ['work', HANDLER, '-t', topic, '-g', 'g', '--ordered', '--backoff-delay', '5ms', '--json', '-u', ctx.server.url, ...args]
+
+/** Publish messages [{key, n, fail?}] in order (one publish: one stream order). */
+async function publish(topic: string, messages: Array<{key: string; n: number; fail?: number | 'permanent'}>): Promise<void> {
+  const input = messages.map((message) => JSON.stringify({k: message.key, n: message.n, ...(message.fail === undefined ? {} : {fail: message.fail})})).join('\n')
+  const result = await runCli(['publish', topic, '--ndjson', '--key-field', 'k', '-u', ctx.server.url], {input: `${input}\n`})
+  expect(result.code).toBe(0)
+}
+
+const ledgerOf = async (key: string): Promise<number[]> => (await ledger.lrange(`ledger:${key}`, 0, -1)).map(Number)
+
+/** For each key: handled in order (a repeat of the same message is a duplicate, counted; an older one after a newer is disorder). */
+function orderReport(sequences: Map<string, number[]>): {outOfOrder: number; duplicates: number} {
+  let outOfOrder = 0
+  let duplicates = 0
+  for (const sequence of sequences.values()) {
+    let last = -1
+    for (const n of sequence) {
+      if (n === last) duplicates++
+      else if (n < last) outOfOrder++
+      last = Math.max(last, n)
+    }
+  }
+  return {outOfOrder, duplicates}
+}
+
+describe('qctl work --ordered on a plain topic (one worker)', () => {
+  it('handles each key one at a time in stream order, retries in place included', async () => {
+    await ledger.flushall()
+    const topic = `ordered-plain-${++counter}`
+    const messages = Array.from({length: 200}, (_, n) => ({key: `k${n % 4}`, n, fail: (n * 7) % 3}))
+    await publish(topic, messages)
+    const result = await runCli(work(topic, '-c', '8', '--max-attempts', '5', '--until-empty'), {env: env()})
+    expect(result.code).toBe(0)
+    expect(jsonLines(result.stdout).at(-1)).toMatchObject({processed: 200, retried: messages.reduce((sum, message) => sum + message.fail, 0), deadLettered: 0})
+    const sequences = new Map<string, number[]>()
+    for (const key of ['k0', 'k1', 'k2', 'k3']) {
+      const handled = await ledgerOf(key)
+      sequences.set(key, handled)
+      expect(handled).toEqual(messages.filter((message) => message.key === key).map((message) => message.n))
+    }
+    expect(orderReport(sequences)).toEqual({outOfOrder: 0, duplicates: 0})
+  })
+
+  it('--on-dead-letter continue: the key goes on after a dead letter (its order is broken there)', async () => {
+    await ledger.flushall()
+    const topic = `ordered-continue-${++counter}`
+    await publish(topic, [1, 2, 3, 4].map((n) => ({key: 'a', n, ...(n === 2 ? {fail: 'permanent' as const} : {})})))
+    const result = await runCli(work(topic, '--until-empty'), {env: env()})
+    expect(result.code).toBe(0)
+    expect(await ledgerOf('a')).toEqual([1, 3, 4])
+    expect(await ctx.redis.xlen(`{${topic}}:dlq`)).toBe(1)
+  })
+
+  it('--on-dead-letter hold-key: the key\'s later messages follow it into the dead-letter stream, in order, until a replayed one succeeds', async () => {
+    await ledger.flushall()
+    const topic = `ordered-hold-${++counter}`
+    await publish(topic, [1, 2, 3, 4].flatMap((n) => [{key: 'a', n, ...(n === 2 ? {fail: 'permanent' as const} : {})}, {key: 'b', n}]))
+    const result = await runCli(work(topic, '--on-dead-letter', 'hold-key', '-c', '4', '--until-empty'), {env: env()})
+    expect(result.code).toBe(0)
+    expect(jsonLines(result.stdout).at(-1)).toMatchObject({processed: 5, deadLettered: 3})
+    expect(await ledgerOf('a')).toEqual([1])
+    expect(await ledgerOf('b')).toEqual([1, 2, 3, 4])
+    const dead = await ctx.redis.xrange(`{${topic}}:dlq`, '-', '+')
+    const fields = dead.map(([, pairs]) => Object.fromEntries(Array.from({length: pairs.length / 2}, (_, i) => [pairs[2 * i], pairs[2 * i + 1]])))
+    expect(fields.map((entry) => JSON.parse(entry.data as string).n)).toEqual([2, 3, 4])
+    expect(fields.map((entry) => entry['dlq.error-name'])).toEqual(['PermanentError', 'KeyHeld', 'KeyHeld'])
+    expect(await ctx.redis.hget(`{${topic}}:held:g`, 'a')).toBe(dead[0]![0])
+
+    // Still held on a restart; a replayed message of the key that succeeds releases it.
+    await publish(topic, [{key: 'a', n: 5}])
+    await ctx.redis.xadd(`{${topic}}:replay:g`, '*', 'data', JSON.stringify({k: 'a', n: 2}), 'key', 'a')
+    const second = await runCli(work(topic, '--on-dead-letter', 'hold-key', '--until-empty'), {env: env()})
+    expect(second.code).toBe(0)
+    expect(await ctx.redis.hexists(`{${topic}}:held:g`, 'a')).toBe(0)
+    await publish(topic, [{key: 'a', n: 6}])
+    expect((await runCli(work(topic, '--on-dead-letter', 'hold-key', '--until-empty'), {env: env()})).code).toBe(0)
+    expect((await ledgerOf('a')).slice(-1)).toEqual([6])
+  })
+})
+
+async function createTopic(partitions: number): Promise<TopicDescription> {
+  const topic = `ordered-leases-${++counter}`
+  const created = await qctl('topic', 'create', topic, '--partitions', String(partitions), '--json')
+  expect(created.code).toBe(0)
+  return jsonOf<TopicDescription>(created)
+}
+
+/** The lease holders of a topic's partitions for group g ("<token>:<owner>", or null). */
+const leases = async (description: TopicDescription): Promise<Array<{token: number; owner: string} | null>> =>
+  Promise.all(
+    description.partitions.map(async (partition) => {
+      const value = await ctx.redis.get(`${partition.stream}:lease:g`)
+      if (value === null) return null
+      const at = value.indexOf(':')
+      return {token: Number(value.slice(0, at)), owner: value.slice(at + 1)}
+    }),
+  )
+
+const holdings = async (description: TopicDescription): Promise<Map<string, number>> => {
+  const counts = new Map<string, number>()
+  for (const lease of await leases(description)) if (lease !== null) counts.set(lease.owner, (counts.get(lease.owner) ?? 0) + 1)
+  return counts
+}
+
+describe('qctl work --ordered on a partitioned topic: partition leases', () => {
+  const running: RunningCli[] = []
+  afterAll(() => {
+    for (const worker of running) worker.child.kill('SIGKILL')
+  })
+  const start = (topic: string, consumer: string, ...args: string[]): RunningCli => {
+    const worker = startCli([...work(topic, '--consumer', consumer, '--lease-timeout', '2s', ...args)], {env: env({SLOW_MS: '100'})})
+    running.push(worker)
+    return worker
+  }
+
+  it('shares the partitions fairly as workers join and leave, within the documented bound', async () => {
+    const description = await createTopic(4)
+    // Bound (README): two renewal intervals (a third of --lease-timeout each) plus running handlers; generous here for a loaded machine.
+    const bound = 10_000
+    const a = start(description.topic, 'a')
+    await waitFor(async () => (await holdings(description)).get('a') === 4, bound, 'a to hold all 4 partitions')
+    const before = await leases(description)
+    const b = start(description.topic, 'b')
+    await waitFor(async () => {
+      const held = await holdings(description)
+      return held.get('a') === 2 && held.get('b') === 2
+    }, bound, 'a and b to hold 2 partitions each')
+    const after = await leases(description)
+    // A partition that moved has a larger fencing token.
+    after.forEach((lease, partition) => {
+      if (lease?.owner === 'b') expect(lease.token).toBeGreaterThan(before[partition]!.token)
+    })
+    b.child.kill('SIGTERM')
+    expect((await b.done).code).toBe(0)
+    await waitFor(async () => (await holdings(description)).get('a') === 4, bound, 'a to hold all 4 again after b left')
+    a.child.kill('SIGTERM')
+    expect((await a.done).code).toBe(0)
+    // A clean stop gives the leases back and leaves the members.
+    expect((await leases(description)).every((lease) => lease === null)).toBe(true)
+    expect(await ctx.redis.zcard(`{${description.topic}}:members:g`)).toBe(0)
+  })
+
+  it('a worker frozen past its lease loses it: the next holder takes over, and the frozen one starts nothing more there', async () => {
+    await ledger.flushall()
+    const description = await createTopic(2)
+    await publish(description.topic, Array.from({length: 60}, (_, n) => ({key: `k${n % 6}`, n})))
+    const a = start(description.topic, 'a', '-c', '2')
+    try {
+      // a holds both partitions and is in the middle of handling when it freezes.
+      await waitFor(async () => (await holdings(description)).get('a') === 2 && (await ledger.exists('fence')) === 1, 10_000, 'a to hold both partitions and handle')
+      a.child.kill('SIGSTOP')
+      const b = start(description.topic, 'b', '-c', '2')
+      // a is frozen: its leases lapse after 2 s and b takes both.
+      await waitFor(async () => (await holdings(description)).get('b') === 2, 15_000, 'b to take both partitions')
+      a.child.kill('SIGCONT')
+      await waitFor(async () => {
+        let handled = 0
+        for (let key = 0; key < 6; key++) handled += new Set(await ledgerOf(`k${key}`)).size
+        return handled === 60
+      }, 30_000, 'every message to be handled')
+      a.child.kill('SIGTERM')
+      b.child.kill('SIGTERM')
+      const [resultA, resultB] = await Promise.all([a.done, b.done])
+      expect(resultA.code).toBe(0)
+      expect(resultB.code).toBe(0)
+      expect(resultA.stderr + resultA.stdout).toContain('lost the lease of partition')
+      const sequences = new Map<string, number[]>()
+      for (let key = 0; key < 6; key++) sequences.set(`k${key}`, await ledgerOf(`k${key}`))
+      expect(orderReport(sequences).outOfOrder).toBe(0)
+      for (const [key, handled] of sequences) expect(new Set(handled)).toEqual(new Set(Array.from({length: 10}, (_, i) => i * 6 + Number(key.slice(1)))))
+    } finally {
+      a.child.kill('SIGCONT')
+    }
+  })
+})

@@ -107,6 +107,29 @@ describe('qctl work on a partitioned topic', () => {
     expect((await handledLines(log)).at(-1)).toEqual(['2', 'replayed', '1000'])
   })
 
+  it('what a worker dead-letters, dlq replay sends back to its partition, and a worker handles it there', async () => {
+    const {topic} = await createTopic(3)
+    await publishKeyed(topic, 12, 12)
+    const log = join(dir, `log-${++counter}`)
+    const failing = await recordingHandler(log, "if (message.data.n % 4 === 1 && message.attempt === 1 && message.headers['qctl-replayed-from'] === undefined) throw Object.assign(new Error('bad'), {name: 'PermanentError'})")
+    const first = await qctl('work', failing, '-t', topic, '-g', 'billing', '--until-empty', '--json')
+    expect(jsonLines(first.stdout).at(-1)).toMatchObject({processed: 9, deadLettered: 3})
+    const listed = jsonOf<{total: number; entries: Array<{partition: number; originTopic: string}>}>(await qctl('dlq', 'list', topic, '--json'))
+    expect(listed.total).toBe(3)
+    expect(listed.entries.every((entry) => entry.originTopic === topic)).toBe(true)
+    const replayed = await qctl('dlq', 'replay', topic, '--yes', '--json')
+    expect(replayed.code).toBe(0)
+    expect(jsonOf<{replayed: number}>(replayed).replayed).toBe(3)
+    const second = await qctl('work', failing, '-t', topic, '-g', 'billing', '--until-empty', '--json')
+    expect(jsonLines(second.stdout).at(-1)).toMatchObject({processed: 3, deadLettered: 0})
+    const handled = await handledLines(log)
+    for (const n of [1, 5, 9]) {
+      const rows = handled.filter(([, , seen]) => seen === String(n))
+      expect(rows).toHaveLength(1)
+      expect(Number(rows[0]![0])).toBe(partitionOfKey(`key-${n}`, 3))
+    }
+  })
+
   it('refuses --dlq for a partitioned topic (exit 2), before creating anything', async () => {
     const {topic, partitions} = await createTopic(2)
     const file = await recordingHandler(join(dir, `log-${++counter}`))

@@ -2,7 +2,7 @@ import {notFoundError, usageError} from '../errors.js'
 import type {RedisClient} from '../redis/client.js'
 import {dlqEntryJson, type DlqEntry, type DlqEntryJson} from './entry.js'
 import {dlqLength, getDlqEntry, listDlqEntries, scanDlq} from './read.js'
-import {matchesFilters, rangeOf, type Selection} from './selection.js'
+import {matchesFilters, recordsTopic, rangeOf, type Selection} from './selection.js'
 import {firstIdAt, formatStreamId, parseStreamId} from './stream-id.js'
 
 /** One dead-letter stream's entries, as `listDlq` reads them (`qctl dlq list` of a plain topic). */
@@ -110,13 +110,13 @@ export const dlqShowJson = (result: DlqShowResult): DlqShowJson => ({...dlqEntry
  * dead-letters): the latest of the entries dead-lettered from TOPIC with that origin ID, the
  * others listed. NOT_FOUND (exit 6) when neither matches.
  */
-export async function showDlqEntry(redis: RedisClient, request: {key: string; topic: string; id: string}): Promise<DlqShowResult> {
+export async function showDlqEntry(redis: RedisClient, request: {key: string; topic: string; id: string; partitionOf?: string | undefined}): Promise<DlqShowResult> {
   const {key, topic} = request
   const {id, ms} = parseShowId(request.id)
   const entry = await getDlqEntry(redis, key, id)
   if (entry !== undefined) return {entry, dlq: key, matchedBy: 'dlqId', otherMatches: []}
 
-  const found = originMatch(await findByOriginId(redis, key, topic, id, ms), key)
+  const found = originMatch(await findByOriginId(redis, key, topic, id, ms, null, request.partitionOf), key)
   if (found !== undefined) return found
   const where =
     (await redis.exists(key)) === 0
@@ -145,10 +145,10 @@ export function originMatch(matches: readonly DlqEntry[], key: string): DlqShowR
  * dead-lettered after it was added, so the entries after its time are read first; the rest only
  * when none is there (an origin ID from a clock ahead of the server's).
  */
-export async function findByOriginId(redis: RedisClient, key: string, topic: string, originId: string, originMs: number, partition: number | null = null): Promise<DlqEntry[]> {
+export async function findByOriginId(redis: RedisClient, key: string, topic: string, originId: string, originMs: number, partition: number | null = null, partitionOf?: string): Promise<DlqEntry[]> {
   const matches: DlqEntry[] = []
   const visit = (entry: DlqEntry): boolean => {
-    if (entry.originId === originId && (entry.originTopic === null || entry.originTopic === topic)) matches.push(entry)
+    if (entry.originId === originId && recordsTopic(entry, topic, partitionOf)) matches.push(entry)
     return true
   }
   const from = formatStreamId(firstIdAt(originMs))

@@ -64,7 +64,7 @@ export async function planScope(redis: RedisClient, scope: DlqScope, request: Sc
   const planPart = async (part: DlqPart, index: number, take: number | undefined): Promise<DlqPlan> => {
     const ids = located === undefined ? selection.ids : located.byPart[index] ?? []
     if (take === 0 || ids?.length === 0) return emptyPlan(part.key, await dlqLength(redis, part.key))
-    return planSelection(redis, {key: part.key, selection: {...selection, topic: part.stream, ids}, limit: take, keepEntries: keep, partition: part.partition})
+    return planSelection(redis, {key: part.key, selection: {...selection, topic: part.stream, partitionOf: selection.topic, ids}, limit: take, keepEntries: keep, partition: part.partition})
   }
   let plans = await Promise.all(scope.parts.map(async (part, index) => planPart(part, index, limit)))
   if (limit !== undefined && !single) {

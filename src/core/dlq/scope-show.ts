@@ -17,7 +17,7 @@ import {refuseAmbiguous, type DlqPart, type DlqScope} from './scope.js'
 export async function showInScope(redis: RedisClient, scope: DlqScope, text: string): Promise<DlqShowResult> {
   const [only, ...others] = scope.parts
   if (only !== undefined && others.length === 0) {
-    const result = await showDlqEntry(redis, {key: only.key, topic: only.stream, id: text})
+    const result = await showDlqEntry(redis, {key: only.key, topic: only.stream, id: text, partitionOf: scope.partitioned ? scope.topic : undefined})
     return {...result, entry: {...result.entry, partition: only.partition}}
   }
   const {id, ms} = parseShowId(text)
@@ -30,7 +30,7 @@ export async function showInScope(redis: RedisClient, scope: DlqScope, text: str
   const [hit] = found
   if (hit !== undefined) return {entry: hit.entry, dlq: hit.part.key, matchedBy: 'dlqId', otherMatches: []}
 
-  const byOrigin = await Promise.all(scope.parts.map(async (part) => findByOriginId(redis, part.key, part.stream, id, ms, part.partition)))
+  const byOrigin = await Promise.all(scope.parts.map(async (part) => findByOriginId(redis, part.key, part.stream, id, ms, part.partition, scope.partitioned ? scope.topic : undefined)))
   const matched = scope.parts.flatMap((part, index) => {
     const result = originMatch(byOrigin[index] ?? [], part.key)
     return result === undefined ? [] : [{part, result}]

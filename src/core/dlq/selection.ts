@@ -10,6 +10,8 @@ import {compareStreamIds, firstIdAt, formatStreamId, idBefore, lastIdAt, minId, 
 export interface Selection {
   /** Only entries dead-lettered from this topic; entries that record no topic are included. */
   topic: string
+  /** A partition's selection (`topic` its stream): entries recording the partitioned topic instead are its too. */
+  partitionOf?: string | undefined
   /** Only these dead-letter entry IDs. */
   ids?: readonly string[] | undefined
   /** Dead-lettered at or after this ID (inclusive). */
@@ -114,9 +116,17 @@ export function errorMatches(pattern: RegExp, entry: Pick<DlqEntry, 'errorName' 
   return test(name) || test(message) || test(`${name}: ${message}`)
 }
 
+/**
+ * Whether a dead letter records `topic` as its origin: its stream, or, for a partition's dead
+ * letters, the partitioned topic (`partitionOf`), which is what `qctl work` records (`dlq.topic`).
+ * One recording no topic (another program's) could be anyone's.
+ */
+export const recordsTopic = (entry: Pick<DlqEntry, 'originTopic'>, topic: string, partitionOf?: string): boolean =>
+  entry.originTopic === null || entry.originTopic === topic || (partitionOf !== undefined && entry.originTopic === partitionOf)
+
 /** Whether one entry is selected. */
 export function matchesSelection(entry: DlqEntry, selection: Selection): boolean {
-  if (entry.originTopic !== null && entry.originTopic !== selection.topic) return false
+  if (!recordsTopic(entry, selection.topic, selection.partitionOf)) return false
   return matchesFilters(entry, selection)
 }
 

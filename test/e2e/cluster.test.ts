@@ -8,11 +8,12 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {LagRow} from '../../src/core/lag/lag.js'
 import type {PublishResult} from '../../src/core/publish/publish.js'
 import type {InspectResult} from '../../src/core/stats/inspect.js'
+import type {TopicDescription} from '../../src/core/topics/describe.js'
 import {keySlot} from '../../src/core/redis/key-slot.js'
 import {readClusterSnapshot} from '../../src/core/stats/cluster-snapshot.js'
 import {readTopics} from '../../src/core/stats/topic-reading.js'
 import {freePort, RedisServer} from '../helpers/redis-server.js'
-import {aclFileText, parseAclFile, ROLES, userOf} from '../helpers/acl-docs.js'
+import {aclFileText, parseAclFile, ROLES, userOf, type Role} from '../helpers/acl-docs.js'
 import {jsonOf, runCli, startCli, waitFor, type CliResult} from '../helpers/cli.js'
 import {ROLE_COMMANDS, seedTopic} from '../helpers/command-table.js'
 import {readLog, RECORDER} from '../helpers/recorder.js'
@@ -399,6 +400,25 @@ describe('least-privilege ACL roles on a cluster (docs/acl/qctl-roles.acl loaded
     const seeded = await seedTopic(admin, onSecond as string)
     const result = await runCli([...command.args(seeded), ...asUser(userOf(role))], {input: command.input, timeoutMs: 60_000})
     expect(result.code, diagnosis(result)).toBe(0)
+  })
+
+  it('a partitioned topic, its partitions on several primaries: each role does its part through one seed', async () => {
+    const topic = `order.acl-parts-${++aclCounter}`
+    // Topic commands are an administrator's (README, Least-privilege ACL roles): the default user.
+    const created = await qctl(['topic', 'create', topic, '--partitions', '3', '--json'])
+    expect(created.code, diagnosis(created)).toBe(0)
+    expect(new Set(jsonOf<TopicDescription>(created).partitions.map((partition) => partition.node)).size).toBeGreaterThan(1)
+    const asRole = async (role: Role, args: string[], input?: string): Promise<CliResult> => {
+      const result = await runCli([...args, ...asUser(userOf(role))], {timeoutMs: 60_000, ...(input === undefined ? {} : {input})})
+      expect(result.code, diagnosis(result)).toBe(0)
+      return result
+    }
+    await asRole('publisher', ['publish', topic, '--ndjson', '--key-field', 'k'], ndjson(30, (n) => ({k: `key-${n % 7}`, n})))
+    await asRole('worker', ['work', RECORDER, '-t', topic, '-g', 'billing', '--until-empty'])
+    const lag = jsonOf<LagRow[]>(await asRole('monitor', ['lag', topic, '--json']))
+    expect(lag.map((row) => [row.group, row.partitions, row.length, row.lag, row.pending])).toEqual([['billing', 3, 30, 0, 0]])
+    await asRole('monitor', ['topic', 'describe', topic])
+    await asRole('operator', ['dlq', 'list', topic])
   })
 
   it('no node logged a refusal for the allowed commands', async () => {

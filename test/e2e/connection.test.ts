@@ -84,7 +84,8 @@ describe('authentication and permissions', () => {
     server = await RedisServer.start({args: ['--requirepass', CANARY]})
     admin = await server.client({password: CANARY})
     await admin.call('ACL', 'SETUSER', 'reader', 'on', `>${CANARY}`, '~*', '+@all', '-xadd')
-    await admin.call('ACL', 'SETUSER', 'writer', 'on', `>${CANARY}`, '~orders.*', '+xadd', '+ping')
+    // What publish needs at least: XADD to its topics, and reading their metadata (is the topic partitioned?).
+    await admin.call('ACL', 'SETUSER', 'writer', 'on', `>${CANARY}`, '~orders.*', '+xadd', '+ping', '(+hgetall %R~qctl:topic:orders.*)')
   })
 
   afterAll(async () => {
@@ -170,7 +171,7 @@ describe('authentication and permissions', () => {
     expect(await admin.exists('orders.denied')).toBe(0)
   })
 
-  it('works for a least-privilege user that may only XADD (no INFO, no CLIENT)', async () => {
+  it('works for a least-privilege user that may only XADD and read topic metadata (no INFO, no CLIENT)', async () => {
     // Without EVALSHA, publish falls back from its batch script to pipelined XADDs: same entries.
     const file = join(dir, 'min.ndjson')
     await writeFile(file, '{"n":1}\n{"n":2}\n{"n":3}\n')
@@ -179,9 +180,16 @@ describe('authentication and permissions', () => {
     expect(result.code).toBe(0)
     const stored = await admin.xrange('orders.min', '-', '+')
     expect(stored.map(([, fields]) => fields)).toEqual([1, 2, 3].map((n) => ['data', `{"n":${n}}`, 'headers', '{"h":"v"}']))
+    // Outside its patterns it is refused at the first key it touches, the topic's metadata, and writes nothing.
     const denied = await runCli(['publish', 'elsewhere', '--data', '{}', '-u', url(`writer:${CANARY}`)])
     expect(denied.code).toBe(4)
-    expect(denied.stderr).toContain("permission denied for XADD to user 'writer'")
+    expect(denied.stderr).toContain("permission denied for HGETALL to user 'writer'")
+    expect(await admin.exists('elsewhere')).toBe(0)
+    // A name with braces cannot be partitioned, so nothing is looked up: refused at the XADD itself.
+    const tagged = await runCli(['publish', '{elsewhere}', '--data', '{}', '-u', url(`writer:${CANARY}`)])
+    expect(tagged.code).toBe(4)
+    expect(tagged.stderr).toContain("permission denied for XADD to user 'writer'")
+    expect(await admin.exists('{elsewhere}')).toBe(0)
   })
 
   it('selects the database given in the URL', async () => {

@@ -1,7 +1,13 @@
 import type {Redis} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {deadLetterKey, replayKey, retryDueKey, retryKey} from '../../src/core/keys.js'
+import type {DlqListJson} from '../../src/core/dlq/list.js'
+import type {DlqReplayResult} from '../../src/core/dlq/scope-replay.js'
+import {deadLetterKey, heldKeysKey, leaseTokenKey, replayKey, retryDueKey, retryKey, topicMetadataKey} from '../../src/core/keys.js'
+import type {LagRow} from '../../src/core/lag/lag.js'
+import type {PublishResult} from '../../src/core/publish/publish.js'
+import type {TopicDescription} from '../../src/core/topics/describe.js'
+import type {TopicListRow} from '../../src/core/topics/list.js'
 import {aclFileText, aclSection, ACL_FILE, dryRunTable, parseAclFile, quotedAclFile, ROLES, userOf, type Role} from '../helpers/acl-docs.js'
 import {runCli, type CliResult} from '../helpers/cli.js'
 import {commandNamed, ROLE_COMMANDS, seedTopic, type CommandCase, type Seeded} from '../helpers/command-table.js'
@@ -28,6 +34,9 @@ const MATRIX: Record<Role, Record<string, string>> = {
 const CELLS = ROLES.flatMap((role) => ROLE_COMMANDS.map((command) => ({role, command, expected: MATRIX[role][command.name] ?? 'missing'})))
 
 const passwordOf = (user: string): string => `${user}-Pw-8c21`
+
+/** The selector with which every role reads partitioned topics' metadata (README, "Every role"). */
+const METADATA_READ = '(+hgetall %R~qctl:topic:order.*)'
 
 let server: RedisServer
 let admin: Redis
@@ -60,6 +69,12 @@ beforeAll(async () => {
   const monitor = rules.get(userOf('monitor')) ?? []
   if (!monitor.includes('+eval_ro') || !monitor.includes('+evalsha_ro')) throw new Error('the monitor\'s rules no longer hold +eval_ro +evalsha_ro: update this test')
   await admin.call('ACL', 'SETUSER', 'monitor-no-eval', ...monitor.filter((rule) => rule !== '+eval_ro' && rule !== '+evalsha_ro'), `>${passwordOf('monitor-no-eval')}`)
+  // Every role without its read of partitioned topics' metadata.
+  for (const role of ROLES) {
+    const roleRules = rules.get(userOf(role)) ?? []
+    if (!roleRules.includes(METADATA_READ)) throw new Error(`the ${role}'s rules no longer hold ${METADATA_READ}: update this test`)
+    await admin.call('ACL', 'SETUSER', `${role}-no-metadata`, ...roleRules.filter((rule) => rule !== METADATA_READ), `>${passwordOf(`${role}-no-metadata`)}`)
+  }
   // A stream outside the roles' patterns, next to theirs.
   await admin.xadd('payment.settled', '*', 'data', '{}')
 })
@@ -139,6 +154,101 @@ describe.concurrent('allowed: every command a role is for works', () => {
   })
 })
 
+describe('on a partitioned topic (qctl topic create, run as an administrator: the default user)', () => {
+  const topic = 'order.parts'
+  let streams: string[] = []
+
+  /** Run as the role; every run here is allowed, and must succeed. */
+  async function runAsRole(role: Role, args: string[], input?: string): Promise<CliResult> {
+    const result = await runCli([...args, ...asUser(userOf(role))], input === undefined ? {} : {input})
+    expect(result.code, diagnosis(result)).toBe(0)
+    return result
+  }
+  const sumOver = async (read: (stream: string) => Promise<number>): Promise<number> => (await Promise.all(streams.map(read))).reduce((sum, n) => sum + n, 0)
+  const deadLetterCount = async (): Promise<number> => sumOver(async (stream) => admin.xlen(deadLetterKey(stream)))
+  const pendingOf = async (group: string): Promise<number> => sumOver(async (stream) => Number(((await admin.xpending(stream, group)) as [number])[0]))
+  const heldKeys = async (group: string): Promise<Record<string, string>> => Object.assign({}, ...(await Promise.all(streams.map(async (stream) => admin.hgetall(heldKeysKey(stream, group))))))
+  const deadLetters = async (): Promise<DlqListJson> => JSON.parse((await runAsRole('operator', ['dlq', 'list', topic, '--json'])).stdout) as DlqListJson
+
+  beforeAll(async () => {
+    const created = await runCli(['topic', 'create', topic, '--partitions', '3', '--json', '-u', server.url])
+    expect(created.code, diagnosis(created)).toBe(0)
+    streams = (JSON.parse(created.stdout) as TopicDescription).partitions.map((partition) => partition.stream)
+    expect(streams).toHaveLength(3)
+  })
+
+  it('publisher: publishes keyed messages to the partitions (batch script, and a single XADD)', async () => {
+    const lines = ['{"k":"a","n":1}', '{"k":"b","fail":"permanent"}', '{"k":"b","n":2}', '{"k":"c","fail":"transient","times":1}', '{"k":"d","n":3}']
+    const batch = JSON.parse((await runAsRole('publisher', ['publish', topic, '--ndjson', '--key-field', 'k', '--json'], `${lines.join('\n')}\n`)).stdout) as PublishResult
+    expect(batch.published).toBe(5)
+    const single = JSON.parse((await runAsRole('publisher', ['publish', topic, '--data', '{"k":"e","n":4}', '--key', 'e', '--json'])).stdout) as PublishResult
+    expect(single.partition).toBeTypeOf('number')
+    expect(await sumOver(async (stream) => admin.xlen(stream))).toBe(6)
+    expect(await admin.exists(topic)).toBe(0)
+  })
+
+  it('worker: qctl work --until-empty handles every partition, retrying and dead-lettering', async () => {
+    await runAsRole('worker', ['work', RECORDER, '-t', topic, '-g', 'billing', '--until-empty', '--backoff-delay', '10ms'])
+    expect(await pendingOf('billing')).toBe(0)
+    expect(await deadLetterCount()).toBe(1)
+  })
+
+  it('worker: qctl work --ordered --until-empty leases the partitions and holds the key of a dead letter', async () => {
+    await runAsRole('worker', ['work', RECORDER, '-t', topic, '-g', 'ordered', '--ordered', '--on-dead-letter', 'hold-key', '--until-empty', '--backoff-delay', '10ms'])
+    expect(await pendingOf('ordered')).toBe(0)
+    // It took every partition's lease (a fencing token drawn for each).
+    const tokens = await Promise.all(streams.map(async (stream) => admin.get(leaseTokenKey(stream, 'ordered'))))
+    expect(tokens.map((token) => Number(token) >= 1)).toEqual([true, true, true])
+    // Key b: its permanent failure, then its next message, held back in order.
+    expect(Object.keys(await heldKeys('ordered'))).toEqual(['b'])
+    const ordered = (await deadLetters()).entries.filter((entry) => entry.group === 'ordered')
+    expect(ordered.map((entry) => entry.errorName).sort()).toEqual(['KeyHeld', 'PermanentError'])
+  })
+
+  it('operator: dlq replay --yes of the held message, which the ordered worker then handles, releasing the key', async () => {
+    const held = (await deadLetters()).entries.find((entry) => entry.errorName === 'KeyHeld')
+    if (held?.partition === null || held?.partition === undefined) throw new Error('no held dead letter of a partition')
+    const replayed = JSON.parse((await runAsRole('operator', ['dlq', 'replay', topic, '--partition', String(held.partition), '--id', held.dlqId, '--yes', '--json'])).stdout) as DlqReplayResult
+    expect(replayed.replayed).toBe(1)
+    expect(await admin.xlen(replayKey(streams[held.partition] as string, 'ordered'))).toBe(1)
+    await runAsRole('worker', ['work', RECORDER, '-t', topic, '-g', 'ordered', '--ordered', '--on-dead-letter', 'hold-key', '--until-empty', '--backoff-delay', '10ms'])
+    expect(await heldKeys('ordered')).toEqual({})
+    // Handled, acknowledged under the lease and deleted from the replay stream.
+    expect(await admin.xlen(replayKey(streams[held.partition] as string, 'ordered'))).toBe(0)
+    expect(await deadLetterCount()).toBe(2)
+  })
+
+  it('operator: dlq replay --to-topic --yes appends to the partition the entry came from', async () => {
+    const before = await sumOver(async (stream) => admin.xlen(stream))
+    const replayed = JSON.parse((await runAsRole('operator', ['dlq', 'replay', topic, '--group', 'billing', '--to-topic', '--yes', '--json'])).stdout) as DlqReplayResult
+    expect(replayed.replayed).toBe(1)
+    expect(await sumOver(async (stream) => admin.xlen(stream))).toBe(before + 1)
+    expect(await deadLetterCount()).toBe(1)
+  })
+
+  it('monitor: lag, inspect, top --once, topic describe, topic list, dlq list and dlq show', async () => {
+    const lag = JSON.parse((await runAsRole('monitor', ['lag', topic, '--json'])).stdout) as LagRow[]
+    expect(lag.map((row) => [row.topic, row.group, row.partitions]).sort()).toEqual([[topic, 'billing', 3], [topic, 'ordered', 3]])
+    const matched = JSON.parse((await runAsRole('monitor', ['lag', '--match', 'order.*', '--json'])).stdout) as LagRow[]
+    expect(matched.filter((row) => row.topic === topic)).toHaveLength(2)
+    await runAsRole('monitor', ['inspect', topic, '--json'])
+    await runAsRole('monitor', ['top', topic, '--once', '--interval', '100ms', '--json'])
+    await runAsRole('monitor', ['top', '--match', 'order.*', '--once', '--interval', '100ms', '--json'])
+    const described = JSON.parse((await runAsRole('monitor', ['topic', 'describe', topic, '--json'])).stdout) as TopicDescription
+    expect([described.partitioned, described.partitionCount, described.metadataKey]).toEqual([true, 3, topicMetadataKey(topic)])
+    const listed = JSON.parse((await runAsRole('monitor', ['topic', 'list', '--match', 'order.*', '--json'])).stdout) as TopicListRow[]
+    expect(listed.find((row) => row.topic === topic)).toMatchObject({partitioned: true, partitionCount: 3})
+    const list = JSON.parse((await runAsRole('monitor', ['dlq', 'list', topic, '--json'])).stdout) as DlqListJson
+    const [entry] = list.entries
+    if (entry === undefined) throw new Error('no dead letter left to show')
+    await runAsRole('monitor', ['dlq', 'show', topic, entry.dlqId, '--json'])
+  })
+
+  it('none of it was refused anything (empty ACL LOG)', async () => {
+    expect(await admin.call('ACL', 'LOG')).toEqual([])
+  })
+})
+
 describe('allowed runs', () => {
   it('were never refused anything, not even a connection housekeeping command (empty ACL LOG)', async () => {
     expect(await admin.call('ACL', 'LOG')).toEqual([])
@@ -212,9 +322,43 @@ describe.concurrent('denied: exit 4 naming the refused command, and nothing chan
   })
 
   it('publisher: a topic outside its pattern gets nothing', async () => {
+    // Refused at the first key qctl reads: the topic's metadata (is it partitioned?), outside the pattern.
     const result = await runCli(['publish', 'payment.refunded', '--data', '{}', ...asUser(userOf('publisher'))])
-    expectDenied(result, userOf('publisher'), 'XADD')
+    expectDenied(result, userOf('publisher'), 'HGETALL')
+    expect(result.stderr).toMatch(/[Nn]o permissions to access (one of the keys used as arguments|a key)/)
     expect(await admin.exists('payment.refunded')).toBe(0)
+    // A name with braces cannot be partitioned, so nothing is looked up: refused at the XADD itself.
+    const tagged = await runCli(['publish', '{payment.refunded}', '--data', '{}', ...asUser(userOf('publisher'))])
+    expectDenied(tagged, userOf('publisher'), 'XADD')
+    expect(await admin.exists('{payment.refunded}')).toBe(0)
+  })
+
+  it.each(ROLES.map((role) => [role, ROLE_COMMANDS.find((command) => MATRIX[role][command.name] === 'ok')] as const))(
+    '%s without the metadata read: refused at HGETALL before anything else, even on a plain topic',
+    async (role, command) => {
+      if (command === undefined) throw new Error(`no allowed command for ${role}`)
+      const seeded = await seedTopic(admin, `order.acl-${++counter}`)
+      const before = await stateOf(seeded.topic)
+      const result = await runAs(`${role}-no-metadata`, command, seeded)
+      expectDenied(result, `${role}-no-metadata`, 'HGETALL')
+      expect(await stateOf(seeded.topic)).toEqual(before)
+    },
+  )
+
+  it.each(ROLES)('%s: topic create, alter and delete are an administrator\'s, refused, and change nothing', async (role) => {
+    const topic = `order.acl-${++counter}`
+    const created = await runCli(['topic', 'create', `${topic}-p`, '--partitions', '2', ...asUser(userOf(role))])
+    expect(created.code, diagnosis(created)).toBe(4)
+    expect(await admin.exists(topicMetadataKey(`${topic}-p`))).toBe(0)
+    const made = await runCli(['topic', 'create', topic, '--partitions', '2', '--json', '-u', server.url])
+    expect(made.code, diagnosis(made)).toBe(0)
+    const metadata = await admin.hgetall(topicMetadataKey(topic))
+    for (const args of [['topic', 'alter', topic, '--partitions', '4', '--yes'], ['topic', 'delete', topic, '--yes']]) {
+      const result = await runCli([...args, ...asUser(userOf(role))])
+      expect(result.code, diagnosis(result)).toBe(4)
+      expect(result.stderr).toMatch(new RegExp(`^Error: permission denied for \\S+ to user '${userOf(role)}'`))
+    }
+    expect(await admin.hgetall(topicMetadataKey(topic))).toEqual(metadata)
   })
 })
 

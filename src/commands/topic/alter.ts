@@ -11,7 +11,7 @@ import {tableTarget} from '../../output/table-target.js'
 
 export default class TopicAlter extends BaseCommand<typeof TopicAlter> {
   static override summary = 'Add partitions to a partitioned topic (never remove them).'
-  static override description = `Growing a topic moves keys: a key goes to murmur2(key) mod M from then on, so the new messages of a moved key may go to another partition than its older ones, and their order across the two is not kept until the older ones are handled. The command says how many of the keys sampled from the newest messages move, and asks before changing anything (--yes without a terminal). Running workers pick the new partitions up within their metadata check. Exits 2 for fewer partitions than the topic has, 6 for a topic that does not exist, 9 if the topic changed meanwhile.`
+  static override description = `Growing a topic moves keys: a key goes to murmur2(key) mod M from then on, so the new messages of a moved key may go to another partition than its older ones, and their order across the two is not kept until the older ones are handled. The command says how many of the keys sampled from the newest messages move, and asks before changing anything (--yes without a terminal). Workers read the partitions when they start: restart the topic's running workers after growing it, or the new partitions are read by none of them. Exits 2 for fewer partitions than the topic has, 6 for a topic that does not exist, 9 if the topic changed meanwhile.`
   static override examples = ['<%= config.bin %> topic alter order.processed --partitions 16 --dry-run', '<%= config.bin %> topic alter order.processed -p 16 --yes']
 
   static override args = {topic: topicNameArg}

@@ -60,7 +60,7 @@ export const mayBePartitioned = (topic: string): boolean => !topic.includes('{')
 function badMetadata(topic: string, problem: string): QctlError {
   const key = topicMetadataKey(topic)
   return new QctlError('BAD_METADATA', `the metadata of topic "${topic}" (${key}) ${problem}`, {
-    suggestion: `it is not a record qctl wrote: inspect it with HGETALL ${key}, and delete it (qctl topic delete ${topic} --yes) if it is not yours`,
+    suggestion: `it is not a record qctl wrote: inspect it with HGETALL ${key}, and if it is not qctl's, delete that key (DEL ${key}): qctl topic delete reads it too`,
     details: {key},
   })
 }

@@ -25,7 +25,7 @@ export interface DeleteResult {
  * The suffixes of the keys qctl derives from a stream (keys.ts): its dead-letter stream, and per
  * group its retry hash, due set, takeover marks and replay stream with their own state.
  */
-const DERIVED = /^(dlq|(retry|due|taken|replay|replay-retry|replay-due|replay-taken):.+)$/s
+const DERIVED = /^(dlq|(retry|due|taken|replay|replay-retry|replay-due|replay-taken|held|lease|lease-token|members):.+)$/s
 
 /** Where a stream's derived keys start: `{T}:` for an untagged T, `T:` for a tagged one (keys.ts, topicKey). */
 const derivedPrefix = (stream: string): string => deadLetterKey(stream).slice(0, -'dlq'.length)
@@ -36,6 +36,12 @@ async function keysOf(redis: RedisClient, layout: TopicLayout): Promise<string[]
   // One SCAN for all partitions: their derived keys all start with `{T:p`.
   const match = isPartitioned(layout) ? `${globEscape(`{${layout.topic}:p`)}*` : `${globEscape(prefixes[0] as string)}*`
   const found = await scanKeys(redis, ['MATCH', match, 'COUNT', 1000])
+  // A partitioned topic's own derived keys (its ordered groups' members: `{T}:members:G`) start with `{T}:`.
+  if (isPartitioned(layout)) {
+    const own = derivedPrefix(layout.topic)
+    prefixes.push(own)
+    for (const key of await scanKeys(redis, ['MATCH', `${globEscape(own)}*`, 'COUNT', 1000])) found.add(key)
+  }
   const derived = [...found].filter((key) => prefixes.some((prefix) => key.startsWith(prefix) && DERIVED.test(key.slice(prefix.length)))).sort()
   const streams = await scanKeysThatExist(redis, layout.streams)
   return [...streams, ...derived.filter((key) => !streams.includes(key)), ...(isPartitioned(layout) ? [topicMetadataKey(layout.topic)] : [])]

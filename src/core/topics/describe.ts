@@ -33,7 +33,7 @@ export async function describeLayout(redis: RedisClient, layout: TopicLayout): P
   const warnings: string[] = []
   if (isPartitioned(layout) && (await existingKeys(redis, [layout.topic])).length > 0) {
     warnings.push(
-      `a stream named "${layout.topic}" exists beside the partitioned topic: nothing qctl runs reads it (a producer that does not know the topic is partitioned wrote to it?); move its entries with qctl tail/publish or delete it`,
+      `a stream named "${layout.topic}" exists beside the partitioned topic: nothing qctl runs reads it (a producer that does not know the topic is partitioned wrote to it?); move its entries to the partitioned topic (read them with XRANGE, publish them again) or delete it`,
     )
   }
   const {metadata} = layout

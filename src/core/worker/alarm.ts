@@ -31,3 +31,31 @@ export class Alarm {
     this.timer = setTimeout(wake, Math.max(0, ms))
   }
 }
+
+/**
+ * A sleep any number of loops may share, all woken at once: the read loops of a worker's partitions
+ * (one per partition on a cluster) wait on it while they hold nothing to read, and a partition taken
+ * or given up wakes them. (Alarm has one sleeper: a second would take the first one's timer.)
+ */
+export class Broadcast {
+  private readonly sleepers = new Set<() => void>()
+
+  async sleep(ms: number, signal: AbortSignal): Promise<void> {
+    if (ms <= 0 || signal.aborted) return
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        this.sleepers.delete(done)
+        signal.removeEventListener('abort', done)
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      this.sleepers.add(done)
+      signal.addEventListener('abort', done, {once: true})
+    })
+  }
+
+  wakeAll(): void {
+    for (const wake of [...this.sleepers]) wake()
+  }
+}

@@ -363,6 +363,7 @@ export class Dispatcher {
 
   /** An entry whose partition's lease lapsed before it started: left pending for the next holder, never started here. */
   private unstartable(tracked: Tracked): void {
+    tracked.lane.gate.lapsed()
     this.queue.shift()
     this.inFlight.remove(tracked.slot, tracked)
     this.queue.done(tracked)

@@ -35,6 +35,8 @@ const SCRIPTS = {
   ackTaken: {name: 'qctlAckTaken', file: 'ack-taken-3.lua', keys: 3},
   deleteConsumer: {name: 'qctlDeleteConsumerIfIdle', file: 'delete-consumer-if-idle-1.lua', keys: 1},
   ackFenced: {name: 'qctlAckFenced', file: 'ack-fenced-3.lua', keys: 3},
+  readFenced: {name: 'qctlReadFenced', file: 'read-fenced-2.lua', keys: 2},
+  claimFenced: {name: 'qctlClaimFenced', file: 'claim-fenced-3.lua', keys: 3},
 } as const satisfies Record<string, ScriptSpec>
 
 export type ParkOutcome = {dueMs: number; firstFailureMs: number} | 'deleted' | undefined
@@ -375,6 +377,28 @@ export class GroupOps {
     if (Number(acknowledged) === -1) return {acked: 0, fenced: ids.length}
     this.deletesRefused(Number(deleted))
     return {acked: Number(acknowledged), fenced: 0}
+  }
+
+  /**
+   * New entries of a leased partition's stream, read only under the lease `lease` (read-fenced-2.lua):
+   * undefined when the lease is not held under it (nothing read). `lastId`: the stream's last ID when
+   * it brought fewer than `count` (caught up), to wait for new entries from.
+   */
+  async readFenced(count: number, lease: string): Promise<{rows: Array<[string, string[]]>; lastId: string | undefined} | undefined> {
+    const reply = (await callScript(this.redis, SCRIPTS.readFenced, [this.stream, leaseKey(this.topic, this.group), this.group, this.consumer, count, lease])) as [number, Array<[string, string[]]>?, (string | null)?]
+    if (Number(reply[0]) !== 1) return undefined
+    return {rows: reply[1] ?? [], lastId: reply[2] ?? undefined}
+  }
+
+  /**
+   * Every entry `from` holds in a leased partition's stream (up to `count`), taken under the lease
+   * (claim-fenced-3.lua), oldest first, with their attempt records; undefined when the lease is not
+   * held under it (nothing taken).
+   */
+  async claimFenced(from: string, count: number, lease: string): Promise<{entries: DeliveredEntry[]; lost: string[]} | undefined> {
+    const reply = (await callScript(this.redis, SCRIPTS.claimFenced, [this.stream, this.retryKey, leaseKey(this.topic, this.group), this.group, this.consumer, from, count, lease])) as [number, TakenRow[]?, string[]?]
+    if (Number(reply[0]) !== 1) return undefined
+    return {entries: takenBack(reply[1] ?? []), lost: reply[2] ?? []}
   }
 
   /** Said once: the ACL user may not delete acknowledged entries from the replay stream. */

@@ -136,8 +136,21 @@ export class Leases {
 
   private async renew(partition: number, held: Held, sentAt: number): Promise<void> {
     const renewed = Number(await callScript(this.redis, RENEW, [leaseKey(this.streams[partition] as string, this.group), held.value, this.ttlMs])) === 1
-    if (renewed && this.held.get(partition) === held) this.extend(partition, held, sentAt)
-    else if (!renewed) this.lose(partition, 'another worker holds it now')
+    if (this.held.get(partition) !== held) return
+    // Renewed in Redis, but too late for this worker's clock (it was frozen, or Redis slow): it may
+    // already have stopped starting entries of the partition, leaving them pending to itself. It gives
+    // the partition up and takes it again, which takes those entries back first, in order.
+    if (renewed && performance.now() < held.deadline) this.extend(partition, held, sentAt)
+    else this.lose(partition, renewed ? "renewed too late on this worker's clock" : 'another worker holds it now')
+  }
+
+  /**
+   * This worker saw the lease lapse on its own clock (an entry it could not start, a read refused):
+   * it stops the partition now rather than at the next renewal, which might succeed and leave
+   * entries behind.
+   */
+  lapsed(partition: number): void {
+    this.lose(partition, "it lapsed on this worker's clock")
   }
 
   private async take(partition: number): Promise<void> {
@@ -152,6 +165,10 @@ export class Leases {
     this.busy.add(partition)
     try {
       await this.hooks.acquired(partition, token)
+    } catch (error) {
+      // Taken but not set up (its pending entries could not be read): given back, to be taken again.
+      this.warn(`could not take over partition ${partition}, giving it back: ${errorMessage(error)}`)
+      this.lose(partition, 'it could not be taken over')
     } finally {
       this.busy.delete(partition)
     }
@@ -187,5 +204,7 @@ export class Leases {
     this.held.delete(partition)
     this.warn(`lost the lease of partition ${partition} (${why}): stopped handling it; another worker of the group takes it over`)
     this.hooks.lost(partition)
+    // Given back if it is still this worker's in Redis, so the next holder need not wait for it to expire.
+    void callScript(this.redis, RENEW, [leaseKey(this.streams[partition] as string, this.group), held.value, 0]).catch(() => undefined)
   }
 }

@@ -50,10 +50,12 @@ export interface LaneGate {
   blockLimitMs(): number
   /** The partition lease's fencing token (grows with every new holder); undefined without leases. */
   token(): number | undefined
+  /** An entry could not start because the lease lapsed on this worker's clock: stop the partition now. */
+  lapsed(): void
 }
 
 /** The gate of a lane without leases: always open. */
-export const OPEN_GATE: LaneGate = {accepting: true, reading: true, mayStart: () => true, blockLimitMs: () => Number.POSITIVE_INFINITY, token: () => undefined}
+export const OPEN_GATE: LaneGate = {accepting: true, reading: true, mayStart: () => true, blockLimitMs: () => Number.POSITIVE_INFINITY, token: () => undefined, lapsed: () => undefined}
 
 /**
  * Lanes read together by one read loop, in one XREADGROUP (one round trip): all of them on one

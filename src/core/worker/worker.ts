@@ -1,4 +1,4 @@
-import {EventEmitter} from 'node:events'
+import {EventEmitter, setMaxListeners} from 'node:events'
 
 
 import {refuseSplitSlots} from '../cluster-slots.js'
@@ -9,7 +9,7 @@ import {isPermissionDenied} from '../redis/redis-errors.js'
 import {firstLineOf, isUnblockedByCluster, refusalOf} from '../redis/reply-errors.js'
 import {sleep} from '../sleep.js'
 import {fencedLaneAcks, laneAcks} from './ack-batcher.js'
-import {Alarm} from './alarm.js'
+import {Alarm, Broadcast} from './alarm.js'
 import {ParkBatcher} from './park-batcher.js'
 import {ConnectionHealth, dropConnection, within} from './connections.js'
 import {Dispatcher} from './dispatcher.js'
@@ -70,7 +70,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Cut short by the dispatcher when an entry waits on a heartbeat to start. */
   private readonly heartbeatAlarm = new Alarm()
   /** Woken when a partition starts or stops being read (--ordered leases). */
-  private readonly partitionsChanged = new Alarm()
+  private readonly partitionsChanged = new Broadcast()
   /** --ordered on a partitioned topic: the partition leases (leases.ts); undefined otherwise. */
   private leases: Leases | undefined
 
@@ -79,6 +79,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     private readonly connect: ConnectionFactory,
   ) {
     super()
+    // Every loop (a read loop per partition on a cluster) waits on these: more than ten is expected.
+    setMaxListeners(0, this.stopController.signal, this.endController.signal)
     this.options = resolveWorkerOptions(options)
     const {prefetch, maxReadCount, concurrency} = this.options
     // Start small (a slow handler holds little from the first read); a fast one grows it within a few reads.
@@ -299,6 +301,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       mayStart: () => this.leases?.valid(partition) === true,
       blockLimitMs: () => this.leases?.remainingMs(partition) ?? 0,
       token: () => this.leases?.token(partition),
+      lapsed: () => this.leases?.lapsed(partition),
     }
   }
 
@@ -312,7 +315,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         first.gate.reading = false
         first.gate.accepting = false
       }
-      this.partitionsChanged.wakeIn(0)
+      this.partitionsChanged.wakeAll()
       return lanes
     }
     return {
@@ -327,7 +330,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         for (const lane of lanes) await this.takePartitionPending(session, dispatcher, lane)
         if (!first.gate.accepting) return
         first.gate.reading = true
-        this.partitionsChanged.wakeIn(0)
+        this.partitionsChanged.wakeAll()
       },
       releasing: async (partition) => {
         const dispatcher = this.dispatcher
@@ -360,10 +363,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
         continue
       }
       for (;;) {
-        const {entries, lost} = await lane.ops.reclaim(other.name, 0, TAKE_BATCH)
-        session.reportLost(lost)
-        taken.push(...entries)
-        if (entries.length + lost.length < TAKE_BATCH) break
+        const lease = this.leases?.value(lane.partition ?? 0)
+        const claimed = lease === undefined ? undefined : await lane.ops.claimFenced(other.name, TAKE_BATCH, lease)
+        if (claimed === undefined) throw new Error(`lost the lease of partition ${lane.partition ?? 0} while taking it over`)
+        session.reportLost(claimed.lost)
+        taken.push(...claimed.entries)
+        if (claimed.entries.length + claimed.lost.length < TAKE_BATCH) break
       }
     }
     taken.sort((a, b) => compareIdText(a.id, b.id))
@@ -577,6 +582,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     blockMs: number | undefined,
     beforeBlocking: (() => void) | undefined,
   ): Promise<Array<{lane: Lane; rows: Array<[string, string[]]>; asked: number}>> {
+    if (this.leases !== undefined) return this.readLeased(this.leases, group, count, blockMs, beforeBlocking)
     if (group.lanes.length > 2 || session.readGroups.length > 1) return this.readMany(group, count, blockMs, beforeBlocking)
     const {lanes, reader} = group
     const streams = [...lanes.map((lane) => lane.ops.stream), ...lanes.map(() => '>')]
@@ -624,6 +630,48 @@ export class Worker extends EventEmitter<WorkerEvents> {
       return lanes.map((lane) => ({lane, rows: byStream.get(lane.ops.stream) ?? [], asked: each}))
     }
     return lanes.map((lane, index) => ({lane, rows: rows.get(lane) ?? [], asked: shares[index] as number}))
+  }
+
+  /**
+   * Leased partitions (--ordered): each stream's share read by the fenced script, which reads nothing
+   * once the lease is not this worker's under its token (then the partition is given up at once).
+   * When nothing came and the read may block, a plain XREAD (which delivers nothing to the group)
+   * waits for new entries after each stream's last ID, bounded by the lease; the next round reads them.
+   */
+  private async readLeased(
+    leases: Leases,
+    group: ReadGroup,
+    count: number,
+    blockMs: number | undefined,
+    beforeBlocking: (() => void) | undefined,
+  ): Promise<Array<{lane: Lane; rows: Array<[string, string[]]>; asked: number}>> {
+    const {lanes, reader} = group
+    const shares = readShares(count, lanes.map((lane) => group.lastRows.get(lane) ?? 0), this.readRotation)
+    this.readRotation = (this.readRotation + Math.max(1, count)) % lanes.length
+    const reads = await Promise.all(
+      lanes.map(async (lane, index) => {
+        const share = shares[index] as number
+        const lease = leases.value(lane.partition ?? 0)
+        if (share === 0) return {lane, rows: [], asked: 0, lastId: undefined}
+        const read = lease === undefined ? undefined : await lane.ops.readFenced(share, lease)
+        if (read === undefined) {
+          lane.gate.lapsed()
+          return {lane, rows: [], asked: share, lastId: undefined}
+        }
+        return {lane, rows: read.rows, asked: share, lastId: read.lastId}
+      }),
+    )
+    // Wait only when every stream was read and is caught up: one left out this round (less room than
+    // streams) may hold entries, and gets its turn in the next round at once.
+    const caughtUp = reads.every((read) => read.rows.length === 0 && read.lastId !== undefined && read.lane.gate.reading)
+    if (blockMs !== undefined && caughtUp && reads.length > 0) {
+      const waitFrom = reads
+      beforeBlocking?.()
+      const streams = [...waitFrom.map((read) => read.lane.ops.stream), ...waitFrom.map((read) => read.lastId as string)]
+      const ms = blockMs + READ_WATCHDOG_MARGIN_MS
+      await within(reader.xread('COUNT', 1, 'BLOCK', blockMs, 'STREAMS', ...streams), ms, `wait for new entries did not return within ${ms}ms; reconnected`, () => dropConnection(reader))
+    }
+    return reads.map(({lane, rows, asked}) => ({lane, rows, asked}))
   }
 
   /** One XREADGROUP (`streams`: keys then IDs), blocking for `blockMs` when given, cut by a watchdog if it never returns. */

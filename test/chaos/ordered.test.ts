@@ -1,0 +1,139 @@
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import type {Redis} from 'ioredis'
+
+import type {TopicDescription} from '../../src/core/topics/describe.js'
+import {PROJECT_ROOT, jsonOf, runCli, waitFor} from '../helpers/cli.js'
+import {RedisServer} from '../helpers/redis-server.js'
+import {WorkerFleet, seeded} from './lib/fleet.js'
+import {CHAOS_TIMEOUT, recordRow, scaled} from './lib/results.js'
+
+// Issue 17's order ledger: 50 keys over 8 partitions, three `qctl work --ordered --concurrency 8`
+// workers, random transient failures (retried in place), one worker SIGKILLed, one SIGSTOPped past
+// its lease, a fourth joining mid-run. The handler records each successful handling in a ledger on a
+// Redis of its own, fenced by the partition lease's token (test/fixtures/work/ordered-ledger.mjs):
+// for every key the recorded sequence must never go back (a repeat is a duplicate, counted), and it
+// must hold every message (nothing lost). The run on a 3-primary cluster (the `cluster` argument of
+// orderLedger) is not here yet: it sometimes leaves a partition held but unread (README, known issue).
+
+const HANDLER = `${PROJECT_ROOT}/test/fixtures/work/ordered-ledger.mjs`
+const KEYS = 50
+const sleep = async (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+interface Target {
+  url: string
+  stop(): Promise<void>
+}
+
+async function orderLedger(target: Target, ledger: Redis, label: string, expectNodes: number | undefined): Promise<void> {
+  const started = Date.now()
+  const perKey = scaled(60, 200)
+  const topic = `ordered-chaos-${label}-${Date.now()}`
+  const created = await runCli(['topic', 'create', topic, '--partitions', '8', '--json', '-u', target.url])
+  expect(created.code).toBe(0)
+  const description = jsonOf<TopicDescription>(created)
+  if (expectNodes !== undefined) expect(new Set(description.partitions.map((partition) => partition.node)).size).toBe(expectNodes)
+
+  // Every key's messages in sequence, keys interleaved; about one in ten fails once or twice before it succeeds.
+  const random = seeded(17)
+  const lines: string[] = []
+  for (let n = 0; n < perKey; n++) {
+    for (let key = 0; key < KEYS; key++) {
+      const roll = random()
+      lines.push(JSON.stringify({k: `key-${key}`, n, ...(roll < 0.05 ? {fail: 1} : roll < 0.1 ? {fail: 2} : {})}))
+    }
+  }
+  const published = await runCli(['publish', topic, '--ndjson', '--key-field', 'k', '-u', target.url], {input: `${lines.join('\n')}\n`})
+  expect(published.code).toBe(0)
+
+  const fleet = new WorkerFleet({
+    redisUrl: target.url,
+    topic,
+    group: 'ordered',
+    ledger: '',
+    handler: HANDLER,
+    args: ['--ordered', '--concurrency', '8', '--lease-timeout', '2s', '--backoff-delay', '20ms', '--max-attempts', '10'],
+    env: {LEDGER_URL: `redis://127.0.0.1:${(ledger.options.port ?? 0).toString()}`, SLOW_MS: '20'},
+  })
+  try {
+    const first = fleet.start()
+    const second = fleet.start()
+    fleet.start()
+    await fleet.ready()
+    const handled = async (): Promise<number> => {
+      let count = 0
+      for (let key = 0; key < KEYS; key++) count += new Set(await ledger.lrange(`ledger:key-${key}`, 0, -1)).size
+      return count
+    }
+    await waitFor(async () => (await handled()) > lines.length / 10, 60_000, 'the workers to get going')
+    await fleet.kill(first, 'SIGKILL')
+    second.cli.child.kill('SIGSTOP')
+    await sleep(3_500)
+    fleet.start()
+    second.cli.child.kill('SIGCONT')
+    await fleet.ready()
+    await waitFor(async () => (await handled()) === lines.length, scaled(120_000, 600_000), 'every message to be handled').catch(async (error: unknown) => {
+      const stuck: string[] = []
+      for (let key = 0; key < KEYS; key++) if (new Set(await ledger.lrange(`ledger:key-${key}`, 0, -1)).size < perKey) stuck.push(`key-${key}`)
+      const outputs = fleet.workers.map((worker) => {
+        const {stdout, stderr} = worker.cli.output()
+        const warnings = stdout.split('\n').filter((line) => line.includes('"warning"')).slice(-8)
+        return `${worker.name}: ${stderr.split('\n').slice(-3).join(' | ')} ${warnings.join(' | ')}`
+      })
+      throw new Error(`${String(error)}; ${await handled()} of ${lines.length}; keys behind: ${stuck.join(', ')}\n${outputs.join('\n')}`)
+    })
+    const results = await fleet.stopAll()
+    const ends = results.slice(1).map((result) => ({code: result.code, signal: result.signal, stderr: result.stderr.split('\n').slice(-5).join('\n')}))
+    expect(ends.map((end) => end.code), JSON.stringify(ends, null, 1)).toEqual([0, 0, 0])
+
+    let outOfOrder = 0
+    let duplicates = 0
+    for (let key = 0; key < KEYS; key++) {
+      const sequence = (await ledger.lrange(`ledger:key-${key}`, 0, -1)).map(Number)
+      let last = -1
+      for (const n of sequence) {
+        if (n === last) duplicates++
+        else if (n < last) outOfOrder++
+        last = Math.max(last, n)
+      }
+      expect(new Set(sequence).size).toBe(perKey)
+    }
+    expect(outOfOrder).toBe(0)
+    const fenced = Number(await ledger.get('fenced'))
+    recordRow({
+      scenario: `23${label === 'cluster' ? 'b' : 'a'} --ordered order ledger${label === 'cluster' ? ' on a 3-primary cluster' : ''}: 8 partitions, 3 workers + 1 joining`,
+      messages: lines.length,
+      faults: `1 SIGKILL, 1 SIGSTOP past the lease, transient failures; ${fenced} late writes fenced`,
+      lost: 0,
+      duplicated: duplicates,
+      deadLettered: 0,
+      timeMs: Date.now() - started,
+    })
+  } finally {
+    await fleet.killAll()
+  }
+}
+
+describe('chaos: --ordered keeps each key in order through worker faults', {timeout: CHAOS_TIMEOUT}, () => {
+  let ledgerServer: RedisServer
+  let ledger: Redis
+  beforeAll(async () => {
+    ledgerServer = await RedisServer.start()
+    ledger = await ledgerServer.client()
+  })
+  afterAll(async () => {
+    ledger?.disconnect()
+    await ledgerServer?.stop()
+  })
+  let target: Target | undefined
+  afterEach(async () => {
+    await target?.stop()
+    target = undefined
+    await ledger.flushall()
+  })
+
+  it('23a. on one server: no key handled out of order, nothing lost, duplicates counted', async () => {
+    const server = await RedisServer.start()
+    target = {url: server.url, stop: async () => server.stop()}
+    await orderLedger(target, ledger, 'server', undefined)
+  })
+})

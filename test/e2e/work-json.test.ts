@@ -5,6 +5,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {runCli, startCli, waitFor} from '../helpers/cli.js'
+import {jsonEvents} from '../helpers/json-lines.js'
 import {useTestRedis} from '../helpers/test-redis.js'
 
 /** `qctl work`'s output shapes: the `error` of events, and what the status counts. */
@@ -20,13 +21,6 @@ afterAll(async () => {
   await rm(dir, {recursive: true, force: true})
 })
 
-type Event = Record<string, unknown> & {event: string}
-
-const jsonLines = (stdout: string): Event[] =>
-  stdout
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Event)
 
 async function handler(source: string): Promise<string> {
   const file = join(dir, `handler-${++counter}.mjs`)
@@ -46,7 +40,7 @@ describe('qctl work --json', () => {
 `)
     const result = await runCli(['work', file, '-t', topic, '-g', 'billing', '--backoff-delay', '10ms', '--until-empty', '--json', '-u', ctx.server.url])
     expect(result.code).toBe(0)
-    const events = jsonLines(result.stdout)
+    const events = jsonEvents(result.stdout)
     const retry = events.find((event) => event.event === 'retry')
     const deadLetter = events.find((event) => event.event === 'deadLetter')
     expect(retry?.['error']).toEqual({name: 'TypeError', message: 'total is not a number'})
@@ -67,14 +61,14 @@ export default async () => {
     const worker = startCli(['work', file, '-t', topic, '-g', 'billing', '--concurrency', '2', '--until-empty', '--json', '-u', ctx.server.url])
     try {
       // stats come every 5 s.
-      await waitFor(() => jsonLines(worker.output().stdout).some((event) => event.event === 'stats'), 20_000, 'a stats event')
-      const stats = jsonLines(worker.output().stdout).find((event) => event.event === 'stats')
+      await waitFor(() => jsonEvents(worker.output().stdout).some((event) => event.event === 'stats'), 20_000, 'a stats event')
+      const stats = jsonEvents(worker.output().stdout).find((event) => event.event === 'stats')
       expect(stats).toMatchObject({processed: 0, inFlight: 2})
       expect(stats?.['readAhead']).toBeGreaterThan(0)
       await writeFile(release, '')
       const result = await worker.done
       expect(result.code).toBe(0)
-      expect(jsonLines(result.stdout).at(-1)).toMatchObject({event: 'summary', processed: 20})
+      expect(jsonEvents(result.stdout).at(-1)).toMatchObject({event: 'summary', processed: 20})
     } finally {
       worker.child.kill('SIGKILL')
     }

@@ -3,6 +3,7 @@ import type {Redis} from 'ioredis'
 
 import type {TopicDescription} from '../../src/core/topics/describe.js'
 import {PROJECT_ROOT, jsonOf, runCli, startCli, waitFor, type RunningCli} from '../helpers/cli.js'
+import {jsonEvents} from '../helpers/json-lines.js'
 import {RedisServer} from '../helpers/redis-server.js'
 import {useTestRedis} from '../helpers/test-redis.js'
 
@@ -23,12 +24,6 @@ afterAll(async () => {
   await ledgerServer?.stop()
 })
 
-type Event = Record<string, unknown> & {event: string}
-const jsonLines = (stdout: string): Event[] =>
-  stdout
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Event)
 
 const env = (extra: Record<string, string> = {}): Record<string, string> => ({LEDGER_URL: ledgerServer.url, ...extra})
 const qctl = async (...args: string[]) => runCli([...args, '-u', ctx.server.url], {env: env()})
@@ -66,7 +61,7 @@ describe('qctl work --ordered on a plain topic (one worker)', () => {
     await publish(topic, messages)
     const result = await runCli(work(topic, '-c', '8', '--max-attempts', '5', '--until-empty'), {env: env()})
     expect(result.code).toBe(0)
-    expect(jsonLines(result.stdout).at(-1)).toMatchObject({processed: 200, retried: messages.reduce((sum, message) => sum + message.fail, 0), deadLettered: 0})
+    expect(jsonEvents(result.stdout).at(-1)).toMatchObject({processed: 200, retried: messages.reduce((sum, message) => sum + message.fail, 0), deadLettered: 0})
     const sequences = new Map<string, number[]>()
     for (const key of ['k0', 'k1', 'k2', 'k3']) {
       const handled = await ledgerOf(key)
@@ -92,7 +87,7 @@ describe('qctl work --ordered on a plain topic (one worker)', () => {
     await publish(topic, [1, 2, 3, 4].flatMap((n) => [{key: 'a', n, ...(n === 2 ? {fail: 'permanent' as const} : {})}, {key: 'b', n}]))
     const result = await runCli(work(topic, '--on-dead-letter', 'hold-key', '-c', '4', '--until-empty'), {env: env()})
     expect(result.code).toBe(0)
-    expect(jsonLines(result.stdout).at(-1)).toMatchObject({processed: 5, deadLettered: 3})
+    expect(jsonEvents(result.stdout).at(-1)).toMatchObject({processed: 5, deadLettered: 3})
     expect(await ledgerOf('a')).toEqual([1])
     expect(await ledgerOf('b')).toEqual([1, 2, 3, 4])
     const dead = await ctx.redis.xrange(`{${topic}}:dlq`, '-', '+')

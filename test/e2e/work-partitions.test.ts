@@ -8,6 +8,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {partitionOfKey} from '../../src/core/partitions/partition-hash.js'
 import type {TopicDescription} from '../../src/core/topics/describe.js'
 import {jsonOf, runCli, startCli, waitFor} from '../helpers/cli.js'
+import {jsonEvents, type WorkEvent} from '../helpers/json-lines.js'
 import {useTestRedis} from '../helpers/test-redis.js'
 
 /** `qctl work` on partitioned topics: every partition read, each with its own dead letters and replays. */
@@ -23,12 +24,6 @@ afterAll(async () => {
   await rm(dir, {recursive: true, force: true})
 })
 
-type Event = Record<string, unknown> & {event: string}
-const jsonLines = (stdout: string): Event[] =>
-  stdout
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Event)
 
 const qctl = async (...args: string[]) => runCli([...args, '-u', ctx.server.url])
 
@@ -73,13 +68,13 @@ describe('qctl work on a partitioned topic', () => {
     const args = ['work', file, '-t', topic, '-g', 'billing', '-c', '8', '--until-empty', '--json', '-u', ctx.server.url]
     const [a, b] = await Promise.all([runCli(args), runCli(args)])
     expect([a.code, b.code]).toEqual([0, 0])
-    const start = jsonLines(a.stdout).find((event) => event.event === 'start')
+    const start = jsonEvents(a.stdout).find((event) => event.event === 'start')
     expect(start).toMatchObject({partitions: 8, deadLetterKey: null, replayKey: null})
     const handled = await handledLines(log)
     const seen = new Set(handled.map(([, , n]) => n))
     expect(seen.size).toBe(4000)
     for (const [partition, key] of handled) expect(Number(partition)).toBe(partitionOfKey(key as string, 8))
-    const summaries = [a, b].map((result) => jsonLines(result.stdout).at(-1) as Event)
+    const summaries = [a, b].map((result) => jsonEvents(result.stdout).at(-1) as WorkEvent)
     expect(summaries.reduce((sum, summary) => sum + (summary['processed'] as number), 0)).toBe(handled.length)
     const lag = jsonOf<Array<{lag: number; pending: number}>>(await qctl('lag', topic, '--group', 'billing', '--json'))
     expect(lag).toEqual([expect.objectContaining({lag: 0, pending: 0, partitions: 8})])
@@ -92,7 +87,7 @@ describe('qctl work on a partitioned topic', () => {
     const file = await recordingHandler(log, "if (message.data.n % 10 === 3) throw Object.assign(new Error('bad'), {name: 'PermanentError'})")
     const first = await qctl('work', file, '-t', topic, '-g', 'billing', '--max-attempts', '1', '--until-empty', '--json')
     expect(first.code).toBe(0)
-    expect(jsonLines(first.stdout).at(-1)).toMatchObject({processed: 36, deadLettered: 4})
+    expect(jsonEvents(first.stdout).at(-1)).toMatchObject({processed: 36, deadLettered: 4})
     for (const n of [3, 13, 23, 33]) {
       const partition = partitions[partitionOfKey(`key-${n}`, 4)]!
       const entries = await ctx.redis.xrange(`${partition.stream}:dlq`, '-', '+')
@@ -103,7 +98,7 @@ describe('qctl work on a partitioned topic', () => {
     await ctx.redis.xadd(replay, '*', 'data', JSON.stringify({n: 1000}), 'key', 'replayed')
     const second = await qctl('work', file, '-t', topic, '-g', 'billing', '--until-empty', '--json')
     expect(second.code).toBe(0)
-    expect(jsonLines(second.stdout).at(-1)).toMatchObject({processed: 1})
+    expect(jsonEvents(second.stdout).at(-1)).toMatchObject({processed: 1})
     expect((await handledLines(log)).at(-1)).toEqual(['2', 'replayed', '1000'])
   })
 
@@ -113,7 +108,7 @@ describe('qctl work on a partitioned topic', () => {
     const log = join(dir, `log-${++counter}`)
     const failing = await recordingHandler(log, "if (message.data.n % 4 === 1 && message.attempt === 1 && message.headers['qctl-replayed-from'] === undefined) throw Object.assign(new Error('bad'), {name: 'PermanentError'})")
     const first = await qctl('work', failing, '-t', topic, '-g', 'billing', '--until-empty', '--json')
-    expect(jsonLines(first.stdout).at(-1)).toMatchObject({processed: 9, deadLettered: 3})
+    expect(jsonEvents(first.stdout).at(-1)).toMatchObject({processed: 9, deadLettered: 3})
     const listed = jsonOf<{total: number; entries: Array<{partition: number; originTopic: string}>}>(await qctl('dlq', 'list', topic, '--json'))
     expect(listed.total).toBe(3)
     expect(listed.entries.every((entry) => entry.originTopic === topic)).toBe(true)
@@ -121,7 +116,7 @@ describe('qctl work on a partitioned topic', () => {
     expect(replayed.code).toBe(0)
     expect(jsonOf<{replayed: number}>(replayed).replayed).toBe(3)
     const second = await qctl('work', failing, '-t', topic, '-g', 'billing', '--until-empty', '--json')
-    expect(jsonLines(second.stdout).at(-1)).toMatchObject({processed: 3, deadLettered: 0})
+    expect(jsonEvents(second.stdout).at(-1)).toMatchObject({processed: 3, deadLettered: 0})
     const handled = await handledLines(log)
     for (const n of [1, 5, 9]) {
       const rows = handled.filter(([, , seen]) => seen === String(n))
@@ -171,7 +166,7 @@ export default async () => {
       await writeFile(release, '')
       const result = await worker.done
       expect(result.code).toBe(0)
-      expect(jsonLines(result.stdout).at(-1)).toMatchObject({event: 'summary', processed: 1600})
+      expect(jsonEvents(result.stdout).at(-1)).toMatchObject({event: 'summary', processed: 1600})
     } finally {
       worker.child.kill('SIGKILL')
     }

@@ -22,3 +22,13 @@ export function readJsonLines<T>(file: string): T[] {
   }
   return lines
 }
+
+/** A `--json` event of `qctl work` (one JSON object per line on stdout). */
+export type WorkEvent = Record<string, unknown> & {event: string}
+
+/** The JSON event lines of a command's stdout (other lines, a spinner's or a log's, skipped). */
+export const jsonEvents = (stdout: string): WorkEvent[] =>
+  stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as WorkEvent)

@@ -9,7 +9,8 @@
 //                        large backlog; latency: measured messages; replay: DLQ entries; top: entries
 //                        per topic; retry-storm: the large size, the small one a tenth of it;
 //                        reclaim: pending entries; many-topics: topics, and entries of its DLQ;
-//                        cluster: messages per topic)
+//                        cluster: messages per topic; ordered: the no-op handler's backlog, the
+//                        1 ms handler's is at most 30,000)
 //   --profile DIR        top only: run qctl's process with `node --cpu-prof --cpu-prof-dir DIR`, for
 //                        a .cpuprofile per run (open it in Chrome DevTools); its CPU figures then
 //                        include the profiler's own cost
@@ -38,6 +39,7 @@ import {renderThroughputTable} from './lib/table.mjs'
 import * as cluster from './scenarios/cluster.mjs'
 import * as latency from './scenarios/latency.mjs'
 import * as manyTopics from './scenarios/many-topics.mjs'
+import * as ordered from './scenarios/ordered.mjs'
 import * as memory from './scenarios/memory.mjs'
 import * as publish from './scenarios/publish.mjs'
 import * as reclaim from './scenarios/reclaim.mjs'
@@ -47,7 +49,7 @@ import * as startup from './scenarios/startup.mjs'
 import * as top from './scenarios/top.mjs'
 import * as work from './scenarios/work.mjs'
 
-const SCENARIOS = [publish, work, memory, top, latency, startup, replay, retryStorm, reclaim, manyTopics, cluster]
+const SCENARIOS = [publish, work, memory, top, latency, startup, replay, retryStorm, reclaim, manyTopics, cluster, ordered]
 
 const benchDir = dirname(fileURLToPath(import.meta.url))
 const repoRoot = dirname(benchDir)

@@ -68,6 +68,8 @@ export interface ReadGroup {
   readonly lanes: readonly Lane[]
   /** Entries each lane brought in its last read (the share of the next read follows them: read-shares.ts). */
   readonly lastRows: Map<Lane, number>
+  /** Where readShares starts handing out single entries when there is less room than streams: turns with every read. */
+  readonly rotation: {next: number}
 }
 
 /** Send every lane's waiting parks and acknowledgements. */

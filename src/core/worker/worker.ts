@@ -520,7 +520,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
       // Never fewer than the idle handlers could take at once; never more than the room there is
       // (several loops share it: what one sets aside, the others cannot take). COUNT must never be 0:
       // XREADGROUP reads everything then.
-      const wanted = Math.max(readCount, Math.floor((concurrency - dispatcher.runningCount) / loops))
+      // Streams read with shares of COUNT (several partitions): at least one entry each, room permitting
+      // (fewer would leave some unread this round).
+      const shared = this.leases !== undefined || group.lanes.length > 2 || loops > 1
+      const wanted = Math.max(readCount, Math.floor((concurrency - dispatcher.runningCount) / loops), shared ? reading.length : 1)
       // One loop reads what there is room for without setting it aside: the takeover and due loops
       // may use the room while a read blocks (as they always could).
       let reservation = loops > 1 ? dispatcher.reserve(wanted) : Math.min(dispatcher.freeCapacity, wanted)
@@ -591,8 +594,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return lanes.map((lane) => ({lane, rows: byStream.get(lane.ops.stream) ?? [], asked: count}))
   }
 
-  /** Where readShares starts handing out single entries when there is less room than streams. */
-  private readRotation = 0
 
   /**
    * The lanes of several partitions (one server): each stream gets a share of `count` (readShares:
@@ -608,8 +609,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   ): Promise<Array<{lane: Lane; rows: Array<[string, string[]]>; asked: number}>> {
     const {group: groupName, consumer} = this.options
     const {lanes, reader} = group
-    const shares = readShares(count, lanes.map((lane) => group.lastRows.get(lane) ?? 0), this.readRotation)
-    this.readRotation = (this.readRotation + Math.max(1, count)) % lanes.length
+    const shares = readShares(count, lanes.map((lane) => group.lastRows.get(lane) ?? 0), group.rotation.next)
+    // Each group turns its own: a rotation shared by several loops let one of them always land on the same stream.
+    group.rotation.next = (group.rotation.next + Math.max(1, count)) % lanes.length
     const pipeline = reader.pipeline()
     const asked = lanes.map((lane, index) => ({lane, count: shares[index] as number})).filter((ask) => ask.count > 0)
     for (const {lane, count: share} of asked) pipeline.xreadgroup('GROUP', groupName, consumer, 'COUNT', share, 'STREAMS', lane.ops.stream, '>')
@@ -646,8 +648,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     beforeBlocking: (() => void) | undefined,
   ): Promise<Array<{lane: Lane; rows: Array<[string, string[]]>; asked: number}>> {
     const {lanes, reader} = group
-    const shares = readShares(count, lanes.map((lane) => group.lastRows.get(lane) ?? 0), this.readRotation)
-    this.readRotation = (this.readRotation + Math.max(1, count)) % lanes.length
+    const shares = readShares(count, lanes.map((lane) => group.lastRows.get(lane) ?? 0), group.rotation.next)
+    // Each group turns its own: a rotation shared by several loops let one of them always land on the same stream.
+    group.rotation.next = (group.rotation.next + Math.max(1, count)) % lanes.length
     const reads = await Promise.all(
       lanes.map(async (lane, index) => {
         const share = shares[index] as number
@@ -904,7 +907,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 }
 
 /** A read group's lanes, none read yet. */
-const readGroupOf = (reader: RedisClient, lanes: readonly Lane[]): ReadGroup => ({reader, lanes, lastRows: new Map()})
+const readGroupOf = (reader: RedisClient, lanes: readonly Lane[]): ReadGroup => ({reader, lanes, lastRows: new Map(), rotation: {next: 0}})
 
 /** Said when a blocking read was ended by a slot migration or a failover (isUnblockedByCluster). */
 const slotMovedWarning = (error: unknown): string =>

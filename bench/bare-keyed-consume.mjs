@@ -2,7 +2,7 @@
 // The "bare keyed" anchor for the ordered scenario: what a Node user would write for key-ordered
 // concurrency without a queue product (BullMQ's per-key ordering, "groups", is BullMQ Pro only).
 // One ioredis connection; a consumer group on each of a partitioned topic's streams (the names are
-// in `HGETALL qctl:topic:T` field `streams`); XREADGROUP COUNT 100 over all of them at once; a Map
+// in `HGETALL qctl:topic:{T}` field `streams`); XREADGROUP COUNT 100 over all of them at once; a Map
 // of per-key promise chains so one message per key runs at a time, in stream order; at most
 // `concurrency` handlers in flight (a message whose key is free waits for a slot; one whose key is
 // busy is chained behind it and takes no slot until its turn); XACK batched per stream, sent after
@@ -42,7 +42,7 @@ const handle = values.handler === undefined ? async () => {} : (await import(pat
 
 const started = Date.now()
 const redis = new Redis(values['redis-url'])
-const streams = JSON.parse(await redis.hget(`qctl:topic:${topic}`, 'streams'))
+const streams = JSON.parse(await redis.hget(`qctl:topic:{${topic}}`, 'streams'))
 for (const stream of streams) {
   try {
     await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM')

@@ -112,13 +112,13 @@ export async function run(ctx) {
     if (child.code !== 0) throw new Error(`qctl ${args.join(' ')} exited with ${child.code ?? child.signal}:\n${child.stderr.slice(-3000)}`)
     return child
   }
-  const streamsOf = async (topic) => JSON.parse(await admin.hget(`qctl:topic:${topic}`, 'streams'))
+  const streamsOf = async (topic) => JSON.parse(await admin.hget(`qctl:topic:{${topic}}`, 'streams'))
   const createTopic = async (topic) => {
     await qctl(['topic', 'create', topic, '--partitions', String(PARTITIONS), '--json'])
     return streamsOf(topic)
   }
   const dropTopic = async (topic) => {
-    await admin.unlink(`qctl:topic:${topic}`)
+    await admin.unlink(`qctl:topic:{${topic}}`)
     await deleteMatching(admin, `{${topic}:p*`)
   }
 

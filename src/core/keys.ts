@@ -24,9 +24,23 @@ export const topicStreamKey = (topic: string): string => topic
  * The metadata hash of a partitioned topic (`qctl topic create`): its partition count, the stream
  * of each partition, creation time and version (src/core/partitions/metadata.ts). A topic without
  * one is a plain stream: one partition, the stream itself.
+ *
+ * `qctl:topic:{T}`: the topic's name is its hash tag, so the key lives in the slot of the stream T
+ * (a plain topic). Every command looks it up before using T: anywhere else, a Redis Cluster node that
+ * is down would stop commands on topics whose own node is up.
  */
 export const TOPIC_METADATA_PREFIX = 'qctl:topic:'
-export const topicMetadataKey = (topic: string): string => `${TOPIC_METADATA_PREFIX}${topic}`
+export const topicMetadataKey = (topic: string): string => `${TOPIC_METADATA_PREFIX}{${topic}}`
+
+/** The SCAN pattern of the metadata keys of topics whose names match `match` (a glob). */
+export const metadataKeyPattern = (match: string): string => `${TOPIC_METADATA_PREFIX}{${match}}`
+
+/** The topic a metadata key is of; undefined for a key that is not one (`qctl:topic:{T}`). */
+export function topicOfMetadataKey(key: string): string | undefined {
+  if (!key.startsWith(`${TOPIC_METADATA_PREFIX}{`) || !key.endsWith('}')) return undefined
+  const topic = key.slice(TOPIC_METADATA_PREFIX.length + 1, -1)
+  return topic === '' || topic.includes('{') || topic.includes('}') ? undefined : topic
+}
 
 /**
  * The stream of one partition of a partitioned topic: `{<topic>:p<index>:<salt>}`, the whole name

@@ -5,7 +5,7 @@
   record's version is still that one (compare-and-set) means two concurrent alters cannot lose each
   other's partitions: the second is refused and reads again.
 
-  KEYS[1]  the metadata hash, qctl:topic:<topic>
+  KEYS[1]  the metadata hash, qctl:topic:{<topic>}
   ARGV[1]  the version the client read
   ARGV[2]  the new partition count
   ARGV[3]  the new partitions' stream names, a JSON array (the old ones first, unchanged)

@@ -5,7 +5,7 @@
   cannot both succeed: the second finds the key and changes nothing. The creation time is Redis's
   clock (TIME), so records written from hosts with skewed clocks agree.
 
-  KEYS[1]  the metadata hash, qctl:topic:<topic> (src/core/keys.ts, topicMetadataKey)
+  KEYS[1]  the metadata hash, qctl:topic:{<topic>} (src/core/keys.ts, topicMetadataKey)
   ARGV[1]  the record's format version
   ARGV[2]  the partition count
   ARGV[3]  the partitions' stream names, a JSON array (index = partition)

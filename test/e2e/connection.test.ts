@@ -85,7 +85,7 @@ describe('authentication and permissions', () => {
     admin = await server.client({password: CANARY})
     await admin.call('ACL', 'SETUSER', 'reader', 'on', `>${CANARY}`, '~*', '+@all', '-xadd')
     // What publish needs at least: XADD to its topics, and reading their metadata (is the topic partitioned?).
-    await admin.call('ACL', 'SETUSER', 'writer', 'on', `>${CANARY}`, '~orders.*', '+xadd', '+ping', '(+hgetall %R~qctl:topic:orders.*)')
+    await admin.call('ACL', 'SETUSER', 'writer', 'on', `>${CANARY}`, '~orders.*', '+xadd', '+ping', '(+hgetall %R~qctl:topic:{orders.*})')
   })
 
   afterAll(async () => {

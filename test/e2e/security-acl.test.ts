@@ -37,7 +37,7 @@ const CELLS = ROLES.flatMap((role) => ROLE_COMMANDS.map((command) => ({role, com
 const passwordOf = (user: string): string => `${user}-Pw-8c21`
 
 /** The selector with which every role reads partitioned topics' metadata (README, "Every role"). */
-const METADATA_READ = '(+hgetall %R~qctl:topic:order.*)'
+const METADATA_READ = '(+hgetall %R~qctl:topic:{order.*})'
 
 let server: RedisServer
 let admin: Redis

@@ -49,7 +49,7 @@ describe('qctl topic create / describe / list', () => {
   it('creates a partitioned topic: one metadata hash, N hash-tagged streams on N slots', async () => {
     const topic = nextTopic()
     const created = await create(topic, 8)
-    expect(created).toMatchObject({topic, partitioned: true, partitionCount: 8, metadataKey: `qctl:topic:${topic}`, hash: 'murmur2', version: 1, messages: 0, deadLetters: 0, warnings: []})
+    expect(created).toMatchObject({topic, partitioned: true, partitionCount: 8, metadataKey: `qctl:topic:{${topic}}`, hash: 'murmur2', version: 1, messages: 0, deadLetters: 0, warnings: []})
     expect(created.partitions).toHaveLength(8)
     created.partitions.forEach((partition, index) => {
       expect(partition.partition).toBe(index)
@@ -58,7 +58,7 @@ describe('qctl topic create / describe / list', () => {
       expect(partition.exists).toBe(false)
     })
     expect(new Set(created.partitions.map((partition) => partition.slot)).size).toBe(8)
-    const metadata = await context.redis.hgetall(`qctl:topic:${topic}`)
+    const metadata = await context.redis.hgetall(`qctl:topic:{${topic}}`)
     expect(metadata).toMatchObject({format: '1', partitions: '8', hash: 'murmur2', version: '1'})
     expect(JSON.parse(metadata.streams!)).toEqual(created.partitions.map((partition) => partition.stream))
     expect(Math.abs(Number(metadata.createdAt) - Date.now())).toBeLessThan(60_000)
@@ -84,7 +84,7 @@ describe('qctl topic create / describe / list', () => {
     const other = await qctl('topic', 'create', topic, '-p', '5', '--if-not-exists', '--json')
     expect(other.code).toBe(9)
     expect(jsonOf<{error: {code: string}}>(other).error.code).toBe('ALREADY_EXISTS')
-    expect(await context.redis.hget(`qctl:topic:${topic}`, 'partitions')).toBe('4')
+    expect(await context.redis.hget(`qctl:topic:{${topic}}`, 'partitions')).toBe('4')
   })
 
   it('refuses names with braces, counts out of range, and a name a plain stream has, writing nothing', async () => {
@@ -102,8 +102,8 @@ describe('qctl topic create / describe / list', () => {
     const result = await qctl('topic', 'create', topic, '-p', '3')
     expect(result.code).toBe(2)
     expect(result.stderr).toContain(`a stream named "${topic}" already exists`)
-    expect(await context.redis.exists(`qctl:topic:${topic}`)).toBe(0)
-    expect(await context.redis.exists('qctl:topic:ok-name')).toBe(0)
+    expect(await context.redis.exists(`qctl:topic:{${topic}}`)).toBe(0)
+    expect(await context.redis.exists('qctl:topic:{ok-name}')).toBe(0)
   })
 
   it('describes a plain stream as one partition, and exits 6 for a topic that does not exist', async () => {
@@ -148,22 +148,22 @@ describe('qctl topic create / describe / list', () => {
 
   it('refuses a metadata hash qctl did not write (exit 5) and a metadata key of another type (exit 2), in every command that reads it', async () => {
     const bad = nextTopic()
-    await context.redis.hset(`qctl:topic:${bad}`, 'format', '1', 'partitions', 'many')
+    await context.redis.hset(`qctl:topic:{${bad}}`, 'format', '1', 'partitions', 'many')
     for (const args of [['topic', 'describe', bad], ['publish', bad, '--data', '{}']]) {
       const result = await qctl(...args)
       expect(result.code).toBe(5)
-      expect(result.stderr).toContain(`the metadata of topic "${bad}" (qctl:topic:${bad}) has an invalid partition count`)
+      expect(result.stderr).toContain(`the metadata of topic "${bad}" (qctl:topic:{${bad}}) has an invalid partition count`)
     }
     const newer = nextTopic()
-    await context.redis.hset(`qctl:topic:${newer}`, 'format', '2')
+    await context.redis.hset(`qctl:topic:{${newer}}`, 'format', '2')
     const future = await qctl('publish', newer, '--data', '{}')
     expect(future.code).toBe(5)
     expect(future.stderr).toContain('was created by a newer qctl (metadata format 2')
     const wrong = nextTopic()
-    await context.redis.set(`qctl:topic:${wrong}`, 'x')
+    await context.redis.set(`qctl:topic:{${wrong}}`, 'x')
     const typed = await qctl('publish', wrong, '--data', '{}')
     expect(typed.code).toBe(2)
-    expect(typed.stderr).toContain(`the metadata key of topic "${wrong}" (qctl:topic:${wrong}) is a string, not a hash`)
+    expect(typed.stderr).toContain(`the metadata key of topic "${wrong}" (qctl:topic:{${wrong}}) is a string, not a hash`)
     for (const topic of [wrong, newer, bad]) expect(await context.redis.exists(topic)).toBe(0)
   })
 })
@@ -278,7 +278,7 @@ describe('qctl topic alter', () => {
     const dry = jsonOf<AlterResult>(await qctl('topic', 'alter', topic, '-p', '7', '--dry-run', '--json'))
     expect(dry).toMatchObject({from: 4, to: 7, dryRun: true, changed: false, sampledKeys: 200, movedKeys: moved, version: 1})
     expect(dry.partitions).toHaveLength(7)
-    expect(await context.redis.hget(`qctl:topic:${topic}`, 'partitions')).toBe('4')
+    expect(await context.redis.hget(`qctl:topic:{${topic}}`, 'partitions')).toBe('4')
 
     const text = await qctl('topic', 'alter', topic, '-p', '7', '--dry-run')
     expect(text.stdout).toContain(`4 → 7 partitions: ${moved} of 200 keys sampled`)
@@ -307,7 +307,7 @@ describe('qctl topic alter', () => {
     await context.redis.xadd(plain, '*', 'data', '1')
     expect((await qctl('topic', 'alter', plain, '-p', '2', '--yes')).code).toBe(2)
     expect((await qctl('topic', 'alter', nextTopic(), '-p', '2', '--yes')).code).toBe(6)
-    expect(await context.redis.hget(`qctl:topic:${topic}`, 'version')).toBe('1')
+    expect(await context.redis.hget(`qctl:topic:{${topic}}`, 'version')).toBe('1')
   })
 })
 
@@ -326,8 +326,8 @@ describe('qctl topic delete', () => {
     const dry = jsonOf<DeleteResult>(await qctl('topic', 'delete', topic, '--dry-run', '--json'))
     expect(dry).toMatchObject({topic, partitioned: true, partitionCount: 3, messages: 3, deadLetters: 3, deleted: 0, dryRun: true})
     expect(dry.keys).toHaveLength(3 * 4 + 1)
-    expect(dry.keys.at(-1)).toBe(`qctl:topic:${topic}`)
-    expect(await context.redis.exists(`qctl:topic:${topic}`)).toBe(1)
+    expect(dry.keys.at(-1)).toBe(`qctl:topic:{${topic}}`)
+    expect(await context.redis.exists(`qctl:topic:{${topic}}`)).toBe(1)
 
     const noYes = await qctl('topic', 'delete', topic)
     expect(noYes.code).toBe(2)

@@ -10,7 +10,7 @@ import {tableTarget} from '../../output/table-target.js'
 
 export default class TopicCreate extends BaseCommand<typeof TopicCreate> {
   static override summary = 'Create a partitioned topic: N streams, each in its own hash slot, messages routed by key.'
-  static override description = `Writes the topic's metadata (qctl:topic:TOPIC) and names one stream per partition, spread over the cluster's primaries. A message with a key goes to partition murmur2(key) mod N (Kafka's partitioner); messages without one are spread over the partitions batch by batch. Exits 9 if the topic exists (unless --if-not-exists finds it with the same count), 2 if a plain stream has that name. At most ${MAX_PARTITIONS} partitions.`
+  static override description = `Writes the topic's metadata (qctl:topic:{TOPIC}) and names one stream per partition, spread over the cluster's primaries. A message with a key goes to partition murmur2(key) mod N (Kafka's partitioner); messages without one are spread over the partitions batch by batch. Exits 9 if the topic exists (unless --if-not-exists finds it with the same count), 2 if a plain stream has that name. At most ${MAX_PARTITIONS} partitions.`
   static override examples = ['<%= config.bin %> topic create order.processed --partitions 8', '<%= config.bin %> topic create order.processed -p 8 --if-not-exists --json']
 
   static override args = {topic: topicNameArg}

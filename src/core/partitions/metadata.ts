@@ -1,5 +1,5 @@
 /**
- * A partitioned topic's metadata: one hash per topic at `qctl:topic:<topic>` (keys.ts), documented in
+ * A partitioned topic's metadata: one hash per topic at `qctl:topic:{<topic>}` (keys.ts), documented in
  * the README ("Partitioned topics"):
  *
  *   format     1 (the layout of this record; a qctl that does not know a higher one refuses it)

@@ -13,7 +13,7 @@ type ScanStep = {cursor: string; keys: string[]}
 export interface ClusterSnapshotExtras extends Omit<SnapshotExtras, 'scan' | 'metadataScan'> {
   /** One SCAN step per primary (by address) from these cursors; a primary not listed starts at 0. */
   scan?: {cursors: ReadonlyMap<string, string>; match: string}
-  /** One metadata SCAN step per primary (partitioned topics' `qctl:topic:<match>` keys), likewise. */
+  /** One metadata SCAN step per primary (partitioned topics' `qctl:topic:{<match>}` keys), likewise. */
   metadataScan?: {cursors: ReadonlyMap<string, string>; match: string}
 }
 

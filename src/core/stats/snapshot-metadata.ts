@@ -1,6 +1,6 @@
 import type {ChainableCommander} from 'ioredis'
 
-import {TOPIC_METADATA_PREFIX, topicMetadataKey} from '../keys.js'
+import {metadataKeyPattern, topicMetadataKey, topicOfMetadataKey} from '../keys.js'
 import {isWrongType} from '../redis/reply-errors.js'
 import type {Reply} from './snapshot-focus.js'
 
@@ -14,10 +14,10 @@ import type {Reply} from './snapshot-focus.js'
 export type MetadataReply = {state: 'hash'; fields: Record<string, string>} | {state: 'none'} | {state: 'not-a-hash'}
 
 /** SCAN's arguments after the cursor for the metadata keys of topics matching a glob (as findPartitionedTopics). */
-export const metadataScanArgs = (match: string, count: number): Array<string | number> => ['MATCH', `${TOPIC_METADATA_PREFIX}${match}`, 'COUNT', count, 'TYPE', 'hash']
+export const metadataScanArgs = (match: string, count: number): Array<string | number> => ['MATCH', metadataKeyPattern(match), 'COUNT', count, 'TYPE', 'hash']
 
 /** The topic a metadata key found by SCAN is of. */
-export const topicOfMetadataKey = (key: string): string => key.slice(TOPIC_METADATA_PREFIX.length)
+export {topicOfMetadataKey}
 
 export function queueMetadata(pipeline: ChainableCommander, topics: readonly string[]): void {
   for (const topic of topics) pipeline.hgetall(topicMetadataKey(topic))

@@ -98,7 +98,7 @@ export class PartitionedTopics {
   absorbScan(keys: readonly string[]): void {
     for (const key of keys) {
       const topic = topicOfMetadataKey(key)
-      if (!this.layouts.has(topic) && !this.refused.has(topic)) this.queued.add(topic)
+      if (topic !== undefined && !this.layouts.has(topic) && !this.refused.has(topic)) this.queued.add(topic)
     }
   }
 

@@ -23,7 +23,7 @@ export interface SnapshotExtras {
   deadLetterStreams?: readonly string[]
   /** One SCAN step to add to the same round trip (topic discovery). */
   scan?: {cursor: string; match: string}
-  /** One SCAN step over partitioned topics' metadata keys (`qctl:topic:<match>`), in the same round trip. */
+  /** One SCAN step over partitioned topics' metadata keys (`qctl:topic:{<match>}`), in the same round trip. */
   metadataScan?: {cursor: string; match: string}
   /** Topics whose metadata hash to read in the same round trip: new ones, and known ones now and then (snapshot-partitions.ts). */
   metadataTopics?: readonly string[]

@@ -1,4 +1,4 @@
-import {TOPIC_METADATA_PREFIX} from '../keys.js'
+import {metadataKeyPattern, topicOfMetadataKey} from '../keys.js'
 import type {RedisClient} from '../redis/client.js'
 import {pipelineByKey} from '../redis/keyed-pipeline.js'
 import {scanKeys} from '../redis/scan.js'
@@ -16,8 +16,8 @@ export interface TopicListRow {
 
 /** The partitioned topics whose names match `match`: their metadata keys, found with SCAN (one cursor per primary). */
 export async function findPartitionedTopics(redis: RedisClient, match = '*'): Promise<TopicLayout[]> {
-  const keys = await scanKeys(redis, ['MATCH', `${TOPIC_METADATA_PREFIX}${match}`, 'COUNT', 1000, 'TYPE', 'hash'])
-  const topics = [...keys].map((key) => key.slice(TOPIC_METADATA_PREFIX.length)).sort()
+  const keys = await scanKeys(redis, ['MATCH', metadataKeyPattern(match), 'COUNT', 1000, 'TYPE', 'hash'])
+  const topics = [...keys].map(topicOfMetadataKey).filter((topic): topic is string => topic !== undefined).sort()
   // A key deleted between the SCAN and the read has no fields left: it resolves to a plain topic, dropped here.
   return (await resolveTopics(redis, topics)).filter((layout) => layout.metadata !== undefined)
 }

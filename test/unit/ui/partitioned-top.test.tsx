@@ -222,7 +222,7 @@ describe('PartitionedTopics (which metadata a refresh reads, which keys are neve
 
   it('reads the metadata of topics its SCAN step finds, and of every known (or named) one every few refreshes', () => {
     const topics = new PartitionedTopics([layout()], ['orders', 'named.t', 'braced{t}'])
-    topics.absorbScan(['qctl:topic:orders', 'qctl:topic:new.t'])
+    topics.absorbScan(['qctl:topic:{orders}', 'qctl:topic:{new.t}'])
     expect(topics.toRead()).toEqual(['new.t'])
     // Not answered yet (a failed refresh): asked again.
     expect(topics.toRead()).toEqual(['new.t'])
@@ -238,9 +238,9 @@ describe('PartitionedTopics (which metadata a refresh reads, which keys are neve
     topics.absorb(new Map([['orders', {state: 'hash' as const, fields: fields([...STREAMS, '{orders:p3:d}'], 2)}]]))
     expect(topics.get('orders')?.streams).toHaveLength(4)
     expect(topics.excludes('{orders:p3:d}')).toBe(true)
-    expect(topics.absorb(new Map([['orders', {state: 'hash' as const, fields: {format: '1'}}]]))).toEqual([expect.stringContaining('the metadata of topic "orders" (qctl:topic:orders)')])
+    expect(topics.absorb(new Map([['orders', {state: 'hash' as const, fields: {format: '1'}}]]))).toEqual([expect.stringContaining('the metadata of topic "orders" (qctl:topic:{orders})')])
     expect(topics.get('orders')?.streams).toHaveLength(4)
-    expect(topics.absorb(new Map([['orders', {state: 'not-a-hash' as const}]]))).toEqual(['the metadata key of topic "orders" (qctl:topic:orders) is not a hash: not read as a partitioned topic'])
+    expect(topics.absorb(new Map([['orders', {state: 'not-a-hash' as const}]]))).toEqual(['the metadata key of topic "orders" (qctl:topic:{orders}) is not a hash: not read as a partitioned topic'])
     topics.absorb(new Map([['orders', {state: 'none' as const}]]))
     expect(topics.has('orders')).toBe(false)
     expect(topics.list()).toEqual([])

@@ -5,7 +5,8 @@ import {consumerDetail, pendingDetail, publishedAtOf, type ConsumerDetail, type 
 import {pendingAgeMs} from './pending-age.js'
 import {resolveTopics} from '../partitions/metadata.js'
 import {pipelineByKey} from '../redis/keyed-pipeline.js'
-import {compareIds, statsOfLayouts} from './partitioned-stats.js'
+import {compareIdText} from '../dlq/stream-id.js'
+import {statsOfLayouts} from './partitioned-stats.js'
 import {topicStats, type GroupStats, type TopicStats} from './topic-stats.js'
 import {infoObject} from './xinfo.js'
 
@@ -130,7 +131,7 @@ export async function inspectTopic(redis: RedisClient, topic: string, onlyGroup?
     const consumers = answered('consumers', group.name).flatMap(({value}) => (value as unknown[]).map(infoObject).map(consumerDetail))
     const pending = answered('pending', group.name)
       .flatMap(({ask, value}) => (value as Array<[string, string, number, number]>).map((row) => ({...pendingDetail(row), partition: ask.part.partition})))
-      .sort((a, b) => compareIds(a.id, b.id))
+      .sort((a, b) => compareIdText(a.id, b.id))
       .slice(0, OLDEST_PENDING_SHOWN)
     return {
       ...group,
@@ -156,7 +157,7 @@ export async function inspectTopic(redis: RedisClient, topic: string, onlyGroup?
         }
       }),
     )
-    .sort((a, b) => compareIds(b.id, a.id))
+    .sort((a, b) => compareIdText(b.id, a.id))
     .slice(0, DEAD_LETTERS_SHOWN)
 
   return {

@@ -1,3 +1,4 @@
+import {compareIdText} from '../dlq/stream-id.js'
 import {deadLetterKey} from '../keys.js'
 import type {TopicLayout} from '../partitions/metadata.js'
 import type {GroupStats, TopicStats} from './topic-stats.js'
@@ -63,7 +64,7 @@ export function mergeGroupFigures<G extends PartitionGroupFigures>(partitions: R
     figures.pending += group.pending
     figures.consumers = Math.max(figures.consumers, group.consumers)
     figures.activeConsumers = figures.activeConsumers === null || group.activeConsumers === null ? null : Math.max(figures.activeConsumers, group.activeConsumers)
-    if (group.oldestPendingId !== null && (figures.oldestPendingId === null || compareIds(group.oldestPendingId, figures.oldestPendingId) < 0)) {
+    if (group.oldestPendingId !== null && (figures.oldestPendingId === null || compareIdText(group.oldestPendingId, figures.oldestPendingId) < 0)) {
       figures.oldestPendingId = group.oldestPendingId
       figures.oldestPendingIdleMs = group.oldestPendingIdleMs
     }
@@ -97,7 +98,7 @@ export function mergePartitioned(layout: TopicLayout, byStream: ReadonlyMap<stri
     for (const group of present) {
       if (group.lagSource === 'unknown') lagSource = 'unknown'
       else if (group.lagSource === 'counted' && lagSource === 'redis') lagSource = 'counted'
-      if (compareIds(group.lastDeliveredId, lastDeliveredId) > 0) lastDeliveredId = group.lastDeliveredId
+      if (compareIdText(group.lastDeliveredId, lastDeliveredId) > 0) lastDeliveredId = group.lastDeliveredId
       replayed += group.replayed
     }
     if (figures.lag === null) lagSource = 'unknown'
@@ -120,7 +121,7 @@ export function mergePartitioned(layout: TopicLayout, byStream: ReadonlyMap<stri
     partitions
       .map(pick)
       .filter((id): id is string => id !== null)
-      .reduce<string | null>((best, id) => (best === null || (compareIds(id, best) > 0) === newest ? id : best), null)
+      .reduce<string | null>((best, id) => (best === null || (compareIdText(id, best) > 0) === newest ? id : best), null)
   return {
     topic: layout.topic,
     stream: layout.topic,
@@ -163,18 +164,6 @@ const emptyPartition = (topic: string, stream: string, partition: number): Topic
   node: null,
 })
 
-/** Order of two stream IDs (`ms-seq`); the empty string sorts first. */
-export function compareIds(a: string, b: string): number {
-  if (a === b) return 0
-  if (a === '') return -1
-  if (b === '') return 1
-  const [aMs = '0', aSeq = '0'] = a.split('-')
-  const [bMs = '0', bSeq = '0'] = b.split('-')
-  const ms = BigInt(aMs) - BigInt(bMs)
-  if (ms !== 0n) return ms < 0n ? -1 : 1
-  const seq = BigInt(aSeq) - BigInt(bSeq)
-  return seq === 0n ? 0 : seq < 0n ? -1 : 1
-}
 
 /**
  * Statistics of a mix of plain and partitioned topics, in the order of `layouts`: `read` gets every

@@ -3,7 +3,7 @@ import type {ChainableCommander} from 'ioredis'
 import {retryDueKey} from '../keys.js'
 import {isNoGroup, isNoSuchKey, isWrongType} from '../redis/reply-errors.js'
 import {consumerDetail, pendingDetail, type ConsumerDetail} from './details.js'
-import {compareIds} from './partitioned-stats.js'
+import {compareIdText} from '../dlq/stream-id.js'
 import {pendingEntryKey, type Focus, type FocusDetail, type FocusPending} from './snapshot.js'
 import {infoObject} from './xinfo.js'
 
@@ -133,7 +133,7 @@ export function mergeFocusParts(focus: FocusRead, parts: readonly FocusPart[]): 
     for (const entry of part.oldestPending) pending.push(entry)
     for (const [id, wait] of part.retryInMs) retryInMs.set(pendingEntryKey({id, partition: part.partition ?? undefined}), wait)
   }
-  pending.sort((a, b) => compareIds(a.id, b.id) || (a.partition ?? 0) - (b.partition ?? 0))
+  pending.sort((a, b) => compareIdText(a.id, b.id) || (a.partition ?? 0) - (b.partition ?? 0))
   return {
     topic,
     group,

@@ -61,8 +61,17 @@ export function makeRecord(index, random) {
  * Returns {path, lines, bytes, generated}.
  */
 export async function ensureNdjson(dataDir, lines, log = () => {}) {
+  return ensureGenerated(dataDir, `orders-v${GENERATOR_VERSION}-${lines}`, lines, 0x9e3779b9, makeRecord, log)
+}
+
+/**
+ * The cached file `<name>.ndjson` in dataDir of `lines` records, `recordOf(index, random)` each
+ * (random: a PRNG seeded with `seed ^ lines`), written on first use to a partial file renamed into
+ * place, so a run cut short never leaves half a file behind. Returns {path, lines, bytes, generated}.
+ */
+export async function ensureGenerated(dataDir, name, lines, seed, recordOf, log = () => {}) {
   await mkdir(dataDir, {recursive: true})
-  const path = join(dataDir, `orders-v${GENERATOR_VERSION}-${lines}.ndjson`)
+  const path = join(dataDir, `${name}.ndjson`)
   try {
     const info = await stat(path)
     return {path, lines, bytes: info.size, generated: false}
@@ -73,11 +82,11 @@ export async function ensureNdjson(dataDir, lines, log = () => {}) {
   const started = Date.now()
   const partial = `${path}.${process.pid}.partial`
   const out = createWriteStream(partial)
-  const random = prng(0x9e3779b9 ^ lines)
+  const random = prng(seed ^ lines)
   try {
     let batch = []
     for (let index = 0; index < lines; index++) {
-      batch.push(makeRecord(index, random))
+      batch.push(recordOf(index, random))
       if (batch.length === 10_000 || index === lines - 1) {
         if (!out.write(`${batch.join('\n')}\n`)) await once(out, 'drain')
         batch = []

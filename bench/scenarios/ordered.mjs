@@ -23,16 +23,13 @@
 //   SIGTERM: one of three gets SIGTERM, until the other two hold all 8, 4/4;
 //   SIGKILL: one of three gets SIGKILL (its leases must expire), until the other two hold all 8, 4/4.
 import {spawn} from 'node:child_process'
-import {createWriteStream} from 'node:fs'
-import {mkdir, rename, stat} from 'node:fs/promises'
-import {once} from 'node:events'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {lastJsonLine} from '../lib/backlog.mjs'
 import {runNode, runningChildren} from '../lib/child.mjs'
 import {startCpuMeter} from '../lib/cpu-meter.mjs'
-import {makeRecord, prng} from '../lib/ndjson-data.mjs'
+import {ensureGenerated, makeRecord} from '../lib/ndjson-data.mjs'
 import {deleteMatching} from '../lib/redis-keys.mjs'
 import {interleavedRounds, summarizeRounds} from '../lib/rounds.mjs'
 import {summary} from '../lib/stats.mjs'
@@ -52,31 +49,11 @@ const fmt = (n) => Math.round(n).toLocaleString('en-US')
 
 /** NDJSON of `lines` order records, each with an `account` of KEYS values (seeded), cached in dataDir. */
 async function keyedNdjson(dataDir, lines, log) {
-  await mkdir(dataDir, {recursive: true})
-  const path = join(dataDir, `ordered-keys${KEYS}-v1-${lines}.ndjson`)
-  try {
-    await stat(path)
-    return path
-  } catch {
-    // not cached yet
-  }
-  log(`ordered: generating ${fmt(lines)} keyed records -> ${path}`)
-  const partial = `${path}.${process.pid}.partial`
-  const out = createWriteStream(partial)
-  const random = prng(0x0bde ^ lines)
-  let batch = []
-  for (let index = 0; index < lines; index++) {
+  const keyed = (index, random) => {
     const account = `acct-${String(Math.floor(random() * KEYS)).padStart(4, '0')}`
-    batch.push(`{"account":"${account}",${makeRecord(index, random).slice(1)}`)
-    if (batch.length === 10_000 || index === lines - 1) {
-      if (!out.write(`${batch.join('\n')}\n`)) await once(out, 'drain')
-      batch = []
-    }
+    return `{"account":"${account}",${makeRecord(index, random).slice(1)}`
   }
-  out.end()
-  await once(out, 'finish')
-  await rename(partial, path)
-  return path
+  return (await ensureGenerated(dataDir, `ordered-keys${KEYS}-v1-${lines}`, lines, 0x0bde, keyed, (line) => log(`ordered: ${line}`))).path
 }
 
 /** What `lanes` lanes awaiting a `ms` timer reach with nothing else to do: the 1 ms case's real ceiling. */

@@ -170,6 +170,31 @@ describe('qctl work --ordered on a partitioned topic: partition leases', () => {
     expect(await ctx.redis.zcard(`{${description.topic}}:members:g`)).toBe(0)
   })
 
+  it('hold-key: a partition taken over holds the keys Redis holds now, not those held when the taker started', async () => {
+    await ledger.flushall()
+    const description = await createTopic(1)
+    const [partition] = description.partitions
+    const {topic} = description
+    const a = start(topic, 'a', '--on-dead-letter', 'hold-key')
+    await waitFor(async () => (await holdings(description)).get('a') === 1, 10_000, 'a to hold the partition')
+    // b starts with nothing held, and gets no share (one partition: a sorts first).
+    const b = start(topic, 'b', '--on-dead-letter', 'hold-key')
+    await waitFor(async () => (await ctx.redis.zcard(`{${topic}}:members:g`)) === 2, 10_000, 'b to join the members')
+    await publish(topic, [{key: 'x', n: 1, fail: 'permanent'}])
+    await waitFor(async () => (await ctx.redis.hexists(`${partition!.stream}:held:g`, 'x')) === 1, 10_000, 'a to hold key x')
+    a.child.kill('SIGTERM')
+    expect((await a.done).code).toBe(0)
+    await waitFor(async () => (await holdings(description)).get('b') === 1, 10_000, 'b to take the partition')
+    await publish(topic, [{key: 'x', n: 2}, {key: 'y', n: 1}])
+    await waitFor(async () => (await ledgerOf('y')).length === 1, 10_000, 'b to handle y')
+    await waitFor(async () => (await ctx.redis.xlen(`${partition!.stream}:dlq`)) === 2, 10_000, "x's second message to follow it into the dead-letter stream")
+    b.child.kill('SIGTERM')
+    expect((await b.done).code).toBe(0)
+    expect(await ledgerOf('x')).toEqual([])
+    const dead = await ctx.redis.xrange(`${partition!.stream}:dlq`, '-', '+')
+    expect(dead.map(([, pairs]) => pairs[pairs.indexOf('dlq.error-name') + 1])).toEqual(['PermanentError', 'KeyHeld'])
+  })
+
   it('a worker frozen past its lease loses it: the next holder takes over, and the frozen one starts nothing more there', async () => {
     await ledger.flushall()
     const description = await createTopic(2)

@@ -325,6 +325,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
         const [first] = lanes
         if (dispatcher === undefined || first === undefined) return
         first.gate.accepting = true
+        // The keys held now (--on-dead-letter hold-key), as Redis has them: the former holder may have
+        // held keys (or a replay released them) since this worker last held the partition, or since it started.
+        await this.refreshHeldKeys(first)
         // Every entry still pending in the partition (a worker that died, froze or gave it up left
         // them), in ID order, before any new one: a key's older entries always run first.
         for (const lane of lanes) await this.takePartitionPending(session, dispatcher, lane)
@@ -346,6 +349,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.dispatcher?.dropLanes(lanes, new Error(`lost the lease of partition ${partition}`))
       },
     }
+  }
+
+  /** Replace a partition's held keys (shared by its stream's lane and its replay lane) with Redis's. */
+  private async refreshHeldKeys(lane: Lane): Promise<void> {
+    const keys = await lane.ops.heldKeys()
+    lane.held.clear()
+    for (const key of keys.keys()) lane.held.add(key)
   }
 
   /**

@@ -2,7 +2,7 @@ import type {ChalkInstance} from 'chalk'
 
 import type {Worker, WorkerSummary} from '../core/worker/worker.js'
 import {shown} from '../format/terminal-text.js'
-import {formatDeadLetter, formatHandlerLog, formatLost, formatRetry, formatStart, formatStatus, formatStopping, formatWorkSummary} from '../format/work.js'
+import {formatDeadLetter, formatHandlerLog, formatLost, formatPartitionsAdded, formatRetry, formatStart, formatStatus, formatStopping, formatWorkSummary} from '../format/work.js'
 import type {Spinner} from '../output/spinner.js'
 
 /** json: JSON lines; terminal: a live status line; plain: log lines; quiet: nothing (the caller prints a result). */
@@ -40,6 +40,7 @@ export class WorkReporter {
     worker.on('log', (event) => this.event('log', event, () => formatHandlerLog(event)))
     worker.on('warning', (event) => this.warn(event.message))
     worker.on('stopping', (event) => this.notice('stopping', event, formatStopping(event)))
+    worker.on('partitionsAdded', (event) => this.notice('partitionsAdded', event, formatPartitionsAdded(event)))
     const interval = mode === 'terminal' ? STATUS_INTERVAL_MS : mode === 'json' ? JSON_STATS_INTERVAL_MS : PLAIN_STATS_INTERVAL_MS
     this.timer = setInterval(() => this.tick(), interval)
   }

@@ -4,7 +4,8 @@ import type {AlterResult} from '../core/topics/alter.js'
 import type {DeleteResult} from '../core/topics/delete.js'
 import type {TopicDescription} from '../core/topics/describe.js'
 import type {TopicListRow} from '../core/topics/list.js'
-import {formatCount, plural} from './numbers.js'
+import {GROWTH_POLL_MS} from '../core/partitions/metadata.js'
+import {formatCount, formatDuration, plural} from './numbers.js'
 import {renderTable, type TableColumn, type TableOptions} from './table.js'
 import {shown} from './terminal-text.js'
 
@@ -62,9 +63,15 @@ export function formatKeysMoved(result: Pick<AlterResult, 'from' | 'to' | 'sampl
 }
 
 export function formatAlterSummary(result: AlterResult, style: ChalkInstance, options: TableOptions = {}): string[] {
-  if (result.dryRun) return [`dry run: ${formatKeysMoved(result)}`, `would add: ${result.partitions.slice(result.from).map((partition) => partition.stream).join(', ') || 'nothing'}`]
+  const groups = result.groups.map(shown).join(', ')
+  if (result.dryRun) {
+    const made = groups === '' ? [] : [`would make ${result.groups.length === 1 ? 'group' : 'groups'} ${groups} on them, reading from their start`]
+    return [`dry run: ${formatKeysMoved(result)}`, `would add: ${result.partitions.slice(result.from).map((partition) => partition.stream).join(', ') || 'nothing'}`, ...made]
+  }
   if (!result.changed) return [result.to === result.from ? formatKeysMoved(result) : 'cancelled: nothing changed']
-  return [`added ${plural(result.to - result.from, 'partition')} to ${shown(result.topic)}`, ...formatTopicDescription(result, style, options)]
+  const made = groups === '' ? '' : ` (${result.groups.length === 1 ? 'group' : 'groups'} ${groups} made on them, reading from their start)`
+  const pickUp = `running workers read them within ${formatDuration(GROWTH_POLL_MS)}; restart long-running publishers`
+  return [`added ${plural(result.to - result.from, 'partition')} to ${shown(result.topic)}${made}: ${pickUp}`, ...formatTopicDescription(result, style, options)]
 }
 
 export function formatDeleteSummary(result: DeleteResult): string[] {

@@ -49,6 +49,12 @@ export function formatWorkSummary(summary: WorkerSummary, style: ChalkInstance):
   return `Stopped (${summary.stopReason}) after ${formatDuration(summary.durationMs)}: ${parts.join(', ')}; ${formatCount(summary.rate)} msg/s`
 }
 
+/** The line printed when `qctl topic alter` added partitions to the topic a worker runs on. */
+export const formatPartitionsAdded = (event: Event<'partitionsAdded'>): string => {
+  const added = event.to - event.from === 1 ? `partition ${event.from}` : `partitions ${event.from}-${event.to - 1}`
+  return `${shown(event.topic)} grew from ${event.from} to ${event.to} partitions: reading ${added} too, from their start`
+}
+
 /** The line printed on the first SIGINT/SIGTERM. */
 export const formatStopping = (event: Event<'stopping'>): string =>
   `stopping: waiting up to ${formatDuration(event.timeoutMs)} for ${plural(event.running, 'running handler')}${event.queued > 0 ? ` and ${formatCount(event.queued)} read ahead` : ''}; Ctrl-C again to stop now`

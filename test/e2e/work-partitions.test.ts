@@ -1,5 +1,5 @@
 import {appendFileSync} from 'node:fs'
-import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -9,6 +9,7 @@ import {partitionOfKey} from '../../src/core/partitions/partition-hash.js'
 import type {TopicDescription} from '../../src/core/topics/describe.js'
 import {jsonOf, runCli, startCli, waitFor} from '../helpers/cli.js'
 import {jsonEvents, type WorkEvent} from '../helpers/json-lines.js'
+import {createPartitionedTopic, handledLines, publishKeyed as publishKeyedTo, recordingHandler as writeRecordingHandler} from '../helpers/partitioned.js'
 import {useTestRedis} from '../helpers/test-redis.js'
 
 /** `qctl work` on partitioned topics: every partition read, each with its own dead letters and replays. */
@@ -27,36 +28,9 @@ afterAll(async () => {
 
 const qctl = async (...args: string[]) => runCli([...args, '-u', ctx.server.url])
 
-async function createTopic(partitions: number): Promise<TopicDescription> {
-  const topic = `work-partitions-${++counter}`
-  const created = await qctl('topic', 'create', topic, '--partitions', String(partitions), '--json')
-  expect(created.code).toBe(0)
-  return jsonOf<TopicDescription>(created)
-}
-
-async function publishKeyed(topic: string, messages: number, keys: number): Promise<void> {
-  const file = join(dir, `${topic}-${++counter}.ndjson`)
-  await writeFile(file, `${Array.from({length: messages}, (_, n) => JSON.stringify({k: `key-${n % keys}`, n})).join('\n')}\n`)
-  const published = await qctl('publish', topic, file, '--key-field', 'k')
-  expect(published.code).toBe(0)
-}
-
-/** A handler that appends `partition key n` of every message it handles to `log`. */
-async function recordingHandler(log: string, extra = ''): Promise<string> {
-  const file = join(dir, `handler-${++counter}.mjs`)
-  await writeFile(
-    file,
-    `import {appendFileSync} from 'node:fs'
-export default async (message) => {
-  ${extra}
-  appendFileSync(${JSON.stringify(log)}, message.partition + ' ' + message.key + ' ' + message.data.n + '\\n')
-}
-`,
-  )
-  return file
-}
-
-const handledLines = async (log: string): Promise<string[][]> => (await readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((line) => line.split(' '))
+const createTopic = async (partitions: number): Promise<TopicDescription> => createPartitionedTopic(ctx.server.url, 'work-partitions', partitions)
+const publishKeyed = async (topic: string, messages: number, keys: number): Promise<void> => publishKeyedTo(ctx.server.url, dir, topic, messages, keys)
+const recordingHandler = async (log: string, extra = ''): Promise<string> => writeRecordingHandler(dir, log, extra)
 
 describe('qctl work on a partitioned topic', () => {
   it('drains every partition with two workers: each message once at least, with its partition', async () => {

@@ -11,7 +11,7 @@ import {tableTarget} from '../../output/table-target.js'
 
 export default class TopicAlter extends BaseCommand<typeof TopicAlter> {
   static override summary = 'Add partitions to a partitioned topic (never remove them).'
-  static override description = `Growing a topic moves keys: a key goes to murmur2(key) mod M from then on, so the new messages of a moved key may go to another partition than its older ones, and their order across the two is not kept until the older ones are handled. The command says how many of the keys sampled from the newest messages move, and asks before changing anything (--yes without a terminal). Workers read the partitions when they start: restart the topic's running workers after growing it, or the new partitions are read by none of them. Exits 2 for fewer partitions than the topic has, 6 for a topic that does not exist, 9 if the topic changed meanwhile.`
+  static override description = `Growing a topic moves keys: a key goes to murmur2(key) mod M from then on, so the new messages of a moved key may go to another partition than its older ones, and their order across the two is not kept until the older ones are handled. The command says how many of the keys sampled from the newest messages move, and asks before changing anything (--yes without a terminal). Every consumer group of the topic is made on the new partitions at their start, and running workers read them within 5 s (restart long-running publishers: they route by the count they read at start). Exits 2 for fewer partitions than the topic has, 6 for a topic that does not exist, 9 if the topic changed meanwhile.`
   static override examples = ['<%= config.bin %> topic alter order.processed --partitions 16 --dry-run', '<%= config.bin %> topic alter order.processed -p 16 --yes']
 
   static override args = {topic: topicNameArg}
@@ -29,11 +29,11 @@ export default class TopicAlter extends BaseCommand<typeof TopicAlter> {
       const description = await describeLayout(redis, await resolveTopic(redis, args.topic))
       // A dry run lists the partitions it would add after the existing ones.
       const would = flags['dry-run'] ? plan.added.map((stream, at) => ({...emptyPartition, partition: plan.from + at, stream, slot: keySlot(stream)})) : []
-      result = {...description, partitions: [...description.partitions, ...would], ...summary, dryRun: flags['dry-run'], changed: false}
+      result = {...description, partitions: [...description.partitions, ...would], ...summary, dryRun: flags['dry-run'], changed: false, groups: flags['dry-run'] ? plan.groups : []}
     } else if (await confirmed(consent, `${formatKeysMoved(summary)}. Add ${plan.added.length} partitions?`)) {
       result = await applyAlter(redis, plan)
     } else {
-      result = {...(await describeLayout(redis, await resolveTopic(redis, args.topic))), ...summary, dryRun: false, changed: false}
+      result = {...(await describeLayout(redis, await resolveTopic(redis, args.topic))), ...summary, dryRun: false, changed: false, groups: []}
     }
     if (!this.jsonEnabled()) for (const line of formatAlterSummary(result, this.style, tableTarget(process.stdout))) this.log(line)
     return result

@@ -23,6 +23,12 @@ import {isWrongType} from '../redis/reply-errors.js'
 import {MAX_PARTITIONS} from './placement.js'
 
 export const METADATA_FORMAT = 1
+/**
+ * How often a running worker of a partitioned topic looks for partitions `qctl topic alter` added
+ * (one HGETALL of the metadata): with a blocking read's wait (--block), the bound on how long the
+ * first messages of a new partition wait for running workers.
+ */
+export const GROWTH_POLL_MS = 5000
 export const PARTITIONER = 'murmur2'
 
 export interface TopicMetadata {

@@ -144,7 +144,7 @@ export function mergePartitioned(layout: TopicLayout, byStream: ReadonlyMap<stri
 export function missingGroupWarning(layout: TopicLayout, group: string, partitions: ReadonlyArray<{partition: number | null; length: number}>): string {
   const entries = partitions.reduce((sum, partition) => sum + partition.length, 0)
   const which = partitions.map((partition) => partition.partition).join(', ')
-  return `group "${group}" does not exist on ${partitions.length} of the ${layout.streams.length} partitions of "${layout.topic}" (${which}): their ${entries} entries are read by no worker of that group, and count as its lag (a worker of the group creates it there when it starts: restart the group's workers after qctl topic alter)`
+  return `group "${group}" does not exist on ${partitions.length} of the ${layout.streams.length} partitions of "${layout.topic}" (${which}): their ${entries} entries are read by no worker of that group, and count as its lag (a worker of the group makes it on every partition when it starts, and on new ones within 5 s; qctl topic alter makes the groups it finds on the partitions it adds)`
 }
 
 /** A partition whose stream does not exist yet (nothing published to it, no group created). */

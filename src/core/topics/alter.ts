@@ -25,10 +25,39 @@ export interface AlterPlan {
   /** Distinct keys found among the newest entries of the partitions, and how many of them hash to another partition at the new count. */
   sampledKeys: number
   movedKeys: number
+  /** The consumer groups of the topic, to be made on the added partitions at their start. */
+  groups: string[]
   metadata: TopicMetadata
 }
 
-export type AlterResult = TopicDescription & {from: number; to: number; sampledKeys: number; movedKeys: number; dryRun: boolean; changed: boolean}
+/** `groups`: the consumer groups made on the added partitions (every group of the old ones), read from their start. */
+export type AlterResult = TopicDescription & {from: number; to: number; sampledKeys: number; movedKeys: number; dryRun: boolean; changed: boolean; groups: string[]}
+
+/** The consumer groups of any of `streams` (XINFO GROUPS of each; a stream not made yet has none). */
+async function groupsOf(redis: RedisClient, streams: readonly string[]): Promise<string[]> {
+  const replies = await pipelineByKey(redis, streams, (stream) => stream, (pipeline, stream) => pipeline.call('XINFO', 'GROUPS', stream))
+  const names = new Set<string>()
+  for (const [error, groups] of replies) {
+    if (error !== null) continue
+    for (const group of groups as unknown[][]) {
+      const at = group.indexOf('name')
+      if (at !== -1) names.add(String(group[at + 1]))
+    }
+  }
+  return [...names].sort()
+}
+
+/**
+ * Make every group of the topic on the added partitions, at their start: lag counts their entries
+ * at once, and a worker that notices the new partitions later (or starts later with --from latest)
+ * still reads what was published there meanwhile. A group already there (a worker made it) is kept.
+ */
+async function createGroupsOn(redis: RedisClient, added: readonly string[], groups: readonly string[]): Promise<void> {
+  const pairs = added.flatMap((stream) => groups.map((group) => ({stream, group})))
+  const replies = await pipelineByKey(redis, pairs, ({stream}) => stream, (pipeline, {stream, group}) => pipeline.xgroup('CREATE', stream, group, '0', 'MKSTREAM'))
+  const failed = replies.find(([error]) => error !== null && !error.message.startsWith('BUSYGROUP'))
+  if (failed?.[0]) throw failed[0]
+}
 
 /** Distinct message keys among the newest entries of each stream (up to ALTER_SAMPLE in all). */
 async function sampleKeys(redis: RedisClient, streams: readonly string[]): Promise<Set<string>> {
@@ -69,13 +98,14 @@ export async function planAlter(redis: RedisClient, topic: string, to: number): 
   const keys = to === metadata.partitions ? new Set<string>() : await sampleKeys(redis, metadata.streams)
   let movedKeys = 0
   for (const key of keys) if (partitionOfKey(key, metadata.partitions) !== partitionOfKey(key, to)) movedKeys++
-  return {topic, from: metadata.partitions, to, added, sampledKeys: keys.size, movedKeys, metadata}
+  const groups = added.length === 0 ? [] : await groupsOf(redis, metadata.streams)
+  return {topic, from: metadata.partitions, to, added, sampledKeys: keys.size, movedKeys, groups, metadata}
 }
 
 /** Apply a plan, only if the topic is still at the version planned from (topic-alter-1.lua); exit 9 if it changed meanwhile. */
 export async function applyAlter(redis: RedisClient, plan: AlterPlan): Promise<AlterResult> {
   const summary = {from: plan.from, to: plan.to, sampledKeys: plan.sampledKeys, movedKeys: plan.movedKeys, dryRun: false}
-  if (plan.added.length === 0) return {...(await describeLayout(redis, await resolveTopic(redis, plan.topic))), ...summary, changed: false}
+  if (plan.added.length === 0) return {...(await describeLayout(redis, await resolveTopic(redis, plan.topic))), ...summary, changed: false, groups: []}
   const leftovers = await existingKeys(redis, plan.added)
   if (leftovers.length > 0) {
     throw usageError(`the streams of the new partitions already exist (${leftovers.join(', ')}): written by another program, or left by a deleted topic`, {suggestion: 'delete those keys, then alter the topic again'})
@@ -88,5 +118,9 @@ export async function applyAlter(redis: RedisClient, plan: AlterPlan): Promise<A
       suggestion: `look again with qctl topic describe ${plan.topic}, then alter it again`,
     })
   }
-  return {...(await describeLayout(redis, await resolveTopic(redis, plan.topic))), ...summary, changed: true}
+  // Read again after the metadata (a group made since the plan is made too); made after it, since a
+  // group made first on a partition the alter then did not add would be a leftover.
+  const groups = await groupsOf(redis, plan.metadata.streams)
+  await createGroupsOn(redis, plan.added, groups)
+  return {...(await describeLayout(redis, await resolveTopic(redis, plan.topic))), ...summary, changed: true, groups}
 }

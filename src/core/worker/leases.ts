@@ -67,7 +67,7 @@ export class Leases {
   constructor(
     private readonly redis: RedisClient,
     private readonly topic: string,
-    private readonly streams: readonly string[],
+    private streams: readonly string[],
     private readonly group: string,
     private readonly consumer: string,
     private readonly ttlMs: number,
@@ -75,6 +75,15 @@ export class Leases {
     private readonly warn: (message: string) => void,
   ) {
     this.intervalMs = Math.max(100, Math.floor(ttlMs / 3))
+  }
+
+  /**
+   * The topic grew (`qctl topic alter`): `streams` are all its partitions' now. Its shares count
+   * them from the next round; a worker that has not seen the growth yet shares fewer, and the
+   * leases settle who holds what meanwhile (a partition is taken only when its lease is free).
+   */
+  grow(streams: readonly string[]): void {
+    if (streams.length > this.streams.length) this.streams = [...streams]
   }
 
   /** Whether this worker holds the partition's lease and may start its entries (its own clock). */

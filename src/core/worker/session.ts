@@ -65,7 +65,8 @@ export const OPEN_GATE: LaneGate = {accepting: true, reading: true, mayStart: ()
  */
 export interface ReadGroup {
   readonly reader: RedisClient
-  readonly lanes: readonly Lane[]
+  /** Grows on one server when `qctl topic alter` adds partitions (Worker.addPartitions). */
+  readonly lanes: Lane[]
   /** Entries each lane brought in its last read (the share of the next read follows them: read-shares.ts). */
   readonly lastRows: Map<Lane, number>
   /** Where readShares starts handing out single entries when there is less room than streams: turns with every read. */
@@ -87,12 +88,17 @@ export const unsentOf = (lanes: readonly Lane[]): number => lanes.reduce((sum, l
 export interface Session {
   readonly options: ResolvedWorkerOptions
   readonly commands: RedisClient
-  /** Every lane: per partition (one for a plain topic), the stream's lane first, then its replay stream's. */
-  readonly lanes: readonly Lane[]
+  /**
+   * Every lane: per partition (one for a plain topic), the stream's lane first, then its replay
+   * stream's. Grows (with `readGroups` and `partitions`) when `qctl topic alter` adds partitions.
+   */
+  readonly lanes: Lane[]
   /** How the lanes are read (see ReadGroup). */
-  readonly readGroups: readonly ReadGroup[]
+  readonly readGroups: ReadGroup[]
   /** The topic's partition count (1 for a plain stream). */
-  readonly partitions: number
+  partitions: number
+  /** Whether the topic is partitioned (it has metadata), even with one partition. */
+  readonly partitioned: boolean
   readonly health: ConnectionHealth
   readonly tally: Tally
   readonly events: EventEmitter<WorkerEvents>

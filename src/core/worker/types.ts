@@ -65,6 +65,8 @@ export interface WorkerEvents {
   retry: [{id: string; attempt: number; delayMs: number; error: Failure}]
   /** `id`: the entry handled (in a replay stream, its ID there); `originId`: its topic entry ID, the dead letter's dlq.id (equal to `id` for an entry of the topic). */
   deadLettered: [{id: string; originId: string; dlqId: string; attempts: number; error: Failure}]
+  /** `qctl topic alter` added partitions while the worker ran: it reads `from` .. `to - 1` from now on, from their start. */
+  partitionsAdded: [{topic: string; from: number; to: number}]
   lost: [{ids: string[]}]
   log: [{id: string; message: string}]
   warning: [{message: string}]

@@ -22,7 +22,8 @@ import {ReadAhead} from './read-ahead.js'
 import {flushLanes, OPEN_GATE, reportLost, unsentOf, type Lane, type LaneGate, type ReadGroup, type Session, type Tally} from './session.js'
 import {readShares} from './read-shares.js'
 import {Leases, type LeaseHooks} from './leases.js'
-import {resolveTopic} from '../partitions/metadata.js'
+import {GROWTH_POLL_MS, resolveTopic} from '../partitions/metadata.js'
+import {deadLetterKey} from '../keys.js'
 import {compareIdText} from '../dlq/stream-id.js'
 import type {ConnectionFactory, StopReason, WorkerEvents, WorkerSummary} from './types.js'
 
@@ -73,6 +74,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly partitionsChanged = new Broadcast()
   /** --ordered on a partitioned topic: the partition leases (leases.ts); undefined otherwise. */
   private leases: Leases | undefined
+  /** Redis's clock minus this host's (ms), measured at start: times written into Redis are Redis's. */
+  private offsetMs = 0
+  /** The partitions' streams the liveness beat touches (grows with the topic). */
+  private readonly livenessStreams: string[] = []
 
   constructor(
     options: WorkerOptions,
@@ -122,15 +127,17 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const {topic, group, consumer} = this.options
 
     // The liveness beat stops with the reads (stopSignal): after that the consumer may be removed, and a beat would bring it back.
-    const streams = session.lanes.filter((lane) => lane.ops.lane === 'topic').map((lane) => lane.ops.stream)
-    const liveness = livenessLoop(session.commands, {streams, group, consumer}, session.stopSignal, (message) => session.warn(message))
+    this.livenessStreams.push(...session.lanes.filter((lane) => lane.ops.lane === 'topic').map((lane) => lane.ops.stream))
+    const liveness = livenessLoop(session.commands, {streams: this.livenessStreams, group, consumer}, session.stopSignal, (message) => session.warn(message))
     const {leases} = this
+    const guard = async (loop: Promise<void>): Promise<void> => loop.catch((error: unknown) => this.fail(error))
     const background = [this.heartbeatLoop(session, dispatcher), session.health.run(this.endController.signal), liveness]
     // Leases are renewed until the very end (through the shutdown's wait for running handlers).
     if (leases !== undefined) background.push(leases.run(this.endController.signal))
-    const guard = async (loop: Promise<void>): Promise<void> => loop.catch((error: unknown) => this.fail(error))
+    // Partitions added while it runs (qctl topic alter): on a cluster each gets a read loop of its own.
+    if (session.partitioned) background.push(this.growthLoop(session, (readGroup) => void guard(this.readLoop(session, dispatcher, readGroup))))
     // Started only when called: the read loops must not begin before the worker's own entries are back.
-    const reads = (): Array<Promise<void>> => session.readGroups.map(async (group) => this.readLoop(session, dispatcher, group))
+    const reads = (): Array<Promise<void>> => session.readGroups.map(async (readGroup) => this.readLoop(session, dispatcher, readGroup))
     const loops = (async () => {
       if (leases !== undefined) {
         // Leased partitions: their holder takes every pending entry when it takes the lease, in ID
@@ -189,103 +196,181 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (partitioned && this.options.deadLetterTopic !== undefined) {
       throw usageError(`--dlq cannot be used with the partitioned topic "${topic}": each partition dead-letters into its own stream ({TOPIC:pN:…}:dlq), in its own slot`)
     }
-    const warn = (message: string): void => void this.emit('warning', {message})
-    const streams = layout.streams.map((stream) => {
-      const ops = new GroupOps(commands, stream, group, consumer, this.options.deadLetterTopic)
-      // The group's replay stream (qctl dlq replay re-delivers what this group failed there, and only there).
-      const replayOps = new GroupOps(commands, stream, group, consumer, this.options.deadLetterTopic, 'replay')
-      replayOps.onWarning = warn
-      return {ops, replayOps}
-    })
-    const [first] = streams
-    if (first === undefined) throw new Error(`topic ${topic} has no streams`)
     // On a cluster, before anything is written: every atomic step must find its keys in one slot.
-    if (isCluster(commands) && !partitioned) refuseSplitSlots(topic, first.ops.dlqKey)
-    // The partitions' groups are made together: one round trip, not one per partition.
-    const created = await startUp(Promise.all(streams.map(async ({ops}) => ops.ensureGroup(this.options.from))))
-    const groupCreated = created.some(Boolean)
-    // Creating the replay stream is a write: a Redis out of memory refuses it, and the worker still
-    // drains the topic's backlog (acknowledging frees nothing, but needs no memory either).
-    const replaysRefused = await startUp(
-      Promise.all(
-        streams.map(async ({replayOps}) =>
-          replayOps.ensureGroup('start').then(
-            () => undefined,
-            (error: unknown) => {
-              if (refusalOf(error) === 'OOM') return 'out of memory' as const
-              // A worker user from an ACL file older than replay streams: it still works its topic.
-              if (isPermissionDenied(error)) return 'refused by the ACL' as const
-              throw error
-            },
-          ),
-        ),
-      ),
-    )
-    const offsetMs = await startUp(this.clockOffset(first.ops))
-    // One reader for all partitions on one server (one XREADGROUP reads them all); on a cluster, one
-    // per partition (a read cannot span slots, and a blocking read holds its connection).
-    const readerCount = isCluster(commands) && partitioned ? streams.length : 1
-    const readers = await startUp(Promise.all(Array.from({length: readerCount}, async () => this.watchConnection(await this.connect('reader'), 'reader'))))
-    // --ordered: the keys held per stream (--on-dead-letter hold-key), as Redis keeps them.
-    const held = await startUp(Promise.all(streams.map(async ({ops}) => new Set(this.options.ordered ? (await ops.heldKeys()).keys() : []))))
-    // --ordered on a partitioned topic: a partition is read only while this worker holds its lease.
-    const leased = this.options.ordered && partitioned
-    const gates = streams.map((_stream, index): LaneGate => (leased ? this.leaseGate(index) : OPEN_GATE))
-    const lane = (laneOps: GroupOps, partition: number | null, reader: RedisClient, heldKeys: Set<string>): Lane => ({
-      ops: laneOps,
-      acks:
-        leased && partition !== null
-          ? fencedLaneAcks(laneOps, () => this.leases?.value(partition), (result) => this.onAckResult(result), (count) => this.fenced(partition, count), ACK_BATCH)
-          : laneAcks(laneOps, (result) => this.onAckResult(result), this.options.visibilityTimeoutMs, ACK_BATCH),
-      parks: new ParkBatcher(async (requests) => laneOps.park(requests), ACK_BATCH),
-      outcomes: new Outcomes(laneOps, this.options, () => Date.now() + offsetMs),
-      partition,
-      reader,
-      held: heldKeys,
-      gate: gates[partition ?? 0] as LaneGate,
-    })
-    const lanesByPartition = streams.map(({ops, replayOps}, index) => {
-      const reader = readers[index % readers.length] as RedisClient
-      const partition = partitioned ? index : null
-      const heldKeys = held[index] as Set<string>
-      return replaysRefused[index] === undefined ? [lane(ops, partition, reader, heldKeys), lane(replayOps, partition, reader, heldKeys)] : [lane(ops, partition, reader, heldKeys)]
-    })
-    const lanes = lanesByPartition.flat()
-    const readGroups = readers.length === 1 ? [readGroupOf(readers[0] as RedisClient, lanes)] : lanesByPartition.map((partitionLanes, index) => readGroupOf(readers[index] as RedisClient, partitionLanes))
+    if (isCluster(commands) && !partitioned) refuseSplitSlots(topic, this.options.deadLetterTopic ?? deadLetterKey(topic))
+    const opened = await startUp(this.openPartitions(commands, layout.streams, 0, this.options.from, partitioned, undefined))
+    const [first] = opened.partitions
+    if (first === undefined) throw new Error(`topic ${topic} has no streams`)
+    this.offsetMs = await startUp(this.clockOffset(first.ops))
+    const lanes = opened.partitions.flatMap((partition) => partition.lanes)
+    const readGroups = readsPerPartition(commands, partitioned) ? opened.partitions.map((partition) => readGroupOf(partition.reader, partition.lanes)) : [readGroupOf(first.reader, lanes)]
+    const warn = (message: string): void => void this.emit('warning', {message})
     const session: Session = {
       options: this.options,
       commands,
       lanes,
       readGroups,
-      partitions: streams.length,
+      partitions: layout.streams.length,
+      partitioned,
       health: new ConnectionHealth(commands, warn, undefined, first.ops.stream),
       tally: this.tally,
       events: this,
       stopSignal: this.stopController.signal,
-      now: () => Date.now() + offsetMs,
+      now: () => Date.now() + this.offsetMs,
       warn,
       reportLost: (ids) => reportLost(this.tally, this, ids),
       fail: (error) => this.fail(error),
     }
-    if (leased) {
+    if (this.options.ordered && partitioned) {
       this.leases = new Leases(commands, topic, layout.streams, group, consumer, this.options.leaseTimeoutMs, this.leaseHooks(session), warn)
     }
     this.emit('started', {
       topic,
       group,
       consumer,
-      groupCreated,
-      partitions: streams.length,
+      groupCreated: opened.groupCreated,
+      partitions: layout.streams.length,
       deadLetterKey: partitioned ? null : first.ops.dlqKey,
-      replayKey: partitioned ? null : first.replayOps.stream,
+      replayKey: partitioned ? null : first.replayStream,
     })
-    const refused = replaysRefused.find((reason) => reason !== undefined)
-    if (refused !== undefined) {
-      const fix = refused === 'out of memory' ? 'entries replayed later wait there for the next worker start' : 'grant the worker role the replay keys (README, Least-privilege ACL roles), or replay with --to-topic'
-      const which = partitioned ? `replay streams of ${replaysRefused.filter((reason) => reason !== undefined).length} of the ${streams.length} partitions` : `replay stream ${first.replayOps.stream}`
-      warn(`the group's ${which} could not be read (${refused}), so this worker reads the topic only there: ${fix}`)
-    }
+    this.warnReplaysRefused(opened, partitioned ? layout.streams.length : undefined)
     return session
+  }
+
+  /**
+   * The lanes of the topic's partitions `first`, `first + 1`, … (`streams`: their streams): every
+   * partition at start, and later those `qctl topic alter` added (partitions.ts growth). Each
+   * partition's group is made (`from`) with its replay stream's, its held keys are read (`--ordered`),
+   * and on a cluster it gets a reader of its own; else they share `reader` (a new one if undefined).
+   */
+  private async openPartitions(
+    commands: RedisClient,
+    streams: readonly string[],
+    first: number,
+    from: 'start' | 'latest',
+    partitioned: boolean,
+    reader: RedisClient | undefined,
+  ): Promise<OpenedPartitions> {
+    const {group, consumer, deadLetterTopic, ordered} = this.options
+    const warn = (message: string): void => void this.emit('warning', {message})
+    const ops = streams.map((stream) => {
+      const topicOps = new GroupOps(commands, stream, group, consumer, deadLetterTopic)
+      // The group's replay stream (qctl dlq replay re-delivers what this group failed there, and only there).
+      const replayOps = new GroupOps(commands, stream, group, consumer, deadLetterTopic, 'replay')
+      replayOps.onWarning = warn
+      return {topicOps, replayOps}
+    })
+    // The partitions' groups are made together: one round trip, not one per partition.
+    const created = await Promise.all(ops.map(async ({topicOps}) => topicOps.ensureGroup(from)))
+    // Creating the replay stream is a write: a Redis out of memory refuses it, and the worker still
+    // drains the topic's backlog (acknowledging frees nothing, but needs no memory either).
+    const replaysRefused = await Promise.all(
+      ops.map(async ({replayOps}) =>
+        replayOps.ensureGroup('start').then(
+          () => undefined,
+          (error: unknown) => {
+            if (refusalOf(error) === 'OOM') return 'out of memory' as const
+            // A worker user from an ACL file older than replay streams: it still works its topic.
+            if (isPermissionDenied(error)) return 'refused by the ACL' as const
+            throw error
+          },
+        ),
+      ),
+    )
+    // One reader for all partitions on one server (one XREADGROUP reads them all); on a cluster, one
+    // per partition (a read cannot span slots, and a blocking read holds its connection).
+    const newReader = async (): Promise<RedisClient> => this.watchConnection(await this.connect('reader'), 'reader')
+    const shared = readsPerPartition(commands, partitioned) ? undefined : (reader ?? (await newReader()))
+    const readers = await Promise.all(ops.map(async () => shared ?? newReader()))
+    // --ordered: the keys held per stream (--on-dead-letter hold-key), as Redis keeps them.
+    const held = await Promise.all(ops.map(async ({topicOps}) => new Set(ordered ? (await topicOps.heldKeys()).keys() : [])))
+    // --ordered on a partitioned topic: a partition is read only while this worker holds its lease.
+    const leased = ordered && partitioned
+    const partitions = ops.map(({topicOps, replayOps}, index) => {
+      const partition = partitioned ? first + index : null
+      const laneReader = readers[index] as RedisClient
+      const gate = leased ? this.leaseGate(first + index) : OPEN_GATE
+      const heldKeys = held[index] as Set<string>
+      const laneOf = (laneOps: GroupOps): Lane => this.laneOf(laneOps, partition, laneReader, heldKeys, gate, leased)
+      const lanes = replaysRefused[index] === undefined ? [laneOf(topicOps), laneOf(replayOps)] : [laneOf(topicOps)]
+      return {ops: topicOps, replayStream: replayOps.stream, lanes, reader: laneReader}
+    })
+    return {partitions, groupCreated: created.some(Boolean), replaysRefused}
+  }
+
+  /** One lane: a stream the worker reads for its group, with its batchers and its gate (session.ts Lane). */
+  private laneOf(laneOps: GroupOps, partition: number | null, reader: RedisClient, held: Set<string>, gate: LaneGate, leased: boolean): Lane {
+    return {
+      ops: laneOps,
+      acks:
+        leased && partition !== null
+          ? fencedLaneAcks(laneOps, () => this.leases?.value(partition), (result) => this.onAckResult(result), (count) => this.fenced(partition, count), ACK_BATCH)
+          : laneAcks(laneOps, (result) => this.onAckResult(result), this.options.visibilityTimeoutMs, ACK_BATCH),
+      parks: new ParkBatcher(async (requests) => laneOps.park(requests), ACK_BATCH),
+      outcomes: new Outcomes(laneOps, this.options, () => Date.now() + this.offsetMs),
+      partition,
+      reader,
+      held,
+      gate,
+    }
+  }
+
+  /** Say which replay streams could not be made (out of memory, or refused by an older ACL): the worker reads the topic only there. */
+  private warnReplaysRefused(opened: OpenedPartitions, partitions: number | undefined): void {
+    const refusedAt = opened.replaysRefused.filter((reason) => reason !== undefined)
+    const [refused] = refusedAt
+    if (refused === undefined) return
+    const fix = refused === 'out of memory' ? 'entries replayed later wait there for the next worker start' : 'grant the worker role the replay keys (README, Least-privilege ACL roles), or replay with --to-topic'
+    const which = partitions === undefined ? `replay stream ${opened.partitions[0]?.replayStream ?? ''}` : `replay streams of ${refusedAt.length} of the ${partitions} partitions`
+    this.emit('warning', {message: `the group's ${which} could not be read (${refused}), so this worker reads the topic only there: ${fix}`})
+  }
+
+  /**
+   * Partitions added by `qctl topic alter` while the worker runs: it looks every GROWTH_POLL_MS (one
+   * HGETALL of the topic's metadata) and reads the new ones from their start, so nothing published
+   * to them before it noticed is skipped. `startLoop` starts a new read group's loop (a cluster).
+   */
+  private async growthLoop(session: Session, startLoop: (readGroup: ReadGroup) => void): Promise<void> {
+    const {topic} = this.options
+    let warned = false
+    while (!this.stopping) {
+      await sleep(GROWTH_POLL_MS, session.stopSignal)
+      if (this.stopping) break
+      try {
+        const layout = await resolveTopic(session.commands, topic)
+        // Fewer streams (the topic deleted, or made again smaller) is not growth: the group's own checks say what became of it.
+        if (layout.metadata !== undefined && layout.streams.length > session.partitions) await this.addPartitions(session, layout.streams, startLoop)
+        warned = false
+      } catch (error) {
+        if (isFatal(error)) throw error
+        if (!warned) this.emit('warning', {message: `could not look for partitions added to ${topic}, retrying every ${GROWTH_POLL_MS / 1000}s: ${errorMessage(error)}`})
+        warned = true
+      }
+    }
+  }
+
+  /** Read the partitions of `streams` beyond those read now: their groups made at their start, their lanes added to the session. */
+  private async addPartitions(session: Session, streams: readonly string[], startLoop: (readGroup: ReadGroup) => void): Promise<void> {
+    const from = session.partitions
+    const perPartition = readsPerPartition(session.commands, true)
+    const opened = await this.openPartitions(session.commands, streams.slice(from), from, 'start', true, perPartition ? undefined : session.readGroups[0]?.reader)
+    if (this.stopping) return
+    const lanes = opened.partitions.flatMap((partition) => partition.lanes)
+    session.lanes.push(...lanes)
+    session.partitions = streams.length
+    this.livenessStreams.push(...streams.slice(from))
+    if (perPartition) {
+      for (const partition of opened.partitions) {
+        const readGroup = readGroupOf(partition.reader, partition.lanes)
+        session.readGroups.push(readGroup)
+        startLoop(readGroup)
+      }
+    } else session.readGroups[0]?.lanes.push(...lanes)
+    // --ordered: the new partitions are shared out (and leased) from the next renewal on.
+    this.leases?.grow(streams)
+    this.partitionsChanged.wakeAll()
+    this.emit('partitionsAdded', {topic: this.options.topic, from, to: streams.length})
+    this.warnReplaysRefused(opened, streams.length)
   }
 
   /** Acknowledgements refused because the partition's lease was lost: those entries are the next holder's. */
@@ -502,12 +587,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private async readLoop(session: Session, dispatcher: Dispatcher, group: ReadGroup): Promise<void> {
     const {untilEmpty, concurrency} = this.options
     const blockMs = untilEmpty ? Math.min(this.options.blockMs, 100) : this.options.blockMs
-    // On a cluster each partition has a read loop: each reads at most its share of the room, so a
-    // loop waiting in a blocking read never holds room another partition's entries need.
-    const loops = session.readGroups.length
     let caughtUp = false
     let block = !untilEmpty
     while (!this.stopping) {
+      // On a cluster each partition has a read loop: each reads at most its share of the room, so a
+      // loop waiting in a blocking read never holds room another partition's entries need (read each
+      // round: partitions added while the worker runs bring loops of their own).
+      const loops = session.readGroups.length
       await session.health.whenHealthy(session.stopSignal)
       if (caughtUp) {
         await dispatcher.whenIdle(blockMs)
@@ -917,7 +1003,19 @@ export class Worker extends EventEmitter<WorkerEvents> {
 }
 
 /** A read group's lanes, none read yet. */
-const readGroupOf = (reader: RedisClient, lanes: readonly Lane[]): ReadGroup => ({reader, lanes, lastRows: new Map(), rotation: {next: 0}})
+const readGroupOf = (reader: RedisClient, lanes: readonly Lane[]): ReadGroup => ({reader, lanes: [...lanes], lastRows: new Map(), rotation: {next: 0}})
+
+/** Whether each partition is read by a loop and a connection of its own: a partitioned topic on a Redis Cluster. */
+const readsPerPartition = (commands: RedisClient, partitioned: boolean): boolean => isCluster(commands) && partitioned
+
+/** Partitions opened by Worker.openPartitions: each one's lanes (its stream's, and its replay stream's unless refused) and reader. */
+interface OpenedPartitions {
+  partitions: Array<{ops: GroupOps; replayStream: string; lanes: Lane[]; reader: RedisClient}>
+  /** Whether the group was made on any of them (it did not exist there). */
+  groupCreated: boolean
+  /** Per partition, why its replay stream could not be made, if it could not. */
+  replaysRefused: Array<'out of memory' | 'refused by the ACL' | undefined>
+}
 
 /** Said when a blocking read was ended by a slot migration or a failover (isUnblockedByCluster). */
 const slotMovedWarning = (error: unknown): string =>

@@ -129,6 +129,15 @@ export const heldKeysKey = (topic: string, group: string): string => topicKey(to
 export const leaseKey = (stream: string, group: string): string => topicKey(stream, `lease:${group}`)
 export const leaseTokenKey = (stream: string, group: string): string => topicKey(stream, `lease-token:${group}`)
 
+/**
+ * The keys with the most messages waiting behind an earlier one of theirs, as the workers of an
+ * ordered group (`qctl work --ordered`) report them for `qctl top`'s detail view: a hash per
+ * stream (each partition's, or the plain topic's) and group, field = consumer, value = JSON
+ * `{"at": <Redis ms>, "keys": [{"key": K, "waiting": N}, ...]}` (its busiest keys, most first), written
+ * every few seconds by the worker that reads the stream (key-report.ts), expiring when nobody writes.
+ */
+export const waitingKeysKey = (stream: string, group: string): string => topicKey(stream, `waiting:${group}`)
+
 /** The live workers of an ordered group of a partitioned topic (a sorted set scored by expiry), which share its partitions. */
 export const membersKey = (topic: string, group: string): string => topicKey(topic, `members:${group}`)
 

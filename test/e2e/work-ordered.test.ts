@@ -1,9 +1,14 @@
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {Redis} from 'ioredis'
 
 import type {TopicDescription} from '../../src/core/topics/describe.js'
 import {PROJECT_ROOT, jsonOf, runCli, startCli, waitFor, type RunningCli} from '../helpers/cli.js'
 import {jsonEvents} from '../helpers/json-lines.js'
+import {handledLines, recordingHandler} from '../helpers/partitioned.js'
 import {RedisServer} from '../helpers/redis-server.js'
 import {useTestRedis} from '../helpers/test-redis.js'
 
@@ -105,6 +110,46 @@ describe('qctl work --ordered on a plain topic (one worker)', () => {
     await publish(topic, [{key: 'a', n: 6}])
     expect((await runCli(work(topic, '--on-dead-letter', 'hold-key', '--until-empty'), {env: env()})).code).toBe(0)
     expect((await ledgerOf('a')).slice(-1)).toEqual([6])
+  })
+})
+
+describe('qctl work --ordered: a hot key does not hold up the other keys', () => {
+  let dir = ''
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'qctl-ordered-hot-'))
+  })
+  afterAll(async () => {
+    await rm(dir, {recursive: true, force: true})
+  })
+
+  it("keys published after a hot key's backlog run before it drains; the hot key stays in order; top's report names it", async () => {
+    const topic = `ordered-hot-${++counter}`
+    const log = join(dir, 'handled.log')
+    await writeFile(log, '')
+    const handler = await recordingHandler(dir, log, "if (message.key === 'hot') await new Promise((resolve) => setTimeout(resolve, 40))")
+    // 200 messages of one key, then 40 of 40 other keys: with --prefetch 8 and -c 4 a key may hold 2 waiting in memory.
+    await publish(topic, [...Array.from({length: 200}, (_, n) => ({key: 'hot', n})), ...Array.from({length: 40}, (_, i) => ({key: `cold-${i}`, n: 200 + i}))])
+    const worker = startCli(['work', handler, '-t', topic, '-g', 'g', '--ordered', '-c', '4', '--prefetch', '8', '--consumer', 'w1', '--json', '-u', ctx.server.url])
+    try {
+      const report = async (): Promise<{keys: Array<{key: string; waiting: number}>} | undefined> => {
+        const value = await ctx.redis.hget(`{${topic}}:waiting:g`, 'w1')
+        return value === null ? undefined : (JSON.parse(value) as {keys: Array<{key: string; waiting: number}>})
+      }
+      await waitFor(async () => ((await report())?.keys[0]?.waiting ?? 0) > 50, 20_000, "the worker's report to name the hot key")
+      expect((await report())?.keys[0]?.key).toBe('hot')
+      await waitFor(async () => (await handledLines(log)).length === 240, 60_000, 'every message')
+    } finally {
+      worker.child.kill('SIGTERM')
+    }
+    expect((await worker.done).code).toBe(0)
+    const handled = await handledLines(log)
+    const hot = handled.filter(([, key]) => key === 'hot').map(([, , n]) => Number(n))
+    expect(hot).toEqual(Array.from({length: 200}, (_, n) => n))
+    // Every other key was done while most of the hot key's backlog still waited (it was read past, kept by ID).
+    const lastCold = handled.findLastIndex(([, key]) => key !== 'hot')
+    expect(handled.slice(0, lastCold).filter(([, key]) => key === 'hot').length).toBeLessThan(100)
+    // A clean stop removes its report.
+    expect(await ctx.redis.hexists(`{${topic}}:waiting:g`, 'w1')).toBe(0)
   })
 })
 

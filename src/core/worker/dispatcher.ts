@@ -12,6 +12,11 @@ import type {Lane, Session} from './session.js'
 import {hasRecord, needsStartMark, nothingToAck, takenOverHere, type Tracked} from './tracked.js'
 import type {HandlerContext} from './types.js'
 
+/** Entries held by ID only at the most (--ordered: a hot key's, start-queue.ts), each a few hundred bytes. */
+const SPILL_LIMIT = 20_000
+/** A failed read-back of spilled entries is tried again after this, if nothing finishes sooner. */
+const REFILL_RETRY_MS = 500
+
 /**
  * The handler's context, one per delivery. `signal` and `log` are made only when the handler
  * reads them: most never do, and an AbortController or a closure per message is costly.
@@ -81,16 +86,23 @@ export class Dispatcher {
     /** Asks for a heartbeat now: the next entry to start has not been renewed for a visibility timeout. */
     private readonly onStale: () => void = () => undefined,
   ) {
-    this.queue = session.options.ordered ? new KeyedQueue() : new FifoQueue()
+    const {ordered, prefetch, concurrency} = session.options
+    // A key's share of the read-ahead: if every running slot's key filled its share, the read-ahead would still hold them all.
+    this.perKey = Math.max(1, Math.floor(prefetch / concurrency))
+    this.queue = ordered ? new KeyedQueue(this.perKey, SPILL_LIMIT) : new FifoQueue()
   }
 
+  /** --ordered: entries of one key that wait in memory (start-queue.ts KeyedQueue); later ones are spilled. */
+  private readonly perKey: number
+
   /** With --ordered: the keys with the most entries waiting behind an earlier one of theirs. */
-  busiestKeys(limit: number): Array<{key: string; waiting: number}> {
+  busiestKeys(limit: number): Array<{key: string; waiting: number; partition: number | null}> {
     return this.queue instanceof KeyedQueue ? this.queue.busiestKeys(limit) : []
   }
 
+  /** Entries held: in memory (running, read ahead) and, with --ordered, spilled (by ID only). */
   get size(): number {
-    return this.inFlight.size
+    return this.inFlight.size + this.queue.spilled
   }
 
   get runningCount(): number {
@@ -98,11 +110,12 @@ export class Dispatcher {
   }
 
   get queuedCount(): number {
-    return this.queue.length + this.suspects.length
+    return this.queue.length + this.queue.spilled + this.suspects.length
   }
 
   get freeCapacity(): number {
-    return this.session.options.concurrency + this.readAhead.size - this.inFlight.size - this.reserved
+    // Spilled entries take no room in memory, but there is only so much room to spill.
+    return Math.min(this.session.options.concurrency + this.readAhead.size - this.inFlight.size - this.reserved, this.queue.spillRoom)
   }
 
   /** Room set aside by reads in flight (several read loops: one per partition on a cluster). */
@@ -122,16 +135,22 @@ export class Dispatcher {
 
   /** IDs of the entries held from `lane` (IDs of different lanes are unrelated). */
   heldIds(lane: Lane): string[] {
-    return this.inFlight.values().filter((tracked) => tracked.lane === lane).map((tracked) => tracked.id)
+    return this.heldEntries().filter((tracked) => tracked.lane === lane).map((tracked) => tracked.id)
   }
 
-  /** Held entries of `lane` to renew: those whose fate is unknown (still this consumer's, as far as it knows). */
+  /** Held entries of `lane` to renew: those whose fate is unknown (still this consumer's, as far as it knows), spilled ones too. */
   renewable(lane: Lane): string[] {
-    return this.inFlight.values().filter((tracked) => tracked.lane === lane && tracked.fate === undefined).map((tracked) => tracked.id)
+    return this.heldEntries().filter((tracked) => tracked.lane === lane && tracked.fate === undefined).map((tracked) => tracked.id)
   }
 
   held(lane: Lane, id: string): Tracked | undefined {
-    return this.inFlight.values().find((tracked) => tracked.lane === lane && tracked.id === id)
+    return this.heldEntries().find((tracked) => tracked.lane === lane && tracked.id === id)
+  }
+
+  /** Every entry held, in memory or spilled. */
+  private heldEntries(): Tracked[] {
+    const spilled = this.queue.spilledEntries()
+    return spilled.length === 0 ? this.inFlight.values() : [...this.inFlight.values(), ...spilled]
   }
 
   /**
@@ -146,7 +165,7 @@ export class Dispatcher {
 
   /** Resolves when nothing is held, or after `ms`. */
   async whenIdle(ms: number): Promise<void> {
-    if (this.inFlight.size === 0) return
+    if (this.size === 0) return
     let timer: NodeJS.Timeout | undefined
     await new Promise<void>((resolve) => {
       this.idleWaiters.push(resolve)
@@ -187,7 +206,11 @@ export class Dispatcher {
     }
     tracked.slot = this.inFlight.add(tracked)
     if (tracked.suspect && !this.session.options.ordered) this.suspects.push(tracked)
-    else this.queue.push(tracked)
+    else if (this.queue.push(tracked) === 'spilled') {
+      // Kept by ID only: its fields are read again when its key gets there (refill).
+      this.inFlight.remove(tracked.slot, tracked)
+      tracked.entry = {...entry, pairs: []}
+    }
     this.pump()
   }
 
@@ -275,8 +298,61 @@ export class Dispatcher {
 
   private afterRelease(): void {
     this.pump()
+    // Before the read loops wake: a hot key's spilled entries get the room first, as older entries.
+    this.refill()
     this.wakeSlotWaiters()
-    if (this.inFlight.size === 0) this.wakeIdle()
+    if (this.size === 0) this.wakeIdle()
+  }
+
+  /** --ordered: read back the spilled entries of keys with few waiting in memory again, within the room there is. */
+  private refill(): void {
+    const {queue} = this
+    if (!(queue instanceof KeyedQueue) || this.abandoned) return
+    for (const key of queue.refillWanted()) {
+      // Without room the key stays wanted: the next entry to finish tries again.
+      const room = Math.min(this.freeCapacity, this.perKey)
+      if (room <= 0) return
+      const batch = queue.refillBatch(key, room)
+      if (batch.length > 0) void this.readBack(queue, batch, this.reserve(batch.length))
+    }
+  }
+
+  /** Read the fields of spilled entries (one round trip per lane) and hold them again, in order; one deleted meanwhile is lost. */
+  private async readBack(queue: KeyedQueue, batch: readonly Tracked[], reserved: number): Promise<void> {
+    const lanes = [...new Set(batch.map((tracked) => tracked.lane))]
+    let fields: Map<Tracked, string[] | undefined>
+    try {
+      const read = await Promise.all(lanes.map(async (lane) => {
+        const ofLane = batch.filter((tracked) => tracked.lane === lane)
+        const pairs = await lane.ops.entriesById(ofLane.map((tracked) => tracked.id))
+        return ofLane.map((tracked, index) => [tracked, pairs[index]] as const)
+      }))
+      fields = new Map(read.flat())
+    } catch (error) {
+      this.release(reserved)
+      queue.refillFailed(batch)
+      if (isFatal(error)) this.session.fail(error)
+      else this.session.warn(`could not read back ${batch.length} entries held by ID only (a busy key's), retrying: ${errorMessage(error)}`)
+      setTimeout(() => this.afterRelease(), REFILL_RETRY_MS).unref()
+      return
+    }
+    this.release(reserved)
+    const lost: Tracked[] = []
+    for (const tracked of batch) {
+      const pairs = fields.get(tracked)
+      if (pairs === undefined) {
+        if (queue.restore(tracked, false)) lost.push(tracked)
+        continue
+      }
+      tracked.entry = {...tracked.entry, pairs}
+      if (queue.restore(tracked)) tracked.slot = this.inFlight.add(tracked)
+    }
+    for (const lane of new Set(lost.map((tracked) => tracked.lane))) {
+      const ids = lost.filter((tracked) => tracked.lane === lane).map((tracked) => tracked.id)
+      await lane.ops.forgetDeleted(ids).catch((error: unknown) => this.session.warn(`could not forget ${ids.length} entries deleted from the stream: ${errorMessage(error)}`))
+      this.session.reportLost(ids)
+    }
+    this.afterRelease()
   }
 
   /**
@@ -367,7 +443,7 @@ export class Dispatcher {
     this.queue.shift()
     this.inFlight.remove(tracked.slot, tracked)
     this.queue.done(tracked)
-    if (this.inFlight.size === 0) this.wakeIdle()
+    if (this.size === 0) this.wakeIdle()
     this.wakeSlotWaiters()
   }
 

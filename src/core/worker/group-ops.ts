@@ -160,6 +160,21 @@ export class GroupOps {
     return entry?.[1]
   }
 
+  /**
+   * The field/value pairs of entries by ID (one XRANGE each, pipelined: one round trip), undefined
+   * for one that no longer exists. For entries the worker kept by ID only (start-queue.ts, spill).
+   */
+  async entriesById(ids: readonly string[]): Promise<Array<string[] | undefined>> {
+    const pipeline = this.redis.pipeline()
+    for (const id of ids) pipeline.xrange(this.stream, id, id)
+    const replies = (await pipeline.exec()) ?? []
+    return ids.map((_id, index) => {
+      const [error, rows] = replies[index] ?? [new Error('missing reply'), null]
+      if (error !== null) throw error
+      return (rows as Array<[string, string[]]>)[0]?.[1]
+    })
+  }
+
   /** Acknowledge entries found deleted from the stream and forget their retry state. */
   async forgetDeleted(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return

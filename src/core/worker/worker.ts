@@ -16,6 +16,7 @@ import {Dispatcher} from './dispatcher.js'
 import {isFatal, isNoGroup} from './fatal.js'
 import {GroupOps, PARKED_CONSUMER, type DeliveredEntry, type HeldEntryFate} from './group-ops.js'
 import {livenessLoop} from './liveness.js'
+import {clearKeyReports, KEY_REPORT_MS, KEYS_PER_REPORT, writeKeyReports, type KeyReport} from './key-report.js'
 import {resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions} from './options.js'
 import {errorMessage, Outcomes} from './outcomes.js'
 import {ReadAhead} from './read-ahead.js'
@@ -134,6 +135,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const background = [this.heartbeatLoop(session, dispatcher), session.health.run(this.endController.signal), liveness]
     // Leases are renewed until the very end (through the shutdown's wait for running handlers).
     if (leases !== undefined) background.push(leases.run(this.endController.signal))
+    // --ordered: the busiest keys, for top's detail view.
+    if (this.options.ordered) background.push(this.keyReportLoop(session, dispatcher))
     // Partitions added while it runs (qctl topic alter): on a cluster each gets a read loop of its own.
     if (session.partitioned) background.push(this.growthLoop(session, (readGroup) => void guard(this.readLoop(session, dispatcher, readGroup))))
     // Started only when called: the read loops must not begin before the worker's own entries are back.
@@ -344,6 +347,37 @@ export class Worker extends EventEmitter<WorkerEvents> {
       } catch (error) {
         if (isFatal(error)) throw error
         if (!warned) this.emit('warning', {message: `could not look for partitions added to ${topic}, retrying every ${GROWTH_POLL_MS / 1000}s: ${errorMessage(error)}`})
+        warned = true
+      }
+    }
+  }
+
+  /**
+   * --ordered: every KEY_REPORT_MS, the keys with the most entries waiting in this worker, per stream
+   * it reads (key-report.ts), for `top`'s detail view; its reports of streams it stopped reading are
+   * removed. Only advice for a view: a failure is said once and never stops the worker.
+   */
+  private async keyReportLoop(session: Session, dispatcher: Dispatcher): Promise<void> {
+    const {group, consumer} = this.options
+    const reported = new Set<string>()
+    let warned = false
+    while (!this.stopping) {
+      await sleep(KEY_REPORT_MS, session.stopSignal)
+      const reading = this.stopping ? [] : session.lanes.filter((lane) => lane.ops.lane === 'topic' && lane.gate.accepting)
+      const busiest = dispatcher.busiestKeys(Number.POSITIVE_INFINITY)
+      const reports = reading.map((lane): KeyReport => ({
+        stream: lane.ops.stream,
+        at: session.now(),
+        keys: busiest.filter((key) => key.partition === lane.partition).slice(0, KEYS_PER_REPORT).map(({key, waiting}) => ({key, waiting})),
+      }))
+      const left = [...reported].filter((stream) => !reports.some((report) => report.stream === stream))
+      try {
+        await within(Promise.all([writeKeyReports(session.commands, group, consumer, reports), clearKeyReports(session.commands, group, consumer, left)]), KEY_REPORT_MS, 'no answer')
+        for (const stream of left) reported.delete(stream)
+        for (const report of reports) reported.add(report.stream)
+        warned = false
+      } catch (error) {
+        if (!warned && !this.stopping) this.emit('warning', {message: `could not report the busiest waiting keys for qctl top (the worker goes on): ${errorMessage(error)}`})
         warned = true
       }
     }

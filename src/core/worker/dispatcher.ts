@@ -499,7 +499,9 @@ export class Dispatcher {
    * --ordered: a failed entry waits out its backoff here, still held and still this consumer's
    * (renewed by the heartbeat), so its key's later entries wait behind it; then it runs again. The
    * failure is recorded first (the record a new owner would read: attempts survive a crash), and
-   * its next start is marked like any entry taken back. Returns true: the entry stays held.
+   * its next start is marked like any entry taken back. Returns true: the entry stays held; false
+   * when the record was fenced (a leased partition whose lease is no longer this worker's: the entry
+   * is the next holder's, and is neither retried nor counted here).
    */
   private async retryInPlace(tracked: Tracked, plan: {delayMs: number; error: Failure}): Promise<boolean> {
     const {session} = this
@@ -507,7 +509,7 @@ export class Dispatcher {
     const starts = Math.max(previous?.starts ?? 0, tracked.attempt)
     const record = {firstFailureMs: previous?.firstFailureMs || session.now(), starts, settled: starts, solo: previous?.solo ?? 0}
     try {
-      await tracked.lane.ops.recordAttempt(tracked.id, record)
+      if (!(await tracked.lane.outcomes.recordAttempt(tracked.id, record))) return false
     } catch (error) {
       if (isFatal(error)) session.fail(error)
       else session.warn(`could not record the failure of ${tracked.id} (its attempts may be counted short after a crash): ${errorMessage(error)}`)
@@ -603,6 +605,10 @@ export class Dispatcher {
         break
       case 'lost':
         session.reportLost([tracked.id])
+        break
+      case 'fenced':
+        // Not moved: the partition's lease is no longer this worker's (the fence warned). The entry stays
+        // pending for the new holder, which handles it in order: not dead-lettered here, its key not held.
         break
       case 'duplicate':
         // Not pending any more. Taken over from another worker: counted here if that one finished it

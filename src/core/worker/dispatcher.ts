@@ -22,7 +22,7 @@ class DeliveryContext implements HandlerContext {
 
   constructor(
     private readonly tracked: Tracked,
-    private readonly logLine: (id: string, message: string) => void,
+    private readonly logLine: (tracked: Tracked, message: string) => void,
   ) {
     this.attempt = tracked.attempt
     this.fencingToken = tracked.lane.gate.token()
@@ -35,7 +35,7 @@ class DeliveryContext implements HandlerContext {
 
   /** A function of its own (not a method), so `const {log} = ctx` works. */
   get log(): (...args: unknown[]) => void {
-    return (...args) => this.logLine(this.tracked.id, format(...args))
+    return (...args) => this.logLine(this.tracked, format(...args))
   }
 }
 
@@ -515,7 +515,7 @@ export class Dispatcher {
       else session.warn(`could not record the failure of ${tracked.id} (its attempts may be counted short after a crash): ${errorMessage(error)}`)
     }
     session.tally.retried++
-    session.events.emit('retry', {id: tracked.id, attempt: tracked.attempt, delayMs: plan.delayMs, error: plan.error})
+    session.events.emit('retry', {id: tracked.id, partition: tracked.lane.partition, attempt: tracked.attempt, delayMs: plan.delayMs, error: plan.error})
     tracked.record = record
     tracked.entry = {...tracked.entry, takenBack: {record}}
     tracked.attempt = starts + 1
@@ -587,7 +587,7 @@ export class Dispatcher {
     switch (result.kind) {
       case 'retry':
         session.tally.retried++
-        session.events.emit('retry', {id: tracked.id, attempt: tracked.attempt, delayMs: result.delayMs, error: result.error})
+        session.events.emit('retry', {id: tracked.id, partition: tracked.lane.partition, attempt: tracked.attempt, delayMs: result.delayMs, error: result.error})
         if (tookOver) this.countLater(ops.settleTaken([tracked.id], 'held'))
         break
       case 'not-parked':
@@ -600,7 +600,14 @@ export class Dispatcher {
       case 'dead-lettered':
         session.tally.deadLettered++
         if (session.options.onDeadLetter === 'hold-key' && tracked.key !== undefined && !tracked.lane.held.has(tracked.key)) this.hold(tracked, result.dlqId)
-        session.events.emit('deadLettered', {id: tracked.id, originId: result.originId, dlqId: result.dlqId, attempts: tracked.attempt, error: result.error})
+        session.events.emit('deadLettered', {
+          id: tracked.id,
+          partition: tracked.lane.partition,
+          originId: result.originId,
+          dlqId: result.dlqId,
+          attempts: tracked.attempt,
+          error: result.error,
+        })
         if (tookOver) this.countLater(ops.settleTaken([tracked.id], 'held'))
         break
       case 'lost':
@@ -650,8 +657,8 @@ export class Dispatcher {
   }
 
   /** A handler's log line, through the worker's events (the reporter respects --json). */
-  private readonly logLine = (id: string, message: string): void => {
-    this.session.events.emit('log', {id, message})
+  private readonly logLine = (tracked: Tracked, message: string): void => {
+    this.session.events.emit('log', {id: tracked.id, partition: tracked.lane.partition, message})
   }
 
   /** Await a handler's result, but fail it (and abort its signal) after --handler-timeout. */

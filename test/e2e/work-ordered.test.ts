@@ -3,7 +3,9 @@ import type {Redis} from 'ioredis'
 
 import {deadLetterKey, heldKeysKey, leaseKey, retryKey} from '../../src/core/keys.js'
 import type {TopicDescription} from '../../src/core/topics/describe.js'
-import {openRedis, PermanentError, resolveConnection, Worker, type WorkerSummary} from '../../src/index.js'
+import type {RedisClient} from '../../src/core/redis/client.js'
+import {openClient} from '../../src/core/redis/connection.js'
+import {PermanentError, resolveConnection, Worker, type WorkerSummary} from '../../src/index.js'
 import {PROJECT_ROOT, jsonOf, runCli, startCli, waitFor, type RunningCli} from '../helpers/cli.js'
 import {jsonEvents} from '../helpers/json-lines.js'
 import {RedisServer} from '../helpers/redis-server.js'
@@ -218,9 +220,10 @@ describe('qctl work --ordered: a worker that lost its lease changes nothing of t
     await publish(topic, [{key: 'a', n: 1}])
     const [[id]] = (await ctx.redis.xrange(stream, '-', '+')) as [[string, string[]]]
     const connection = await resolveConnection({url: ctx.server.url, connectTimeoutMs: 2000})
-    const clients: Redis[] = []
-    const connect = async (): Promise<Redis> => {
-      const client = await openRedis(connection, {name: 'qctl:fence-test', reconnect: true})
+    const clients: RedisClient[] = []
+    // openClient: one server, or (QCTL_TEST_TARGET=cluster) the cluster it finds.
+    const connect = async (): Promise<RedisClient> => {
+      const client = await openClient(connection, {name: 'qctl:fence-test', reconnect: true})
       clients.push(client)
       return client
     }
@@ -257,7 +260,8 @@ describe('qctl work --ordered: a worker that lost its lease changes nothing of t
     })
     const running = worker.run()
     try {
-      await settled
+      // A run that fails (it cannot reach Redis) fails the test at once.
+      await Promise.race([settled, running])
       worker.close()
       const summary = await running
       return {stream, id: id as string, summary, warnings, events, calls}

@@ -3,7 +3,7 @@ import {basename, extname} from 'node:path'
 import {usageError} from '../core/errors.js'
 import type {LoadedHandler} from '../core/worker/load-handler.js'
 import {optionSpec, type OptionSpec, type WorkerOptionName, type WorkerOptionSpec} from '../core/worker/option-schema.js'
-import type {WorkerOptions} from '../core/worker/options.js'
+import {NEEDS_ORDERED, needsOrderedError, type WorkerOptions} from '../core/worker/options.js'
 import type {Handler} from '../core/worker/worker.js'
 
 /** The `qctl work` flags of the worker options (see option-schema.ts), as parsed. */
@@ -24,6 +24,14 @@ export function workerOptionsFrom(flags: WorkFlags, loaded: LoadedHandler): Work
   if (topic === undefined) throw usageError('no topic: give --topic, or export `topic` from the handler module')
   // Checked already: by oclif for the flag, by loadHandler for the export.
   const backoff = string('backoff') as 'exponential' | 'fixed' | undefined
+  // Refused again by resolveWorkerOptions, which cannot tell a module's export from the flag.
+  if (value('ordered') !== true) {
+    for (const name of Object.keys(NEEDS_ORDERED) as Array<keyof typeof NEEDS_ORDERED>) {
+      const spec: OptionSpec = optionSpec(name)
+      if (flags[spec.flag as WorkerOptionSpec['flag']] !== undefined) throw needsOrderedError(name)
+      if (spec.moduleExport !== undefined && loaded.defaults[spec.moduleExport] !== undefined) throw needsOrderedError(name, `the handler module's \`${spec.moduleExport}\` export`)
+    }
+  }
   return {
     topic,
     group: string('group') ?? basename(loaded.path, extname(loaded.path)),

@@ -35,35 +35,14 @@
 
   Redis does not roll back a script that fails half-way: an XACK refused after the XADD would
   leave the entry both in the dead-letter stream and pending (filed again on its next failure).
-  So every write is checked first (redis.acl_check_cmd, Redis 7.0+), before anything changes,
-  and the XADD (the write that depends on the entry itself) comes before the XACK, HDEL and ZREM.
+  So every write is checked first (includes/first-denied.lua: redis.acl_check_cmd, Redis 7.0+),
+  before anything changes, and the XADD (the write that depends on the entry itself) comes before
+  the XACK, HDEL and ZREM.
+
+  The move itself is includes/dead-letter-move.lua, which dead-letter-fenced-5.lua (the same move
+  for a leased partition, under its lease) makes too.
 ]]
 --- @include "spread.lua"
 --- @include "first-denied.lua"
-local denied = firstDenied({
-  {'XADD', KEYS[2], '*', 'dlq.topic', ''},
-  {'XACK', KEYS[1], ARGV[1], ARGV[2]},
-  {'HDEL', KEYS[3], ARGV[2]},
-  {'ZREM', KEYS[4], ARGV[2]},
-})
-if denied then
-  return redis.error_reply("NOPERM this user has no permissions to run the '" .. string.lower(denied[1]) ..
-    "' command on key '" .. denied[2] .. "' (checked before dead-lettering: nothing was changed, the entry stays pending)")
-end
-
-local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
-if not pending[1] then return 0 end
-local entries = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
-local dlqId = -1
-if entries[1] then
-  local fields = entries[1][2]
-  for i = 4, #ARGV do fields[#fields + 1] = ARGV[i] end
-  dlqId = redis.call('XADD', KEYS[2], '*', spread(fields, #fields))
-end
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('HDEL', KEYS[3], ARGV[2], ARGV[2] .. '+')
-redis.call('ZREM', KEYS[4], ARGV[2])
-if ARGV[3] ~= '' and pending[1][2] == ARGV[3] and redis.acl_check_cmd('XDEL', KEYS[1], ARGV[2]) then
-  redis.call('XDEL', KEYS[1], ARGV[2])
-end
-return dlqId
+--- @include "dead-letter-move.lua"
+return deadLetterMove(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3], 4)

@@ -1,6 +1,10 @@
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
 import {describe, expect, it} from 'vitest'
 
-import {jsonOf, runCli} from '../helpers/cli.js'
+import {PROJECT_ROOT, jsonOf, runCli} from '../helpers/cli.js'
 
 /** Usage errors need no Redis: they are refused before anything connects. */
 describe('usage errors read well', () => {
@@ -61,5 +65,40 @@ describe('empty names are refused by every command alike', () => {
     const result = await runCli([...args, ...nowhere])
     expect(result.code).toBe(2)
     expect(result.stderr).toBe(`Error: ${name} must not be empty\n`)
+  })
+})
+
+describe('qctl work: options of --ordered without it', () => {
+  // A closed port: exit 2 shows it was refused before connecting.
+  const nowhere = ['-u', 'redis://127.0.0.1:1']
+  const HANDLER = `${PROJECT_ROOT}/test/fixtures/handlers/with-defaults.mjs`
+  const onDeadLetter = "needs --ordered: it says what a dead-lettered message does to its key's later messages, which only --ordered keeps in order"
+
+  it.each([
+    [['--on-dead-letter', 'hold-key'], `--on-dead-letter ${onDeadLetter}`],
+    [['--on-dead-letter', 'continue'], `--on-dead-letter ${onDeadLetter}`],
+    [['--lease-timeout', '5s'], '--lease-timeout needs --ordered: partition leases are taken only by --ordered workers (on a partitioned topic)'],
+  ])('%j: exit 2, one line naming the flag', async (flags, message) => {
+    const result = await runCli(['work', HANDLER, ...flags, ...nowhere])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toBe(`Error: ${message}\n`)
+  })
+
+  it("the handler module's onDeadLetter export: exit 2, naming the export (with --json, the USAGE error)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'qctl-usage-'))
+    try {
+      const file = join(dir, 'billing.mjs')
+      await writeFile(file, "export const topic = 'orders'\nexport const onDeadLetter = 'hold-key'\nexport default async () => {}\n")
+      const result = await runCli(['work', file, ...nowhere])
+      expect(result.code).toBe(2)
+      expect(result.stderr).toBe(`Error: the handler module's \`onDeadLetter\` export ${onDeadLetter}\n`)
+      const json = await runCli(['work', file, '--json', ...nowhere])
+      expect(json.code).toBe(2)
+      expect(jsonOf<{error: {code: string; exitCode: number}}>(json).error).toMatchObject({code: 'USAGE', exitCode: 2})
+      // With --ordered it gets as far as connecting (exit 3: nothing listens there).
+      expect((await runCli(['work', file, '--ordered', '--lease-timeout', '5s', ...nowhere])).code).toBe(3)
+    } finally {
+      await rm(dir, {recursive: true, force: true})
+    }
   })
 })

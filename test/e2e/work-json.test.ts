@@ -29,11 +29,12 @@ async function handler(source: string): Promise<string> {
 }
 
 describe('qctl work --json', () => {
-  it('gives `error` one shape, {name, message}, in retry and deadLetter events', async () => {
+  it('gives `error` one shape, {name, message}, in retry and deadLetter events; `partition` null on a plain topic', async () => {
     const topic = `shape-${++counter}`
     await ctx.redis.xadd(topic, '*', 'data', '{}')
     // A TypeError on the first attempt (retried), then a PermanentError (dead-lettered).
-    const file = await handler(`export default async (message) => {
+    const file = await handler(`export default async (message, ctx) => {
+  ctx.log('attempt', message.attempt)
   if (message.attempt === 1) throw new TypeError('total is not a number')
   throw Object.assign(new Error('non-positive total'), {name: 'PermanentError'})
 }
@@ -45,7 +46,11 @@ describe('qctl work --json', () => {
     const deadLetter = events.find((event) => event.event === 'deadLetter')
     expect(retry?.['error']).toEqual({name: 'TypeError', message: 'total is not a number'})
     expect(deadLetter?.['error']).toEqual({name: 'PermanentError', message: 'non-positive total'})
-    expect(Object.keys(deadLetter ?? {}).sort()).toEqual(['attempts', 'dlqId', 'error', 'event', 'id', 'originId'])
+    expect(Object.keys(deadLetter ?? {}).sort()).toEqual(['attempts', 'dlqId', 'error', 'event', 'id', 'originId', 'partition'])
+    expect(Object.keys(retry ?? {}).sort()).toEqual(['attempt', 'delayMs', 'error', 'event', 'id', 'partition'])
+    const logs = events.filter((event) => event.event === 'log')
+    expect(logs.map((event) => event['message'])).toEqual(['attempt 1', 'attempt 2'])
+    for (const event of [retry, deadLetter, ...logs]) expect(event?.['partition']).toBeNull()
   })
 
   it('counts running handlers as inFlight and entries read ahead as readAhead in stats', async () => {

@@ -5,7 +5,11 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {Redis} from 'ioredis'
 
+import {deadLetterKey, heldKeysKey, leaseKey, retryKey} from '../../src/core/keys.js'
 import type {TopicDescription} from '../../src/core/topics/describe.js'
+import type {RedisClient} from '../../src/core/redis/client.js'
+import {openClient} from '../../src/core/redis/connection.js'
+import {PermanentError, resolveConnection, Worker, type WorkerSummary} from '../../src/index.js'
 import {PROJECT_ROOT, jsonOf, runCli, startCli, waitFor, type RunningCli} from '../helpers/cli.js'
 import {jsonEvents} from '../helpers/json-lines.js'
 import {handledLines, recordingHandler} from '../helpers/partitioned.js'
@@ -271,5 +275,92 @@ describe('qctl work --ordered on a partitioned topic: partition leases', () => {
     } finally {
       a.child.kill('SIGCONT')
     }
+  })
+})
+
+/**
+ * A worker whose partition lease is taken away while its handler runs (as by a new holder, after
+ * the worker froze past the lease), in process: the handler overwrites the lease in Redis, then fails.
+ */
+describe('qctl work --ordered: a worker that lost its lease changes nothing of the failed entry', () => {
+  async function runStolen(fail: () => Error): Promise<{stream: string; id: string; summary: WorkerSummary; warnings: string[]; events: string[]; calls: number}> {
+    const description = await createTopic(1)
+    const {topic} = description
+    const stream = description.partitions[0]!.stream
+    await publish(topic, [{key: 'a', n: 1}])
+    const [[id]] = (await ctx.redis.xrange(stream, '-', '+')) as [[string, string[]]]
+    const connection = await resolveConnection({url: ctx.server.url, connectTimeoutMs: 2000})
+    const clients: RedisClient[] = []
+    // openClient: one server, or (QCTL_TEST_TARGET=cluster) the cluster it finds.
+    const connect = async (): Promise<RedisClient> => {
+      const client = await openClient(connection, {name: 'qctl:fence-test', reconnect: true})
+      clients.push(client)
+      return client
+    }
+    let calls = 0
+    const worker = new Worker(
+      {
+        topic,
+        group: 'g',
+        consumer: 'w',
+        ordered: true,
+        backoff: {delayMs: 5},
+        handler: async () => {
+          calls++
+          await ctx.redis.set(leaseKey(stream, 'g'), '999:thief', 'PX', 60_000)
+          throw fail()
+        },
+      },
+      connect,
+    )
+    const warnings: string[] = []
+    const events: string[] = []
+    // The failure's outcome: refused (a warning), or (unfenced) a dead letter or a retry.
+    const settled = new Promise<void>((resolve) => {
+      worker.on('warning', ({message}) => {
+        warnings.push(message)
+        if (message.includes('was refused')) resolve()
+      })
+      for (const name of ['retry', 'deadLettered'] as const) {
+        worker.on(name, () => {
+          events.push(name)
+          resolve()
+        })
+      }
+    })
+    const running = worker.run()
+    try {
+      // A run that fails (it cannot reach Redis) fails the test at once.
+      await Promise.race([settled, running])
+      worker.close()
+      const summary = await running
+      return {stream, id: id as string, summary, warnings, events, calls}
+    } finally {
+      worker.close()
+      await running.catch(() => undefined)
+      for (const client of clients) client.disconnect()
+      await ctx.redis.del(leaseKey(stream, 'g'))
+    }
+  }
+
+  it('its dead-letter move is refused: nothing in the dead-letter stream, the entry pending for the new holder, not counted dead-lettered', async () => {
+    const {stream, id, summary, warnings, events} = await runStolen(() => new PermanentError('cannot bill'))
+    expect(warnings).toContainEqual(`the dead-letter move of ${id} (partition 0) was refused: this worker no longer holds the partition's lease (fenced); the entry stays pending for its new holder, which handles it again`)
+    expect(warnings.some((message) => message.startsWith('lost the lease of partition 0'))).toBe(true)
+    expect(summary).toMatchObject({deadLettered: 0, processed: 0})
+    expect(events).toEqual([])
+    expect(await ctx.redis.xlen(deadLetterKey(stream))).toBe(0)
+    expect(await ctx.redis.xpending(stream, 'g', '-', '+', 10)).toEqual([[id, 'w', expect.any(Number), 1]])
+    expect(await ctx.redis.hlen(heldKeysKey(stream, 'g'))).toBe(0)
+  })
+
+  it('its ordered retry writes no attempt record and is not retried here', async () => {
+    const {stream, id, summary, warnings, events, calls} = await runStolen(() => new Error('transient'))
+    expect(warnings).toContainEqual(`the attempt record of ${id} (partition 0) was refused: this worker no longer holds the partition's lease (fenced); the entry stays pending for its new holder, which handles it again`)
+    expect(summary).toMatchObject({retried: 0, deadLettered: 0, processed: 0})
+    expect(events).toEqual([])
+    expect(calls).toBe(1)
+    expect(await ctx.redis.hexists(retryKey(stream, 'g'), id)).toBe(0)
+    expect(await ctx.redis.xpending(stream, 'g', '-', '+', 10)).toEqual([[id, 'w', expect.any(Number), 1]])
   })
 })

@@ -76,6 +76,42 @@ describe('qctl work on a partitioned topic', () => {
     expect((await handledLines(log)).at(-1)).toEqual(['2', 'replayed', '1000'])
   })
 
+  it('gives each --json retry, deadLetter and log event the partition of its entry', async () => {
+    const {topic, partitions} = await createTopic(4)
+    await publishKeyed(topic, 40, 40)
+    const file = join(dir, `handler-${++counter}.mjs`)
+    await writeFile(
+      file,
+      `export default async (message, ctx) => {
+  ctx.log(message.key)
+  if (message.data.n % 10 === 3) throw Object.assign(new Error('bad'), {name: 'PermanentError'})
+  if (message.data.n % 10 === 5 && message.attempt === 1) throw new Error('once')
+}
+`,
+    )
+    const result = await qctl('work', file, '-t', topic, '-g', 'billing', '--backoff-delay', '10ms', '--until-empty', '--json')
+    expect(result.code).toBe(0)
+    const events = jsonEvents(result.stdout)
+    /** The n of the entry an event names, read from its partition's stream (IDs of different partitions may be equal). */
+    const entryOf = async (event: WorkEvent): Promise<{key: string; n: number}> => {
+      const partition = event['partition']
+      expect(typeof partition).toBe('number')
+      const [entry] = await ctx.redis.xrange(partitions[partition as number]!.stream, event['id'] as string, event['id'] as string)
+      expect(entry).toBeDefined()
+      const {k, n} = JSON.parse(entry![1][entry![1].indexOf('data') + 1] as string) as {k: string; n: number}
+      // The entry's key hashes to the partition the event names.
+      expect(partitionOfKey(k, 4)).toBe(partition)
+      return {key: k, n}
+    }
+    const of = async (name: string): Promise<Array<{event: WorkEvent; entry: {key: string; n: number}}>> =>
+      Promise.all(events.filter((event) => event.event === name).map(async (event) => ({event, entry: await entryOf(event)})))
+    expect((await of('retry')).map(({entry}) => entry.n).sort((a, b) => a - b)).toEqual([5, 15, 25, 35])
+    expect((await of('deadLetter')).map(({entry}) => entry.n).sort((a, b) => a - b)).toEqual([3, 13, 23, 33])
+    const logs = await of('log')
+    expect(logs).toHaveLength(44)
+    for (const {event, entry} of logs) expect(event['message']).toBe(entry.key)
+  })
+
   it('what a worker dead-letters, dlq replay sends back to its partition, and a worker handles it there', async () => {
     const {topic} = await createTopic(3)
     await publishKeyed(topic, 12, 12)

@@ -81,4 +81,25 @@ describe('the worker-option schema drives', () => {
     expect(options).toMatchObject({topic: 'orders', group: 'billing', concurrency: 2, maxAttempts: 9})
     expect(resolveWorkerOptions(options)).toMatchObject({concurrency: 2, maxAttempts: 9, prefetch: 500})
   })
+
+  it('workerOptionsFrom: --on-dead-letter and --lease-timeout without --ordered are usage errors naming the flag, or the export that gave it', () => {
+    const loaded = (defaults: Record<string, unknown> = {}) => ({path: '/x/billing.mjs', handle: handler, exportName: 'default' as const, defaults: {topic: 'orders', ...defaults}})
+    const refusal = (run: () => unknown): {code: unknown; message: string} => {
+      try {
+        run()
+      } catch (error) {
+        return {code: (error as {code?: unknown}).code, message: (error as Error).message}
+      }
+      throw new Error('not refused')
+    }
+    expect(refusal(() => workerOptionsFrom({'on-dead-letter': 'hold-key'}, loaded()))).toEqual({code: 'USAGE', message: expect.stringMatching(/^--on-dead-letter needs --ordered: /)})
+    expect(refusal(() => workerOptionsFrom({'lease-timeout': 5000}, loaded()))).toEqual({code: 'USAGE', message: expect.stringMatching(/^--lease-timeout needs --ordered: /)})
+    expect(refusal(() => workerOptionsFrom({}, loaded({onDeadLetter: 'continue'})))).toEqual({
+      code: 'USAGE',
+      message: expect.stringMatching(/^the handler module's `onDeadLetter` export needs --ordered: /),
+    })
+    // With --ordered, from the flag or from the module, they are taken.
+    expect(workerOptionsFrom({ordered: true, 'on-dead-letter': 'hold-key', 'lease-timeout': 5000}, loaded())).toMatchObject({onDeadLetter: 'hold-key', leaseTimeoutMs: 5000})
+    expect(workerOptionsFrom({'lease-timeout': 5000}, loaded({ordered: true, onDeadLetter: 'hold-key'}))).toMatchObject({ordered: true, onDeadLetter: 'hold-key', leaseTimeoutMs: 5000})
+  })
 })

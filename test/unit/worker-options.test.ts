@@ -31,7 +31,13 @@ describe('resolveWorkerOptions', () => {
     [{visibilityTimeoutMs: 10}, '--visibility-timeout must be an integer of at least 100, not 10'],
     [{backoff: {kind: 'linear' as never}}, '--backoff must be exponential or fixed, not linear'],
     [{topic: ''}, '--topic must not be empty'],
+    [{onDeadLetter: 'continue' as const}, '--on-dead-letter needs --ordered: '],
+    [{leaseTimeoutMs: 5000, ordered: false}, '--lease-timeout needs --ordered: '],
   ])('rejects %o naming the option', (override, message) => {
     expect(() => resolveWorkerOptions({topic: 't', group: 'g', handler, ...override})).toThrow(message)
+  })
+
+  it('takes --on-dead-letter and --lease-timeout with --ordered', () => {
+    expect(resolveWorkerOptions({topic: 't', group: 'g', handler, ordered: true, onDeadLetter: 'hold-key', leaseTimeoutMs: 5000})).toMatchObject({ordered: true, onDeadLetter: 'hold-key', leaseTimeoutMs: 5000})
   })
 })

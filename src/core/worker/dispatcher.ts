@@ -27,7 +27,7 @@ class DeliveryContext implements HandlerContext {
 
   constructor(
     private readonly tracked: Tracked,
-    private readonly logLine: (id: string, message: string) => void,
+    private readonly logLine: (tracked: Tracked, message: string) => void,
   ) {
     this.attempt = tracked.attempt
     this.fencingToken = tracked.lane.gate.token()
@@ -40,7 +40,7 @@ class DeliveryContext implements HandlerContext {
 
   /** A function of its own (not a method), so `const {log} = ctx` works. */
   get log(): (...args: unknown[]) => void {
-    return (...args) => this.logLine(this.tracked.id, format(...args))
+    return (...args) => this.logLine(this.tracked, format(...args))
   }
 }
 
@@ -575,7 +575,9 @@ export class Dispatcher {
    * --ordered: a failed entry waits out its backoff here, still held and still this consumer's
    * (renewed by the heartbeat), so its key's later entries wait behind it; then it runs again. The
    * failure is recorded first (the record a new owner would read: attempts survive a crash), and
-   * its next start is marked like any entry taken back. Returns true: the entry stays held.
+   * its next start is marked like any entry taken back. Returns true: the entry stays held; false
+   * when the record was fenced (a leased partition whose lease is no longer this worker's: the entry
+   * is the next holder's, and is neither retried nor counted here).
    */
   private async retryInPlace(tracked: Tracked, plan: {delayMs: number; error: Failure}): Promise<boolean> {
     const {session} = this
@@ -583,13 +585,13 @@ export class Dispatcher {
     const starts = Math.max(previous?.starts ?? 0, tracked.attempt)
     const record = {firstFailureMs: previous?.firstFailureMs || session.now(), starts, settled: starts, solo: previous?.solo ?? 0}
     try {
-      await tracked.lane.ops.recordAttempt(tracked.id, record)
+      if (!(await tracked.lane.outcomes.recordAttempt(tracked.id, record))) return false
     } catch (error) {
       if (isFatal(error)) session.fail(error)
       else session.warn(`could not record the failure of ${tracked.id} (its attempts may be counted short after a crash): ${errorMessage(error)}`)
     }
     session.tally.retried++
-    session.events.emit('retry', {id: tracked.id, attempt: tracked.attempt, delayMs: plan.delayMs, error: plan.error})
+    session.events.emit('retry', {id: tracked.id, partition: tracked.lane.partition, attempt: tracked.attempt, delayMs: plan.delayMs, error: plan.error})
     tracked.record = record
     tracked.entry = {...tracked.entry, takenBack: {record}}
     tracked.attempt = starts + 1
@@ -661,7 +663,7 @@ export class Dispatcher {
     switch (result.kind) {
       case 'retry':
         session.tally.retried++
-        session.events.emit('retry', {id: tracked.id, attempt: tracked.attempt, delayMs: result.delayMs, error: result.error})
+        session.events.emit('retry', {id: tracked.id, partition: tracked.lane.partition, attempt: tracked.attempt, delayMs: result.delayMs, error: result.error})
         if (tookOver) this.countLater(ops.settleTaken([tracked.id], 'held'))
         break
       case 'not-parked':
@@ -674,11 +676,22 @@ export class Dispatcher {
       case 'dead-lettered':
         session.tally.deadLettered++
         if (session.options.onDeadLetter === 'hold-key' && tracked.key !== undefined && !tracked.lane.held.has(tracked.key)) this.hold(tracked, result.dlqId)
-        session.events.emit('deadLettered', {id: tracked.id, originId: result.originId, dlqId: result.dlqId, attempts: tracked.attempt, error: result.error})
+        session.events.emit('deadLettered', {
+          id: tracked.id,
+          partition: tracked.lane.partition,
+          originId: result.originId,
+          dlqId: result.dlqId,
+          attempts: tracked.attempt,
+          error: result.error,
+        })
         if (tookOver) this.countLater(ops.settleTaken([tracked.id], 'held'))
         break
       case 'lost':
         session.reportLost([tracked.id])
+        break
+      case 'fenced':
+        // Not moved: the partition's lease is no longer this worker's (the fence warned). The entry stays
+        // pending for the new holder, which handles it in order: not dead-lettered here, its key not held.
         break
       case 'duplicate':
         // Not pending any more. Taken over from another worker: counted here if that one finished it
@@ -720,8 +733,8 @@ export class Dispatcher {
   }
 
   /** A handler's log line, through the worker's events (the reporter respects --json). */
-  private readonly logLine = (id: string, message: string): void => {
-    this.session.events.emit('log', {id, message})
+  private readonly logLine = (tracked: Tracked, message: string): void => {
+    this.session.events.emit('log', {id: tracked.id, partition: tracked.lane.partition, message})
   }
 
   /** Await a handler's result, but fail it (and abort its signal) after --handler-timeout. */

@@ -31,17 +31,27 @@ const SCRIPTS = {
   markStart: {name: 'qctlMarkStart', file: 'mark-start-2.lua', keys: 2},
   heartbeat: {name: 'qctlHeartbeat', file: 'heartbeat-4.lua', keys: 4},
   deadLetter: {name: 'qctlDeadLetter', file: 'dead-letter-4.lua', keys: 4},
+  deadLetterFenced: {name: 'qctlDeadLetterFenced', file: 'dead-letter-fenced-5.lua', keys: 5},
   ackReplayed: {name: 'qctlAckReplayed', file: 'ack-replayed-2.lua', keys: 2},
   ackTaken: {name: 'qctlAckTaken', file: 'ack-taken-3.lua', keys: 3},
   deleteConsumer: {name: 'qctlDeleteConsumerIfIdle', file: 'delete-consumer-if-idle-1.lua', keys: 1},
   ackFenced: {name: 'qctlAckFenced', file: 'ack-fenced-3.lua', keys: 3},
   readFenced: {name: 'qctlReadFenced', file: 'read-fenced-2.lua', keys: 2},
   claimFenced: {name: 'qctlClaimFenced', file: 'claim-fenced-3.lua', keys: 3},
+  recordAttemptFenced: {name: 'qctlRecordAttemptFenced', file: 'record-attempt-fenced-2.lua', keys: 2},
 } as const satisfies Record<string, ScriptSpec>
 
 export type ParkOutcome = {dueMs: number; firstFailureMs: number} | 'deleted' | undefined
 
-export type DeadLetterOutcome = {moved: true; dlqId: string} | {moved: false; reason: 'not-pending' | 'deleted'}
+/** `fenced`: a leased partition's entry, refused because the lease is no longer this worker's (deadLetterFenced). */
+export type DeadLetterOutcome = {moved: true; dlqId: string} | {moved: false; reason: 'not-pending' | 'deleted' | 'fenced'}
+
+/** A dead-letter script's reply (dead-letter-4.lua, dead-letter-fenced-5.lua) as an outcome. */
+const deadLetterOutcome = (reply: unknown): DeadLetterOutcome => {
+  if (typeof reply === 'string') return {moved: true, dlqId: reply}
+  const code = Number(reply)
+  return {moved: false, reason: code === -2 ? 'fenced' : code === -1 ? 'deleted' : 'not-pending'}
+}
 
 export interface GroupState {
   exists: boolean
@@ -228,6 +238,16 @@ export class GroupOps {
     await this.redis.hset(this.retryKey, id, formatAttemptRecord(record))
   }
 
+  /**
+   * `recordAttempt` for an entry of a leased partition, written only under the lease `lease` as the
+   * worker holds it (record-attempt-fenced-2.lua); false when refused (undefined: the worker knows it
+   * lost the lease, so nothing is sent): the entry is the partition's next holder's.
+   */
+  async recordAttemptFenced(id: string, record: AttemptRecord, lease: string | undefined): Promise<boolean> {
+    if (lease === undefined) return false
+    return Number(await callScript(this.redis, SCRIPTS.recordAttemptFenced, [this.retryKey, leaseKey(this.topic, this.group), lease, id, formatAttemptRecord(record)])) === 1
+  }
+
   /** The keys the group holds on this stream (`--on-dead-letter hold-key`), and the dead letter that began each hold. */
   async heldKeys(): Promise<Map<string, string>> {
     return new Map(Object.entries(await this.redis.hgetall(heldKeysKey(this.topic, this.group))))
@@ -283,9 +303,21 @@ export class GroupOps {
    * appended, acknowledge it and forget its retry state, in one step (src/lua/dead-letter-4.lua).
    */
   async deadLetter(id: string, metadata: ReadonlyArray<[string, string]>): Promise<DeadLetterOutcome> {
-    const reply = await callScript(this.redis, SCRIPTS.deadLetter, [this.stream, this.dlqKey, this.retryKey, this.dueKey, this.group, id, this.lane === 'replay' ? this.consumer : '', ...metadata.flat()])
-    if (typeof reply === 'string') return {moved: true, dlqId: reply}
-    return {moved: false, reason: reply === -1 ? 'deleted' : 'not-pending'}
+    const args = [this.group, id, this.lane === 'replay' ? this.consumer : '', ...metadata.flat()]
+    return deadLetterOutcome(await callScript(this.redis, SCRIPTS.deadLetter, [this.stream, this.dlqKey, this.retryKey, this.dueKey, ...args]))
+  }
+
+  /**
+   * `deadLetter` for an entry of a leased partition, moved only under the lease `lease` as the worker
+   * holds it (dead-letter-fenced-5.lua); `fenced` when refused (undefined: the worker knows it lost
+   * the lease, so nothing is sent). A refused entry stays pending, its attempt record kept, for the
+   * partition's next holder.
+   */
+  async deadLetterFenced(id: string, metadata: ReadonlyArray<[string, string]>, lease: string | undefined): Promise<DeadLetterOutcome> {
+    if (lease === undefined) return {moved: false, reason: 'fenced'}
+    const args = [this.group, id, this.lane === 'replay' ? this.consumer : '', lease, ...metadata.flat()]
+    const keys = [this.stream, this.dlqKey, this.retryKey, this.dueKey, leaseKey(this.topic, this.group)]
+    return deadLetterOutcome(await callScript(this.redis, SCRIPTS.deadLetterFenced, [...keys, ...args]))
   }
 
   /**

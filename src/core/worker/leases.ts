@@ -154,12 +154,12 @@ export class Leases {
   }
 
   /**
-   * This worker saw the lease lapse on its own clock (an entry it could not start, a read refused):
-   * it stops the partition now rather than at the next renewal, which might succeed and leave
-   * entries behind.
+   * This worker saw the lease lapse on its own clock (an entry it could not start, a read refused),
+   * or Redis refused a step under it (`why` says so): it stops the partition now rather than at the
+   * next renewal, which might succeed and leave entries behind.
    */
-  lapsed(partition: number): void {
-    this.lose(partition, "it lapsed on this worker's clock")
+  lapsed(partition: number, why = "it lapsed on this worker's clock"): void {
+    this.lose(partition, why)
   }
 
   private async take(partition: number): Promise<void> {

@@ -1,6 +1,6 @@
 import {hostname} from 'node:os'
 
-import {usageError} from '../errors.js'
+import {usageError, type QctlError} from '../errors.js'
 import {shortestBackoff, type BackoffPolicy} from './backoff.js'
 import {defaultOf, optionSpec, type OptionSpec, type WorkerOptionSpec} from './option-schema.js'
 import type {Handler} from './types.js'
@@ -118,6 +118,19 @@ function onDeadLetterOf(value: string | undefined): 'continue' | 'hold-key' {
 
 const clamp = (value: number, low: number, high: number): number => Math.min(high, Math.max(low, value))
 
+/**
+ * The options that mean something only with `ordered`, and why, for the usage error of one given
+ * without it (accepted and ignored, a user would believe their key order protected).
+ */
+export const NEEDS_ORDERED = {
+  onDeadLetter: "it says what a dead-lettered message does to its key's later messages, which only --ordered keeps in order",
+  leaseTimeout: 'partition leases are taken only by --ordered workers (on a partitioned topic)',
+} as const satisfies Partial<Record<WorkerOptionSpec['name'], string>>
+
+/** `--on-dead-letter needs --ordered: …`; `source` names where the value came from when not the flag. */
+export const needsOrderedError = (name: keyof typeof NEEDS_ORDERED, source = `--${optionSpec(name).flag}`): QctlError =>
+  usageError(`${source} needs --ordered: ${NEEDS_ORDERED[name]}`)
+
 /** Fill in defaults and check bounds; messages name the CLI option. */
 export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOptions {
   if (options.topic === '') throw usageError('--topic must not be empty')
@@ -130,6 +143,9 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
   const visibilityTimeoutMs = boundedWithDefault('visibilityTimeout', options.visibilityTimeoutMs)
   const prefetch = boundedWithDefault('prefetch', options.prefetch)
   const concurrency = boundedWithDefault('concurrency', options.concurrency)
+  const ordered = options.ordered ?? defaultOf('ordered')
+  if (!ordered && options.onDeadLetter !== undefined) throw needsOrderedError('onDeadLetter')
+  if (!ordered && options.leaseTimeoutMs !== undefined) throw needsOrderedError('leaseTimeout')
   return {
     topic: options.topic,
     group: options.group,
@@ -143,7 +159,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     shutdownTimeoutMs: boundedWithDefault('shutdownTimeout', options.shutdownTimeoutMs),
     from: options.from ?? defaultOf('from'),
     deadLetterTopic: options.deadLetterTopic,
-    ordered: options.ordered ?? defaultOf('ordered'),
+    ordered,
     onDeadLetter: onDeadLetterOf(options.onDeadLetter),
     leaseTimeoutMs: boundedWithDefault('leaseTimeout', options.leaseTimeoutMs),
     untilEmpty: options.untilEmpty ?? defaultOf('untilEmpty'),

@@ -1,3 +1,4 @@
+import type {AttemptRecord} from './attempts.js'
 import {backoffDelay} from './backoff.js'
 import type {GroupOps} from './group-ops.js'
 import {failureKind} from './handler-errors.js'
@@ -33,16 +34,33 @@ export type FailureOutcome =
   | {kind: 'dead-lettered'; dlqId: string; originId: string; error: Failure}
   | {kind: 'lost'}
   | {kind: 'duplicate'}
+  /** A leased partition's entry whose move was refused: the lease is no longer this worker's (see OutcomeFence). */
+  | {kind: 'fenced'}
+
+/**
+ * What fences the outcomes of a leased partition's entries (`--ordered` on a partitioned topic): its
+ * dead-letter moves and attempt records are written only under the lease the worker holds, as its
+ * acknowledgements are (ack-batcher.ts fencedLaneAcks), so a worker that lost the lease changes
+ * nothing of what the partition's new holder handles.
+ */
+export interface OutcomeFence {
+  /** The partition's lease as the worker holds it ("<token>:<owner>"); undefined once it knows it lost it. */
+  lease: () => string | undefined
+  /** A step refused (or not sent: `lease` undefined); the entry stays pending for the partition's next holder. */
+  onFenced: (refused: {id: string; step: 'dead-letter move' | 'attempt record'; lease: string | undefined}) => void
+}
 
 /**
  * Records the failures of entries in Redis: a retry parked until its backoff is over, or a move to
- * the dead-letter stream. Times written into dead letters come from Redis's clock (`now`).
+ * the dead-letter stream. Times written into dead letters come from Redis's clock (`now`). A leased
+ * partition's lane has a `fence`.
  */
 export class Outcomes {
   constructor(
     private readonly ops: GroupOps,
     private readonly options: ResolvedWorkerOptions,
     private readonly now: () => number,
+    private readonly fence?: OutcomeFence,
   ) {}
 
   /** A handler threw: dead-letter it (permanent, or its last attempt), or retry it after a backoff. */
@@ -69,8 +87,30 @@ export class Outcomes {
       ['dlq.first-failure', new Date(first).toISOString()],
       ['dlq.last-failure', new Date(now).toISOString()],
     ]
-    const outcome = await this.ops.deadLetter(tracked.id, metadata)
+    const {fence} = this
+    const lease = fence?.lease()
+    const outcome = fence === undefined ? await this.ops.deadLetter(tracked.id, metadata) : await this.ops.deadLetterFenced(tracked.id, metadata, lease)
     if (outcome.moved) return {kind: 'dead-lettered', dlqId: outcome.dlqId, originId, error: failure}
+    if (outcome.reason === 'fenced') {
+      fence?.onFenced({id: tracked.id, step: 'dead-letter move', lease})
+      return {kind: 'fenced'}
+    }
     return outcome.reason === 'deleted' ? {kind: 'lost'} : {kind: 'duplicate'}
+  }
+
+  /**
+   * An ordered retry in place: the failed attempt's record, written whole (the entry stays this
+   * consumer's). False when fenced: the entry is the partition's next holder's, not to be retried here.
+   */
+  async recordAttempt(id: string, record: AttemptRecord): Promise<boolean> {
+    const {fence} = this
+    if (fence === undefined) {
+      await this.ops.recordAttempt(id, record)
+      return true
+    }
+    const lease = fence.lease()
+    if (await this.ops.recordAttemptFenced(id, record, lease)) return true
+    fence.onFenced({id, step: 'attempt record', lease})
+    return false
   }
 }

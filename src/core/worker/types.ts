@@ -61,14 +61,19 @@ export interface WorkerEvents {
    * topic: each partition has its own (`{TOPIC:pN:…}:dlq`, `{TOPIC:pN:…}:replay:GROUP`).
    */
   started: [{topic: string; group: string; consumer: string; groupCreated: boolean; partitions: number; deadLetterKey: string | null; replayKey: string | null}]
-  /** `error`: the handler's error, `{name, message}` (the same shape in every event that carries one). */
-  retry: [{id: string; attempt: number; delayMs: number; error: Failure}]
+  /**
+   * `partition` (in `retry`, `deadLettered` and `log`): the partition of a partitioned topic the entry
+   * belongs to (its stream's, or its replay stream's), null for a plain topic. `error`: the handler's
+   * error, `{name, message}` (the same shape in every event that carries one).
+   */
+  retry: [{id: string; partition: number | null; attempt: number; delayMs: number; error: Failure}]
   /** `id`: the entry handled (in a replay stream, its ID there); `originId`: its topic entry ID, the dead letter's dlq.id (equal to `id` for an entry of the topic). */
-  deadLettered: [{id: string; originId: string; dlqId: string; attempts: number; error: Failure}]
+  deadLettered: [{id: string; partition: number | null; originId: string; dlqId: string; attempts: number; error: Failure}]
   /** `qctl topic alter` added partitions while the worker ran: it reads `from` .. `to - 1` from now on, from their start. */
   partitionsAdded: [{topic: string; from: number; to: number}]
   lost: [{ids: string[]}]
-  log: [{id: string; message: string}]
+  /** A handler's `ctx.log` line, with its entry's ID and partition. */
+  log: [{id: string; partition: number | null; message: string}]
   warning: [{message: string}]
   /** The worker began a graceful stop: what it waits for. */
   stopping: [{running: number; queued: number; timeoutMs: number}]

@@ -310,7 +310,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
           ? fencedLaneAcks(laneOps, () => this.leases?.value(partition), (result) => this.onAckResult(result), (count) => this.fenced(partition, count), ACK_BATCH)
           : laneAcks(laneOps, (result) => this.onAckResult(result), this.options.visibilityTimeoutMs, ACK_BATCH),
       parks: new ParkBatcher(async (requests) => laneOps.park(requests), ACK_BATCH),
-      outcomes: new Outcomes(laneOps, this.options, () => Date.now() + this.offsetMs),
+      outcomes: new Outcomes(
+        laneOps,
+        this.options,
+        () => Date.now() + this.offsetMs,
+        leased && partition !== null ? {lease: () => this.leases?.value(partition), onFenced: (refused) => this.fencedOutcome(partition, refused)} : undefined,
+      ),
       partition,
       reader,
       held,
@@ -410,6 +415,20 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Acknowledgements refused because the partition's lease was lost: those entries are the next holder's. */
   private fenced(partition: number, count: number): void {
     this.emit('warning', {message: `${count} acknowledgements of partition ${partition} were refused: this worker no longer holds its lease (fenced); the partition's new holder handles those entries again`})
+  }
+
+  /**
+   * A failed entry's dead-letter move or attempt record refused because the partition's lease was
+   * lost (Outcomes' fence): the entry stays pending for the next holder. Refused by Redis under the
+   * lease this worker still holds, the lease is no longer its own there: the partition is stopped
+   * now, not at the next renewal, so the key's later entries never start here after their
+   * predecessor was left to the new holder.
+   */
+  private fencedOutcome(partition: number, refused: {id: string; step: string; lease: string | undefined}): void {
+    this.emit('warning', {
+      message: `the ${refused.step} of ${refused.id} (partition ${partition}) was refused: this worker no longer holds the partition's lease (fenced); the entry stays pending for its new holder, which handles it again`,
+    })
+    if (refused.lease !== undefined && this.leases?.value(partition) === refused.lease) this.leases.lapsed(partition, 'Redis refused a step under its token: fenced')
   }
 
   /** A partition's gate under a lease: closed until the lease is taken and its pending entries are held. */

@@ -38,7 +38,7 @@ export const WORKER_OPTIONS = [
     kind: 'integer',
     min: 0,
     default: 500,
-    summary: 'Most entries read ahead beyond the running handlers; the worker reads ahead about 20 ms of handling at its measured rate, up to this.',
+    summary: 'Most entries read ahead beyond the running handlers; the worker reads ahead about 20 ms of handling at its measured rate, up to this. With --ordered, one key holds at most prefetch / concurrency of them; a busy key\'s others are kept by ID only.',
   },
   {name: 'maxAttempts', flag: 'max-attempts', moduleExport: 'maxAttempts', kind: 'integer', min: 1, default: 5, summary: 'Deliveries before a failing entry is dead-lettered.'},
   {name: 'backoff', flag: 'backoff', moduleExport: 'backoff', kind: 'choice', choices: ['exponential', 'fixed'], default: 'exponential', summary: 'Retry delay growth.'},

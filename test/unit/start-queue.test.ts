@@ -52,45 +52,53 @@ describe('KeyedQueue', () => {
     expect(queue.spilledEntries()).toEqual(hot.slice(3))
   })
 
-  it('spills a key\'s new entries while it has spilled ones, even under perKey (order), and reads them back oldest first', () => {
-    const queue = new KeyedQueue(2, 100)
-    const hot = Array.from({length: 5}, () => entry('hot'))
-    for (const tracked of hot) queue.push(tracked)
-    const [first] = [queue.shift()]
-    expect(first).toBe(hot[0])
-    queue.done(first!)
-    // One waits in memory now (<= perKey / 2): the key wants its spilled entries back.
-    expect(queue.refillWanted()).toEqual(['hot'])
-    const later = entry('hot')
-    expect(queue.push(later)).toBe('spilled')
-    const batch = queue.refillBatch('hot', 2)
-    expect(batch).toEqual([hot[3], hot[4]])
-    // One batch of a key at a time.
-    expect(queue.refillBatch('hot', 2)).toEqual([])
-    for (const tracked of batch) expect(queue.restore(tracked)).toBe(true)
-    expect(queue.spilledEntries()).toEqual([later])
-    const rest = queue.refillBatch('hot', 5)
-    expect(rest).toEqual([later])
-    expect(queue.restore(later)).toBe(true)
-    expect(queue.spilled).toBe(0)
-    expect(drain(queue)).toEqual([hot[1], hot[2], hot[3], hot[4], later].map((tracked) => tracked!.id))
+  it('reads spilled entries back in order, never more than perKey waiting in memory; a key\'s new entries go behind its spilled ones', () => {
+    const perKey = 3
+    const queue = new KeyedQueue(perKey, 100)
+    const hot = Array.from({length: 20}, () => entry('hot'))
+    for (const tracked of hot.slice(0, 12)) queue.push(tracked)
+    expect(queue.spilled).toBe(8)
+    // Run as the dispatcher does: one at a time, refilling (synchronously here) whenever the key wants it,
+    // and publishing more of the key as it goes.
+    const ran: Tracked[] = []
+    let published = 12
+    for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+      ran.push(next)
+      queue.done(next)
+      if (published < hot.length) expect(queue.push(hot[published++]!)).toBe('spilled')
+      for (const key of queue.refillWanted()) {
+        const batch = queue.refillBatch(key, 10)
+        // One batch of a key at a time.
+        expect(queue.refillBatch(key, 10)).toEqual([])
+        for (const tracked of batch) expect(queue.restore(tracked)).toBe(true)
+      }
+      // In memory: the key's ready entry and at most perKey waiting behind it.
+      expect(queue.length).toBeLessThanOrEqual(perKey + 1)
+    }
+    expect(ran).toEqual(hot)
+    expect([queue.length, queue.spilled]).toEqual([0, 0])
   })
 
   it('a spilled entry found deleted leaves the spill without joining memory; a failed read-back is wanted again', () => {
     const queue = new KeyedQueue(1, 100)
     const hot = Array.from({length: 4}, () => entry('hot'))
     for (const tracked of hot) queue.push(tracked)
-    const batch = queue.refillBatch('hot', 2)
-    expect(batch).toEqual([hot[2], hot[3]])
-    queue.refillFailed(batch)
+    // One waiting in memory: no room to read any back yet.
     expect(queue.refillWanted()).toEqual([])
+    expect(queue.refillBatch('hot', 2)).toEqual([])
     queue.done(queue.shift()!)
     expect(queue.refillWanted()).toEqual(['hot'])
-    const again = queue.refillBatch('hot', 1)
+    const batch = queue.refillBatch('hot', 2)
+    expect(batch).toEqual([hot[2]])
+    queue.refillFailed(batch)
+    expect(queue.refillWanted()).toEqual(['hot'])
+    const again = queue.refillBatch('hot', 2)
     expect(again).toEqual([hot[2]])
     expect(queue.restore(hot[2]!, false)).toBe(true)
     expect(queue.spilled).toBe(1)
-    expect(drain(queue)).toEqual([hot[1]!.id])
+    expect(queue.refillBatch('hot', 2)).toEqual([hot[3]])
+    expect(queue.restore(hot[3]!)).toBe(true)
+    expect(drain(queue)).toEqual([hot[1]!.id, hot[3]!.id])
   })
 
   it('remove and clear take spilled entries too; a removed one is not restored', () => {
@@ -98,9 +106,13 @@ describe('KeyedQueue', () => {
     const onP0 = Array.from({length: 3}, () => entry('k', laneP0))
     const onP1 = Array.from({length: 3}, () => entry('j', laneP1))
     for (const tracked of [...onP0, ...onP1]) queue.push(tracked)
+    const first = queue.shift()!
+    expect(first).toBe(onP0[0])
+    queue.done(first)
     const batch = queue.refillBatch('k', 1)
+    expect(batch).toEqual([onP0[2]])
     const removed = queue.remove((tracked) => tracked.lane === laneP0)
-    expect(new Set(removed)).toEqual(new Set(onP0))
+    expect(new Set(removed)).toEqual(new Set(onP0.slice(1)))
     expect(queue.restore(batch[0]!)).toBe(false)
     expect(queue.busiestKeys(5)).toEqual([{key: 'j', waiting: 2, partition: 1}])
     expect(new Set(queue.clear())).toEqual(new Set(onP1))

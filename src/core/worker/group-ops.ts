@@ -24,6 +24,9 @@ export interface DeliveredEntry {
   orphan: boolean
 }
 
+/** Entries renewed per heartbeat script call (two commands each in Redis). */
+const HEARTBEAT_CHUNK = 1000
+
 const SCRIPTS = {
   park: {name: 'qctlParkRetry', file: 'park-retry-3.lua', keys: 3},
   reclaim: {name: 'qctlReclaim', file: 'reclaim-4.lua', keys: 4},
@@ -282,11 +285,15 @@ export class GroupOps {
   /** Renew held entries; returns what became of those no longer this consumer's. */
   async heartbeat(ids: readonly string[]): Promise<Map<string, HeldEntryFate>> {
     const fates = new Map<string, HeldEntryFate>()
-    if (ids.length === 0) return fates
-    const flat = (await callScript(this.redis, SCRIPTS.heartbeat, [this.stream, this.retryKey, this.dueKey, this.takeoverKey, this.group, this.consumer, ...ids])) as Array<string | number>
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      const fate = FATES[Number(flat[i + 1])]
-      if (fate !== undefined) fates.set(String(flat[i]), fate)
+    // In calls of HEARTBEAT_CHUNK: an --ordered worker may hold thousands of a hot key's entries by ID,
+    // and one script over all of them would keep Redis from answering anyone else meanwhile.
+    for (let from = 0; from < ids.length; from += HEARTBEAT_CHUNK) {
+      const chunk = ids.slice(from, from + HEARTBEAT_CHUNK)
+      const flat = (await callScript(this.redis, SCRIPTS.heartbeat, [this.stream, this.retryKey, this.dueKey, this.takeoverKey, this.group, this.consumer, ...chunk])) as Array<string | number>
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const fate = FATES[Number(flat[i + 1])]
+        if (fate !== undefined) fates.set(String(flat[i]), fate)
+      }
     }
     return fates
   }

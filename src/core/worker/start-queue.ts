@@ -196,14 +196,17 @@ export class KeyedQueue implements StartQueue {
   }
 
   /**
-   * Up to `count` of the key's spilled entries to read back, oldest first (none while a batch of the
-   * key is being read back: batches are restored in order, one at a time).
+   * Up to `count` of the key's spilled entries to read back (and no more than its share leaves room
+   * for), oldest first; none while a batch of the key is being read back (batches are restored in
+   * order, one at a time).
    */
   refillBatch(key: string, count: number): Tracked[] {
     const spilled = this.spill.get(key)
     this.wanted.delete(key)
-    if (spilled === undefined || count <= 0 || spilled.some((tracked) => this.refilling.has(tracked))) return []
-    const batch = spilled.slice(0, count)
+    // No more than the key's share waiting in memory once they are back.
+    const room = Math.min(count, this.perKey - (this.behind.get(key)?.length ?? 0))
+    if (spilled === undefined || room <= 0 || spilled.some((tracked) => this.refilling.has(tracked))) return []
+    const batch = spilled.slice(0, room)
     for (const tracked of batch) this.refilling.add(tracked)
     return batch
   }

@@ -341,13 +341,20 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private async growthLoop(session: Session, startLoop: (readGroup: ReadGroup) => void): Promise<void> {
     const {topic} = this.options
     let warned = false
+    let recreated = false
     while (!this.stopping) {
       await sleep(GROWTH_POLL_MS, session.stopSignal)
       if (this.stopping) break
       try {
         const layout = await resolveTopic(session.commands, topic)
         // Fewer streams (the topic deleted, or made again smaller) is not growth: the group's own checks say what became of it.
-        if (layout.metadata !== undefined && layout.streams.length > session.partitions) await this.addPartitions(session, layout.streams, startLoop)
+        if (layout.metadata !== undefined && layout.streams.length > session.partitions) {
+          const read = session.lanes.filter((lane) => lane.ops.lane === 'topic').map((lane) => lane.ops.stream)
+          // Growth keeps the old partitions' streams; other streams mean the topic was deleted and made again.
+          if (read.every((stream, index) => layout.streams[index] === stream)) await this.addPartitions(session, layout.streams, startLoop)
+          else if (!recreated) this.emit('warning', {message: `${topic} was deleted and made again with other partition streams while this worker ran: it goes on reading the old ones; restart it to read the new topic`})
+          recreated = true
+        }
         warned = false
       } catch (error) {
         if (isFatal(error)) throw error
@@ -382,6 +389,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
         for (const report of reports) reported.add(report.stream)
         warned = false
       } catch (error) {
+        // An ACL that does not grant the report keys (a role file older than them) refuses every time: stop asking.
+        if (isPermissionDenied(error)) {
+          this.emit('warning', {message: `the busiest waiting keys are not reported for qctl top (refused by the ACL: grant the worker role ~{TOPIC}:waiting:*, README, Least-privilege ACL roles): ${errorMessage(error)}`})
+          return
+        }
         if (!warned && !this.stopping) this.emit('warning', {message: `could not report the busiest waiting keys for qctl top (the worker goes on): ${errorMessage(error)}`})
         warned = true
       }

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {usageError} from '../core/errors.js'
+import {readRowsBusiestKeys, type BusiestKey} from '../core/stats/busiest-keys.js'
 import {serverVersion} from '../core/stats/server-info.js'
 import {RedisSnapshotSource} from '../core/stats/snapshot-redis-source.js'
 import {explainingConnectionErrors} from '../core/stats/snapshot-source.js'
@@ -22,10 +23,13 @@ export interface TopResult {
   server: string | null
   /** On a Redis Cluster: its primaries (`host:port`) at the second reading; each row's `node` owns its topic. Null on a single server. */
   cluster: {nodes: string[]} | null
-  rows: RateRow[]
+  rows: TopRow[]
   /** Keys skipped because they are not streams (a dead-letter key, a topic that changed type), also printed on stderr. */
   warnings: string[]
 }
+
+/** A row of `--json`: the figures, and the group's busiest keys (read with --json only; null otherwise, and for a row without a group or whose keys could not be read). */
+export type TopRow = RateRow & {busiestKeys: BusiestKey[] | null}
 
 const MIN_INTERVAL_MS = 100
 
@@ -33,7 +37,7 @@ export default class Top extends BaseCommand<typeof Top> {
   static override summary = 'A live terminal monitor of depth, in/out rates, lag, pending and dead letters per topic and group.'
   static override description = `Without TOPIC, every stream and partitioned topic in the database (and new ones as they appear; --match filters). Rates come from Redis's own counters between two refreshes (entries added; entries read minus pending growth for acknowledgements), so they count every producer and consumer, qctl or not.
 
-Keys: up/down (or k/j) select a row, Enter shows the group's consumers and oldest pending entries, Esc goes back, s cycles the sort (lag, in-rate, out-rate, name), p pauses, q or Ctrl-C quits.
+Keys: up/down (or k/j) select a row, Enter shows the group's consumers, oldest pending entries and, for a group that qctl work --ordered workers read, its BUSIEST KEYS (the most messages waiting behind an earlier one of their key), Esc goes back, s cycles the sort (lag, in-rate, out-rate, name), p pauses, q or Ctrl-C quits.
 
 Trend marks: ■ stalled (lag or pending above 0 and no active consumer, or nothing acknowledged for 30s), ▲ growing (more in than out), ▼ draining (more out than in), = steady, · idle. A ↑ after LAG or DLQ means it grew since the last refresh. Colour repeats these marks: bold magenta for stalled, red for growing lag or dead letters, green for draining, dim for idle. IN and OUT sparklines of a row share one scale.
 
@@ -45,7 +49,7 @@ The live screen refreshes every --interval, or less often when a refresh cycle c
 
 With --json, with --once, or when stdout is not a terminal: prints one snapshot (rates measured between two readings, the second starting one --interval after the first began) and exits 0.
 
-A named TOPIC that does not exist exits 6 (--allow-missing: shown as absent), one that is not a stream exits 2; a dead-letter key (or a topic found by SCAN) that is not a stream is skipped with a warning (stderr; "warnings" in --json, with groups missing on partitions that hold entries). In --json, each row also has "partitions" (1 for a plain stream) and "perPartition" (null, or the row's group on each partition).`
+A named TOPIC that does not exist exits 6 (--allow-missing: shown as absent), one that is not a stream exits 2; a dead-letter key (or a topic found by SCAN) that is not a stream is skipped with a warning (stderr; "warnings" in --json, with groups missing on partitions that hold entries). In --json, each row also has "partitions" (1 for a plain stream), "perPartition" (null, or the row's group on each partition) and "busiestKeys" (null without a group; else up to 10 {key, partition, waiting}, most waiting first, as the group's ordered workers report them: empty when none does).`
   static override examples = [
     '<%= config.bin %> top',
     '<%= config.bin %> top order.processed payment.settled --interval 2s',
@@ -98,11 +102,14 @@ A named TOPIC that does not exist exits 6 (--allow-missing: shown as absent), on
     await sleep(Math.max(0, firstAsked + flags.interval - Date.now()))
     const second = await source.refresh(null)
     const rows = sortRows(rateRows(first, second), 'name')
+    // The live screen reads a group's busiest keys while its detail is open; --json, for every group.
+    const keys = this.jsonEnabled() ? await readRowsBusiestKeys(redis, rows) : null
     const warnings = source.takeWarnings()
+    if (typeof keys?.warning === 'string') warnings.push(keys.warning)
     for (const warning of warnings) this.warnLine(shown(warning))
     // --json prints the rows: the table is never built for it.
     if (!this.jsonEnabled()) this.log(formatTopSnapshot(rows, second.at - first.at, this.style, tableTarget(process.stdout)))
     const cluster = second.clusterNodes === undefined ? null : {nodes: second.clusterNodes}
-    return {at: new Date(second.at).toISOString(), intervalMs: second.at - first.at, server, cluster, rows, warnings}
+    return {at: new Date(second.at).toISOString(), intervalMs: second.at - first.at, server, cluster, rows: rows.map((row, index) => ({...row, busiestKeys: keys?.keys[index] ?? null})), warnings}
   }
 }

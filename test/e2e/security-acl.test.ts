@@ -3,8 +3,10 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {DlqListJson} from '../../src/core/dlq/list.js'
 import type {DlqReplayResult} from '../../src/core/dlq/scope-replay.js'
-import {deadLetterKey, heldKeysKey, leaseTokenKey, replayKey, retryDueKey, retryKey, topicMetadataKey} from '../../src/core/keys.js'
+import type {TopResult} from '../../src/commands/top.js'
+import {deadLetterKey, heldKeysKey, leaseTokenKey, replayKey, retryDueKey, retryKey, topicMetadataKey, waitingKeysKey} from '../../src/core/keys.js'
 import type {LagRow} from '../../src/core/lag/lag.js'
+import {timeReplyMs} from '../../src/core/redis/redis-time.js'
 import type {PublishResult} from '../../src/core/publish/publish.js'
 import type {TopicDescription} from '../../src/core/topics/describe.js'
 import type {TopicListRow} from '../../src/core/topics/list.js'
@@ -233,7 +235,11 @@ describe('on a partitioned topic (qctl topic create, run as an administrator: th
     const matched = JSON.parse((await runAsRole('monitor', ['lag', '--match', 'order.*', '--json'])).stdout) as LagRow[]
     expect(matched.filter((row) => row.topic === topic)).toHaveLength(2)
     await runAsRole('monitor', ['inspect', topic, '--json'])
-    await runAsRole('monitor', ['top', topic, '--once', '--interval', '100ms', '--json'])
+    // An ordered worker's report of its busiest keys (as key-report.ts writes it): top reads it, and Redis's clock.
+    await admin.hset(waitingKeysKey(streams[1]!, 'ordered'), 'w-1', JSON.stringify({at: timeReplyMs(await admin.time()), keys: [{key: 'b', waiting: 2}]}))
+    const top = JSON.parse((await runAsRole('monitor', ['top', topic, '--once', '--interval', '100ms', '--json'])).stdout) as TopResult
+    expect(top.rows.find((row) => row.group === 'ordered')?.busiestKeys).toEqual([{key: 'b', partition: 1, waiting: 2}])
+    expect(top.warnings).toEqual([])
     await runAsRole('monitor', ['top', '--match', 'order.*', '--once', '--interval', '100ms', '--json'])
     const described = JSON.parse((await runAsRole('monitor', ['topic', 'describe', topic, '--json'])).stdout) as TopicDescription
     expect([described.partitioned, described.partitionCount, described.metadataKey]).toEqual([true, 3, topicMetadataKey(topic)])

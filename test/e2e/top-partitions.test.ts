@@ -5,9 +5,11 @@ import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import type {TopResult} from '../../src/commands/top.js'
-import {deadLetterKey, replayKey} from '../../src/core/keys.js'
+import {deadLetterKey, replayKey, waitingKeysKey} from '../../src/core/keys.js'
+import {timeReplyMs} from '../../src/core/redis/redis-time.js'
+import {KEY_REPORT_MS} from '../../src/core/worker/key-report.js'
 import type {TopicDescription} from '../../src/core/topics/describe.js'
-import {CLI, jsonOf, runCli, waitFor, type CliResult} from '../helpers/cli.js'
+import {CLI, jsonOf, PROJECT_ROOT, runCli, waitFor, type CliResult} from '../helpers/cli.js'
 import {TEST_TARGET, useTestRedis, type AdminClient} from '../helpers/test-redis.js'
 import {shellQuote, TmuxSession} from '../helpers/tmux.js'
 
@@ -48,6 +50,51 @@ async function consume(redis: AdminClient, streams: readonly string[], group: st
 }
 
 const sum = (values: ReadonlyArray<number | null>): number => values.reduce<number>((total, value) => total + (value ?? Number.NaN), 0)
+
+/** A key name that would recolour the terminal if printed raw. */
+const HOSTILE_KEY = 'cust\u001b[31mred'
+/** How the screen must show it: the escape written out, as text. */
+const SHOWN_HOSTILE_KEY = 'cust\\u001b[31mred'
+
+/**
+ * Reports of busiest waiting keys as ordered workers write them (key-report.ts), written directly:
+ * on partition 0 two workers (key `a` in both), a stopped worker's stale report and a value that is not
+ * a report; on partition 2 one worker (a hostile key name) and a malformed report; partition 1 none;
+ * the plain topic one worker. Written again every KEY_REPORT_MS, as workers do, each time stamped with
+ * Redis's clock, so they stay fresh however slowly the CLI starts. Returns the function that stops it.
+ */
+async function keepReporting(redis: AdminClient, streams: readonly string[], plain: string, group: string): Promise<() => Promise<void>> {
+  const report = (at: number, keys: Array<[string, number]>): string => JSON.stringify({at, keys: keys.map(([key, waiting]) => ({key, waiting}))})
+  const write = async (): Promise<void> => {
+    const now = timeReplyMs(await redis.time())
+    await redis.hset(waitingKeysKey(streams[0]!, group), {
+      'w-1': report(now, [['a', 5], ['b', 2]]),
+      'w-2': report(now, [['c', 7], ['a', 1]]),
+      'w-stopped': report(now - 60_000, [['z', 100]]),
+      'w-garbage': 'not json',
+    })
+    await redis.hset(waitingKeysKey(streams[2]!, group), {'w-3': report(now, [[HOSTILE_KEY, 4], ['d', 3]]), 'w-odd': JSON.stringify({at: now, keys: 'many'})})
+    await redis.hset(waitingKeysKey(plain, group), {'w-4': report(now, [['p', 9]])})
+  }
+  await write()
+  let writing = Promise.resolve()
+  const timer = setInterval(() => {
+    writing = writing.then(write).catch(() => {})
+  }, KEY_REPORT_MS)
+  return async () => {
+    clearInterval(timer)
+    await writing
+  }
+}
+
+/** The busiest keys keepReporting's reports make, merged over workers and partitions. */
+const EXPECTED_KEYS = [
+  {key: 'c', partition: 0, waiting: 7},
+  {key: 'a', partition: 0, waiting: 6},
+  {key: HOSTILE_KEY, partition: 2, waiting: 4},
+  {key: 'd', partition: 2, waiting: 3},
+  {key: 'b', partition: 0, waiting: 2},
+]
 
 describe('qctl top --json / --once over partitioned topics', () => {
   const ctx = useTestRedis()
@@ -136,6 +183,39 @@ describe('qctl top --json / --once over partitioned topics', () => {
     expect(all.filter((row) => row.topic === topic).map((row) => row.group)).toEqual(['g', 'h'])
   })
 
+  it('--json: each group\'s busiest keys, merged over its workers and partitions; stale and malformed reports left out', async () => {
+    const prefix = `tpk${++counter}`
+    const topic = `${prefix}.orders`
+    const plain = `${prefix}.plain`
+    const streams = await createTopic(ctx.server.url, topic, 3)
+    for (const stream of streams) await ctx.redis.xgroup('CREATE', stream, 'g', '0', 'MKSTREAM')
+    await ctx.redis.xgroup('CREATE', plain, 'g', '0', 'MKSTREAM')
+    await ctx.redis.xgroup('CREATE', plain, 'quiet', '0')
+    const stop = await keepReporting(ctx.redis, streams, plain, 'g')
+    const args = ['top', '--match', `${prefix}.*`, '--json', '--interval', '100ms', '-u', ctx.server.url]
+    // Reports are judged by Redis's clock: the same keys from a qctl whose clock runs 10 minutes fast or slow.
+    const skewed = (ms: number): Promise<CliResult> => runCli(args, {env: {NODE_OPTIONS: `--import ${join(PROJECT_ROOT, 'test', 'chaos', 'preloads', 'fast-clock.mjs')}`, CHAOS_CLOCK_SKEW_MS: String(ms)}})
+    let results: CliResult[]
+    try {
+      results = [await runCli(args), await skewed(10 * 60_000), await skewed(-10 * 60_000)]
+    } finally {
+      await stop()
+    }
+    for (const result of results) {
+      expect(result.code, result.stderr).toBe(0)
+      const json = jsonOf<TopResult>(result)
+      expect(json.warnings).toEqual([])
+      expect(json.rows.map((row) => [`${row.topic}/${row.group}`, row.busiestKeys])).toEqual([
+        [`${topic}/g`, EXPECTED_KEYS],
+        [`${plain}/g`, [{key: 'p', partition: null, waiting: 9}]],
+        // A group no ordered worker reports on.
+        [`${plain}/quiet`, []],
+      ])
+    }
+    // The skew was real: the snapshot's time is the local clock's.
+    expect(Date.parse(jsonOf<TopResult>(results[1]!).at) - Date.parse(jsonOf<TopResult>(results[2]!).at)).toBeGreaterThan(15 * 60_000)
+  })
+
   it('--once shows a PARTS column; a named partitioned topic exists before any of its streams', async () => {
     const prefix = `tpo${++counter}`
     const topic = `${prefix}.empty`
@@ -180,10 +260,10 @@ describe('qctl top on a terminal over partitioned topics', () => {
     await rm(dir, {recursive: true, force: true})
   })
 
-  /** `qctl top` over the whole database in a 200 x 50 terminal; its exit code goes to a file. */
-  async function startTop(name: string): Promise<{session: TmuxSession; exitCode: () => Promise<number>}> {
+  /** `qctl top` (over the whole database, unless `args` say otherwise) in a 200 x 50 terminal; its exit code goes to a file. */
+  async function startTop(name: string, args: readonly string[] = []): Promise<{session: TmuxSession; exitCode: () => Promise<number>}> {
     const exitFile = join(dir, 'exit')
-    const command = `${[process.execPath, CLI, 'top', '-u', ctx.server.url, '--interval', '300ms'].map(shellQuote).join(' ')}; echo $? > ${shellQuote(exitFile)}; exec sleep 600`
+    const command = `${[process.execPath, CLI, 'top', ...args, '-u', ctx.server.url, '--interval', '300ms'].map(shellQuote).join(' ')}; echo $? > ${shellQuote(exitFile)}; exec sleep 600`
     session = await TmuxSession.start(`${name}-${process.pid}`, command, {cols: 200, rows: 50})
     const exitCode = async (): Promise<number> => {
       let text = ''
@@ -254,5 +334,29 @@ describe('qctl top on a terminal over partitioned topics', () => {
     expect(await running.exitCode()).toBe(0)
     expect(rowLabels.filter((label) => label.startsWith('{'))).toEqual([])
     expect(rowLabels).toContain(`${topic}/g`)
+  }, 60_000)
+
+  it('Enter shows the group\'s BUSIEST KEYS over its partitions, with their partition, key names escaped; stale and malformed reports left out', async () => {
+    const topic = `tpk${++counter}.live`
+    const streams = await createTopic(ctx.server.url, topic, 3)
+    for (const stream of streams) await ctx.redis.xgroup('CREATE', stream, 'g', '0', 'MKSTREAM')
+    const stop = await keepReporting(ctx.redis, streams, `tpk${counter}.plain`, 'g')
+    try {
+      const running = await startTop('busiest-keys', [topic])
+      await running.session.waitForScreen((screen) => screen.includes(`${topic}/g`), 15_000, 'the row of the group')
+      await running.session.sendKeys('Enter')
+      const detail = await running.session.waitForScreen((screen) => screen.includes('BUSIEST KEYS'), 15_000, 'the busiest keys')
+      const lines = detail.split('\n')
+      const head = lines.findIndex((line) => /^BUSIEST KEYS +PART +WAITING$/.test(line))
+      expect(head, detail).toBeGreaterThan(lines.findIndex((line) => line.startsWith('OLDEST PENDING')))
+      // Merged, most waiting first, then the per-partition table; the hostile name shown escaped, never raw.
+      expect(lines.slice(head + 1, head + 1 + EXPECTED_KEYS.length).map((line) => line.trim().split(/ +/))).toEqual(EXPECTED_KEYS.map(({key, partition, waiting}) => [key === HOSTILE_KEY ? SHOWN_HOSTILE_KEY : key, String(partition), String(waiting)]))
+      expect(lines[head + 1 + EXPECTED_KEYS.length]).toMatch(/^PARTITION /)
+      expect(detail).not.toMatch(/^z /m)
+      await running.session.sendKeys('Escape', 'q')
+      expect(await running.exitCode()).toBe(0)
+    } finally {
+      await stop()
+    }
   }, 60_000)
 })

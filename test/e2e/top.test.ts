@@ -69,12 +69,13 @@ describe('qctl top off a terminal', () => {
     // Both rows come from the same reading of the stream.
     expect(reader.depth).toBe(unread.depth)
     expect(unread).toMatchObject({lag: unread.depth, pending: 0, oldestPendingAgeMs: null, consumers: 0})
-    expect(reader).toMatchObject({lag: reader.depth - 5, pending: 3, consumers: 1, activeConsumers: 1, outRate: 0, trend: 'growing', stall: null, kind: 'topic', partitions: 1, perPartition: null})
+    // No ordered worker reports its keys: an empty list, not null (null: a row without a group, or keys not read).
+    expect(reader).toMatchObject({lag: reader.depth - 5, pending: 3, consumers: 1, activeConsumers: 1, outRate: 0, trend: 'growing', stall: null, kind: 'topic', partitions: 1, perPartition: null, busiestKeys: []})
     // A group nobody reads while entries wait is stalled, whatever the rates say.
     expect(unread).toMatchObject({trend: 'stalled', stall: 'no-active-consumer', activeConsumers: 0})
     expect(reader.oldestPendingAgeMs).toBeGreaterThanOrEqual(0)
     expect(Object.keys(reader).sort()).toEqual(
-      ['activeConsumers', 'consumers', 'deadLetterInRate', 'deadLetters', 'deadLettersGrowing', 'depth', 'group', 'inRate', 'kind', 'lag', 'lagGrowing', 'node', 'oldestPendingAgeMs', 'outRate', 'partitions', 'pending', 'perPartition', 'stall', 'topic', 'trend'].sort(),
+      ['activeConsumers', 'busiestKeys', 'consumers', 'deadLetterInRate', 'deadLetters', 'deadLettersGrowing', 'depth', 'group', 'inRate', 'kind', 'lag', 'lagGrowing', 'node', 'oldestPendingAgeMs', 'outRate', 'partitions', 'pending', 'perPartition', 'stall', 'topic', 'trend'].sort(),
     )
   })
 

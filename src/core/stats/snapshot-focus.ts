@@ -1,15 +1,18 @@
 import type {ChainableCommander} from 'ioredis'
 
-import {retryDueKey} from '../keys.js'
+import {retryDueKey, waitingKeysKey} from '../keys.js'
+import {timeReplyMs} from '../redis/redis-time.js'
 import {isNoGroup, isNoSuchKey, isWrongType} from '../redis/reply-errors.js'
+import type {WaitingKey} from '../worker/key-report.js'
+import {mergeBusiestKeys, streamWaitingKeys} from './busiest-keys.js'
 import {consumerDetail, pendingDetail, type ConsumerDetail} from './details.js'
 import {compareIdText} from '../dlq/stream-id.js'
 import {pendingEntryKey, type Focus, type FocusDetail, type FocusPending} from './snapshot.js'
 import {infoObject} from './xinfo.js'
 
 /**
- * The detail of the focused group (`top`'s Enter): its consumers and oldest pending entries, read in
- * the refresh's one pipeline. A partitioned topic's group is read on every partition (on a cluster,
+ * The detail of the focused group (`top`'s Enter): its consumers, oldest pending entries and busiest
+ * keys (busiest-keys.ts), read in the refresh's one pipeline. A partitioned topic's group is read on every partition (on a cluster,
  * each partition on its own primary, in that primary's pipeline) and merged here.
  */
 
@@ -41,6 +44,8 @@ export interface FocusPart {
   oldestPending: FocusPending[]
   /** By entry ID (of this stream). */
   retryInMs: Map<string, number>
+  /** The keys its ordered workers report waiting on this stream (none when the read was refused). */
+  waitingKeys: WaitingKey[]
 }
 
 /**
@@ -53,24 +58,32 @@ const throwUnlessIgnorable = (error: Error | null): void => {
   if (!ignorable(error)) throw error
 }
 
-/** Queue the focus commands: consumers and oldest pending per stream, then Redis's clock and the due times of entries that may be waiting out a backoff. */
+/**
+ * Queue the focus commands: Redis's clock, then per stream the consumers, oldest pending entries and
+ * the workers' reports of waiting keys, then the due times of entries that may be waiting out a backoff.
+ */
 export function queueFocus(pipeline: ChainableCommander, focus: FocusRead): void {
+  if (focus.streams.length === 0) return
+  // Due times and the reports' times are on Redis's clock (park-retry-3.lua, key-report.ts): read it
+  // in the same round trip, once per node (this pipeline goes to one node).
+  pipeline.call('TIME')
   for (const {stream} of focus.streams) {
     pipeline.call('XINFO', 'CONSUMERS', stream, focus.group)
     pipeline.xpending(stream, focus.group, '-', '+', FOCUS_PENDING_SHOWN)
+    pipeline.hgetall(waitingKeysKey(stream, focus.group))
   }
-  const retrying = focus.streams.filter((stream) => stream.retryIds.length > 0)
-  // Due times are on Redis's clock (see park-retry-3.lua): read it in the same round trip, once per node.
-  if (retrying.length > 0) pipeline.call('TIME')
-  for (const {stream, retryIds} of retrying) pipeline.call('ZMSCORE', retryDueKey(stream, focus.group), ...retryIds)
+  for (const {stream, retryIds} of focus.streams) if (retryIds.length > 0) pipeline.call('ZMSCORE', retryDueKey(stream, focus.group), ...retryIds)
 }
 
 /** The replies of queueFocus's commands, in order (`next` gives the next reply): one part per stream that has the group. */
 export function focusParts(next: () => Reply, focus: FocusRead, localNow: number): FocusPart[] {
+  if (focus.streams.length === 0) return []
+  const time = next()
   const parts = new Map<FocusStream, FocusPart>()
   for (const stream of focus.streams) {
     const [consumersError, consumers] = next()
     const [pendingError, pending] = next()
+    const waitingKeys = streamWaitingKeys(time, next())
     throwUnlessIgnorable(consumersError)
     throwUnlessIgnorable(pendingError)
     if (consumersError !== null || pendingError !== null) continue
@@ -80,12 +93,10 @@ export function focusParts(next: () => Reply, focus: FocusRead, localNow: number
       consumers: (consumers as unknown[]).map(infoObject).map(consumerDetail),
       oldestPending: (pending as Array<[string, string, number, number]>).map((entry) => (partition === null ? pendingDetail(entry) : {...pendingDetail(entry), partition})),
       retryInMs: new Map(),
+      waitingKeys: waitingKeys instanceof Error ? [] : waitingKeys,
     })
   }
-  const retrying = focus.streams.filter((stream) => stream.retryIds.length > 0)
-  if (retrying.length === 0) return [...parts.values()]
-  const time = next()
-  for (const stream of retrying) {
+  for (const stream of focus.streams.filter((read) => read.retryIds.length > 0)) {
     const scores = next()
     const part = parts.get(stream)
     if (part !== undefined) part.retryInMs = retryWaits(stream.retryIds, time, scores, localNow)
@@ -101,8 +112,7 @@ export function focusParts(next: () => Reply, focus: FocusRead, localNow: number
 function retryWaits(ids: readonly string[], [timeError, time]: Reply, [scoresError, scores]: Reply, localNow: number): Map<string, number> {
   const waits = new Map<string, number>()
   if (scoresError !== null) return waits
-  const [seconds, micros] = timeError === null ? (time as [string, string]) : [String(localNow / 1000), '0']
-  const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+  const redisNow = timeError === null ? timeReplyMs(time as [string, string]) : localNow
   for (const [index, id] of ids.entries()) {
     const due = (scores as Array<string | null>)[index]
     if (due !== null && due !== undefined && Number(due) > redisNow) waits.set(id, Number(due) - redisNow)
@@ -115,13 +125,14 @@ function retryWaits(ids: readonly string[], [timeError, time]: Reply, [scoresErr
  * group. A plain topic's is its one part. A partitioned topic's: consumers merged by name (a worker
  * is a consumer on each partition it reads: pending summed, idle and inactive the least, i.e. its
  * latest sign of life), the oldest pending entries across partitions (stream IDs are times, so they
- * compare across streams), and every partition's retry marks.
+ * compare across streams), every partition's retry marks, and the busiest keys across partitions.
  */
 export function mergeFocusParts(focus: FocusRead, parts: readonly FocusPart[]): FocusDetail | null {
   const [first] = parts
   if (first === undefined) return null
   const {topic, group} = focus
-  if (!focus.partitioned) return {topic, group, consumers: first.consumers, oldestPending: first.oldestPending, retryInMs: first.retryInMs}
+  const busiestKeys = mergeBusiestKeys(parts.map(({partition, waitingKeys}) => ({partition, keys: waitingKeys})))
+  if (!focus.partitioned) return {topic, group, consumers: first.consumers, oldestPending: first.oldestPending, retryInMs: first.retryInMs, busiestKeys}
   const consumers = new Map<string, ConsumerDetail>()
   const pending: FocusPending[] = []
   const retryInMs = new Map<string, number>()
@@ -140,6 +151,7 @@ export function mergeFocusParts(focus: FocusRead, parts: readonly FocusPart[]): 
     consumers: [...consumers.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     oldestPending: pending.slice(0, FOCUS_PENDING_SHOWN),
     retryInMs,
+    busiestKeys,
     partitions: focus.streams.length,
   }
 }

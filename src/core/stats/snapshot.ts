@@ -1,3 +1,4 @@
+import type {BusiestKey} from './busiest-keys.js'
 import type {ConsumerDetail, PendingDetail} from './details.js'
 
 /**
@@ -93,6 +94,13 @@ export interface FocusDetail extends Focus {
    * idle time counts since the failure, so IDLE can exceed AGE; the detail view says "retry in 12s".
    */
   retryInMs: Map<string, number>
+  /**
+   * The keys with the most messages waiting behind an earlier one of theirs, as the group's ordered
+   * workers report them (busiest-keys.ts): over its workers and partitions, most first, at most
+   * BUSIEST_KEYS_SHOWN; empty when no worker reports a waiting key (not an ordered group, its workers
+   * stopped, nothing waits, or the role may not read the reports).
+   */
+  busiestKeys: BusiestKey[]
   /** Of a partitioned topic: how many partitions it has (the detail was read from all of them). */
   partitions?: number
 }

@@ -35,14 +35,18 @@ export interface KeyReport {
 
 /** Write this consumer's reports (one round trip per node), each field expiring with its hash. */
 export async function writeKeyReports(redis: RedisClient, group: string, consumer: string, reports: readonly KeyReport[]): Promise<void> {
+  // pipelineByKey pairs one reply with each item: two commands queued for one item left the second
+  // half of the replies unread (a failed write or, on a cluster, a redirection went unnoticed). So
+  // each command is an item; keyed on the same stream, a report's two go to the same node, in order.
+  const commands = reports.flatMap((report) => [{report, command: 'hset' as const}, {report, command: 'pexpire' as const}])
   const replies = await pipelineByKey(
     redis,
-    reports,
-    (report) => report.stream,
-    (pipeline, report) => {
+    commands,
+    ({report}) => report.stream,
+    (pipeline, {report, command}) => {
       const key = waitingKeysKey(report.stream, group)
-      pipeline.hset(key, consumer, JSON.stringify({at: report.at, keys: report.keys}))
-      pipeline.pexpire(key, KEY_REPORT_TTL_MS)
+      if (command === 'hset') pipeline.hset(key, consumer, JSON.stringify({at: report.at, keys: report.keys}))
+      else pipeline.pexpire(key, KEY_REPORT_TTL_MS)
     },
   )
   const failed = replies.find(([error]) => error !== null)
@@ -82,6 +86,7 @@ function parseReport(value: string): {at: number; keys: WaitingKey[]} | undefine
   if (typeof parsed !== 'object' || parsed === null) return undefined
   const {at, keys} = parsed as {at?: unknown; keys?: unknown}
   if (typeof at !== 'number' || !Array.isArray(keys)) return undefined
-  const valid = keys.filter((entry): entry is WaitingKey => typeof entry === 'object' && entry !== null && typeof (entry as WaitingKey).key === 'string' && Number.isInteger((entry as WaitingKey).waiting))
+  // A count below 1 is not a waiting key: merged, a negative one would hide other workers' messages.
+  const valid = keys.filter((entry): entry is WaitingKey => typeof entry === 'object' && entry !== null && typeof (entry as WaitingKey).key === 'string' && Number.isInteger((entry as WaitingKey).waiting) && (entry as WaitingKey).waiting > 0)
   return {at, keys: valid}
 }

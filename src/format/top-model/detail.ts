@@ -42,9 +42,19 @@ export function partitionLine(partition: PartitionRow, onCluster: boolean): stri
  * they do not all fit, the last says how many more (`qctl lag --partitions` lists them all).
  */
 export function partitionLines(partitions: readonly PartitionRow[], lines: number, onCluster: boolean): string[] {
-  const room = Math.max(1, lines)
-  if (partitions.length <= room) return partitions.map((partition) => partitionLine(partition, onCluster))
-  const shownCount = room - 1
-  const more = partitions.length - shownCount
-  return [...partitions.slice(0, shownCount).map((partition) => partitionLine(partition, onCluster)), `… ${formatCount(more)} more partitions (qctl lag --partitions lists them all)`]
+  return fittedLines(partitions, lines, (partition) => partitionLine(partition, onCluster), (more) => `… ${formatCount(more)} more partitions (qctl lag --partitions lists them all)`)
 }
+
+/** The lines of `items` that fit `lines` (at least one); when they do not all fit, the last is `more(how many are left out)`. */
+export function fittedLines<T>(items: readonly T[], lines: number, lineOf: (item: T) => string, more: (count: number) => string): string[] {
+  const room = Math.max(1, lines)
+  if (items.length <= room) return items.map(lineOf)
+  const shownCount = room - 1
+  return [...items.slice(0, shownCount).map(lineOf), more(items.length - shownCount)]
+}
+
+/**
+ * Lines for the body of a section that takes up to a third of the detail view (the per-partition
+ * table, the busiest keys): at least one, no more than it has; none when it has nothing.
+ */
+export const sectionLines = (count: number, height: number): number => (count === 0 ? 0 : Math.min(count, Math.max(1, Math.floor((height - 7) / 3))))

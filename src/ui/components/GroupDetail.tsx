@@ -6,8 +6,9 @@ import {pendingEntryKey, type FocusDetail, type FocusPending} from '../../core/s
 import {formatAge, formatCount} from '../../format/numbers.js'
 import {shown} from '../../format/terminal-text.js'
 import {cellText, formatRate, STALL_TEXT, TREND_MARKS} from '../../format/top-model/cells.js'
-import {detailTitle} from '../../format/top-model/detail.js'
+import {detailTitle, sectionLines} from '../../format/top-model/detail.js'
 import {padCell} from '../../format/top-model/layout.js'
+import {BusiestKeys} from './BusiestKeys.js'
 import {PartitionTable} from './PartitionTable.js'
 
 export interface GroupDetailProps {
@@ -42,18 +43,16 @@ const CONSUMER_MAX = 30
  */
 const consumerWidth = (width: number, partitioned: boolean): number => Math.max(CONSUMER_MIN, Math.min(CONSUMER_MAX, width - PENDING_FIXED - (partitioned ? PART_WIDTH + 1 : 0) - NOTE_WIDTH))
 
-/** Lines of the per-partition table below its head: a third of what the sections share, at least one. */
-const partitionTableLines = (row: RateRow, height: number): number => (row.perPartition === null ? 0 : Math.min(row.perPartition.length, Math.max(1, Math.floor((height - 7) / 3))))
-
 /**
- * One group: its figures, its consumers (pending, idle, inactive) and its oldest pending entries; of
- * a partitioned topic, over all its partitions (each pending entry with its PART), then a line per
- * partition (PartitionTable).
+ * One group: its figures, its consumers (pending, idle, inactive), its oldest pending entries and,
+ * when its ordered workers report any, its busiest keys (BusiestKeys); of a partitioned topic, over
+ * all its partitions (each pending entry and key with its PART), then a line per partition
+ * (PartitionTable).
  */
 export function GroupDetail({row, detail, height, width, now}: GroupDetailProps) {
   const stall = row.stall === null ? '' : `  (${STALL_TEXT[row.stall]})`
   const summary = `${TREND_MARKS[row.trend]}${stall}  in ${perSecond(row.inRate)}  out ${perSecond(row.outRate)}  lag ${cellText(row, 'lag')}  pending ${cellText(row, 'pending')}  oldest ${cellText(row, 'age')}  dlq ${cellText(row, 'dlq')}`
-  const tableLines = partitionTableLines(row, height)
+  const tableLines = sectionLines(row.perPartition?.length ?? 0, height)
   const partitions =
     row.perPartition === null ? null : <PartitionTable partitions={row.perPartition} lines={tableLines} onCluster={row.perPartition.some((partition) => partition.node !== null)} />
   if (detail === null) {
@@ -66,7 +65,8 @@ export function GroupDetail({row, detail, height, width, now}: GroupDetailProps)
       </Box>
     )
   }
-  const shared = height - 6 - (partitions === null ? 0 : 1 + tableLines)
+  const keyLines = sectionLines(detail.busiestKeys.length, height)
+  const shared = height - 6 - (partitions === null ? 0 : 1 + tableLines) - (keyLines === 0 ? 0 : 1 + keyLines)
   const consumerLines = Math.max(1, Math.floor(shared / 2))
   const pendingLines = Math.max(1, shared - consumerLines)
   const partitioned = row.perPartition !== null
@@ -94,6 +94,7 @@ export function GroupDetail({row, detail, height, width, now}: GroupDetailProps)
           {`${pad(entry.id, 22)} ${part(entry)}${pad(shown(entry.consumer), cw)} ${pad(String(entry.deliveries), 10, true)} ${pad(formatAge(entry.idleMs), 9, true)} ${pad(ageText(pendingAgeMs(entry.id, entry.idleMs, now)), 9, true)}${retryNote(entry)}`}
         </Text>
       ))}
+      <BusiestKeys keys={detail.busiestKeys} lines={keyLines} partitioned={partitioned} width={width} />
       {partitions}
     </Box>
   )

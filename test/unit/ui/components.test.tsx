@@ -122,6 +122,7 @@ describe('GroupDetail', () => {
       consumers: [{name: 'host-1:4242', pending: 2, idleMs: 1500, inactiveMs: null}],
       oldestPending: [{id: '1700000000000-0', consumer: 'host-1:4242', idleMs: 31_000, deliveries: 7, publishedAt: new Date(1_700_000_000_000).toISOString()}],
       retryInMs: new Map(),
+      busiestKeys: [],
     }
     const frame = plain(render(<GroupDetail row={selected} detail={detail} height={20} width={100} now={1_700_000_090_000} />).lastFrame())
     expect(frame).toContain('orders/billing')
@@ -132,7 +133,7 @@ describe('GroupDetail', () => {
 
   it('says it is reading until the detail arrives, and says when nothing is pending', () => {
     expect(plain(render(<GroupDetail row={selected} detail={null} height={20} width={100} now={0} />).lastFrame())).toContain('reading consumers and pending entries…')
-    const empty = plain(render(<GroupDetail row={selected} detail={{topic: 'orders', group: 'billing', consumers: [], oldestPending: [], retryInMs: new Map()}} height={20} width={100} now={0} />).lastFrame())
+    const empty = plain(render(<GroupDetail row={selected} detail={{topic: 'orders', group: 'billing', consumers: [], oldestPending: [], retryInMs: new Map(), busiestKeys: []}} height={20} width={100} now={0} />).lastFrame())
     expect(empty).toContain('no consumers')
     expect(empty).toContain('nothing pending')
   })

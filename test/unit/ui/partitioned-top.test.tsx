@@ -165,8 +165,8 @@ describe('mergeFocusParts (the focused group over its partitions)', () => {
 
   it('merges consumers by name, lists the oldest pending entries across partitions with their partition, and keys retry marks by partition', () => {
     const parts: FocusPart[] = [
-      {partition: 0, consumers: [{name: 'w1', pending: 2, idleMs: 500, inactiveMs: 9000}, {name: 'w2', pending: 1, idleMs: 50, inactiveMs: null}], oldestPending: [entry('300-0', 0), entry('500-0', 0)], retryInMs: new Map([['300-0', 4000]])},
-      {partition: 2, consumers: [{name: 'w1', pending: 3, idleMs: 100, inactiveMs: 20_000}], oldestPending: [entry('100-0', 2), entry('300-0', 2)], retryInMs: new Map()},
+      {partition: 0, consumers: [{name: 'w1', pending: 2, idleMs: 500, inactiveMs: 9000}, {name: 'w2', pending: 1, idleMs: 50, inactiveMs: null}], oldestPending: [entry('300-0', 0), entry('500-0', 0)], retryInMs: new Map([['300-0', 4000]]), waitingKeys: []},
+      {partition: 2, consumers: [{name: 'w1', pending: 3, idleMs: 100, inactiveMs: 20_000}], oldestPending: [entry('100-0', 2), entry('300-0', 2)], retryInMs: new Map(), waitingKeys: []},
     ]
     const detail = mergeFocusParts(focus, parts)!
     expect(detail.partitions).toBe(3)
@@ -185,12 +185,12 @@ describe('mergeFocusParts (the focused group over its partitions)', () => {
   })
 
   it('keeps the 10 oldest; is null when no partition has the group; a plain topic\'s is its one part', () => {
-    const many: FocusPart[] = [0, 1].map((partition) => ({partition, consumers: [], oldestPending: Array.from({length: 10}, (_, i) => entry(`${i * 2 + partition}-0`, partition)), retryInMs: new Map()}))
+    const many: FocusPart[] = [0, 1].map((partition) => ({partition, consumers: [], oldestPending: Array.from({length: 10}, (_, i) => entry(`${i * 2 + partition}-0`, partition)), retryInMs: new Map(), waitingKeys: []}))
     expect(mergeFocusParts(focus, many)!.oldestPending.map((pending) => pending.id)).toEqual(Array.from({length: 10}, (_, i) => `${i}-0`))
     expect(mergeFocusParts(focus, [])).toBeNull()
-    const plainPart: FocusPart = {partition: null, consumers: [], oldestPending: [{id: '1-0', consumer: 'w', idleMs: 1, deliveries: 1, publishedAt: null}], retryInMs: new Map([['1-0', 5]])}
+    const plainPart: FocusPart = {partition: null, consumers: [], oldestPending: [{id: '1-0', consumer: 'w', idleMs: 1, deliveries: 1, publishedAt: null}], retryInMs: new Map([['1-0', 5]]), waitingKeys: []}
     const plainDetail = mergeFocusParts({topic: 't', group: 'g', partitioned: false, streams: [{stream: 't', partition: null, retryIds: []}]}, [plainPart])
-    expect(plainDetail).toEqual({topic: 't', group: 'g', consumers: [], oldestPending: plainPart.oldestPending, retryInMs: plainPart.retryInMs})
+    expect(plainDetail).toEqual({topic: 't', group: 'g', consumers: [], oldestPending: plainPart.oldestPending, retryInMs: plainPart.retryInMs, busiestKeys: []})
   })
 })
 
@@ -303,6 +303,7 @@ describe('how a partitioned topic is shown', () => {
         {id: '1700000000000-0', consumer: 'w1', idleMs: 2000, deliveries: 2, publishedAt: null, partition: 0},
       ],
       retryInMs: new Map([['0/1700000000000-0', 125_000]]),
+      busiestKeys: [],
     }
     const frame = plain(render(<GroupDetail row={orders} detail={detail} height={30} width={100} now={1_700_000_090_000} />).lastFrame())
     expect(frame).toContain('orders/billing  (3 partitions)')

@@ -25,7 +25,7 @@ class FakeSource implements SnapshotSource {
     this.focuses.push(focus)
     if (this.failing) throw new Error('connect ECONNREFUSED 127.0.0.1:6390')
     const n = this.refreshes
-    const detail = focus === null ? null : {...focus, consumers: [{name: `${focus.topic}-worker-1`, pending: 3, idleMs: 200, inactiveMs: 200}], oldestPending: [{id: '1700000000000-0', consumer: `${focus.topic}-worker-1`, idleMs: 5000, deliveries: 4, publishedAt: new Date(1_700_000_000_000).toISOString()}], retryInMs: new Map<string, number>()}
+    const detail = focus === null ? null : {...focus, consumers: [{name: `${focus.topic}-worker-1`, pending: 3, idleMs: 200, inactiveMs: 200}], oldestPending: [{id: '1700000000000-0', consumer: `${focus.topic}-worker-1`, idleMs: 5000, deliveries: 4, publishedAt: new Date(1_700_000_000_000).toISOString()}], retryInMs: new Map<string, number>(), busiestKeys: []}
     return snapshotAt(n * 1000, [
       topicSnapshot('alpha', {length: 100 * n, entriesAdded: 100 * n, groups: [groupSnapshot('g', {entriesRead: 40 * n, lag: 60 * n, pending: 0})]}),
       topicSnapshot('beta', {length: 10 * n, entriesAdded: 10 * n, groups: [groupSnapshot('g', {entriesRead: 60 * n, lag: 5, pending: 0})]}),

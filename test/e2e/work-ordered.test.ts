@@ -141,6 +141,11 @@ describe('qctl work --ordered: a hot key does not hold up the other keys', () =>
       }
       await waitFor(async () => ((await report())?.keys[0]?.waiting ?? 0) > 50, 20_000, "the worker's report to name the hot key")
       expect((await report())?.keys[0]?.key).toBe('hot')
+      // What top shows of it.
+      const top = await runCli(['top', '--match', topic, '--json', '--interval', '100ms', '-u', ctx.server.url])
+      expect(top.code, top.stderr).toBe(0)
+      const rows = jsonOf<{rows: Array<{group: string | null; busiestKeys: Array<{key: string; partition: number | null; waiting: number}> | null}>}>(top).rows
+      expect(rows.find((row) => row.group === 'g')?.busiestKeys?.[0]).toMatchObject({key: 'hot', partition: null})
       await waitFor(async () => (await handledLines(log)).length === 240, 60_000, 'every message')
     } finally {
       worker.child.kill('SIGTERM')

@@ -80,6 +80,16 @@ describe('qctl work --ordered on a plain topic (one worker)', () => {
     expect(orderReport(sequences)).toEqual({outOfOrder: 0, duplicates: 0})
   })
 
+  it('says that --lease-timeout does nothing on a plain topic (nothing to lease), and works on', async () => {
+    const topic = `ordered-plain-lease-${++counter}`
+    await publish(topic, [{key: 'a', n: 1}])
+    const result = await runCli(work(topic, '--lease-timeout', '2s', '--until-empty'), {env: env()})
+    expect(result.code).toBe(0)
+    const warnings = jsonEvents(result.stdout).filter((event) => event.event === 'warning').map((event) => event['message'])
+    expect(warnings).toEqual([`--lease-timeout has no effect on the plain topic "${topic}": only a partitioned topic's partitions are leased (its order across workers needs one: qctl topic create NAME --partitions N)`])
+    expect(jsonEvents(result.stdout).at(-1)).toMatchObject({processed: 1})
+  })
+
   it('--on-dead-letter continue: the key goes on after a dead letter (its order is broken there)', async () => {
     await ledger.flushall()
     const topic = `ordered-continue-${++counter}`

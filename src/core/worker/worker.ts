@@ -75,6 +75,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly partitionsChanged = new Broadcast()
   /** --ordered on a partitioned topic: the partition leases (leases.ts); undefined otherwise. */
   private leases: Leases | undefined
+  /** --lease-timeout was given (not defaulted): said to have no effect on a plain topic. */
+  private readonly leaseTimeoutGiven: boolean
   /** Redis's clock minus this host's (ms), measured at start: times written into Redis are Redis's. */
   private offsetMs = 0
   /** The partitions' streams the liveness beat touches (grows with the topic). */
@@ -88,6 +90,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // Every loop (a read loop per partition on a cluster) waits on these: more than ten is expected.
     setMaxListeners(0, this.stopController.signal, this.endController.signal)
     this.options = resolveWorkerOptions(options)
+    this.leaseTimeoutGiven = options.leaseTimeoutMs !== undefined
     const {prefetch, maxReadCount, concurrency} = this.options
     // Start small (a slow handler holds little from the first read); a fast one grows it within a few reads.
     this.readAhead = new ReadAhead(prefetch, maxReadCount, READ_AHEAD_WINDOW_MS, performance.now(), concurrency)
@@ -237,6 +240,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
       replayKey: partitioned ? null : first.replayStream,
     })
     this.warnReplaysRefused(opened, partitioned ? layout.streams.length : undefined)
+    if (!partitioned && this.leaseTimeoutGiven) {
+      warn(`--lease-timeout has no effect on the plain topic "${topic}": only a partitioned topic's partitions are leased (its order across workers needs one: qctl topic create NAME --partitions N)`)
+    }
     return session
   }
 

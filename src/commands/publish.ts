@@ -2,8 +2,8 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {usageError} from '../core/errors.js'
-import {publish, type PublishResult} from '../core/publish/publish.js'
-import {bytesFlag} from '../flags.js'
+import {DEFAULT_DEDUPE_WINDOW_MS, publish, type PublishResult} from '../core/publish/publish.js'
+import {bytesFlag, durationFlag} from '../flags.js'
 import {formatPublishProgress, formatPublishSummary} from '../format/publish.js'
 import {startSpinner} from '../output/spinner.js'
 import {parseHeaders, sourceFrom} from '../cli/publish-input.js'
@@ -16,6 +16,7 @@ export default class Publish extends BaseCommand<typeof Publish> {
     '<%= config.bin %> publish order.processed events.ndjson --key-field customer.id',
     'cat events.ndjson | <%= config.bin %> publish order.processed --ndjson',
     `<%= config.bin %> publish order.processed --data '{"orderId":42}' --key 42 --header source=checkout`,
+    '<%= config.bin %> publish order.processed events.ndjson --idempotency-key-field order.id --dedupe-window 10m',
   ]
 
   static override args = {
@@ -27,7 +28,7 @@ export default class Publish extends BaseCommand<typeof Publish> {
   static override flags = {
     data: Flags.string({char: 'd', summary: 'Publish this inline JSON document instead of reading a file.'}),
     ndjson: Flags.boolean({summary: 'One message per non-empty line (default for .ndjson/.jsonl files).', allowNo: true}),
-    raw: Flags.boolean({summary: 'Publish the bytes as they are, without JSON validation.', exclusive: ['key-field']}),
+    raw: Flags.boolean({summary: 'Publish the bytes as they are, without JSON validation.', exclusive: ['key-field', 'idempotency-key-field']}),
     key: Flags.string({char: 'k', summary: 'Message key for every message.', exclusive: ['key-field']}),
     'key-field': Flags.string({summary: 'Take each message key from this dotted path in the JSON record (e.g. customer.id).'}),
     header: Flags.string({char: 'H', summary: 'Add a header name=value (repeatable).', multiple: true, helpValue: '<name=value>'}),
@@ -35,6 +36,34 @@ export default class Publish extends BaseCommand<typeof Publish> {
     'skip-invalid': Flags.boolean({summary: 'Skip invalid lines (reported with their line numbers) instead of stopping.'}),
     'skip-lines': Flags.integer({summary: 'Skip the first N input lines (resume an interrupted NDJSON publish).', min: 0, default: 0}),
     partition: Flags.integer({summary: 'Publish every message to this partition of a partitioned topic (default: by key, murmur2(key) mod N; keyless messages spread batch by batch).', min: 0, helpValue: '<n>'}),
+    'idempotency-key-field': Flags.string({
+      summary: 'Publish each message once: a message whose key at this dotted path was published to its stream within --dedupe-window is not stored again (counted as deduplicated).',
+      exclusive: ['idempotency-key'],
+    }),
+    'idempotency-key': Flags.string({summary: 'Publish once under this idempotency key (every message of the input shares it: for a single --data or document).'}),
+    'dedupe-window': durationFlag({
+      summary: 'How long a published idempotency key keeps its message from being stored again (with --idempotency-key(-field)).',
+      default: DEFAULT_DEDUPE_WINDOW_MS,
+      defaultHelp: async () => '5m',
+    }),
+  }
+
+  /** The idempotency options, or nothing; --dedupe-window given without a key to publish once under is a usage error. */
+  private idempotency(): {idempotencyKey?: string; idempotencyKeyField?: string; dedupeWindowMs?: number} {
+    const {flags} = this
+    const once = flags['idempotency-key'] !== undefined || flags['idempotency-key-field'] !== undefined
+    if (!once) {
+      if (this.argv.some((arg) => arg === '--dedupe-window' || arg.startsWith('--dedupe-window='))) {
+        throw usageError('--dedupe-window needs --idempotency-key-field or --idempotency-key: without a key, every message is stored')
+      }
+      return {}
+    }
+    if (flags['dedupe-window'] <= 0) throw usageError('--dedupe-window must be longer than 0')
+    return {
+      ...(flags['idempotency-key'] === undefined ? {} : {idempotencyKey: flags['idempotency-key']}),
+      ...(flags['idempotency-key-field'] === undefined ? {} : {idempotencyKeyField: flags['idempotency-key-field']}),
+      dedupeWindowMs: flags['dedupe-window'],
+    }
   }
 
   async run(): Promise<PublishResult> {
@@ -60,6 +89,7 @@ export default class Publish extends BaseCommand<typeof Publish> {
           skipInvalid: flags['skip-invalid'],
           skipLines: flags['skip-lines'],
           partition: flags.partition,
+          ...this.idempotency(),
         },
         {
           signal: this.interruptSignal(),

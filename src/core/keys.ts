@@ -138,6 +138,13 @@ export const leaseTokenKey = (stream: string, group: string): string => topicKey
  */
 export const waitingKeysKey = (stream: string, group: string): string => topicKey(stream, `waiting:${group}`)
 
+/**
+ * The idempotency keys published to a stream lately (`qctl publish --idempotency-key-field`): a sorted
+ * set, each key scored by when it stops counting (Redis ms), in the stream's slot so the batch script
+ * checks and adds in one step (src/lua/xadd-dedupe-2.lua).
+ */
+export const dedupeKey = (stream: string): string => topicKey(stream, 'dedupe')
+
 /** The live workers of an ordered group of a partitioned topic (a sorted set scored by expiry), which share its partitions. */
 export const membersKey = (topic: string, group: string): string => topicKey(topic, `members:${group}`)
 

@@ -46,3 +46,4 @@ export async function callScript(client: RedisClient, spec: ScriptSpec, args: Ar
 }
 
 export const XADD_BATCH: ScriptSpec = {name: 'qctlXaddBatch', file: 'xadd-batch-1.lua', keys: 1}
+export const XADD_DEDUPE: ScriptSpec = {name: 'qctlXaddDedupe', file: 'xadd-dedupe-2.lua', keys: 2}

@@ -21,7 +21,9 @@ function partitionCounts(partitions: NonNullable<PublishResult['partitions']>): 
 /** The summary printed when a publish finishes. */
 export function formatPublishSummary(result: PublishResult, style: ChalkInstance): string[] {
   const lines: string[] = []
-  if (result.published === 0) {
+  if (result.published === 0 && result.deduplicated > 0) {
+    lines.push(`Nothing published to ${style.bold(result.topic)}: every message was published there already.`)
+  } else if (result.published === 0) {
     lines.push(`Nothing published to ${style.bold(result.topic)}: the input has no messages.`)
   } else if (result.id !== undefined) {
     const partition = result.partition === undefined ? '' : `, partition ${result.partition}`
@@ -30,6 +32,9 @@ export function formatPublishSummary(result: PublishResult, style: ChalkInstance
     const rate = formatCount(ratePerSecond(result.published, result.durationMs))
     const where = result.partitions === undefined ? `, ids ${result.firstId} … ${result.lastId}` : `, ${partitionCounts(result.partitions)}`
     lines.push(`Published ${plural(result.published, 'message')} to ${style.bold(result.topic)} in ${formatDuration(result.durationMs)} (${rate} msg/s)${where}`)
+  }
+  if (result.deduplicated > 0) {
+    lines.push(`Not stored again: ${plural(result.deduplicated, 'message')} whose idempotency key was published within the dedupe window.`)
   }
   if (result.skipped > 0) {
     const more = result.skipped > result.skippedLines.length ? ', …' : ''

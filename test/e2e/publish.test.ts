@@ -81,6 +81,7 @@ describe('qctl publish: single documents', () => {
       id: json.id,
       skipped: 0,
       skippedLines: [],
+      deduplicated: 0,
       durationMs: expect.any(Number) as number,
     })
     const raw = await redis.xrange(topic, '-', '+')

@@ -190,6 +190,16 @@ describe('on a partitioned topic (qctl topic create, run as an administrator: th
     expect(await admin.exists(topic)).toBe(0)
   })
 
+  it('publisher: publishes once per idempotency key (the dedupe script, in a batch and for one document)', async () => {
+    const once = `${topic}.once`
+    const lines = ['{"id":"a"}', '{"id":"b"}', '{"id":"a"}']
+    const batch = JSON.parse((await runAsRole('publisher', ['publish', once, '--ndjson', '--idempotency-key-field', 'id', '--json'], `${lines.join('\n')}\n`)).stdout) as PublishResult
+    expect([batch.published, batch.deduplicated]).toEqual([2, 1])
+    const single = JSON.parse((await runAsRole('publisher', ['publish', once, '--data', '{"id":"b"}', '--idempotency-key', 'b', '--json'])).stdout) as PublishResult
+    expect([single.published, single.deduplicated]).toEqual([0, 1])
+    expect(await admin.xlen(once)).toBe(2)
+  })
+
   it('worker: qctl work --until-empty handles every partition, retrying and dead-lettering', async () => {
     await runAsRole('worker', ['work', RECORDER, '-t', topic, '-g', 'billing', '--until-empty', '--backoff-delay', '10ms'])
     expect(await pendingOf('billing')).toBe(0)

@@ -12,6 +12,7 @@ const result = (overrides: Partial<PublishResult>): PublishResult => ({
   published: 0,
   firstId: null,
   lastId: null,
+  deduplicated: 0,
   skipped: 0,
   skippedLines: [],
   durationMs: 0,

@@ -1,6 +1,7 @@
 import type {RedisClient} from '../redis/client.js'
 import {isErrorReply, SCRIPT_DENIED} from '../redis/redis-errors.js'
-import {callScript, XADD_BATCH} from '../scripts.js'
+import {dedupeKey} from '../keys.js'
+import {callScript, XADD_BATCH, XADD_DEDUPE} from '../scripts.js'
 import type {PartitionRouter} from '../partitions/router.js'
 import {keyOfEnvelope, type FieldValue} from '../wire-format.js'
 
@@ -41,6 +42,8 @@ export interface PartitionProgress {
 export interface PublishTarget {
   streams: readonly string[]
   router: PartitionRouter
+  /** Publish each message once per idempotency key within this window (ms): xadd-dedupe-2.lua. */
+  dedupeWindowMs?: number | undefined
 }
 
 /** Entries of batches that were already sent when an earlier batch failed, and were stored all the same. */
@@ -59,6 +62,8 @@ export type Transport = 'script' | 'pipeline'
 
 interface Batch {
   entries: FieldValue[][]
+  /** Each entry's idempotency key (dedupe only). */
+  idempotencyKeys: string[]
   lines: number[]
   bytes: number
   /** Each entry's partition (a partitioned topic only). */
@@ -69,7 +74,10 @@ interface Batch {
 
 /** Entries acknowledged in order, then possibly the error that stopped the batch. */
 interface BatchOutcome {
+  /** `count`: entries dealt with in order (stored, or skipped as duplicates); `first`/`last`: IDs of those stored. */
   ids: {count: number; first: string | undefined; last: string | undefined}
+  /** Of the `count`, how many were skipped as duplicates (dedupe). */
+  skipped: number
   error: unknown
   /**
    * Entries of the batch whose reply never came (a timeout, a lost connection): stored or not,
@@ -87,6 +95,8 @@ interface BatchOutcome {
 /** The outcome of one stream's part of a batch: a prefix of its entries stored, then maybe an error. */
 interface PartOutcome {
   ids: {count: number; first: string | undefined; last: string | undefined}
+  /** Indexes (in the part, within `count`) skipped as duplicates (dedupe). */
+  skipped: number[]
   error: unknown
   unanswered: number
   /** Indexes (in the part) stored after the first that was not. */
@@ -94,7 +104,19 @@ interface PartOutcome {
 }
 
 type ScriptReply = [added: number, first: string | null, last: string | null, error: string | null]
+type DedupeReply = [processed: number, first: string | null, last: string | null, error: string | null, skipped: number[]]
 type PipelineReply = Array<[error: Error | null, result: unknown]> | null
+
+/**
+ * Add one entry to `stream` unless its idempotency key was published there within `windowMs`
+ * (xadd-dedupe-2.lua): its ID, or undefined when it was not stored again. A refusal throws.
+ */
+export async function addOnce(client: RedisClient, stream: string, fields: readonly FieldValue[], idempotencyKey: string, windowMs: number): Promise<string | undefined> {
+  const reply = (await callScript(client, XADD_DEDUPE, [stream, dedupeKey(stream), String(fields.length), String(windowMs), idempotencyKey, ...fields])) as DedupeReply
+  const [, first, , error] = reply
+  if (error !== null) throw xaddError(error)
+  return first ?? undefined
+}
 
 /**
  * The script call itself was refused: no EVALSHA/EVAL permission, or (since Redis checks a
@@ -122,6 +144,8 @@ function xaddError(message: string): Error {
  */
 export class BatchPublisher {
   readonly progress: PublishProgress = {published: 0, firstId: undefined, lastId: undefined, lastAckedLine: 0}
+  /** Messages of the acknowledged lines not stored: their idempotency key was published to their stream within the dedupe window. */
+  deduplicated = 0
   private current: Batch
   /** Per partition, what it received (a partitioned topic only). */
   private readonly partitionProgress = new Map<number, PartitionProgress>()
@@ -148,8 +172,12 @@ export class BatchPublisher {
     this.streams = typeof target === 'string' ? [target] : target.streams
     // One stream needs no routing: the plain topic's path stays as it was.
     this.router = typeof target === 'string' || target.streams.length === 1 ? undefined : target.router
+    this.dedupeWindowMs = typeof target === 'string' ? undefined : target.dedupeWindowMs
     this.current = this.emptyBatch()
   }
+
+  /** Publish once per idempotency key within this window (ms); undefined: every message is stored. */
+  private readonly dedupeWindowMs: number | undefined
 
   /** Per partition, what was published (a partitioned topic), in partition order. */
   get partitions(): PartitionProgress[] | undefined {
@@ -157,16 +185,25 @@ export class BatchPublisher {
   }
 
   private emptyBatch(): Batch {
-    return {entries: [], lines: [], bytes: 0, partitions: this.router === undefined ? undefined : [], keyless: 0}
+    return {entries: [], idempotencyKeys: [], lines: [], bytes: 0, partitions: this.router === undefined ? undefined : [], keyless: 0}
   }
 
-  /** Queue one entry; call `waitForRoom()` when `isFull` before queueing more. */
-  push(line: number, fields: FieldValue[]): void {
+  /**
+   * Queue one entry (with its idempotency key when deduplicating); call `waitForRoom()` when `isFull`
+   * before queueing more.
+   */
+  push(line: number, fields: FieldValue[], idempotencyKey?: string): void {
     this.throwIfFailed()
     const batch = this.current
+    if (this.dedupeWindowMs !== undefined) {
+      if (idempotencyKey === undefined) throw new Error(`line ${line}: no idempotency key to publish it once under`)
+      batch.idempotencyKeys.push(idempotencyKey)
+    }
     if (this.router !== undefined && batch.partitions !== undefined) {
       if (batch.entries.length === 0) batch.keyless = this.router.keylessForNextBatch()
-      const key = keyOfEnvelope(fields)
+      // A keyless message published once goes where its idempotency key hashes: a rerun sends it to
+      // the same partition, whose dedupe set knows it (round robin would send it elsewhere).
+      const key = keyOfEnvelope(fields) ?? idempotencyKey
       batch.partitions.push(key === undefined ? batch.keyless : this.router.ofKey(key))
     }
     batch.entries.push(fields)
@@ -249,8 +286,8 @@ export class BatchPublisher {
 
   private async send(batch: Batch): Promise<BatchOutcome> {
     if (batch.partitions === undefined) {
-      const outcome = await this.sendPart(this.streams[0] as string, batch.entries)
-      return {...outcome, beyond: outcome.beyond.map((index) => batch.lines[index] as number)}
+      const outcome = await this.sendPart(this.streams[0] as string, batch.entries, batch.idempotencyKeys)
+      return {...outcome, skipped: outcome.skipped.length, beyond: outcome.beyond.map((index) => batch.lines[index] as number)}
     }
     return this.sendPartitioned(batch, batch.partitions)
   }
@@ -270,7 +307,11 @@ export class BatchPublisher {
     const sent = [...parts].map(async ([partition, indexes]) => ({
       partition,
       indexes,
-      outcome: await this.sendPart(this.streams[partition] as string, indexes.map((index) => batch.entries[index] as FieldValue[])),
+      outcome: await this.sendPart(
+        this.streams[partition] as string,
+        indexes.map((index) => batch.entries[index] as FieldValue[]),
+        indexes.map((index) => batch.idempotencyKeys[index] as string),
+      ),
     }))
     const results = await Promise.all(sent)
     const stored = new Array<boolean>(batch.entries.length).fill(false)
@@ -279,11 +320,15 @@ export class BatchPublisher {
     let failedStream: string | undefined
     let unanswered = 0
     const perPartition = new Map<number, {count: number; first: string; last: string}>()
+    /** Batch indexes skipped as duplicates (dealt with, not stored). */
+    const skipped = new Set<number>()
     for (const {partition, indexes, outcome} of results) {
       unanswered += outcome.unanswered
       for (let at = 0; at < outcome.ids.count; at++) stored[indexes[at] as number] = true
       for (const at of outcome.beyond) stored[indexes[at] as number] = true
-      if (outcome.ids.count > 0) perPartition.set(partition, {count: outcome.ids.count, first: outcome.ids.first as string, last: outcome.ids.last as string})
+      for (const at of outcome.skipped) skipped.add(indexes[at] as number)
+      const added = outcome.ids.count - outcome.skipped.length
+      if (added > 0) perPartition.set(partition, {count: added, first: outcome.ids.first as string, last: outcome.ids.last as string})
       const missing = indexes[outcome.ids.count]
       if (missing !== undefined && missing < firstMissing) {
         firstMissing = missing
@@ -292,17 +337,20 @@ export class BatchPublisher {
       }
     }
     const beyond: number[] = []
-    for (let index = firstMissing + 1; index < stored.length; index++) if (stored[index] === true) beyond.push(batch.lines[index] as number)
-    return {ids: {count: firstMissing, first: undefined, last: undefined}, error, unanswered, beyond, perPartition, ...(failedStream === undefined ? {} : {failedStream})}
+    for (let index = firstMissing + 1; index < stored.length; index++) if (stored[index] === true && !skipped.has(index)) beyond.push(batch.lines[index] as number)
+    const skippedInPrefix = [...skipped].filter((index) => index < firstMissing).length
+    return {ids: {count: firstMissing, first: undefined, last: undefined}, skipped: skippedInPrefix, error, unanswered, beyond, perPartition, ...(failedStream === undefined ? {} : {failedStream})}
   }
 
   /** One stream's part of a batch, by script (falling back to pipelined XADDs when scripts are refused). */
-  private async sendPart(stream: string, entries: readonly FieldValue[][]): Promise<PartOutcome> {
+  private async sendPart(stream: string, entries: readonly FieldValue[][], idempotencyKeys: readonly string[]): Promise<PartOutcome> {
+    // Publishing once needs the check and the add in one script: no pipelined fallback.
+    if (this.dedupeWindowMs !== undefined) return this.sendDedupe(stream, entries, idempotencyKeys, this.dedupeWindowMs)
     if (this.transport === 'script') {
       try {
         return await this.sendScript(stream, entries)
       } catch (error) {
-        if (!isScriptDenied(error)) return {ids: {count: 0, first: undefined, last: undefined}, error, unanswered: isErrorReply(error) ? 0 : entries.length, beyond: []}
+        if (!isScriptDenied(error)) return {ids: {count: 0, first: undefined, last: undefined}, skipped: [], error, unanswered: isErrorReply(error) ? 0 : entries.length, beyond: []}
         // The script never ran, so nothing of this part was added: resend it as plain XADDs.
         this.transport = 'pipeline'
       }
@@ -316,13 +364,37 @@ export class BatchPublisher {
     for (const entry of entries) for (const value of entry) args.push(value)
     const [added, first, last, error] = (await callScript(this.client, XADD_BATCH, args)) as ScriptReply
     // The script replies with what it added and the XADD that stopped it: nothing is in doubt.
-    return {ids: {count: added, first: first ?? undefined, last: last ?? undefined}, error: error === null ? undefined : xaddError(error), unanswered: 0, beyond: []}
+    return {ids: {count: added, first: first ?? undefined, last: last ?? undefined}, skipped: [], error: error === null ? undefined : xaddError(error), unanswered: 0, beyond: []}
+  }
+
+  /** A part whose entries are each stored only if their idempotency key is not in the stream's dedupe set (xadd-dedupe-2.lua). */
+  private async sendDedupe(stream: string, entries: readonly FieldValue[][], idempotencyKeys: readonly string[], windowMs: number): Promise<PartOutcome> {
+    const width = entries[0]?.length ?? 0
+    const args: FieldValue[] = [stream, dedupeKey(stream), String(width), String(windowMs)]
+    entries.forEach((entry, index) => {
+      args.push(idempotencyKeys[index] as string)
+      for (const value of entry) args.push(value)
+    })
+    let reply: DedupeReply
+    try {
+      reply = (await callScript(this.client, XADD_DEDUPE, args)) as DedupeReply
+    } catch (error) {
+      return {ids: {count: 0, first: undefined, last: undefined}, skipped: [], error, unanswered: isErrorReply(error) ? 0 : entries.length, beyond: []}
+    }
+    const [processed, first, last, error, skipped] = reply
+    return {
+      ids: {count: processed, first: first ?? undefined, last: last ?? undefined},
+      skipped: skipped.map((position) => Number(position) - 1),
+      error: error === null ? undefined : xaddError(error),
+      unanswered: 0,
+      beyond: [],
+    }
   }
 
   private async sendPipeline(stream: string, entries: readonly FieldValue[][]): Promise<PartOutcome> {
     const pipeline = this.client.pipeline()
     for (const entry of entries) pipeline.xadd(stream, '*', ...entry)
-    const outcome: PartOutcome = {ids: {count: 0, first: undefined, last: undefined}, error: undefined, unanswered: 0, beyond: []}
+    const outcome: PartOutcome = {ids: {count: 0, first: undefined, last: undefined}, skipped: [], error: undefined, unanswered: 0, beyond: []}
     let replies: PipelineReply
     try {
       replies = (await pipeline.exec()) as PipelineReply
@@ -364,7 +436,8 @@ export class BatchPublisher {
     }
     if (outcome.error === undefined) this.transportConfirmed = true
     if (count > 0) {
-      this.progress.published += count
+      this.progress.published += count - outcome.skipped
+      this.deduplicated += outcome.skipped
       this.progress.firstId ??= first
       if (last !== undefined) this.progress.lastId = last
       this.progress.lastAckedLine = batch.lines[count - 1] ?? this.progress.lastAckedLine

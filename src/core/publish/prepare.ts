@@ -12,10 +12,15 @@ export interface MessageShape {
   keyField?: string | undefined
   headersJson?: string | undefined
   maxPayloadBytes: number
+  /** One idempotency key for every message (`--idempotency-key`). */
+  idempotencyKey?: string | undefined
+  /** Dotted path of each message's idempotency key inside its JSON record (`--idempotency-key-field`). */
+  idempotencyKeyField?: string | undefined
 }
 
+/** `idempotencyKey`: with `--idempotency-key(-field)`, the key the message is published once under. */
 export type Prepared =
-  | {ok: true; fields: FieldValue[]}
+  | {ok: true; fields: FieldValue[]; idempotencyKey?: string | undefined}
   | {ok: false; code: 'INVALID_INPUT' | 'PAYLOAD_TOO_LARGE'; column?: number; problem: string}
 
 const formatBytes = (bytes: number): string =>
@@ -38,16 +43,17 @@ function valueAtPath(document: unknown, path: string): unknown {
   return current
 }
 
-function keyFromRecord(document: unknown, path: string): string | Prepared {
+/** `what`: the flag's words for the field ("key field", "idempotency key field"). */
+function keyFromRecord(document: unknown, path: string, what = 'key field'): string | Prepared {
   const value = valueAtPath(document, path)
   if (typeof value === 'string') return value
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value)
   const found = value === undefined ? 'is missing' : `is ${value === null ? 'null' : Array.isArray(value) ? 'an array' : 'an object'}`
-  return {ok: false, code: 'INVALID_INPUT', problem: `key field "${path}" ${found} (it must be a string, number or boolean)`}
+  return {ok: false, code: 'INVALID_INPUT', problem: `${what} "${path}" ${found} (it must be a string, number or boolean)`}
 }
 
-/** Whether a record must be parsed to build its fields (for its key), beyond validation. */
-export const needsParsing = (shape: MessageShape): boolean => !shape.raw && shape.keyField !== undefined
+/** Whether a record must be parsed to build its fields (for its key or idempotency key), beyond validation. */
+export const needsParsing = (shape: MessageShape): boolean => !shape.raw && (shape.keyField !== undefined || shape.idempotencyKeyField !== undefined)
 
 /**
  * Build the fields of a record that was already validated (a file's validation pass succeeded and
@@ -56,7 +62,7 @@ export const needsParsing = (shape: MessageShape): boolean => !shape.raw && shap
 export function prepareValidated(bytes: Buffer, shape: MessageShape): Prepared {
   if (needsParsing(shape)) return prepareMessage(bytes, shape)
   if (bytes.length > shape.maxPayloadBytes) return tooLarge(bytes.length, shape.maxPayloadBytes)
-  return {ok: true, fields: encodeEnvelope({payload: bytes, key: shape.key, headersJson: shape.headersJson, raw: shape.raw})}
+  return {ok: true, fields: encodeEnvelope({payload: bytes, key: shape.key, headersJson: shape.headersJson, raw: shape.raw}), idempotencyKey: shape.idempotencyKey}
 }
 
 /**
@@ -65,7 +71,7 @@ export function prepareValidated(bytes: Buffer, shape: MessageShape): Prepared {
  */
 export function prepareMessage(bytes: Buffer, shape: MessageShape): Prepared {
   if (bytes.length > shape.maxPayloadBytes) return tooLarge(bytes.length, shape.maxPayloadBytes)
-  if (shape.raw) return {ok: true, fields: encodeEnvelope({payload: bytes, key: shape.key, headersJson: shape.headersJson, raw: true})}
+  if (shape.raw) return {ok: true, fields: encodeEnvelope({payload: bytes, key: shape.key, headersJson: shape.headersJson, raw: true}), idempotencyKey: shape.idempotencyKey}
 
   if (!isUtf8(bytes)) return {ok: false, code: 'INVALID_INPUT', problem: 'invalid UTF-8 (use --raw to publish bytes as they are)'}
   const text = bytes.toString('utf8')
@@ -83,5 +89,11 @@ export function prepareMessage(bytes: Buffer, shape: MessageShape): Prepared {
     if (typeof found !== 'string') return found
     key = found
   }
-  return {ok: true, fields: encodeEnvelope({payload: bytes, key, headersJson: shape.headersJson})}
+  let {idempotencyKey} = shape
+  if (shape.idempotencyKeyField !== undefined) {
+    const found = keyFromRecord(document, shape.idempotencyKeyField, 'idempotency key field')
+    if (typeof found !== 'string') return found
+    idempotencyKey = found
+  }
+  return {ok: true, fields: encodeEnvelope({payload: bytes, key, headersJson: shape.headersJson}), idempotencyKey}
 }

@@ -8,7 +8,7 @@ import {isErrorReply, isWrongType, type RedisErrorContext} from '../redis/redis-
 import {encodeHeaders, keyOfEnvelope} from '../wire-format.js'
 import {resolveTopic} from '../partitions/metadata.js'
 import {routerFor} from '../partitions/router.js'
-import {DEFAULT_PUBLISHER_LIMITS, BatchPublisher, type PartitionProgress, type PublisherLimits, type PublishProgress} from './batch-publisher.js'
+import {addOnce, DEFAULT_PUBLISHER_LIMITS, BatchPublisher, type PartitionProgress, type PublisherLimits, type PublishProgress} from './batch-publisher.js'
 import {prepareMessage, prepareValidated, tooLarge, type MessageShape, type Prepared} from './prepare.js'
 import {dataError, failureDuring, interrupted} from './publish-errors.js'
 import {validateInput} from './validate-file.js'
@@ -30,6 +30,11 @@ export interface PublishRequest {
   skipLines?: number | undefined
   /** Every message to this partition of a partitioned topic (`--partition`). */
   partition?: number | undefined
+  /** Publish each message once: one key for all (`--idempotency-key`), or each record's (`--idempotency-key-field`). */
+  idempotencyKey?: string | undefined
+  idempotencyKeyField?: string | undefined
+  /** How long a published idempotency key keeps its message from being stored again (ms; with one of the two above). */
+  dedupeWindowMs?: number | undefined
   limits?: PublisherLimits | undefined
 }
 
@@ -40,6 +45,9 @@ export interface PublishHooks {
   errorContext?: RedisErrorContext | undefined
 }
 
+/** How long a published idempotency key keeps its message from being stored again, by default (`--dedupe-window`). */
+export const DEFAULT_DEDUPE_WINDOW_MS = 5 * 60_000
+
 /** The result of `qctl publish` (its `--json` output). */
 export interface PublishResult {
   topic: string
@@ -48,6 +56,8 @@ export interface PublishResult {
   lastId: string | null
   /** Invalid lines skipped with `--skip-invalid`. */
   skipped: number
+  /** Messages not stored again: their idempotency key was published to their stream within the dedupe window. */
+  deduplicated: number
   /** The first few skipped line numbers. */
   skippedLines: number[]
   durationMs: number
@@ -79,6 +89,8 @@ const shapeOf = (request: PublishRequest): MessageShape => ({
   keyField: request.keyField,
   headersJson: encodeHeaders(request.headers ?? {}),
   maxPayloadBytes: request.maxPayloadBytes,
+  idempotencyKey: request.idempotencyKey,
+  idempotencyKeyField: request.idempotencyKeyField,
 })
 
 /** 1-based line and column of a 0-based offset in `text`. */
@@ -129,7 +141,7 @@ async function publishDocument(clientSource: ClientSource, request: PublishReque
   }
 
   const {text, body, lead} = shape.raw ? {text: bytes, body: bytes, lead: 0} : trimDocument(bytes)
-  const base: PublishResult = {topic: request.topic, published: 0, firstId: null, lastId: null, skipped: 0, skippedLines: [], durationMs: 0}
+  const base: PublishResult = {topic: request.topic, published: 0, firstId: null, lastId: null, skipped: 0, skippedLines: [], deduplicated: 0, durationMs: 0}
   if (body.length === 0) return {...base, durationMs: Date.now() - started}
 
   const prepared = prepareMessage(body, shape)
@@ -148,18 +160,23 @@ async function publishDocument(clientSource: ClientSource, request: PublishReque
   const client = await clientFrom(clientSource)
   const layout = await resolveTopic(client, request.topic)
   const router = routerFor(layout, request.partition)
-  const key = keyOfEnvelope(prepared.fields)
+  // Published once: a keyless message goes where its idempotency key hashes (a rerun finds it there).
+  const key = keyOfEnvelope(prepared.fields) ?? (request.dedupeWindowMs === undefined ? undefined : prepared.idempotencyKey)
   const partition = key === undefined ? router.keylessForNextBatch() : router.ofKey(key)
   const stream = layout.streams[partition] as string
-  let id: string
+  let id: string | undefined
   try {
-    id = (await client.xadd(stream, '*', ...prepared.fields)) as string
+    id =
+      request.dedupeWindowMs === undefined
+        ? ((await client.xadd(stream, '*', ...prepared.fields)) as string)
+        : await addOnce(client, stream, prepared.fields, prepared.idempotencyKey as string, request.dedupeWindowMs)
   } catch (error) {
     const keyType = isWrongType(error) ? await keyTypeOf(client, stream) : undefined
     // An error reply (WRONGTYPE, NOPERM, OOM) says the entry was not added; without a reply nobody knows.
     const inDoubt = isErrorReply(error) ? 0 : 1
     throw failureDuring(error, {topic: stream, progress: empty, redis: hooks.errorContext, ndjson: false, keyType, inDoubt})
   }
+  if (id === undefined) return {...base, deduplicated: 1, durationMs: Date.now() - started}
   if (layout.metadata === undefined) return {...base, published: 1, firstId: id, lastId: id, id, durationMs: Date.now() - started}
   return {...base, published: 1, id, partition, partitions: [{partition, stream, published: 1, firstId: id, lastId: id}], durationMs: Date.now() - started}
 }
@@ -197,7 +214,8 @@ async function publishLines(clientSource: ClientSource, request: PublishRequest,
 
   const client = await clientFrom(clientSource)
   const layout = await resolveTopic(client, request.topic)
-  const publisher = new BatchPublisher(client, {streams: layout.streams, router: routerFor(layout, request.partition)}, request.limits ?? DEFAULT_PUBLISHER_LIMITS)
+  const target = {streams: layout.streams, router: routerFor(layout, request.partition), dedupeWindowMs: request.dedupeWindowMs}
+  const publisher = new BatchPublisher(client, target, request.limits ?? DEFAULT_PUBLISHER_LIMITS)
   // The lines a resumed run skips are done: a failure before anything new is stored resumes after them again.
   publisher.progress.lastAckedLine = skipLines
   // A failed batch ends a read that waits for input (stdin idle), not only the next send.
@@ -210,7 +228,7 @@ async function publishLines(clientSource: ClientSource, request: PublishRequest,
         if (line.number <= skipLines) continue
         const prepared = line.tooLongBytes === undefined ? prepare(line.bytes, shape) : tooLarge(line.tooLongBytes, shape.maxPayloadBytes)
         if (prepared.ok) {
-          publisher.push(line.number, prepared.fields)
+          publisher.push(line.number, prepared.fields, prepared.idempotencyKey)
           if (publisher.isFull) await publisher.waitForRoom()
           continue
         }
@@ -261,6 +279,7 @@ async function publishLines(clientSource: ClientSource, request: PublishRequest,
     lastId: progress.lastId ?? null,
     skipped,
     skippedLines,
+    deduplicated: publisher.deduplicated,
     durationMs: Date.now() - started,
     ...(layout.metadata === undefined ? {} : {partitions: partitions ?? []}),
   }

@@ -1,6 +1,8 @@
 // Scenario "publish": load an NDJSON file of N ~200-byte records into a stream (1,000,000;
 // --quick: 100,000).
 //   qctl:    `node bin/run.js publish TOPIC FILE --json` (validates every line, then streams them)
+//   qctl-once: the same with `--idempotency-key-field orderId` (issue 18: each message checked against,
+//            and recorded in, the stream's dedupe set by xadd-dedupe-2.lua)
 //   bare:    bench/bare-publish.mjs (readline + pipelines of 1000 XADDs, no validation)
 //   bullmq:  bench/bullmq-addbulk.mjs (readline, each line JSON-parsed into a job, Queue.addBulk of
 //            1000 jobs at a time)
@@ -89,7 +91,8 @@ export async function run(ctx) {
       }
       return sampleOf(run)
     } finally {
-      await admin.unlink(topic)
+      // The dedupe set of the publish-once run (issue 18) goes with its topic.
+      await admin.unlink(topic, `{${topic}}:dedupe`)
     }
   }
 
@@ -97,6 +100,13 @@ export async function run(ctx) {
     name: 'qctl',
     describe,
     run: ({round}) => streamRun('qctl', round, join(repoRoot, 'bin/run.js'), (topic) => ['publish', topic, data.path, '--redis-url', redisUrl, '--json']),
+  }
+  // Issue 18: the same publish, each order once (--idempotency-key-field orderId: every key new, so every
+  // message is checked, stored and recorded in xadd-dedupe-2.lua).
+  const qctlOnce = {
+    name: 'qctl-once',
+    describe,
+    run: ({round}) => streamRun('qctl-once', round, join(repoRoot, 'bin/run.js'), (topic) => ['publish', topic, data.path, '--idempotency-key-field', 'orderId', '--redis-url', redisUrl, '--json']),
   }
   const bare = {
     name: 'bare',
@@ -143,7 +153,7 @@ export async function run(ctx) {
     },
   }
 
-  const result = await interleavedRounds({rounds, contenders: [qctl, bare, bullmq, ceiling], log})
+  const result = await interleavedRounds({rounds, contenders: [qctl, qctlOnce, bare, bullmq, ceiling], log})
   const label = `publish ${lines.toLocaleString('en-US')} × ~${Math.round(data.bytes / lines)} B`
   const rows = summarizeRounds(result, {
     scenario: label,
@@ -166,6 +176,7 @@ export async function run(ctx) {
       ratioRow('qctl / bare', perRound('qctl', 'bare'), TARGETS.bare),
       ratioRow(`qctl / bullmq (addBulk)`, perRound('qctl', 'bullmq'), TARGETS.bullmq),
       ratioRow('qctl / redis-ceiling (share of what the server accepts)', perRound('qctl', 'redis-ceiling')),
+      ratioRow('qctl --idempotency-key-field / qctl (the cost of publishing once)', perRound('qctl-once', 'qctl')),
       ratioRow('bare / redis-ceiling', perRound('bare', 'redis-ceiling')),
       ratioRow('bullmq / redis-ceiling', perRound('bullmq', 'redis-ceiling')),
     ],

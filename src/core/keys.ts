@@ -145,6 +145,13 @@ export const waitingKeysKey = (stream: string, group: string): string => topicKe
  */
 export const dedupeKey = (stream: string): string => topicKey(stream, 'dedupe')
 
+/**
+ * A stream's scheduled messages (`qctl publish --delay / --at`): a sorted set in the stream's slot,
+ * each member a message (src/core/schedule/schedule-entry.ts) scored by when it is due (Redis ms),
+ * appended to the stream when due by src/lua/schedule-move-2.lua.
+ */
+export const scheduleKey = (stream: string): string => topicKey(stream, 'scheduled')
+
 /** The live workers of an ordered group of a partitioned topic (a sorted set scored by expiry), which share its partitions. */
 export const membersKey = (topic: string, group: string): string => topicKey(topic, `members:${group}`)
 

@@ -47,3 +47,5 @@ export async function callScript(client: RedisClient, spec: ScriptSpec, args: Ar
 
 export const XADD_BATCH: ScriptSpec = {name: 'qctlXaddBatch', file: 'xadd-batch-1.lua', keys: 1}
 export const XADD_DEDUPE: ScriptSpec = {name: 'qctlXaddDedupe', file: 'xadd-dedupe-2.lua', keys: 2}
+export const SCHEDULE_ADD: ScriptSpec = {name: 'qctlScheduleAdd', file: 'schedule-add-1.lua', keys: 1}
+export const SCHEDULE_MOVE: ScriptSpec = {name: 'qctlScheduleMove', file: 'schedule-move-2.lua', keys: 2}

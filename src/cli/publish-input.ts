@@ -21,3 +21,12 @@ export function parseHeaders(pairs: readonly string[]): Record<string, string> {
   }
   return {...headers}
 }
+
+/** `--at`: an ISO 8601 time (`2026-12-24T18:00:00Z`, `2026-12-24`) or Unix milliseconds. */
+export function parseAt(text: string): number {
+  const trimmed = text.trim()
+  if (/^\d{1,16}$/.test(trimmed)) return Number(trimmed)
+  const parsed = /^\d{4}-\d{2}-\d{2}/.test(trimmed) ? Date.parse(trimmed) : Number.NaN
+  if (Number.isNaN(parsed)) throw usageError(`invalid --at "${text}": use an ISO 8601 time (2026-12-24T18:00:00Z) or Unix milliseconds`)
+  return parsed
+}

@@ -6,7 +6,7 @@ import {DEFAULT_DEDUPE_WINDOW_MS, publish, type PublishResult} from '../core/pub
 import {bytesFlag, durationFlag} from '../flags.js'
 import {formatPublishProgress, formatPublishSummary} from '../format/publish.js'
 import {startSpinner} from '../output/spinner.js'
-import {parseHeaders, sourceFrom} from '../cli/publish-input.js'
+import {parseAt, parseHeaders, sourceFrom} from '../cli/publish-input.js'
 
 export default class Publish extends BaseCommand<typeof Publish> {
   static override summary = 'Publish messages to a topic (a Redis stream) from a file, stdin or --data.'
@@ -41,11 +41,27 @@ export default class Publish extends BaseCommand<typeof Publish> {
       exclusive: ['idempotency-key'],
     }),
     'idempotency-key': Flags.string({summary: 'Publish once under this idempotency key (every message of the input shares it: for a single --data or document).'}),
+    delay: durationFlag({
+      summary: 'Hold the messages this long (by Redis\'s clock) before they join the topic: a running qctl work of the topic, or qctl schedule run, appends them when due.',
+      exclusive: ['at'],
+    }),
+    at: Flags.string({summary: 'Hold the messages until this time (ISO 8601, or Unix ms), then append them as --delay does.', helpValue: '<time>'}),
     'dedupe-window': durationFlag({
       summary: 'How long a published idempotency key keeps its message from being stored again (with --idempotency-key(-field)).',
       default: DEFAULT_DEDUPE_WINDOW_MS,
       defaultHelp: async () => '5m',
     }),
+  }
+
+  /** --delay / --at, or nothing. */
+  private scheduling(): {schedule?: {mode: 'delay' | 'at'; ms: number}} {
+    const {flags} = this
+    if (flags.delay === undefined && flags.at === undefined) return {}
+    if (flags['idempotency-key'] !== undefined || flags['idempotency-key-field'] !== undefined) {
+      throw usageError('--delay and --at cannot be used with --idempotency-key(-field) yet: a scheduled message is checked against no dedupe set when it is appended')
+    }
+    if (flags.delay !== undefined) return {schedule: {mode: 'delay', ms: flags.delay}}
+    return {schedule: {mode: 'at', ms: parseAt(flags.at as string)}}
   }
 
   /** The idempotency options, or nothing; --dedupe-window given without a key to publish once under is a usage error. */
@@ -90,6 +106,7 @@ export default class Publish extends BaseCommand<typeof Publish> {
           skipLines: flags['skip-lines'],
           partition: flags.partition,
           ...this.idempotency(),
+          ...this.scheduling(),
         },
         {
           signal: this.interruptSignal(),

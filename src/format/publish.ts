@@ -21,7 +21,10 @@ function partitionCounts(partitions: NonNullable<PublishResult['partitions']>): 
 /** The summary printed when a publish finishes. */
 export function formatPublishSummary(result: PublishResult, style: ChalkInstance): string[] {
   const lines: string[] = []
-  if (result.published === 0 && result.deduplicated > 0) {
+  if (result.scheduled !== undefined) {
+    const due = result.dueAt === undefined ? '' : `, due ${result.dueAt}`
+    lines.push(`Scheduled ${plural(result.scheduled, 'message')} for ${style.bold(result.topic)}${due}: a running qctl work of the topic (or qctl schedule run) appends them when due.`)
+  } else if (result.published === 0 && result.deduplicated > 0) {
     lines.push(`Nothing published to ${style.bold(result.topic)}: every message was published there already.`)
   } else if (result.published === 0) {
     lines.push(`Nothing published to ${style.bold(result.topic)}: the input has no messages.`)

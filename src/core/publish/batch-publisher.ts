@@ -1,7 +1,8 @@
 import type {RedisClient} from '../redis/client.js'
 import {isErrorReply, SCRIPT_DENIED} from '../redis/redis-errors.js'
-import {dedupeKey} from '../keys.js'
-import {callScript, XADD_BATCH, XADD_DEDUPE} from '../scripts.js'
+import {dedupeKey, scheduleKey} from '../keys.js'
+import {callScript, SCHEDULE_ADD, XADD_BATCH, XADD_DEDUPE} from '../scripts.js'
+import {scheduleMember} from '../schedule/schedule-entry.js'
 import type {PartitionRouter} from '../partitions/router.js'
 import {keyOfEnvelope, type FieldValue} from '../wire-format.js'
 
@@ -44,6 +45,8 @@ export interface PublishTarget {
   router: PartitionRouter
   /** Publish each message once per idempotency key within this window (ms): xadd-dedupe-2.lua. */
   dedupeWindowMs?: number | undefined
+  /** Hold the messages in their stream's schedule until due (schedule-add-1.lua): `delay` ms from now (Redis's clock), or `at` a Unix time in ms. */
+  schedule?: {mode: 'delay' | 'at'; ms: number} | undefined
 }
 
 /** Entries of batches that were already sent when an earlier batch failed, and were stored all the same. */
@@ -118,6 +121,13 @@ export async function addOnce(client: RedisClient, stream: string, fields: reado
   return first ?? undefined
 }
 
+/** Hold one entry in `stream`'s schedule until due (schedule-add-1.lua): when it is due (Redis ms). A refusal throws. */
+export async function scheduleOne(client: RedisClient, stream: string, fields: readonly FieldValue[], schedule: {mode: 'delay' | 'at'; ms: number}): Promise<number> {
+  const [, dueMs, error] = (await callScript(client, SCHEDULE_ADD, [scheduleKey(stream), schedule.mode, schedule.ms, scheduleMember(fields)])) as [number, number, string | null]
+  if (error !== null) throw new Error(error)
+  return Number(dueMs)
+}
+
 /**
  * The script call itself was refused: no EVALSHA/EVAL permission, or (since Redis checks a
  * script's keys as read+write) no read permission on the topic, as a write-only publisher
@@ -173,8 +183,14 @@ export class BatchPublisher {
     // One stream needs no routing: the plain topic's path stays as it was.
     this.router = typeof target === 'string' || target.streams.length === 1 ? undefined : target.router
     this.dedupeWindowMs = typeof target === 'string' ? undefined : target.dedupeWindowMs
+    this.schedule = typeof target === 'string' ? undefined : target.schedule
     this.current = this.emptyBatch()
   }
+
+  /** Messages are scheduled, not appended: `progress.published` counts those held in the schedules. */
+  private readonly schedule: PublishTarget['schedule']
+  /** When the first scheduled batch is due (Redis ms); a `delay` counts from each batch's own arrival. */
+  firstDueMs: number | undefined
 
   /** Publish once per idempotency key within this window (ms); undefined: every message is stored. */
   private readonly dedupeWindowMs: number | undefined
@@ -344,8 +360,9 @@ export class BatchPublisher {
 
   /** One stream's part of a batch, by script (falling back to pipelined XADDs when scripts are refused). */
   private async sendPart(stream: string, entries: readonly FieldValue[][], idempotencyKeys: readonly string[]): Promise<PartOutcome> {
-    // Publishing once needs the check and the add in one script: no pipelined fallback.
+    // Publishing once needs the check and the add in one script: no pipelined fallback; nor has scheduling one.
     if (this.dedupeWindowMs !== undefined) return this.sendDedupe(stream, entries, idempotencyKeys, this.dedupeWindowMs)
+    if (this.schedule !== undefined) return this.sendScheduled(stream, entries, this.schedule)
     if (this.transport === 'script') {
       try {
         return await this.sendScript(stream, entries)
@@ -365,6 +382,20 @@ export class BatchPublisher {
     const [added, first, last, error] = (await callScript(this.client, XADD_BATCH, args)) as ScriptReply
     // The script replies with what it added and the XADD that stopped it: nothing is in doubt.
     return {ids: {count: added, first: first ?? undefined, last: last ?? undefined}, skipped: [], error: error === null ? undefined : xaddError(error), unanswered: 0, beyond: []}
+  }
+
+  /** A part held in the stream's schedule until due (schedule-add-1.lua); nothing is in the stream yet, so no IDs. */
+  private async sendScheduled(stream: string, entries: readonly FieldValue[][], schedule: {mode: 'delay' | 'at'; ms: number}): Promise<PartOutcome> {
+    const none = {first: undefined, last: undefined}
+    let reply: [added: number, dueMs: number, error: string | null]
+    try {
+      reply = (await callScript(this.client, SCHEDULE_ADD, [scheduleKey(stream), schedule.mode, schedule.ms, ...entries.map((entry) => scheduleMember(entry))])) as typeof reply
+    } catch (error) {
+      return {ids: {count: 0, ...none}, skipped: [], error, unanswered: isErrorReply(error) ? 0 : entries.length, beyond: []}
+    }
+    const [added, dueMs, error] = reply
+    this.firstDueMs ??= Number(dueMs)
+    return {ids: {count: Number(added), ...none}, skipped: [], error: error === null ? undefined : new Error(error), unanswered: 0, beyond: []}
   }
 
   /** A part whose entries are each stored only if their idempotency key is not in the stream's dedupe set (xadd-dedupe-2.lua). */

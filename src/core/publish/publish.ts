@@ -8,7 +8,7 @@ import {isErrorReply, isWrongType, type RedisErrorContext} from '../redis/redis-
 import {encodeHeaders, keyOfEnvelope} from '../wire-format.js'
 import {resolveTopic} from '../partitions/metadata.js'
 import {routerFor} from '../partitions/router.js'
-import {addOnce, DEFAULT_PUBLISHER_LIMITS, BatchPublisher, type PartitionProgress, type PublisherLimits, type PublishProgress} from './batch-publisher.js'
+import {addOnce, scheduleOne, DEFAULT_PUBLISHER_LIMITS, BatchPublisher, type PartitionProgress, type PublisherLimits, type PublishProgress} from './batch-publisher.js'
 import {prepareMessage, prepareValidated, tooLarge, type MessageShape, type Prepared} from './prepare.js'
 import {dataError, failureDuring, interrupted} from './publish-errors.js'
 import {validateInput} from './validate-file.js'
@@ -35,6 +35,8 @@ export interface PublishRequest {
   idempotencyKeyField?: string | undefined
   /** How long a published idempotency key keeps its message from being stored again (ms; with one of the two above). */
   dedupeWindowMs?: number | undefined
+  /** Hold the messages until due (`--delay`: ms from now by Redis's clock; `--at`: a Unix time in ms) instead of appending them now. */
+  schedule?: {mode: 'delay' | 'at'; ms: number} | undefined
   limits?: PublisherLimits | undefined
 }
 
@@ -58,6 +60,9 @@ export interface PublishResult {
   skipped: number
   /** Messages not stored again: their idempotency key was published to their stream within the dedupe window. */
   deduplicated: number
+  /** With --delay / --at: messages held in their stream's schedule (not in `published`), and when the first are due (ISO). */
+  scheduled?: number
+  dueAt?: string
   /** The first few skipped line numbers. */
   skippedLines: number[]
   durationMs: number
@@ -166,6 +171,10 @@ async function publishDocument(clientSource: ClientSource, request: PublishReque
   const stream = layout.streams[partition] as string
   let id: string | undefined
   try {
+    if (request.schedule !== undefined) {
+      const dueMs = await scheduleOne(client, stream, prepared.fields, request.schedule)
+      return {...base, scheduled: 1, dueAt: new Date(dueMs).toISOString(), ...(layout.metadata === undefined ? {} : {partition}), durationMs: Date.now() - started}
+    }
     id =
       request.dedupeWindowMs === undefined
         ? ((await client.xadd(stream, '*', ...prepared.fields)) as string)
@@ -214,7 +223,7 @@ async function publishLines(clientSource: ClientSource, request: PublishRequest,
 
   const client = await clientFrom(clientSource)
   const layout = await resolveTopic(client, request.topic)
-  const target = {streams: layout.streams, router: routerFor(layout, request.partition), dedupeWindowMs: request.dedupeWindowMs}
+  const target = {streams: layout.streams, router: routerFor(layout, request.partition), dedupeWindowMs: request.dedupeWindowMs, schedule: request.schedule}
   const publisher = new BatchPublisher(client, target, request.limits ?? DEFAULT_PUBLISHER_LIMITS)
   // The lines a resumed run skips are done: a failure before anything new is stored resumes after them again.
   publisher.progress.lastAckedLine = skipLines
@@ -272,6 +281,10 @@ async function publishLines(clientSource: ClientSource, request: PublishRequest,
 
   const {progress, partitions} = publisher
   hooks.onProgress?.(progress)
+  if (request.schedule !== undefined) {
+    const dueAt = publisher.firstDueMs === undefined ? {} : {dueAt: new Date(publisher.firstDueMs).toISOString()}
+    return {topic: request.topic, published: 0, firstId: null, lastId: null, skipped, skippedLines, deduplicated: 0, scheduled: progress.published, ...dueAt, durationMs: Date.now() - started}
+  }
   return {
     topic: request.topic,
     published: progress.published,

@@ -1,5 +1,6 @@
 import {scheduleKey} from '../keys.js'
 import type {RedisClient} from '../redis/client.js'
+import {pipelineByKey} from '../redis/keyed-pipeline.js'
 import {callScript, SCHEDULE_MOVE} from '../scripts.js'
 
 /** Messages moved per script call: each call holds Redis for its XADDs, so a large backlog goes in slices. */
@@ -30,4 +31,21 @@ export async function moveDue(redis: RedisClient, stream: string): Promise<MoveR
     // A full slice may have left more due; a slice of foreign members only would come back the same.
     if (Number(count) < MOVE_BATCH || Number(count) === 0) return {moved, nextDueInMs: next < 0 ? undefined : next, foreign}
   }
+}
+
+/**
+ * In how many ms each stream's next scheduled message is due (0: due now; undefined: none
+ * scheduled), by Redis's clock: one read-only look (ZRANGE … 0 0 WITHSCORES and TIME, one round trip
+ * per node), so a worker whose ACL user may only read the schedules learns whether there is anything
+ * to move before it tries.
+ */
+export async function nextDue(redis: RedisClient, streams: readonly string[]): Promise<Array<number | undefined>> {
+  const [seconds, micros] = await redis.time()
+  const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+  const replies = await pipelineByKey(redis, streams, (stream) => stream, (pipeline, stream) => pipeline.zrange(scheduleKey(stream), 0, 0, 'WITHSCORES'))
+  return replies.map(([error, reply]) => {
+    if (error !== null) throw error
+    const score = (reply as string[])[1]
+    return score === undefined ? undefined : Math.max(0, Number(score) - now)
+  })
 }

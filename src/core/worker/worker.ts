@@ -16,6 +16,7 @@ import {Dispatcher} from './dispatcher.js'
 import {isFatal, isNoGroup} from './fatal.js'
 import {GroupOps, PARKED_CONSUMER, type DeliveredEntry, type HeldEntryFate} from './group-ops.js'
 import {livenessLoop} from './liveness.js'
+import {moveDue, nextDue} from '../schedule/mover.js'
 import {clearKeyReports, KEY_REPORT_MS, KEYS_PER_REPORT, writeKeyReports, type KeyReport} from './key-report.js'
 import {resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions} from './options.js'
 import {errorMessage, Outcomes} from './outcomes.js'
@@ -43,6 +44,10 @@ const ACK_BATCH = 100
 const READ_AHEAD_WINDOW_MS = 20
 /** Entries taken back per call (due retries, a dead consumer's, the worker's own): large, as reads are. */
 const TAKE_BATCH = 500
+/** How often a worker looks for due scheduled messages at the least (a message may be scheduled at any time). */
+const SCHEDULE_POLL_MS = 1000
+/** ... and at the most: a message due now is looked for again after this (no busy loop on a member that cannot move). */
+const MIN_SCHEDULE_WAIT_MS = 10
 /** Shutdown's last Redis calls (acknowledgements, releasing entries, removing the consumer) get at least this, within --shutdown-timeout if it allows. */
 const CLEANUP_MIN_MS = 1000
 
@@ -138,6 +143,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const background = [this.heartbeatLoop(session, dispatcher), session.health.run(this.endController.signal), liveness]
     // Leases are renewed until the very end (through the shutdown's wait for running handlers).
     if (leases !== undefined) background.push(leases.run(this.endController.signal))
+    // Scheduled messages (publish --delay / --at) of the topic's streams, appended when due.
+    background.push(this.scheduleLoop(session))
     // --ordered: the busiest keys, for top's detail view.
     if (this.options.ordered) background.push(this.keyReportLoop(session, dispatcher))
     // Partitions added while it runs (qctl topic alter): on a cluster each gets a read loop of its own.
@@ -367,6 +374,40 @@ export class Worker extends EventEmitter<WorkerEvents> {
         if (!warned) this.emit('warning', {message: `could not look for partitions added to ${topic}, retrying every ${GROWTH_POLL_MS / 1000}s: ${errorMessage(error)}`})
         warned = true
       }
+    }
+  }
+
+  /**
+   * Any worker of a topic appends its due scheduled messages (`qctl publish --delay / --at`) to their
+   * streams (schedule/mover.ts: each moved and removed in one step, so workers racing move each once):
+   * it looks when the next one is due, at least every SCHEDULE_POLL_MS (a message may be scheduled at
+   * any time). An ACL that does not grant it stops the loop with one warning; other failures are said
+   * once and retried.
+   */
+  private async scheduleLoop(session: Session): Promise<void> {
+    let warned = false
+    while (!this.stopping) {
+      let waitMs = SCHEDULE_POLL_MS
+      try {
+        const streams = session.lanes.filter((lane) => lane.ops.lane === 'topic').map((lane) => lane.ops.stream)
+        // A read-only look first: most topics schedule nothing, and moving needs more of the ACL than reading.
+        const dueIn = await nextDue(session.commands, streams)
+        const due = streams.filter((_stream, index) => dueIn[index] === 0)
+        for (const ms of dueIn) if (ms !== undefined && ms > 0) waitMs = Math.min(waitMs, ms)
+        const results = await Promise.all(due.map(async (stream) => moveDue(session.commands, stream)))
+        for (const result of results) if (result.nextDueInMs !== undefined && result.foreign === 0) waitMs = Math.min(waitMs, result.nextDueInMs)
+        const foreign = results.reduce((sum, result) => sum + result.foreign, 0)
+        if (foreign > 0 && !warned) this.emit('warning', {message: `${foreign} due members of ${this.options.topic}'s schedule are not messages qctl scheduled (another program wrote them): left in place`})
+        warned = foreign > 0
+      } catch (error) {
+        if (isPermissionDenied(error)) {
+          this.emit('warning', {message: `due scheduled messages are not appended by this worker (refused by the ACL: its user may not move them; run qctl schedule run --follow as a publisher, README, Least-privilege ACL roles): ${errorMessage(error)}`})
+          return
+        }
+        if (!warned && !this.stopping) this.emit('warning', {message: `could not append due scheduled messages, retrying: ${errorMessage(error)}`})
+        warned = true
+      }
+      await sleep(Math.max(MIN_SCHEDULE_WAIT_MS, waitMs), session.stopSignal)
     }
   }
 

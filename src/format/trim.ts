@@ -77,7 +77,7 @@ export function formatTrimSummary(result: TrimResult, style: ChalkInstance, opti
   const table = renderTable(columnsFor(result), result.streams.map((stream) => rowOf(result, stream)), {head: style.bold, ...options})
   const kept = result.totals.rule.entries - result.totals.safe.entries
   const keptLine = kept > 0 && !result.force ? [`kept ${plural(kept, 'entry', 'entries')} the rule names that a group still needs`] : []
-  if (result.cancelled) return ['cancelled: nothing trimmed']
+  if (result.cancelled) return ['not confirmed: nothing trimmed']
   if (result.dryRun) {
     const head = `dry run: trim ${shown(result.topic)} ${rule}: nothing changed`
     const would = result.force

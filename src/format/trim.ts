@@ -19,7 +19,7 @@ export const formatEntries = (amount: TrimAmount): string => `${plural(amount.en
 export function formatRule(result: Pick<TrimResult, 'rule'>): string {
   const {before, minId, maxlen} = result.rule
   if (before !== null) return before === minId ? `before ${shown(before)}` : `before ${shown(before)} (${minId ?? '?'})`
-  return `all but the newest ${plural(maxlen ?? 0, 'entry', 'entries')}`
+  return maxlen === 0 || maxlen === null ? 'all entries (--maxlen 0)' : `all but the newest ${plural(maxlen, 'entry', 'entries')}`
 }
 
 /** Who holds the line of a stream, and why. */
@@ -82,7 +82,9 @@ export function formatTrimSummary(result: TrimResult, style: ChalkInstance, opti
     const head = `dry run: trim ${shown(result.topic)} ${rule}: nothing changed`
     const would = result.force
       ? `--force would remove ${formatEntries(result.totals.rule)} (behind the groups: ${formatEntries(result.totals.safe)})`
-      : `would remove ${formatEntries(result.totals.safe)} (the rule alone: ${formatEntries(result.totals.rule)})`
+      : result.totals.safe.entries === result.totals.rule.entries
+        ? `would remove ${formatEntries(result.totals.safe)}: all the rule names`
+        : `would remove ${formatEntries(result.totals.safe)} (the rule alone: ${formatEntries(result.totals.rule)})`
     return [style.bold(head), ...table, would, ...keptLine]
   }
   const head = `trimmed ${shown(result.topic)} ${rule}: removed ${plural(result.totals.removed ?? 0, 'entry', 'entries')}`

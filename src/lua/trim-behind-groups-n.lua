@@ -35,7 +35,7 @@
   ARGV[5 ..]   the names of the groups of KEYS[2 ..], in order; then groups the stream must have
 
   Returns {length, removed, trimAt, line, group, reason, oldestId, consumer, idleMs, groups, acked}:
-    length    entries before the call (nil when the stream does not exist)
+    length    entries before the call, for 'plan' (0 otherwise; nil when the stream does not exist)
     removed   entries XTRIM removed (0 for 'plan')
     trimAt    the MINID used or that 'plan' would use (false: nothing would be trimmed)
     line      the stream's line (false: no groups), and the group holding it and why:
@@ -57,12 +57,19 @@ local function fields(reply)
   return map
 end
 
-if redis.call('EXISTS', stream) == 0 then return {false, 0, false, false, false, false, false, false, false, 0, -1} end
+-- XINFO GROUPS first: it tells a missing stream ('no such key') without EXISTS, which the worker role lacks.
+local groups = redis.pcall('XINFO', 'GROUPS', stream)
+if type(groups) == 'table' and groups.err then
+  if string.find(groups.err, 'no such key', 1, true) then return {false, 0, false, false, false, false, false, false, false, 0, -1} end
+  return groups
+end
 local mayTrim = not redis.acl_check_cmd or redis.acl_check_cmd('XTRIM', stream, 'MINID', '0')
 if mode ~= 'plan' and not mayTrim then
   return redis.error_reply("NOPERM this user has no permissions to run the 'xtrim' command on key '" .. stream .. "' (checked before trimming: nothing was changed)")
 end
-local length = redis.call('XLEN', stream)
+-- The length only for a plan (qctl trim reports it; the worker role has no XLEN).
+local length = 0
+if mode == 'plan' then length = redis.call('XLEN', stream) end
 
 local line, holder = nil, nil
 local function consider(id, group, reason, extra)
@@ -73,7 +80,6 @@ local function consider(id, group, reason, extra)
 end
 
 local present = {}
-local groups = redis.call('XINFO', 'GROUPS', stream)
 for _, reply in ipairs(groups) do
   local group = fields(reply)
   local name = group['name']

@@ -58,6 +58,9 @@ async function agedTopic(topic: string, old: number, fresh: number): Promise<str
 /** Bytes of entries as count-span-1.lua counts them: field names and values. */
 const bytesOf = (count: number, from = 0): number => Array.from({length: count}, (_, i) => 'data'.length + JSON.stringify({n: from + i}).length).reduce((sum, n) => sum + n, 0)
 
+/** The ID just after `id` (the line of a group whose last-delivered ID is `id`). */
+const after = (id: string): string => id.replace(/-(\d+)$/, (_match, seq: string) => `-${BigInt(seq) + 1n}`)
+
 const read = async (stream: string, group: string, consumer: string, count: number): Promise<string[]> => {
   const reply = (await ctx.redis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, '>')) as Array<[string, Array<[string, string[]]>]> | null
   return (reply?.[0]?.[1] ?? []).map(([id]) => id)
@@ -135,7 +138,7 @@ describe('qctl trim', () => {
     await ctx.redis.xack(topic, 'billing', ...made.slice(3, 8))
     const second = await trimJson(topic, '--before', '7d', '--yes')
     // The line: just after the last entry delivered to billing (the 8th).
-    const next = made[7]!.replace(/-0$/, '-1')
+    const next = after(made[7]!)
     expect(second.streams[0]).toMatchObject({removed: 5, trimAt: next, line: {minId: next, reason: 'undelivered'}})
     const human = await qctl('trim', topic, '--before', '7d', '--yes')
     expect(human.code).toBe(0)
@@ -151,7 +154,7 @@ describe('qctl trim', () => {
     await ctx.redis.xack(topic, 'g', ...(await read(topic, 'g', 'c', 5)))
     const plan = await trimJson(topic, '--maxlen', '4', '--dry-run')
     expect(plan.rule).toEqual({before: null, minId: null, maxlen: 4})
-    expect(plan.streams[0]).toMatchObject({rule: {minId: made[8], entries: 8, bytes: bytesOf(8)}, safe: {minId: made[5], entries: 5}})
+    expect(plan.streams[0]).toMatchObject({rule: {minId: made[8], entries: 8, bytes: bytesOf(8)}, safe: {minId: after(made[4]!), entries: 5}})
     expect((await trimJson(topic, '--maxlen', '4', '--yes')).totals.removed).toBe(5)
     await ctx.redis.xack(topic, 'g', ...(await read(topic, 'g', 'c', 12)))
     expect((await trimJson(topic, '--maxlen', '4', '--yes')).totals.removed).toBe(3)
@@ -281,7 +284,7 @@ describe('qctl trim against what holds the line', () => {
     const groups = (await ctx.redis.call('XINFO', 'GROUPS', topic)) as unknown[][]
     expect(groups[0]?.[groups[0].indexOf('lag') + 1]).toBeNull()
     const result = await trimJson(topic, '--before', '1d', '--yes')
-    expect(result.streams[0]).toMatchObject({length: 8, rule: {entries: 8}, safe: {entries: 5}, removed: 5, line: {minId: made[5]!.replace(/-0$/, '-1'), reason: 'undelivered'}})
+    expect(result.streams[0]).toMatchObject({length: 8, rule: {entries: 8}, safe: {entries: 5}, removed: 5, line: {minId: after(made[5]!), reason: 'undelivered'}})
     expect(await ids(topic)).toEqual([made[6], made[7], made[9]])
   })
 

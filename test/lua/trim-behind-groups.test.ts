@@ -36,6 +36,17 @@ const read = async (name: string, group: string, consumer: string, count: number
 
 const remaining = async (name: string): Promise<string[]> => (await redis.xrange(name, '-', '+')).map(([id]) => id)
 
+/** A stream of 6 entries, all delivered to billing and acknowledged but the one at `parked`, parked as park-retry-3.lua leaves one: claimed by the parked consumer, its due time in the due set. */
+async function withParkedRetry(parked: number): Promise<{name: string; ids: string[]}> {
+  const made = await stream(6)
+  await redis.xgroup('CREATE', made.name, 'billing', '0')
+  await read(made.name, 'billing', 'w1', 6)
+  await redis.xclaim(made.name, 'billing', PARKED_CONSUMER, 0, made.ids[parked]!)
+  await redis.zadd(retryDueKey(made.name, 'billing'), Date.now() + 3_600_000, made.ids[parked]!)
+  await redis.xack(made.name, 'billing', ...made.ids.filter((id) => id !== made.ids[parked]))
+  return made
+}
+
 const trim = async (name: string, call: Partial<TrimCall> = {}) => trimBehindGroups(redis, name, {mode: 'trim', rule: '+', whenNoGroups: 'keep', ...call})
 
 /** XINFO GROUPS as objects. */
@@ -81,25 +92,14 @@ describe('trim-behind-groups-n.lua', () => {
   })
 
   it("parked retries are pending to qctl's parked pseudo-consumer: they hold the line", async () => {
-    const {name, ids} = await stream(6)
-    await redis.xgroup('CREATE', name, 'billing', '0')
-    await read(name, 'billing', 'w1', 6)
-    // As park-retry-3.lua leaves one: claimed by the parked consumer, its due time in the due set.
-    await redis.xclaim(name, 'billing', PARKED_CONSUMER, 0, ids[2]!)
-    await redis.zadd(retryDueKey(name, 'billing'), Date.now() + 3_600_000, ids[2]!)
-    await redis.xack(name, 'billing', ...ids.filter((id) => id !== ids[2]))
+    const {name, ids} = await withParkedRetry(2)
     const state = await trim(name, {dueGroups: ['billing']})
     expect(state.line).toMatchObject({minId: ids[2], reason: 'pending', consumer: PARKED_CONSUMER})
     expect(await remaining(name)).toEqual(ids.slice(2))
   })
 
   it('a parked retry whose pseudo-consumer was deleted (pending nowhere, still due) holds the line when its due set is named', async () => {
-    const {name, ids} = await stream(6)
-    await redis.xgroup('CREATE', name, 'billing', '0')
-    await read(name, 'billing', 'w1', 6)
-    await redis.xclaim(name, 'billing', PARKED_CONSUMER, 0, ids[3]!)
-    await redis.zadd(retryDueKey(name, 'billing'), Date.now() + 3_600_000, ids[3]!)
-    await redis.xack(name, 'billing', ...ids.filter((id) => id !== ids[3]))
+    const {name, ids} = await withParkedRetry(3)
     await redis.xgroup('DELCONSUMER', name, 'billing', PARKED_CONSUMER)
     const plan = await trimBehindGroups(redis, name, {mode: 'plan', rule: '+', whenNoGroups: 'keep', dueGroups: ['billing']})
     expect(plan.line).toMatchObject({minId: ids[3], group: 'billing', reason: 'parked', entryId: ids[3]})

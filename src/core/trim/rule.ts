@@ -3,14 +3,15 @@ import {compareIdText, formatStreamId} from '../dlq/stream-id.js'
 import {usageError} from '../errors.js'
 
 /** What `qctl trim` is asked to remove: entries before a point, or all but the newest N. Pure. */
-export type TrimRule = {kind: 'before'; given: string; minId: string} | {kind: 'maxlen'; maxlen: number}
+export type BeforeRule = {kind: 'before'; given: string; minId: string}
+export type TrimRule = BeforeRule | {kind: 'maxlen'; maxlen: number}
 
 /**
  * `--before`: a stream ID (that entry is kept), a time (ISO 8601 or ms since the epoch: entries of
  * earlier milliseconds go) or a duration ago (`7d`, also written `7d-ago` or `7d ago`), counted back
  * from `now` (Redis's clock, which gave the entries their IDs).
  */
-export function parseBefore(text: string, now: number): TrimRule {
+export function parseBefore(text: string, now: number): BeforeRule {
   const trimmed = text.trim().replace(/[\s-]ago$/i, '')
   if (trimmed === '') throw usageError('--before must not be empty')
   return {kind: 'before', given: text, minId: formatStreamId(parseBound(trimmed, '--before', 'start', now))}

@@ -87,12 +87,13 @@ describe('the four roles may not trim', () => {
     ['publisher', 'TIME'],
     ['operator', 'TIME'],
     ['monitor', 'EVAL'],
-    ['worker', 'a command in a script'],
+    // Redis names no command refused inside a script; Valkey names it.
+    ['worker', '(a command in a script|XLEN)'],
   ] as Array<[Role, string]>)('%s: exit 4 naming %s, nothing removed', async (role, command) => {
     const topic = await seed(5, 5)
     const result = await runCli(['trim', topic, '--maxlen', '0', '--yes', ...asUser(userOf(role))])
     expect(result.code, diagnosis(result)).toBe(4)
-    expect(result.stderr).toContain(`Error: permission denied for ${command} `)
+    expect(result.stderr).toMatch(new RegExp(`Error: permission denied for ${command} `))
     expect(await admin.xlen(topic)).toBe(5)
   })
 })

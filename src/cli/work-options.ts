@@ -49,6 +49,7 @@ export function workerOptionsFrom(flags: WorkFlags, loaded: LoadedHandler): Work
     onDeadLetter: string('onDeadLetter') as 'continue' | 'hold-key' | undefined,
     leaseTimeoutMs: number('leaseTimeout'),
     untilEmpty: value('untilEmpty') as boolean | undefined,
+    trimAcked: value('trimAcked') as boolean | undefined,
     maxMessages: number('maxMessages'),
     prefetch: number('prefetch'),
     pruneConsumersAfterMs: number('pruneConsumersAfter'),

@@ -13,7 +13,8 @@ export interface ScriptSpec {
   /** Command name on the client. */
   name: string
   file: string
-  keys: number
+  /** How many of the arguments are keys; `'n'`: it varies, and the call gives the count first (`name-n.lua`). */
+  keys: number | 'n'
 }
 
 const sources = new Map<string, string>()
@@ -34,7 +35,7 @@ export function scriptSource(file: string): string {
 /** Define the script on the client once; later calls are no-ops. */
 export function defineScript(client: RedisClient, spec: ScriptSpec): void {
   if (typeof (client as unknown as Record<string, unknown>)[spec.name] === 'function') return
-  client.defineCommand(spec.name, {numberOfKeys: spec.keys, lua: scriptSource(spec.file)})
+  client.defineCommand(spec.name, {...(spec.keys === 'n' ? {} : {numberOfKeys: spec.keys}), lua: scriptSource(spec.file)})
 }
 
 /** Call a script defined with `defineScript`. */

@@ -40,3 +40,16 @@ export function formatAge(ms: number): string {
   if (hours < 24) return `${hours}h${String(minutes % 60).padStart(2, '0')}m`
   return `${Math.floor(hours / 24)}d${String(hours % 24).padStart(2, '0')}h`
 }
+
+/** A byte count for people: 512 B, 61.2 KiB, 3.4 MiB, 1.2 GiB. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`
+  const units = ['KiB', 'MiB', 'GiB', 'TiB']
+  let value = bytes / 1024
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${value.toFixed(1)} ${units[unit]}`
+}

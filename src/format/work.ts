@@ -43,6 +43,7 @@ export function formatWorkSummary(summary: WorkerSummary, style: ChalkInstance):
     `lost ${formatCount(summary.lost)}`,
     `duplicates ${formatCount(summary.duplicates)}`,
   ]
+  if (summary.trimmed !== undefined) parts.push(`trimmed ${formatCount(summary.trimmed)}`)
   if (summary.unfinished > 0) parts.push(style.yellow(`unfinished ${formatCount(summary.unfinished)} (left pending for other workers)`))
   if (summary.released > 0) parts.push(style.yellow(`released ${formatCount(summary.released)} (read ahead, not started: other workers take them at once)`))
   if (summary.unacknowledged > 0) parts.push(style.red(`unacknowledged ${formatCount(summary.unacknowledged)} (handled, but Redis never got the acknowledgement: they will be delivered again)`))

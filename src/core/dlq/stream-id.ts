@@ -56,6 +56,12 @@ export function idBefore(id: StreamId): StreamId {
   return id.ms === 0 ? id : lastIdAt(id.ms - 1)
 }
 
+/** The ID just after `id` (the first of the next millisecond after the last sequence number); the largest ID stays itself. */
+export function idAfter(id: StreamId): StreamId {
+  if (id.seq < MAX_SEQ) return {ms: id.ms, seq: id.seq + 1n}
+  return {ms: id.ms + 1, seq: 0n}
+}
+
 /** The smaller of two optional IDs (undefined means unbounded). */
 export function minId(a: StreamId | undefined, b: StreamId | undefined): StreamId | undefined {
   if (a === undefined) return b

@@ -100,6 +100,14 @@ export const WORKER_OPTIONS = [
     summary: 'Stop after N messages are handled (processed or dead-lettered; retried attempts do not count).',
   },
   {
+    name: 'trimAcked',
+    flag: 'trim-acked',
+    kind: 'boolean',
+    default: false,
+    summary:
+      'Trim each stream it reads as it goes (every 5 s, and on a clean exit), never past an entry any group of the stream has not been delivered yet or holds pending: for topics used only as queues. Needs XTRIM on the topic (README, qctl trim).',
+  },
+  {
     name: 'pruneConsumersAfter',
     flag: 'prune-consumers-after',
     kind: 'duration',

@@ -35,6 +35,8 @@ export interface WorkerOptions {
   leaseTimeoutMs?: number | undefined
   /** Stop once the group has nothing new, nothing pending and no retry waiting. */
   untilEmpty?: boolean | undefined
+  /** Trim the streams it reads behind every group of each (src/core/trim/line.ts), every TRIM_ACKED_MS and on a clean exit. */
+  trimAcked?: boolean | undefined
   /** Stop after this many entries are handled (processed or dead-lettered). */
   maxMessages?: number | undefined
   /** Entries held beyond the running handlers, read ahead so reads overlap handling. */
@@ -65,6 +67,7 @@ export interface ResolvedWorkerOptions {
   onDeadLetter: 'continue' | 'hold-key'
   leaseTimeoutMs: number
   untilEmpty: boolean
+  trimAcked: boolean
   maxMessages: number | undefined
   /** The most entries read ahead beyond the running handlers (the read-ahead adapts below it: see ReadAhead). */
   prefetch: number
@@ -163,6 +166,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     onDeadLetter: onDeadLetterOf(options.onDeadLetter),
     leaseTimeoutMs: boundedWithDefault('leaseTimeout', options.leaseTimeoutMs),
     untilEmpty: options.untilEmpty ?? defaultOf('untilEmpty'),
+    trimAcked: options.trimAcked ?? defaultOf('trimAcked'),
     maxMessages: bounded('maxMessages', options.maxMessages),
     prefetch,
     // Two reads' worth of read-ahead: one batch waits while the next is fetched, so reads overlap

@@ -53,6 +53,8 @@ export interface WorkerSummary {
   /** Handled (processed + dead-lettered) per second. */
   rate: number
   stopReason: StopReason
+  /** With `--trim-acked` only: entries it trimmed from the streams it read (behind every group). */
+  trimmed?: number
 }
 
 export interface WorkerEvents {

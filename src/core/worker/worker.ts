@@ -17,6 +17,7 @@ import {isFatal, isNoGroup} from './fatal.js'
 import {GroupOps, PARKED_CONSUMER, type DeliveredEntry, type HeldEntryFate} from './group-ops.js'
 import {livenessLoop} from './liveness.js'
 import {moveDue, nextDue} from '../schedule/mover.js'
+import {AckedTrimmer} from './trim-acked.js'
 import {clearKeyReports, KEY_REPORT_MS, KEYS_PER_REPORT, writeKeyReports, type KeyReport} from './key-report.js'
 import {resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions} from './options.js'
 import {errorMessage, Outcomes} from './outcomes.js'
@@ -86,6 +87,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private offsetMs = 0
   /** The partitions' streams the liveness beat touches (grows with the topic). */
   private readonly livenessStreams: string[] = []
+  /** --trim-acked: trims the streams it reads behind their groups; undefined otherwise. */
+  private trimmer: AckedTrimmer | undefined
 
   constructor(
     options: WorkerOptions,
@@ -147,6 +150,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
     background.push(this.scheduleLoop(session))
     // --ordered: the busiest keys, for top's detail view.
     if (this.options.ordered) background.push(this.keyReportLoop(session, dispatcher))
+    // --trim-acked: the streams it reads, trimmed behind their groups as it goes.
+    if (this.options.trimAcked) {
+      this.trimmer = new AckedTrimmer(session)
+      background.push(this.trimmer.run(() => this.stopping))
+    }
     // Partitions added while it runs (qctl topic alter): on a cluster each gets a read loop of its own.
     if (session.partitioned) background.push(this.growthLoop(session, (readGroup) => void guard(this.readLoop(session, dispatcher, readGroup))))
     // Started only when called: the read loops must not begin before the worker's own entries are back.
@@ -182,6 +190,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       durationMs,
       rate: durationMs > 0 ? Math.round((handled * 1000) / durationMs) : 0,
       stopReason: this.stopReason,
+      ...(this.trimmer === undefined ? {} : {trimmed: this.trimmer.removed}),
     }
   }
 
@@ -1102,6 +1111,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await bounded(dispatcher.countsSettled())
     const unacknowledged = lanes.reduce((sum, lane) => sum + lane.acks.unsent, 0)
     for (const lane of lanes) lane.acks.stop()
+    // --trim-acked: once more, behind what was just acknowledged (a run with --until-empty may end before the first round).
+    if (this.trimmer !== undefined && this.fatal === undefined) await bounded(this.trimmer.trimOnce())
     // Partitions given back at once (others take them within a renewal interval), and this worker leaves the members.
     if (this.leases !== undefined) await bounded(this.leases.stop())
     const left = [...notStarted, ...running]

@@ -13,7 +13,8 @@ export interface ScriptSpec {
   /** Command name on the client. */
   name: string
   file: string
-  keys: number
+  /** How many of the arguments are keys; undefined for a script taking any number (`name-n.lua`): the caller passes that number first. */
+  keys: number | undefined
 }
 
 const sources = new Map<string, string>()

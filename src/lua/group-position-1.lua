@@ -10,23 +10,26 @@
     - at the stream's last generated ID (`$`): entries-added;
     - before its first entry, or in an empty stream: entries-added minus its length;
     - elsewhere: entries-added minus the entries after the position, which only counting tells
-      (count-entries-1.lua, ARGV[4]). That count stays right while entries are only added (they all
-      come after the position), not once any is deleted or trimmed: the caller passes how many entries
-      had been removed (entries-added minus length) and the stream's max-deleted-entry-id when it
-      counted, and the count is used only if both are the same now; otherwise the reply asks for a new
-      count.
+      (count-entries-1.lua): the caller counts and passes the counter (ARGV[4]). It stays right while
+      entries are only added (they all come after the position: entries-added and the entries after
+      it grow together), not once any is deleted or trimmed: the caller passes how many entries had
+      been removed (entries-added minus length) and the stream's max-deleted-entry-id when it
+      counted, and the counter is used only if both are the same now; otherwise the reply asks for
+      a new count.
 
-  With a deleted entry after the position, Redis still reports the lag as null (it cannot know how
-  many of the entries added after the position were deleted) until the group has read past the last
-  deleted entry; from then on it reports it exactly, since the counter was set to what it would be
-  had the deleted entries never been added.
+  With a deleted entry after the position, Redis reports the lag as null whatever the counter (it
+  cannot know how many of the entries added after the position were deleted), and a read that
+  delivers an entry before that deleted one makes Redis estimate the counter again (unknown until
+  the group reaches the stream's last entry). The counter is still set as if the deleted entries had
+  never been added, so that a group whose next read is past them (a seek to just before them, or
+  entries trimmed meanwhile) keeps an exact lag. `qctl lag` counts such a lag itself.
 
   KEYS[1]  the stream
   ARGV[1]  'setid' (move the existing group), 'create', or 'create-mkstream' (create the stream too
            if it does not exist: a partition's stream appears with its first message or group)
   ARGV[2]  group
   ARGV[3]  the position: an ID, or `$` (the stream's last generated ID, read here)
-  ARGV[4]  entries after the position as counted, or '' (not counted)
+  ARGV[4]  the counter as counted (entries-added minus the entries after the position), or '' (not counted)
   ARGV[5]  entries-added minus length when it was counted
   ARGV[6]  max-deleted-entry-id when it was counted
 
@@ -60,7 +63,7 @@ elseif compareIds(position, lastGenerated) > 0 then
 elseif length == 0 or compareIds(position, first) < 0 then
   entriesRead = added - length
 elseif counted ~= '' and added - length == tonumber(ARGV[5]) and info['max-deleted-entry-id'] == ARGV[6] then
-  entriesRead = added - tonumber(counted)
+  entriesRead = tonumber(counted)
 else
   return {-2}
 end

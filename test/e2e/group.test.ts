@@ -322,7 +322,7 @@ describe('qctl group seek', () => {
     expect(await groupInfo(topic, 'g')).toMatchObject({'last-delivered-id': '1-0'})
   })
 
-  it('a stream with deleted entries: lag exact where Redis can know it, null (qctl counts it) while a deleted entry lies ahead, exact again once read past it', async () => {
+  it('a stream with deleted entries: lag exact where Redis can know it, null (qctl counts it) while a deleted entry lies ahead, exact again when the next read is past it', async () => {
     const ids = Array.from({length: 10}, (_, i) => `${i + 1}-0`)
     const {topic} = await topicWithGroup('seek-deleted', 10, ids)
     await context.redis.xdel(topic, '3-0', '4-0')
@@ -336,7 +336,7 @@ describe('qctl group seek', () => {
     expect(await groupInfo(topic, 'g')).toMatchObject({'entries-read': 4, lag: null})
     const [row] = await json<GroupListRow[]>('group', 'list', topic)
     expect(row).toMatchObject({lag: 6, lagSource: 'counted'})
-    // Read past the deleted entries: the counter counts on from there, and Redis's lag is exact again.
+    // The next read is past the deleted entries: the counter counts on from there, and Redis's lag is exact again.
     await readAs(topic, 'g', 'c', 1)
     expect(await groupInfo(topic, 'g')).toMatchObject({'last-delivered-id': '5-0', lag: 5})
   })

@@ -78,7 +78,8 @@ export async function createGroup(redis: RedisClient, request: GroupCreateReques
     const count = counts[index]
     const lag = position === '$' ? 0 : position === '0-0' ? partition.length : (count?.after ?? 0)
     const shownPosition = position === '$' ? (partition.lastGeneratedId ?? '0-0') : position
-    return {partition: partition.partition, stream: partition.stream, existed: false, created: true, position: shownPosition, entriesRead: (partition.entriesAdded ?? 0) - lag, lag}
+    const entriesRead = (count?.counters.entriesAdded ?? partition.entriesAdded ?? 0) - lag
+    return {partition: partition.partition, stream: partition.stream, existed: false, created: true, position: shownPosition, entriesRead, lag}
   })
   const result = {topic: request.topic, group: request.group, partitioned: topic.partitioned, from: describePosition(targets.spec, targets.timeMs), partitions, created: partitions.some((partition) => partition.created), replayGroupsCreated: 0, dryRun: request.dryRun}
   if (request.dryRun) return result

@@ -116,7 +116,7 @@ export async function setGroupPosition(redis: RedisClient, stream: string, group
   // At either end the script needs no count.
   let count = position === '$' || position === '0-0' ? undefined : known
   for (let attempt = 0; attempt <= COUNT_ATTEMPTS; attempt++) {
-    const args = count === undefined ? ['', '', ''] : [count.after, count.counters.deleted, count.counters.maxDeletedId]
+    const args = count === undefined ? ['', '', ''] : [count.counters.entriesAdded - count.after, count.counters.deleted, count.counters.maxDeletedId]
     const reply = (await callScript(redis, POSITION, [stream, mode, group, position, ...args])) as [number, string?, (string | number)?]
     const code = Number(reply[0])
     if (code === 1) return {done: true, position: String(reply[1]), entriesRead: Number(reply[2])}

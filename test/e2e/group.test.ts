@@ -555,6 +555,17 @@ describe('qctl group delete', () => {
     expect(again.code).toBe(6)
   })
 
+  it('a group destroyed by hand (XGROUP DESTROY) leaves its keys behind: delete removes them', async () => {
+    const topic = unique('delete-leftovers')
+    await add(topic, 2)
+    await json('group', 'create', topic, 'g', '--from', 'start')
+    await context.redis.hset(retryKey(topic, 'g'), '1-0', 'x')
+    await context.redis.xgroup('DESTROY', topic, 'g')
+    const result = await json<GroupDeleteResult>('group', 'delete', topic, 'g', '--yes')
+    expect(result).toMatchObject({groupsDestroyed: 0, keysDeleted: 2, partitions: [{groupExists: false}]})
+    expect(await context.redis.exists(retryKey(topic, 'g'), replayKey(topic, 'g'))).toBe(0)
+  })
+
   it('needs --yes off a terminal (2, before connecting); on a terminal it asks; missing group or topic 6, not a stream 2', async () => {
     const topic = unique('delete-consent')
     await add(topic, 1)
@@ -588,9 +599,15 @@ describe('a group name with odd characters', () => {
     expect(listed.stdout).not.toContain('\u001b')
     expect(listed.stdout).toContain('ops team {x} ✓ \\u001b[31mred')
     expect((await json<GroupListRow[]>('group', 'list', topic))[0]?.group).toBe(group)
-    await json('group', 'seek', topic, group, '--to', 'end', '--yes')
+    // A consumer of another program, named with an escape sequence: the refusal names it, escaped.
+    await readAs(topic, group, 'w\u001b]0;pwned\u0007', 1)
+    const refused = await qctl('group', 'seek', topic, group, '--to', 'end', '--yes')
+    expect(refused.code).toBe(9)
+    expect(refused.stderr).toContain('(w\\u001b]0;pwned\\u0007)')
+    expect(refused.stderr).not.toMatch(/[\u001b\u0007]/)
+    await json('group', 'seek', topic, group, '--to', 'end', '--yes', '--force', '--drop-pending')
     expect(await groupInfo(topic, group)).toMatchObject({lag: 0})
-    await json('group', 'delete', topic, group, '--yes')
+    await json('group', 'delete', topic, group, '--yes', '--force')
     expect(await groupInfo(topic, group)).toBeUndefined()
     expect(await context.redis.exists(replayKey(topic, group))).toBe(0)
   })

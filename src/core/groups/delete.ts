@@ -5,8 +5,7 @@ import {keySlot} from '../redis/key-slot.js'
 import {pipelineByKey} from '../redis/keyed-pipeline.js'
 import {isWrongType} from '../redis/reply-errors.js'
 import {callScript, type ScriptSpec} from '../scripts.js'
-import type {LiveConsumer} from './seek.js'
-import {consumersOf, groupOn, isLive, partitionList, readTopicGroups} from './topic-groups.js'
+import {consumersOf, groupOn, liveConsumersOf, partitionList, readTopicGroups, type LiveConsumer} from './topic-groups.js'
 
 const DELETE: ScriptSpec = {name: 'qctlGroupDelete', file: 'group-delete-n.lua', keys: undefined}
 
@@ -49,7 +48,18 @@ export interface GroupDeleteResult {
   keysDeleted: number
 }
 
-type Ask = {stream: string; key: string; op: 'exists' | 'zcard' | 'hlen' | 'xlen'}
+type Ask = {key: string; op: 'exists' | 'zcard' | 'hlen' | 'xlen'}
+
+/** What is asked of each partition, in this order: whether each of the group's keys exists, then its counts. */
+function asksOf(stream: string, group: string): Ask[] {
+  return [
+    ...groupStateKeys(stream, group).map((key): Ask => ({key, op: 'exists'})),
+    {key: retryDueKey(stream, group), op: 'zcard'},
+    {key: replayDueKey(stream, group), op: 'zcard'},
+    {key: heldKeysKey(stream, group), op: 'hlen'},
+    {key: replayKey(stream, group), op: 'xlen'},
+  ]
+}
 
 /** What `--force` would lose, one clause each (for the refusal, the question and the summary). */
 export function losses(result: Pick<GroupDeleteResult, 'pending' | 'parked' | 'replayEntries' | 'heldKeys' | 'liveConsumers'>): string[] {
@@ -74,39 +84,28 @@ export function losses(result: Pick<GroupDeleteResult, 'pending' | 'parked' | 'r
  */
 export async function planGroupDelete(redis: RedisClient, topicName: string, group: string): Promise<GroupDeleteResult> {
   const topic = await readTopicGroups(redis, topicName)
-  const asks: Ask[] = topic.partitions.flatMap(({stream}) => [
-    ...groupStateKeys(stream, group).map((key): Ask => ({stream, key, op: 'exists'})),
-    {stream, key: retryDueKey(stream, group), op: 'zcard'},
-    {stream, key: replayDueKey(stream, group), op: 'zcard'},
-    {stream, key: heldKeysKey(stream, group), op: 'hlen'},
-    {stream, key: replayKey(stream, group), op: 'xlen'},
-  ])
+  const perPartition = topic.partitions.map((partition) => asksOf(partition.stream, group))
   // The live workers of an ordered group share a partitioned topic's partitions through the topic's members set.
   const members = membersKey(topicName, group)
-  asks.push({stream: topic.partitions[0]?.stream ?? topicName, key: members, op: 'exists'})
+  const asks = [...perPartition.flat(), {key: members, op: 'exists'} satisfies Ask]
   const replies = await pipelineByKey(redis, asks, (ask) => ask.key, (pipeline, ask) => {
     if (ask.op === 'exists') pipeline.exists(ask.key)
     else if (ask.op === 'zcard') pipeline.zcard(ask.key)
     else if (ask.op === 'hlen') pipeline.hlen(ask.key)
     else pipeline.xlen(ask.key)
   })
-  const value = (index: number): number => {
-    const [error, reply] = replies[index] ?? [new Error('missing reply'), null]
-    if (error !== null) {
-      // A key of qctl's name holding something else: counted as nothing (deleted all the same).
-      if (isWrongType(error)) return 0
-      throw error
-    }
-    return Number(reply)
-  }
+  const values = replies.map(([error, reply]) => {
+    if (error === null) return Number(reply)
+    // A key of qctl's name holding something else: counted as nothing (deleted all the same).
+    if (isWrongType(error)) return 0
+    throw error
+  })
   const consumers = await consumersOf(redis, topic.partitions.map((partition) => partition.stream), group)
-  const liveConsumers: LiveConsumer[] = []
+  let at = 0
   const partitions: DeletePartition[] = topic.partitions.map((partition, index) => {
-    const at = (ask: Ask): number => asks.indexOf(ask)
-    const mine = asks.filter((ask) => ask.stream === partition.stream && ask.key !== members)
-    const count = (op: Ask['op']): number => mine.filter((ask) => ask.op === op).reduce((sum, ask) => sum + value(at(ask)), 0)
+    const mine = (perPartition[index] ?? []).map((ask) => ({...ask, value: values[at++] ?? 0}))
+    const count = (op: Ask['op']): number => mine.filter((ask) => ask.op === op).reduce((sum, ask) => sum + ask.value, 0)
     const found = groupOn(partition, group)
-    for (const consumer of (consumers[index] ?? []).filter(isLive)) liveConsumers.push({partition: partition.partition, name: consumer.name, idleMs: consumer.idleMs, pending: consumer.pending})
     return {
       partition: partition.partition,
       stream: partition.stream,
@@ -116,11 +115,11 @@ export async function planGroupDelete(redis: RedisClient, topicName: string, gro
       replayEntries: count('xlen'),
       heldKeys: count('hlen'),
       consumers: consumers[index]?.length ?? 0,
-      keys: mine.filter((ask) => ask.op === 'exists' && value(at(ask)) > 0).map((ask) => ask.key),
+      keys: mine.filter((ask) => ask.op === 'exists' && ask.value > 0).map((ask) => ask.key),
     }
   })
-  const membersExist = value(asks.length - 1) > 0
-  const keys = [...partitions.flatMap((partition) => partition.keys), ...(membersExist && !partitions.some((partition) => partition.keys.includes(members)) ? [members] : [])]
+  const liveConsumers = liveConsumersOf(topic.partitions, consumers)
+  const keys = [...partitions.flatMap((partition) => partition.keys), ...((values[at] ?? 0) > 0 ? [members] : [])]
   if (!partitions.some((partition) => partition.groupExists) && keys.length === 0) throw notFoundError(`group "${group}" does not exist on topic "${topicName}"`)
   const sum = (pick: (partition: DeletePartition) => number): number => partitions.reduce((total, partition) => total + pick(partition), 0)
   return {

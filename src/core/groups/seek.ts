@@ -5,7 +5,7 @@ import type {RawGroup} from '../stats/topic-reading.js'
 import {dropPending, entriesAfter, setGroupPosition, type EntriesAfter} from './entries.js'
 import {describePosition} from './position.js'
 import {countsAt, pastTheEnd, resolveTargets} from './targets.js'
-import {consumersOf, groupOn, isLive, partitionList, readTopicGroups, type PartitionGroups} from './topic-groups.js'
+import {consumersOf, groupOn, liveConsumersOf, partitionList, readTopicGroups, type LiveConsumer, type PartitionGroups} from './topic-groups.js'
 
 /** `qctl group seek TOPIC GROUP --to … | --to-group OTHER`. */
 export interface SeekRequest {
@@ -17,14 +17,6 @@ export interface SeekRequest {
   toGroup?: string | undefined
   /** Acknowledge the group's pending entries and forget their retry state. */
   dropPending: boolean
-}
-
-/** A consumer seen within the last minute (a live one: seek and delete refuse without --force). */
-export interface LiveConsumer {
-  partition: number | null
-  name: string
-  idleMs: number
-  pending: number
 }
 
 /** One partition (a plain topic's one stream) in `group seek --json`. */
@@ -132,9 +124,7 @@ export async function planSeek(redis: RedisClient, request: SeekRequest): Promis
 
   const counts = await countsAt(redis, topic.partitions, positions.map((position, index) => (groupOn(topic.partitions[index] as PartitionGroups, request.group) === undefined ? '0-0' : position)))
   const consumers = await consumersOf(redis, having.map((partition) => partition.stream), request.group)
-  const liveConsumers: LiveConsumer[] = having.flatMap((partition, index) =>
-    (consumers[index] ?? []).filter(isLive).map((consumer) => ({partition: partition.partition, name: consumer.name, idleMs: consumer.idleMs, pending: consumer.pending})),
-  )
+  const liveConsumers = liveConsumersOf(having, consumers)
   const partitions: SeekPartition[] = []
   const steps: SeekPlan['steps'] = []
   for (const [index, partition] of topic.partitions.entries()) {
@@ -196,7 +186,7 @@ export async function planSeek(redis: RedisClient, request: SeekRequest): Promis
 export const seekIsDestructive = (result: SeekResult): boolean => result.skipped > 0 || (result.dropPending && result.pending > 0)
 
 /** Refuse (exit 9) to move a group that live consumers read, unless forced: they would go on from where they were. */
-export function refuseLiveConsumers(result: SeekResult | {topic: string; group: string; liveConsumers: LiveConsumer[]}, action: string): void {
+export function refuseLiveConsumers(result: {topic: string; group: string; liveConsumers: readonly LiveConsumer[]}, action: string): void {
   if (result.liveConsumers.length === 0) return
   const names = [...new Set(result.liveConsumers.map((consumer) => consumer.name))]
   throw new QctlError('CONFLICT', `refusing to ${action} group "${result.group}" of "${result.topic}": ${names.length === 1 ? 'a consumer was' : `${names.length} consumers were`} seen within the last minute (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''})`, {

@@ -72,6 +72,20 @@ export const partitionList = (partitions: ReadonlyArray<{partition: number | nul
  */
 export const isLive = (consumer: ConsumerDetail): boolean => consumer.name !== PARKED_CONSUMER && consumer.idleMs < ACTIVE_WINDOW_MS
 
+/** A consumer seen within the last minute (a live one: seek and delete refuse without --force). */
+export interface LiveConsumer {
+  partition: number | null
+  name: string
+  idleMs: number
+  pending: number
+}
+
+/** The live consumers among each partition's consumers (`consumers[i]`: those of `partitions[i]`). */
+export const liveConsumersOf = (partitions: ReadonlyArray<{partition: number | null}>, consumers: ReadonlyArray<readonly ConsumerDetail[]>): LiveConsumer[] =>
+  partitions.flatMap((partition, index) =>
+    (consumers[index] ?? []).filter(isLive).map((consumer) => ({partition: partition.partition, name: consumer.name, idleMs: consumer.idleMs, pending: consumer.pending})),
+  )
+
 /** The consumers of `group` in each stream (XINFO CONSUMERS, pipelined per primary); none where the group or stream is gone. */
 export async function consumersOf(redis: RedisClient, streams: readonly string[], group: string): Promise<ConsumerDetail[][]> {
   const replies = await pipelineByKey(redis, streams, (stream) => stream, (pipeline, stream) => pipeline.call('XINFO', 'CONSUMERS', stream, group))

@@ -15,7 +15,7 @@ const POSITION: ScriptSpec = {name: 'qctlGroupPosition', file: 'group-position-1
 const DROP_PENDING: ScriptSpec = {name: 'qctlDropPending', file: 'drop-pending-4.lua', keys: 4}
 
 /** Entries one count call reads at most (a call holds Redis a few milliseconds), and per XRANGE page in it. */
-export const COUNT_PER_CALL = 10_000
+export const COUNT_PER_CALL = 2000
 const COUNT_PAGE = 100
 /** Counts started again (entries were deleted while counting) before giving up. */
 const COUNT_ATTEMPTS = 3

@@ -8,6 +8,7 @@ import {keyTypeOf} from './core/redis/key-type.js'
 import {commandKeyOf, isWrongType, toQctlError, type ReplyFacts} from './core/redis/redis-errors.js'
 import {DEFAULT_REDIS_URL, maskedUrl} from './core/redis/redis-url.js'
 import {connectionFlags} from './flags.js'
+import {shown} from './format/terminal-text.js'
 import {commandStarted, releaseEarlySignals} from './output/early-signals.js'
 import {guardSecrets, registerSecret} from './output/redact.js'
 import {decorationsFor, styleFor, type Decorations} from './output/terminal.js'
@@ -244,8 +245,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       this.logJson(body)
     } else {
       const style = styleFor(this.stderrDecorations)
-      process.stderr.write(`${style.red('Error:')} ${message}\n`)
-      if (typed.suggestion !== undefined) process.stderr.write(`${style.dim(`Hint: ${typed.suggestion}`)}\n`)
+      // Messages name keys, groups and consumers that come from Redis: shown escaped, never raw (--json keeps them exact).
+      process.stderr.write(`${style.red('Error:')} ${shown(message)}\n`)
+      if (typed.suggestion !== undefined) process.stderr.write(`${style.dim(`Hint: ${shown(typed.suggestion)}`)}\n`)
     }
     if (debugEnabled()) process.stderr.write(`${(error.stack ?? String(error))}\n`)
     throw new Errors.ExitError(typed.exitCode)

@@ -5,10 +5,7 @@ import {waitForGates} from '../core/lag/gate-wait.js'
 import {deadLettersByGroup} from '../core/lag/dead-letters-by-group.js'
 import {hasGates, lagRows, missingTopics, topicsToCountByGroup, withGates, type Gates, type LagRow} from '../core/lag/lag.js'
 import {missingTopicsError} from '../core/errors.js'
-import {findTopicsAndDeadLetters, topicStats} from '../core/stats/topic-stats.js'
-import {layoutsOfFound, statsOfLayouts} from '../core/stats/partitioned-stats.js'
-import {resolveTopics} from '../core/partitions/metadata.js'
-import {findPartitionedTopics} from '../core/topics/list.js'
+import {statsOfNamedOrAll} from '../core/stats/named-or-all.js'
 import {durationFlag} from '../flags.js'
 import {formatGateFailure, formatGaveUp, formatLagTable, formatWaiting} from '../format/lag.js'
 import {shown} from '../format/terminal-text.js'
@@ -59,11 +56,7 @@ Gates: if a row breaks --max-lag, --max-pending, --max-pending-age or --max-dlq,
       warned.add(message)
     }
     const measure = async (): Promise<LagRow[]> => {
-      const found = topics === undefined ? await findTopicsAndDeadLetters(redis, flags.match) : undefined
-      const layouts = topics === undefined ? layoutsOfFound(found?.topics ?? [], await findPartitionedTopics(redis, flags.match)) : await resolveTopics(redis, topics)
-      const stats = await statsOfLayouts(layouts, async (streams) =>
-        topicStats(redis, streams, {named: topics !== undefined, onWarning: warnOnce, deadLetterStreams: found?.deadLetterStreams, reading: 'lag'}),
-      )
+      const stats = await statsOfNamedOrAll(redis, topics, {match: flags.match, onWarning: warnOnce, reading: 'lag'})
       const missing = topics === undefined || flags['allow-missing'] ? [] : missingTopics(topics, stats)
       if (missing.length > 0) throw missingTopicsError(missing)
       for (const topic of stats) for (const warning of topic.warnings) warnOnce(warning)

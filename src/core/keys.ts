@@ -178,3 +178,18 @@ export function isReplayKey(key: string): boolean {
   const tagged = /^(.*\{[^{}]+\}.*?):replay:(.+)$/s.exec(key)
   return tagged !== null && replayKey(tagged[1] as string, tagged[2] as string) === key
 }
+
+/**
+ * Every key qctl keeps for one consumer group beside one stream (a plain topic, or one partition's
+ * stream), all in that stream's slot: retry hash, due set, takeover marks, the replay stream and its
+ * own retry state, held keys, lease and fencing-token counter, and the waiting-key reports. The group's
+ * members set is the topic's (membersKey), not a stream's. `qctl group delete` removes them all.
+ */
+export const groupStateKeys = (stream: string, group: string): string[] =>
+  [retryKey, retryDueKey, takeoverKey, replayKey, replayRetryKey, replayDueKey, replayTakeoverKey, heldKeysKey, leaseKey, leaseTokenKey, waitingKeysKey].map((key) => key(stream, group))
+
+/**
+ * The kinds of key qctl derives per group (`<prefix><kind>:<group>`, the prefix `{T}:` or `T:`): what
+ * groupStateKeys and membersKey build, for finding them by pattern (`qctl topic delete`).
+ */
+export const GROUP_KEY_KINDS = ['retry', 'due', 'taken', 'replay', 'replay-retry', 'replay-due', 'replay-taken', 'held', 'lease', 'lease-token', 'waiting', 'members'] as const

@@ -5,6 +5,7 @@ import type {DlqListJson} from '../../src/core/dlq/list.js'
 import type {DlqReplayResult} from '../../src/core/dlq/scope-replay.js'
 import type {TopResult} from '../../src/commands/top.js'
 import {deadLetterKey, heldKeysKey, leaseTokenKey, replayKey, retryDueKey, retryKey, topicMetadataKey, waitingKeysKey} from '../../src/core/keys.js'
+import type {GroupListRow} from '../../src/core/groups/list.js'
 import type {LagRow} from '../../src/core/lag/lag.js'
 import {timeReplyMs} from '../../src/core/redis/redis-time.js'
 import type {PublishResult} from '../../src/core/publish/publish.js'
@@ -24,14 +25,14 @@ import {RedisServer} from '../helpers/redis-server.js'
 
 /** What each role gets from each command: `ok`, or the command Redis refuses (named in the error). */
 const MATRIX: Record<Role, Record<string, string>> = {
-  publisher: {publish: 'ok', work: 'XGROUP|CREATE', lag: 'XINFO|STREAM', inspect: 'XINFO|STREAM', 'dlq list': 'XLEN', 'dlq show': 'XRANGE', 'dlq replay': 'XLEN', 'dlq purge': 'XLEN', top: 'XINFO|STREAM'},
+  publisher: {publish: 'ok', work: 'XGROUP|CREATE', lag: 'XINFO|STREAM', inspect: 'XINFO|STREAM', 'dlq list': 'XLEN', 'dlq show': 'XRANGE', 'dlq replay': 'XLEN', 'dlq purge': 'XLEN', top: 'XINFO|STREAM', 'group list': 'XINFO|STREAM'},
   // The worker may run XINFO STREAM on partitions' streams (--ordered), not on a topic: refused for the key.
-  worker: {publish: 'XADD', work: 'ok', lag: 'XINFO', inspect: 'XINFO', 'dlq list': 'XLEN', 'dlq show': 'XRANGE', 'dlq replay': 'XLEN', 'dlq purge': 'XLEN', top: 'XINFO'},
+  worker: {publish: 'XADD', work: 'ok', lag: 'XINFO', inspect: 'XINFO', 'dlq list': 'XLEN', 'dlq show': 'XRANGE', 'dlq replay': 'XLEN', 'dlq purge': 'XLEN', top: 'XINFO', 'group list': 'XINFO'},
   // Replay is a publish, so the operator may publish. It may create a group on a replay stream (for a
   // replay), not on a topic: refused for the key.
-  operator: {publish: 'ok', work: 'XGROUP', lag: 'XINFO|STREAM', inspect: 'XINFO|STREAM', 'dlq list': 'ok', 'dlq show': 'ok', 'dlq replay': 'ok', 'dlq purge': 'ok', top: 'XINFO|STREAM'},
+  operator: {publish: 'ok', work: 'XGROUP', lag: 'XINFO|STREAM', inspect: 'XINFO|STREAM', 'dlq list': 'ok', 'dlq show': 'ok', 'dlq replay': 'ok', 'dlq purge': 'ok', top: 'XINFO|STREAM', 'group list': 'XINFO|STREAM'},
   // The worker creates its group on the group's replay stream before it reads anything.
-  monitor: {publish: 'XADD', work: 'XREADGROUP', lag: 'ok', inspect: 'ok', 'dlq list': 'ok', 'dlq show': 'ok', 'dlq replay': 'EVAL', 'dlq purge': 'XDEL', top: 'ok'},
+  monitor: {publish: 'XADD', work: 'XREADGROUP', lag: 'ok', inspect: 'ok', 'dlq list': 'ok', 'dlq show': 'ok', 'dlq replay': 'EVAL', 'dlq purge': 'XDEL', top: 'ok', 'group list': 'ok'},
 }
 
 const CELLS = ROLES.flatMap((role) => ROLE_COMMANDS.map((command) => ({role, command, expected: MATRIX[role][command.name] ?? 'missing'})))
@@ -239,12 +240,14 @@ describe('on a partitioned topic (qctl topic create, run as an administrator: th
     expect(await deadLetterCount()).toBe(1)
   })
 
-  it('monitor: lag, inspect, top --once, topic describe, topic list, dlq list and dlq show', async () => {
+  it('monitor: lag, inspect, group list, top --once, topic describe, topic list, dlq list and dlq show', async () => {
     const lag = JSON.parse((await runAsRole('monitor', ['lag', topic, '--json'])).stdout) as LagRow[]
     expect(lag.map((row) => [row.topic, row.group, row.partitions]).sort()).toEqual([[topic, 'billing', 3], [topic, 'ordered', 3]])
     const matched = JSON.parse((await runAsRole('monitor', ['lag', '--match', 'order.*', '--json'])).stdout) as LagRow[]
     expect(matched.filter((row) => row.topic === topic)).toHaveLength(2)
     await runAsRole('monitor', ['inspect', topic, '--json'])
+    const groups = JSON.parse((await runAsRole('monitor', ['group', 'list', topic, '--partitions', '--json'])).stdout) as GroupListRow[]
+    expect(groups.filter((row) => row.group === 'billing').map((row) => row.partition)).toEqual([0, 1, 2])
     // An ordered worker's report of its busiest keys (as key-report.ts writes it): top reads it, and Redis's clock.
     await admin.hset(waitingKeysKey(streams[1]!, 'ordered'), 'w-1', JSON.stringify({at: timeReplyMs(await admin.time()), keys: [{key: 'b', waiting: 2}]}))
     const top = JSON.parse((await runAsRole('monitor', ['top', topic, '--once', '--interval', '100ms', '--json'])).stdout) as TopResult
@@ -361,6 +364,29 @@ describe.concurrent('denied: exit 4 naming the refused command, and nothing chan
       expect(await stateOf(seeded.topic)).toEqual(before)
     },
   )
+
+  it.each(ROLES)('%s: group create, seek and delete are an administrator\'s, refused, and change nothing', async (role) => {
+    const seeded = await seedTopic(admin, `order.acl-${++counter}`)
+    await admin.xreadgroup('GROUP', 'billing', 'host-1', 'COUNT', 1, 'STREAMS', seeded.topic, '>')
+    // The state without the pending entry's idle time, which grows by itself.
+    const state = async (): Promise<unknown> => {
+      const {pending, ...rest} = (await stateOf(seeded.topic)) as {pending: Array<[string, string, number, number]>}
+      return {...rest, pending: pending.map(([id, consumer, , deliveries]) => [id, consumer, deliveries])}
+    }
+    const before = await state()
+    for (const args of [
+      ['group', 'create', seeded.topic, 'audit', '--from', 'start'],
+      ['group', 'seek', seeded.topic, 'billing', '--to', 'start', '--force', '--yes'],
+      ['group', 'seek', seeded.topic, 'billing', '--to', 'end', '--force', '--drop-pending', '--yes'],
+      ['group', 'delete', seeded.topic, 'billing', '--force', '--yes'],
+    ]) {
+      const result = await runCli([...args, ...asUser(userOf(role))])
+      expect(result.code, diagnosis(result)).toBe(4)
+      expect(result.stderr).toMatch(new RegExp(`^Error: permission denied for \\S+ to user '${userOf(role)}'`))
+    }
+    expect(await state()).toEqual(before)
+    expect(await admin.call('XINFO', 'GROUPS', seeded.topic)).toHaveLength(1)
+  })
 
   it.each(ROLES)('%s: topic create, alter and delete are an administrator\'s, refused, and change nothing', async (role) => {
     const topic = `order.acl-${++counter}`

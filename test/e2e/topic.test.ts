@@ -10,6 +10,7 @@ import type {AlterResult} from '../../src/core/topics/alter.js'
 import type {DeleteResult} from '../../src/core/topics/delete.js'
 import type {TopicDescription} from '../../src/core/topics/describe.js'
 import type {TopicListRow} from '../../src/core/topics/list.js'
+import {groupStateKeys, membersKey} from '../../src/core/keys.js'
 import {keySlot} from '../../src/core/redis/key-slot.js'
 import {jsonOf, runCli} from '../helpers/cli.js'
 import {TEST_TARGET, useTestRedis} from '../helpers/test-redis.js'
@@ -351,5 +352,15 @@ describe('qctl topic delete', () => {
     const done = jsonOf<DeleteResult>(await qctl('topic', 'delete', topic, '--yes', '--json'))
     expect(done).toMatchObject({partitioned: false, deleted: 4, messages: 1, deadLetters: 1})
     expect(await context.redis.exists(topic, `{${topic}}:dlq`, `{${topic}}:retry:g`, `{${topic}}:replay:g`)).toBe(0)
+  })
+
+  it('deletes every kind of key a group has (keys.ts groupStateKeys), the ordered workers\' ones too', async () => {
+    const topic = nextTopic()
+    await context.redis.xadd(topic, '*', 'data', '1')
+    const keys = [...groupStateKeys(topic, 'g'), membersKey(topic, 'g')]
+    for (const key of keys) await context.redis.set(key, 'x')
+    const done = jsonOf<DeleteResult>(await qctl('topic', 'delete', topic, '--yes', '--json'))
+    expect([...done.keys].sort()).toEqual([topic, ...keys].sort())
+    for (const key of keys) expect(await context.redis.exists(key), key).toBe(0)
   })
 })

@@ -152,6 +152,9 @@ export const dedupeKey = (stream: string): string => topicKey(stream, 'dedupe')
  */
 export const scheduleKey = (stream: string): string => topicKey(stream, 'scheduled')
 
+/** The suffixes of the keys qctl keeps per stream (not per group): dead letters, publish-once keys, scheduled messages. */
+export const STREAM_KEY_SUFFIXES = ['dlq', 'dedupe', 'scheduled'] as const
+
 /** The live workers of an ordered group of a partitioned topic (a sorted set scored by expiry), which share its partitions. */
 export const membersKey = (topic: string, group: string): string => topicKey(topic, `members:${group}`)
 

@@ -354,6 +354,21 @@ describe('qctl topic delete', () => {
     expect(await context.redis.exists(topic, `{${topic}}:dlq`, `{${topic}}:retry:g`, `{${topic}}:replay:g`)).toBe(0)
   })
 
+  it('deletes a topic\'s publish-once keys and scheduled messages with it (a plain and a partitioned one)', async () => {
+    const plain = nextTopic()
+    const {topic, partitions} = await create(nextTopic(), 2)
+    for (const target of [plain, topic]) {
+      expect((await qctl('publish', target, '--data', '{"a":1}', '--key', 'k', '--idempotency-key', 'once')).code).toBe(0)
+      expect((await qctl('publish', target, '--data', '{"a":2}', '--key', 'k', '--delay', '1h')).code).toBe(0)
+    }
+    const stream = partitions[partitionOfKey('k', 2)]!.stream
+    const kept = [`{${plain}}:dedupe`, `{${plain}}:scheduled`, `${stream}:dedupe`, `${stream}:scheduled`]
+    for (const key of kept) expect(await context.redis.exists(key), key).toBe(1)
+    expect((await qctl('topic', 'delete', plain, '--yes')).code).toBe(0)
+    expect((await qctl('topic', 'delete', topic, '--yes')).code).toBe(0)
+    for (const key of kept) expect(await context.redis.exists(key), key).toBe(0)
+  })
+
   it('deletes every kind of key a group has (keys.ts groupStateKeys), the ordered workers\' ones too', async () => {
     const topic = nextTopic()
     await context.redis.xadd(topic, '*', 'data', '1')

@@ -1,5 +1,5 @@
 import {notFoundError} from '../errors.js'
-import {deadLetterKey, GROUP_KEY_KINDS, topicMetadataKey} from '../keys.js'
+import {deadLetterKey, GROUP_KEY_KINDS, STREAM_KEY_SUFFIXES, topicMetadataKey} from '../keys.js'
 import type {RedisClient} from '../redis/client.js'
 import {pipelineByKey} from '../redis/keyed-pipeline.js'
 import {globEscape, scanKeys} from '../redis/scan.js'
@@ -22,11 +22,12 @@ export interface DeleteResult {
 }
 
 /**
- * The suffixes of the keys qctl derives from a stream (keys.ts): its dead-letter stream, and per
+ * The suffixes of the keys qctl derives from a stream (keys.ts): its dead-letter stream, publish-once
+ * keys and scheduled messages (STREAM_KEY_SUFFIXES), and per
  * group every key of GROUP_KEY_KINDS (retry hash, due set, takeover marks, replay stream with its own
  * state, held keys, lease and token counter, waiting-key reports, members).
  */
-const DERIVED = new RegExp(`^(dlq|(${GROUP_KEY_KINDS.join('|')}):.+)$`, 's')
+const DERIVED = new RegExp(`^(${STREAM_KEY_SUFFIXES.join('|')}|(${GROUP_KEY_KINDS.join('|')}):.+)$`, 's')
 
 /** Where a stream's derived keys start: `{T}:` for an untagged T, `T:` for a tagged one (keys.ts, topicKey). */
 const derivedPrefix = (stream: string): string => deadLetterKey(stream).slice(0, -'dlq'.length)

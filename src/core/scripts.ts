@@ -46,3 +46,6 @@ export async function callScript(client: RedisClient, spec: ScriptSpec, args: Ar
 }
 
 export const XADD_BATCH: ScriptSpec = {name: 'qctlXaddBatch', file: 'xadd-batch-1.lua', keys: 1}
+
+/** Remove a consumer only if it holds nothing and is idle long enough: the worker's pruning and `qctl doctor --fix`. */
+export const DELETE_CONSUMER_IF_IDLE: ScriptSpec = {name: 'qctlDeleteConsumerIfIdle', file: 'delete-consumer-if-idle-1.lua', keys: 1}

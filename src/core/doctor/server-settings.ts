@@ -79,7 +79,7 @@ export function settingsFindings(settings: NodeSettings, user: string): Finding[
     const why = settings.denied
       ? `the ACL user "${user}" may not run INFO (grant it +info, run qctl doctor as an administrator, or --skip server-settings)`
       : `INFO failed (${settings.reason}): run qctl doctor as an administrator, or --skip server-settings`
-    return [serverFinding(node, 'info', `could not check persistence, eviction and replicas: ${why}`, {setting: 'unchecked', reason: settings.reason}, settings.denied ? `ACL SETUSER ${user} +info` : 'qctl doctor --skip server-settings')]
+    return [serverFinding(node, 'info', `could not check persistence, eviction and replicas: ${why}`, {setting: 'unchecked', reason: settings.reason}, settings.denied ? `${cliAt(node)} ACL SETUSER ${user} +info` : 'qctl doctor --skip server-settings')]
   }
   const findings: Finding[] = []
   const cli = cliAt(node)

@@ -1,19 +1,16 @@
 import {Flags} from '@oclif/core'
 
+import {durationWord as duration} from '../core/doctor/fix-commands.js'
 import {CHECK_IDS, DEFAULT_THRESHOLDS, type CheckId, type DoctorThresholds} from '../core/doctor/types.js'
-import {formatAge} from '../format/numbers.js'
 import {durationFlag} from '../flags.js'
 import {changeFlags} from './dlq-flags.js'
 
 /** `qctl doctor`'s flags: the limits of its checks (defaults in core/doctor/types.ts), the gate and --fix. */
 
-const duration = (ms: number): string => formatAge(ms).replace(/(\d)h00m$/, '$1h').replace(/(\d)m00s$/, '$1m')
-
 export const doctorFlags = {
   match: Flags.string({summary: 'Only topics whose names match this glob (SCAN MATCH syntax), with their dead-letter, replay and retry keys.', default: '*', helpValue: '<glob>'}),
   'visibility-timeout': durationFlag({
     summary: `The --visibility-timeout your workers use: entries idle twice as long, and consumers holding entries silent that long, are stuck (default ${duration(DEFAULT_THRESHOLDS.visibilityTimeoutMs)}, as qctl work's).`,
-    min: 1,
   }),
   'leftover-after': durationFlag({summary: `A consumer that holds nothing and was idle this long is a leftover (default ${duration(DEFAULT_THRESHOLDS.leftoverAfterMs)}, as qctl work's --prune-consumers-after).`}),
   'max-untrimmed': Flags.integer({summary: `A stream never trimmed that holds more entries than this grows without bound (default ${DEFAULT_THRESHOLDS.maxUntrimmed}).`, min: 0}),

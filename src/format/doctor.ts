@@ -35,7 +35,8 @@ function summaryOf(result: DoctorResult): string {
   const {counts} = result
   if (result.findings.length === 0) return 'No problems found.'
   const parts = [plural(counts.error, 'error'), plural(counts.warn, 'warning'), plural(counts.info, 'note')]
-  return `${parts.join(', ')}${result.failed ? ` (exit 8: --fail-on ${result.failOn})` : ''}`
+  const fixed = result.fix?.removed ?? 0
+  return `${parts.join(', ')}${fixed > 0 ? `, ${fixed} of them fixed by --fix` : ''}${result.failed ? ` (exit 8: --fail-on ${result.failOn})` : ''}`
 }
 
 function placeOfConsumer(outcome: FixOutcome): string {

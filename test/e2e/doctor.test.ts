@@ -183,7 +183,7 @@ describe('a database with every problem planted', () => {
   it('a leftover consumer, fixed by doctor --fix for its topic with the same limit', () => {
     const leftover = finding('leftover-consumer', 'doc.leftover')
     expect(leftover.evidence).toMatchObject({pending: 0, leftoverAfterMs: 5000})
-    expect(leftover.fix).toBe('qctl doctor --fix --match doc.leftover --leftover-after 5000ms')
+    expect(leftover.fix).toBe('qctl doctor --fix --match doc.leftover --leftover-after 5s')
   })
 
   it('lag Redis cannot tell: entries deleted ahead (a worker), or a group moved without ENTRIESREAD (XGROUP SETID … ENTRIESREAD n)', () => {

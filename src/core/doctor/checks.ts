@@ -5,7 +5,7 @@ import {idMs} from '../stats/xinfo.js'
 import {formatAge, formatCount} from '../units.js'
 import {PARKED_CONSUMER} from '../worker/group-ops.js'
 import {DLQ_COUNT_LIMIT, realConsumers, type Facts, type GroupFacts, type RetryFacts, type StreamFacts} from './facts.js'
-import {commandLine, redisCli, workCommand} from './fix-commands.js'
+import {commandLine, durationWord, redisCli, workCommand} from './fix-commands.js'
 import type {BadMetadata, StreamPlace, WrongTypeKey} from './inventory.js'
 import {CHECK_IDS, DEFAULT_THRESHOLDS, stuckAfterMs, type DoctorThresholds, type Finding, type Severity} from './types.js'
 
@@ -53,7 +53,7 @@ function takeOverFix(stream: StreamFacts, group: string, idleMs: number): string
 
 /** `qctl doctor --fix` for the leftovers of one topic, with the limit used. */
 function doctorFixCommand(topic: string, thresholds: DoctorThresholds): string {
-  const custom = thresholds.leftoverAfterMs === DEFAULT_THRESHOLDS.leftoverAfterMs ? [] : ['--leftover-after', `${Math.round(thresholds.leftoverAfterMs)}ms`]
+  const custom = thresholds.leftoverAfterMs === DEFAULT_THRESHOLDS.leftoverAfterMs ? [] : ['--leftover-after', durationWord(thresholds.leftoverAfterMs)]
   return `qctl doctor --fix ${commandLine('--match', globEscape(topic), ...custom)}`
 }
 
@@ -233,9 +233,13 @@ function retryFinding(retry: RetryFacts): Finding | undefined {
       fix: redisCli('DEL', place.key),
     })
   }
-  if (retry.missingIds.length === 0) return undefined
+  const missing = retry.missingIds.length
+  if (missing === 0) return undefined
+  const sampled = retry.sampledIds.length
+  let which = `${formatCount(missing)} of the ${formatCount(sampled)} retry records read (of ${formatCount(retry.records)})`
+  if (sampled >= retry.records) which = missing < retry.records ? `${formatCount(missing)} of its ${formatCount(retry.records)} retry records` : retry.records === 1 ? 'its retry record' : `all ${formatCount(missing)} of its retry records`
   return finding({
-    message: `${formatCount(retry.missingIds.length)} of the ${formatCount(retry.sampledIds.length)} retry records read (of ${formatCount(retry.records)}) are for entries no longer in ${place.entriesKey} (deleted or trimmed): nothing will ever remove them`,
+    message: `${which} ${missing === 1 ? 'is for an entry' : 'are for entries'} no longer in ${place.entriesKey} (deleted or trimmed): nothing will ever remove ${missing === 1 ? 'it' : 'them'}`,
     evidence: {records: retry.records, sampled: retry.sampledIds.length, missing: retry.missingIds.length, missingIds: retry.missingIds, entriesKey: place.entriesKey},
     fix: redisCli('HDEL', place.key, ...retry.missingIds.flatMap((id) => [id, `${id}+`])),
   })

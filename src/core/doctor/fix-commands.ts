@@ -17,3 +17,18 @@ export const workCommand = (topic: string, group: string): string => `qctl work 
 
 /** A raw Redis command for redis-cli. */
 export const redisCli = (...words: ReadonlyArray<string | number>): string => `redis-cli ${commandLine(...words)}`
+
+const UNITS: ReadonlyArray<[string, number]> = [
+  ['w', 604_800_000],
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1000],
+]
+
+/** A duration as a flag takes it, in the largest unit that divides it (`1h`, `90s`, `2500ms`). */
+export function durationWord(ms: number): string {
+  const whole = Math.round(ms)
+  for (const [unit, size] of UNITS) if (whole >= size && whole % size === 0) return `${whole / size}${unit}`
+  return `${whole}ms`
+}

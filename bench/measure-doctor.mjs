@@ -3,7 +3,8 @@
 // a retry record for every tenth) into the Redis at REDIS_URL, then runs `qctl doctor --json`
 // (each run a whole process, start-up included) ROUNDS times in two ways: with the default limits
 // (healthy consumers: nothing to read per consumer) and with --visibility-timeout 1s (every consumer
-// and its oldest pending entries read, a stuck-consumer finding per topic: the most it reads).
+// and its oldest pending entries read, a stuck-consumer finding per topic: the most it reads), and
+// `qctl lag --json` as the reference, in interleaved rounds.
 // Prints one JSON line per way: the median and range of wall and CPU seconds, and the findings.
 // Usage: node bench/measure-doctor.mjs REDIS_URL [topics] [rounds]   (the database should be empty)
 import {spawn} from 'node:child_process'
@@ -40,12 +41,12 @@ admin.disconnect()
  * One run of the CLI through bash, whose `times` gives the CPU seconds (user + system) of its
  * children: the wall seconds around it, the CPU seconds, and the exit code and findings of the run.
  */
-function run(args) {
+function run(command, args) {
   const output = join(tmpdir(), `qctl-doctor-${process.pid}.json`)
-  const command = [process.execPath, join(repoRoot, 'bin/run.js'), 'doctor', '--json', '-u', redisUrl, ...args].map((word) => `'${word}'`).join(' ')
+  const line = [process.execPath, join(repoRoot, 'bin/run.js'), command, '--json', '-u', redisUrl, ...args].map((word) => `'${word}'`).join(' ')
   return new Promise((resolve, reject) => {
     const started = performance.now()
-    const child = spawn('bash', ['-c', `${command} > '${output}'; echo "exit $?"; times`], {stdio: ['ignore', 'pipe', 'inherit']})
+    const child = spawn('bash', ['-c', `${line} > '${output}'; echo "exit $?"; times`], {stdio: ['ignore', 'pipe', 'inherit']})
     let out = ''
     child.stdout.on('data', (chunk) => (out += chunk))
     child.on('error', reject)
@@ -57,7 +58,8 @@ function run(args) {
         const match = /(\d+)m([\d.]+)s/.exec(part)
         return match === null ? sum : sum + Number(match[1]) * 60 + Number(match[2])
       }, 0)
-      resolve({wall, cpu, code: Number(exitLine?.split(' ')[1]), findings: JSON.parse(readFileSync(output, 'utf8')).findings.length})
+      const json = JSON.parse(readFileSync(output, 'utf8'))
+      resolve({wall, cpu, code: Number(exitLine?.split(' ')[1]), findings: Array.isArray(json) ? null : json.findings.length})
     })
   })
 }
@@ -65,14 +67,18 @@ function run(args) {
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 const round = (value) => Number(value.toFixed(2))
 
-for (const [way, args] of [['default limits', []], ['--visibility-timeout 1s', ['--visibility-timeout', '1s']]]) {
-  const walls = []
-  const cpus = []
-  let last
-  for (let r = 0; r < ROUNDS; r++) {
-    last = await run(args)
-    walls.push(last.wall)
-    cpus.push(last.cpu)
-  }
-  console.log(JSON.stringify({topics: TOPICS, keys, way, wallMedian: round(median(walls)), wallMin: round(Math.min(...walls)), wallMax: round(Math.max(...walls)), cpuMedian: round(median(cpus)), exit: last.code, findings: last.findings}))
+// Interleaved rounds (A B C A B C …), so load on the machine hits every way alike; `lag --json` over
+// the same topics is the reference (it reads every topic the same way, with qctl's read script).
+const WAYS = [
+  ['lag --json (reference)', 'lag', []],
+  ['doctor, default limits', 'doctor', []],
+  ['doctor --visibility-timeout 1s', 'doctor', ['--visibility-timeout', '1s']],
+]
+const runs = WAYS.map(() => [])
+for (let r = 0; r < ROUNDS; r++) for (const [index, [, command, args]] of WAYS.entries()) runs[index].push(await run(command, args))
+for (const [index, [way]] of WAYS.entries()) {
+  const mine = runs[index]
+  const walls = mine.map((one) => one.wall)
+  const last = mine.at(-1)
+  console.log(JSON.stringify({topics: TOPICS, keys, way, wallMedian: round(median(walls)), wallMin: round(Math.min(...walls)), wallMax: round(Math.max(...walls)), cpuMedian: round(median(mine.map((one) => one.cpu))), exit: last.code, findings: last.findings}))
 }

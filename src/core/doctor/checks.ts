@@ -4,7 +4,7 @@ import {LAG_COUNT_LIMIT} from '../stats/topic-stats.js'
 import {idMs} from '../stats/xinfo.js'
 import {formatAge, formatCount} from '../units.js'
 import {PARKED_CONSUMER} from '../worker/group-ops.js'
-import {DLQ_COUNT_LIMIT, realConsumers, type Facts, type GroupFacts, type RetryFacts, type StreamFacts} from './facts.js'
+import {DLQ_COUNT_LIMIT, isStuck, realConsumers, type Facts, type GroupFacts, type RetryFacts, type StreamFacts} from './facts.js'
 import {commandLine, durationWord, redisCli, workCommand} from './fix-commands.js'
 import type {BadMetadata, StreamPlace, WrongTypeKey} from './inventory.js'
 import {CHECK_IDS, DEFAULT_THRESHOLDS, stuckAfterMs, type DoctorThresholds, type Finding, type Severity} from './types.js'
@@ -61,7 +61,7 @@ function consumerFindings(stream: StreamFacts, group: GroupFacts, thresholds: Do
   const found: Finding[] = []
   const stuckAfter = stuckAfterMs(thresholds)
   for (const consumer of realConsumers(group)) {
-    if (consumer.pending > 0 && consumer.idleMs >= stuckAfter) {
+    if (isStuck(consumer, stuckAfter)) {
       found.push(
         streamFinding(stream, {
           check: 'stuck-consumer',

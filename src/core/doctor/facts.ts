@@ -15,10 +15,11 @@ import {stuckAfterMs, type DoctorThresholds} from './types.js'
  * What `qctl doctor` reads of what it found, in passes of pipelined commands (on a Redis Cluster,
  * one pipeline per primary each): qctl's read script for every stream (read-topics-n.lua, as `lag`
  * reads; one call per hundred streams); then only where a check needs more, and bounded: the
- * consumers of groups that may have idle ones, the oldest pending entries (`sample`) of groups whose
- * oldest entry is idle past the limit, what follows a group whose lag Redis cannot tell (up to
- * 1,000 entries), the memory of streams never trimmed past the limit, the dead letters of the window
- * (up to 100), and a page of each retry hash (`sample` records), whose entries are looked up last.
+ * consumers of groups that may have idle ones, what follows a group whose lag Redis cannot tell (up
+ * to 1,000 entries), the memory of streams never trimmed past the limit, the dead letters of the
+ * window (up to 100) and a page of each retry hash (`sample` records); last, the oldest pending
+ * entries (`sample`) of groups whose oldest entry is idle past the limit and that have entries held
+ * by consumers that are not stuck, and the entries the retry records name.
  */
 
 export interface ConsumerFacts {
@@ -157,7 +158,7 @@ export async function readFacts(redis: RedisClient, inventory: Inventory, thresh
   const retries: RetryFacts[] = inventory.retryHashes.map((place) => ({place, node: serverNode, records: 0, sampledIds: [], missingIds: [], groupExists: false}))
   await send(redis, [...streamAsks(streams, thresholds, now), ...retryAsks(retries, thresholds.sample, wrongType)])
   const retried = retries.filter((retry) => retry.records > 0)
-  await send(redis, existenceAsks(retried))
+  await send(redis, [...sampleAsks(streams, thresholds), ...existenceAsks(retried)])
   const groupsOf = new Map(streams.map((stream) => [stream.place.key, new Set(stream.groups.map((group) => group.name))]))
   const nodeOf = new Map(streams.map((stream) => [stream.place.key, stream.node]))
   for (const retry of retried) {
@@ -183,16 +184,6 @@ function streamAsks(streams: readonly StreamFacts[], thresholds: DoctorThreshold
           take: (reply) => {
             const rows = valueOf(reply) as unknown[] | undefined
             group.consumers = (rows ?? []).map(infoObject).map((row) => ({name: String(row.name), pending: Number(row.pending), idleMs: Number(row.idle)}))
-          },
-        })
-      }
-      if (group.pending > 0 && (group.oldestPendingIdleMs ?? 0) >= stuckAfter) {
-        asks.push({
-          key,
-          send: (pipeline) => pipeline.xpending(key, group.name, '-', '+', thresholds.sample),
-          take: (reply) => {
-            const rows = (valueOf(reply) as Array<[string, string, number, number]> | undefined) ?? []
-            group.oldestPending = rows.map(([id, consumer, idle, deliveries]) => ({id: String(id), consumer: String(consumer), idleMs: Number(idle), deliveries: Number(deliveries)}))
           },
         })
       }
@@ -226,6 +217,33 @@ function streamAsks(streams: readonly StreamFacts[], thresholds: DoctorThreshold
         key,
         send: (pipeline) => pipeline.xrange(key, String(Math.max(0, windowStart)), '+', 'COUNT', Math.max(thresholds.dlqGrowth, DLQ_COUNT_LIMIT)),
         take: (reply) => (stream.recentDeadLetters = (valueOf(reply) as unknown[] | undefined)?.length ?? 0),
+      })
+    }
+  }
+  return asks
+}
+
+/**
+ * The oldest pending entries of groups whose oldest is idle past the limit and that have entries held by
+ * consumers that are not stuck (a stuck consumer's entries are its finding; parked retries wait out a backoff):
+ * read after the consumers, so a database whose workers all died reads no samples.
+ */
+function sampleAsks(streams: readonly StreamFacts[], thresholds: DoctorThresholds): Ask[] {
+  const stuckAfter = stuckAfterMs(thresholds)
+  const asks: Ask[] = []
+  for (const stream of streams) {
+    const key = stream.place.key
+    for (const group of stream.groups) {
+      if (group.pending === 0 || (group.oldestPendingIdleMs ?? 0) < stuckAfter) continue
+      const heldByLive = group.consumers === null ? group.pending - group.parkedPending : realConsumers(group).reduce((sum, consumer) => sum + (isStuck(consumer, stuckAfter) ? 0 : consumer.pending), 0)
+      if (heldByLive <= 0) continue
+      asks.push({
+        key,
+        send: (pipeline) => pipeline.xpending(key, group.name, '-', '+', thresholds.sample),
+        take: (reply) => {
+          const rows = (valueOf(reply) as Array<[string, string, number, number]> | undefined) ?? []
+          group.oldestPending = rows.map(([id, consumer, idle, deliveries]) => ({id: String(id), consumer: String(consumer), idleMs: Number(idle), deliveries: Number(deliveries)}))
+        },
       })
     }
   }
@@ -280,3 +298,6 @@ function existenceAsks(retries: readonly RetryFacts[]): Ask[] {
 
 /** The consumers of a group that are not qctl's parked pseudo-consumer (which holds retries waiting out their backoff). */
 export const realConsumers = (group: GroupFacts): ConsumerFacts[] => (group.consumers ?? []).filter((consumer) => consumer.name !== PARKED_CONSUMER)
+
+/** A consumer that holds entries and has been idle past the limit: nobody takes them over. */
+export const isStuck = (consumer: ConsumerFacts, stuckAfterMs: number): boolean => consumer.pending > 0 && consumer.idleMs >= stuckAfterMs

@@ -3,7 +3,6 @@ import {Flags} from '@oclif/core'
 import {durationWord as duration} from '../core/doctor/fix-commands.js'
 import {CHECK_IDS, DEFAULT_THRESHOLDS, type CheckId, type DoctorThresholds} from '../core/doctor/types.js'
 import {durationFlag} from '../flags.js'
-import {changeFlags} from './dlq-flags.js'
 
 /** `qctl doctor`'s flags: the limits of its checks (defaults in core/doctor/types.ts), the gate and --fix. */
 
@@ -19,8 +18,10 @@ export const doctorFlags = {
   sample: Flags.integer({summary: `Pending entries (the oldest) and retry records read per group or hash, at most (default ${DEFAULT_THRESHOLDS.sample}).`, min: 1, max: 10_000}),
   'fail-on': Flags.option({options: ['warn', 'error'] as const, summary: 'Exit 8 when a finding is of this severity or worse.', default: 'error' as const})(),
   skip: Flags.option({options: CHECK_IDS, summary: 'Leave out this check (repeatable); server-settings: do not read INFO at all.', multiple: true})(),
-  fix: Flags.boolean({summary: 'Remove the leftover consumers found, each only if it still holds nothing and is idle (checked inside Redis); asks first (--yes without a terminal).', default: false}),
-  ...changeFlags,
+  fix: Flags.boolean({summary: 'Remove the leftover consumers found, each only if it still holds nothing and is idle (checked inside Redis); asks first (--yes without a terminal).'}),
+  // --fix is the only change doctor makes: its consent flags mean nothing without it.
+  'dry-run': Flags.boolean({summary: 'With --fix: list the leftover consumers it would remove, and remove nothing.', dependsOn: ['fix']}),
+  yes: Flags.boolean({char: 'y', summary: 'With --fix: do not ask for confirmation (required when there is no terminal).', dependsOn: ['fix']}),
 }
 
 interface ThresholdFlags {

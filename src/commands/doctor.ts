@@ -24,7 +24,8 @@ Exits 8 when a finding is at or above --fail-on (default error), for CI. --fix r
 
   async run(): Promise<DoctorResult> {
     const {flags} = this
-    const consent = {action: 'remove leftover consumers', yes: flags.yes, dryRun: flags['dry-run']}
+    const dryRun = flags['dry-run'] === true
+    const consent = {action: 'remove leftover consumers', yes: flags.yes === true, dryRun}
     if (flags.fix) requireConsentPossible(consent)
     const thresholds = thresholdsFrom(flags)
     const redis = await this.redis('doctor')
@@ -40,7 +41,7 @@ Exits 8 when a finding is at or above --fail-on (default error), for CI. --fix r
     if (human) for (const line of formatDoctorFindings(result, this.style)) this.log(line)
     if (flags.fix) {
       const leftovers = leftoversOf(result.findings)
-      if (leftovers.length === 0 || flags['dry-run']) result = withFix(result, unchangedFix(leftovers, {dryRun: flags['dry-run'], cancelled: false}))
+      if (leftovers.length === 0 || dryRun) result = withFix(result, unchangedFix(leftovers, {dryRun, cancelled: false}))
       else if (await confirmed(consent, `Remove ${plural(leftovers.length, 'leftover consumer')} (each only if it still holds nothing)? [y/N] `)) result = withFix(result, await removeLeftovers(redis, leftovers, thresholds.leftoverAfterMs))
       else result = withFix(result, unchangedFix(leftovers, {dryRun: false, cancelled: true}))
     }

@@ -1,4 +1,3 @@
-import {spawn} from 'node:child_process'
 import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -11,7 +10,7 @@ import type {PurgeResult} from '../../src/core/dlq/purge.js'
 import {replayPlan, type ReplayResult} from '../../src/core/dlq/replay.js'
 import {buildSelection} from '../../src/core/dlq/selection.js'
 import type {JsonError} from '../../src/base-command.js'
-import {CLI, cleanEnv, jsonOf, PROJECT_ROOT, runCli, startCli, waitFor} from '../helpers/cli.js'
+import {jsonOf, runCli, runInTerminal, startCli, waitFor} from '../helpers/cli.js'
 import {dlqKeyOf, writeDeadLetters, type DeadLetterSpec} from '../helpers/dead-letters.js'
 import {startTestRedis, TEST_TARGET, type AdminClient, type TestRedis} from '../helpers/test-redis.js'
 
@@ -37,21 +36,6 @@ async function entriesOf(key: string): Promise<Array<[string, Record<string, str
 }
 
 const payloadNumbers = async (key: string): Promise<number[]> => (await entriesOf(key)).map(([, fields]) => (JSON.parse(fields.data ?? '{}') as {n: number}).n)
-
-/** Run the CLI in a pseudo-terminal (util-linux `script`) with `input` typed in; stdin, stdout and stderr are TTYs. */
-async function inTerminal(args: string[], input: string): Promise<{code: number | null; output: string}> {
-  const quoted = [process.execPath, CLI, ...args].map((part) => `'${part.replaceAll("'", "'\\''")}'`).join(' ')
-  const child = spawn('script', ['-qfec', `stty cols 120 rows 40; ${quoted}`, '/dev/null'], {cwd: PROJECT_ROOT, env: cleanEnv({TERM: 'xterm-256color'})})
-  let output = ''
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-  // The terminal holds typed-ahead input until the prompt reads it.
-  child.stdin.end(input)
-  const code = await new Promise<number | null>((resolve) => child.once('close', resolve))
-  clearTimeout(timer)
-  return {code, output}
-}
 
 const ENTRY_KEYS = [
   'dlqId', 'partition', 'deadLetteredAt', 'originTopic', 'originId', 'group', 'consumer', 'attempts', 'errorName', 'errorMessage', 'firstFailureAt', 'lastFailureAt', 'fields', 'data', 'dataText', 'dataIsJson',
@@ -284,7 +268,7 @@ describe('qctl dlq replay', () => {
   it('on a terminal, shows progress (moved / total, rate) while it replays', async () => {
     const topic = unique('replay-tty')
     await deadLetter(topic, many(10))
-    const run = await inTerminal(dlq('replay', topic, '--yes', '--rate', '10'), '')
+    const run = await runInTerminal(dlq('replay', topic, '--yes', '--rate', '10'), '')
     expect(run.code).toBe(0)
     expect(run.output).toMatch(new RegExp(`replaying to the groups of ${topic} that failed them: \\d+ / 10 \\(\\d+ msg/s\\)`))
     expect(run.output).toContain('Replayed 10 entries from')
@@ -396,13 +380,13 @@ describe('qctl dlq purge', () => {
   it('on a terminal it asks; answering "n" changes nothing and exits 0; "y" deletes', async () => {
     const topic = unique('purge-tty')
     const ids = await deadLetter(topic, many(3))
-    const no = await inTerminal(dlq('purge', topic), 'n\n')
+    const no = await runInTerminal(dlq('purge', topic), 'n\n')
     expect(no.code).toBe(0)
     expect(no.output).toContain(`Delete 3 entries (${ids[0]} … ${ids[2]}) from ${dlqKeyOf(topic)} for good? [y/N] `)
     expect(no.output).toContain('Not confirmed: nothing changed.')
     expect(await redis.xlen(dlqKeyOf(topic))).toBe(3)
 
-    const yes = await inTerminal(dlq('purge', topic), 'y\n')
+    const yes = await runInTerminal(dlq('purge', topic), 'y\n')
     expect(yes.code).toBe(0)
     expect(yes.output).toContain('Purged 3 entries from')
     expect(await redis.xlen(dlqKeyOf(topic))).toBe(0)

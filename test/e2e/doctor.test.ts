@@ -6,7 +6,7 @@ import {leftoversOf, removeLeftovers} from '../../src/core/doctor/fix.js'
 import {CHECK_IDS, DEFAULT_THRESHOLDS, type DoctorResult, type Finding} from '../../src/core/doctor/types.js'
 import {isCluster} from '../../src/core/redis/client.js'
 import type {TopicDescription} from '../../src/core/topics/describe.js'
-import {jsonOf, runCli, type CliResult} from '../helpers/cli.js'
+import {jsonOf, runCli, runInTerminal, type CliResult} from '../helpers/cli.js'
 import {RedisCluster} from '../helpers/cluster-harness.js'
 import {RedisServer} from '../helpers/redis-server.js'
 import {TEST_TARGET, useTestRedis, type AdminClient} from '../helpers/test-redis.js'
@@ -288,10 +288,27 @@ describe('a database with every problem planted', () => {
     expect(refused.code, diagnosis(refused)).toBe(2)
     expect(refused.stderr).toContain('refusing to remove leftover consumers without confirmation: no terminal to ask on; pass --yes')
     expect((await consumersOf(redis, 'doc.leftover', 'g')).has('gone-worker')).toBe(true)
-    for (const args of [['--fail-on', 'fatal'], ['--skip', 'everything'], ['--sample', '0']]) {
+    for (const args of [['--fail-on', 'fatal'], ['--skip', 'everything'], ['--sample', '0'], ['--dry-run'], ['--yes']]) {
       const bad = await doctor(...args)
       expect(bad.code, diagnosis(bad)).toBe(2)
     }
+    expect((await doctor('--yes')).stderr).toContain('--fix')
+  })
+
+  it('--fix on a terminal asks first: "n" removes nothing, "y" removes the leftover', async () => {
+    await add(redis, 'doc.tty', 1)
+    await redis.xgroup('CREATE', 'doc.tty', 'g', '0')
+    await redis.call('XGROUP', 'CREATECONSUMER', 'doc.tty', 'g', 'idle-one')
+    await waitIdle(redis, [['doc.tty', 'g', 'idle-one']], 1100)
+    const args = ['doctor', '--match', 'doc.tty', '--leftover-after', '1s', '--skip', 'server-settings', '--fix', '-u', context.server.url]
+    const no = await runInTerminal(args, 'n\n')
+    expect(no.output).toContain('Remove 1 leftover consumer (each only if it still holds nothing)? [y/N] ')
+    expect(no.output).toContain('--fix: nothing removed (not confirmed).')
+    expect(no.code).toBe(0)
+    expect((await consumersOf(redis, 'doc.tty', 'g')).has('idle-one')).toBe(true)
+    const yes = await runInTerminal(args, 'y\n')
+    expect(yes.output).toContain('--fix: removed 1 leftover consumer.')
+    expect((await consumersOf(redis, 'doc.tty', 'g')).has('idle-one')).toBe(false)
   })
 
   it('--fix --dry-run lists the leftovers and removes nothing', async () => {

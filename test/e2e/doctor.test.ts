@@ -1,3 +1,7 @@
+import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
 import type {Cluster, Redis} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
@@ -6,7 +10,7 @@ import {leftoversOf, removeLeftovers} from '../../src/core/doctor/fix.js'
 import {CHECK_IDS, DEFAULT_THRESHOLDS, type DoctorResult, type Finding} from '../../src/core/doctor/types.js'
 import {isCluster} from '../../src/core/redis/client.js'
 import type {TopicDescription} from '../../src/core/topics/describe.js'
-import {jsonOf, runCli, runInTerminal, type CliResult} from '../helpers/cli.js'
+import {jsonOf, runCli, runInTerminal, startCli, waitFor, type CliResult} from '../helpers/cli.js'
 import {RedisCluster} from '../helpers/cluster-harness.js'
 import {RedisServer} from '../helpers/redis-server.js'
 import {TEST_TARGET, useTestRedis, type AdminClient} from '../helpers/test-redis.js'
@@ -364,6 +368,30 @@ describe('a database with every problem planted', () => {
     const again = jsonOf<DoctorResult>(await doctor(...LIMITS, '--skip', 'server-settings', '--json'))
     const keys = again.findings.filter((found) => found.check === 'unknown-lag' || found.check === 'orphan-retry-records').map((found) => found.key)
     expect(keys).toEqual(['doc.deleted'])
+  })
+
+  it('a live qctl worker whose handler runs past the limit is neither stuck nor unreclaimed (it renews what it holds)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'qctl-doctor-'))
+    const started = join(dir, 'started')
+    const handler = join(dir, 'slow.mjs')
+    await writeFile(handler, `import {writeFileSync} from 'node:fs'\nexport default async () => { writeFileSync(${JSON.stringify(started)}, String(Date.now())); await new Promise((resolve) => setTimeout(resolve, 60_000)) }\n`)
+    await add(redis, 'doc.live', 3)
+    const worker = startCli(['work', handler, '-t', 'doc.live', '-g', 'g', '--visibility-timeout', '1s', '-u', context.server.url])
+    try {
+      await waitFor(async () => (await readFile(started, 'utf8').catch(() => '')) !== '', 20_000, 'the handler to start')
+      const since = Number(await readFile(started, 'utf8'))
+      // Past twice the visibility timeout (2 s) of running, by the handler's own clock.
+      await sleep(Math.max(0, since + 3000 - Date.now()))
+      const look = jsonOf<DoctorResult>(await doctor('--match', 'doc.live', '--visibility-timeout', '1s', '--skip', 'server-settings', '--json'))
+      expect(Date.now() - since).toBeGreaterThan(2000)
+      // Its consumer on the topic, and on the group's replay stream.
+      expect(look.looked.consumers).toBe(2)
+      expect(look.findings).toEqual([])
+    } finally {
+      worker.child.kill('SIGKILL')
+      await worker.done
+      await rm(dir, {recursive: true, force: true})
+    }
   })
 
   it('knows every check it documents', () => {

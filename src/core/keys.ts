@@ -196,3 +196,29 @@ export const groupStateKeys = (stream: string, group: string): string[] =>
  * groupStateKeys and membersKey build, for finding them by pattern (`qctl topic delete`).
  */
 export const GROUP_KEY_KINDS = ['retry', 'due', 'taken', 'replay', 'replay-retry', 'replay-due', 'replay-taken', 'held', 'lease', 'lease-token', 'waiting', 'members'] as const
+
+/**
+ * Every reading of `key` as a key a builder of keys.ts makes from a stream and a group
+ * (`build(stream, group) === key`, split at each `marker`): `{T}:retry:G` is T's, and also that of a
+ * topic `{T}` (tagged topics get `<topic>:retry:G`). Empty when it is not such a key.
+ */
+function streamGroupOwners(key: string, marker: string, build: (stream: string, group: string) => string): Array<{stream: string; group: string}> {
+  const owners: Array<{stream: string; group: string}> = []
+  for (let at = key.indexOf(marker); at !== -1; at = key.indexOf(marker, at + 1)) {
+    const base = key.slice(0, at)
+    const group = key.slice(at + marker.length)
+    if (base === '' || group === '') continue
+    const candidates = base.startsWith('{') && base.endsWith('}') ? [base.slice(1, -1), base] : [base]
+    for (const stream of candidates) if (stream !== '' && build(stream, group) === key) owners.push({stream, group})
+  }
+  return owners
+}
+
+/** The streams and groups whose retry hash (`retryKey`) `key` could be; empty when it is none. */
+export const retryKeyOwners = (key: string): Array<{stream: string; group: string}> => streamGroupOwners(key, ':retry:', retryKey)
+
+/** The streams and groups whose replay stream's retry hash (`replayRetryKey`) `key` could be. */
+export const replayRetryKeyOwners = (key: string): Array<{stream: string; group: string}> => streamGroupOwners(key, ':replay-retry:', replayRetryKey)
+
+/** The topics and groups whose replay stream (`replayKey`) `key` could be; empty when it is none. */
+export const replayKeyOwners = (key: string): Array<{stream: string; group: string}> => streamGroupOwners(key, ':replay:', replayKey)

@@ -50,3 +50,6 @@ export const XADD_BATCH: ScriptSpec = {name: 'qctlXaddBatch', file: 'xadd-batch-
 export const XADD_DEDUPE: ScriptSpec = {name: 'qctlXaddDedupe', file: 'xadd-dedupe-2.lua', keys: 2}
 export const SCHEDULE_ADD: ScriptSpec = {name: 'qctlScheduleAdd', file: 'schedule-add-1.lua', keys: 1}
 export const SCHEDULE_MOVE: ScriptSpec = {name: 'qctlScheduleMove', file: 'schedule-move-2.lua', keys: 2}
+
+/** Remove a consumer only if it holds nothing and is idle long enough: the worker's pruning and `qctl doctor --fix`. */
+export const DELETE_CONSUMER_IF_IDLE: ScriptSpec = {name: 'qctlDeleteConsumerIfIdle', file: 'delete-consumer-if-idle-1.lua', keys: 1}

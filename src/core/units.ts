@@ -1,4 +1,4 @@
-/** Parsing of human durations and byte sizes used by flags. Pure; errors name the problem. */
+/** Human durations, byte sizes and counts: parsed for flags, written for messages. Pure; errors name the problem. */
 
 const durationUnits: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000}
 
@@ -44,4 +44,31 @@ export function parseBytes(text: string): number {
   const bytes = Math.floor(Number(match[1]) * multiplier)
   if (bytes < 1) throw new Error(`invalid size "${text}": must be at least 1 byte`)
   return bytes
+}
+
+/**
+ * A count with thousands separators, as `toLocaleString('en-US')` writes it. Whole numbers take a
+ * plain path: ICU's formatter costs microseconds a call, and a table of 10,000 rows formats 80,000
+ * counts (30 ms of `qctl top --once`'s table, measured with --cpu-prof). Anything else goes to ICU.
+ */
+export function formatCount(value: number): string {
+  if (!Number.isSafeInteger(value)) return value.toLocaleString('en-US')
+  // ICU writes -0 as "-0".
+  const sign = value < 0 || Object.is(value, -0) ? '-' : ''
+  const digits = String(Math.abs(value))
+  let grouped = digits.slice(0, digits.length % 3 || 3)
+  for (let at = grouped.length; at < digits.length; at += 3) grouped += `,${digits.slice(at, at + 3)}`
+  return sign + grouped
+}
+
+/** A compact age for tables: 850ms, 42s, 3m12s, 2h05m, 3d04h. */
+export function formatAge(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`
+  const seconds = Math.floor(ms / 1000)
+  if (seconds < 60) return `${seconds}s`
+  const minutes = Math.floor(seconds / 60)
+  if (minutes < 60) return `${minutes}m${String(seconds % 60).padStart(2, '0')}s`
+  const hours = Math.floor(minutes / 60)
+  if (hours < 24) return `${hours}h${String(minutes % 60).padStart(2, '0')}m`
+  return `${Math.floor(hours / 24)}d${String(hours % 24).padStart(2, '0')}h`
 }

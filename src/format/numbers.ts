@@ -1,19 +1,9 @@
 /** Number and time formatting shared by every human-readable output. Pure. */
 
-/**
- * A count with thousands separators, as `toLocaleString('en-US')` writes it. Whole numbers take a
- * plain path: ICU's formatter costs microseconds a call, and a table of 10,000 rows formats 80,000
- * counts (30 ms of `qctl top --once`'s table, measured with --cpu-prof). Anything else goes to ICU.
- */
-export function formatCount(value: number): string {
-  if (!Number.isSafeInteger(value)) return value.toLocaleString('en-US')
-  // ICU writes -0 as "-0".
-  const sign = value < 0 || Object.is(value, -0) ? '-' : ''
-  const digits = String(Math.abs(value))
-  let grouped = digits.slice(0, digits.length % 3 || 3)
-  for (let at = grouped.length; at < digits.length; at += 3) grouped += `,${digits.slice(at, at + 3)}`
-  return sign + grouped
-}
+import {formatCount} from '../core/units.js'
+
+// Counts and ages are written in core too (messages such as qctl doctor's findings): one implementation.
+export {formatAge, formatCount} from '../core/units.js'
 
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`
@@ -28,18 +18,6 @@ export function formatDuration(ms: number): string {
 export const ratePerSecond = (count: number, ms: number): number => (ms <= 0 ? 0 : Math.round((count * 1000) / ms))
 
 export const plural = (count: number, one: string, many = `${one}s`): string => `${formatCount(count)} ${count === 1 ? one : many}`
-
-/** A compact age for tables: 850ms, 42s, 3m12s, 2h05m, 3d04h. */
-export function formatAge(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`
-  const seconds = Math.floor(ms / 1000)
-  if (seconds < 60) return `${seconds}s`
-  const minutes = Math.floor(seconds / 60)
-  if (minutes < 60) return `${minutes}m${String(seconds % 60).padStart(2, '0')}s`
-  const hours = Math.floor(minutes / 60)
-  if (hours < 24) return `${hours}h${String(minutes % 60).padStart(2, '0')}m`
-  return `${Math.floor(hours / 24)}d${String(hours % 24).padStart(2, '0')}h`
-}
 
 /** A byte count for people: 512 B, 61.2 KiB, 3.4 MiB, 1.2 GiB. */
 export function formatBytes(bytes: number): string {

@@ -374,7 +374,7 @@ describe('least-privilege ACL roles on a cluster (docs/acl/qctl-roles.acl loaded
     publisher: ['publish'],
     worker: ['work'],
     operator: ['publish', 'dlq list', 'dlq show', 'dlq replay', 'dlq purge'],
-    monitor: ['lag', 'inspect', 'dlq list', 'dlq show', 'top', 'group list'],
+    monitor: ['lag', 'inspect', 'dlq list', 'dlq show', 'top', 'group list', 'doctor'],
   }
   const passwordOf = (user: string): string => `${user}-Cl-77`
   const asUser = (user: string): string[] => ['--redis-url', `redis://${user}:${encodeURIComponent(passwordOf(user))}@127.0.0.1:${context.cluster.primaries()[0]?.port}`]

@@ -25,14 +25,14 @@ import {RedisServer} from '../helpers/redis-server.js'
 
 /** What each role gets from each command: `ok`, or the command Redis refuses (named in the error). */
 const MATRIX: Record<Role, Record<string, string>> = {
-  publisher: {publish: 'ok', work: 'XGROUP|CREATE', lag: 'XINFO|STREAM', inspect: 'XINFO|STREAM', 'dlq list': 'XLEN', 'dlq show': 'XRANGE', 'dlq replay': 'XLEN', 'dlq purge': 'XLEN', top: 'XINFO|STREAM', 'group list': 'XINFO|STREAM'},
+  publisher: {publish: 'ok', work: 'XGROUP|CREATE', lag: 'XINFO|STREAM', inspect: 'XINFO|STREAM', 'dlq list': 'XLEN', 'dlq show': 'XRANGE', 'dlq replay': 'XLEN', 'dlq purge': 'XLEN', top: 'XINFO|STREAM', 'group list': 'XINFO|STREAM', doctor: 'SCAN'},
   // The worker may run XINFO STREAM on partitions' streams (--ordered), not on a topic: refused for the key.
-  worker: {publish: 'XADD', work: 'ok', lag: 'XINFO', inspect: 'XINFO', 'dlq list': 'XLEN', 'dlq show': 'XRANGE', 'dlq replay': 'XLEN', 'dlq purge': 'XLEN', top: 'XINFO', 'group list': 'XINFO'},
+  worker: {publish: 'XADD', work: 'ok', lag: 'XINFO', inspect: 'XINFO', 'dlq list': 'XLEN', 'dlq show': 'XRANGE', 'dlq replay': 'XLEN', 'dlq purge': 'XLEN', top: 'XINFO', 'group list': 'XINFO', doctor: 'SCAN'},
   // Replay is a publish, so the operator may publish. It may create a group on a replay stream (for a
   // replay), not on a topic: refused for the key.
-  operator: {publish: 'ok', work: 'XGROUP', lag: 'XINFO|STREAM', inspect: 'XINFO|STREAM', 'dlq list': 'ok', 'dlq show': 'ok', 'dlq replay': 'ok', 'dlq purge': 'ok', top: 'XINFO|STREAM', 'group list': 'XINFO|STREAM'},
+  operator: {publish: 'ok', work: 'XGROUP', lag: 'XINFO|STREAM', inspect: 'XINFO|STREAM', 'dlq list': 'ok', 'dlq show': 'ok', 'dlq replay': 'ok', 'dlq purge': 'ok', top: 'XINFO|STREAM', 'group list': 'XINFO|STREAM', doctor: 'SCAN'},
   // The worker creates its group on the group's replay stream before it reads anything.
-  monitor: {publish: 'XADD', work: 'XREADGROUP', lag: 'ok', inspect: 'ok', 'dlq list': 'ok', 'dlq show': 'ok', 'dlq replay': 'EVAL', 'dlq purge': 'XDEL', top: 'ok', 'group list': 'ok'},
+  monitor: {publish: 'XADD', work: 'XREADGROUP', lag: 'ok', inspect: 'ok', 'dlq list': 'ok', 'dlq show': 'ok', 'dlq replay': 'EVAL', 'dlq purge': 'XDEL', top: 'ok', 'group list': 'ok', doctor: 'ok'},
 }
 
 const CELLS = ROLES.flatMap((role) => ROLE_COMMANDS.map((command) => ({role, command, expected: MATRIX[role][command.name] ?? 'missing'})))

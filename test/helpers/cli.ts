@@ -110,3 +110,4 @@ export function jsonOf<T = Record<string, unknown>>(result: CliResult): T {
     throw new Error(`stdout is not one JSON document (exit ${result.code}):\n${result.stdout}\nstderr:\n${result.stderr}`)
   }
 }
+

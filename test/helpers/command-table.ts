@@ -41,6 +41,8 @@ export const COMMANDS: readonly CommandCase[] = [
   {name: 'dlq purge', args: (s) => ['dlq', 'purge', s.topic, '--id', s.deadLetterIds[1], '--yes'], json: 'document'},
   {name: 'top', args: (s) => ['top', s.topic, '--once', '--interval', '100ms'], json: 'document'},
   {name: 'group list', args: (s) => ['group', 'list', s.topic], json: 'document'},
+  // Server settings need INFO, which no role has (README, Least-privilege ACL roles): skipped here, tested in doctor-acl.test.ts.
+  {name: 'doctor', args: (s) => ['doctor', '--match', s.topic, '--skip', 'server-settings'], json: 'document'},
   {name: 'demo', args: () => ['demo', '--count', '10'], json: 'document', ownKeys: true},
 ]
 

@@ -1,7 +1,7 @@
 import {deadLetterKey, heldKeysKey, leaseKey, replayDueKey, replayKey, replayRetryKey, replayTakeoverKey, retryDueKey, retryKey, takeoverKey} from '../keys.js'
 import type {RedisClient} from '../redis/client.js'
 import {isPermissionDenied} from '../redis/redis-errors.js'
-import {callScript, type ScriptSpec} from '../scripts.js'
+import {callScript, DELETE_CONSUMER_IF_IDLE, type ScriptSpec} from '../scripts.js'
 import type {AckReply} from './ack-batcher.js'
 import {formatAttemptRecord, parseAttemptRecord, withOneMoreStart, type AttemptRecord} from './attempts.js'
 
@@ -37,7 +37,7 @@ const SCRIPTS = {
   deadLetterFenced: {name: 'qctlDeadLetterFenced', file: 'dead-letter-fenced-5.lua', keys: 5},
   ackReplayed: {name: 'qctlAckReplayed', file: 'ack-replayed-2.lua', keys: 2},
   ackTaken: {name: 'qctlAckTaken', file: 'ack-taken-3.lua', keys: 3},
-  deleteConsumer: {name: 'qctlDeleteConsumerIfIdle', file: 'delete-consumer-if-idle-1.lua', keys: 1},
+  deleteConsumer: DELETE_CONSUMER_IF_IDLE,
   ackFenced: {name: 'qctlAckFenced', file: 'ack-fenced-3.lua', keys: 3},
   readFenced: {name: 'qctlReadFenced', file: 'read-fenced-2.lua', keys: 2},
   claimFenced: {name: 'qctlClaimFenced', file: 'claim-fenced-3.lua', keys: 3},

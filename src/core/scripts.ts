@@ -46,3 +46,5 @@ export async function callScript(client: RedisClient, spec: ScriptSpec, args: Ar
 }
 
 export const XADD_BATCH: ScriptSpec = {name: 'qctlXaddBatch', file: 'xadd-batch-1.lua', keys: 1}
+
+export const XADD_ENTRIES: ScriptSpec = {name: 'qctlXaddEntries', file: 'xadd-entries-1.lua', keys: 1}

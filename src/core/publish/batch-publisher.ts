@@ -1,6 +1,6 @@
 import type {RedisClient} from '../redis/client.js'
 import {isErrorReply, SCRIPT_DENIED} from '../redis/redis-errors.js'
-import {callScript, XADD_BATCH} from '../scripts.js'
+import {callScript, XADD_BATCH, type ScriptSpec} from '../scripts.js'
 import type {PartitionRouter} from '../partitions/router.js'
 import {keyOfEnvelope, type FieldValue} from '../wire-format.js'
 
@@ -131,6 +131,8 @@ export class BatchPublisher {
   private failure: unknown
   /** The stream a failed batch was refused by (a partition's, on a partitioned topic), to name it. */
   failedStream: string | undefined
+  /** The input line of the first entry the failed batch did not store. */
+  failedLine: number | undefined
   private later: StoredAfterFailure = {count: 0, firstLine: 0, lastLine: 0}
   private readonly failed = new AbortController()
   /** Entries sent whose reply never came (see `inDoubt`). */
@@ -160,19 +162,26 @@ export class BatchPublisher {
     return {entries: [], lines: [], bytes: 0, partitions: this.router === undefined ? undefined : [], keyless: 0}
   }
 
-  /** Queue one entry; call `waitForRoom()` when `isFull` before queueing more. */
-  push(line: number, fields: FieldValue[]): void {
+  /**
+   * Queue one entry; call `waitForRoom()` when `isFull` before queueing more. On a partitioned
+   * topic it goes to `partition` when given, else to its key's (by default the envelope's key).
+   */
+  push(line: number, fields: FieldValue[], key = keyOfEnvelope(fields), partition?: number): void {
     this.throwIfFailed()
     const batch = this.current
     if (this.router !== undefined && batch.partitions !== undefined) {
       if (batch.entries.length === 0) batch.keyless = this.router.keylessForNextBatch()
-      const key = keyOfEnvelope(fields)
-      batch.partitions.push(key === undefined ? batch.keyless : this.router.ofKey(key))
+      batch.partitions.push(partition ?? (key === undefined ? batch.keyless : this.router.ofKey(key)))
     }
     batch.entries.push(fields)
     batch.lines.push(line)
-    batch.bytes += (fields[1] as FieldValue).length
+    batch.bytes += this.entryBytes(fields)
     if (batch.entries.length >= this.limits.batchSize || batch.bytes >= this.limits.batchBytes) this.sendQueued()
+  }
+
+  /** What an entry weighs against `batchBytes`: its payload. */
+  protected entryBytes(fields: readonly FieldValue[]): number {
+    return (fields[1] as FieldValue).length
   }
 
   /** Lines that were skipped (invalid) count as done for resuming once everything before them is. */
@@ -310,18 +319,29 @@ export class BatchPublisher {
     return this.sendPipeline(stream, entries)
   }
 
-  private async sendScript(stream: string, entries: readonly FieldValue[][]): Promise<PartOutcome> {
+  /** The batch script and its arguments for one stream's part of a batch (entries of one width: xadd-batch-1.lua). */
+  protected scriptCall(stream: string, entries: readonly FieldValue[][]): [ScriptSpec, FieldValue[]] {
     const width = entries[0]?.length ?? 0
     const args: FieldValue[] = [stream, String(width)]
     for (const entry of entries) for (const value of entry) args.push(value)
-    const [added, first, last, error] = (await callScript(this.client, XADD_BATCH, args)) as ScriptReply
+    return [XADD_BATCH, args]
+  }
+
+  private async sendScript(stream: string, entries: readonly FieldValue[][]): Promise<PartOutcome> {
+    const [spec, args] = this.scriptCall(stream, entries)
+    const [added, first, last, error] = (await callScript(this.client, spec, args)) as ScriptReply
     // The script replies with what it added and the XADD that stopped it: nothing is in doubt.
     return {ids: {count: added, first: first ?? undefined, last: last ?? undefined}, error: error === null ? undefined : xaddError(error), unanswered: 0, beyond: []}
   }
 
+  /** The arguments of an entry's XADD after the stream key. */
+  protected xaddArguments(entry: readonly FieldValue[]): FieldValue[] {
+    return ['*', ...entry]
+  }
+
   private async sendPipeline(stream: string, entries: readonly FieldValue[][]): Promise<PartOutcome> {
     const pipeline = this.client.pipeline()
-    for (const entry of entries) pipeline.xadd(stream, '*', ...entry)
+    for (const entry of entries) pipeline.xadd(stream, ...this.xaddArguments(entry))
     const outcome: PartOutcome = {ids: {count: 0, first: undefined, last: undefined}, error: undefined, unanswered: 0, beyond: []}
     let replies: PipelineReply
     try {
@@ -372,6 +392,7 @@ export class BatchPublisher {
     if (outcome.error !== undefined) {
       this.failure = outcome.error
       this.failedStream = outcome.failedStream ?? this.streams[0]
+      this.failedLine = batch.lines[count]
       this.failed.abort(outcome.error)
       this.storedLater(outcome.beyond)
     }

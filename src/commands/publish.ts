@@ -10,12 +10,14 @@ import {parseHeaders, sourceFrom} from '../cli/publish-input.js'
 
 export default class Publish extends BaseCommand<typeof Publish> {
   static override summary = 'Publish messages to a topic (a Redis stream) from a file, stdin or --data.'
-  static override description = `A JSON document is one message. With --ndjson (automatic for .ndjson and .jsonl files) every non-empty line is one message, streamed with flat memory. Payloads are validated as JSON unless --raw; a bad NDJSON file publishes nothing (the error names file:line:column), a bad line on stdin stops the run after what was already sent.`
+  static override description = `A JSON document is one message. With --ndjson (automatic for .ndjson and .jsonl files) every non-empty line is one message, streamed with flat memory. Payloads are validated as JSON unless --raw; a bad NDJSON file publishes nothing (the error names file:line:column), a bad line on stdin stops the run after what was already sent. With --envelope every line is an envelope that qctl tail --json printed, stored as the entry it describes (payloads are not checked as JSON).`
   static override examples = [
     '<%= config.bin %> publish order.processed order.json',
     '<%= config.bin %> publish order.processed events.ndjson --key-field customer.id',
     'cat events.ndjson | <%= config.bin %> publish order.processed --ndjson',
     `<%= config.bin %> publish order.processed --data '{"orderId":42}' --key 42 --header source=checkout`,
+    '<%= config.bin %> tail order.processed --json | <%= config.bin %> publish order.copy --envelope -',
+    '<%= config.bin %> publish order.processed --envelope backup.ndjson --keep-ids',
   ]
 
   static override args = {
@@ -35,6 +37,15 @@ export default class Publish extends BaseCommand<typeof Publish> {
     'skip-invalid': Flags.boolean({summary: 'Skip invalid lines (reported with their line numbers) instead of stopping.'}),
     'skip-lines': Flags.integer({summary: 'Skip the first N input lines (resume an interrupted NDJSON publish).', min: 0, default: 0}),
     partition: Flags.integer({summary: 'Publish every message to this partition of a partitioned topic (default: by key, murmur2(key) mod N; keyless messages spread batch by batch).', min: 0, helpValue: '<n>'}),
+    envelope: Flags.boolean({
+      summary: 'Each input line is an envelope, as qctl tail --json prints: store the entry it describes, key, headers and fields byte for byte.',
+      exclusive: ['data', 'raw', 'key', 'key-field', 'header', 'ndjson'],
+    }),
+    'keep-ids': Flags.boolean({
+      summary: 'With --envelope: store each entry under its envelope\'s ID (IDs must increase; on a partitioned topic each entry stays in its partition).',
+      dependsOn: ['envelope'],
+      exclusive: ['partition'],
+    }),
   }
 
   async run(): Promise<PublishResult> {
@@ -60,6 +71,8 @@ export default class Publish extends BaseCommand<typeof Publish> {
           skipInvalid: flags['skip-invalid'],
           skipLines: flags['skip-lines'],
           partition: flags.partition,
+          envelope: flags.envelope,
+          keepIds: flags['keep-ids'],
         },
         {
           signal: this.interruptSignal(),

@@ -40,6 +40,7 @@ export const COMMANDS: readonly CommandCase[] = [
   {name: 'dlq replay', args: (s) => ['dlq', 'replay', s.topic, '--id', s.deadLetterIds[0], '--yes'], json: 'document'},
   {name: 'dlq purge', args: (s) => ['dlq', 'purge', s.topic, '--id', s.deadLetterIds[1], '--yes'], json: 'document'},
   {name: 'top', args: (s) => ['top', s.topic, '--once', '--interval', '100ms'], json: 'document'},
+  {name: 'tail', args: (s) => ['tail', s.topic, '--limit', '2'], json: 'lines'},
   {name: 'demo', args: () => ['demo', '--count', '10'], json: 'document', ownKeys: true},
 ]
 

@@ -91,10 +91,11 @@ describe('what it prints', () => {
     await redis.xadd(topic, '*', 'payload', 'p', 'user', 'u')
     await redis.xadd(topic, '*', 'data', `long ${'x'.repeat(300)}`)
     const ids = (await redis.xrange(topic, '-', '+')).map(([id]) => id)
-    const command = `node ${shellQuote(CLI)} tail ${shellQuote(topic)} -u ${shellQuote(server.url)}; echo "exit $?"; sleep 30`
+    const tailCommand = `node ${shellQuote(CLI)} tail ${shellQuote(topic)} -u ${shellQuote(server.url)}`
+    const command = `${tailCommand}; echo "exit $?"; ${tailCommand} --limit 1 --json; echo "json exit $?"; sleep 30`
     const session = await TmuxSession.start('tail', command, {cols: 100, rows: 20})
     try {
-      const screen = await session.waitForScreen((text) => text.includes('exit '), 15_000, 'tail to finish')
+      const screen = await session.waitForScreen((text) => text.includes('json exit '), 15_000, 'tail to finish')
       const lines = screen.split('\n').filter((line) => line !== '')
       const time = (id: string): string => new Date(Number(id.split('-')[0])).toISOString()
       expect(lines.slice(0, 5)).toEqual([
@@ -104,6 +105,10 @@ describe('what it prints', () => {
         `${ids[3]} ${time(ids[3] as string)} - long ${'x'.repeat(100 - 1 - `${ids[3]} ${time(ids[3] as string)} - long `.length)}…`,
         'exit 0',
       ])
+      // --json on a terminal: envelopes all the same (joined where the terminal wrapped the line).
+      const joined = (await session.capture({joinWrapped: true})).split('\n').filter((text) => text.startsWith('{'))
+      expect(joined.map((text) => (JSON.parse(text) as Envelope).id)).toEqual([ids[0]])
+      expect(lines.at(-1)).toBe('json exit 0')
     } finally {
       await session.kill()
     }
@@ -179,7 +184,7 @@ describe('a partitioned topic', () => {
 describe('--follow', () => {
   it('a plain topic: prints new entries as they come; Ctrl-C ends it with exit 0', async () => {
     const topic = await topicWithIds(['1000-0'])
-    const running = startCli(tail(topic, '--follow'), {timeoutMs: 60_000})
+    const running = startCli(tail(topic, '-f'), {timeoutMs: 60_000})
     await followerUp(topic)
     for (const n of [1, 2, 3]) expect((await runCli(['publish', topic, '--data', `{"n":${n}}`, '-u', server.url])).code).toBe(0)
     await waitFor(() => running.output().stdout.split('\n').filter(Boolean).length === 3, 15_000, 'three entries')

@@ -16,25 +16,34 @@ function binary(base64: string): string {
   return `<${bytes.length} bytes: ${bytes.subarray(0, HEX_PREVIEW_BYTES).toString('hex')}${more}>`
 }
 
-function payloadText(envelope: Envelope): string {
+/**
+ * Text from Redis as shown, first cut to `limit` characters: a line is cut to the terminal's width
+ * anyway, and escaping only lengthens text, so a megabyte payload costs no more than its first screen.
+ */
+const shownUpTo = (text: string, limit: number | undefined): string => shown(limit === undefined ? text : text.slice(0, limit))
+
+function payloadText(envelope: Envelope, limit: number | undefined): string {
   if (envelope.dataBase64 !== undefined) return binary(envelope.dataBase64)
   if (envelope.data === null || envelope.data === undefined) return '<no data field>'
-  return envelope.data === '' ? '<empty>' : shown(envelope.data)
+  return envelope.data === '' ? '<empty>' : shownUpTo(envelope.data, limit)
 }
 
 /** The parts after the payload: headers, `enc`, and another program's fields. */
-function extras(envelope: Envelope): string {
+function extras(envelope: Envelope, limit: number | undefined): string {
+  const pairs = (list: ReadonlyArray<readonly [string, string]>, text: (value: string) => string): string =>
+    (limit === undefined ? list : list.slice(0, limit)).map(([name, value]) => `${text(name)}=${text(value)}`).join(' ')
+  const plain = (value: string): string => shownUpTo(value, limit)
   const parts: string[] = []
   const headers = Object.entries(envelope.headers)
-  if (headers.length > 0) parts.push(`headers ${headers.map(([name, value]) => `${shown(name)}=${shown(value)}`).join(' ')}`)
+  if (headers.length > 0) parts.push(`headers ${pairs(headers, plain)}`)
   if (envelope.enc !== undefined) parts.push(`enc=${envelope.enc}`)
-  if (envelope.fields !== undefined) parts.push(`fields ${envelope.fields.map(([name, value]) => `${shown(name)}=${shown(value)}`).join(' ')}`)
+  if (envelope.fields !== undefined) parts.push(`fields ${pairs(envelope.fields, plain)}`)
   if (envelope.fieldsBase64 !== undefined) {
-    const text = (value: string): string => {
+    const decoded = (value: string): string => {
       const bytes = Buffer.from(value, 'base64')
-      return isUtf8(bytes) ? shown(bytes.toString('utf8')) : binary(value)
+      return isUtf8(bytes) ? shownUpTo(bytes.toString('utf8'), limit) : binary(value)
     }
-    parts.push(`fields ${envelope.fieldsBase64.map(([name, value]) => `${text(name)}=${text(value)}`).join(' ')}`)
+    parts.push(`fields ${pairs(envelope.fieldsBase64, decoded)}`)
   }
   return parts.join('  ')
 }
@@ -48,8 +57,8 @@ function extras(envelope: Envelope): string {
 export function formatTailLine(envelope: Envelope, style: ChalkInstance, columns?: number): string {
   const head = [envelope.id, ...(envelope.partition === null ? [] : [`p${envelope.partition}`]), envelope.publishedAt ?? '-']
   const key = envelope.key === null ? '-' : shown(envelope.key)
-  const more = extras(envelope)
-  let rest = `${payloadText(envelope)}${more === '' ? '' : `  ${more}`}`
+  const more = extras(envelope, columns)
+  let rest = `${payloadText(envelope, columns)}${more === '' ? '' : `  ${more}`}`
   const used = textWidth(`${head.join(' ')} ${key} `)
   if (columns !== undefined) rest = truncate(rest, Math.max(1, columns - used))
   return `${style.dim(head.join(' '))} ${envelope.key === null ? style.dim(key) : style.cyan(key)} ${rest}`

@@ -4,6 +4,7 @@ import {describe, expect, it} from 'vitest'
 import type {Envelope} from '../../src/core/envelope/envelope.js'
 import {keyGlob} from '../../src/core/key-glob.js'
 import {parseFrom} from '../../src/core/tail/from.js'
+import {truncate} from '../../src/format/table.js'
 import {formatTailLine} from '../../src/format/tail.js'
 
 describe('parseFrom (--from)', () => {
@@ -90,5 +91,16 @@ describe('formatTailLine', () => {
   it('colours only with a colour style: the key cyan, ID and time dim', () => {
     const coloured = formatTailLine(envelope({key: 'k'}), new Chalk({level: 1}))
     expect(coloured).toBe('\u001b[2m1700000000000-0 2023-11-14T22:13:20.000Z\u001b[22m \u001b[36mk\u001b[39m {"n":1}')
+  })
+})
+
+describe('formatTailLine on wide entries', () => {
+  it('a megabyte payload and thousands of fields cost one screen: the same line as cutting the whole text', () => {
+    const plain = new Chalk({level: 0})
+    const huge: Envelope = {topic: 't', partition: null, id: '1-0', key: null, headers: {}, data: '\u001b'.repeat(1024 * 1024), publishedAt: null, fields: Array.from({length: 5000}, (_, i) => [`f${i}`, 'v'.repeat(1000)] as [string, string])}
+    const line = formatTailLine(huge, plain, 80)
+    expect(line).toBe(`1-0 - - ${'\\u001b'.repeat(11)}\\u001…`)
+    expect(line).toHaveLength(80)
+    expect(line).toBe(truncate(formatTailLine(huge, plain), 80))
   })
 })

@@ -10,13 +10,15 @@ import {parseAt, parseHeaders, sourceFrom} from '../cli/publish-input.js'
 
 export default class Publish extends BaseCommand<typeof Publish> {
   static override summary = 'Publish messages to a topic (a Redis stream) from a file, stdin or --data.'
-  static override description = `A JSON document is one message. With --ndjson (automatic for .ndjson and .jsonl files) every non-empty line is one message, streamed with flat memory. Payloads are validated as JSON unless --raw; a bad NDJSON file publishes nothing (the error names file:line:column), a bad line on stdin stops the run after what was already sent.`
+  static override description = `A JSON document is one message. With --ndjson (automatic for .ndjson and .jsonl files) every non-empty line is one message, streamed with flat memory. Payloads are validated as JSON unless --raw; a bad NDJSON file publishes nothing (the error names file:line:column), a bad line on stdin stops the run after what was already sent. With --envelope every line is an envelope that qctl tail --json printed, stored as the entry it describes (payloads are not checked as JSON).`
   static override examples = [
     '<%= config.bin %> publish order.processed order.json',
     '<%= config.bin %> publish order.processed events.ndjson --key-field customer.id',
     'cat events.ndjson | <%= config.bin %> publish order.processed --ndjson',
     `<%= config.bin %> publish order.processed --data '{"orderId":42}' --key 42 --header source=checkout`,
     '<%= config.bin %> publish order.processed events.ndjson --idempotency-key-field order.id --dedupe-window 10m',
+    '<%= config.bin %> tail order.processed --json | <%= config.bin %> publish order.copy --envelope -',
+    '<%= config.bin %> publish order.processed --envelope backup.ndjson --keep-ids',
   ]
 
   static override args = {
@@ -50,6 +52,15 @@ export default class Publish extends BaseCommand<typeof Publish> {
       summary: 'How long a published idempotency key keeps its message from being stored again (with --idempotency-key(-field)).',
       default: DEFAULT_DEDUPE_WINDOW_MS,
       defaultHelp: async () => '5m',
+    }),
+    envelope: Flags.boolean({
+      summary: 'Each input line is an envelope, as qctl tail --json prints: store the entry it describes, key, headers and fields byte for byte.',
+      exclusive: ['data', 'raw', 'key', 'key-field', 'header', 'ndjson', 'idempotency-key', 'idempotency-key-field', 'delay', 'at'],
+    }),
+    'keep-ids': Flags.boolean({
+      summary: 'With --envelope: store each entry under its envelope\'s ID (IDs must increase; on a partitioned topic each entry stays in its partition).',
+      dependsOn: ['envelope'],
+      exclusive: ['partition'],
     }),
   }
 
@@ -107,6 +118,8 @@ export default class Publish extends BaseCommand<typeof Publish> {
           partition: flags.partition,
           ...this.idempotency(),
           ...this.scheduling(),
+          envelope: flags.envelope,
+          keepIds: flags['keep-ids'],
         },
         {
           signal: this.interruptSignal(),

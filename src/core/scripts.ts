@@ -53,3 +53,5 @@ export const SCHEDULE_MOVE: ScriptSpec = {name: 'qctlScheduleMove', file: 'sched
 
 /** Remove a consumer only if it holds nothing and is idle long enough: the worker's pruning and `qctl doctor --fix`. */
 export const DELETE_CONSUMER_IF_IDLE: ScriptSpec = {name: 'qctlDeleteConsumerIfIdle', file: 'delete-consumer-if-idle-1.lua', keys: 1}
+
+export const XADD_ENTRIES: ScriptSpec = {name: 'qctlXaddEntries', file: 'xadd-entries-1.lua', keys: 1}

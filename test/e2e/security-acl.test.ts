@@ -12,7 +12,7 @@ import type {PublishResult} from '../../src/core/publish/publish.js'
 import type {TopicDescription} from '../../src/core/topics/describe.js'
 import type {TopicListRow} from '../../src/core/topics/list.js'
 import {aclFileText, aclSection, ACL_FILE, dryRunTable, parseAclFile, quotedAclFile, ROLES, userOf, type Role} from '../helpers/acl-docs.js'
-import {runCli, type CliResult} from '../helpers/cli.js'
+import {runCli, startCli, waitFor, type CliResult} from '../helpers/cli.js'
 import {commandNamed, ROLE_COMMANDS, seedTopic, type CommandCase, type Seeded} from '../helpers/command-table.js'
 import {RECORDER} from '../helpers/recorder.js'
 import {RedisServer} from '../helpers/redis-server.js'
@@ -25,14 +25,14 @@ import {RedisServer} from '../helpers/redis-server.js'
 
 /** What each role gets from each command: `ok`, or the command Redis refuses (named in the error). */
 const MATRIX: Record<Role, Record<string, string>> = {
-  publisher: {publish: 'ok', work: 'XGROUP|CREATE', lag: 'XINFO|STREAM', inspect: 'XINFO|STREAM', 'dlq list': 'XLEN', 'dlq show': 'XRANGE', 'dlq replay': 'XLEN', 'dlq purge': 'XLEN', top: 'XINFO|STREAM', 'group list': 'XINFO|STREAM', doctor: 'SCAN'},
+  publisher: {publish: 'ok', work: 'XGROUP|CREATE', lag: 'XINFO|STREAM', inspect: 'XINFO|STREAM', 'dlq list': 'XLEN', 'dlq show': 'XRANGE', 'dlq replay': 'XLEN', 'dlq purge': 'XLEN', top: 'XINFO|STREAM', 'group list': 'XINFO|STREAM', doctor: 'SCAN', tail: 'EXISTS'},
   // The worker may run XINFO STREAM on partitions' streams (--ordered), not on a topic: refused for the key.
-  worker: {publish: 'XADD', work: 'ok', lag: 'XINFO', inspect: 'XINFO', 'dlq list': 'XLEN', 'dlq show': 'XRANGE', 'dlq replay': 'XLEN', 'dlq purge': 'XLEN', top: 'XINFO', 'group list': 'XINFO', doctor: 'SCAN'},
+  worker: {publish: 'XADD', work: 'ok', lag: 'XINFO', inspect: 'XINFO', 'dlq list': 'XLEN', 'dlq show': 'XRANGE', 'dlq replay': 'XLEN', 'dlq purge': 'XLEN', top: 'XINFO', 'group list': 'XINFO', doctor: 'SCAN', tail: 'EXISTS'},
   // Replay is a publish, so the operator may publish. It may create a group on a replay stream (for a
   // replay), not on a topic: refused for the key.
-  operator: {publish: 'ok', work: 'XGROUP', lag: 'XINFO|STREAM', inspect: 'XINFO|STREAM', 'dlq list': 'ok', 'dlq show': 'ok', 'dlq replay': 'ok', 'dlq purge': 'ok', top: 'XINFO|STREAM', 'group list': 'XINFO|STREAM', doctor: 'SCAN'},
+  operator: {publish: 'ok', work: 'XGROUP', lag: 'XINFO|STREAM', inspect: 'XINFO|STREAM', 'dlq list': 'ok', 'dlq show': 'ok', 'dlq replay': 'ok', 'dlq purge': 'ok', top: 'XINFO|STREAM', 'group list': 'XINFO|STREAM', doctor: 'SCAN', tail: 'EXISTS'},
   // The worker creates its group on the group's replay stream before it reads anything.
-  monitor: {publish: 'XADD', work: 'XREADGROUP', lag: 'ok', inspect: 'ok', 'dlq list': 'ok', 'dlq show': 'ok', 'dlq replay': 'EVAL', 'dlq purge': 'XDEL', top: 'ok', 'group list': 'ok', doctor: 'ok'},
+  monitor: {publish: 'XADD', work: 'XREADGROUP', lag: 'ok', inspect: 'ok', 'dlq list': 'ok', 'dlq show': 'ok', 'dlq replay': 'EVAL', 'dlq purge': 'XDEL', top: 'ok', 'group list': 'ok', doctor: 'ok', tail: 'ok'},
 }
 
 const CELLS = ROLES.flatMap((role) => ROLE_COMMANDS.map((command) => ({role, command, expected: MATRIX[role][command.name] ?? 'missing'})))
@@ -262,6 +262,25 @@ describe('on a partitioned topic (qctl topic create, run as an administrator: th
     const [entry] = list.entries
     if (entry === undefined) throw new Error('no dead letter left to show')
     await runAsRole('monitor', ['dlq', 'show', topic, entry.dlqId, '--json'])
+  })
+
+  it('monitor: tail over every partition, and --follow; publisher: publish --envelope of what it printed, --keep-ids too', async () => {
+    const total = await sumOver(async (stream) => admin.xlen(stream))
+    const tailed = (await runAsRole('monitor', ['tail', topic, '--json'])).stdout
+    expect(tailed.split('\n').filter(Boolean)).toHaveLength(total)
+    const following = startCli(['tail', topic, '--follow', '--json', '--limit', '1', ...asUser(userOf('monitor'))])
+    await waitFor(async () => following.child.exitCode !== null || String(await admin.client('LIST')).includes(' name=qctl:tail:follow '), 15_000, 'the follow connection')
+    await admin.xadd(streams[1] as string, '*', 'data', '{"followed":1}')
+    const followed = await following.done
+    expect(followed.code, diagnosis(followed)).toBe(0)
+    expect(JSON.parse(followed.stdout)).toMatchObject({partition: 1, data: '{"followed":1}'})
+
+    for (const [copy, keep] of [['order.parts-copy', []], ['order.parts-restored', ['--keep-ids']]] as const) {
+      const created = await runCli(['topic', 'create', copy, '--partitions', '3', '-u', server.url])
+      expect(created.code, diagnosis(created)).toBe(0)
+      const published = JSON.parse((await runAsRole('publisher', ['publish', copy, '--envelope', '-', ...keep, '--json'], tailed)).stdout) as PublishResult
+      expect(published.published).toBe(total)
+    }
   })
 
   it('none of it was refused anything (empty ACL LOG)', async () => {

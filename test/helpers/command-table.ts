@@ -43,6 +43,7 @@ export const COMMANDS: readonly CommandCase[] = [
   {name: 'group list', args: (s) => ['group', 'list', s.topic], json: 'document'},
   // Server settings need INFO, which no role has (README, Least-privilege ACL roles): skipped here, tested in doctor-acl.test.ts.
   {name: 'doctor', args: (s) => ['doctor', '--match', s.topic, '--skip', 'server-settings'], json: 'document'},
+  {name: 'tail', args: (s) => ['tail', s.topic, '--limit', '2'], json: 'lines'},
   {name: 'demo', args: () => ['demo', '--count', '10'], json: 'document', ownKeys: true},
 ]
 

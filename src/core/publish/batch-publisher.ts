@@ -1,7 +1,7 @@
 import type {RedisClient} from '../redis/client.js'
 import {isErrorReply, SCRIPT_DENIED} from '../redis/redis-errors.js'
 import {dedupeKey, scheduleKey} from '../keys.js'
-import {callScript, SCHEDULE_ADD, XADD_BATCH, XADD_DEDUPE} from '../scripts.js'
+import {callScript, SCHEDULE_ADD, XADD_BATCH, XADD_DEDUPE, type ScriptSpec} from '../scripts.js'
 import {scheduleMember} from '../schedule/schedule-entry.js'
 import type {PartitionRouter} from '../partitions/router.js'
 import {keyOfEnvelope, type FieldValue} from '../wire-format.js'
@@ -165,6 +165,8 @@ export class BatchPublisher {
   private failure: unknown
   /** The stream a failed batch was refused by (a partition's, on a partitioned topic), to name it. */
   failedStream: string | undefined
+  /** The input line of the first entry the failed batch did not store. */
+  failedLine: number | undefined
   private later: StoredAfterFailure = {count: 0, firstLine: 0, lastLine: 0}
   private readonly failed = new AbortController()
   /** Entries sent whose reply never came (see `inDoubt`). */
@@ -192,6 +194,11 @@ export class BatchPublisher {
   /** When the first scheduled batch is due (Redis ms); a `delay` counts from each batch's own arrival. */
   firstDueMs: number | undefined
 
+  /** Whether the messages are scheduled (held until due) rather than appended. */
+  get scheduling(): boolean {
+    return this.schedule !== undefined
+  }
+
   /** Publish once per idempotency key within this window (ms); undefined: every message is stored. */
   private readonly dedupeWindowMs: number | undefined
 
@@ -205,10 +212,13 @@ export class BatchPublisher {
   }
 
   /**
-   * Queue one entry (with its idempotency key when deduplicating); call `waitForRoom()` when `isFull`
-   * before queueing more.
+   * Queue one entry; call `waitForRoom()` when `isFull` before queueing more. On a partitioned topic
+   * it goes to `routing.partition` when given, else to its key's (by default the envelope's key; a
+   * keyless message published once, to its idempotency key's). `idempotencyKey`: when deduplicating.
    */
-  push(line: number, fields: FieldValue[], idempotencyKey?: string): void {
+  push(line: number, fields: FieldValue[], routing: {key?: string | undefined; partition?: number | undefined; idempotencyKey?: string | undefined} = {}): void {
+    const {idempotencyKey, partition} = routing
+    const key = 'key' in routing ? routing.key : keyOfEnvelope(fields)
     this.throwIfFailed()
     const batch = this.current
     if (this.dedupeWindowMs !== undefined) {
@@ -219,13 +229,18 @@ export class BatchPublisher {
       if (batch.entries.length === 0) batch.keyless = this.router.keylessForNextBatch()
       // A keyless message published once goes where its idempotency key hashes: a rerun sends it to
       // the same partition, whose dedupe set knows it (round robin would send it elsewhere).
-      const key = keyOfEnvelope(fields) ?? idempotencyKey
-      batch.partitions.push(key === undefined ? batch.keyless : this.router.ofKey(key))
+      const routed = key ?? (this.dedupeWindowMs === undefined ? undefined : idempotencyKey)
+      batch.partitions.push(partition ?? (routed === undefined ? batch.keyless : this.router.ofKey(routed)))
     }
     batch.entries.push(fields)
     batch.lines.push(line)
-    batch.bytes += (fields[1] as FieldValue).length
+    batch.bytes += this.entryBytes(fields)
     if (batch.entries.length >= this.limits.batchSize || batch.bytes >= this.limits.batchBytes) this.sendQueued()
+  }
+
+  /** What an entry weighs against `batchBytes`: its payload. */
+  protected entryBytes(fields: readonly FieldValue[]): number {
+    return (fields[1] as FieldValue).length
   }
 
   /** Lines that were skipped (invalid) count as done for resuming once everything before them is. */
@@ -375,11 +390,17 @@ export class BatchPublisher {
     return this.sendPipeline(stream, entries)
   }
 
-  private async sendScript(stream: string, entries: readonly FieldValue[][]): Promise<PartOutcome> {
+  /** The batch script and its arguments for one stream's part of a batch (entries of one width: xadd-batch-1.lua). */
+  protected scriptCall(stream: string, entries: readonly FieldValue[][]): [ScriptSpec, FieldValue[]] {
     const width = entries[0]?.length ?? 0
     const args: FieldValue[] = [stream, String(width)]
     for (const entry of entries) for (const value of entry) args.push(value)
-    const [added, first, last, error] = (await callScript(this.client, XADD_BATCH, args)) as ScriptReply
+    return [XADD_BATCH, args]
+  }
+
+  private async sendScript(stream: string, entries: readonly FieldValue[][]): Promise<PartOutcome> {
+    const [spec, args] = this.scriptCall(stream, entries)
+    const [added, first, last, error] = (await callScript(this.client, spec, args)) as ScriptReply
     // The script replies with what it added and the XADD that stopped it: nothing is in doubt.
     return {ids: {count: added, first: first ?? undefined, last: last ?? undefined}, skipped: [], error: error === null ? undefined : xaddError(error), unanswered: 0, beyond: []}
   }
@@ -422,9 +443,14 @@ export class BatchPublisher {
     }
   }
 
+  /** The arguments of an entry's XADD after the stream key. */
+  protected xaddArguments(entry: readonly FieldValue[]): FieldValue[] {
+    return ['*', ...entry]
+  }
+
   private async sendPipeline(stream: string, entries: readonly FieldValue[][]): Promise<PartOutcome> {
     const pipeline = this.client.pipeline()
-    for (const entry of entries) pipeline.xadd(stream, '*', ...entry)
+    for (const entry of entries) pipeline.xadd(stream, ...this.xaddArguments(entry))
     const outcome: PartOutcome = {ids: {count: 0, first: undefined, last: undefined}, skipped: [], error: undefined, unanswered: 0, beyond: []}
     let replies: PipelineReply
     try {
@@ -476,6 +502,7 @@ export class BatchPublisher {
     if (outcome.error !== undefined) {
       this.failure = outcome.error
       this.failedStream = outcome.failedStream ?? this.streams[0]
+      this.failedLine = batch.lines[count]
       this.failed.abort(outcome.error)
       this.storedLater(outcome.beyond)
     }

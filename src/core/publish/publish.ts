@@ -1,4 +1,3 @@
-import {QctlError} from '../errors.js'
 import {findJsonProblem} from '../input/json-error.js'
 import {readLines} from '../input/line-reader.js'
 import {fileVersion, knownSize, openSource, readCapped, sourceName, type InputSource} from '../input/sources.js'
@@ -10,7 +9,9 @@ import {resolveTopic} from '../partitions/metadata.js'
 import {routerFor} from '../partitions/router.js'
 import {addOnce, scheduleOne, DEFAULT_PUBLISHER_LIMITS, BatchPublisher, type PartitionProgress, type PublisherLimits, type PublishProgress} from './batch-publisher.js'
 import {prepareMessage, prepareValidated, tooLarge, type MessageShape, type Prepared} from './prepare.js'
+import {publishEnvelopes} from './publish-envelopes.js'
 import {dataError, failureDuring, interrupted} from './publish-errors.js'
+import {failedRun, InvalidLines, linesPublished} from './run-end.js'
 import {validateInput} from './validate-file.js'
 
 export interface PublishRequest {
@@ -37,6 +38,10 @@ export interface PublishRequest {
   dedupeWindowMs?: number | undefined
   /** Hold the messages until due (`--delay`: ms from now by Redis's clock; `--at`: a Unix time in ms) instead of appending them now. */
   schedule?: {mode: 'delay' | 'at'; ms: number} | undefined
+  /** Each line is an envelope (`qctl tail --json`), stored as the entry it describes (`--envelope`). */
+  envelope?: boolean | undefined
+  /** With `envelope`: store each entry under its own ID (`--keep-ids`). */
+  keepIds?: boolean | undefined
   limits?: PublisherLimits | undefined
 }
 
@@ -82,7 +87,6 @@ export type ClientSource = RedisClient | (() => Promise<RedisClient>)
 
 const clientFrom = async (source: ClientSource): Promise<RedisClient> => (typeof source === 'function' ? source() : source)
 
-const MAX_REPORTED_LINES = 10
 const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf])
 
 export const isNdjsonInput = (request: Pick<PublishRequest, 'ndjson' | 'source'>): boolean =>
@@ -229,26 +233,18 @@ async function publishLines(clientSource: ClientSource, request: PublishRequest,
   publisher.progress.lastAckedLine = skipLines
   // A failed batch ends a read that waits for input (stdin idle), not only the next send.
   const stopReading = hooks.signal === undefined ? publisher.failedSignal : AbortSignal.any([hooks.signal, publisher.failedSignal])
-  const skippedLines: number[] = []
-  let skipped = 0
+  const invalid = new InvalidLines(name, request.skipInvalid === true, publisher)
   try {
     for await (const lines of readLines(await openSource(request.source, stopReading), request.maxPayloadBytes)) {
       for (const line of lines) {
         if (line.number <= skipLines) continue
         const prepared = line.tooLongBytes === undefined ? prepare(line.bytes, shape) : tooLarge(line.tooLongBytes, shape.maxPayloadBytes)
         if (prepared.ok) {
-          publisher.push(line.number, prepared.fields, prepared.idempotencyKey)
+          publisher.push(line.number, prepared.fields, {idempotencyKey: prepared.idempotencyKey})
           if (publisher.isFull) await publisher.waitForRoom()
           continue
         }
-        if (request.skipInvalid !== true) {
-          await publisher.flush()
-          const column = prepared.column === undefined ? '' : `:${prepared.column}`
-          throw dataError(`${name}:${line.number}${column}`, prepared, publisher.progress)
-        }
-        skipped++
-        if (skippedLines.length < MAX_REPORTED_LINES) skippedLines.push(line.number)
-        publisher.markSkipped(line.number)
+        await invalid.meet(line.number, prepared)
       }
       if (streaming) publisher.sendQueued()
       hooks.onProgress?.(publisher.progress)
@@ -256,46 +252,11 @@ async function publishLines(clientSource: ClientSource, request: PublishRequest,
     }
     await publisher.flush()
   } catch (error) {
-    if (hooks.signal?.aborted === true) {
-      // Stop reading, but let what was sent be acknowledged, so the count is exact.
-      await publisher.flush().catch(() => undefined)
-      throw interrupted(publisher.progress, true)
-    }
-    if (error instanceof QctlError) throw error
-    // The read stopped by the failed batch throws an AbortError: the batch's error is the cause.
-    const cause: unknown = publisher.failedSignal.aborted ? publisher.failedSignal.reason : error
-    // Batches sent after the one that failed are answered too (or time out) before the counts are final.
-    await publisher.settle()
-    const stream = publisher.failedStream ?? request.topic
-    const keyType = isWrongType(cause) ? await keyTypeOf(client, stream) : undefined
-    throw failureDuring(cause, {
-      topic: stream,
-      progress: publisher.progress,
-      redis: hooks.errorContext,
-      ndjson: true,
-      keyType,
-      storedAfterFailure: publisher.storedAfterFailure,
-      inDoubt: publisher.inDoubt,
-    })
+    throw await failedRun(error, publisher, {client, topic: request.topic, signal: hooks.signal, errorContext: hooks.errorContext})
   }
 
-  const {progress, partitions} = publisher
-  hooks.onProgress?.(progress)
-  if (request.schedule !== undefined) {
-    const dueAt = publisher.firstDueMs === undefined ? {} : {dueAt: new Date(publisher.firstDueMs).toISOString()}
-    return {topic: request.topic, published: 0, firstId: null, lastId: null, skipped, skippedLines, deduplicated: 0, scheduled: progress.published, ...dueAt, durationMs: Date.now() - started}
-  }
-  return {
-    topic: request.topic,
-    published: progress.published,
-    firstId: progress.firstId ?? null,
-    lastId: progress.lastId ?? null,
-    skipped,
-    skippedLines,
-    deduplicated: publisher.deduplicated,
-    durationMs: Date.now() - started,
-    ...(layout.metadata === undefined ? {} : {partitions: partitions ?? []}),
-  }
+  hooks.onProgress?.(publisher.progress)
+  return linesPublished(request.topic, layout, publisher, invalid, started)
 }
 
 /**
@@ -305,5 +266,6 @@ async function publishLines(clientSource: ClientSource, request: PublishRequest,
  */
 export async function publish(client: ClientSource, request: PublishRequest, hooks: PublishHooks = {}): Promise<PublishResult> {
   const started = Date.now()
+  if (request.envelope === true) return publishEnvelopes(client, request, hooks, started)
   return isNdjsonInput(request) ? publishLines(client, request, hooks, started) : publishDocument(client, request, hooks, started)
 }

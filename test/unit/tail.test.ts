@@ -1,0 +1,106 @@
+import {Chalk} from 'chalk'
+import {describe, expect, it} from 'vitest'
+
+import type {Envelope} from '../../src/core/envelope/envelope.js'
+import {keyGlob} from '../../src/core/key-glob.js'
+import {parseFrom} from '../../src/core/tail/from.js'
+import {truncate} from '../../src/format/table.js'
+import {formatTailLine} from '../../src/format/tail.js'
+
+describe('parseFrom (--from)', () => {
+  const now = Date.parse('2026-01-01T12:00:00Z')
+
+  it.each([
+    ['start', {kind: 'start'}],
+    ['end', {kind: 'end'}],
+    [' end ', {kind: 'end'}],
+    ['1700000000000-5', {kind: 'after', id: '1700000000000-4'}],
+    ['1700000000000-0', {kind: 'after', id: '1699999999999-18446744073709551615'}],
+    ['0-0', {kind: 'after', id: '0-0'}],
+    ['1700000000000', {kind: 'after', id: '1699999999999-18446744073709551615'}],
+    ['1h', {kind: 'after', id: `${now - 3_600_000 - 1}-18446744073709551615`}],
+    ['2026-01-01T11:00:00Z', {kind: 'after', id: `${now - 3_600_000 - 1}-18446744073709551615`}],
+  ])('%s', (text, expected) => {
+    expect(parseFrom(text, now)).toEqual(expected)
+  })
+
+  it.each(['yesterday', '', '-5m', 'start-ish'])('%j is refused, naming every form', (text) => {
+    expect(() => parseFrom(text, now)).toThrow(`invalid --from "${text}": use start, end, a duration ago`)
+  })
+})
+
+describe('keyGlob (--match), as Redis matches', () => {
+  it.each([
+    ['customer-*', 'customer-7', true],
+    ['customer-*', 'order-7', false],
+    ['*', '', true],
+    ['c?t', 'cat', true],
+    ['c?t', 'ct', false],
+    ['\u00e9?', '\u00e9\ud83d\ude80', true],
+    ['[a-c]x', 'bx', true],
+    ['[a-c]x', 'dx', false],
+    ['[^a-c]x', 'bx', false],
+    ['[^a-c]x', 'dx', true],
+    ['[z-a]', 'm', true],
+    ['[abc', '[abc', true],
+    ['[\\]]', ']', true],
+    ['[-a]', '-', true],
+    ['a\\*b', 'a*b', true],
+    ['a\\*b', 'axb', false],
+    ['x.y', 'xzy', false],
+    ['(a|b)', '(a|b)', true],
+    ['line*', 'line\nbreak', true],
+  ])('%s ~ %j: %s', (glob, text, expected) => {
+    expect(keyGlob(glob)(text)).toBe(expected)
+  })
+})
+
+describe('formatTailLine', () => {
+  const plain = new Chalk({level: 0})
+  const envelope = (overrides: Partial<Envelope>): Envelope => ({
+    topic: 't',
+    partition: null,
+    id: '1700000000000-0',
+    key: null,
+    headers: {},
+    data: '{"n":1}',
+    publishedAt: '2023-11-14T22:13:20.000Z',
+    ...overrides,
+  })
+
+  it.each<[Partial<Envelope>, string]>([
+    [{}, '1700000000000-0 2023-11-14T22:13:20.000Z - {"n":1}'],
+    [{partition: 3, key: 'k', headers: {a: 'b', c: 'd'}}, '1700000000000-0 p3 2023-11-14T22:13:20.000Z k {"n":1}  headers a=b c=d'],
+    [{data: ''}, '1700000000000-0 2023-11-14T22:13:20.000Z - <empty>'],
+    [{data: null, fields: [['payload', 'p'], ['n', '']]}, '1700000000000-0 2023-11-14T22:13:20.000Z - <no data field>  fields payload=p n='],
+    [{data: undefined, dataBase64: Buffer.from([0xff, 0, 1]).toString('base64'), enc: 'raw'}, '1700000000000-0 2023-11-14T22:13:20.000Z - <3 bytes: ff0001>  enc=raw'],
+    [{data: undefined, dataBase64: Buffer.alloc(20, 0xab).toString('base64')}, `1700000000000-0 2023-11-14T22:13:20.000Z - <20 bytes: ${'ab'.repeat(16)}…>`],
+    [{fieldsBase64: [[Buffer.from([0xff]).toString('base64'), Buffer.from('v').toString('base64')]]}, '1700000000000-0 2023-11-14T22:13:20.000Z - {"n":1}  fields <1 bytes: ff>=v'],
+    [{key: 'k\u001b]0;x\u0007', data: 'a\r\nb\u202e'}, '1700000000000-0 2023-11-14T22:13:20.000Z k\\u001b]0;x\\u0007 a\\r\\nb\\u202e'],
+    [{publishedAt: null}, '1700000000000-0 - - {"n":1}'],
+  ])('%j', (overrides, expected) => {
+    expect(formatTailLine(envelope(overrides), plain)).toBe(expected)
+  })
+
+  it('cuts the line to the width, payload first', () => {
+    const line = formatTailLine(envelope({data: 'x'.repeat(200), headers: {a: 'b'}}), plain, 60)
+    expect(line).toBe(`1700000000000-0 2023-11-14T22:13:20.000Z - ${'x'.repeat(60 - 43 - 1)}…`)
+    expect(line).toHaveLength(60)
+  })
+
+  it('colours only with a colour style: the key cyan, ID and time dim', () => {
+    const coloured = formatTailLine(envelope({key: 'k'}), new Chalk({level: 1}))
+    expect(coloured).toBe('\u001b[2m1700000000000-0 2023-11-14T22:13:20.000Z\u001b[22m \u001b[36mk\u001b[39m {"n":1}')
+  })
+})
+
+describe('formatTailLine on wide entries', () => {
+  it('a megabyte payload and thousands of fields cost one screen: the same line as cutting the whole text', () => {
+    const plain = new Chalk({level: 0})
+    const huge: Envelope = {topic: 't', partition: null, id: '1-0', key: null, headers: {}, data: '\u001b'.repeat(1024 * 1024), publishedAt: null, fields: Array.from({length: 5000}, (_, i) => [`f${i}`, 'v'.repeat(1000)] as [string, string])}
+    const line = formatTailLine(huge, plain, 80)
+    expect(line).toBe(`1-0 - - ${'\\u001b'.repeat(11)}\\u001…`)
+    expect(line).toHaveLength(80)
+    expect(line).toBe(truncate(formatTailLine(huge, plain), 80))
+  })
+})

@@ -34,6 +34,7 @@ import {deleteMatching} from '../lib/redis-keys.mjs'
 import {interleavedRounds, summarizeRounds} from '../lib/rounds.mjs'
 import {summary} from '../lib/stats.mjs'
 import {describeSample as describe, markdownTable, perRunTable} from '../lib/table.mjs'
+import {timerCeiling} from '../lib/timer-ceiling.mjs'
 
 export const name = 'ordered'
 
@@ -54,24 +55,6 @@ async function keyedNdjson(dataDir, lines, log) {
     return `{"account":"${account}",${makeRecord(index, random).slice(1)}`
   }
   return (await ensureGenerated(dataDir, `ordered-keys${KEYS}-v1-${lines}`, lines, 0x0bde, keyed, (line) => log(`ordered: ${line}`))).path
-}
-
-/** What `lanes` lanes awaiting a `ms` timer reach with nothing else to do: the 1 ms case's real ceiling. */
-async function timerCeiling(lanes, ms, durationMs) {
-  let completed = 0
-  let stop = false
-  const lane = async () => {
-    while (!stop) {
-      await sleep(ms)
-      completed++
-    }
-  }
-  const started = performance.now()
-  const running = Array.from({length: lanes}, lane)
-  await sleep(durationMs)
-  stop = true
-  await Promise.all(running)
-  return completed / ((performance.now() - started) / 1000)
 }
 
 export async function run(ctx) {

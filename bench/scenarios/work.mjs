@@ -21,7 +21,6 @@
 // left in any state) and every key is deleted.
 import {createRequire} from 'node:module'
 import {join} from 'node:path'
-import {setTimeout as sleep} from 'node:timers/promises'
 
 import {Queue} from 'bullmq'
 
@@ -32,6 +31,7 @@ import {deleteMatching} from '../lib/redis-keys.mjs'
 import {interleavedRounds, summarizeRounds} from '../lib/rounds.mjs'
 import {summary} from '../lib/stats.mjs'
 import {describeSample as describe, markdownTable, perRunTable} from '../lib/table.mjs'
+import {timerCeiling} from '../lib/timer-ceiling.mjs'
 
 export const name = 'work'
 
@@ -49,28 +49,6 @@ const CASES = [
 ]
 
 const fmt = (n) => n.toLocaleString('en-US')
-
-/**
- * What `concurrency` lanes awaiting a `ms` timer over and over reach with nothing else to do (no
- * Redis, no messages), measured here in the runner: the real ceiling of the sleeping-handler case
- * (a 1 ms timer fires after a little more than 1 ms).
- */
-async function timerCeiling(concurrency, ms, durationMs) {
-  let completed = 0
-  let stop = false
-  const lane = async () => {
-    while (!stop) {
-      await sleep(ms)
-      completed++
-    }
-  }
-  const started = performance.now()
-  const lanes = Array.from({length: concurrency}, lane)
-  await sleep(durationMs)
-  stop = true
-  await Promise.all(lanes)
-  return completed / ((performance.now() - started) / 1000)
-}
 
 export async function run(ctx) {
   const {quick, repoRoot, redisUrl, admin, log} = ctx

@@ -6,6 +6,7 @@ import {PROJECT_ROOT, jsonOf, runCli, waitFor} from '../helpers/cli.js'
 import {RedisCluster} from '../helpers/cluster-harness.js'
 import {RedisServer} from '../helpers/redis-server.js'
 import {partitionOfKey} from '../../src/core/partitions/partition-hash.js'
+import {orderReport} from '../helpers/order-report.js'
 import {WorkerFleet, seeded} from './lib/fleet.js'
 import {CHAOS_TIMEOUT, recordRow, scaled} from './lib/results.js'
 
@@ -108,18 +109,13 @@ async function orderLedger(target: Target, ledger: Redis, label: 'server' | 'clu
     const ends = results.slice(1).map((result) => ({code: result.code, signal: result.signal, stderr: result.stderr.split('\n').slice(-5).join('\n')}))
     expect(ends.map((end) => end.code), JSON.stringify(ends, null, 1)).toEqual([0, 0, 0])
 
-    let outOfOrder = 0
-    let duplicates = 0
+    const sequences: number[][] = []
     for (let key = 0; key < KEYS; key++) {
       const sequence = (await ledger.lrange(`ledger:key-${key}`, 0, -1)).map(Number)
-      let last = -1
-      for (const n of sequence) {
-        if (n === last) duplicates++
-        else if (n < last) outOfOrder++
-        last = Math.max(last, n)
-      }
       expect(new Set(sequence).size).toBe(expected(key))
+      sequences.push(sequence)
     }
+    const {outOfOrder, duplicates} = orderReport(sequences)
     expect(outOfOrder).toBe(0)
     const fenced = Number(await ledger.get('fenced'))
     recordRow({

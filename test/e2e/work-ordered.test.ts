@@ -12,6 +12,7 @@ import {openClient} from '../../src/core/redis/connection.js'
 import {PermanentError, resolveConnection, Worker, type WorkerSummary} from '../../src/index.js'
 import {PROJECT_ROOT, jsonOf, runCli, startCli, waitFor, type RunningCli} from '../helpers/cli.js'
 import {jsonEvents} from '../helpers/json-lines.js'
+import {orderReport} from '../helpers/order-report.js'
 import {handledLines, recordingHandler} from '../helpers/partitioned.js'
 import {RedisServer} from '../helpers/redis-server.js'
 import {useTestRedis} from '../helpers/test-redis.js'
@@ -47,21 +48,6 @@ async function publish(topic: string, messages: Array<{key: string; n: number; f
 
 const ledgerOf = async (key: string): Promise<number[]> => (await ledger.lrange(`ledger:${key}`, 0, -1)).map(Number)
 
-/** For each key: handled in order (a repeat of the same message is a duplicate, counted; an older one after a newer is disorder). */
-function orderReport(sequences: Map<string, number[]>): {outOfOrder: number; duplicates: number} {
-  let outOfOrder = 0
-  let duplicates = 0
-  for (const sequence of sequences.values()) {
-    let last = -1
-    for (const n of sequence) {
-      if (n === last) duplicates++
-      else if (n < last) outOfOrder++
-      last = Math.max(last, n)
-    }
-  }
-  return {outOfOrder, duplicates}
-}
-
 describe('qctl work --ordered on a plain topic (one worker)', () => {
   it('handles each key one at a time in stream order, retries in place included', async () => {
     await ledger.flushall()
@@ -77,7 +63,7 @@ describe('qctl work --ordered on a plain topic (one worker)', () => {
       sequences.set(key, handled)
       expect(handled).toEqual(messages.filter((message) => message.key === key).map((message) => message.n))
     }
-    expect(orderReport(sequences)).toEqual({outOfOrder: 0, duplicates: 0})
+    expect(orderReport(sequences.values())).toEqual({outOfOrder: 0, duplicates: 0})
   })
 
   it('says that --lease-timeout does nothing on a plain topic (nothing to lease), and works on', async () => {
@@ -285,7 +271,7 @@ describe('qctl work --ordered on a partitioned topic: partition leases', () => {
       expect(resultA.stderr + resultA.stdout).toContain('lost the lease of partition')
       const sequences = new Map<string, number[]>()
       for (let key = 0; key < 6; key++) sequences.set(`k${key}`, await ledgerOf(`k${key}`))
-      expect(orderReport(sequences).outOfOrder).toBe(0)
+      expect(orderReport(sequences.values()).outOfOrder).toBe(0)
       for (const [key, handled] of sequences) expect(new Set(handled)).toEqual(new Set(Array.from({length: 10}, (_, i) => i * 6 + Number(key.slice(1)))))
     } finally {
       a.child.kill('SIGCONT')

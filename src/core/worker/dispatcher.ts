@@ -143,6 +143,11 @@ export class Dispatcher {
     return this.heldEntries().filter((tracked) => tracked.lane === lane && tracked.fate === undefined).map((tracked) => tracked.id)
   }
 
+  /** The entries held from `lane` (in memory or spilled), by ID. */
+  heldById(lane: Lane): Map<string, Tracked> {
+    return new Map(this.heldEntries().filter((tracked) => tracked.lane === lane).map((tracked) => [tracked.id, tracked]))
+  }
+
   held(lane: Lane, id: string): Tracked | undefined {
     return this.heldEntries().find((tracked) => tracked.lane === lane && tracked.id === id)
   }

@@ -1024,8 +1024,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
           if (!this.stopping) this.emit('warning', {message: `heartbeat failed, retrying: ${errorMessage(error)}`})
           continue
         }
+        // One lookup table per beat, not a scan of what is held per ID: an --ordered worker may hold
+        // thousands by ID (spilled), and the beat renews them all.
+        const held = dispatcher.heldById(lane)
         for (const id of ids) {
-          const tracked = fates.has(id) ? undefined : dispatcher.held(lane, id)
+          const tracked = fates.has(id) ? undefined : held.get(id)
           if (tracked !== undefined) tracked.renewedAt = sentAt
         }
         if (fates.size > 0) this.actOnFates(session, dispatcher, fates, sentAt, lane)

@@ -148,10 +148,6 @@ export class Dispatcher {
     return new Map(this.heldEntries().filter((tracked) => tracked.lane === lane).map((tracked) => [tracked.id, tracked]))
   }
 
-  held(lane: Lane, id: string): Tracked | undefined {
-    return this.heldEntries().find((tracked) => tracked.lane === lane && tracked.id === id)
-  }
-
   /** Every entry held, in memory or spilled. */
   private heldEntries(): Tracked[] {
     const spilled = this.queue.spilledEntries()

@@ -1051,8 +1051,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     /** Entries this worker took over whose former consumer finished them meanwhile (heartbeat-4.lua, case 4). */
     const finishedByFormer = new Set<string>()
     const counts = {takenRunning: 0, orphaned: 0, deletedRunning: 0, formerRunning: 0}
+    const held = dispatcher.heldById(lane)
     for (const [id, found] of fates) {
-      const tracked = dispatcher.held(lane, id)
+      const tracked = held.get(id)
       if (tracked === undefined) continue
       const fate = found === 'orphaned' && sentAt - tracked.renewedAt >= this.options.visibilityTimeoutMs ? 'acknowledged' : found
       tracked.fate = fate

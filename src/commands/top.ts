@@ -35,7 +35,7 @@ const MIN_INTERVAL_MS = 100
 
 export default class Top extends BaseCommand<typeof Top> {
   static override summary = 'A live terminal monitor of depth, in/out rates, lag, pending and dead letters per topic and group.'
-  static override description = `Without TOPIC, every stream and partitioned topic in the database (and new ones as they appear; --match filters). Rates come from Redis's own counters between two refreshes (entries added; entries read minus pending growth for acknowledgements), so they count every producer and consumer, qctl or not.
+  static override description = `Without TOPIC, every stream and partitioned topic in the database (and new ones as they appear; --match filters). Rates come from Redis's own counters between two refreshes (entries added; entries read minus pending growth for acknowledgements), so they count every producer and consumer, qctl or not. A SCHEDULED column appears while some topic holds messages scheduled with publish --delay / --at ("40 (3 due)": those past their due time are not being appended).
 
 Keys: up/down (or k/j) select a row, Enter shows the group's consumers, oldest pending entries and, for a group that qctl work --ordered workers read, its BUSIEST KEYS (the most messages waiting behind an earlier one of their key), Esc goes back, s cycles the sort (lag, in-rate, out-rate, name), p pauses, q or Ctrl-C quits.
 

@@ -4,7 +4,8 @@ import {keySlot} from '../core/redis/key-slot.js'
 import {pendingAgeMs} from '../core/stats/pending-age.js'
 import type {InspectResult} from '../core/stats/inspect.js'
 import {formatAge, formatCount} from './numbers.js'
-import {renderTable, truncate, type TableColumn, type TableOptions} from './table.js'
+import {anyScheduled, SCHEDULED_COLUMN, scheduledCell} from './scheduled.js'
+import {renderTable, truncate, type TableCell, type TableColumn, type TableOptions} from './table.js'
 import {shown} from './terminal-text.js'
 
 const lagText = (lag: number | null): string => (lag === null ? 'unknown' : formatCount(lag))
@@ -55,7 +56,7 @@ const DEAD_LETTER_COLUMNS: readonly TableColumn[] = [
  * Names and error texts come from Redis: shown through the one sanitiser (the tables do it per cell).
  */
 export function formatInspect(result: InspectResult, style: ChalkInstance, options: TableOptions = {}, perPartition = false, now = Date.now()): string {
-  const table = (columns: readonly TableColumn[], rows: string[][]): string => renderTable(columns, rows, {head: style.bold, ...options}).join('\n')
+  const table = (columns: readonly TableColumn[], rows: TableCell[][]): string => renderTable(columns, rows, {head: style.bold, ...options}).join('\n')
   const out: string[] = []
   const added = result.entriesAdded === null ? '' : `, ${formatCount(result.entriesAdded)} added in all`
   const over = result.partitions === null ? '' : ` in ${result.partitions.length} partitions`
@@ -64,12 +65,13 @@ export function formatInspect(result: InspectResult, style: ChalkInstance, optio
   // On lines of their own: with the times, one line would not fit 80 columns.
   if (result.firstEntry !== null) out.push(`  first ${result.firstEntry.id} (${result.firstEntry.at})`, `  last  ${result.lastEntry?.id} (${result.lastEntry?.at})`)
   if (result.partitions !== null) {
+    const scheduled = anyScheduled(result.partitions)
     const onCluster = result.partitions.some((partition) => partition.node !== null)
     out.push(
       '',
       style.bold('Partitions'),
       table(
-        onCluster ? PARTITION_COLUMNS : PARTITION_COLUMNS.filter((column) => column.title !== 'NODE'),
+        [...(onCluster ? PARTITION_COLUMNS : PARTITION_COLUMNS.filter((column) => column.title !== 'NODE')), ...(scheduled ? [SCHEDULED_COLUMN] : [])],
         result.partitions.map((partition) => [
           String(partition.partition),
           partition.stream,
@@ -77,6 +79,7 @@ export function formatInspect(result: InspectResult, style: ChalkInstance, optio
           formatCount(partition.length),
           partition.lastEntry?.id ?? '-',
           formatCount(partition.deadLetters),
+          ...(scheduled ? [scheduledCell(partition.scheduled, partition.scheduledDue, style)] : []),
         ]),
       ),
     )
@@ -165,7 +168,27 @@ export function formatInspect(result: InspectResult, style: ChalkInstance, optio
       ),
     )
   }
+  out.push(...scheduledLines(result.scheduled, style))
   return out.join('\n')
+}
+
+/**
+ * `Scheduled ({orders}:scheduled): 12, 3 of them due and not appended (…), next due 2026-…`; nothing
+ * when none are held (most topics); says so when the schedule could not be read.
+ */
+function scheduledLines(scheduled: InspectResult['scheduled'], style: ChalkInstance): string[] {
+  const where = scheduled.key === null ? "each partition's {…}:scheduled" : shown(scheduled.key)
+  const head = `${style.bold('Scheduled')} (${where})`
+  if (scheduled.messages === null) return ['', `${head}: unknown (could not be read: the user may not, or the key is not a sorted set)`]
+  if (scheduled.messages === 0) return []
+  const due =
+    scheduled.due === null
+      ? ''
+      : scheduled.due > 0
+        ? style.yellow(`, ${formatCount(scheduled.due)} of them due and not appended yet (no qctl work of the topic or qctl schedule run is moving them)`)
+        : ''
+  const next = scheduled.nextDueAt === null ? '' : `, next due ${scheduled.nextDueAt}`
+  return ['', `${head}: ${formatCount(scheduled.messages)}${due}${next}`]
 }
 
 /** Cut on what is shown, so an escape is never cut in half. */

@@ -3,6 +3,7 @@ import type {ChalkInstance} from 'chalk'
 import type {GateFailure, LagRow} from '../core/lag/lag.js'
 import {formatAge, formatCount, formatDuration} from './numbers.js'
 import {renderTable, type TableCell, type TableColumn, type TableOptions} from './table.js'
+import {anyScheduled, SCHEDULED_COLUMN, scheduledCell} from './scheduled.js'
 import {shown} from './terminal-text.js'
 
 const gateLabels: Record<GateFailure['gate'], string> = {
@@ -72,6 +73,7 @@ export function formatLagTable(rows: readonly LagRow[], style: ChalkInstance, op
   const onCluster = rows.some((row) => row.node !== null)
   // A PARTITION column only when some topic is partitioned: plain streams' tables stay as they were.
   const partitioned = rows.some((row) => row.partition !== null || row.partitions > 1)
+  const scheduled = anyScheduled(rows)
   const cells = rows.map((row): TableCell[] => {
     const failed = new Set(row.failedGates.map((failure) => failure.gate))
     const mark = (gate: GateFailure['gate'], text: string): TableCell => (failed.has(gate) ? {text, paint: style.red} : text)
@@ -85,11 +87,12 @@ export function formatLagTable(rows: readonly LagRow[], style: ChalkInstance, op
       row.oldestPendingAgeMs === null ? '-' : mark('max-pending-age', formatAge(row.oldestPendingAgeMs)),
       row.groupExists ? `${row.activeConsumers}/${row.consumers}` : '-',
       mark('max-dlq', formatCount(row.deadLetters)),
+      ...(scheduled ? [scheduledCell(row.scheduled, row.scheduledDue, style)] : []),
       ...(onCluster ? [row.node ?? '-'] : []),
     ]
   })
   const [topicColumn, ...rest] = LAG_COLUMNS
-  const columns = [topicColumn as TableColumn, ...(partitioned ? [PARTITION_COLUMN] : []), ...rest, ...(onCluster ? [NODE_COLUMN] : [])]
+  const columns = [topicColumn as TableColumn, ...(partitioned ? [PARTITION_COLUMN] : []), ...rest, ...(scheduled ? [SCHEDULED_COLUMN] : []), ...(onCluster ? [NODE_COLUMN] : [])]
   return renderTable(columns, cells, {head: style.bold, ...options}).join('\n')
 }
 

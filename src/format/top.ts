@@ -1,6 +1,6 @@
 import type {ChalkInstance} from 'chalk'
 
-import {cellText, hasPartitioned, paintOf, toneOf} from './top-model/cells.js'
+import {cellText, hasPartitioned, hasScheduled, paintOf, toneOf} from './top-model/cells.js'
 import {COLUMNS, type ColumnKey} from './top-model/layout.js'
 import type {RateRow} from '../core/stats/rates.js'
 import {formatDuration} from './numbers.js'
@@ -8,10 +8,9 @@ import {renderTable, type TableCell, type TableColumn, type TableOptions} from '
 
 /**
  * The columns of the one-shot table: everything but the sparklines, which need a minute of history;
- * PARTS only when a partitioned topic is shown.
+ * PARTS only when a partitioned topic is shown, SCHEDULED only when a topic holds scheduled messages.
  */
 const ONCE_COLUMNS = COLUMNS.filter((column) => column.key !== 'inSpark' && column.key !== 'outSpark')
-const PLAIN_COLUMNS = ONCE_COLUMNS.filter((column) => column.key !== 'parts')
 const tableColumns = (columns: typeof ONCE_COLUMNS): TableColumn[] => columns.map((column) => ({title: column.title, align: column.align, shrinks: column.key === 'name'}))
 
 /**
@@ -20,7 +19,9 @@ const tableColumns = (columns: typeof ONCE_COLUMNS): TableColumn[] => columns.ma
  */
 export function formatTopSnapshot(rows: readonly RateRow[], intervalMs: number, style: ChalkInstance, options: TableOptions = {}): string {
   if (rows.length === 0) return 'No streams found.'
-  const columns = hasPartitioned(rows) ? ONCE_COLUMNS : PLAIN_COLUMNS
+  const parts = hasPartitioned(rows)
+  const scheduled = hasScheduled(rows)
+  const columns = ONCE_COLUMNS.filter((column) => (column.key !== 'parts' || parts) && (column.key !== 'scheduled' || scheduled))
   const cells = rows.map((row): TableCell[] => {
     const paint = paintOf(toneOf(row), style)
     return columns.map((column) => ({text: cellText(row, column.key as ColumnKey), paint}))

@@ -11,7 +11,8 @@
   every command in it is still checked against the caller's ACL. Each call is atomic, so a group
   cannot vanish between reading its figures and its consumers.
 
-  KEYS     per topic, its stream; then, unless its ARGV entry is empty, its dead-letter stream
+  KEYS     per topic, its stream; then, unless its ARGV entry is empty, its dead-letter stream and,
+           when ARGV[4] is '1', its schedule (keys.ts scheduleKey: messages held by publish --delay/--at)
   ARGV[1]  a consumer counts as active when its idle time (ms) is below this
   ARGV[2]  the name of qctl's parked pseudo-consumer (its pending count: entries waiting out a retry)
   ARGV[3]  what to read: 'lag' (a topic's length by XLEN, no XINFO STREAM: `lag` shows nothing else
@@ -23,15 +24,23 @@
            what XINFO GROUPS says: the first reading of `top --once`, which only serves as the
            start of the rates; consumers are counted, not read: no active count, parked count or
            oldest pending entry)
-  ARGV[3+i] for the i-th topic: the prefix of its groups' replay streams (`{T}:replay:`, the group
+  ARGV[4]  '1': read each topic's schedule too; '0': not (a caller whose ACL may not name the
+           schedule keys: Redis refuses the whole call when one declared key is out of the user's
+           patterns, so it calls again without them)
+  ARGV[4+i] for the i-th topic: the prefix of its groups' replay streams (`{T}:replay:`, the group
            name follows), or '' for a dead-letter stream read as a topic of its own (no DLQ, no replay)
 
   Returns one array per topic (firstId, lastId and lastGeneratedId nil in 'lag', 'top' and 'rates';
   entriesAdded and dlqEntriesAdded nil in 'lag'):
-    {'missing', dlqLength}        the topic does not exist (its dead-letter stream may)
+    {'missing', dlqLength, scheduled, scheduledDue}   the topic does not exist (its dead-letter
+                                  stream or schedule may: a topic published to only with --delay)
     {'not-a-stream'}              the topic's key holds something else
     {'stream', length, firstId, lastId, lastGeneratedId, entriesAdded,
-     dlqState, dlqLength, dlqEntriesAdded, groupCount, <12 fields per group>}
+     dlqState, dlqLength, dlqEntriesAdded, groupCount, <12 fields per group>, scheduled, scheduledDue}
+  scheduled: the messages in the topic's schedule, scheduledDue: of them, those due by Redis's clock
+  (held past their time: no worker or `schedule run` appends them); 0 and 0 when the schedule is not
+  read (ARGV[4] '0', or a dead-letter stream); nil when it cannot be (the key holds something else, or
+  the user may not run ZCARD, ZCOUNT or TIME): an optional figure never fails the reading.
   dlqState: 'stream', 'none' (no dead-letter stream read) or 'not-a-stream'. Per group:
     name, lastDeliveredId, entriesRead, lag, pending, consumers, activeConsumers, parkedPending,
     oldestPendingId, oldestPendingIdleMs, replayLag, replayPending (of the group on its replay
@@ -41,6 +50,7 @@
 local activeWindow = tonumber(ARGV[1])
 local parkedConsumer = ARGV[2]
 local mode = ARGV[3]
+local withSchedules = ARGV[4] == '1'
 
 local function fields(reply)
   local map = {}
@@ -120,13 +130,37 @@ local function pushGroup(row, topic, info, prefix)
   for i = 1, 12 do row[#row + 1] = values[i] end
 end
 
+-- Redis's clock (ms), read once per call and only when a schedule holds something; nil if refused.
+local nowMs = nil
+local function redisNow()
+  if nowMs == nil then
+    local time = redis.pcall('TIME')
+    nowMs = (type(time) == 'table' and not time.err) and (tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)) or false
+  end
+  return nowMs or nil
+end
+
+-- A schedule's size and how many of its messages are due; nil, nil when it cannot be read (any error).
+local function scheduleOf(scheduleKey)
+  if not scheduleKey then return 0, 0 end
+  local held = redis.pcall('ZCARD', scheduleKey)
+  if type(held) ~= 'number' then return nil, nil end
+  if held == 0 then return 0, 0 end
+  local now = redisNow()
+  if not now then return held, nil end
+  local due = redis.pcall('ZCOUNT', scheduleKey, '-inf', now)
+  return held, type(due) == 'number' and due or nil
+end
+
 local out = {}
 local key = 1
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local topic = KEYS[key]
   local prefix = ARGV[i]
   local deadLetterKey = prefix ~= '' and KEYS[key + 1] or nil
-  key = key + (deadLetterKey and 2 or 1)
+  local scheduleKey = (deadLetterKey and withSchedules) and KEYS[key + 2] or nil
+  key = key + 1 + (deadLetterKey and 1 or 0) + (scheduleKey and 1 or 0)
+  local scheduled, scheduledDue = scheduleOf(scheduleKey)
 
   local dlqState, dlqLength, dlqAdded = 'none', 0, false
   if deadLetterKey then
@@ -161,7 +195,7 @@ for i = 4, #ARGV do
     end
   end
   if problem == 'missing' then
-    out[#out + 1] = {'missing', dlqLength}
+    out[#out + 1] = {'missing', dlqLength, scheduled or false, scheduledDue or false}
   elseif problem then
     out[#out + 1] = {'not-a-stream'}
   else
@@ -169,6 +203,8 @@ for i = 4, #ARGV do
     local row = {'stream', info['length'], first and first[1] or false, last and last[1] or false,
       info['last-generated-id'] or false, info['entries-added'] or false, dlqState, dlqLength, dlqAdded, #info.groups}
     for _, group in ipairs(info.groups) do pushGroup(row, topic, group, prefix) end
+    row[#row + 1] = scheduled or false
+    row[#row + 1] = scheduledDue or false
     out[#out + 1] = row
   end
 end

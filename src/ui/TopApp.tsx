@@ -9,7 +9,7 @@ import {RateTable, SELECTION_MARK_WIDTH} from './components/RateTable.js'
 import {useSnapshots} from './hooks/use-snapshots.js'
 import {useTerminalSize} from './hooks/use-terminal-size.js'
 import {samplesPerPoint} from '../format/top-model/history.js'
-import {hasPartitioned, longestLabel} from '../format/top-model/cells.js'
+import {hasPartitioned, hasScheduled, longestLabel} from '../format/top-model/cells.js'
 import {sortRows, SPARK_WIDTH, tableLayout} from '../format/top-model/layout.js'
 import {actionFor, focusOf, initialScreen, reduceScreen, selectedIndex} from './model/screen.js'
 
@@ -46,7 +46,8 @@ export function TopApp({source, intervalMs, url, server, colour, initial, starte
   const longest = useMemo(() => longestLabel(data.rows), [data.rows])
   // The PARTS column only while a partitioned topic is on screen.
   const withParts = useMemo(() => hasPartitioned(data.rows), [data.rows])
-  const layout = useMemo(() => tableLayout(size.columns - SELECTION_MARK_WIDTH, longest, withParts), [size.columns, longest, withParts])
+  const withScheduled = useMemo(() => hasScheduled(data.rows), [data.rows])
+  const layout = useMemo(() => tableLayout(size.columns - SELECTION_MARK_WIDTH, longest, withParts, withScheduled), [size.columns, longest, withParts, withScheduled])
   focus.current = focusOf(screen, rows)
   const selected = selectedIndex(screen, rows)
   // Keys act on the rows on screen. Ink re-subscribes the input handler in a passive effect, which

@@ -75,7 +75,7 @@ describe('qctl top off a terminal', () => {
     expect(unread).toMatchObject({trend: 'stalled', stall: 'no-active-consumer', activeConsumers: 0})
     expect(reader.oldestPendingAgeMs).toBeGreaterThanOrEqual(0)
     expect(Object.keys(reader).sort()).toEqual(
-      ['activeConsumers', 'busiestKeys', 'consumers', 'deadLetterInRate', 'deadLetters', 'deadLettersGrowing', 'depth', 'group', 'inRate', 'kind', 'lag', 'lagGrowing', 'node', 'oldestPendingAgeMs', 'outRate', 'partitions', 'pending', 'perPartition', 'stall', 'topic', 'trend'].sort(),
+      ['activeConsumers', 'busiestKeys', 'consumers', 'deadLetterInRate', 'deadLetters', 'deadLettersGrowing', 'depth', 'group', 'inRate', 'kind', 'lag', 'lagGrowing', 'node', 'oldestPendingAgeMs', 'outRate', 'partitions', 'pending', 'perPartition', 'scheduled', 'scheduledDue', 'stall', 'topic', 'trend'].sort(),
     )
   })
 

@@ -1,7 +1,7 @@
 import type {Redis} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {deadLetterKey, replayKey} from '../../src/core/keys.js'
+import {deadLetterKey, replayKey, scheduleKey} from '../../src/core/keys.js'
 import {readTopics, type RawTopic, type TopicRead} from '../../src/core/stats/topic-reading.js'
 import {PARKED_CONSUMER} from '../../src/core/worker/group-ops.js'
 import {jsonOf, runCli} from '../helpers/cli.js'
@@ -28,13 +28,14 @@ const READS: TopicRead[] = [
   {topic: 'read.bad-dlq'},
   {topic: 'read.unknown-lag'},
   {topic: 'read.never'},
+  {topic: 'read.soon'},
   {topic: deadLetterKey('read.archived'), deadLetterStream: true},
 ]
 
 beforeAll(async () => {
   admin = context.redis
   const {server} = context
-  const monitor = ['on', 'nopass', 'resetkeys', '-@all', '+ping', '+client|setname', '+xinfo|stream', '+xinfo|groups', '+xinfo|consumers', '+xpending', '+xlen', '+xrange', '+exists', '~read.*', '~{read.*}:*']
+  const monitor = ['on', 'nopass', 'resetkeys', '-@all', '+ping', '+client|setname', '+xinfo|stream', '+xinfo|groups', '+xinfo|consumers', '+xpending', '+xlen', '+xrange', '+exists', '+zcard', '+zcount', '+time', '~read.*', '~{read.*}:*']
   await admin.call('ACL', 'SETUSER', 'plain', ...monitor)
   await admin.call('ACL', 'SETUSER', 'no-consumers', ...monitor, '+eval_ro', '+evalsha_ro', '-xinfo|consumers')
   plain = await server.client({username: 'plain', password: 'x'})
@@ -53,8 +54,13 @@ beforeAll(async () => {
   await admin.xadd(replay, '*', 'data', '{}')
   await admin.xgroup('CREATE', replay, 'g', '0')
   await admin.xreadgroup('GROUP', 'g', 'c1', 'COUNT', 1, 'STREAMS', replay, '>')
-  // read.quiet: entries, no group.
+  // read.busy's schedule: one message due long ago (nothing appended it), one due in a day.
+  await admin.zadd(scheduleKey('read.busy'), 1, 'due', Date.now() + 86_400_000, 'later')
+  // read.quiet: entries, no group; its schedule key holds something else.
   await admin.xadd('read.quiet', '*', 'data', '{}')
+  await admin.set(scheduleKey('read.quiet'), 'not a schedule')
+  // read.soon: no stream yet, a message scheduled for it.
+  await admin.zadd(scheduleKey('read.soon'), Date.now() + 86_400_000, 'first')
   // read.gone: deleted, its dead letters left behind.
   for (let i = 0; i < 3; i++) await admin.xadd(deadLetterKey('read.gone'), '*', 'data', '{}')
   // read.hash: not a stream. read.bad-dlq: a stream whose dead-letter key is a string.
@@ -111,14 +117,17 @@ describe('readTopics', () => {
         {name: 'g', lastDeliveredId: '1002-0', entriesRead: 3, lag: 2, pending: 3, consumers: 2, activeConsumers: 2, parkedPending: 1, oldestPendingId: '1000-0', oldestPendingIdleMs: -1, replay: {lag: 1, pending: 1}},
         {name: 'h', lastDeliveredId: '0-0', entriesRead: null, lag: 5, pending: 0, consumers: 0, activeConsumers: 0, parkedPending: 0, oldestPendingId: null, oldestPendingIdleMs: null, replay: {lag: 0, pending: 0}},
       ],
+      scheduled: 2,
+      scheduledDue: 1,
     })
-    expect(topics.get('read.quiet')).toMatchObject({kind: 'stream', length: 1, groups: [], deadLetters: {state: 'stream', length: 0, entriesAdded: null}})
-    expect(topics.get('read.gone')).toEqual({topic: 'read.gone', kind: 'missing', deadLetters: 3})
+    expect(topics.get('read.quiet')).toMatchObject({kind: 'stream', length: 1, groups: [], deadLetters: {state: 'stream', length: 0, entriesAdded: null}, scheduled: null, scheduledDue: null})
+    expect(topics.get('read.soon')).toEqual({topic: 'read.soon', kind: 'missing', deadLetters: 0, scheduled: 1, scheduledDue: 0})
+    expect(topics.get('read.gone')).toEqual({topic: 'read.gone', kind: 'missing', deadLetters: 3, scheduled: 0, scheduledDue: 0})
     expect(topics.get('read.hash')).toEqual({topic: 'read.hash', kind: 'not-a-stream'})
     expect(topics.get('read.bad-dlq')).toMatchObject({kind: 'stream', length: 1, deadLetters: {state: 'not-a-stream'}})
     expect(topics.get('read.unknown-lag')).toMatchObject({kind: 'stream', length: 3, groups: [{name: 'g', lag: null, pending: 1}]})
-    expect(topics.get('read.never')).toEqual({topic: 'read.never', kind: 'missing', deadLetters: 0})
-    expect(topics.get(deadLetterKey('read.archived'))).toMatchObject({kind: 'stream', length: 1, deadLetters: {state: 'none'}, groups: [{name: 'archiver', lag: 1, replay: {lag: 0, pending: 0}}]})
+    expect(topics.get('read.never')).toEqual({topic: 'read.never', kind: 'missing', deadLetters: 0, scheduled: 0, scheduledDue: 0})
+    expect(topics.get(deadLetterKey('read.archived'))).toMatchObject({kind: 'stream', length: 1, deadLetters: {state: 'none'}, groups: [{name: 'archiver', lag: 1, replay: {lag: 0, pending: 0}}], scheduled: 0, scheduledDue: 0})
   })
 
   it("reads less for 'lag' (no stream IDs or counters), 'top' (no stream IDs) and 'rates' (nor consumer details)", async () => {
@@ -137,7 +146,7 @@ describe('readTopics', () => {
     })
     // Everything else (missing, not a stream, a bad dead-letter key, unknown lag) reads the same in every mode.
     for (const mode of [lag, top, rates]) {
-      for (const topic of ['read.gone', 'read.hash', 'read.never']) expect(mode.get(topic)).toEqual(full.get(topic))
+      for (const topic of ['read.gone', 'read.hash', 'read.never', 'read.soon']) expect(mode.get(topic)).toEqual(full.get(topic))
       expect(mode.get('read.bad-dlq')).toMatchObject({kind: 'stream', deadLetters: {state: 'not-a-stream'}})
       expect(mode.get('read.unknown-lag')).toMatchObject({groups: [{lag: null}]})
     }

@@ -19,6 +19,8 @@ const stats = (overrides: Partial<TopicStats> = {}): TopicStats => ({
   entriesAdded: 100,
   deadLetterKey: '{orders}:dlq',
   deadLetters: 2,
+  scheduled: 0,
+  scheduledDue: 0,
   groups: [
     {name: 'zeta', lastDeliveredId: '2-0', entriesRead: 100, lag: 0, lagSource: 'redis', pending: 0, oldestPendingId: null, oldestPendingIdleMs: null, consumers: 1, activeConsumers: 0, replayed: 0},
     {name: 'billing', lastDeliveredId: '1-5', entriesRead: 40, lag: 60, lagSource: 'redis', pending: 5, oldestPendingId: `${NOW - 90_000}-0`, oldestPendingIdleMs: 30_000, consumers: 3, activeConsumers: 2, replayed: 0},
@@ -53,6 +55,8 @@ describe('lagRows', () => {
       activeConsumers: 2,
       deadLetters: 2,
       topicDeadLetters: 2,
+      scheduled: 0,
+      scheduledDue: 0,
       failedGates: [],
       warnings: [],
       node: null,

@@ -101,6 +101,8 @@ describe('waitForGates (lag --wait)', () => {
     activeConsumers: 0,
     deadLetters: 0,
     topicDeadLetters: 0,
+    scheduled: 0,
+    scheduledDue: 0,
     failedGates: failing ? [{gate: 'max-lag', limit: 0, value: 1}] : [],
     warnings: [],
   })

@@ -42,6 +42,13 @@ export interface LagRow {
   deadLetters: number
   /** Every entry in the topic's dead-letter stream. */
   topicDeadLetters: number
+  /**
+   * The topic's messages held until due (publish --delay / --at), in no stream yet: not in `length`
+   * or `lag`. Null when qctl may not read the schedule (ACL).
+   */
+  scheduled: number | null
+  /** Of `scheduled`, those already due (by Redis's clock) but not appended: no running worker or `qctl schedule run` moves them. */
+  scheduledDue: number | null
   failedGates: GateFailure[]
   /** What is wrong with the topic's keys but did not stop the reading (its dead-letter key is not a stream). */
   warnings: string[]
@@ -160,6 +167,8 @@ export function lagRows(
         activeConsumers: group?.activeConsumers ?? 0,
         deadLetters: groupDeadLetters(topic, name, countsOf(topic, deadLettersOf), onlyGroups),
         topicDeadLetters: topic.deadLetters,
+        scheduled: topic.scheduled,
+        scheduledDue: topic.scheduledDue,
         failedGates: [],
         warnings: topic.warnings,
         node: topic.node,

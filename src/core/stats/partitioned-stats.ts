@@ -134,6 +134,8 @@ export function mergePartitioned(layout: TopicLayout, byStream: ReadonlyMap<stri
     entriesAdded: partitions.every((partition) => partition.entriesAdded !== null) ? partitions.reduce((sum, partition) => sum + (partition.entriesAdded ?? 0), 0) : null,
     deadLetterKey: deadLetterKey(layout.streams[0] as string),
     deadLetters: partitions.reduce((sum, partition) => sum + partition.deadLetters, 0),
+    scheduled: sumKnown(partitions.map((partition) => partition.scheduled)),
+    scheduledDue: sumKnown(partitions.map((partition) => partition.scheduledDue)),
     groups,
     warnings,
     node: null,
@@ -159,10 +161,16 @@ const emptyPartition = (topic: string, stream: string, partition: number): Topic
   entriesAdded: 0,
   deadLetterKey: deadLetterKey(stream),
   deadLetters: 0,
+  scheduled: 0,
+  scheduledDue: 0,
   groups: [],
   warnings: [],
   node: null,
 })
+
+/** A sum that is unknown (null) when any of its parts is. */
+export const sumKnown = (values: ReadonlyArray<number | null>): number | null =>
+  values.reduce<number | null>((sum, value) => (sum === null || value === null ? null : sum + value), 0)
 
 
 /**

@@ -49,6 +49,10 @@ export interface RateRow {
   deadLetterInRate: number | null
   /** Entries were dead-lettered since the previous snapshot. */
   deadLettersGrowing: boolean
+  /** The topic's messages held until due (publish --delay / --at), in no stream yet; null when the schedule could not be read. */
+  scheduled: number | null
+  /** Of `scheduled`, those past their due time and not appended: nothing (no worker of the topic, no `schedule run`) moves them. */
+  scheduledDue: number | null
   trend: Trend
   /** Why the trend is `stalled`; null otherwise. */
   stall: StallReason | null
@@ -155,6 +159,8 @@ export function rateRows(previous: Snapshot | undefined, current: Snapshot, prog
         deadLetters: topic.deadLetters,
         deadLetterInRate,
         deadLettersGrowing,
+        scheduled: topic.scheduled,
+        scheduledDue: topic.scheduledDue,
         trend: trendOf(inRate, 0, null),
         stall: null,
         node: topic.node ?? null,
@@ -186,6 +192,8 @@ export function rateRows(previous: Snapshot | undefined, current: Snapshot, prog
         deadLetters: topic.deadLetters,
         deadLetterInRate,
         deadLettersGrowing,
+        scheduled: topic.scheduled,
+        scheduledDue: topic.scheduledDue,
         trend: stall === null ? trendOf(inRate, outRate, group.lag) : 'stalled',
         stall,
         node: topic.node ?? null,

@@ -1,5 +1,5 @@
 import type {TopicLayout} from '../partitions/metadata.js'
-import {groupNamesOf, mergeGroupFigures, missingGroupWarning} from './partitioned-stats.js'
+import {groupNamesOf, mergeGroupFigures, missingGroupWarning, sumKnown} from './partitioned-stats.js'
 import type {GroupSnapshot, PartitionSnapshot, TopicSnapshot} from './snapshot.js'
 
 /** A warning with what it is about: said once per key (a group missing on partitions says its growing entry count once). */
@@ -56,7 +56,9 @@ export function partitionedSnapshot(layout: TopicLayout, byStream: ReadonlyMap<s
     entriesAdded = entriesAdded === null || partition.entriesAdded === null ? null : entriesAdded + partition.entriesAdded
     deadLettersAdded = deadLettersAdded === null || partition.deadLettersAdded === null ? null : deadLettersAdded + partition.deadLettersAdded
   }
-  return {topic: {topic: layout.topic, length, entriesAdded, deadLetters, deadLettersAdded, groups, kind: 'topic', partitions}, warnings}
+  const scheduled = sumKnown(partitions.map((partition) => partition.scheduled))
+  const scheduledDue = sumKnown(partitions.map((partition) => partition.scheduledDue))
+  return {topic: {topic: layout.topic, length, entriesAdded, deadLetters, deadLettersAdded, scheduled, scheduledDue, groups, kind: 'topic', partitions}, warnings}
 }
 
 function groupNamed(partition: PartitionSnapshot, name: string): GroupSnapshot | undefined {
@@ -71,7 +73,7 @@ function groupNamed(partition: PartitionSnapshot, name: string): GroupSnapshot |
  */
 function partitionOf(read: TopicSnapshot | undefined, stream: string, partition: number, node: string | null): PartitionSnapshot {
   if (read === undefined || read.kind === 'orphaned-dead-letters') {
-    return {partition, stream, node, length: 0, entriesAdded: 0, deadLetters: read?.deadLetters ?? 0, deadLettersAdded: null, groups: []}
+    return {partition, stream, node, length: 0, entriesAdded: 0, deadLetters: read?.deadLetters ?? 0, deadLettersAdded: null, scheduled: read?.scheduled ?? 0, scheduledDue: read?.scheduledDue ?? 0, groups: []}
   }
   return {
     partition,
@@ -81,6 +83,8 @@ function partitionOf(read: TopicSnapshot | undefined, stream: string, partition:
     entriesAdded: read.entriesAdded,
     deadLetters: read.deadLetters,
     deadLettersAdded: read.deadLettersAdded,
+    scheduled: read.scheduled,
+    scheduledDue: read.scheduledDue,
     groups: read.groups,
   }
 }

@@ -7,7 +7,7 @@ import {firstLineOf} from '../redis/reply-errors.js'
 import type {GroupSnapshot, SnapshotSource, Snapshot, TopicSnapshot} from './snapshot.js'
 import {focusParts, mergeFocusParts, queueFocus, type FocusPart, type FocusRead, type Reply} from './snapshot-focus.js'
 import {metadataReplies, metadataScanArgs, queueMetadata, type MetadataReply} from './snapshot-metadata.js'
-import {lagWithReplay, readOnOneNode, type RawGroup, type TopicRead} from './topic-reading.js'
+import {lagWithReplay, readOnOneNode, type RawGroup, type RawTopic, type TopicRead} from './topic-reading.js'
 import {streamScanArgs} from './topic-stats.js'
 
 /** Keys one refresh's SCAN step looks at; a big keyspace is covered over several refreshes. */
@@ -72,15 +72,20 @@ function groupSnapshot(group: RawGroup): GroupSnapshot {
   }
 }
 
-/** The row of a topic that was deleted while its dead-letter stream still holds entries. */
-const orphanedDeadLetters = (topic: string, deadLetters: number): TopicSnapshot => ({
+/**
+ * The row of a topic whose stream does not exist: deleted while its dead-letter stream still holds
+ * entries, or not made yet while messages are scheduled for it (its first entries, when due).
+ */
+const missingTopic = ({topic, deadLetters, scheduled, scheduledDue}: Extract<RawTopic, {kind: 'missing'}>): TopicSnapshot => ({
   topic,
   length: 0,
-  entriesAdded: null,
+  entriesAdded: deadLetters > 0 ? null : 0,
   deadLetters,
   deadLettersAdded: null,
+  scheduled,
+  scheduledDue,
   groups: [],
-  kind: 'orphaned-dead-letters',
+  kind: deadLetters > 0 ? 'orphaned-dead-letters' : 'topic',
 })
 
 /** The replies of one pipeline, in the order the commands were queued. */
@@ -152,7 +157,8 @@ export async function readSnapshot(redis: Redis, topics: readonly string[], extr
     }
     if (topic.kind === 'missing') {
       // Deleted, its dead letters left behind: shown (they still need replaying or purging), as `lag` does.
-      if (topic.deadLetters > 0) snapshots.push(orphanedDeadLetters(topic.topic, topic.deadLetters))
+      // Or not made yet, messages scheduled for it: shown with them.
+      if (topic.deadLetters > 0 || (topic.scheduled ?? 0) > 0) snapshots.push(missingTopic(topic))
       return
     }
     if (deadLetterStream && topic.groups.length === 0) return
@@ -164,6 +170,8 @@ export async function readSnapshot(redis: Redis, topics: readonly string[], extr
       entriesAdded: topic.entriesAdded,
       deadLetters: dlq?.length ?? 0,
       deadLettersAdded: dlq?.entriesAdded ?? null,
+      scheduled: topic.scheduled,
+      scheduledDue: topic.scheduledDue,
       groups: topic.groups.map(groupSnapshot),
       kind: deadLetterStream ? 'dead-letter-stream' : 'topic',
     })

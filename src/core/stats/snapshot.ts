@@ -30,6 +30,10 @@ export interface TopicSnapshot {
   deadLetters: number
   /** Entries ever added to the dead-letter stream; null if it does not exist. */
   deadLettersAdded: number | null
+  /** Messages held in the schedule until due (publish --delay / --at); null when it could not be read. */
+  scheduled: number | null
+  /** Of `scheduled`, those past their due time and not appended (nothing moves them); null when unknown. */
+  scheduledDue: number | null
   groups: GroupSnapshot[]
   /**
    * `topic`; `orphaned-dead-letters`: the topic was deleted, its dead-letter stream still holds
@@ -57,6 +61,8 @@ export interface PartitionSnapshot {
   entriesAdded: number | null
   deadLetters: number
   deadLettersAdded: number | null
+  scheduled: number | null
+  scheduledDue: number | null
   groups: GroupSnapshot[]
 }
 

@@ -1,6 +1,6 @@
 import type {Redis} from 'ioredis'
 
-import {deadLetterKey, replayKey, topicKeysShareSlot} from '../keys.js'
+import {deadLetterKey, replayKey, scheduleKey, topicKeysShareSlot} from '../keys.js'
 import type {RedisClient} from '../redis/client.js'
 import {isCluster} from '../redis/client.js'
 import {onEachOwner} from '../redis/cluster-nodes.js'
@@ -77,11 +77,22 @@ export const lagWithReplay = (lag: number | null, replayLag: number | null): num
 
 export type RawDeadLetters = {state: 'stream'; length: number; entriesAdded: number | null} | {state: 'none'} | {state: 'not-a-stream'}
 
+/**
+ * A topic's schedule (publish --delay / --at; keys.ts scheduleKey): the messages it holds, and of
+ * them those already due by Redis's clock (held past their time: nothing appends them). 0 and 0 for
+ * a dead-letter stream read as a topic; null where it could not be read (the key holds something
+ * else, or the user may not read it: an optional figure never fails a reading).
+ */
+export interface RawSchedule {
+  scheduled: number | null
+  scheduledDue: number | null
+}
+
 /** `node`: on a Redis Cluster, the primary (`host:port`) the topic was read from, which owns its slot. */
 export type RawTopic =
-  | {topic: string; kind: 'missing'; deadLetters: number; node?: string}
+  | ({topic: string; kind: 'missing'; deadLetters: number; node?: string} & RawSchedule)
   | {topic: string; kind: 'not-a-stream'; node?: string}
-  | {
+  | ({
       topic: string
       node?: string
       kind: 'stream'
@@ -92,7 +103,7 @@ export type RawTopic =
       entriesAdded: number | null
       deadLetters: RawDeadLetters
       groups: RawGroup[]
-    }
+    } & RawSchedule)
 
 /** Topics per script call: each call holds Redis for about 20 µs a topic, so a call stays near 2 ms. */
 const TOPICS_PER_CALL = 100
@@ -106,6 +117,13 @@ const TOPICS_PER_SLICE = 1000
 
 /** Connections on which the script was refused: they read with commands from then on. */
 const commandsOnly = new WeakSet<RedisClient>()
+
+/**
+ * Connections on which the script was refused while it named the topics' schedules (an ACL written
+ * before qctl read them, whose key patterns leave them out: Redis refuses a call when any declared
+ * key is out of reach): they call it without, and their schedules count as unknown.
+ */
+const withoutSchedules = new WeakSet<RedisClient>()
 
 /**
  * The topics' readings, in the order asked. On a Redis Cluster, per primary in parallel (each
@@ -131,12 +149,14 @@ export async function readTopics(redis: RedisClient, reads: readonly TopicRead[]
  */
 export async function readOnOneNode(redis: Redis, reads: readonly TopicRead[], options: ReadTopicsOptions, callPerSlot: boolean): Promise<RawTopic[]> {
   if (reads.length === 0) return []
-  if (!commandsOnly.has(redis)) {
+  while (!commandsOnly.has(redis)) {
+    const schedules = !withoutSchedules.has(redis)
     try {
-      return await readWithScript(redis, reads, options, callPerSlot)
+      return await readWithScript(redis, reads, options, callPerSlot, schedules)
     } catch (error) {
       if (!scriptsUnavailable(error)) throw error
-      commandsOnly.add(redis)
+      if (schedules) withoutSchedules.add(redis)
+      else commandsOnly.add(redis)
     }
   }
   const topics: RawTopic[] = []
@@ -167,17 +187,18 @@ function callGroups(reads: readonly TopicRead[], perSlot: boolean): Array<Array<
   return runs
 }
 
-async function readWithScript(redis: Redis, reads: readonly TopicRead[], options: ReadTopicsOptions, perSlot: boolean): Promise<RawTopic[]> {
+async function readWithScript(redis: Redis, reads: readonly TopicRead[], options: ReadTopicsOptions, perSlot: boolean, schedules: boolean): Promise<RawTopic[]> {
   const calls: ScriptCall[] = []
   const groups = callGroups(reads, perSlot)
   for (const group of groups) {
     const keys: string[] = []
-    const args: string[] = [String(ACTIVE_WINDOW_MS), PARKED_CONSUMER, options.reading ?? 'full']
+    const args: string[] = [String(ACTIVE_WINDOW_MS), PARKED_CONSUMER, options.reading ?? 'full', schedules ? '1' : '0']
     for (const {read: {topic, deadLetterStream}} of group) {
       keys.push(topic)
       if (deadLetterStream === true) args.push('')
       else {
         keys.push(deadLetterKey(topic))
+        if (schedules) keys.push(scheduleKey(topic))
         args.push(replayKeyPrefix(topic))
       }
     }
@@ -191,7 +212,8 @@ async function readWithScript(redis: Redis, reads: readonly TopicRead[], options
     if (error !== null) throw error
     ;(reply as unknown[][]).forEach((row, at) => {
       const {read, index} = group[at] as {read: TopicRead; index: number}
-      topics[index] = decodeRow(read.topic, row)
+      // A dead-letter stream read as a topic has no schedule: the script says 0 and 0.
+      topics[index] = decodeRow(read.topic, row, schedules || read.deadLetterStream === true)
     })
   })
   await Promise.all(decoded)
@@ -203,16 +225,20 @@ const replayKeyPrefix = (topic: string): string => replayKey(topic, '')
 
 const GROUP_FIELDS = 12
 
+/** A schedule as the script read it (`read`: whether it was asked to; if not, the user may not name it: unknown). */
+const scheduleRead = (scheduled: unknown, due: unknown, read: boolean): RawSchedule => (read ? {scheduled: numberOf(scheduled), scheduledDue: numberOf(due)} : {scheduled: null, scheduledDue: null})
+
 /** One topic's array from read-topics-n.lua (see its header for the layout). */
-function decodeRow(topic: string, row: readonly unknown[]): RawTopic {
+function decodeRow(topic: string, row: readonly unknown[], schedules: boolean): RawTopic {
   const kind = String(row[0])
-  if (kind === 'missing') return {topic, kind, deadLetters: Number(row[1])}
+  if (kind === 'missing') return {topic, kind, deadLetters: Number(row[1]), ...scheduleRead(row[2], row[3], schedules)}
   if (kind === 'not-a-stream') return {topic, kind}
   const dlqState = String(row[6])
   const deadLetters: RawDeadLetters =
     dlqState === 'stream' ? {state: 'stream', length: Number(row[7]), entriesAdded: numberOf(row[8])} : {state: dlqState === 'none' ? 'none' : 'not-a-stream'}
   const groups: RawGroup[] = []
   const count = Number(row[9])
+  const scheduleAt = 10 + count * GROUP_FIELDS
   for (let g = 0; g < count; g++) {
     const at = 10 + g * GROUP_FIELDS
     groups.push({
@@ -239,6 +265,7 @@ function decodeRow(topic: string, row: readonly unknown[]): RawTopic {
     entriesAdded: numberOf(row[5]),
     deadLetters,
     groups,
+    ...scheduleRead(row[scheduleAt], row[scheduleAt + 1], schedules),
   }
 }
 
@@ -263,26 +290,34 @@ const isGone = (error: Error | null): boolean => error !== null && (isNoSuchKey(
  */
 async function readWithCommands(redis: Redis, reads: readonly TopicRead[], options: ReadTopicsOptions): Promise<RawTopic[]> {
   const first = redis.pipeline()
+  // Redis's clock, for the schedules' due messages (a refused TIME leaves them unknown).
+  first.call('TIME')
   for (const {topic, deadLetterStream} of reads) {
     first.call('XINFO', 'STREAM', topic)
     first.call('XINFO', 'GROUPS', topic)
-    if (deadLetterStream !== true) first.xlen(deadLetterKey(topic))
+    if (deadLetterStream !== true) {
+      first.xlen(deadLetterKey(topic))
+      first.zcard(scheduleKey(topic))
+    }
   }
   const firstReplies = (await first.exec()) as Reply[] | null
+  const [timeError, time] = replyOf(firstReplies, 0)
+  const nowMs = timeError === null ? redisTimeMs(time) : null
 
   const topics: RawTopic[] = []
   const found: Array<{topic: Extract<RawTopic, {kind: 'stream'}>; groups: InfoObject[]; replays: boolean}> = []
-  let cursor = 0
+  let cursor = 1
   for (const {topic, deadLetterStream} of reads) {
     const stream = replyOf(firstReplies, cursor++)
     const groups = replyOf(firstReplies, cursor++)
     const dlq: Reply = deadLetterStream === true ? [null, null] : replyOf(firstReplies, cursor++)
+    const schedule = deadLetterStream === true ? {scheduled: 0, scheduledDue: 0} : scheduleHeld(replyOf(firstReplies, cursor++))
     if (isWrongType(stream[0]) || isWrongType(groups[0])) {
       topics.push({topic, kind: 'not-a-stream'})
       continue
     }
     if (isGone(stream[0]) || isGone(groups[0])) {
-      topics.push({topic, kind: 'missing', deadLetters: dlq[0] === null ? Number(dlq[1] ?? 0) : 0})
+      topics.push({topic, kind: 'missing', deadLetters: dlq[0] === null ? Number(dlq[1] ?? 0) : 0, ...schedule})
       continue
     }
     const info = infoObject(valueOf(stream))
@@ -300,6 +335,7 @@ async function readWithCommands(redis: Redis, reads: readonly TopicRead[], optio
       entriesAdded: numberOf(info['entries-added']),
       deadLetters,
       groups: [],
+      ...schedule,
     }
     topics.push(raw)
     found.push({topic: raw, groups: groupInfos, replays: deadLetterStream !== true})
@@ -313,6 +349,12 @@ async function readWithCommands(redis: Redis, reads: readonly TopicRead[], optio
       if (replays) second.call('XINFO', 'GROUPS', replayKey(topic.topic, String(group.name)))
     }
     if (options.reading !== 'lag' && topic.deadLetters.state === 'stream' && topic.deadLetters.length > 0) second.call('XINFO', 'STREAM', deadLetterKey(topic.topic))
+  }
+  // Of the schedules holding messages, how many are due (by Redis's clock, read in the first round trip).
+  const dueAsks = topics.filter((topic): topic is Exclude<RawTopic, {kind: 'not-a-stream'}> => topic.kind !== 'not-a-stream' && (topic.scheduled ?? 0) > 0)
+  for (const topic of dueAsks) {
+    if (nowMs === null) topic.scheduledDue = null
+    else second.zcount(scheduleKey(topic.topic), '-inf', nowMs)
   }
   const secondReplies = second.length > 0 ? ((await second.exec()) as Reply[] | null) : []
   cursor = 0
@@ -347,7 +389,22 @@ async function readWithCommands(redis: Redis, reads: readonly TopicRead[], optio
       else if (!isGone(reply[0]) && !isWrongType(reply[0])) throw reply[0]
     }
   }
+  if (nowMs !== null) {
+    for (const topic of dueAsks) {
+      const [error, due] = replyOf(secondReplies, cursor++)
+      topic.scheduledDue = error === null ? Number(due) : null
+    }
+  }
   return topics
+}
+
+/** A schedule's ZCARD reply: its size, unknown where refused or not a sorted set (due messages: asked later). */
+const scheduleHeld = ([error, held]: Reply): RawSchedule => (error === null ? {scheduled: Number(held), scheduledDue: 0} : {scheduled: null, scheduledDue: null})
+
+/** TIME's reply, in ms. */
+const redisTimeMs = (reply: unknown): number => {
+  const [seconds, micros] = reply as [string, string]
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
 }
 
 /**

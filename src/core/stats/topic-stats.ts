@@ -2,7 +2,7 @@ import {deadLetterKey, isDeadLetterKey, isReplayKey, topicsOfDeadLetterKey} from
 import {isCluster, type RedisClient} from '../redis/client.js'
 import {scanKeys} from '../redis/scan.js'
 import {keyTypes, notAStreamText, topicNotAStream} from '../redis/key-type.js'
-import {lagWithReplay, readTopics} from './topic-reading.js'
+import {lagWithReplay, readTopics, type RawTopic} from './topic-reading.js'
 import {idMs} from './xinfo.js'
 
 /** Lag is counted exactly up to this many entries when Redis cannot tell it. */
@@ -45,6 +45,13 @@ export interface TopicStats {
   entriesAdded: number | null
   deadLetterKey: string
   deadLetters: number
+  /**
+   * Messages held in the topic's schedule (publish --delay / --at) until due, in no stream yet, so
+   * in no lag; null when it could not be read (the user may not, or the key is not a sorted set).
+   */
+  scheduled: number | null
+  /** Of `scheduled`, those already due by Redis's clock: held past their time (no running worker or `schedule run` appends them). */
+  scheduledDue: number | null
   groups: GroupStats[]
   /** What is wrong with the topic's keys but did not stop the reading (its dead-letter key is not a stream). */
   warnings: string[]
@@ -103,7 +110,8 @@ export async function topicStats(redis: RedisClient, topics: readonly string[], 
     }
     if (topic.kind === 'missing') {
       // Deleted, its dead letters left behind: shown (they still need replaying or purging), and counted by --max-dlq.
-      if (topic.deadLetters > 0) stats.push(orphanedDeadLetters(topic.topic, topic.deadLetters, topic.node ?? null))
+      // Or not made yet, messages scheduled for it: shown, they will be its first entries.
+      if (topic.deadLetters > 0 || (topic.scheduled ?? 0) > 0) stats.push(missingTopic(topic))
       continue
     }
     if (topic.groups.length === 0 && options.deadLetterStreams?.has(topic.topic) === true) continue
@@ -137,6 +145,8 @@ export async function topicStats(redis: RedisClient, topics: readonly string[], 
       entriesAdded: topic.entriesAdded,
       deadLetterKey: deadLetterKey(topic.topic),
       deadLetters: topic.deadLetters.state === 'stream' ? topic.deadLetters.length : 0,
+      scheduled: topic.scheduled,
+      scheduledDue: topic.scheduledDue,
       groups: groups.sort((a, b) => a.name.localeCompare(b.name)),
       warnings,
       node: topic.node ?? null,
@@ -162,22 +172,31 @@ export async function topicStats(redis: RedisClient, topics: readonly string[], 
   return stats
 }
 
-/** The stats of a topic that no longer exists but whose dead-letter stream holds entries. */
-const orphanedDeadLetters = (topic: string, deadLetters: number, node: string | null): TopicStats => ({
-  topic,
-  stream: topic,
-  partition: null,
-  length: 0,
-  firstId: null,
-  lastId: null,
-  lastGeneratedId: null,
-  entriesAdded: null,
-  deadLetterKey: deadLetterKey(topic),
-  deadLetters,
-  groups: [],
-  warnings: [`topic "${topic}" does not exist; its dead-letter stream "${deadLetterKey(topic)}" still holds ${deadLetters} entr${deadLetters === 1 ? 'y' : 'ies'}`],
-  node,
-})
+/**
+ * The stats of a topic that does not exist but whose dead-letter stream holds entries (it was
+ * deleted), or whose schedule holds messages (nothing appended to it yet).
+ */
+function missingTopic({topic, deadLetters, scheduled, scheduledDue, node}: Extract<RawTopic, {kind: 'missing'}>): TopicStats {
+  // Scheduled messages alone need no warning: the row shows them, and the first appended makes the stream.
+  const warnings = deadLetters > 0 ? [`topic "${topic}" does not exist; its dead-letter stream "${deadLetterKey(topic)}" still holds ${deadLetters} entr${deadLetters === 1 ? 'y' : 'ies'}`] : []
+  return {
+    topic,
+    stream: topic,
+    partition: null,
+    length: 0,
+    firstId: null,
+    lastId: null,
+    lastGeneratedId: null,
+    entriesAdded: null,
+    deadLetterKey: deadLetterKey(topic),
+    deadLetters,
+    scheduled,
+    scheduledDue,
+    groups: [],
+    warnings,
+    node: node ?? null,
+  }
+}
 
 /** SCAN's arguments after the cursor, for stream keys matching a glob, `count` keys looked at per step. */
 export const streamScanArgs = (match: string, count = 1000): Array<string | number> => ['MATCH', match, 'COUNT', count, 'TYPE', 'stream']

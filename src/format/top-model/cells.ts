@@ -6,6 +6,7 @@ import {rowKey, type RateRow, type StallReason, type Trend} from '../../core/sta
 import {downsample, largestOf, sparkline} from './sparkline.js'
 import {shown} from '../terminal-text.js'
 import {formatAge, formatCount} from '../numbers.js'
+import {scheduledText} from '../scheduled.js'
 
 /** The trend as text: the mark carries the meaning, colour only repeats it. */
 export const TREND_MARKS: Record<Trend, string> = {
@@ -45,6 +46,12 @@ export function longestLabel(rows: readonly RateRow[]): number {
   let longest = 0
   for (const row of rows) longest = Math.max(longest, [...rowLabel(row)].length)
   return longest
+}
+
+/** Whether any row's topic holds scheduled messages (then the tables show the SCHEDULED column). */
+export function hasScheduled(rows: readonly RateRow[]): boolean {
+  for (const row of rows) if ((row.scheduled ?? 0) > 0) return true
+  return false
 }
 
 /** Whether any row is of a partitioned topic (then the tables show the PARTS column). */
@@ -97,6 +104,8 @@ export function cellText(row: RateRow, column: ColumnKey, histories: Histories =
       return `${formatCount(row.deadLetters)}${row.deadLettersGrowing ? '↑' : ''}`
     case 'dlqIn':
       return formatRate(row.deadLetterInRate)
+    case 'scheduled':
+      return scheduledText(row.scheduled, row.scheduledDue)
     case 'inSpark': {
       const points = sparkPoints(history, sparkWidth, samplesPerPoint)
       return sparkline(points.in, sparkWidth, points.max)

@@ -15,6 +15,8 @@ export const COLUMNS = [
   {key: 'consumers', title: 'CONS', width: 6, align: 'right'},
   {key: 'dlq', title: 'DLQ', width: 8, align: 'right'},
   {key: 'dlqIn', title: 'DLQ IN/s', width: 9, align: 'right'},
+  // Only while a topic on screen holds scheduled messages (tableLayout's withScheduled): `12`, `12 (3 due)`.
+  {key: 'scheduled', title: 'SCHEDULED', width: 12, align: 'right'},
   {key: 'inSpark', title: 'IN (1m)', width: 20, align: 'left'},
   // "same scale": a row's IN and OUT bars share one scale, so they compare (see cells.ts sparkPoints).
   {key: 'outSpark', title: 'OUT (1m, same scale)', width: 20, align: 'left'},
@@ -55,7 +57,7 @@ export const headLine = (keys: readonly ColumnKey[], nameWidth?: number): string
 export const SPARK_WIDTH = 20
 
 /** What goes first when the terminal is narrow: sparklines, then the least essential figures. */
-const DROP_ORDER: ColumnKey[] = ['outSpark', 'inSpark', 'parts', 'dlqIn', 'age', 'consumers', 'depth', 'pending']
+const DROP_ORDER: ColumnKey[] = ['outSpark', 'inSpark', 'parts', 'dlqIn', 'scheduled', 'age', 'consumers', 'depth', 'pending']
 
 /** The name column shrinks to this before columns are dropped, and grows to the other bound when there is room. */
 const NAME_MIN = 12
@@ -75,11 +77,13 @@ const isSpark = (key: ColumnKey): boolean => key === 'inSpark' || key === 'outSp
  * `longestName` (the widest TOPIC/GROUP label, as shown): while sparklines are on screen, names are
  * never cut; the sparklines go first to make room (up to NAME_MAX). Without sparklines the name
  * column may shrink to NAME_MIN before figures go. `withParts`: some row is of a partitioned topic, so
- * the PARTS column is wanted (a screen of plain streams never shows it).
+ * the PARTS column is wanted (a screen of plain streams never shows it); `withScheduled`: some topic
+ * holds scheduled messages, so the SCHEDULED column is.
  */
-export function tableLayout(width: number, longestName = NAME_MIN, withParts = false): TableLayout {
+export function tableLayout(width: number, longestName = NAME_MIN, withParts = false, withScheduled = false): TableLayout {
   const shown = new Set<ColumnKey>(COLUMNS.map((column) => column.key))
   if (!withParts) shown.delete('parts')
+  if (!withScheduled) shown.delete('scheduled')
   const others = (): number => [...shown].filter((key) => key !== 'name').reduce((sum, key) => sum + columnOf(key).width + 1, 0)
   const wholeNames = Math.max(NAME_MIN, Math.min(NAME_MAX, longestName))
   for (const key of DROP_ORDER) {

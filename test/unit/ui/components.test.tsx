@@ -78,9 +78,11 @@ describe('RateTable', () => {
   })
 
   it('drops columns on a narrow terminal, sparklines first, and fits every line into the width', () => {
-    // PARTS only while a partitioned topic is on screen.
-    expect(tableLayout(250).columns).toEqual(COLUMNS.map((column) => column.key).filter((key) => key !== 'parts'))
-    expect(tableLayout(250, 12, true).columns).toHaveLength(COLUMNS.length)
+    // PARTS only while a partitioned topic is on screen, SCHEDULED only while a topic holds scheduled messages.
+    expect(tableLayout(250).columns).toEqual(COLUMNS.map((column) => column.key).filter((key) => key !== 'parts' && key !== 'scheduled'))
+    expect(tableLayout(270, 12, true, true).columns).toHaveLength(COLUMNS.length)
+    expect(tableLayout(270, 12, false, true).columns).toContain('scheduled')
+    expect(tableLayout(250, 12, true).columns).not.toContain('scheduled')
     expect(tableLayout(250).nameWidth).toBe(48)
     for (let width = 60; width <= 250; width += 5) {
       const {columns, nameWidth} = tableLayout(width)

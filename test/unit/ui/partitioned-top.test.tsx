@@ -105,6 +105,8 @@ describe('rateRows over a partitioned topic', () => {
     length: 0,
     entriesAdded: 0,
     deadLetters: 0,
+scheduled: 0,
+scheduledDue: 0,
     deadLettersAdded: null,
     groups: [],
     ...overrides,

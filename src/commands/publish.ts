@@ -17,6 +17,7 @@ export default class Publish extends BaseCommand<typeof Publish> {
     'cat events.ndjson | <%= config.bin %> publish order.processed --ndjson',
     `<%= config.bin %> publish order.processed --data '{"orderId":42}' --key 42 --header source=checkout`,
     '<%= config.bin %> publish order.processed events.ndjson --idempotency-key-field order.id --dedupe-window 10m',
+    `<%= config.bin %> publish order.reminder --data '{"orderId":42}' --idempotency-key reminder-42 --delay 30m --dedupe-window 1h`,
     '<%= config.bin %> tail order.processed --json | <%= config.bin %> publish order.copy --envelope -',
     '<%= config.bin %> publish order.processed --envelope backup.ndjson --keep-ids',
   ]
@@ -39,7 +40,7 @@ export default class Publish extends BaseCommand<typeof Publish> {
     'skip-lines': Flags.integer({summary: 'Skip the first N input lines (resume an interrupted NDJSON publish).', min: 0, default: 0}),
     partition: Flags.integer({summary: 'Publish every message to this partition of a partitioned topic (default: by key, murmur2(key) mod N; keyless messages spread batch by batch).', min: 0, helpValue: '<n>'}),
     'idempotency-key-field': Flags.string({
-      summary: 'Publish each message once: a message whose key at this dotted path was published to its stream within --dedupe-window is not stored again (counted as deduplicated).',
+      summary: 'Publish each message once: a message whose key at this dotted path was published (or scheduled, with --delay/--at) to its stream within --dedupe-window is not stored again (counted as deduplicated).',
       exclusive: ['idempotency-key'],
     }),
     'idempotency-key': Flags.string({summary: 'Publish once under this idempotency key (every message of the input shares it: for a single --data or document).'}),
@@ -49,7 +50,7 @@ export default class Publish extends BaseCommand<typeof Publish> {
     }),
     at: Flags.string({summary: 'Hold the messages until this time (ISO 8601, or Unix ms), then append them as --delay does.', helpValue: '<time>'}),
     'dedupe-window': durationFlag({
-      summary: 'How long a published idempotency key keeps its message from being stored again (with --idempotency-key(-field)).',
+      summary: 'How long a published idempotency key keeps its message from being stored again (with --idempotency-key(-field); with --delay/--at, from when it is scheduled, not when due).',
       default: DEFAULT_DEDUPE_WINDOW_MS,
       defaultHelp: async () => '5m',
     }),
@@ -68,9 +69,6 @@ export default class Publish extends BaseCommand<typeof Publish> {
   private scheduling(): {schedule?: {mode: 'delay' | 'at'; ms: number}} {
     const {flags} = this
     if (flags.delay === undefined && flags.at === undefined) return {}
-    if (flags['idempotency-key'] !== undefined || flags['idempotency-key-field'] !== undefined) {
-      throw usageError('--delay and --at cannot be used with --idempotency-key(-field) yet: a scheduled message is checked against no dedupe set when it is appended')
-    }
     if (flags.delay !== undefined) return {schedule: {mode: 'delay', ms: flags.delay}}
     return {schedule: {mode: 'at', ms: parseAt(flags.at as string)}}
   }

@@ -139,9 +139,10 @@ export const leaseTokenKey = (stream: string, group: string): string => topicKey
 export const waitingKeysKey = (stream: string, group: string): string => topicKey(stream, `waiting:${group}`)
 
 /**
- * The idempotency keys published to a stream lately (`qctl publish --idempotency-key-field`): a sorted
- * set, each key scored by when it stops counting (Redis ms), in the stream's slot so the batch script
- * checks and adds in one step (src/lua/xadd-dedupe-2.lua).
+ * The idempotency keys published (or scheduled) to a stream lately (`qctl publish --idempotency-key-field`):
+ * a sorted set, each key scored by when it stops counting (Redis ms), in the stream's slot so the batch
+ * script checks and adds in one step (src/lua/xadd-dedupe-2.lua; schedule-add-dedupe-2.lua with the
+ * stream's schedule).
  */
 export const dedupeKey = (stream: string): string => topicKey(stream, 'dedupe')
 

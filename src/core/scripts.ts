@@ -49,6 +49,7 @@ export async function callScript(client: RedisClient, spec: ScriptSpec, args: Ar
 export const XADD_BATCH: ScriptSpec = {name: 'qctlXaddBatch', file: 'xadd-batch-1.lua', keys: 1}
 export const XADD_DEDUPE: ScriptSpec = {name: 'qctlXaddDedupe', file: 'xadd-dedupe-2.lua', keys: 2}
 export const SCHEDULE_ADD: ScriptSpec = {name: 'qctlScheduleAdd', file: 'schedule-add-1.lua', keys: 1}
+export const SCHEDULE_ADD_DEDUPE: ScriptSpec = {name: 'qctlScheduleAddDedupe', file: 'schedule-add-dedupe-2.lua', keys: 2}
 export const SCHEDULE_MOVE: ScriptSpec = {name: 'qctlScheduleMove', file: 'schedule-move-2.lua', keys: 2}
 
 /** Remove a consumer only if it holds nothing and is idle long enough: the worker's pruning and `qctl doctor --fix`. */

@@ -21,7 +21,9 @@ function partitionCounts(partitions: NonNullable<PublishResult['partitions']>): 
 /** The summary printed when a publish finishes. */
 export function formatPublishSummary(result: PublishResult, style: ChalkInstance): string[] {
   const lines: string[] = []
-  if (result.scheduled !== undefined) {
+  if (result.scheduled === 0 && result.deduplicated > 0) {
+    lines.push(`Nothing scheduled for ${style.bold(result.topic)}: every message was published or scheduled there already.`)
+  } else if (result.scheduled !== undefined) {
     const due = result.dueAt === undefined ? '' : `, due ${result.dueAt}`
     lines.push(`Scheduled ${plural(result.scheduled, 'message')} for ${style.bold(result.topic)}${due}: a running qctl work of the topic (or qctl schedule run) appends them when due.`)
   } else if (result.published === 0 && result.deduplicated > 0) {
@@ -36,7 +38,9 @@ export function formatPublishSummary(result: PublishResult, style: ChalkInstance
     const where = result.partitions === undefined ? `, ids ${result.firstId} … ${result.lastId}` : `, ${partitionCounts(result.partitions)}`
     lines.push(`Published ${plural(result.published, 'message')} to ${style.bold(result.topic)} in ${formatDuration(result.durationMs)} (${rate} msg/s)${where}`)
   }
-  if (result.deduplicated > 0) {
+  if (result.deduplicated > 0 && result.scheduled !== undefined) {
+    lines.push(`Not scheduled again: ${plural(result.deduplicated, 'message')} whose idempotency key was published or scheduled within the dedupe window.`)
+  } else if (result.deduplicated > 0) {
     lines.push(`Not stored again: ${plural(result.deduplicated, 'message')} whose idempotency key was published within the dedupe window.`)
   }
   if (result.skipped > 0) {

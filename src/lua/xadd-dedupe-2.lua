@@ -15,11 +15,10 @@
   ARGV[2]  the dedupe window, ms
   ARGV[3..] per entry: its idempotency key, then its W arguments in wire-format order
 
-  The key is recorded (ZADD) before its entry is added (XADD): under maxmemory the ZADD is the
-  write refused first, before anything is stored; an XADD refused after it takes the key back
-  (ZREM needs no memory), so a refused entry is never remembered as published. Expired keys are
-  dropped first (ZREMRANGEBYSCORE: a cost in what expired, not in what is kept), and the set expires
-  a window after its last write, so a topic no longer published to keeps nothing.
+  The set's handling is shared with schedule-add-dedupe-2.lua (includes/dedupe.lua, which says
+  why): expired keys are dropped first; the key is recorded (ZADD) before its entry is added
+  (XADD), and taken back if the XADD is refused, so a refused entry is never remembered as
+  published; the set expires a window after its last write.
 
   Returns {processed, firstId, lastId, error, skipped}:
     processed  entries dealt with, in order: added, or skipped as published within the window
@@ -29,33 +28,28 @@
                stopped at and those after it were neither added nor recorded
     skipped    the positions (1-based, in this call's entries) of the processed entries skipped
 ]]
+--- @include "dedupe.lua"
 local width = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local now = dedupeOpen(KEYS[2])
 local processed = 0
 local skipped = {}
 local first = false
 local last = false
+-- The entry whose idempotency key is ARGV[i].
+local function append(i)
+  return redis.pcall('XADD', KEYS[1], '*', unpack(ARGV, i + 1, i + width))
+end
 for i = 3, #ARGV, width + 1 do
-  local key = ARGV[i]
-  if redis.call('ZSCORE', KEYS[2], key) then
-    skipped[#skipped + 1] = processed + 1
-  else
-    local recorded = redis.pcall('ZADD', KEYS[2], now + window, key)
-    if type(recorded) == 'table' and recorded.err then
-      return {processed, first, last, recorded.err, skipped}
-    end
-    local id = redis.pcall('XADD', KEYS[1], '*', unpack(ARGV, i + 1, i + width))
-    if type(id) == 'table' and id.err then
-      redis.call('ZREM', KEYS[2], key)
-      return {processed, first, last, id.err, skipped}
-    end
+  local id, err = storeOnce(KEYS[2], ARGV[i], now + window, append, i)
+  if err then return {processed, first, last, err, skipped} end
+  if id then
     if not first then first = id end
     last = id
+  else
+    skipped[#skipped + 1] = processed + 1
   end
   processed = processed + 1
 end
-if processed > #skipped then redis.call('PEXPIRE', KEYS[2], window) end
+dedupeClose(KEYS[2], window, processed - #skipped)
 return {processed, first, last, false, skipped}

@@ -1,5 +1,5 @@
 import {appendFileSync} from 'node:fs'
-import {mkdtemp, rm} from 'node:fs/promises'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -15,7 +15,8 @@ import {useTestRedis} from '../helpers/test-redis.js'
 /**
  * Delayed messages: `qctl publish --delay / --at` holds them in the stream's schedule; a running
  * `qctl work` of the topic, or `qctl schedule run`, appends them when due, each once, whoever dies
- * mid-move. On one server and on a 3-primary cluster.
+ * mid-move; with an idempotency key, scheduled once per key within the dedupe window, checked when
+ * scheduled. On one server and on a 3-primary cluster.
  */
 
 const ctx = useTestRedis()
@@ -110,17 +111,110 @@ describe('qctl publish --delay / --at, and who appends them', () => {
     expect(await ctx.redis.exists(`{${topic}}:scheduled`)).toBe(0)
   })
 
-  it('refuses --delay with --at, a time it cannot read, and scheduling with an idempotency key; nothing stored', async () => {
+  it('refuses --delay with --at, a time it cannot read, and --envelope with scheduling and an idempotency key; nothing stored', async () => {
     const topic = `sched-${++counter}`
     const both = await qctl(['publish', topic, '--data', '{}', '--delay', '1s', '--at', '2030-01-01'])
     expect(both.code).toBe(2)
     const bad = await qctl(['publish', topic, '--data', '{}', '--at', 'tomorrow'])
     expect(bad.code).toBe(2)
     expect(bad.stderr).toBe('Error: invalid --at "tomorrow": use an ISO 8601 time (2026-12-24T18:00:00Z) or Unix milliseconds\n')
-    const once = await qctl(['publish', topic, '--data', '{}', '--delay', '1s', '--idempotency-key', 'a'])
-    expect(once.code).toBe(2)
-    expect(once.stderr).toContain('--delay and --at cannot be used with --idempotency-key(-field) yet')
-    expect(await ctx.redis.exists(topic, `{${topic}}:scheduled`)).toBe(0)
+    const envelope = await qctl(['publish', topic, '--envelope', '-', '--delay', '1s', '--idempotency-key', 'a'], '{"data":"{}"}\n')
+    expect(envelope.code).toBe(2)
+    expect(envelope.stderr).toMatch(/^Error: .*--envelope/)
+    expect(await ctx.redis.exists(topic, `{${topic}}:scheduled`, `{${topic}}:dedupe`)).toBe(0)
     expect((await qctl(['schedule', 'run'])).code).toBe(2)
+  })
+})
+
+describe('qctl publish --delay / --at with an idempotency key: scheduled once per key within the window', () => {
+  /** An NDJSON file of `count` orders `{order: {id: o<n>}, n}`, keyless. */
+  async function ordersFile(count: number): Promise<string> {
+    const file = join(dir, `orders-${++counter}.ndjson`)
+    await writeFile(file, `${Array.from({length: count}, (_, n) => JSON.stringify({order: {id: `o${n}`}, n})).join('\n')}\n`)
+    return file
+  }
+  const once = ['--idempotency-key-field', 'order.id', '--json']
+  const scheduledCount = async (stream: string): Promise<number> => ctx.redis.zcard(`{${stream}}:scheduled`)
+
+  it('the same file twice within the window: the schedule holds each key once, then the stream does; publishing it again now stores nothing', async () => {
+    const topic = `sched-once-${++counter}`
+    const file = await ordersFile(1500)
+    const first = await qctl(['publish', topic, file, '--at', '2020-01-01T00:00:00Z', ...once])
+    expect(first.code, first.stderr).toBe(0)
+    expect(jsonOf<PublishResult>(first)).toMatchObject({published: 0, scheduled: 1500, deduplicated: 0})
+    const second = await qctl(['publish', topic, file, '--at', '2020-01-01T00:00:00Z', ...once])
+    expect(second.code, second.stderr).toBe(0)
+    const repeated = jsonOf<PublishResult>(second)
+    expect(repeated).toMatchObject({published: 0, scheduled: 0, deduplicated: 1500})
+    expect(repeated.dueAt).toBeUndefined()
+    expect(await scheduledCount(topic)).toBe(1500)
+    const human = await qctl(['publish', topic, file, '--delay', '1h', '--idempotency-key-field', 'order.id'])
+    expect(human.stdout).toBe(
+      `Nothing scheduled for ${topic}: every message was published or scheduled there already.\nNot scheduled again: 1,500 messages whose idempotency key was published or scheduled within the dedupe window.\n`,
+    )
+
+    // Due: appended once each; the mover does not check the keys again.
+    const run = jsonOf<{topics: ScheduleRunRow[]}>(await qctl(['schedule', 'run', topic, '--json']))
+    expect(run.topics[0]).toMatchObject({moved: 1500, scheduled: 0})
+    const stored = await storedNumbers(topic)
+    expect(stored).toHaveLength(1500)
+    expect(new Set(stored).size).toBe(1500)
+    // One dedupe set for both paths: keys scheduled count as published for a publish without a delay.
+    expect(jsonOf<PublishResult>(await qctl(['publish', topic, file, ...once]))).toMatchObject({published: 0, deduplicated: 1500})
+    expect(await ctx.redis.xlen(topic)).toBe(1500)
+  })
+
+  it('a key published without a delay is not scheduled again; a key repeated in one input is scheduled the first time', async () => {
+    const topic = `sched-once-${++counter}`
+    expect(jsonOf<PublishResult>(await qctl(['publish', topic, '--data', '{"id":"a","n":0}', '--idempotency-key', 'a', '--json']))).toMatchObject({published: 1})
+    const lines = ['{"id":"a","n":1}', '{"id":"b","n":2}', '{"id":"b","n":3}', '{"id":"c","n":4}']
+    const result = jsonOf<PublishResult>(await qctl(['publish', topic, '--ndjson', '--idempotency-key-field', 'id', '--at', '1', '--json'], `${lines.join('\n')}\n`))
+    expect(result).toMatchObject({scheduled: 2, deduplicated: 2})
+    expect(jsonOf<{topics: ScheduleRunRow[]}>(await qctl(['schedule', 'run', topic, '--json'])).topics[0]).toMatchObject({moved: 2})
+    expect(await storedNumbers(topic)).toEqual([0, 2, 4])
+  })
+
+  it('one document with --idempotency-key and --delay: scheduled once', async () => {
+    const topic = `sched-once-${++counter}`
+    const args = ['publish', topic, '--data', '{"orderId":42}', '--idempotency-key', 'reminder-42', '--delay', '1h', '--json']
+    const first = jsonOf<PublishResult>(await qctl(args))
+    expect(first).toMatchObject({published: 0, scheduled: 1, deduplicated: 0})
+    expect(Date.parse(first.dueAt as string)).toBeGreaterThan(Date.now() + 3_000_000)
+    const second = await qctl(args)
+    expect(second.code, second.stderr).toBe(0)
+    expect(jsonOf<PublishResult>(second)).toEqual(expect.objectContaining({published: 0, scheduled: 0, deduplicated: 1}))
+    expect(jsonOf<PublishResult>(second).dueAt).toBeUndefined()
+    expect(await scheduledCount(topic)).toBe(1)
+  })
+
+  it('the window counts from publishing, not from when due: shorter than the delay, the key is forgotten before the message is due', async () => {
+    const topic = `sched-once-${++counter}`
+    const args = ['publish', topic, '--data', '{"n":1}', '--idempotency-key', 'k', '--delay', '1h', '--dedupe-window', '1s', '--json']
+    const first = jsonOf<PublishResult>(await qctl(args))
+    expect(first).toMatchObject({scheduled: 1})
+    // One script took Redis's clock once: due an hour after it, the key kept a second after it.
+    const expires = Number(await ctx.redis.zscore(`{${topic}}:dedupe`, 'k'))
+    expect(expires).toBe(Date.parse(first.dueAt as string) - 3_600_000 + 1000)
+    await waitFor(async () => (await ctx.redis.exists(`{${topic}}:dedupe`)) === 0, 10_000, 'the dedupe set to expire')
+    expect(jsonOf<PublishResult>(await qctl(args))).toMatchObject({scheduled: 1, deduplicated: 0})
+    expect(await scheduledCount(topic)).toBe(2)
+  })
+
+  it('a partitioned topic: a keyless message waits in its idempotency key\'s partition, so a rerun finds it there, and lands there', async () => {
+    const {topic, partitions} = await createPartitionedTopic(ctx.server.url, 'sched-once-parts', 4)
+    const file = await ordersFile(400)
+    expect(jsonOf<PublishResult>(await qctl(['publish', topic, file, '--at', '1', ...once]))).toMatchObject({scheduled: 400, deduplicated: 0})
+    expect(jsonOf<PublishResult>(await qctl(['publish', topic, file, '--at', '1', ...once]))).toMatchObject({scheduled: 0, deduplicated: 400})
+    expect(jsonOf<{topics: ScheduleRunRow[]}>(await qctl(['schedule', 'run', topic, '--json'])).topics[0]).toMatchObject({partitions: 4, moved: 400, scheduled: 0})
+    let total = 0
+    for (const [index, partition] of partitions.entries()) {
+      const numbers = await storedNumbers(partition.stream)
+      total += numbers.length
+      for (const n of numbers) expect(partitionOfKey(`o${n}`, 4)).toBe(index)
+    }
+    expect(total).toBe(400)
+    // A single document with the same key goes to the same partition, where its key is known.
+    const single = jsonOf<PublishResult>(await qctl(['publish', topic, '--data', '{"n":7}', '--idempotency-key', 'o7', '--delay', '1h', '--json']))
+    expect(single).toMatchObject({scheduled: 0, deduplicated: 1})
   })
 })

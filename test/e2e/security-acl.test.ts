@@ -201,6 +201,23 @@ describe('on a partitioned topic (qctl topic create, run as an administrator: th
     expect(await admin.xlen(once)).toBe(2)
   })
 
+  it('publisher: schedules once per idempotency key (--at / --delay with the dedupe script, a batch and one document), then appends them when due', async () => {
+    const later = `${topic}-later`
+    const created = await runCli(['topic', 'create', later, '--partitions', '3', '--json', '-u', server.url])
+    expect(created.code, diagnosis(created)).toBe(0)
+    const laterStreams = (JSON.parse(created.stdout) as TopicDescription).partitions.map((partition) => partition.stream)
+    for (const target of [later, `${topic}.later`]) {
+      const lines = ['{"id":"a"}', '{"id":"b"}', '{"id":"a"}']
+      const batch = JSON.parse((await runAsRole('publisher', ['publish', target, '--ndjson', '--idempotency-key-field', 'id', '--at', '1', '--json'], `${lines.join('\n')}\n`)).stdout) as PublishResult
+      expect([batch.scheduled, batch.deduplicated]).toEqual([2, 1])
+      const single = JSON.parse((await runAsRole('publisher', ['publish', target, '--data', '{"id":"b"}', '--idempotency-key', 'b', '--delay', '1h', '--json'])).stdout) as PublishResult
+      expect([single.scheduled, single.deduplicated]).toEqual([0, 1])
+      await runAsRole('publisher', ['schedule', 'run', target])
+    }
+    expect((await Promise.all(laterStreams.map(async (stream) => admin.xlen(stream)))).reduce((sum, n) => sum + n, 0)).toBe(2)
+    expect(await admin.xlen(`${topic}.later`)).toBe(2)
+  })
+
   it('worker: qctl work --until-empty handles every partition, retrying and dead-lettering', async () => {
     await runAsRole('worker', ['work', RECORDER, '-t', topic, '-g', 'billing', '--until-empty', '--backoff-delay', '10ms'])
     expect(await pendingOf('billing')).toBe(0)

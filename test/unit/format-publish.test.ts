@@ -154,6 +154,18 @@ describe('formatPublishSummary', () => {
     ])
   })
 
+  it('scheduled once per idempotency key: counts what was not scheduled again, and says when nothing was', () => {
+    const dueAt = '2026-12-04T19:40:00.000Z'
+    expect(formatPublishSummary(result({scheduled: 3, dueAt, deduplicated: 2}), style)).toEqual([
+      `Scheduled 3 messages for orders, due ${dueAt}: a running qctl work of the topic (or qctl schedule run) appends them when due.`,
+      'Not scheduled again: 2 messages whose idempotency key was published or scheduled within the dedupe window.',
+    ])
+    expect(formatPublishSummary(result({scheduled: 0, deduplicated: 1}), style)).toEqual([
+      'Nothing scheduled for orders: every message was published or scheduled there already.',
+      'Not scheduled again: 1 message whose idempotency key was published or scheduled within the dedupe window.',
+    ])
+  })
+
   it('has no skipped line when nothing was skipped', () => {
     expect(formatPublishSummary(result({published: 2, firstId: '1-0', lastId: '1-1', durationMs: 1}), style)).toHaveLength(1)
   })

@@ -1,7 +1,7 @@
 import type {RedisClient} from '../redis/client.js'
 import {isErrorReply, SCRIPT_DENIED} from '../redis/redis-errors.js'
 import {dedupeKey, scheduleKey} from '../keys.js'
-import {callScript, SCHEDULE_ADD, XADD_BATCH, XADD_DEDUPE, type ScriptSpec} from '../scripts.js'
+import {callScript, SCHEDULE_ADD, SCHEDULE_ADD_DEDUPE, XADD_BATCH, XADD_DEDUPE, type ScriptSpec} from '../scripts.js'
 import {scheduleMember} from '../schedule/schedule-entry.js'
 import type {PartitionRouter} from '../partitions/router.js'
 import {keyOfEnvelope, type FieldValue} from '../wire-format.js'
@@ -43,10 +43,10 @@ export interface PartitionProgress {
 export interface PublishTarget {
   streams: readonly string[]
   router: PartitionRouter
-  /** Publish each message once per idempotency key within this window (ms): xadd-dedupe-2.lua. */
+  /** Publish each message once per idempotency key within this window (ms): xadd-dedupe-2.lua (schedule-add-dedupe-2.lua when scheduled). */
   dedupeWindowMs?: number | undefined
   /** Hold the messages in their stream's schedule until due (schedule-add-1.lua): `delay` ms from now (Redis's clock), or `at` a Unix time in ms. */
-  schedule?: {mode: 'delay' | 'at'; ms: number} | undefined
+  schedule?: Schedule | undefined
 }
 
 /** Entries of batches that were already sent when an earlier batch failed, and were stored all the same. */
@@ -106,8 +106,16 @@ interface PartOutcome {
   beyond: number[]
 }
 
+/** When scheduled messages are due: `delay` ms from when they reach Redis (its clock), or `at` a Unix time in ms. */
+export interface Schedule {
+  mode: 'delay' | 'at'
+  ms: number
+}
+
 type ScriptReply = [added: number, first: string | null, last: string | null, error: string | null]
 type DedupeReply = [processed: number, first: string | null, last: string | null, error: string | null, skipped: number[]]
+/** schedule-add-1.lua's reply, or schedule-add-dedupe-2.lua's (with `skipped`; `count` then counts the skipped too). */
+type ScheduleReply = [count: number, dueMs: number, error: string | null, skipped?: number[]]
 type PipelineReply = Array<[error: Error | null, result: unknown]> | null
 
 /**
@@ -122,10 +130,22 @@ export async function addOnce(client: RedisClient, stream: string, fields: reado
 }
 
 /** Hold one entry in `stream`'s schedule until due (schedule-add-1.lua): when it is due (Redis ms). A refusal throws. */
-export async function scheduleOne(client: RedisClient, stream: string, fields: readonly FieldValue[], schedule: {mode: 'delay' | 'at'; ms: number}): Promise<number> {
-  const [, dueMs, error] = (await callScript(client, SCHEDULE_ADD, [scheduleKey(stream), schedule.mode, schedule.ms, scheduleMember(fields)])) as [number, number, string | null]
+export async function scheduleOne(client: RedisClient, stream: string, fields: readonly FieldValue[], schedule: Schedule): Promise<number> {
+  const [, dueMs, error] = (await callScript(client, SCHEDULE_ADD, [scheduleKey(stream), schedule.mode, schedule.ms, scheduleMember(fields)])) as ScheduleReply
   if (error !== null) throw new Error(error)
   return Number(dueMs)
+}
+
+/**
+ * Hold one entry in `stream`'s schedule until due unless its idempotency key was published or
+ * scheduled there within `windowMs` (schedule-add-dedupe-2.lua): when it is due (Redis ms), or
+ * undefined when it was not scheduled again. A refusal throws.
+ */
+export async function scheduleOnce(client: RedisClient, stream: string, fields: readonly FieldValue[], schedule: Schedule, idempotencyKey: string, windowMs: number): Promise<number | undefined> {
+  const args = [scheduleKey(stream), dedupeKey(stream), schedule.mode, schedule.ms, windowMs, idempotencyKey, scheduleMember(fields)]
+  const [, dueMs, error, skipped] = (await callScript(client, SCHEDULE_ADD_DEDUPE, args)) as ScheduleReply
+  if (error !== null) throw new Error(error)
+  return (skipped ?? []).length > 0 ? undefined : Number(dueMs)
 }
 
 /**
@@ -154,7 +174,7 @@ function xaddError(message: string): Error {
  */
 export class BatchPublisher {
   readonly progress: PublishProgress = {published: 0, firstId: undefined, lastId: undefined, lastAckedLine: 0}
-  /** Messages of the acknowledged lines not stored: their idempotency key was published to their stream within the dedupe window. */
+  /** Messages of the acknowledged lines not stored (nor scheduled): their idempotency key was published or scheduled to their stream within the dedupe window. */
   deduplicated = 0
   private current: Batch
   /** Per partition, what it received (a partitioned topic only). */
@@ -376,8 +396,8 @@ export class BatchPublisher {
   /** One stream's part of a batch, by script (falling back to pipelined XADDs when scripts are refused). */
   private async sendPart(stream: string, entries: readonly FieldValue[][], idempotencyKeys: readonly string[]): Promise<PartOutcome> {
     // Publishing once needs the check and the add in one script: no pipelined fallback; nor has scheduling one.
+    if (this.schedule !== undefined) return this.sendScheduled(stream, entries, idempotencyKeys, this.schedule)
     if (this.dedupeWindowMs !== undefined) return this.sendDedupe(stream, entries, idempotencyKeys, this.dedupeWindowMs)
-    if (this.schedule !== undefined) return this.sendScheduled(stream, entries, this.schedule)
     if (this.transport === 'script') {
       try {
         return await this.sendScript(stream, entries)
@@ -405,18 +425,29 @@ export class BatchPublisher {
     return {ids: {count: added, first: first ?? undefined, last: last ?? undefined}, skipped: [], error: error === null ? undefined : xaddError(error), unanswered: 0, beyond: []}
   }
 
-  /** A part held in the stream's schedule until due (schedule-add-1.lua); nothing is in the stream yet, so no IDs. */
-  private async sendScheduled(stream: string, entries: readonly FieldValue[][], schedule: {mode: 'delay' | 'at'; ms: number}): Promise<PartOutcome> {
+  /**
+   * A part held in the stream's schedule until due (schedule-add-1.lua); when publishing once, each
+   * only if its idempotency key is not in the stream's dedupe set, checked now, not when due
+   * (schedule-add-dedupe-2.lua). Nothing is in the stream yet, so no IDs.
+   */
+  private async sendScheduled(stream: string, entries: readonly FieldValue[][], idempotencyKeys: readonly string[], schedule: Schedule): Promise<PartOutcome> {
     const none = {first: undefined, last: undefined}
-    let reply: [added: number, dueMs: number, error: string | null]
+    const members = entries.map((entry) => scheduleMember(entry))
+    const windowMs = this.dedupeWindowMs
+    const [spec, args] =
+      windowMs === undefined
+        ? [SCHEDULE_ADD, [scheduleKey(stream), schedule.mode, schedule.ms, ...members]]
+        : [SCHEDULE_ADD_DEDUPE, [scheduleKey(stream), dedupeKey(stream), schedule.mode, schedule.ms, windowMs, ...members.flatMap((member, index) => [idempotencyKeys[index] as string, member])]]
+    let reply: ScheduleReply
     try {
-      reply = (await callScript(this.client, SCHEDULE_ADD, [scheduleKey(stream), schedule.mode, schedule.ms, ...entries.map((entry) => scheduleMember(entry))])) as typeof reply
+      reply = (await callScript(this.client, spec, args)) as ScheduleReply
     } catch (error) {
       return {ids: {count: 0, ...none}, skipped: [], error, unanswered: isErrorReply(error) ? 0 : entries.length, beyond: []}
     }
-    const [added, dueMs, error] = reply
-    this.firstDueMs ??= Number(dueMs)
-    return {ids: {count: Number(added), ...none}, skipped: [], error: error === null ? undefined : new Error(error), unanswered: 0, beyond: []}
+    const [count, dueMs, error, skipped = []] = reply
+    // The due time of the first batch that scheduled anything (one whose every key was known schedules nothing).
+    if (Number(count) > skipped.length) this.firstDueMs ??= Number(dueMs)
+    return {ids: {count: Number(count), ...none}, skipped: skipped.map((position) => Number(position) - 1), error: error === null ? undefined : new Error(error), unanswered: 0, beyond: []}
   }
 
   /** A part whose entries are each stored only if their idempotency key is not in the stream's dedupe set (xadd-dedupe-2.lua). */

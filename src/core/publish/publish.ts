@@ -7,7 +7,7 @@ import {isErrorReply, isWrongType, type RedisErrorContext} from '../redis/redis-
 import {encodeHeaders, keyOfEnvelope} from '../wire-format.js'
 import {resolveTopic} from '../partitions/metadata.js'
 import {routerFor} from '../partitions/router.js'
-import {addOnce, scheduleOne, DEFAULT_PUBLISHER_LIMITS, BatchPublisher, type PartitionProgress, type PublisherLimits, type PublishProgress} from './batch-publisher.js'
+import {addOnce, scheduleOnce, scheduleOne, DEFAULT_PUBLISHER_LIMITS, BatchPublisher, type PartitionProgress, type PublisherLimits, type PublishProgress, type Schedule} from './batch-publisher.js'
 import {prepareMessage, prepareValidated, tooLarge, type MessageShape, type Prepared} from './prepare.js'
 import {publishEnvelopes} from './publish-envelopes.js'
 import {dataError, failureDuring, interrupted} from './publish-errors.js'
@@ -34,10 +34,13 @@ export interface PublishRequest {
   /** Publish each message once: one key for all (`--idempotency-key`), or each record's (`--idempotency-key-field`). */
   idempotencyKey?: string | undefined
   idempotencyKeyField?: string | undefined
-  /** How long a published idempotency key keeps its message from being stored again (ms; with one of the two above). */
+  /**
+   * How long a published idempotency key keeps its message from being stored again (ms; with one of
+   * the two above). With `schedule`, checked and counted from when the message is scheduled.
+   */
   dedupeWindowMs?: number | undefined
   /** Hold the messages until due (`--delay`: ms from now by Redis's clock; `--at`: a Unix time in ms) instead of appending them now. */
-  schedule?: {mode: 'delay' | 'at'; ms: number} | undefined
+  schedule?: Schedule | undefined
   /** Each line is an envelope (`qctl tail --json`), stored as the entry it describes (`--envelope`). */
   envelope?: boolean | undefined
   /** With `envelope`: store each entry under its own ID (`--keep-ids`). */
@@ -63,9 +66,9 @@ export interface PublishResult {
   lastId: string | null
   /** Invalid lines skipped with `--skip-invalid`. */
   skipped: number
-  /** Messages not stored again: their idempotency key was published to their stream within the dedupe window. */
+  /** Messages not stored again: their idempotency key was published (or scheduled) to their stream within the dedupe window. */
   deduplicated: number
-  /** With --delay / --at: messages held in their stream's schedule (not in `published`), and when the first are due (ISO). */
+  /** With --delay / --at: messages held in their stream's schedule (not in `published`), and when the first are due (ISO; absent when none was scheduled). */
   scheduled?: number
   dueAt?: string
   /** The first few skipped line numbers. */
@@ -176,7 +179,11 @@ async function publishDocument(clientSource: ClientSource, request: PublishReque
   let id: string | undefined
   try {
     if (request.schedule !== undefined) {
-      const dueMs = await scheduleOne(client, stream, prepared.fields, request.schedule)
+      const dueMs =
+        request.dedupeWindowMs === undefined
+          ? await scheduleOne(client, stream, prepared.fields, request.schedule)
+          : await scheduleOnce(client, stream, prepared.fields, request.schedule, prepared.idempotencyKey as string, request.dedupeWindowMs)
+      if (dueMs === undefined) return {...base, scheduled: 0, deduplicated: 1, durationMs: Date.now() - started}
       return {...base, scheduled: 1, dueAt: new Date(dueMs).toISOString(), ...(layout.metadata === undefined ? {} : {partition}), durationMs: Date.now() - started}
     }
     id =

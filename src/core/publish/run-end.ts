@@ -85,7 +85,7 @@ export function linesPublished(topic: string, layout: TopicLayout, publisher: Ba
   // Scheduled (--delay, --at): held in the schedules, none in a stream yet.
   if (publisher.scheduling) {
     const dueAt = publisher.firstDueMs === undefined ? {} : {dueAt: new Date(publisher.firstDueMs).toISOString()}
-    return {topic, published: 0, firstId: null, lastId: null, ...invalid, deduplicated: 0, scheduled: progress.published, ...dueAt, durationMs: Date.now() - started}
+    return {topic, published: 0, firstId: null, lastId: null, ...invalid, deduplicated: publisher.deduplicated, scheduled: progress.published, ...dueAt, durationMs: Date.now() - started}
   }
   return {
     topic,

@@ -84,11 +84,18 @@ export function isDeadLetterKey(key: string): boolean {
  * The topics whose dead-letter stream `key` could be: `{T}:dlq` is that of `T`, and also that of a
  * topic `{T}` (tagged topics get `<topic>:dlq`). Empty when it is not a dead-letter key.
  */
-export function topicsOfDeadLetterKey(key: string): string[] {
-  if (!key.endsWith(':dlq')) return []
-  const base = key.slice(0, -':dlq'.length)
+export const topicsOfDeadLetterKey = (key: string): string[] => ownersOfStreamKey(key, 'dlq')
+
+/**
+ * The streams whose per-stream key (STREAM_KEY_SUFFIXES: `{S}:dlq`, `{S}:scheduled`, …) `key` could
+ * be: `{S}:<suffix>` is that of `S`, and also that of a stream `{S}` (tagged names get `<S>:<suffix>`).
+ * Empty when it is no such key.
+ */
+export function ownersOfStreamKey(key: string, suffix: StreamKeySuffix): string[] {
+  if (!key.endsWith(`:${suffix}`)) return []
+  const base = key.slice(0, -`:${suffix}`.length)
   const candidates = base.startsWith('{') && base.endsWith('}') ? [base.slice(1, -1), base] : [base]
-  return candidates.filter((topic) => topic !== '' && deadLetterKey(topic) === key)
+  return candidates.filter((stream) => stream !== '' && topicKey(stream, suffix) === key)
 }
 
 /**
@@ -155,6 +162,7 @@ export const scheduleKey = (stream: string): string => topicKey(stream, 'schedul
 
 /** The suffixes of the keys qctl keeps per stream (not per group): dead letters, publish-once keys, scheduled messages. */
 export const STREAM_KEY_SUFFIXES = ['dlq', 'dedupe', 'scheduled'] as const
+export type StreamKeySuffix = (typeof STREAM_KEY_SUFFIXES)[number]
 
 /** The live workers of an ordered group of a partitioned topic (a sorted set scored by expiry), which share its partitions. */
 export const membersKey = (topic: string, group: string): string => topicKey(topic, `members:${group}`)

@@ -68,7 +68,7 @@ export function formatDoctorFindings(result: DoctorResult, style: ChalkInstance)
   const {looked} = result
   const where = result.nodes.length === 1 ? `at ${result.nodes[0]}` : `on ${result.nodes.length} primaries`
   const partitioned = looked.partitionedTopics > 0 ? ` (${looked.partitionedTopics} partitioned)` : ''
-  const head = `qctl doctor: ${result.server ?? 'Redis'} ${where}: ${plural(looked.topics, 'topic')}${partitioned}, ${plural(looked.streams, 'stream')}, ${plural(looked.groups, 'group')}, ${plural(looked.consumers, 'consumer')}, ${plural(looked.retryHashes, 'retry hash', 'retry hashes')} in ${formatDuration(result.tookMs)}`
+  const head = `qctl doctor: ${result.server ?? 'Redis'} ${where}: ${plural(looked.topics, 'topic')}${partitioned}, ${plural(looked.streams, 'stream')}, ${plural(looked.groups, 'group')}, ${plural(looked.consumers, 'consumer')}, ${plural(looked.retryHashes, 'retry hash', 'retry hashes')}${looked.schedules > 0 ? `, ${plural(looked.schedules, 'schedule')}` : ''} in ${formatDuration(result.tookMs)}`
   const lines = [head]
   if (result.skipped.length > 0) lines.push(style.dim(`skipped: ${result.skipped.join(', ')}`))
   for (const finding of result.findings) lines.push('', ...formatFinding(finding, style, result.nodes.length > 1))

@@ -57,6 +57,8 @@ beforeAll(async () => {
   await admin.xgroup('CREATE', '{order.doc}:replay:billing', 'billing', '0')
   await admin.hset('{order.doc}:replay-retry:billing', '1-0', '0:1:1:0')
   for (let n = 0; n < 60; n++) await admin.xadd('order.big', '*', 'data', `{"n":${n}}`)
+  // A schedule (a message due in an hour): read by the overdue-scheduled check, found nothing.
+  await admin.zadd('{order.doc}:scheduled', Date.now() + 3_600_000, 'm')
   while (((await admin.call('XINFO', 'CONSUMERS', 'order.doc', 'billing')) as unknown[][]).some((row) => Number(row[5]) < 1100)) await new Promise((resolve) => setTimeout(resolve, 100))
 })
 
@@ -80,6 +82,7 @@ describe('qctl doctor and the ACL roles', () => {
     expect(json.findings.filter((finding) => finding.check === 'orphan-retry-records').map((finding) => finding.key).sort()).toEqual(['{order.doc}:replay-retry:billing', '{order.doc}:retry:billing'])
     expect(json.findings.find((finding) => finding.check === 'leftover-consumer')?.consumer).toBe('gone')
     expect(json.counts).toMatchObject({error: 0, info: 1})
+    expect(json.looked.schedules).toBe(1)
     expect(await refusals()).toEqual(['info'])
   })
 

@@ -121,6 +121,13 @@ describe('a database with every problem planted', () => {
     await redis.set(parts[2] as string, 'x')
     await redis.hset('qctl:topic:{doc.badmeta}', 'foo', 'bar')
     await redis.set('qctl:topic:{doc.strmeta}', 'x')
+    await redis.set('{doc.strsched}:scheduled', 'x')
+    // Schedules: two messages overdue (one in 1970, one by two hours) beside one due tomorrow; one of a
+    // partition overdue; one due a few seconds ago (within the minute a mover may take: not a finding).
+    const now = Date.now()
+    await redis.zadd('{doc.sched}:scheduled', 1, 'a', now - 7_200_000, 'b', now + 86_400_000, 'c')
+    await redis.zadd(`${parts[0] as string}:scheduled`, now - 600_000, 'a')
+    await redis.zadd('{doc.soon}:scheduled', now - 5000, 'a')
 
     await waitIdle(redis, [['doc.stuck', 'g', 'dead-worker'], ['doc.leftover', 'g', 'gone-worker'], [parts[1] as string, 'g', 'dead-worker']], 5500)
 
@@ -146,9 +153,12 @@ describe('a database with every problem planted', () => {
       ['stuck-consumer', 'error', 'doc.stuck', null, 'doc.stuck', 'g', 'dead-worker'],
       ['unreclaimed-pending', 'error', 'doc.unreclaimed', null, 'doc.unreclaimed', 'g', null],
       ['never-acknowledged', 'error', 'doc.noack', null, 'doc.noack', 'g', null],
+      ['overdue-scheduled', 'error', 'doc.parts', 0, `${parts[0] as string}:scheduled`, null, null],
+      ['overdue-scheduled', 'error', 'doc.sched', null, '{doc.sched}:scheduled', null, null],
       ['wrong-type', 'error', 'doc.parts', 2, p2, null, null],
       ['wrong-type', 'error', 'doc.retry', null, '{doc.retry}:retry:str', 'str', null],
       ['wrong-type', 'error', 'doc.strmeta', null, 'qctl:topic:{doc.strmeta}', null, null],
+      ['wrong-type', 'error', 'doc.strsched', null, '{doc.strsched}:scheduled', null, null],
       ['wrong-type', 'error', 'doc.wrongdlq', null, '{doc.wrongdlq}:dlq', null, null],
       ['wrong-type', 'error', 'doc.wrongreplay', null, '{doc.wrongreplay}:replay:g', 'g', null],
       ['bad-metadata', 'error', 'doc.badmeta', null, 'qctl:topic:{doc.badmeta}', null, null],
@@ -207,6 +217,16 @@ describe('a database with every problem planted', () => {
     const growing = finding('growing-dlq', '{doc.dlq}:dlq')
     expect(growing.evidence).toMatchObject({recent: 3, recentAtLeast: false, total: 3, windowMs: DEFAULT_THRESHOLDS.dlqWindowMs})
     expect(growing.fix).toBe('qctl dlq list doc.dlq')
+  })
+
+  it('scheduled messages overdue by more than a minute, fixed by schedule run (one just due is not a finding)', () => {
+    const overdue = finding('overdue-scheduled', '{doc.sched}:scheduled')
+    expect(overdue.evidence).toMatchObject({scheduled: 3, overdue: 2, oldestDueAt: '1970-01-01T00:00:00.001Z'})
+    expect(overdue.message).toMatch(/^2 scheduled messages \(of 3 held\) are past their due time by more than 1m00s, the oldest by /)
+    expect(overdue.fix).toBe('qctl schedule run doc.sched --follow')
+    expect(finding('overdue-scheduled', `${parts[0] as string}:scheduled`).fix).toBe('qctl schedule run doc.parts --follow')
+    expect(finding('wrong-type', '{doc.strsched}:scheduled').evidence).toEqual({expected: 'sorted set', as: 'schedule'})
+    expect(json.looked.schedules).toBe(4)
   })
 
   it('retry records of entries that are gone, and of a group that is gone', () => {
@@ -268,13 +288,13 @@ describe('a database with every problem planted', () => {
   })
 
   it('--fail-on warn fails on warnings alone; the default (error) does not; --skip leaves checks out', async () => {
-    const errors = ['stuck-consumer', 'unreclaimed-pending', 'never-acknowledged', 'wrong-type', 'bad-metadata', 'server-settings'].flatMap((check) => ['--skip', check])
+    const errors = ['stuck-consumer', 'unreclaimed-pending', 'never-acknowledged', 'overdue-scheduled', 'wrong-type', 'bad-metadata', 'server-settings'].flatMap((check) => ['--skip', check])
     const warnOnly = await doctor(...LIMITS, ...errors, '--json')
     expect(warnOnly.code, diagnosis(warnOnly)).toBe(0)
     const result = jsonOf<DoctorResult>(warnOnly)
     expect(result.counts.error).toBe(0)
     expect(result.counts.warn).toBeGreaterThan(0)
-    expect(result.skipped).toEqual(['stuck-consumer', 'unreclaimed-pending', 'never-acknowledged', 'wrong-type', 'bad-metadata', 'server-settings'])
+    expect(result.skipped).toEqual(['stuck-consumer', 'unreclaimed-pending', 'never-acknowledged', 'overdue-scheduled', 'wrong-type', 'bad-metadata', 'server-settings'])
     expect(result.failed).toBe(false)
     const strict = await doctor(...LIMITS, ...errors, '--fail-on', 'warn', '--json')
     expect(strict.code, diagnosis(strict)).toBe(8)

@@ -44,7 +44,7 @@ const stream = (fields: Partial<StreamFacts> = {}): StreamFacts => ({
 })
 
 const check = (streams: StreamFacts[], thresholds = DEFAULT_THRESHOLDS): Finding[] => {
-  const facts: Facts = {now: NOW, streams, retries: [], wrongType: []}
+  const facts: Facts = {now: NOW, streams, retries: [], schedules: [], wrongType: []}
   return checkFacts(facts, [], thresholds, () => null)
 }
 
@@ -84,7 +84,7 @@ describe('fix commands', () => {
     const retry = (records: number, sampled: number, missing: number): string => {
       const place = {key: '{o}:retry:g', stream: {key: 'o', role: 'topic' as const, topic: 'o', partition: null, group: null}, group: 'g', lane: 'topic' as const, entriesKey: 'o'}
       const ids = Array.from({length: sampled}, (_, i) => `${i + 1}-0`)
-      const facts: Facts = {now: NOW, streams: [], retries: [{place, node: null as unknown as string, records, sampledIds: ids, missingIds: ids.slice(0, missing), groupExists: true}], wrongType: []}
+      const facts: Facts = {now: NOW, streams: [], retries: [{place, node: null as unknown as string, records, sampledIds: ids, missingIds: ids.slice(0, missing), groupExists: true}], schedules: [], wrongType: []}
       return checkFacts(facts, [], DEFAULT_THRESHOLDS, () => null)[0]?.message ?? ''
     }
     expect(retry(1, 1, 1)).toBe('its retry record is for an entry no longer in o (deleted or trimmed): nothing will ever remove it')
@@ -203,7 +203,7 @@ describe('human output', () => {
   it('names and keys with control characters are shown escaped', () => {
     const consumers = [{name: 'evil\u001b[31m', pending: 1, idleMs: 10 * HOUR}]
     const findings = check([stream({place: {key: 'or\u001bders', role: 'topic', topic: 'or\u001bders', partition: null, group: null}, groups: [group({pending: 1, consumerCount: 1, consumers})]})])
-    const result = {server: 'redis 7.0.15', nodes: ['127.0.0.1:6379'], looked: {topics: 1, partitionedTopics: 0, streams: 1, groups: 1, consumers: 1, retryHashes: 0}, thresholds: {...DEFAULT_THRESHOLDS, stuckAfterMs: 60_000}, skipped: [], findings, counts: {error: 1, warn: 0, info: 0}, failOn: 'error' as const, failed: true, fix: null, tookMs: 12}
+    const result = {server: 'redis 7.0.15', nodes: ['127.0.0.1:6379'], looked: {topics: 1, partitionedTopics: 0, streams: 1, groups: 1, consumers: 1, retryHashes: 0, schedules: 0}, thresholds: {...DEFAULT_THRESHOLDS, stuckAfterMs: 60_000}, skipped: [], findings, counts: {error: 1, warn: 0, info: 0}, failOn: 'error' as const, failed: true, fix: null, tookMs: 12}
     const text = formatDoctorFindings(result, plain).join('\n')
     expect(text).not.toContain('\u001b')
     expect(text).toContain('ERROR stuck-consumer: or\\u001bders\n      consumer "evil\\u001b[31m" of group "g" holds 1 pending entry and has been idle 10h00m')

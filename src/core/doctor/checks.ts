@@ -4,7 +4,7 @@ import {LAG_COUNT_LIMIT} from '../stats/topic-stats.js'
 import {idMs} from '../stats/xinfo.js'
 import {formatAge, formatCount} from '../units.js'
 import {PARKED_CONSUMER} from '../worker/group-ops.js'
-import {DLQ_COUNT_LIMIT, isStuck, realConsumers, type Facts, type GroupFacts, type RetryFacts, type StreamFacts} from './facts.js'
+import {DLQ_COUNT_LIMIT, isStuck, OVERDUE_AFTER_MS, realConsumers, type Facts, type GroupFacts, type RetryFacts, type ScheduleFacts, type StreamFacts} from './facts.js'
 import {commandLine, durationWord, redisCli, workCommand} from './fix-commands.js'
 import type {BadMetadata, StreamPlace, WrongTypeKey} from './inventory.js'
 import {CHECK_IDS, DEFAULT_THRESHOLDS, stuckAfterMs, type DoctorThresholds, type Finding, type Severity} from './types.js'
@@ -213,6 +213,26 @@ function growingDeadLetters(stream: StreamFacts, thresholds: DoctorThresholds, n
   })
 }
 
+/** Scheduled messages past their due time by more than a minute: nothing (no worker of the topic, no `schedule run`) appends them. */
+function overdueScheduled(schedule: ScheduleFacts, now: number, node: string | null): Finding {
+  const {place} = schedule
+  const lateMs = Math.max(0, now - schedule.oldestDueMs)
+  const messages = `${formatCount(schedule.overdue)} scheduled message${schedule.overdue === 1 ? '' : 's'}`
+  return {
+    check: 'overdue-scheduled',
+    severity: 'error',
+    topic: place.stream.topic,
+    partition: place.stream.partition,
+    group: null,
+    consumer: null,
+    key: place.key,
+    node,
+    message: `${messages} (of ${formatCount(schedule.scheduled)} held) ${schedule.overdue === 1 ? 'is' : 'are'} past ${schedule.overdue === 1 ? 'its' : 'their'} due time by more than ${limit(OVERDUE_AFTER_MS)}, the oldest by ${formatAge(lateMs)}: no qctl work of the topic and no qctl schedule run appends them`,
+    evidence: {scheduled: schedule.scheduled, overdue: schedule.overdue, oldestDueAt: new Date(schedule.oldestDueMs).toISOString(), lateMs},
+    fix: `qctl schedule run ${commandLine(place.stream.topic, '--follow')}`,
+  }
+}
+
 function retryFinding(retry: RetryFacts): Finding | undefined {
   const {place} = retry
   const finding = (fields: Pick<Finding, 'message' | 'evidence' | 'fix'>): Finding => ({
@@ -251,6 +271,7 @@ const WRONG_TYPE_ROLES: Record<WrongTypeKey['as'], (key: WrongTypeKey) => [strin
   partition: (key) => [`the stream of partition ${key.partition ?? ''} of "${key.topic}"`, 'publishing to that partition and working it fail'],
   metadata: (key) => [`the metadata of partitioned topic "${key.topic}"`, 'every command that names the topic exits 2'],
   retry: (key) => [`the retry hash of group "${key.group ?? ''}"`, 'the group\'s workers cannot record retries'],
+  schedule: (key) => [`the schedule of "${key.topic}"${key.partition === null ? '' : ` (partition ${key.partition})`}`, 'publish --delay / --at cannot hold messages there, and no mover can append them'],
 }
 
 function wrongTypeFinding(key: WrongTypeKey, node: string | null): Finding {
@@ -298,6 +319,7 @@ export function checkFacts(facts: Facts, badMetadata: readonly BadMetadata[], th
     const finding = retryFinding(retry)
     if (finding !== undefined) found.push(finding)
   }
+  for (const schedule of facts.schedules) found.push(overdueScheduled(schedule, facts.now, nodeOf(schedule.place.key)))
   for (const key of facts.wrongType) found.push(wrongTypeFinding(key, nodeOf(key.key)))
   for (const bad of badMetadata) found.push(badMetadataFinding(bad, nodeOf(bad.key)))
   return found

@@ -57,6 +57,7 @@ export async function runDoctor(redis: RedisClient, options: DoctorOptions): Pro
       groups: facts.streams.reduce((sum, stream) => sum + stream.groups.length, 0),
       consumers: facts.streams.reduce((sum, stream) => sum + stream.groups.reduce((groups, group) => groups + group.consumerCount, 0), 0),
       retryHashes: inventory.retryHashes.length,
+      schedules: inventory.schedules.length,
     },
     thresholds: {...thresholds, stuckAfterMs: stuckAfterMs(thresholds)},
     skipped: [...options.skip],

@@ -8,7 +8,7 @@ import {ACTIVE_WINDOW_MS, readTopics, type RawGroup} from '../stats/topic-readin
 import {LAG_COUNT_LIMIT} from '../stats/topic-stats.js'
 import {idMs, infoObject, stringOf} from '../stats/xinfo.js'
 import {PARKED_CONSUMER} from '../worker/group-ops.js'
-import type {Inventory, RetryHashPlace, StreamPlace, WrongTypeKey} from './inventory.js'
+import type {Inventory, RetryHashPlace, SchedulePlace, StreamPlace, WrongTypeKey} from './inventory.js'
 import {stuckAfterMs, type DoctorThresholds} from './types.js'
 
 /**
@@ -75,13 +75,31 @@ export interface RetryFacts {
   groupExists: boolean
 }
 
+/** A schedule holding messages past their due time by more than OVERDUE_AFTER_MS (only those are kept). */
+export interface ScheduleFacts {
+  place: SchedulePlace
+  /** Messages it holds. */
+  scheduled: number
+  /** Of them, due more than OVERDUE_AFTER_MS ago (by Redis's clock). */
+  overdue: number
+  /** When the oldest was due (ms, Redis's clock). */
+  oldestDueMs: number
+}
+
 export interface Facts {
   /** Redis's clock, ms. */
   now: number
   streams: StreamFacts[]
   retries: RetryFacts[]
+  schedules: ScheduleFacts[]
   wrongType: WrongTypeKey[]
 }
+
+/**
+ * A scheduled message due longer ago than this, still in its schedule, has no mover: a running
+ * `qctl work` of the topic looks every second, `qctl schedule run --follow` too.
+ */
+export const OVERDUE_AFTER_MS = 60_000
 
 /** Dead letters of the window counted exactly up to this many (each read is an entry with its fields). */
 export const DLQ_COUNT_LIMIT = 100
@@ -156,7 +174,8 @@ export async function readFacts(redis: RedisClient, inventory: Inventory, thresh
   })
 
   const retries: RetryFacts[] = inventory.retryHashes.map((place) => ({place, node: serverNode, records: 0, sampledIds: [], missingIds: [], groupExists: false}))
-  await send(redis, [...streamAsks(streams, thresholds, now), ...retryAsks(retries, thresholds.sample, wrongType)])
+  const schedules: ScheduleFacts[] = []
+  await send(redis, [...streamAsks(streams, thresholds, now), ...retryAsks(retries, thresholds.sample, wrongType), ...scheduleAsks(inventory.schedules, now, schedules, wrongType)])
   const retried = retries.filter((retry) => retry.records > 0)
   await send(redis, [...sampleAsks(streams, thresholds), ...existenceAsks(retried)])
   const groupsOf = new Map(streams.map((stream) => [stream.place.key, new Set(stream.groups.map((group) => group.name))]))
@@ -165,7 +184,57 @@ export async function readFacts(redis: RedisClient, inventory: Inventory, thresh
     retry.groupExists = groupsOf.get(retry.place.entriesKey)?.has(retry.place.group) === true
     retry.node = nodeOf.get(retry.place.stream.key) ?? nodeOf.get(retry.place.entriesKey) ?? retry.node
   }
-  return {now, streams, retries: retried, wrongType}
+  return {now, streams, retries: retried, schedules, wrongType}
+}
+
+/**
+ * Of each schedule, its oldest message (ZRANGE 0 0 WITHSCORES) and, when that is overdue, how many are
+ * held and overdue: a key that is not a sorted set is noted; one the user may not read is skipped (a
+ * monitor role older than schedules).
+ */
+function scheduleAsks(places: readonly SchedulePlace[], now: number, found: ScheduleFacts[], wrongType: WrongTypeKey[]): Ask[] {
+  const overdueBefore = now - OVERDUE_AFTER_MS
+  return places.flatMap((place): Ask[] => {
+    const {key} = place
+    const facts: ScheduleFacts = {place, scheduled: 0, overdue: 0, oldestDueMs: 0}
+    let oldest: number | undefined
+    const usable = (error: Error | null): boolean => {
+      if (error === null) return true
+      if (isWrongType(error) && !wrongType.some((seen) => seen.key === key)) {
+        wrongType.push({key, expected: 'sorted set', as: 'schedule', topic: place.stream.topic, partition: place.stream.partition, group: null})
+      }
+      if (!isWrongType(error) && !isPermissionDenied(error)) valueOf([error, null])
+      return false
+    }
+    return [
+      {
+        key,
+        send: (pipeline) => pipeline.zrange(key, 0, 0, 'WITHSCORES'),
+        take: ([error, value]) => {
+          if (!usable(error)) return
+          const [, score] = (value as string[] | null) ?? []
+          oldest = score === undefined ? undefined : Number(score)
+        },
+      },
+      {
+        key,
+        send: (pipeline) => pipeline.zcard(key),
+        take: ([error, value]) => {
+          if (usable(error)) facts.scheduled = Number(value)
+        },
+      },
+      {
+        key,
+        send: (pipeline) => pipeline.zcount(key, '-inf', overdueBefore),
+        take: ([error, value]) => {
+          if (!usable(error) || oldest === undefined || Number(value) === 0) return
+          facts.overdue = Number(value)
+          facts.oldestDueMs = oldest
+          found.push(facts)
+        },
+      },
+    ]
+  })
 }
 
 /** The second pass over streams: only what a check needs, bounded. */

@@ -1,5 +1,5 @@
 import {isQctlError} from '../errors.js'
-import {isDeadLetterKey, replayKey, replayKeyOwners, replayRetryKeyOwners, retryKeyOwners, topicMetadataKey, topicOfMetadataKey, topicsOfDeadLetterKey} from '../keys.js'
+import {isDeadLetterKey, ownersOfStreamKey, replayKey, replayKeyOwners, replayRetryKeyOwners, retryKeyOwners, topicMetadataKey, topicOfMetadataKey, topicsOfDeadLetterKey} from '../keys.js'
 import {parseMetadata, type TopicLayout} from '../partitions/metadata.js'
 import type {RedisClient} from '../redis/client.js'
 import {pipelineByKey} from '../redis/keyed-pipeline.js'
@@ -38,12 +38,19 @@ export interface RetryHashPlace {
   entriesKey: string
 }
 
+/** A stream's schedule (`{S}:scheduled`: messages of publish --delay / --at held until due), and the stream they go to. */
+export interface SchedulePlace {
+  key: string
+  /** The topic stream S (a partition's stream) the messages are appended to when due. */
+  stream: StreamPlace
+}
+
 /** A key named like qctl's that holds another type (found by WRONGTYPE replies). */
 export interface WrongTypeKey {
   key: string
-  expected: 'stream' | 'hash'
-  /** What qctl would use it as: `dead-letters`, `replay`, `partition`, `metadata`, `retry`. */
-  as: 'dead-letters' | 'replay' | 'partition' | 'metadata' | 'retry'
+  expected: 'stream' | 'hash' | 'sorted set'
+  /** What qctl would use it as: `dead-letters`, `replay`, `partition`, `metadata`, `retry`, `schedule`. */
+  as: 'dead-letters' | 'replay' | 'partition' | 'metadata' | 'retry' | 'schedule'
   topic: string
   partition: number | null
   group: string | null
@@ -60,6 +67,7 @@ export interface Inventory {
   streams: StreamPlace[]
   partitioned: TopicLayout[]
   retryHashes: RetryHashPlace[]
+  schedules: SchedulePlace[]
   wrongType: WrongTypeKey[]
   badMetadata: BadMetadata[]
 }
@@ -78,11 +86,14 @@ export async function takeInventory(redis: RedisClient, match: string): Promise<
   const streams = [...candidates].sort().map((key) => places.of(key))
 
   const retryHashes: RetryHashPlace[] = []
+  const schedules: SchedulePlace[] = []
   for (const key of [...qctlNames].sort()) {
     const found = places.retryHash(key)
     if (found !== undefined) retryHashes.push(found)
+    const schedule = places.schedule(key)
+    if (schedule !== undefined) schedules.push(schedule)
   }
-  return {streams, partitioned, retryHashes, wrongType, badMetadata}
+  return {streams, partitioned, retryHashes, schedules, wrongType, badMetadata}
 }
 
 /** The partitioned topics' metadata (one pipelined HGETALL per key), with the keys that are not hashes or not records qctl wrote. */
@@ -145,6 +156,12 @@ class Places {
     const replay = this.pick(replayKeyOwners(key), (owner) => owner.stream)
     if (replay !== undefined) return {...this.topicStream(replay.stream), key, role: 'replay', group: replay.group}
     return this.topicStream(key)
+  }
+
+  /** A stream's schedule; its stream need not exist yet (a topic published to only with --delay). */
+  schedule(key: string): SchedulePlace | undefined {
+    const stream = this.pick(ownersOfStreamKey(key, 'scheduled'), (owner) => owner)
+    return stream === undefined ? undefined : {key, stream: this.topicStream(stream)}
   }
 
   retryHash(key: string): RetryHashPlace | undefined {

@@ -17,6 +17,7 @@ export const CHECK_IDS = [
   'unknown-lag',
   'unbounded-stream',
   'growing-dlq',
+  'overdue-scheduled',
   'orphan-retry-records',
   'wrong-type',
   'bad-metadata',
@@ -103,7 +104,7 @@ export interface DoctorResult {
   server: string | null
   /** The servers looked at: the one server, or every primary of a Redis Cluster. */
   nodes: string[]
-  looked: {topics: number; partitionedTopics: number; streams: number; groups: number; consumers: number; retryHashes: number}
+  looked: {topics: number; partitionedTopics: number; streams: number; groups: number; consumers: number; retryHashes: number; schedules: number}
   thresholds: DoctorThresholds & {stuckAfterMs: number}
   skipped: CheckId[]
   findings: Finding[]

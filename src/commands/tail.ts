@@ -4,9 +4,10 @@ import {BaseCommand} from '../base-command.js'
 import {QctlError} from '../core/errors.js'
 import type {Envelope} from '../core/envelope/envelope.js'
 import {parseFrom} from '../core/tail/from.js'
-import {TAIL_BLOCK_MS, tail} from '../core/tail/tail.js'
+import {troubleText} from '../core/tail/outage.js'
+import {TAIL_BLOCK_MS, tail, type TailEvent} from '../core/tail/tail.js'
 import {plural} from '../format/numbers.js'
-import {formatTailLine} from '../format/tail.js'
+import {formatConnectionBack, formatConnectionLost, formatTailLine, formatTailPartitionsAdded, formatTailTopicRecreated} from '../format/tail.js'
 import {LineWriter} from '../output/line-writer.js'
 
 /** After Ctrl-C, how long the reader of stdout gets to take what was printed before the rest is dropped. */
@@ -38,13 +39,17 @@ export default class Tail extends BaseCommand<typeof Tail> {
 
   protected override jsonLines = true
 
-  /** Stopped while the reader of stdout held output back: what it did not take is dropped at exit. */
-  private outputStuck = false
+  /**
+   * Stopped while something would keep the process alive: output the reader of stdout held back
+   * (what it did not take is dropped at exit), or, following through an outage, an attempt to
+   * connect still under way (it may wait up to --connect-timeout).
+   */
+  private exitAtEnd = false
 
   override async finally(error: Error | undefined): Promise<void> {
     await super.finally(error)
     // Node never closes stdout, and output nobody reads would keep the process alive: exit (an error exits in catch).
-    if (this.outputStuck && error === undefined) process.exit(0)
+    if (this.exitAtEnd && error === undefined) process.exit(0)
   }
 
   async run(): Promise<void> {
@@ -62,16 +67,25 @@ export default class Tail extends BaseCommand<typeof Tail> {
       ? (envelope: Envelope) => writer.write(`${JSON.stringify(envelope)}\n`)
       : (envelope: Envelope) => writer.write(`${formatTailLine(envelope, style, columns)}\n`)
     const client = await this.redis('tail')
+    const {commandTimeoutMs, errorContext} = await this.connection()
     // A blocking read waits TAIL_BLOCK_MS for an answer: its connection's bound on a reply is that much longer.
-    const readerTimeout = TAIL_BLOCK_MS + (await this.connection()).commandTimeoutMs
-    const connectReader = async () => this.redis('tail:follow', {commandTimeoutMs: readerTimeout})
+    const connectReader = async () => this.redis('tail:follow', {commandTimeoutMs: TAIL_BLOCK_MS + commandTimeoutMs})
+    // With --follow, a lost connection is replaced by new ones (core/tail/outage.ts); said on stderr, stdout holds only entries.
+    const connect = async () => this.redis('tail')
+    const onEvent = (event: TailEvent): void => {
+      if (event.event === 'connectionLost') this.warnLine(formatConnectionLost(troubleText(event.error, errorContext)))
+      else if (event.event === 'connectionBack') this.warnLine(formatConnectionBack(errorContext.address, event.downMs, event.attempts))
+      else if (event.event === 'partitionsAdded') process.stderr.write(`${formatTailPartitionsAdded(args.topic, event.from, event.to)}\n`)
+      else this.warnLine(formatTailTopicRecreated(args.topic))
+    }
     let summary
     try {
-      summary = await tail(client, {topic: args.topic, from, follow: flags.follow, limit: flags.limit, match: flags.match}, {emit, signal, connectReader})
+      const request = {topic: args.topic, from, follow: flags.follow, limit: flags.limit, match: flags.match}
+      summary = await tail(client, request, {emit, signal, connect, connectReader, onEvent, errorContext})
     } finally {
       // Out before the process exits (an error exits at once); once stopped, only as long as the reader takes it.
       if (!interrupted.aborted) await writer.flush()
-      else this.outputStuck = !(await writer.settle(STOP_GRACE_MS))
+      else this.exitAtEnd = !(await writer.settle(STOP_GRACE_MS)) || flags.follow
     }
     if (interrupted.aborted && !flags.follow && summary.stopped === 'signal') {
       throw new QctlError('INTERRUPTED', `interrupted after ${plural(summary.entries, 'entry', 'entries')}`, {details: {entries: summary.entries}})

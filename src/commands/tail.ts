@@ -15,7 +15,7 @@ const STOP_GRACE_MS = 1000
 
 export default class Tail extends BaseCommand<typeof Tail> {
   static override summary = 'Print a topic\'s entries without joining any consumer group (XRANGE/XREAD only).'
-  static override description = `On a terminal, one line per entry for people; piped, or with --json, one envelope per line (NDJSON: topic, partition, id, key, headers, data or dataBase64, publishedAt), which qctl publish --envelope reads back byte for byte. Without --follow it prints each partition's entries from --from up to its last entry when the read starts, merged in time order, and exits; with --follow it then prints new entries as they come until stopped (Ctrl-C, exit 0). A partitioned topic is read over all its partitions. Nothing is written to Redis: no group, no consumer, no acknowledgement.`
+  static override description = `On a terminal, one line per entry for people; piped, or with --json, one envelope per line (NDJSON: topic, partition, id, key, headers, data or dataBase64, publishedAt), which qctl publish --envelope reads back byte for byte. Without --follow it prints each partition's entries from --from up to its last entry when the read starts, merged in time order, and exits; with --follow it then prints new entries as they come until stopped (Ctrl-C, exit 0). A partitioned topic is read over all its partitions; with --follow, partitions that qctl topic alter adds are followed too, from their start (within 5s). With --follow a lost connection (Redis restarted, the network dropped it or went silent) is ridden out: qctl reconnects (200ms more between attempts, at most 5s, until Ctrl-C) and goes on after the last entry printed of each partition, saying so on stderr; without it a lost connection exits 3, saying how far the output got and the --from that goes on. Nothing is written to Redis: no group, no consumer, no acknowledgement.`
   static override examples = [
     '<%= config.bin %> tail order.processed --limit 20',
     '<%= config.bin %> tail order.processed --follow --match "customer-*"',
@@ -32,7 +32,7 @@ export default class Tail extends BaseCommand<typeof Tail> {
       summary: 'Where to start: start, end (only new entries), an entry ID, or a time: a duration ago (30m, 1h, 7d), ms since the epoch, an ISO time. Default: start, or end with --follow.',
       helpValue: '<start|end|id|time>',
     }),
-    follow: Flags.boolean({char: 'f', summary: 'After the entries there are, wait for new ones and print them as they come, until stopped.'}),
+    follow: Flags.boolean({char: 'f', summary: 'After the entries there are, wait for new ones and print them as they come, until stopped; follows partitions added meanwhile, and reconnects after a lost connection.'}),
     limit: Flags.integer({char: 'n', summary: 'Stop after N entries (in all, over the partitions; after --match).', min: 1, helpValue: '<n>'}),
     match: Flags.string({summary: 'Only entries whose message key matches this glob (* ? [abc] [^a-z], \\ escapes; entries without a key never match).', helpValue: '<glob>'}),
   }

@@ -178,6 +178,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Open a connection to Redis or a Redis Cluster (closed automatically when the command ends). */
   protected async redis(name: string, options: Omit<OpenOptions, 'name'> = {}): Promise<RedisClient> {
     const client = await openClient(await this.connection(), {name: `qctl:${name}`, ...options})
+    // Connections that ended (replaced after a loss: tail --follow) are let go, so a long run that
+    // reconnects often holds only those it uses.
+    for (let index = this.clients.length - 1; index >= 0; index--) if (this.clients[index]?.status === 'end') this.clients.splice(index, 1)
     this.clients.push(client)
     return client
   }

@@ -70,7 +70,7 @@ export const connectionFlags = {
     helpValue: '<duration>',
     summary: 'Give up (exit 3) when Redis does not answer a command within this long.',
     description:
-      'Counted from when each command is sent, once connected. A Redis that stopped answering (a paused or hung server, or a network path that dropped the connection without closing it) is detected within this time instead of hanging. Raise it for a Redis that is slow but alive. Not used by qctl work and the live qctl top screen, which reconnect and carry on instead.',
+      'Counted from when each command is sent, once connected. A Redis that stopped answering (a paused or hung server, or a network path that dropped the connection without closing it) is detected within this time instead of hanging. Raise it for a Redis that is slow but alive. Not used by qctl work and the live qctl top screen, which reconnect and carry on instead; qctl tail --follow reconnects too when a reply is that late (its blocking reads get 5s more).',
     default: DEFAULT_COMMAND_TIMEOUT_MS,
     defaultHelp: async () => `${DEFAULT_COMMAND_TIMEOUT_MS / 1000}s`,
     helpGroup: 'CONNECTION',

@@ -3,6 +3,7 @@ import {isUtf8} from 'node:buffer'
 import type {ChalkInstance} from 'chalk'
 
 import type {Envelope} from '../core/envelope/envelope.js'
+import {formatDuration, plural} from './numbers.js'
 import {truncate} from './table.js'
 import {shown, textWidth} from './terminal-text.js'
 
@@ -63,3 +64,26 @@ export function formatTailLine(envelope: Envelope, style: ChalkInstance, columns
   if (columns !== undefined) rest = truncate(rest, Math.max(1, columns - used))
   return `${style.dim(head.join(' '))} ${envelope.key === null ? style.dim(key) : style.cyan(key)} ${rest}`
 }
+
+/*
+ * What `qctl tail --follow` says on stderr while it follows (stdout holds only entries, so a pipe of
+ * envelopes stays clean). Names and Redis's words go through the sanitiser.
+ */
+
+/** The connection was lost: `reason` is the one-line error of the failure. */
+export const formatConnectionLost = (reason: string): string =>
+  shown(`${reason.replace(/^cannot connect to /, 'lost the connection to ')}; reconnecting until it works (Ctrl-C stops), to go on after the last entry printed`)
+
+/** Redis answered again, `downMs` after the connection was lost. */
+export const formatConnectionBack = (address: string, downMs: number, attempts: number): string =>
+  shown(`reconnected to ${address} after ${formatDuration(downMs)} (${plural(attempts, 'attempt')}); going on after the last entry printed`)
+
+/** `qctl topic alter` added partitions to the topic followed. */
+export function formatTailPartitionsAdded(topic: string, from: number, to: number): string {
+  const added = to - from === 1 ? `partition ${from}` : `partitions ${from}-${to - 1}`
+  return `${shown(topic)} grew from ${from} to ${to} partitions: following ${added} too, from their start`
+}
+
+/** The topic followed was deleted and made again with other partition streams. */
+export const formatTailTopicRecreated = (topic: string): string =>
+  `${shown(topic)} was deleted and made again with other partition streams while tail ran: it goes on following the old ones; start it again to follow the new topic`

@@ -7,17 +7,22 @@ import {join} from 'node:path'
 import type {Redis} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {formatStreamId, idAfter, parseStreamId} from '../../src/core/dlq/stream-id.js'
 import type {Envelope} from '../../src/core/envelope/envelope.js'
-import {CLI, cleanEnv, PROJECT_ROOT, runCli, startCli, waitFor} from '../helpers/cli.js'
+import {partitionOfKey} from '../../src/core/partitions/partition-hash.js'
+import {CLI, cleanEnv, PROJECT_ROOT, runCli, startCli, waitFor, type RunningCli} from '../helpers/cli.js'
 import {createPartitionedTopic} from '../helpers/partitioned.js'
+import {RedisServer} from '../helpers/redis-server.js'
 import {ndjson, runPipeline} from '../helpers/streams.js'
+import {startTcpProxy, type TcpProxy} from '../helpers/tcp-proxy.js'
 import {startTestRedis, TEST_TARGET, type AdminClient, type TestRedis} from '../helpers/test-redis.js'
 import {shellQuote, TmuxSession} from '../helpers/tmux.js'
 
 /**
  * `qctl tail` through the built CLI: what it prints (envelopes piped or with --json, lines for
- * people on a terminal), every flag, partitioned topics merged in time order, --follow, the reads it
- * makes (never a group), backpressure from a reader that does not read, and every refusal.
+ * people on a terminal), every flag, partitioned topics merged in time order, --follow (partitions
+ * added while it runs, a Redis restart and a dropped connection ridden out), the reads it makes
+ * (never a group), backpressure from a reader that does not read, and every refusal.
  */
 
 let server: TestRedis
@@ -48,9 +53,9 @@ async function topicWithIds(ids: readonly string[]): Promise<string> {
   return topic
 }
 
-/** The clients named `name` on the server that holds `key` (CLIENT LIST), as field maps. */
-async function clientsNamed(key: string, name: string): Promise<Array<Record<string, string>>> {
-  const node = await server.nodeFor(key)
+/** The clients named `name` on the server that holds `key` (CLIENT LIST), as field maps; `nodeFor` gives that server. */
+async function clientsNamed(key: string, name: string, nodeFor = async (of: string) => server.nodeFor(of)): Promise<Array<Record<string, string>>> {
+  const node = await nodeFor(key)
   try {
     const list = String(await node.client('LIST'))
     return list
@@ -252,6 +257,195 @@ describe('--follow', () => {
     expect(seen.filter((command) => command !== 'hgetall')).toEqual(['xrange', 'xread', 'xrevrange'])
     for (const stream of streams) expect(await redis.xinfo('GROUPS', stream)).toEqual([])
   })
+
+  it('a partitioned topic that `qctl topic alter` grows: the new partitions are followed from their start, said on stderr', async () => {
+    const {topic, partitions} = await createPartitionedTopic(server.url, 'tail.grow', 2)
+    const running = startCli(tail(topic, '--follow', '--json'), {timeoutMs: 90_000})
+    await followerUp(partitions[1]?.stream as string)
+    const altered = await runCli(['topic', 'alter', topic, '--partitions', '4', '--yes', '-u', server.url])
+    expect(altered.code, altered.stderr).toBe(0)
+    // Published at once, before tail can have looked again (every 5 s): read from the new partitions' start, none is skipped.
+    const keys = Array.from({length: 40}, (_, n) => `key-${n}`)
+    expect(keys.filter((key) => partitionOfKey(key, 4) >= 2).length).toBeGreaterThan(5)
+    const lines = keys.map((k, n) => JSON.stringify({n, k}))
+    expect((await runCli(['publish', topic, '--ndjson', '--key-field', 'k', '-u', server.url], {input: `${lines.join('\n')}\n`})).code).toBe(0)
+    await waitFor(() => envelopesOf(running.output().stdout).length >= keys.length, 30_000, 'every entry, those of the new partitions included').catch((error: unknown) => {
+      throw new Error(`${String(error)}\nstdout:\n${running.output().stdout}\nstderr:\n${running.output().stderr}`)
+    })
+    running.child.kill('SIGINT')
+    const result = await running.done
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stderr).toBe(`${topic} grew from 2 to 4 partitions: following partitions 2-3 too, from their start\n`)
+    const envelopes = envelopesOf(result.stdout)
+    // Each once, each with the partition its key goes to now (the new ones included), where that partition's stream holds it.
+    expect(envelopes.map((envelope) => envelope.key).sort()).toEqual([...keys].sort())
+    for (const envelope of envelopes) expect(envelope.partition).toBe(partitionOfKey(envelope.key as string, 4))
+    expect(new Set(envelopes.map((envelope) => envelope.partition))).toEqual(new Set([0, 1, 2, 3]))
+    const {partitions: now} = JSON.parse((await runCli(['topic', 'describe', topic, '--json', '-u', server.url])).stdout) as {partitions: Array<{stream: string}>}
+    for (const envelope of envelopes) expect((await redis.xrange(now[envelope.partition as number]?.stream as string, envelope.id, envelope.id))[0]?.[1]).toContain(envelope.data)
+  })
+})
+
+describe.skipIf(TEST_TARGET === 'cluster')('a lost connection (a private server of its own, with AOF, and a TCP proxy in front of it)', () => {
+  let own: RedisServer
+  let admin: Redis
+  let proxy: TcpProxy | undefined
+  const started: RunningCli[] = []
+
+  beforeAll(async () => {
+    // Every write on disk at once, so a SIGKILLed server comes back with all it acknowledged.
+    own = await RedisServer.start({args: ['--appendonly', 'yes', '--appendfsync', 'always']})
+    admin = await own.client({maxRetriesPerRequest: 20})
+  })
+
+  afterAll(async () => {
+    for (const cli of started) cli.child.kill('SIGKILL')
+    await proxy?.close()
+    admin?.disconnect()
+    await own?.stop()
+  })
+
+  const ownClients = async (key: string, name: string): Promise<Array<Record<string, string>>> => clientsNamed(key, name, async () => own.client())
+  const follower = (url: string, ...args: string[]): RunningCli => {
+    const cli = startCli(['tail', ...args, '--json', '-u', url, '--connect-timeout', '1s'], {timeoutMs: 120_000})
+    started.push(cli)
+    return cli
+  }
+  const printed = (cli: RunningCli): Envelope[] => envelopesOf(cli.output().stdout)
+  const saying = async (cli: RunningCli, pattern: RegExp, what: string): Promise<void> =>
+    waitFor(() => pattern.test(cli.output().stderr), 60_000, what).catch((error: unknown) => {
+      throw new Error(`${String(error)}\nstderr:\n${cli.output().stderr}`)
+    })
+  const publish = async (topic: string, from: number, count: number): Promise<void> => {
+    const lines = Array.from({length: count}, (_, i) => JSON.stringify({n: from + i, k: `key-${(from + i) % 7}`}))
+    const result = await runCli(['publish', topic, '--ndjson', '--key-field', 'k', '-u', own.url], {input: `${lines.join('\n')}\n`})
+    expect(result.code, result.stderr).toBe(0)
+  }
+  /** What each partition's stream holds, in order, as `p<partition> <id>`: what tail must have printed, each once. */
+  const held = async (streams: readonly string[]): Promise<string[][]> => Promise.all(streams.map(async (stream) => (await admin.xrange(stream, '-', '+')).map(([id]) => id)))
+  const byPartition = (envelopes: readonly Envelope[], partitions: number): string[][] =>
+    Array.from({length: partitions}, (_, partition) => envelopes.filter((envelope) => (envelope.partition ?? 0) === partition).map((envelope) => envelope.id))
+  const lostLine = (address: string): RegExp => new RegExp(`^warning: lost the connection to ${address.replaceAll('.', '\\.')}: .*; reconnecting until it works \\(Ctrl-C stops\\), to go on after the last entry printed$`)
+  const backLine = (address: string): RegExp => new RegExp(`^warning: reconnected to ${address.replaceAll('.', '\\.')} after [\\d.]+m?s \\([\\d,]+ attempts?\\); going on after the last entry printed$`)
+
+  it('--follow rides through a Redis restart: entries of before, and of after it, each printed once, in order per partition', async () => {
+    const {topic, partitions} = await createPartitionedTopic(own.url, 'tail.restart', 2)
+    const streams = partitions.map((partition) => partition.stream)
+    await publish(topic, 0, 20)
+    const cli = follower(own.url, topic, '--follow', '--from', 'start')
+    await waitFor(() => printed(cli).length === 20, 20_000, 'the 20 entries there were')
+    await publish(topic, 20, 20)
+    await waitFor(() => printed(cli).length === 40, 20_000, '20 more, as they came')
+
+    await own.kill('SIGKILL')
+    await saying(cli, /lost the connection/, 'tail to say it lost the connection')
+    await own.restart()
+    // At once, before tail may have reconnected (it tries again every 200 ms more, up to 5 s): read from where it was, not from the end.
+    await publish(topic, 40, 20)
+    await saying(cli, /reconnected to/, 'tail to say it is back')
+    await publish(topic, 60, 20)
+    await waitFor(() => printed(cli).length >= 80, 30_000, 'all 80 entries').catch((error: unknown) => {
+      throw new Error(`${String(error)}: ${printed(cli).length} printed\nstderr:\n${cli.output().stderr}`)
+    })
+    cli.child.kill('SIGINT')
+    const result = await cli.done
+    expect(result.code, result.stderr).toBe(0)
+    expect(byPartition(envelopesOf(result.stdout), 2)).toEqual(await held(streams))
+    const stderr = result.stderr.split('\n').filter((line) => line !== '')
+    expect(stderr).toHaveLength(2)
+    expect(stderr[0]).toMatch(lostLine(`127.0.0.1:${own.port}`))
+    expect(stderr[1]).toMatch(backLine(`127.0.0.1:${own.port}`))
+  })
+
+  it('--follow rides through a dropped connection, and prints what came while it could not reconnect', async () => {
+    proxy = await startTcpProxy({port: own.port})
+    const address = `127.0.0.1:${proxy.port}`
+    const topic = `tail.dropped.${++counter}`
+    await admin.xadd(topic, '*', 'data', 'first')
+    const cli = follower(proxy.url, topic, '--follow')
+    await waitFor(async () => (await ownClients(topic, 'qctl:tail:follow')).length > 0, 15_000, 'the follow connection')
+    for (const n of [1, 2, 3]) await admin.xadd(topic, '*', 'data', `before ${n}`)
+    await waitFor(() => printed(cli).length === 3, 15_000, 'three entries')
+
+    // Every connection cut, and those tail opens now held: it cannot reconnect until the proxy forwards again.
+    proxy.pause()
+    proxy.cut()
+    await saying(cli, /lost the connection/, 'tail to say it lost the connection')
+    for (const n of [1, 2, 3]) await admin.xadd(topic, '*', 'data', `while away ${n}`)
+    // It kept trying meanwhile: a connection is open (held) at the proxy.
+    await waitFor(() => (proxy as TcpProxy).connections > 0, 15_000, 'an attempt to reconnect')
+    proxy.resume()
+    await saying(cli, /reconnected to/, 'tail to say it is back')
+    for (const n of [1, 2, 3]) await admin.xadd(topic, '*', 'data', `after ${n}`)
+    await waitFor(() => printed(cli).length >= 9, 20_000, 'nine entries')
+    cli.child.kill('SIGINT')
+    const result = await cli.done
+    expect(result.code, result.stderr).toBe(0)
+    const all = (await admin.xrange(topic, '-', '+')).slice(1)
+    expect(envelopesOf(result.stdout).map((envelope) => [envelope.id, envelope.data])).toEqual(all.map(([id, fields]) => [id, fields[1]]))
+    const stderr = result.stderr.split('\n').filter((line) => line !== '')
+    expect(stderr).toHaveLength(2)
+    expect(stderr[0]).toMatch(lostLine(address))
+    expect(stderr[1]).toMatch(backLine(address))
+    await proxy.close()
+    proxy = undefined
+  })
+
+  it('--follow while Redis stays away: it keeps trying until Ctrl-C, which exits 0 after what it printed', async () => {
+    proxy = await startTcpProxy({port: own.port})
+    const topic = `tail.away.${++counter}`
+    await admin.xadd(topic, '*', 'data', 'first')
+    const cli = follower(proxy.url, topic, '--follow', '--from', 'start')
+    await waitFor(() => printed(cli).length === 1, 15_000, 'the first entry')
+    proxy.pause()
+    proxy.cut()
+    await saying(cli, /lost the connection/, 'tail to say it lost the connection')
+    // Each attempt is held at the proxy until --connect-timeout (1s) and stays there half-closed: three of them, one after another.
+    await waitFor(() => (proxy as TcpProxy).connections >= 3, 30_000, 'three attempts to reconnect')
+    expect(cli.child.exitCode).toBeNull()
+    cli.child.kill('SIGINT')
+    const result = await cli.done
+    expect(result.code, result.stderr).toBe(0)
+    expect(envelopesOf(result.stdout).map((envelope) => envelope.data)).toEqual(['first'])
+    expect(result.stderr.split('\n').filter((line) => line !== '')).toHaveLength(1)
+    await proxy.close()
+    proxy = undefined
+  })
+
+  it('without --follow, a lost connection ends the read: exit 3, saying how far it got, and how to go on', async () => {
+    proxy = await startTcpProxy({port: own.port})
+    const address = `127.0.0.1:${proxy.port}`
+    const topic = `tail.cut.${++counter}`
+    const pad = 'x'.repeat(1500)
+    expect((await runCli(['publish', topic, '--ndjson', '-u', own.url], {input: `${Array.from({length: 2000}, (_, n) => JSON.stringify({n, pad})).join('\n')}\n`})).code).toBe(0)
+    // A reader that does not read yet: tail holds its next read back, its connection idle.
+    const child = spawn(process.execPath, [CLI, 'tail', topic, '-u', proxy.url], {cwd: PROJECT_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe']})
+    child.stdout.pause()
+    let stdout = ''
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const done = new Promise<number | null>((resolve) => child.once('close', resolve))
+    await waitFor(async () => (await ownClients(topic, 'qctl:tail')).some((client) => Number(client.idle) >= 2), 30_000, 'tail to be held back')
+    proxy.cut()
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stdout.resume()
+    const code = await done
+    expect(code, stderr).toBe(3)
+    const envelopes = envelopesOf(stdout)
+    const ids = (await admin.xrange(topic, '-', '+')).map(([id]) => id)
+    expect(envelopes.length).toBeGreaterThan(0)
+    expect(envelopes.length).toBeLessThan(ids.length)
+    // What it printed is the start of the topic, and the error says exactly how much.
+    expect(envelopes.map((envelope) => envelope.id)).toEqual(ids.slice(0, envelopes.length))
+    const last = envelopes.at(-1)?.id as string
+    const next = formatStreamId(idAfter(parseStreamId(last) as NonNullable<ReturnType<typeof parseStreamId>>))
+    expect(stderr).toBe(
+      `Error: lost connection to ${address}: connection closed by the server; printed ${envelopes.length.toLocaleString('en-US')} entries before it (the last ${last})\n` +
+        `Hint: tail again with --from ${next} to go on after it\n`,
+    )
+    await proxy.close()
+    proxy = undefined
+  }, 90_000)
 })
 
 describe('output that does not keep up', () => {

@@ -2,6 +2,7 @@ import {Cluster, type ClusterOptions} from 'ioredis'
 
 import {isQctlError, QctlError, usageError} from '../errors.js'
 import type {OpenOptions, ResolvedConnection} from './connection.js'
+import {reconnectDelayMs} from './reconnect-delay.js'
 import {classifyRedisError} from './redis-errors.js'
 import {firstLineOf} from './reply-errors.js'
 
@@ -59,7 +60,7 @@ export async function openCluster(connection: ResolvedConnection, options: OpenO
       scaleReads: 'master',
       slotsRefreshTimeout: Math.max(1000, connection.connectTimeoutMs),
       ...(connection.natMap === undefined ? {} : {natMap: connection.natMap}),
-      clusterRetryStrategy: (attempt: number) => (established && options.reconnect === true ? Math.min(attempt * 200, 5000) : null),
+      clusterRetryStrategy: (attempt: number) => (established && options.reconnect === true ? reconnectDelayMs(attempt) : null),
       redisOptions: {
         username: target.username,
         password: target.password,

@@ -8,6 +8,7 @@ import {openCluster} from './cluster-connection.js'
 import {isQctlError, notFoundError, QctlError, usageError} from '../errors.js'
 import {parseNatMap, type NatMapping} from './cluster-nat.js'
 import {answersPlainText} from './plain-text-probe.js'
+import {reconnectDelayMs} from './reconnect-delay.js'
 import {classifyRedisError, isPermissionDenied, type RedisErrorContext} from './redis-errors.js'
 import {formatAddress, parseRedisUrls, type RedisTarget} from './redis-url.js'
 
@@ -228,7 +229,7 @@ async function connectStandalone(connection: ResolvedConnection, options: OpenOp
     enableOfflineQueue: options.reconnect === true,
     autoResendUnfulfilledCommands: options.resendOnReconnect === true,
     maxRetriesPerRequest: options.reconnect === true ? null : 0,
-    retryStrategy: (attempt) => (established && options.reconnect === true ? Math.min(attempt * 200, 5000) : null),
+    retryStrategy: (attempt) => (established && options.reconnect === true ? reconnectDelayMs(attempt) : null),
   })
   // Without a listener ioredis prints "Unhandled error event" with a stack; we report errors ourselves.
   client.on('error', (error: unknown) => {

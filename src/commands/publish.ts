@@ -18,6 +18,7 @@ export default class Publish extends BaseCommand<typeof Publish> {
     `<%= config.bin %> publish order.processed --data '{"orderId":42}' --key 42 --header source=checkout`,
     '<%= config.bin %> publish order.processed events.ndjson --idempotency-key-field order.id --dedupe-window 10m',
     `<%= config.bin %> publish order.reminder --data '{"orderId":42}' --idempotency-key reminder-42 --delay 30m --dedupe-window 1h`,
+    '<%= config.bin %> publish order.reminder reminders.ndjson --at 2026-12-24T18:00:00Z',
     '<%= config.bin %> tail order.processed --json | <%= config.bin %> publish order.copy --envelope -',
     '<%= config.bin %> publish order.processed --envelope backup.ndjson --keep-ids',
   ]

@@ -23,6 +23,7 @@ Delivery is at least once: an entry is acknowledged after its handler succeeds; 
     '<%= config.bin %> work ./handler.ts --concurrency 8',
     '<%= config.bin %> work ./handler.ts --topic order.processed --group billing --max-attempts 3',
     '<%= config.bin %> work ./handler.mjs --until-empty --json',
+    '<%= config.bin %> work ./handler.ts --topic order.processed --group billing --trim-acked',
   ]
 
   static override args = {

@@ -307,12 +307,54 @@ describe('a database with every problem planted', () => {
     expect(result.findings.map((found) => found.key).sort()).toEqual(['{doc.retry}:retry:g', '{doc.retry}:retry:gone', '{doc.retry}:retry:str'])
   })
 
+  it('--dlq-window and --dlq-growth: how many dead letters within how long make a dead-letter stream grow', async () => {
+    const growing = async (...args: string[]): Promise<Array<[string | null, unknown]>> => {
+      const result = await doctor('--match', 'doc.*dlq', '--skip', 'server-settings', ...args, '--json')
+      const found = jsonOf<DoctorResult>(result).findings.filter((candidate) => candidate.check === 'growing-dlq')
+      return found.map((candidate) => [candidate.key, candidate.evidence])
+    }
+    // doc.dlq: 3 dead letters since the test started; doc.olddlq: 1, in 2023.
+    expect((await growing()).map(([key]) => key)).toEqual(['{doc.dlq}:dlq'])
+    expect(await growing('--dlq-growth', '4')).toEqual([])
+    expect(await growing('--dlq-growth', '3')).toEqual([['{doc.dlq}:dlq', expect.objectContaining({recent: 3, total: 3})]])
+    expect(await growing('--dlq-window', '1ms')).toEqual([])
+    const long = 5000 * 86_400_000
+    expect(await growing('--dlq-window', '5000d')).toEqual([
+      ['{doc.dlq}:dlq', expect.objectContaining({recent: 3, windowMs: long})],
+      ['{doc.olddlq}:dlq', expect.objectContaining({recent: 1, total: 1, windowMs: long})],
+    ])
+  })
+
+  it('--sample: at most that many of a group\'s oldest pending entries, and of a retry hash\'s records, are read', async () => {
+    // A group of its own whose 3 entries are held for an hour by a consumer that is active, and 3 retry records of entries that never were.
+    const ids = await add(redis, 'doc.sample', 3)
+    await redis.xgroup('CREATE', 'doc.sample', 'g', '0')
+    await redis.xreadgroup('GROUP', 'g', 'live', 'COUNT', 3, 'STREAMS', 'doc.sample', '>')
+    await redis.call('XCLAIM', 'doc.sample', 'g', 'live', 0, ...ids, 'IDLE', 3_600_000, 'JUSTID')
+    await redis.hset('{doc.sample}:retry:g', '1-1', '0:1:1:0', '1-2', '0:1:1:0', '1-3', '0:1:1:0')
+    try {
+      // Stuck after 2m: the entries (idle an hour) are past it, the consumer (active now) is not.
+      const look = async (...args: string[]): Promise<DoctorResult> => jsonOf<DoctorResult>(await doctor('--match', 'doc.sample', '--visibility-timeout', '1m', '--skip', 'server-settings', ...args, '--json'))
+      const evidence = (result: DoctorResult, check: string): unknown => result.findings.find((found) => found.check === check)?.evidence
+      const whole = await look()
+      expect(evidence(whole, 'unreclaimed-pending')).toMatchObject({entries: 3, sampled: 3, pending: 3})
+      expect(evidence(whole, 'orphan-retry-records')).toMatchObject({records: 3, sampled: 3, missing: 3})
+      const sampled = await look('--sample', '2')
+      expect(sampled.thresholds.sample).toBe(2)
+      expect(evidence(sampled, 'unreclaimed-pending')).toMatchObject({entries: 2, sampled: 2, pending: 3})
+      expect(evidence(sampled, 'orphan-retry-records')).toMatchObject({records: 3, sampled: 2, missing: 2})
+    } finally {
+      await redis.del('doc.sample')
+      await redis.del('{doc.sample}:retry:g')
+    }
+  })
+
   it('refusals: --fix without --yes and no terminal (exit 2, nothing removed); a bad --fail-on, --skip or --sample (exit 2)', async () => {
     const refused = await doctor(...LIMITS, '--fix')
     expect(refused.code, diagnosis(refused)).toBe(2)
     expect(refused.stderr).toContain('refusing to remove leftover consumers without confirmation: no terminal to ask on; pass --yes')
     expect((await consumersOf(redis, 'doc.leftover', 'g')).has('gone-worker')).toBe(true)
-    for (const args of [['--fail-on', 'fatal'], ['--skip', 'everything'], ['--sample', '0'], ['--dry-run'], ['--yes']]) {
+    for (const args of [['--fail-on', 'fatal'], ['--skip', 'everything'], ['--sample', '0'], ['--dry-run'], ['--yes'], ['-y']]) {
       const bad = await doctor(...args)
       expect(bad.code, diagnosis(bad)).toBe(2)
     }

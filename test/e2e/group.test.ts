@@ -306,7 +306,7 @@ describe('qctl group seek', () => {
     }
   })
 
-  it('an ID before the first entry delivers every entry; one past the end and a time in the future are refused (2)', async () => {
+  it('an ID before the first entry delivers every entry; one past the end, a time in the future and a bare duration are refused (2)', async () => {
     const {topic} = await topicWithGroup('seek-edges', 4, ['5-1', '6-0', '7-0', '8-0'])
     await context.redis.xtrim(topic, 'MINID', '6-0')
     const before = await json<SeekResult>('group', 'seek', topic, 'g', '--to', '1-0')
@@ -318,6 +318,9 @@ describe('qctl group seek', () => {
     const tomorrow = await qctl('group', 'seek', topic, 'g', '--to', String(Date.now() + 86_400_000), '--yes')
     expect(tomorrow.code).toBe(2)
     expect(tomorrow.stderr).toContain('is in the future')
+    const bare = await qctl('group', 'seek', topic, 'g', '--to', '15m', '--yes')
+    expect(bare.code).toBe(2)
+    expect(bare.stderr).toContain('invalid --to "15m" (a duration says no direction: did you mean 15m-ago?)')
     expect(await groupInfo(topic, 'g')).toMatchObject({'last-delivered-id': '1-0'})
   })
 
@@ -403,10 +406,12 @@ describe('qctl group seek', () => {
     // Back to the start: entries are delivered again, nothing is lost: no question.
     const back = await qctl('group', 'seek', topic, 'g', '--to', 'start')
     expect(back.code).toBe(0)
-    expect(await groupInfo(topic, 'g')).toMatchObject({'last-delivered-id': '0-0', lag: 5})
+    expect(await groupInfo(topic, 'g')).toMatchObject({'last-delivered-id': '0-0', lag: 5})    // -y is --yes.
+    expect((await qctl('group', 'seek', topic, 'g', '--to', 'end', '-y')).code).toBe(0)
+    expect(await groupInfo(topic, 'g')).toMatchObject({'last-delivered-id': ids[4], lag: 0})
   })
 
-  it('--to-group copies another group\'s position; refused for a missing OTHER (6), itself, both or neither of --to and --to-group (2)', async () => {
+  it('--to-group copies another group\'s position; refused for a missing OTHER (6), itself, both or neither of --to and --to-group, an OTHER past the end (2)', async () => {
     const {topic, ids} = await topicWithGroup('seek-to-group', 8)
     await context.redis.xgroup('CREATE', topic, 'other', ids[5] as string)
     const copied = await json<SeekResult>('group', 'seek', topic, 'g', '--to-group', 'other', '--yes')
@@ -418,6 +423,15 @@ describe('qctl group seek', () => {
     expect((await qctl('group', 'seek', topic, 'g', '--to-group', 'g')).code).toBe(2)
     expect((await qctl('group', 'seek', topic, 'g', '--to', 'start', '--to-group', 'other')).code).toBe(2)
     expect((await qctl('group', 'seek', topic, 'g')).code).toBe(2)
+    // OTHER placed past the stream's last entry (XGROUP CREATE takes any ID): copying it would skip what comes until then.
+    await context.redis.xgroup('CREATE', topic, 'ahead', '99999999999999-0')
+    const past = await qctl('group', 'seek', topic, 'g', '--to-group', 'ahead', '--yes')
+    expect(past.code).toBe(2)
+    expect(past.stderr).toBe(
+      `Error: --to-group: 99999999999999-0 is past the last entry of "${topic}" (its last ID is ${ids[7]}): the group would skip every entry added until Redis's clock passes it\n` +
+        'Hint: use --to end to skip everything added so far\n',
+    )
+    expect(await groupInfo(topic, 'g')).toMatchObject({'last-delivered-id': ids[5]})
   })
 
   it('a group or topic that does not exist exits 6, a key that is not a stream 2', async () => {
@@ -585,6 +599,10 @@ describe('qctl group delete', () => {
     expect(await groupInfo(topic, 'g')).toBeDefined()
     const yes = await inTerminal(['group', 'delete', topic, 'g', '-u', context.server.url], 'y\n')
     expect(yes.code).toBe(0)
+    expect(await groupInfo(topic, 'g')).toBeUndefined()
+    // -y is --yes.
+    await context.redis.xgroup('CREATE', topic, 'g', '$')
+    expect((await qctl('group', 'delete', topic, 'g', '-y')).code).toBe(0)
     expect(await groupInfo(topic, 'g')).toBeUndefined()
     expect((await qctl('group', 'delete', topic, 'g', '--yes')).code).toBe(6)
     expect((await qctl('group', 'delete', unique('none'), 'g', '--yes')).code).toBe(6)

@@ -55,10 +55,16 @@ describe('flags', () => {
     [['--key-field', 'k'], '--key-field'],
     [['-H', 'a=b'], '--header'],
     [['--ndjson'], '--ndjson'],
+    [['--idempotency-key', 'k'], '--idempotency-key'],
+    [['--idempotency-key-field', 'k'], '--idempotency-key-field'],
+    [['--delay', '1s'], '--delay'],
+    [['--at', '1'], '--at'],
   ])('--envelope with %j: exit 2', async (args, flag) => {
-    const result = await runCli(publish(topicName(), '-', ...args), {input: '{"data":"x"}\n'})
+    const topic = topicName()
+    const result = await runCli(publish(topic, '-', ...args), {input: '{"data":"x"}\n'})
     expect(result.code).toBe(2)
     expect(result.stderr).toMatch(new RegExp(`^Error: .*(--envelope.*${flag}|${flag}.*--envelope)`))
+    expect(await redis.exists(topic, `{${topic}}:scheduled`, `{${topic}}:dedupe`)).toBe(0)
   })
 
   it('--keep-ids needs --envelope, and goes without --partition: exit 2, nothing published', async () => {
@@ -206,5 +212,10 @@ describe('--keep-ids', () => {
     const misplaced = await runCli(publish(topic, '-', '--keep-ids'), {input: `${line({id: '1-0', partition: wrong, key: 'k', data: 'a'})}\n`})
     expect(misplaced.code).toBe(5)
     expect(misplaced.stderr).toContain(`the key "k" belongs to partition ${1 - wrong} of "${topic}" (2 partitions), not to partition ${wrong} the envelope comes from`)
+    const beyond = await runCli(publish(topic, '-', '--keep-ids'), {input: `${line({id: '1-0', partition: 5, data: 'a'})}\n`})
+    expect([beyond.code, beyond.stderr]).toEqual([
+      5,
+      `Error: <stdin>:1: --keep-ids: partition 5 does not exist in "${topic}" (2 partitions): the envelopes must come from a topic with as many partitions; nothing was published\n`,
+    ])
   })
 })

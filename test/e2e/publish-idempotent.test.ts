@@ -137,6 +137,8 @@ describe('qctl publish, once per idempotency key', () => {
     const windowAlone = await qctl(['publish', topic, '--data', '{"id":1}', '--dedupe-window', '1m'])
     expect(windowAlone.code).toBe(2)
     expect(windowAlone.stderr).toBe('Error: --dedupe-window needs --idempotency-key-field or --idempotency-key: without a key, every message is stored\n')
+    const noWindow = await qctl(['publish', topic, '--data', '{"id":1}', '--idempotency-key', 'a', '--dedupe-window', '0s'])
+    expect([noWindow.code, noWindow.stderr]).toEqual([2, 'Error: --dedupe-window must be longer than 0\n'])
     const raw = await qctl(['publish', topic, '--data', 'x', '--raw', '--idempotency-key-field', 'id'])
     expect(raw.code).toBe(2)
     const file = join(dir, `missing-${++counter}.ndjson`)

@@ -87,6 +87,35 @@ describe('qctl publish into a Redis out of memory (maxmemory 2mb, noeviction)', 
   })
 })
 
+describe('qctl schedule run into a Redis out of memory (maxmemory 2mb, noeviction)', () => {
+  const ctx = usePrivateRedis({args: ['--maxmemory', '2mb', '--maxmemory-policy', 'noeviction']})
+
+  it('exits 3 with one line naming the condition; the messages stay scheduled, and are appended once memory is freed', async () => {
+    const scheduled = await runCli(['publish', 'oom.s', '--ndjson', '--at', '1', '-u', ctx.server.url], {input: lines(1, 50)})
+    expect(scheduled.code, scheduled.stderr).toBe(0)
+    const filler = 'x'.repeat(20_000)
+    let filled = 0
+    await expect(
+      (async () => {
+        for (;;) await ctx.redis.set(`fill:${filled++}`, filler)
+      })(),
+    ).rejects.toThrow(/^OOM /)
+
+    const result = await runCli(['schedule', 'run', 'oom.s', '-u', ctx.server.url])
+    expect(result.code).toBe(3)
+    expectOneLine(result)
+    expect(result.stderr).toBe(`Error: Redis on 127.0.0.1:${ctx.server.port} is out of memory (OOM; maxmemory reached, and its maxmemory-policy evicts nothing more, e.g. noeviction): free memory or raise maxmemory\n`)
+    expect(await ctx.redis.zcard('{oom.s}:scheduled')).toBe(50)
+    expect(await ctx.redis.exists('oom.s')).toBe(0)
+
+    await ctx.redis.del(...Array.from({length: filled}, (_, i) => `fill:${i}`))
+    const again = await runCli(['schedule', 'run', 'oom.s', '--json', '-u', ctx.server.url])
+    expect(again.code, again.stderr).toBe(0)
+    expect(jsonOf<{topics: Array<{moved: number; scheduled: number}>}>(again).topics).toEqual([expect.objectContaining({moved: 50, scheduled: 0})])
+    expect(await ctx.redis.xlen('oom.s')).toBe(50)
+  })
+})
+
 describe('qctl publish to a replica (READONLY)', () => {
   // No wait before the full sync, so the replica links at once.
   const primary = usePrivateRedis({args: ['--repl-diskless-sync-delay', '0']})

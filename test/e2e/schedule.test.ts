@@ -111,13 +111,51 @@ describe('qctl publish --delay / --at, and who appends them', () => {
     expect(await ctx.redis.exists(`{${topic}}:scheduled`)).toBe(0)
   })
 
+  it('schedule run --follow: every second, what comes due in each topic named, until Ctrl-C (exit 0); --json once at the end, moved summed', async () => {
+    const [first, second] = [`sched-${++counter}`, `sched-${++counter}`]
+    expect((await qctl(['publish', first, '--ndjson', '--at', '1'], ndjson(3))).code).toBe(0)
+    const running = startCli(['schedule', 'run', first, second, '--follow', '--json', '-u', ctx.server.url])
+    await waitFor(async () => (await ctx.redis.xlen(first)) === 3, 20_000, 'the first pass to append the 3 due')
+    // Due only now, after the first pass: the next passes append them, in both topics.
+    expect((await qctl(['publish', first, '--ndjson', '--at', '1'], ndjson(2))).code).toBe(0)
+    expect((await qctl(['publish', second, '--ndjson', '--at', '1'], ndjson(4))).code).toBe(0)
+    await waitFor(async () => (await ctx.redis.xlen(first)) === 5 && (await ctx.redis.xlen(second)) === 4, 20_000, 'a later pass to append the 6 more')
+    expect(running.child.exitCode).toBeNull()
+    running.child.kill('SIGINT')
+    const result = await running.done
+    expect(result.code, result.stderr).toBe(0)
+    expect(jsonOf<{topics: ScheduleRunRow[]}>(result).topics).toEqual([
+      {topic: first, partitions: 1, moved: 5, scheduled: 0, nextDueAt: null, foreign: 0},
+      {topic: second, partitions: 1, moved: 4, scheduled: 0, nextDueAt: null, foreign: 0},
+    ])
+    expect(await storedNumbers(first)).toEqual([0, 1, 2, 0, 1])
+  })
+
+  it('schedule run: a topic key that is not a stream, or a schedule that is not a sorted set, exits 2 naming the key; the messages stay scheduled', async () => {
+    const topic = `sched-${++counter}`
+    expect((await qctl(['publish', topic, '--data', '{"n":1}', '--at', '1'])).code).toBe(0)
+    await ctx.redis.set(topic, 'x')
+    const notStream = await qctl(['schedule', 'run', topic])
+    expect([notStream.code, notStream.stderr]).toEqual([2, `Error: topic "${topic}" is a string, not a stream\n`])
+    expect(await ctx.redis.zcard(`{${topic}}:scheduled`)).toBe(1)
+    const other = `sched-${++counter}`
+    await ctx.redis.set(`{${other}}:scheduled`, 'x')
+    const notSorted = await qctl(['schedule', 'run', other, '--json'])
+    expect(notSorted.code).toBe(2)
+    expect(jsonOf<{error: {code: string; message: string}}>(notSorted).error).toMatchObject({code: 'USAGE', message: `the schedule of "${other}" ("{${other}}:scheduled") is a string, not a sorted set`})
+  })
+
   it('refuses --delay with --at, a time it cannot read, and --envelope with scheduling and an idempotency key; nothing stored', async () => {
     const topic = `sched-${++counter}`
     const both = await qctl(['publish', topic, '--data', '{}', '--delay', '1s', '--at', '2030-01-01'])
     expect(both.code).toBe(2)
+    expect(both.stderr).toMatch(/^Error: --(at|delay)=\S+ cannot also be provided when using --(delay|at)\n/)
     const bad = await qctl(['publish', topic, '--data', '{}', '--at', 'tomorrow'])
     expect(bad.code).toBe(2)
     expect(bad.stderr).toBe('Error: invalid --at "tomorrow": use an ISO 8601 time (2026-12-24T18:00:00Z) or Unix milliseconds\n')
+    const soon = await qctl(['publish', topic, '--data', '{}', '--delay', 'soon'])
+    expect(soon.code).toBe(2)
+    expect(soon.stderr.split('\n')[0]).toBe('Error: Parsing --delay: invalid duration "soon": use a number with a unit (ms, s, m, h, d, w), e.g. 500ms, 5s, 2m, 1h, 7d, 1w')
     const envelope = await qctl(['publish', topic, '--envelope', '-', '--delay', '1s', '--idempotency-key', 'a'], '{"data":"{}"}\n')
     expect(envelope.code).toBe(2)
     expect(envelope.stderr).toMatch(/^Error: .*--envelope/)

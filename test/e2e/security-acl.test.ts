@@ -73,6 +73,11 @@ beforeAll(async () => {
   const monitor = rules.get(userOf('monitor')) ?? []
   if (!monitor.includes('+eval_ro') || !monitor.includes('+evalsha_ro')) throw new Error('the monitor\'s rules no longer hold +eval_ro +evalsha_ro: update this test')
   await admin.call('ACL', 'SETUSER', 'monitor-no-eval', ...monitor.filter((rule) => rule !== '+eval_ro' && rule !== '+evalsha_ro'), `>${passwordOf('monitor-no-eval')}`)
+  // The publisher without its scripts: plain publishing falls back to pipelined XADDs; publishing once and scheduling cannot.
+  const publisher = rules.get(userOf('publisher')) ?? []
+  const scripts = publisher.filter((rule) => rule.startsWith('(+evalsha +eval '))
+  if (scripts.length !== 1) throw new Error('the publisher\'s rules no longer hold one (+evalsha +eval …) selector: update this test')
+  await admin.call('ACL', 'SETUSER', 'publisher-no-eval', ...publisher.filter((rule) => !scripts.includes(rule)), `>${passwordOf('publisher-no-eval')}`)
   // Every role without its read of partitioned topics' metadata.
   for (const role of ROLES) {
     const roleRules = rules.get(userOf(role)) ?? []
@@ -368,6 +373,30 @@ describe.concurrent('denied: exit 4 naming the refused command, and nothing chan
       expect(await stateOf(seeded.topic)).toEqual(before)
     },
   )
+
+  it('worker: qctl schedule run is the publisher\'s (the worker only looks at the schedule), refused, nothing moved', async () => {
+    const topic = `order.acl-${++counter}`
+    const scheduled = await runCli(['publish', topic, '--ndjson', '--at', '1', '-u', server.url], {input: '{"n":1}\n{"n":2}\n'})
+    expect(scheduled.code, diagnosis(scheduled)).toBe(0)
+    const result = await runCli(['schedule', 'run', topic, ...asUser(userOf('worker'))])
+    expect(result.code, diagnosis(result)).toBe(4)
+    expect(result.stderr).toMatch(new RegExp(`^Error: permission denied for EVAL(SHA)? to user '${userOf('worker')}'`))
+    expect(await admin.zcard(`{${topic}}:scheduled`)).toBe(2)
+    expect(await admin.exists(topic)).toBe(0)
+  })
+
+  it('publisher without scripts: a plain publish falls back to XADD; publishing once, and scheduling, need the script: refused, nothing stored', async () => {
+    const topic = `order.acl-${++counter}`
+    const plain = await runCli(['publish', topic, '--data', '{"n":1}', ...asUser('publisher-no-eval')])
+    expect(plain.code, diagnosis(plain)).toBe(0)
+    for (const args of [['--idempotency-key', 'k'], ['--idempotency-key-field', 'n'], ['--delay', '1h'], ['--at', '1']]) {
+      const result = await runCli(['publish', topic, '--data', '{"n":2}', ...args, ...asUser('publisher-no-eval')])
+      expect(result.code, `${args.join(' ')}: ${diagnosis(result)}`).toBe(4)
+      expect(result.stderr).toMatch(/^Error: permission denied for EVAL(SHA)? to user 'publisher-no-eval' on 127\.0\.0\.1:\d+: .*; nothing was published\n$/)
+    }
+    expect(await admin.xlen(topic)).toBe(1)
+    expect(await admin.exists(`{${topic}}:scheduled`, `{${topic}}:dedupe`)).toBe(0)
+  })
 
   it('monitor: lag over the whole database reads a stream outside its pattern, and is refused', async () => {
     const result = await runCli(['lag', ...asUser(userOf('monitor'))])

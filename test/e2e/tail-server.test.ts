@@ -209,6 +209,47 @@ describe('a lost connection (a private server of its own, with AOF, and a TCP pr
   }, 90_000)
 })
 
+describe('refusals that end a follower (asking again would be refused again)', () => {
+  const user = (name: string, password: string): string => `redis://${name}:${password}@127.0.0.1:${server.port}`
+
+  beforeAll(async () => {
+    // What tail runs, and nothing else (as the monitor role grants it).
+    for (const name of ['tail-acl', 'tail-pass']) {
+      await redis.call('ACL', 'SETUSER', name, 'on', '>first-Pw', 'resetkeys', '-@all', '+ping', '+client|setname', '+exists', '+hgetall', '+xrange', '+xrevrange', '+xread', '~tail.*', '~qctl:topic:*')
+    }
+  })
+
+  it('an ACL that no longer allows the reads: exit 4 naming the refused command, after what it printed', async () => {
+    const topic = topicName()
+    await redis.xadd(topic, '*', 'data', 'before')
+    const running = startCli(['tail', topic, '--follow', '--from', 'start', '-u', user('tail-acl', 'first-Pw')], {timeoutMs: 60_000})
+    await followerUp(topic)
+    await redis.call('ACL', 'SETUSER', 'tail-acl', '-xread')
+    // The read under way ends within its block time (5 s); the next one is refused.
+    const result = await running.done
+    expect(result.code, result.stderr).toBe(4)
+    expect(envelopesOf(result.stdout).map((envelope) => envelope.data)).toEqual(['before'])
+    expect(result.stderr).toMatch(new RegExp(`^Error: permission denied for XREAD to user 'tail-acl' on 127\\.0\\.0\\.1:${server.port}: `))
+  })
+
+  it('a password changed while the connection was lost: the reconnect is refused, exit 4', async () => {
+    const topic = topicName()
+    await redis.xadd(topic, '*', 'data', 'before')
+    const running = startCli(['tail', topic, '--follow', '--from', 'start', '-u', user('tail-pass', 'first-Pw')], {timeoutMs: 60_000})
+    await followerUp(topic)
+    await redis.call('ACL', 'SETUSER', 'tail-pass', 'resetpass', '>second-Pw')
+    await redis.call('CLIENT', 'KILL', 'USER', 'tail-pass')
+    const result = await running.done
+    expect(result.code, result.stderr).toBe(4)
+    expect(envelopesOf(result.stdout).map((envelope) => envelope.data)).toEqual(['before'])
+    const lines = result.stderr.split('\n')
+    expect(lines[0]).toMatch(/^warning: lost the connection to /)
+    expect(lines[1]).toBe(`Error: authentication failed for user 'tail-pass' on 127.0.0.1:${server.port}: wrong password, unknown user or user disabled`)
+    expect(result.stderr).not.toContain('first-Pw')
+    expect(result.stderr).not.toContain('second-Pw')
+  })
+})
+
 describe('output that does not keep up', () => {
   /** RSS of a process in MB (Linux). */
   const rssMb = (pid: number): number => Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024

@@ -6,6 +6,7 @@ import type {Redis} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {Envelope} from '../../src/core/envelope/envelope.js'
+import {topicMetadataKey} from '../../src/core/keys.js'
 import {partitionOfKey} from '../../src/core/partitions/partition-hash.js'
 import {CLI, runCli, startCli, waitFor} from '../helpers/cli.js'
 import {createPartitionedTopic} from '../helpers/partitioned.js'
@@ -308,6 +309,23 @@ describe('refusals', () => {
     const result = await runCli(tail(topic, ...args))
     expect(result.code).toBe(2)
     expect(result.stderr.split('\n')[0]).toBe(message)
+  })
+
+  it('--follow with Redis unreachable at the start: exit 3 at once (only a lost connection is ridden out)', async () => {
+    const result = await runCli(['tail', topicName(), '--follow', '-u', 'redis://127.0.0.1:1'], {timeoutMs: 20_000})
+    expect([result.code, result.stdout, result.stderr]).toEqual([3, '', 'Error: cannot connect to 127.0.0.1:1: connection refused\n'])
+  })
+
+  it('a follower ends on metadata qctl did not write, read again while it follows: exit 5 (another attempt would be refused again)', async () => {
+    const {topic, partitions} = await createPartitionedTopic(server.url, 'tail.badmeta', 2)
+    await redis.xadd(partitions[0]?.stream as string, '*', 'data', 'before')
+    const running = startCli(tail(topic, '--follow', '--from', 'start'), {timeoutMs: 60_000})
+    await followerUp(partitions[1]?.stream as string)
+    await redis.hset(topicMetadataKey(topic), 'partitions', 'many')
+    const result = await running.done
+    expect(result.code, result.stderr).toBe(5)
+    expect(envelopesOf(result.stdout).map((envelope) => envelope.data)).toEqual(['before'])
+    expect(result.stderr.split('\n')[0]).toBe(`Error: the metadata of topic "${topic}" (${topicMetadataKey(topic)}) has an invalid partition count ("many")`)
   })
 
   it('without TOPIC: exit 2', async () => {

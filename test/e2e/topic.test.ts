@@ -150,9 +150,20 @@ describe('qctl topic create / describe / list', () => {
   it('refuses a metadata hash qctl did not write (exit 5) and a metadata key of another type (exit 2), in every command that reads it', async () => {
     const bad = nextTopic()
     await context.redis.hset(`qctl:topic:{${bad}}`, 'format', '1', 'partitions', 'many')
-    for (const args of [['topic', 'describe', bad], ['publish', bad, '--data', '{}']]) {
+    for (const args of [
+      ['topic', 'describe', bad],
+      ['publish', bad, '--data', '{}'],
+      ['tail', bad],
+      ['tail', bad, '--follow'],
+      ['trim', bad, '--maxlen', '0', '--yes'],
+      ['schedule', 'run', bad],
+      ['group', 'list', bad],
+      ['group', 'create', bad, 'g', '--from', 'start'],
+      ['group', 'seek', bad, 'g', '--to', 'start'],
+      ['group', 'delete', bad, 'g', '--yes'],
+    ]) {
       const result = await qctl(...args)
-      expect(result.code).toBe(5)
+      expect(result.code, args.join(' ')).toBe(5)
       expect(result.stderr).toContain(`the metadata of topic "${bad}" (qctl:topic:{${bad}}) has an invalid partition count`)
     }
     const newer = nextTopic()

@@ -205,6 +205,10 @@ describe('qctl trim', () => {
     const nowhere = await runCli(['trim', topic, '--before', '7d', '-u', 'redis://127.0.0.1:1'])
     expect(nowhere.code).toBe(2)
     expect(await ids(topic)).toEqual(made)
+    // -y is --yes.
+    const short = await qctl('trim', topic, '--before', '7d', '-y')
+    expect(short.code, short.stderr).toBe(0)
+    expect(await ids(topic)).toEqual(made.slice(3))
   })
 
   it('refuses bad usage with exit 2, and a topic that does not exist with exit 6', async () => {
@@ -216,6 +220,7 @@ describe('qctl trim', () => {
       [[topic, '--before', 'yesterday'], 'invalid --before "yesterday": use a duration ago (30m, 1h, 7d, 1w), an ISO time'],
       [[topic, '--maxlen', '-1'], 'Expected an integer greater than or equal to 0'],
       [['', '--maxlen', '1'], 'TOPIC must not be empty'],
+      [[topic, '--before', ''], '--before must not be empty'],
     ] as const) {
       const result = await qctl('trim', ...args, '--dry-run')
       expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2)
@@ -368,6 +373,15 @@ describe('qctl work --trim-acked', () => {
     const {topic, partitions} = await createPartitionedTopic(ctx.server.url, unique('worker-parts'), 3)
     await publishKeyed(ctx.server.url, dir, topic, 30, 30)
     const result = await runCli(work(topic, 'billing', '--until-empty'))
+    expect(result.code, result.stderr).toBe(0)
+    expect(summaryOf(result)).toMatchObject({processed: 30, trimmed: 30})
+    expect(await Promise.all(partitions.map(async (partition) => ctx.redis.xlen(partition.stream)))).toEqual([0, 0, 0])
+  })
+
+  it('--ordered: trims each partition it holds the lease of', async () => {
+    const {topic, partitions} = await createPartitionedTopic(ctx.server.url, unique('worker-ordered'), 3)
+    await publishKeyed(ctx.server.url, dir, topic, 30, 6)
+    const result = await runCli(work(topic, 'billing', '--ordered', '--until-empty'))
     expect(result.code, result.stderr).toBe(0)
     expect(summaryOf(result)).toMatchObject({processed: 30, trimmed: 30})
     expect(await Promise.all(partitions.map(async (partition) => ctx.redis.xlen(partition.stream)))).toEqual([0, 0, 0])

@@ -11,7 +11,7 @@ const FOLLOW_POLL_MS = 1000
 
 export default class ScheduleRun extends BaseCommand<typeof ScheduleRun> {
   static override summary = 'Append the due scheduled messages (publish --delay / --at) of topics to their streams.'
-  static override description = `A running qctl work of a topic does this by itself; run this for topics without workers. Each message is appended and removed from the schedule in one step, so it runs safely beside workers and other runs. Without --follow: one pass, then it exits. With --follow: every second until interrupted.`
+  static override description = `A running qctl work of a topic does this by itself; run this for topics without workers. Each message is appended and removed from the schedule in one step, so it runs safely beside workers and other runs. Without --follow: one pass, then it exits. With --follow: every second until interrupted (Ctrl-C, exit 0); --json then prints once, at the end, with the moves summed. Exits 2 for a topic key that is not a stream or a schedule that is not a sorted set (naming it), 3 when Redis refuses the write (out of memory: what is not appended stays scheduled), 4 when the ACL user may not move messages (the worker role may not; the publisher role may).`
   static override examples = ['<%= config.bin %> schedule run order.processed', '<%= config.bin %> schedule run order.processed order.refunded --follow']
   static override strict = false
 

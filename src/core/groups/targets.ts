@@ -30,7 +30,8 @@ const idOnPartitions = (flag: string, text: string): Error =>
 /** A position past the stream's last ID: every entry added until the clock got there would be skipped, unseen. */
 export function pastTheEnd(stream: string, position: string, lastGeneratedId: string | null, flag: string): Error {
   return usageError(`${flag}: ${position} is past the last entry of "${stream}" (its last ID is ${lastGeneratedId ?? '0-0'}): the group would skip every entry added until Redis's clock passes it`, {
-    suggestion: `use ${flag} end to skip everything added so far`,
+    // --to-group names a group, not a position: the flag that moves to the end is --to.
+    suggestion: `use ${flag === '--to-group' ? '--to' : flag} end to skip everything added so far`,
   })
 }
 

@@ -6,7 +6,7 @@ import {DEFAULT_DEDUPE_WINDOW_MS, publish, type PublishResult} from '../core/pub
 import {bytesFlag, durationFlag} from '../flags.js'
 import {formatPublishProgress, formatPublishSummary} from '../format/publish.js'
 import {startSpinner} from '../output/spinner.js'
-import {parseAt, parseHeaders, sourceFrom} from '../cli/publish-input.js'
+import {parseAt, parseHeaders, sourceFrom, withTraceContext} from '../cli/publish-input.js'
 
 export default class Publish extends BaseCommand<typeof Publish> {
   static override summary = 'Publish messages to a topic (a Redis stream) from a file, stdin or --data.'
@@ -21,6 +21,7 @@ export default class Publish extends BaseCommand<typeof Publish> {
     '<%= config.bin %> publish order.reminder reminders.ndjson --at 2026-12-24T18:00:00Z',
     '<%= config.bin %> tail order.processed --json | <%= config.bin %> publish order.copy --envelope -',
     '<%= config.bin %> publish order.processed --envelope backup.ndjson --keep-ids',
+    `<%= config.bin %> publish order.processed --data '{"orderId":42}' --traceparent 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01`,
   ]
 
   static override args = {
@@ -36,6 +37,11 @@ export default class Publish extends BaseCommand<typeof Publish> {
     key: Flags.string({char: 'k', summary: 'Message key for every message.', exclusive: ['key-field']}),
     'key-field': Flags.string({summary: 'Take each message key from this dotted path in the JSON record (e.g. customer.id).'}),
     header: Flags.string({char: 'H', summary: 'Add a header name=value (repeatable).', multiple: true, helpValue: '<name=value>'}),
+    traceparent: Flags.string({
+      summary: 'Add this W3C traceparent header to every message (default: $TRACEPARENT): qctl work links each handler\'s span to it.',
+      helpValue: '<00-traceid-parentid-flags>',
+    }),
+    tracestate: Flags.string({summary: 'Add this W3C tracestate header beside the traceparent (default: $TRACESTATE).', helpValue: '<key=value,…>'}),
     'max-payload': bytesFlag({summary: 'Reject payloads larger than this, before sending.', default: 1024 * 1024, defaultHelp: async () => '1MiB'}),
     'skip-invalid': Flags.boolean({summary: 'Skip invalid lines (reported with their line numbers) instead of stopping.'}),
     'skip-lines': Flags.integer({summary: 'Skip the first N input lines (resume an interrupted NDJSON publish).', min: 0, default: 0}),
@@ -57,7 +63,7 @@ export default class Publish extends BaseCommand<typeof Publish> {
     }),
     envelope: Flags.boolean({
       summary: 'Each input line is an envelope, as qctl tail --json prints: store the entry it describes, key, headers and fields byte for byte.',
-      exclusive: ['data', 'raw', 'key', 'key-field', 'header', 'ndjson', 'idempotency-key', 'idempotency-key-field', 'delay', 'at'],
+      exclusive: ['data', 'raw', 'key', 'key-field', 'header', 'ndjson', 'idempotency-key', 'idempotency-key-field', 'delay', 'at', 'traceparent', 'tracestate'],
     }),
     'keep-ids': Flags.boolean({
       summary: 'With --envelope: store each entry under its envelope\'s ID (IDs must increase; on a partitioned topic each entry stays in its partition).',
@@ -98,6 +104,8 @@ export default class Publish extends BaseCommand<typeof Publish> {
       throw usageError('no input: give a FILE, --data, or pipe messages into stdin (use - to read a terminal)')
     }
 
+    // An envelope is stored as the entry it describes, its own traceparent included: TRACEPARENT does not apply.
+    const headers = flags.envelope ? {} : withTraceContext(parseHeaders(flags.header ?? []), {traceparent: flags.traceparent, tracestate: flags.tracestate, env: process.env})
     const spinner = await startSpinner(this.stderrDecorations, `publishing to ${args.topic}`)
     const started = Date.now()
     try {
@@ -110,7 +118,7 @@ export default class Publish extends BaseCommand<typeof Publish> {
           raw: flags.raw,
           key: flags.key,
           keyField: flags['key-field'],
-          headers: parseHeaders(flags.header ?? []),
+          headers,
           maxPayloadBytes: flags['max-payload'],
           skipInvalid: flags['skip-invalid'],
           skipLines: flags['skip-lines'],

@@ -1,3 +1,4 @@
+import {parseTraceparent, TRACEPARENT_HEADER} from '../trace/trace-context.js'
 import {RAW_ENCODING, WireField} from '../wire-format.js'
 
 /** What a handler receives for one stream entry. */
@@ -26,6 +27,12 @@ export interface Message<Data = unknown> {
   bytes: Buffer | undefined
   key: string | undefined
   headers: Readonly<Record<string, string>>
+  /**
+   * The producer's W3C trace context: the `traceparent` header (`qctl publish --traceparent`, or
+   * TRACEPARENT), when it is a valid traceparent; undefined otherwise (the header as stored stays in
+   * `headers`). Kept by `qctl dlq replay`, so a replayed message links to the trace that produced it.
+   */
+  readonly traceparent: string | undefined
   /** Every field of the entry as stored, so entries written by other programs are usable. */
   fields: Readonly<Record<string, string>>
   /** 1 on first delivery, from Redis's delivery counter. */
@@ -155,6 +162,12 @@ class DecodedMessage implements Message {
     // When the message was first published: a replay's own entry ID only says when it was replayed.
     this.publishedAt = idTime(this.originalId)
     this.#bytes = exact
+  }
+
+  /** Read from the headers when asked: most handlers never ask. */
+  get traceparent(): string | undefined {
+    const header = this.headers[TRACEPARENT_HEADER]
+    return header !== undefined && parseTraceparent(header) !== undefined ? header : undefined
   }
 
   get bytes(): Buffer | undefined {

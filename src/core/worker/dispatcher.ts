@@ -524,12 +524,17 @@ export class Dispatcher {
         if (!(await tracked.lane.ops.markSoloStart(tracked.id).catch((error: unknown) => this.markFailed(tracked, error)))) return
       }
       const message = decodeMessage(session.options.topic, tracked.id, pairs, tracked.attempt, tracked.lane.partition ?? undefined)
+      // A span around the call when tracing is on (the lane's GroupOps has the group, consumer and stream it records).
+      const span = session.options.tracing?.begin(message, tracked.lane.ops)
       try {
-        const result = session.options.handler(message, new DeliveryContext(tracked, this.logLine))
+        const context = new DeliveryContext(tracked, this.logLine)
+        const result = span === undefined ? session.options.handler(message, context) : span.run(() => session.options.handler(message, context))
         const {handlerTimeoutMs} = session.options
         if (handlerTimeoutMs !== undefined) await this.withinHandlerTimeout(result, tracked, handlerTimeoutMs)
         else if (isThenable(result)) await result
+        span?.succeeded()
       } catch (error) {
+        span?.failed(error)
         if (nothingToAck(tracked)) {
           // Pending nowhere (its consumer was deleted, or it was deleted): nothing can retry or dead-letter it.
           await this.forget(tracked)

@@ -3,6 +3,7 @@ import {hostname} from 'node:os'
 import {usageError, type QctlError} from '../errors.js'
 import {shortestBackoff, type BackoffPolicy} from './backoff.js'
 import {defaultOf, optionSpec, type OptionSpec, type WorkerOptionSpec} from './option-schema.js'
+import type {HandlerTracing} from '../trace/handler-tracing.js'
 import type {Handler} from './types.js'
 
 /** Defaults and bounds: WORKER_OPTIONS in option-schema.ts (the `qctl work` flags of the same names). */
@@ -48,6 +49,11 @@ export interface WorkerOptions {
    * killed leave theirs behind); `false` turns it off (for consumers named by hand).
    */
   pruneConsumersAfterMs?: number | false | undefined
+  /**
+   * A span around each handler call (`openTelemetryTracing(api)`); `qctl work` sets it when the
+   * handler's project has `@opentelemetry/api` (README, "Traces"). None by default.
+   */
+  tracing?: HandlerTracing | undefined
 }
 
 export interface ResolvedWorkerOptions {
@@ -82,6 +88,7 @@ export interface ResolvedWorkerOptions {
   duePollMs: number
   /** See WorkerOptions; undefined when off. */
   pruneConsumersAfterMs: number | undefined
+  tracing: HandlerTracing | undefined
 }
 
 /** The defaults, from the option schema (option-schema.ts); the two below are not options of `qctl work`. */
@@ -139,6 +146,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
   if (options.topic === '') throw usageError('--topic must not be empty')
   if (options.group === '') throw usageError('--group must not be empty')
   if (typeof options.handler !== 'function') throw usageError('the handler must be a function')
+  if (options.tracing !== undefined && typeof options.tracing.begin !== 'function') throw usageError('tracing must have a begin function (see openTelemetryTracing)')
   const backoff: BackoffPolicy = {...WORKER_DEFAULTS.backoff, ...options.backoff}
   if (backoff.kind !== 'exponential' && backoff.kind !== 'fixed') throw usageError(`--backoff must be exponential or fixed, not ${String(backoff.kind)}`)
   bounded('backoffDelay', backoff.delayMs)
@@ -179,5 +187,6 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     duePollMs: clamp(Math.floor(shortestBackoff(backoff) / 4), 20, 1000),
     pruneConsumersAfterMs:
       options.pruneConsumersAfterMs === false ? undefined : boundedWithDefault('pruneConsumersAfter', options.pruneConsumersAfterMs),
+    tracing: options.tracing,
   }
 }

@@ -4,6 +4,7 @@ import {BaseCommand} from '../base-command.js'
 import {runningQctlEntry} from '../cli/running-qctl-entry.js'
 import {workerFlags} from '../cli/work-flags.js'
 import {workerOptionsFrom} from '../cli/work-options.js'
+import {handlerTracing} from '../cli/work-tracing.js'
 import {WorkReporter} from '../cli/work-reporter.js'
 import {holdHeapGrowth} from '../cli/heap-growth.js'
 import {ExitCode, QctlError} from '../core/errors.js'
@@ -51,10 +52,12 @@ Delivery is at least once: an entry is acknowledged after its handler succeeds; 
       return waitForRedis(open, {signal: this.interruptSignal(), onRetry})
     }
     const options = workerOptionsFrom(this.flags, loaded)
-    const worker = new Worker({...options, pruneConsumersAfterMs: this.flags['prune-consumers'] ? this.flags['prune-consumers-after'] : false}, connect)
+    const {tracing, warning} = handlerTracing(loaded.path, this.config.version)
+    const worker = new Worker({...options, tracing, pruneConsumersAfterMs: this.flags['prune-consumers'] ? this.flags['prune-consumers-after'] : false}, connect)
     const json = this.jsonEnabled()
     const spinner = await startSpinner(this.stderrDecorations, 'starting')
     const reporter = new WorkReporter(worker, json ? 'json' : this.stderrDecorations.spinner ? 'terminal' : 'plain', spinner, this.style)
+    if (warning !== undefined) reporter.warn(warning)
     interrupted.addEventListener('abort', () => worker.close('signal'), {once: true})
     // The process can end under the worker: a second signal (exit 130 at once), or a handler calling process.exit.
     const onExit = (code: number): void => {

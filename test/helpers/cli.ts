@@ -29,7 +29,8 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
     // tests must see what a user at a terminal sees, on a developer machine and in CI alike.
     // NODE_ENV=test (set by vitest) would make oclif load its TypeScript loader and React its
     // development build: qctl must run as users run it.
-    if (name.startsWith('QCTL_') || ['REDIS_URL', 'DEBUG', 'NO_COLOR', 'CI', 'NODE_ENV'].includes(name) || name.startsWith('VITEST')) continue
+    // TRACEPARENT/TRACESTATE (set by CI systems that trace their jobs) would add headers to what tests publish.
+    if (name.startsWith('QCTL_') || ['REDIS_URL', 'DEBUG', 'NO_COLOR', 'CI', 'NODE_ENV', 'TRACEPARENT', 'TRACESTATE'].includes(name) || name.startsWith('VITEST')) continue
     env[name] = value
   }
   for (const [name, value] of Object.entries(extra)) {

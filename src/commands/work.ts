@@ -4,7 +4,7 @@ import {BaseCommand} from '../base-command.js'
 import {runningQctlEntry} from '../cli/running-qctl-entry.js'
 import {workerFlags} from '../cli/work-flags.js'
 import {workerOptionsFrom} from '../cli/work-options.js'
-import {handlerTracing} from '../cli/work-tracing.js'
+import {flushTraces, handlerTracing} from '../cli/work-tracing.js'
 import {WorkReporter} from '../cli/work-reporter.js'
 import {holdHeapGrowth} from '../cli/heap-growth.js'
 import {ExitCode, QctlError} from '../core/errors.js'
@@ -81,6 +81,9 @@ Delivery is at least once: an entry is acknowledged after its handler succeeds; 
         throw new QctlError('INTERRUPTED', `${summary.unfinished} handlers did not finish within --shutdown-timeout; their entries stay pending for other workers`)
       }
     } finally {
+      // Spans a batching exporter still holds (a second Ctrl-C meanwhile still exits at once, with its line).
+      const flushed = await flushTraces(tracing)
+      if (flushed !== undefined) reporter.warn(flushed)
       process.off('exit', onExit)
       reporter.stop()
       // The summary is out: a handler module that keeps connections open (a database pool, a client

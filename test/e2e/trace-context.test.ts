@@ -186,7 +186,8 @@ const tracer = {
     return new RecordingSpan(name, options, options.root ? undefined : api.trace.getSpanContext(context))
   },
 }
-api.trace.setGlobalTracerProvider({getTracer: () => tracer})
+// forceFlush: an SDK provider's, which qctl calls before the worker exits (a batching exporter's spans).
+api.trace.setGlobalTracerProvider({getTracer: () => tracer, forceFlush: async () => appendFileSync(process.env.SPANS_FILE, JSON.stringify({flushed: true}) + '\\n')})
 const storage = new AsyncLocalStorage()
 api.context.setGlobalContextManager({
   active: () => storage.getStore() ?? api.ROOT_CONTEXT,
@@ -279,7 +280,10 @@ describe('qctl work', () => {
 
     const records = await readLines<Recorded>(join(dir, 'records.ndjson'))
     expect(records.map((record) => record.otelLoaded)).toEqual([true, true])
-    const spans = await readLines<Span>(join(dir, 'spans.ndjson'))
+    const lines = await readLines<Span | {flushed: true}>(join(dir, 'spans.ndjson'))
+    // The provider was flushed once, after the last span ended.
+    expect(lines.map((line) => 'flushed' in line)).toEqual([...Array.from({length: lines.length - 1}, () => false), true])
+    const spans = lines.filter((line): line is Span => !('flushed' in line))
     const processSpans = spans.filter((span) => span.name === `process ${topic}`)
     expect(processSpans).toHaveLength(2)
     const [first, second] = processSpans as [Span, Span]

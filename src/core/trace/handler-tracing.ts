@@ -8,6 +8,8 @@ import type {Message} from '../worker/message.js'
  */
 export interface HandlerTracing {
   begin(message: Message, delivery: DeliveryFacts): HandlerSpan
+  /** Export the spans still buffered (the worker is about to exit); optional. */
+  flush?(): Promise<void>
 }
 
 /** Where a message was delivered: the worker's GroupOps of the lane has these. */

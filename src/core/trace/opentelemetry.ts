@@ -52,6 +52,7 @@ export interface OpenTelemetryApi {
   trace: {
     getTracer(name: string, version?: string): OtelTracer
     setSpan(context: OtelContext, span: OtelSpan): OtelContext
+    getTracerProvider?: (() => unknown) | undefined
   }
   context: {with<T>(context: OtelContext, fn: () => T): T}
   ROOT_CONTEXT: OtelContext
@@ -119,6 +120,16 @@ export function openTelemetryTracing(api: OpenTelemetryApi, options: {version?: 
   }
 
   return {
+    /**
+     * The registered provider's forceFlush, when it has one (the SDK's does; the API has none): a
+     * batching span processor holds spans for seconds, and a worker that exits (--until-empty) would
+     * lose the last of them. The API's provider is a proxy: the SDK's is its delegate.
+     */
+    async flush() {
+      const provider = api.trace.getTracerProvider?.() as {getDelegate?: () => unknown} | undefined
+      const registered = (typeof provider?.getDelegate === 'function' ? provider.getDelegate() : provider) as {forceFlush?: () => unknown} | undefined
+      if (typeof registered?.forceFlush === 'function') await registered.forceFlush()
+    },
     begin(message, delivery) {
       let span: OtelSpan
       let context: OtelContext

@@ -326,6 +326,23 @@ describe('qctl work', () => {
     expect(span?.links.map((link) => link.traceId)).toEqual([TRACE_ID])
   })
 
+  it('handles every message when the tracer throws, and says so once', async () => {
+    const throwing = `import * as api from '@opentelemetry/api'
+api.trace.setGlobalTracerProvider({getTracer: () => ({startSpan() { throw new Error('span limit reached') }})})
+${PLAIN_HANDLER}`
+    const dir = await project({'handler.mjs': throwing}, {otel: 'real'})
+    const topic = topicName()
+    for (const n of [1, 2, 3]) await publishOne(topic, {n}, ['--traceparent', TRACEPARENT])
+    const result = await work(dir, topic, ['--json'])
+    expect(result.code).toBe(0)
+    const events = ndjson<{event: string; message?: string}>(result.stdout)
+    expect(events.filter((event) => event.event === 'warning').map((event) => event.message)).toEqual([
+      'tracing failed (span limit reached); messages are handled all the same, some without spans',
+    ])
+    expect(events.find((event) => event.event === 'summary')).toMatchObject({processed: 3, retried: 0, deadLettered: 0})
+    expect(await readLines<Recorded>(join(dir, 'records.ndjson'))).toHaveLength(3)
+  })
+
   it('warns, and handles messages without spans, when the @opentelemetry/api it finds cannot be used', async () => {
     const dir = await project({'handler.mjs': PLAIN_HANDLER}, {otel: 'broken'})
     const topic = topicName()

@@ -78,14 +78,11 @@ export function errorType(error: unknown): string {
   return typeof constructorName === 'string' && constructorName !== '' ? constructorName : 'Error'
 }
 
-/** For a span that could not begin (a tracer that threw): the handler runs as without tracing. */
-const UNTRACED: HandlerSpan = {run: (call) => call(), succeeded: () => undefined, failed: () => undefined}
-
 /**
  * A HandlerTracing on `api`: for each handler call a span named `process <topic>`, kind CONSUMER,
  * a root linked to the message's traceparent (the default of the messaging conventions: see the
- * README), with the handler called in its context. Tracing never fails a message: a tracer or
- * exporter that throws costs the message its span, nothing more.
+ * README), with the handler called in its context. A tracer that throws is the worker's to report
+ * (once) while it handles the message all the same (see Dispatcher).
  */
 export function openTelemetryTracing(api: OpenTelemetryApi, options: {version?: string | undefined} = {}): HandlerTracing {
   const tracer = api.trace.getTracer(TRACER_NAME, options.version)
@@ -131,31 +128,18 @@ export function openTelemetryTracing(api: OpenTelemetryApi, options: {version?: 
       if (typeof registered?.forceFlush === 'function') await registered.forceFlush()
     },
     begin(message, delivery) {
-      let span: OtelSpan
-      let context: OtelContext
-      try {
-        span = tracer.startSpan(`process ${message.topic}`, {kind: SpanKind.CONSUMER, attributes: attributesOf(message, delivery), links: linkTo(message)}, ROOT_CONTEXT)
-        context = api.trace.setSpan(ROOT_CONTEXT, span)
-      } catch {
-        return UNTRACED
-      }
+      const span = tracer.startSpan(`process ${message.topic}`, {kind: SpanKind.CONSUMER, attributes: attributesOf(message, delivery), links: linkTo(message)}, ROOT_CONTEXT)
+      const context = api.trace.setSpan(ROOT_CONTEXT, span)
       return {
         run: (call) => api.context.with(context, call),
-        succeeded: () => {
-          try {
-            span.end()
-          } catch {
-            // A span processor that throws: the message was handled all the same.
-          }
-        },
+        succeeded: () => span.end(),
         failed: (error) => {
           try {
             span.recordException(error instanceof Error ? error : String(error))
             span.setAttribute('error.type', errorType(error))
             span.setStatus({code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error)})
+          } finally {
             span.end()
-          } catch {
-            // As above: the failure is handled (retried or dead-lettered) all the same.
           }
         },
       }

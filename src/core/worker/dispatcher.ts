@@ -4,13 +4,14 @@ import {isFatal} from './fatal.js'
 import {planStart} from './attempts.js'
 import type {DeliveredEntry} from './group-ops.js'
 import {InFlight} from './in-flight.js'
-import {decodeMessage, keyOfPairs, mayBeBinary, type RawValue} from './message.js'
+import {decodeMessage, keyOfPairs, mayBeBinary, type Message, type RawValue} from './message.js'
 import {FifoQueue, KeyedQueue, type StartQueue} from './start-queue.js'
 import {describeFailure, errorMessage, type Failure, type FailureOutcome} from './outcomes.js'
 import type {ReadAhead} from './read-ahead.js'
 import type {Lane, Session} from './session.js'
 import {hasRecord, needsStartMark, nothingToAck, takenOverHere, type Tracked} from './tracked.js'
 import type {HandlerContext} from './types.js'
+import type {HandlerSpan} from '../trace/handler-tracing.js'
 
 /** Entries held by ID only at the most (--ordered: a hot key's, start-queue.ts), each a few hundred bytes. */
 const SPILL_LIMIT = 20_000
@@ -69,6 +70,8 @@ export class Dispatcher {
   finished = 0
   /** No more starts: the shutdown timeout ran out, or the worker failed. */
   private abandoned = false
+  /** A tracer threw once already (tracingFailed): said once, not per message. */
+  private tracingWarned = false
   /** A stale entry asked for a heartbeat that has not succeeded yet. */
   private heartbeatAsked = false
   /** A wave of entries taken back is about to start (see scheduleMarkedWave). */
@@ -524,17 +527,16 @@ export class Dispatcher {
         if (!(await tracked.lane.ops.markSoloStart(tracked.id).catch((error: unknown) => this.markFailed(tracked, error)))) return
       }
       const message = decodeMessage(session.options.topic, tracked.id, pairs, tracked.attempt, tracked.lane.partition ?? undefined)
-      // A span around the call when tracing is on (the lane's GroupOps has the group, consumer and stream it records).
-      const span = session.options.tracing?.begin(message, tracked.lane.ops)
+      const span = session.options.tracing === undefined ? undefined : this.beginSpan(message, tracked)
       try {
         const context = new DeliveryContext(tracked, this.logLine)
         const result = span === undefined ? session.options.handler(message, context) : span.run(() => session.options.handler(message, context))
         const {handlerTimeoutMs} = session.options
         if (handlerTimeoutMs !== undefined) await this.withinHandlerTimeout(result, tracked, handlerTimeoutMs)
         else if (isThenable(result)) await result
-        span?.succeeded()
+        if (span !== undefined) this.endSpan(span, false, undefined)
       } catch (error) {
-        span?.failed(error)
+        if (span !== undefined) this.endSpan(span, true, error)
         if (nothingToAck(tracked)) {
           // Pending nowhere (its consumer was deleted, or it was deleted): nothing can retry or dead-letter it.
           await this.forget(tracked)
@@ -736,6 +738,32 @@ export class Dispatcher {
       session.warn(`could not read the bytes of ${tracked.id} (it will be delivered again): ${errorMessage(error)}`)
     }
     return undefined
+  }
+
+  /** The span of a handler call (tracing on): the lane's GroupOps has the group, consumer and stream it records. */
+  private beginSpan(message: Message, tracked: Tracked): HandlerSpan | undefined {
+    try {
+      return this.session.options.tracing?.begin(message, tracked.lane.ops)
+    } catch (error) {
+      this.tracingFailed(error)
+      return undefined
+    }
+  }
+
+  private endSpan(span: HandlerSpan, failed: boolean, error: unknown): void {
+    try {
+      if (failed) span.failed(error)
+      else span.succeeded()
+    } catch (problem) {
+      this.tracingFailed(problem)
+    }
+  }
+
+  /** Tracing never fails a message: a tracer that throws is reported once, and messages are handled all the same. */
+  private tracingFailed(error: unknown): void {
+    if (this.tracingWarned) return
+    this.tracingWarned = true
+    this.session.warn(`tracing failed (${errorMessage(error)}); messages are handled all the same, some without spans`)
   }
 
   /** A handler's log line, through the worker's events (the reporter respects --json). */

@@ -19,7 +19,9 @@ export default class Work extends BaseCommand<typeof Work> {
   static override summary = 'Run consumer workers: deliver a topic\'s messages to a handler module, with retries and dead-lettering.'
   static override description = `HANDLER is a .ts, .mts, .cts, .js, .mjs or .cjs file exporting \`default\` or \`handle\`: async (message, ctx) => void. It may also export ${MODULE_EXPORTS.map((spec) => spec.moduleExport).join(', ')}; flags override them.
 
-Delivery is at least once: an entry is acknowledged after its handler succeeds; a PermanentError dead-letters it at once; any other error is retried with backoff until --max-attempts deliveries, then dead-lettered. Entries of a worker that died are taken over after --visibility-timeout. On SIGINT/SIGTERM the worker stops reading, lets running handlers finish (up to --shutdown-timeout) and exits; a second signal exits at once (130).`
+Delivery is at least once: an entry is acknowledged after its handler succeeds; a PermanentError dead-letters it at once; any other error is retried with backoff until --max-attempts deliveries, then dead-lettered. Entries of a worker that died are taken over after --visibility-timeout. On SIGINT/SIGTERM the worker stops reading, lets running handlers finish (up to --shutdown-timeout) and exits; a second signal exits at once (130).
+
+message.traceparent is the producer's W3C trace context (qctl publish --traceparent). When @opentelemetry/api resolves from the handler's directory, each handler call runs in an OpenTelemetry span "process <topic>" (kind CONSUMER) linked to it.`
   static override examples = [
     '<%= config.bin %> work ./handler.ts --concurrency 8',
     '<%= config.bin %> work ./handler.ts --topic order.processed --group billing --max-attempts 3',

@@ -207,6 +207,7 @@ export default async function handle(message) {
   api.trace.getTracer('orders').startSpan('charge card').end()
   record(message)
   if (message.data.fail) throw Object.assign(new Error('card declined'), {name: 'PermanentError'})
+  if (message.data.hang) await new Promise(() => {})
 }
 `
 
@@ -324,6 +325,19 @@ describe('qctl work', () => {
     expect(span?.status).toEqual({code: SpanStatusCode.ERROR, message: 'card declined'})
     expect(span?.events).toEqual([{name: 'exception', attributes: {'exception.type': 'PermanentError', 'exception.message': 'card declined'}}])
     expect(span?.links.map((link) => link.traceId)).toEqual([TRACE_ID])
+  })
+
+  it('records --handler-timeout as a HandlerTimeout failure', async () => {
+    const dir = await project({'handler.mjs': TRACED_HANDLER, 'tracer.mjs': TRACER}, {otel: 'real'})
+    const topic = topicName()
+    const id = await publishOne(topic, {hang: true})
+    const result = await work(dir, topic, ['--handler-timeout', '200ms', '--max-attempts', '1', '--json'])
+    expect(result.code).toBe(0)
+    expect(ndjson<{event: string}>(result.stdout).find((event) => event.event === 'summary')).toMatchObject({deadLettered: 1})
+    const [span] = (await readLines<Span>(join(dir, 'spans.ndjson'))).filter((each) => each.name === `process ${topic}`)
+    expect(span?.attributes).toMatchObject({'messaging.message.id': id, 'error.type': 'HandlerTimeout'})
+    expect(span?.status).toEqual({code: SpanStatusCode.ERROR, message: 'handler timed out after 200ms'})
+    expect(span?.links).toEqual([])
   })
 
   it('handles every message when the tracer throws, and says so once', async () => {

@@ -31,8 +31,9 @@ export interface Message<Data = unknown> {
    * The producer's W3C trace context: the `traceparent` header (`qctl publish --traceparent`, or
    * TRACEPARENT), when it is a valid traceparent; undefined otherwise (the header as stored stays in
    * `headers`). Kept by `qctl dlq replay`, so a replayed message links to the trace that produced it.
+   * Optional in the type only, so that messages built by hand (a handler's own tests) need not set it.
    */
-  readonly traceparent: string | undefined
+  readonly traceparent?: string | undefined
   /** Every field of the entry as stored, so entries written by other programs are usable. */
   fields: Readonly<Record<string, string>>
   /** 1 on first delivery, from Redis's delivery counter. */

@@ -81,14 +81,14 @@ describe('qctl publish', () => {
   })
 
   it.each([
-    ['--traceparent', ['--traceparent', TRACEPARENT.toUpperCase()], {}, /^Error: invalid --traceparent "00-4BF92F.*": a W3C traceparent is 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>/],
-    ['a zero trace id', ['--traceparent', `00-${'0'.repeat(32)}-${PARENT_ID}-01`], {}, /^Error: invalid --traceparent/],
-    ['TRACEPARENT', [], {TRACEPARENT: 'not-a-traceparent'}, /^Error: invalid TRACEPARENT "not-a-traceparent"/],
-    ['--header traceparent', ['--header', 'traceparent=00-1-2-3'], {}, /^Error: invalid --header traceparent "00-1-2-3"/],
-    ['--tracestate', ['--traceparent', TRACEPARENT, '--tracestate', 'Bad=1'], {}, /^Error: invalid --tracestate "Bad=1": "Bad=1" is not a key=value member/],
-    ['--tracestate alone', ['--tracestate', 'k=v'], {}, /^Error: --tracestate needs a traceparent/],
+    ['an uppercase --traceparent', ['--traceparent', TRACEPARENT.toUpperCase()], {}, /^Error: invalid --traceparent "00-4BF92F.*": a W3C traceparent is 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>/],
+    ['a --traceparent with a zero trace id', ['--traceparent', `00-${'0'.repeat(32)}-${PARENT_ID}-01`], {}, /^Error: invalid --traceparent/],
+    ['a bad TRACEPARENT', [], {TRACEPARENT: 'not-a-traceparent'}, /^Error: invalid TRACEPARENT "not-a-traceparent"/],
+    ['a bad --header traceparent', ['--header', 'traceparent=00-1-2-3'], {}, /^Error: invalid --header traceparent "00-1-2-3"/],
+    ['a bad --tracestate', ['--traceparent', TRACEPARENT, '--tracestate', 'Bad=1'], {}, /^Error: invalid --tracestate "Bad=1": "Bad=1" is not a key=value member/],
+    ['--tracestate without a traceparent', ['--tracestate', 'k=v'], {}, /^Error: --tracestate needs a traceparent/],
     ['both --traceparent and --header traceparent', ['--traceparent', TRACEPARENT, '--header', `traceparent=${TRACEPARENT}`], {}, /^Error: give either --traceparent or --header traceparent=…, not both/],
-  ])('refuses a bad %s with exit 2, one line, nothing stored', async (_name, args, env, message) => {
+  ])('refuses %s with exit 2, one line, nothing stored', async (_name, args, env, message) => {
     const topic = topicName()
     const result = await runCli(['publish', topic, '--data', '{}', ...args, '-u', server.url], {env})
     expect(result.code).toBe(2)

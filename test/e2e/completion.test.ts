@@ -216,10 +216,13 @@ async function silentServer(): Promise<{port: number; close: () => Promise<void>
 
 describe.concurrent('qctl __complete-topics (what the scripts call)', () => {
   it('prints the topics from a private Redis within its timeout (300ms by default), partitioned topics but not their streams', async () => {
-    ok(await runCli(['topic', 'create', 'orders.parted', '--partitions', '3', '-u', withPassword()]))
-    const result = ok(await runCli(['__complete-topics', '--prefix=orders'], {env: {QCTL_REDIS_URL: withPassword()}}))
-    expect(result.stdout).toBe('orders.eu\norders.parted\norders.us\n')
-    expect(result.stderr).toBe('')
+    ok(await runCli(['topic', 'create', 'zones.parted', '--partitions', '3', '-u', withPassword()]))
+    const all = ok(await runCli(['__complete-topics'], {env: {QCTL_REDIS_URL: withPassword()}}))
+    // Not the partitions' own streams, not the dead-letter stream of payments.
+    expect(all.stdout).toBe('orders.eu\norders.us\npayments\nzones.parted\n')
+    expect(all.stderr).toBe('')
+    const prefixed = ok(await runCli(['__complete-topics', '--prefix=orders'], {env: {QCTL_REDIS_URL: withPassword()}}))
+    expect(prefixed.stdout).toBe('orders.eu\norders.us\n')
   })
 
   it('prints nothing and exits 0 when Redis is unreachable, silent, refuses the password, or none is configured', async () => {

@@ -31,15 +31,16 @@ export const NO_CONFIG_HOME = join(tmpdir(), `qctl-tests-no-config-${process.pid
 
 /** The environment a user would have, minus anything that would point qctl at another Redis. */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {XDG_CONFIG_HOME: NO_CONFIG_HOME}
+  const env: NodeJS.ProcessEnv = {}
   for (const [name, value] of Object.entries(process.env)) {
     // CI=true makes ora (through is-interactive) print a static line instead of a live spinner: the
     // tests must see what a user at a terminal sees, on a developer machine and in CI alike.
     // NODE_ENV=test (set by vitest) would make oclif load its TypeScript loader and React its
     // development build: qctl must run as users run it.
-    if (name.startsWith('QCTL_') || ['REDIS_URL', 'DEBUG', 'NO_COLOR', 'CI', 'NODE_ENV', 'XDG_CONFIG_HOME'].includes(name) || name.startsWith('VITEST')) continue
+    if (name.startsWith('QCTL_') || ['REDIS_URL', 'DEBUG', 'NO_COLOR', 'CI', 'NODE_ENV'].includes(name) || name.startsWith('VITEST')) continue
     env[name] = value
   }
+  env.XDG_CONFIG_HOME = NO_CONFIG_HOME
   for (const [name, value] of Object.entries(extra)) {
     if (value === undefined) delete env[name]
     else env[name] = value

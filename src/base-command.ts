@@ -1,12 +1,14 @@
 import {Command, Errors, type Interfaces} from '@oclif/core'
 
-import {closest} from './cli/closest.js'
+import {closest} from './core/closest.js'
 import {isQctlError, QctlError, type ErrorCode} from './core/errors.js'
 import type {RedisClient} from './core/redis/client.js'
 import {closeRedis, openClient, resolveConnection, type OpenOptions, type ResolvedConnection} from './core/redis/connection.js'
 import {keyTypeOf} from './core/redis/key-type.js'
 import {commandKeyOf, isWrongType, toQctlError, type ReplyFacts} from './core/redis/redis-errors.js'
-import {DEFAULT_REDIS_URL, maskedUrl} from './core/redis/redis-url.js'
+import {maskedUrl} from './core/redis/redis-url.js'
+import {connectionSettings, type ConnectionSettings} from './core/profiles/connection-settings.js'
+import {ProfileStore} from './core/profiles/store.js'
 import {connectionFlags} from './flags.js'
 import {shown} from './format/terminal-text.js'
 import {commandStarted, releaseEarlySignals} from './output/early-signals.js'
@@ -55,17 +57,6 @@ function usageFromOclif(error: Error, commandId: string | undefined, flagNames: 
   const [head, ...rest] = lines
   const message = head === undefined ? 'invalid usage' : /^Parsing /.test(head) && rest.length > 0 ? `${head}: ${rest.join('; ')}` : lines.join('; ')
   return new QctlError('USAGE', message, {suggestion})
-}
-
-/**
- * `$QCTL_REDIS_CLUSTER`: 1/true/yes a cluster, 0/false/no a single server (no HELLO question),
- * unset or empty: ask. Anything else is refused (exit 2), not guessed.
- */
-function clusterFromEnvironment(value: string | undefined): boolean | undefined {
-  if (value === undefined || value.trim() === '') return undefined
-  if (/^(1|true|yes)$/i.test(value.trim())) return true
-  if (/^(0|false|no)$/i.test(value.trim())) return false
-  throw new QctlError('USAGE', `invalid QCTL_REDIS_CLUSTER "${value}": expected 1 (a cluster) or 0 (a single server)`)
 }
 
 /** Flags that name a Redis key or a name in Redis: an empty one is never meant (`--topic ""` from an unset variable). */
@@ -142,26 +133,40 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Connection settings from flags and environment; files (password, TLS) are read once. */
   protected async connection(): Promise<ResolvedConnection> {
     if (this.resolvedConnection !== undefined) return this.resolvedConnection
-    const flags = this.flags as FlagsOf<typeof BaseCommand>
-    const resolved = await resolveConnection({
-      url: flags['redis-url'] ?? process.env.QCTL_REDIS_URL ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL,
-      cluster: flags.cluster ? true : clusterFromEnvironment(process.env.QCTL_REDIS_CLUSTER),
-      clusterNat: flags['cluster-nat'],
-      password: process.env.QCTL_REDIS_PASSWORD,
-      passwordFile: flags['password-file'],
-      tlsCaFile: flags['tls-ca'],
-      tlsCertFile: flags['tls-cert'],
-      tlsKeyFile: flags['tls-key'],
-      tlsInsecure: flags['tls-insecure'],
-      connectTimeoutMs: flags['connect-timeout'],
-      commandTimeoutMs: flags['command-timeout'],
-    })
+    const settings = await this.connectionSettings()
+    for (const warning of settings.warnings) this.warnLine(warning)
+    const resolved = await resolveConnection(settings.input)
     registerSecret(resolved.target.password)
-    if (flags['tls-insecure']) {
-      this.warnLine(`--tls-insecure: the certificate of ${resolved.errorContext.address} is not verified; traffic can be intercepted`)
+    if (settings.input.tlsInsecure === true) {
+      const fromProfile = settings.profile !== undefined && !(this.flags as FlagsOf<typeof BaseCommand>)['tls-insecure']
+      const from = fromProfile ? ` (profile "${settings.profile?.name}")` : ''
+      this.warnLine(`--tls-insecure${from}: the certificate of ${resolved.errorContext.address} is not verified; traffic can be intercepted`)
     }
     this.resolvedConnection = resolved
     return resolved
+  }
+
+  /** Each connection setting from flags, else the environment, else the profile, else the default (src/core/profiles/connection-settings.ts). */
+  protected async connectionSettings(): Promise<ConnectionSettings> {
+    const flags = this.flags as FlagsOf<typeof BaseCommand>
+    const store = new ProfileStore()
+    return connectionSettings(
+      {
+        redisUrl: flags['redis-url'],
+        cluster: flags.cluster,
+        clusterNat: flags['cluster-nat'],
+        passwordFile: flags['password-file'],
+        tlsCa: flags['tls-ca'],
+        tlsCert: flags['tls-cert'],
+        tlsKey: flags['tls-key'],
+        tlsInsecure: flags['tls-insecure'],
+        profile: flags.profile,
+        connectTimeoutMs: flags['connect-timeout'],
+        commandTimeoutMs: flags['command-timeout'],
+      },
+      process.env,
+      {path: store.path, load: async () => store.load()},
+    )
   }
 
   /** Point every later connection at another Redis (e.g. a throwaway server started by `demo`). */

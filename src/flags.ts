@@ -17,11 +17,18 @@ export const bytesFlag = Flags.custom<number>({
 
 /** Flags for reaching Redis, shared by every command. */
 export const connectionFlags = {
+  profile: Flags.string({
+    summary: 'Connect with this profile\'s settings (qctl profile create); also $QCTL_PROFILE.',
+    description:
+      'Without it (and without $QCTL_PROFILE), the profile chosen with qctl profile use, if any. Each setting comes from a flag, else the environment, else the profile, else the default; a URL from --redis-url, $QCTL_REDIS_URL or $REDIS_URL names another server, and the profile is then not used at all. An unknown profile exits 6.',
+    helpGroup: 'CONNECTION',
+    helpValue: '<name>',
+  }),
   'redis-url': Flags.string({
     char: 'u',
     summary: 'Redis URL: redis://[user:password@]host:port[/db], or rediss:// for TLS.',
     description:
-      'Defaults to $QCTL_REDIS_URL, then $REDIS_URL, then redis://127.0.0.1:6379. The password is never printed. For a Redis Cluster, repeat it (or give a comma-separated list) to name several seed nodes.',
+      'Defaults to $QCTL_REDIS_URL, then $REDIS_URL, then the profile\'s URL (--profile), then redis://127.0.0.1:6379. The password is never printed. For a Redis Cluster, repeat it (or give a comma-separated list) to name several seed nodes.',
     helpGroup: 'CONNECTION',
     helpValue: '<url>',
     multiple: true,
@@ -44,7 +51,7 @@ export const connectionFlags = {
     multipleNonGreedy: true,
   }),
   'password-file': Flags.string({
-    summary: 'Read the Redis password from this file (overrides the URL and $QCTL_REDIS_PASSWORD).',
+    summary: 'Read the Redis password from this file (overrides the URL, $QCTL_REDIS_PASSWORD and the profile).',
     helpGroup: 'CONNECTION',
     helpValue: '<file>',
   }),

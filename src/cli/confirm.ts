@@ -42,6 +42,8 @@ export interface ConsentRequest {
   action: string
   yes: boolean
   dryRun: boolean
+  /** The command has --dry-run, so the refusal can mention it (default true). */
+  offersDryRun?: boolean
 }
 
 /**
@@ -50,7 +52,8 @@ export interface ConsentRequest {
  */
 export function requireConsentPossible(request: ConsentRequest, streams: PromptStreams = defaultStreams()): void {
   if (request.yes || request.dryRun || canPrompt(streams)) return
-  throw usageError(`refusing to ${request.action} without confirmation: no terminal to ask on; pass --yes (or --dry-run to see what would change)`)
+  const dryRun = request.offersDryRun === false ? '' : ' (or --dry-run to see what would change)'
+  throw usageError(`refusing to ${request.action} without confirmation: no terminal to ask on; pass --yes${dryRun}`)
 }
 
 /** Proceed with --yes; otherwise ask (default no). */

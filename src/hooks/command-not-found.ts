@@ -1,6 +1,6 @@
 import {Errors, type Hook} from '@oclif/core'
 
-import {closest} from '../cli/closest.js'
+import {closest} from '../core/closest.js'
 import {styleFor, decorationsFor} from '../output/terminal.js'
 
 /**

@@ -13,7 +13,9 @@ import {passwordsInText} from '../core/redis/redis-url.js'
  *   - the arguments of an AUTH or HELLO command as ioredis logs them: `auth(***)`, `hello(***)`;
  *   - on a line with the command word AUTH (a server or proxy echoing the command): known passwords;
  *   - a known password assigned to a name containing PASSWORD (`QCTL_REDIS_PASSWORD=***`), or as a
- *     `password` property in logged objects (`password: '***'`, quotes kept).
+ *     `password` property in logged objects (`password: '***'`, quotes kept);
+ *   - a known password as the value of a `--password` flag (`profile create`), also as argv is logged
+ *     (`'--password', '***'`).
  */
 const secrets = new Set<string>()
 let sorted: string[] = []
@@ -43,6 +45,8 @@ const COMMAND_ARGUMENTS = /\b(auth|hello)\((\[[^[\]\n]*\]|[^()\n]*)\)/gi
 const AUTH_LINE = /\bAUTH\b[^\n]*/g
 /** Values assigned to a PASSWORD name, or a `password` property: masked only when they are a known password (so `--json` of a payload with a `password` field stays exact and valid). */
 const PASSWORD_ASSIGNMENT = /(?<![A-Z0-9_])([A-Z0-9_]{0,64}PASSWORD[A-Z0-9_]{0,64}=)("[^"\n]*"|'[^'\n]*'|\S+)/g
+/** The value after a `--password` flag (`--password X`, `--password=X`, and argv as oclif's debug log prints it: `'--password', 'X'`), masked when it is a known password. */
+const PASSWORD_FLAG = /(--password(?![\w-])['"]?(?:\s*,\s*|\s+|=))("[^"\n]*"|'[^'\n]*'|[^\s,'"\]]+)/g
 const PASSWORD_PROPERTY = /(["']?password["']?\s*:\s*)("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|[^\s,}]+)/gi
 
 /** `value` (quoted or not) masked when it is a known password, keeping its quotes. */
@@ -60,6 +64,7 @@ export function redact(text: string): string {
     .replace(AUTH_LINE, maskKnown)
     .replace(PASSWORD_ASSIGNMENT, (_match, name: string, value: string) => `${name}${maskIfKnown(value)}`)
     .replace(PASSWORD_PROPERTY, (_match, name: string, value: string) => `${name}${maskIfKnown(value)}`)
+    .replace(PASSWORD_FLAG, (_match, flag: string, value: string) => `${flag}${maskIfKnown(value)}`)
 }
 
 type Write = typeof process.stdout.write
@@ -80,6 +85,11 @@ function registerKnownSecrets(argv: readonly string[], env: NodeJS.ProcessEnv): 
   for (const text of [env.QCTL_REDIS_URL, env.REDIS_URL, ...argv]) {
     if (text !== undefined) for (const secret of passwordsInText(text)) registerSecret(secret)
   }
+  // `qctl profile create NAME --password SECRET` (or --password=SECRET): known before oclif logs argv.
+  argv.forEach((arg, index) => {
+    if (arg === '--password') registerSecret(argv[index + 1])
+    else if (arg.startsWith('--password=')) registerSecret(arg.slice('--password='.length))
+  })
 }
 
 /**

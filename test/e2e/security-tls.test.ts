@@ -1,5 +1,6 @@
-import {readFile, rm} from 'node:fs/promises'
+import {mkdtemp, readFile, rm} from 'node:fs/promises'
 import {createServer, type Server} from 'node:net'
+import {join} from 'node:path'
 
 import type {Redis} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it, type TestContext} from 'vitest'
@@ -167,6 +168,23 @@ describe('TLS options', () => {
     const insecure = await runCli(['publish', 'tls.a', '--data', '{}', '-u', fixtures.server.url, '--tls-insecure'])
     expect(insecure.code, diagnosis(insecure)).toBe(0)
     expect(insecure.stderr).toContain('warning: --tls-insecure: the certificate of localhost:')
+  })
+
+  it('a profile keeps the TLS files (client certificate too); a --tls-ca flag overrides its CA; its --tls-insecure warns naming it', async (context) => {
+    const fixtures = ready(context)
+    if (fixtures === undefined) return
+    const {caFile, clientCertFile, clientKeyFile, otherCaFile} = fixtures.certs
+    const env = {XDG_CONFIG_HOME: await mkdtemp(join(fixtures.certs.dir, 'config-'))}
+    const created = await runCli(['profile', 'create', 'mtls', '-u', fixtures.mutual.url, '--tls-ca', caFile, '--tls-cert', clientCertFile, '--tls-key', clientKeyFile], {env})
+    expect(created.code, diagnosis(created)).toBe(0)
+    const viaProfile = await runCli(['publish', 'tls.p', '--data', '{}', '--profile', 'mtls'], {env})
+    expect(viaProfile.code, diagnosis(viaProfile)).toBe(0)
+    const overridden = await runCli(['publish', 'tls.p', '--data', '{}', '--profile', 'mtls', '--tls-ca', otherCaFile], {env})
+    expectTlsFailure(overridden, `localhost:${fixtures.mutual.port}`, /certificate/)
+    expect((await runCli(['profile', 'create', 'insecure', '-u', fixtures.server.url, '--tls-insecure'], {env})).code).toBe(0)
+    const insecure = await runCli(['publish', 'tls.p', '--data', '{}', '--profile', 'insecure'], {env})
+    expect(insecure.code, diagnosis(insecure)).toBe(0)
+    expect(insecure.stderr).toContain('warning: --tls-insecure (profile "insecure"): the certificate of localhost:')
   })
 
   it('refuses TLS flags on a plain redis:// URL (exit 2)', async () => {

@@ -1,4 +1,5 @@
 import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process'
+import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -21,6 +22,13 @@ export interface CliOptions {
   timeoutMs?: number
 }
 
+/**
+ * A config directory that does not exist: the CLI under test never reads the profiles of the person
+ * running the tests (a current profile there would point every command at their Redis). Tests of
+ * profiles give XDG_CONFIG_HOME (or HOME) of their own.
+ */
+export const NO_CONFIG_HOME = join(tmpdir(), `qctl-tests-no-config-${process.pid}`)
+
 /** The environment a user would have, minus anything that would point qctl at another Redis. */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}
@@ -33,6 +41,7 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
     if (name.startsWith('QCTL_') || ['REDIS_URL', 'DEBUG', 'NO_COLOR', 'CI', 'NODE_ENV', 'TRACEPARENT', 'TRACESTATE'].includes(name) || name.startsWith('VITEST')) continue
     env[name] = value
   }
+  env.XDG_CONFIG_HOME = NO_CONFIG_HOME
   for (const [name, value] of Object.entries(extra)) {
     if (value === undefined) delete env[name]
     else env[name] = value
@@ -80,9 +89,9 @@ export async function runCli(args: string[], options: CliOptions = {}): Promise<
 }
 
 /** Run the CLI in a pseudo-terminal (util-linux `script`) with `input` typed in; stdin, stdout and stderr are TTYs. */
-export async function inTerminal(args: string[], input: string): Promise<{code: number | null; output: string}> {
+export async function inTerminal(args: string[], input: string, env: Record<string, string | undefined> = {}): Promise<{code: number | null; output: string}> {
   const quoted = [process.execPath, CLI, ...args].map((part) => `'${part.replaceAll("'", "'\\''")}'`).join(' ')
-  const child = spawn('script', ['-qfec', `stty cols 120 rows 40; ${quoted}`, '/dev/null'], {cwd: PROJECT_ROOT, env: cleanEnv({TERM: 'xterm-256color'})})
+  const child = spawn('script', ['-qfec', `stty cols 120 rows 40; ${quoted}`, '/dev/null'], {cwd: PROJECT_ROOT, env: cleanEnv({TERM: 'xterm-256color', ...env})})
   let output = ''
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))

@@ -47,6 +47,35 @@ export const COMMANDS: readonly CommandCase[] = [
   {name: 'demo', args: () => ['demo', '--count', '10'], json: 'document', ownKeys: true},
 ]
 
+/** What a profile command is run against: a profile (in its own config directory) that holds the password. */
+export interface ProfileSeed {
+  profile: string
+  /** A URL with the password in it. */
+  url: string
+  password: string
+}
+
+export interface ProfileCommandCase {
+  name: string
+  args: (seed: ProfileSeed) => string[]
+  /** Takes --json (the completion helper prints names only). */
+  json: boolean
+}
+
+/**
+ * The commands that store, show or use a profile's password without being in COMMANDS: the
+ * `qctl profile` commands (they never connect) and the topic lookup of shell completion (it connects
+ * with the profile, and prints nothing on failure, so the exit-4 checks of COMMANDS do not apply).
+ */
+export const PROFILE_COMMANDS: readonly ProfileCommandCase[] = [
+  {name: 'profile create', args: (s) => ['profile', 'create', `${s.profile}-2`, '-u', s.url, '--password', s.password], json: true},
+  {name: 'profile list', args: () => ['profile', 'list'], json: true},
+  {name: 'profile show', args: (s) => ['profile', 'show', s.profile], json: true},
+  {name: 'profile use', args: (s) => ['profile', 'use', s.profile], json: true},
+  {name: 'profile delete', args: (s) => ['profile', 'delete', s.profile, '--yes'], json: true},
+  {name: '__complete-topics', args: (s) => ['__complete-topics', '--profile', s.profile], json: false},
+]
+
 /** The commands a deployment grants to roles (`demo` writes its own keys and is no role's job). */
 export const ROLE_COMMANDS: readonly CommandCase[] = COMMANDS.filter((command) => command.ownKeys !== true)
 

@@ -26,6 +26,16 @@ describe('redact: passwords masked where they are credentials', () => {
     expect(redact('AUTH default a')).toBe('AUTH default ***')
   })
 
+  it('masks a known password as the value of --password, also as oclif logs argv over several lines', () => {
+    registerSecret('pr0f1le')
+    expect(redact('qctl profile create p --password pr0f1le --use')).toBe('qctl profile create p --password *** --use')
+    expect(redact('qctl profile create p --password=pr0f1le')).toBe('qctl profile create p --password=***')
+    expect(redact("argv: [ 'p', '--password', 'pr0f1le' ]")).toBe("argv: [ 'p', '--password', '***' ]")
+    expect(redact("argv: [\n  'p',\n  '--password',\n  'pr0f1le'\n]")).toBe("argv: [\n  'p',\n  '--password',\n  '***'\n]")
+    // Not --password-file's value, and not a value that is not a known password.
+    expect(redact('--password-file pr0f1le --password other')).toBe('--password-file pr0f1le --password other')
+  })
+
   it('never reads a host:port followed by an address elsewhere on the line as a URL password', () => {
     const line = '{"callback":"http://billing:8080/hook","customer":"bob@example.com"}'
     expect(redact(line)).toBe(line)
@@ -35,7 +45,7 @@ describe('redact: passwords masked where they are credentials', () => {
   it('runs in time linear in the line, whatever the text (no catastrophic backtracking)', () => {
     // Each of these took seconds at 80 KB with the first patterns; they must stay cheap at 1 MB.
     // No time is asserted: a quadratic pattern takes minutes on these and runs into the test timeout.
-    for (const hostile of ['auth ' + 'a-'.repeat(500_000), 'auth('.repeat(200_000), 'auth(['.repeat(200_000), 'A'.repeat(1_000_000) + 'PASSWORD']) {
+    for (const hostile of ['auth ' + 'a-'.repeat(500_000), 'auth('.repeat(200_000), 'auth(['.repeat(200_000), 'A'.repeat(1_000_000) + 'PASSWORD', '--password'.repeat(100_000), `--password${' '.repeat(1_000_000)}`]) {
       expect(redact(hostile)).toBe(hostile)
     }
   })

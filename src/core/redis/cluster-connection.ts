@@ -117,7 +117,7 @@ const noAddressError = (connection: ResolvedConnection): QctlError =>
 /** Why no seed gave a slot map, in qctl's words. */
 function clusterConnectError(error: unknown, connection: ResolvedConnection): unknown {
   if (/cluster support disabled/i.test(firstLineOf(error))) {
-    const why = connection.seeds.length > 1 ? `${connection.seeds.length} seed URLs name a cluster, but` : '--cluster or QCTL_REDIS_CLUSTER says it is a cluster, but'
+    const why = connection.seeds.length > 1 ? `${connection.seeds.length} seed URLs name a cluster, but` : '--cluster, QCTL_REDIS_CLUSTER or the profile says it is a cluster, but'
     return usageError(`${why} ${connection.errorContext.address} is a single Redis server, not a cluster node (it says "cluster support disabled")`)
   }
   const classified = classifyRedisError(error, {...connection.errorContext, address: clusterAddress(connection)})

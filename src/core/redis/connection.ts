@@ -109,10 +109,10 @@ export async function resolveConnection(input: ConnectionInput): Promise<Resolve
   const seeds = parseRedisUrls(input.url)
   const target = seeds[0] as RedisTarget
   if (seeds.length > 1 && input.cluster === false) {
-    throw usageError(`${seeds.length} Redis URLs were given, but QCTL_REDIS_CLUSTER says this is not a cluster: give one URL, or the seeds of a cluster with --cluster`)
+    throw usageError(`${seeds.length} Redis URLs were given, but QCTL_REDIS_CLUSTER (or the profile) says this is not a cluster: give one URL, or the seeds of a cluster with --cluster`)
   }
   const natMap = input.clusterNat === undefined || input.clusterNat.length === 0 ? undefined : parseNatMap(input.clusterNat)
-  if (natMap !== undefined && input.cluster === false) throw usageError('--cluster-nat is for a Redis Cluster, but QCTL_REDIS_CLUSTER says this is not one')
+  if (natMap !== undefined && input.cluster === false) throw usageError('--cluster-nat is for a Redis Cluster, but QCTL_REDIS_CLUSTER (or the profile) says this is not one')
   if (input.password !== undefined && input.password !== '') target.password = input.password
   const commandTimeoutMs = input.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
   if (!(commandTimeoutMs > 0)) throw usageError(`the command timeout must be more than 0 (got ${commandTimeoutMs}ms)`)

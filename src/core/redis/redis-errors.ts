@@ -114,14 +114,14 @@ export function classifyRedisError(error: unknown, context: RedisErrorContext, f
     return new QctlError(
       'AUTH_FAILED',
       `authentication failed for user '${context.username}' on ${context.address}: wrong password, unknown user or user disabled`,
-      {cause: error, suggestion: 'check the password in the URL, QCTL_REDIS_PASSWORD or --password-file'},
+      {cause: error, suggestion: 'check the password in the URL, QCTL_REDIS_PASSWORD, --password-file or the profile (qctl profile show)'},
     )
   }
 
   if (message.startsWith('NOAUTH')) {
     return new QctlError('AUTH_FAILED', `authentication required by ${context.address} for user '${context.username}': no password given`, {
       cause: error,
-      suggestion: 'give a password in the URL, QCTL_REDIS_PASSWORD or --password-file',
+      suggestion: 'give a password in the URL, QCTL_REDIS_PASSWORD, --password-file or a profile (qctl profile create --password-file)',
     })
   }
 

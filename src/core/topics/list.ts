@@ -1,7 +1,7 @@
 import {metadataKeyPattern, topicOfMetadataKey} from '../keys.js'
 import type {RedisClient} from '../redis/client.js'
 import {pipelineByKey} from '../redis/keyed-pipeline.js'
-import {scanKeys} from '../redis/scan.js'
+import {globEscape, scanKeys} from '../redis/scan.js'
 import {resolveTopics, type TopicLayout} from '../partitions/metadata.js'
 import {findTopics} from '../stats/topic-stats.js'
 
@@ -42,4 +42,16 @@ export async function listTopics(redis: RedisClient, match = '*'): Promise<Topic
     partitionCount: layout.streams.length,
     messages: layout.streams.reduce((sum, stream) => sum + (lengths.get(stream) ?? 0), 0),
   }))
+}
+
+/**
+ * Topic names starting with `prefix`, sorted (shell completion): what `topic list` lists, without
+ * counting messages. One SCAN for partitioned topics' metadata and one for streams.
+ */
+export async function topicNames(redis: RedisClient, prefix = ''): Promise<string[]> {
+  const match = `${globEscape(prefix)}*`
+  const [partitioned, streams] = await Promise.all([findPartitionedTopics(redis, match), findTopics(redis, match)])
+  const partitionStreams = new Set(partitioned.flatMap((layout) => layout.streams))
+  const names = new Set([...partitioned.map((layout) => layout.topic), ...streams.filter((stream) => !partitionStreams.has(stream))])
+  return [...names].sort()
 }

@@ -23,7 +23,8 @@ export default class CompleteTopics extends BaseCommand<typeof CompleteTopics> {
   static override flags = {
     // A flag, not an argument: the scripts pass `--prefix=` (empty) at the start of a word, which an argument may not be.
     prefix: Flags.string({summary: 'Only topics starting with this.', default: ''}),
-    timeout: durationFlag({summary: 'Give up (printing nothing) after this long.', default: COMPLETION_TIMEOUT_MS}),
+    // $QCTL_COMPLETION_TIMEOUT: for a Redis over a slow link, as the scripts pass no --timeout.
+    timeout: durationFlag({summary: 'Give up (printing nothing) after this long; also $QCTL_COMPLETION_TIMEOUT.', default: COMPLETION_TIMEOUT_MS, env: 'QCTL_COMPLETION_TIMEOUT'}),
   }
 
   async run(): Promise<void> {

@@ -524,12 +524,17 @@ export class Dispatcher {
         if (!(await tracked.lane.ops.markSoloStart(tracked.id).catch((error: unknown) => this.markFailed(tracked, error)))) return
       }
       const message = decodeMessage(session.options.topic, tracked.id, pairs, tracked.attempt, tracked.lane.partition ?? undefined)
+      // Metrics on: the handler call timed (a clock read each side, an increment); off: nothing.
+      const durations = session.handlerDurations
+      const calledAt = durations === undefined ? 0 : performance.now()
       try {
         const result = session.options.handler(message, new DeliveryContext(tracked, this.logLine))
         const {handlerTimeoutMs} = session.options
         if (handlerTimeoutMs !== undefined) await this.withinHandlerTimeout(result, tracked, handlerTimeoutMs)
         else if (isThenable(result)) await result
+        durations?.observe((performance.now() - calledAt) / 1000)
       } catch (error) {
+        durations?.observe((performance.now() - calledAt) / 1000)
         if (nothingToAck(tracked)) {
           // Pending nowhere (its consumer was deleted, or it was deleted): nothing can retry or dead-letter it.
           await this.forget(tracked)

@@ -6,7 +6,11 @@ import {workerFlags} from '../cli/work-flags.js'
 import {workerOptionsFrom} from '../cli/work-options.js'
 import {WorkReporter} from '../cli/work-reporter.js'
 import {holdHeapGrowth} from '../cli/heap-growth.js'
-import {ExitCode, QctlError} from '../core/errors.js'
+import {ExitCode, QctlError, usageError} from '../core/errors.js'
+import {formatExposition} from '../core/metrics/exposition.js'
+import {Histogram} from '../core/metrics/histogram.js'
+import {startMetricsServer} from '../core/metrics/metrics-server.js'
+import {workerFamilies} from '../core/metrics/worker-metrics.js'
 import {loadHandler} from '../core/worker/load-handler.js'
 import {MODULE_EXPORTS} from '../core/worker/option-schema.js'
 import {waitForRedis} from '../core/redis/wait-for-redis.js'
@@ -24,6 +28,7 @@ Delivery is at least once: an entry is acknowledged after its handler succeeds; 
     '<%= config.bin %> work ./handler.ts --topic order.processed --group billing --max-attempts 3',
     '<%= config.bin %> work ./handler.mjs --until-empty --json',
     '<%= config.bin %> work ./handler.ts --topic order.processed --group billing --trim-acked',
+    '<%= config.bin %> work ./handler.ts --topic order.processed --group billing --metrics-port 9464',
   ]
 
   static override args = {
@@ -34,6 +39,17 @@ Delivery is at least once: an entry is acknowledged after its handler succeeds; 
     ...workerFlags(),
     'prune-consumers': Flags.boolean({summary: 'Prune idle, empty consumers (see --prune-consumers-after); --no-prune-consumers if you name consumers yourself.', default: true, allowNo: true}),
     'wait-for-redis': Flags.boolean({summary: 'If Redis cannot be reached at start, keep trying (100ms doubling to 5s, a warning each time) instead of exiting 3.'}),
+    'metrics-port': Flags.integer({
+      summary: 'Serve Prometheus metrics at http://HOST:PORT/metrics while the worker runs (README, Metrics).',
+      description: 'Counters of processed, retried, dead-lettered, lost and duplicate messages, a histogram of handler durations, in-flight and read-ahead gauges, acknowledgement batches, reconnects and the last acknowledgement time, labelled by topic and group, read when scraped. 0 takes any free port. The address is printed on stderr (a "metrics" event with --json). A port in use exits 2 before anything is read.',
+      min: 0,
+      max: 65_535,
+      helpGroup: 'METRICS',
+    }),
+    'metrics-host': Flags.string({
+      summary: 'The address --metrics-port listens on (0.0.0.0 or :: for every interface). Default: 127.0.0.1.',
+      helpGroup: 'METRICS',
+    }),
   }
 
   protected override jsonLines = true
@@ -51,10 +67,25 @@ Delivery is at least once: an entry is acknowledged after its handler succeeds; 
       return waitForRedis(open, {signal: this.interruptSignal(), onRetry})
     }
     const options = workerOptionsFrom(this.flags, loaded)
-    const worker = new Worker({...options, pruneConsumersAfterMs: this.flags['prune-consumers'] ? this.flags['prune-consumers-after'] : false}, connect)
+    const metricsPort = this.flags['metrics-port']
+    if (metricsPort === undefined && this.flags['metrics-host'] !== undefined) throw usageError('--metrics-host needs --metrics-port')
+    // Handler durations are timed only when someone can scrape them.
+    const instruments = {handlerDurations: metricsPort === undefined ? undefined : new Histogram()}
+    const worker = new Worker({...options, pruneConsumersAfterMs: this.flags['prune-consumers'] ? this.flags['prune-consumers-after'] : false}, connect, instruments)
+    // Before the first read: a port in use is refused (exit 2) with nothing delivered to this consumer.
+    const metrics =
+      metricsPort === undefined
+        ? undefined
+        : await startMetricsServer({
+            host: this.flags['metrics-host'] ?? '127.0.0.1',
+            port: metricsPort,
+            collect: () => formatExposition(workerFamilies(worker)),
+            flags: {host: '--metrics-host', port: '--metrics-port'},
+          })
     const json = this.jsonEnabled()
     const spinner = await startSpinner(this.stderrDecorations, 'starting')
     const reporter = new WorkReporter(worker, json ? 'json' : this.stderrDecorations.spinner ? 'terminal' : 'plain', spinner, this.style)
+    if (metrics !== undefined) reporter.notice('metrics', {url: metrics.url}, `serving metrics at ${metrics.url}`)
     interrupted.addEventListener('abort', () => worker.close('signal'), {once: true})
     // The process can end under the worker: a second signal (exit 130 at once), or a handler calling process.exit.
     const onExit = (code: number): void => {
@@ -80,6 +111,7 @@ Delivery is at least once: an entry is acknowledged after its handler succeeds; 
     } finally {
       process.off('exit', onExit)
       reporter.stop()
+      await metrics?.close()
       // The summary is out: a handler module that keeps connections open (a database pool, a client
       // it never closes) must not keep the worker from exiting. A second to finish what it flushes.
       setTimeout(() => process.exit(), EXIT_GRACE_MS).unref()

@@ -18,6 +18,9 @@ export interface MetricsResult {
   failedScrapes: number
 }
 
+/** Connection states in which a command would only wait for a reconnect. */
+const DOWN = new Set(['reconnecting', 'close', 'end'])
+
 export default class Metrics extends BaseCommand<typeof Metrics> {
   static override summary = 'Serve queue metrics for Prometheus: length, lag, pending, oldest pending age, dead letters, consumers and scheduled messages per topic and group.'
   static override description = `Serves http://HOST:PORT/metrics in Prometheus's text format until SIGINT/SIGTERM. Each scrape reads Redis then, with qctl top's snapshot: one round trip however many topics (on a Redis Cluster, one per primary), nothing read between scrapes. Names follow redis_exporter's stream metrics where it exports the same figure (qctl_stream_group_lag is its redis_stream_group_lag), labelled by topic and group; README, Metrics, lists them.
@@ -53,7 +56,10 @@ A scrape whose reading fails later (Redis unreachable or not answering within --
     const source = await RedisSnapshotSource.open(redis, selection)
     // A first reading before listening: what would fail every scrape (a missing topic, the ACL) exits now.
     await source.first()
-    const explained = explainingConnectionErrors(source, redis, (await this.connection()).errorContext)
+    // While the connection is down a reading would only wait out --command-timeout (as long as
+    // Prometheus's default scrape timeout): such a scrape fails at once, with the connection's own error.
+    const failFast = {refresh: async (focus: null) => (DOWN.has(redis.status) ? Promise.reject(new Error('not connected')) : source.refresh(focus))}
+    const explained = explainingConnectionErrors(failFast, redis, (await this.connection()).errorContext)
     const exporter = new QueueExporter(
       {refresh: async (focus) => explained.refresh(focus), takeWarnings: () => source.takeWarnings()},
       {

@@ -55,6 +55,7 @@ Delivery is at least once: an entry is acknowledged after its handler succeeds; 
   protected override jsonLines = true
 
   async run(): Promise<void> {
+    if (this.flags['metrics-port'] === undefined && this.flags['metrics-host'] !== undefined) throw usageError('--metrics-host needs --metrics-port')
     // Listen for signals before anything slow (loading a TypeScript handler): a stop during start-up exits 130 with a line.
     const interrupted = this.interruptSignal()
     const loaded = await loadHandler(this.args.handler, process.cwd(), {qctl: await runningQctlEntry()})
@@ -68,7 +69,6 @@ Delivery is at least once: an entry is acknowledged after its handler succeeds; 
     }
     const options = workerOptionsFrom(this.flags, loaded)
     const metricsPort = this.flags['metrics-port']
-    if (metricsPort === undefined && this.flags['metrics-host'] !== undefined) throw usageError('--metrics-host needs --metrics-port')
     // Handler durations are timed only when someone can scrape them.
     const instruments = {handlerDurations: metricsPort === undefined ? undefined : new Histogram()}
     const worker = new Worker({...options, pruneConsumersAfterMs: this.flags['prune-consumers'] ? this.flags['prune-consumers-after'] : false}, connect, instruments)

@@ -172,7 +172,7 @@ describe.concurrent('allowed: every command a role is for works', () => {
       expect(page.value('qctl_stream_length', {topic: seeded.topic})).toBe(3)
       expect(page.value('qctl_dlq_length', {topic: seeded.topic})).toBe(2)
       expect(page.value('qctl_stream_group_lag', {topic: seeded.topic, group: 'billing'})).toBeGreaterThanOrEqual(0)
-      expect(stderr).toBe('')
+      expect(stderr).not.toMatch(/could not read Redis|NOPERM|permission/i)
     }
   })
 })

@@ -84,6 +84,9 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, options)))
     server.listen({host: options.host, port: options.port}, () => resolve())
   })
+  // Listening: a later server error (an accept failing for want of file descriptors) must not end
+  // the worker it reports on; the scrape that met it fails, and Prometheus's `up` says so.
+  server.on('error', () => undefined)
   const port = (server.address() as AddressInfo).port
   // An IPv6 address goes in brackets in a URL.
   const host = options.host.includes(':') ? `[${options.host}]` : options.host

@@ -3,14 +3,12 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {runningQctlEntry} from '../cli/running-qctl-entry.js'
 import {workerFlags} from '../cli/work-flags.js'
+import {serveWorkerMetrics} from '../cli/work-metrics.js'
 import {workerOptionsFrom} from '../cli/work-options.js'
 import {WorkReporter} from '../cli/work-reporter.js'
 import {holdHeapGrowth} from '../cli/heap-growth.js'
 import {ExitCode, QctlError, usageError} from '../core/errors.js'
-import {formatExposition} from '../core/metrics/exposition.js'
 import {Histogram} from '../core/metrics/histogram.js'
-import {startMetricsServer} from '../core/metrics/metrics-server.js'
-import {workerFamilies} from '../core/metrics/worker-metrics.js'
 import {loadHandler} from '../core/worker/load-handler.js'
 import {MODULE_EXPORTS} from '../core/worker/option-schema.js'
 import {waitForRedis} from '../core/redis/wait-for-redis.js'
@@ -73,15 +71,7 @@ Delivery is at least once: an entry is acknowledged after its handler succeeds; 
     const instruments = {handlerDurations: metricsPort === undefined ? undefined : new Histogram()}
     const worker = new Worker({...options, pruneConsumersAfterMs: this.flags['prune-consumers'] ? this.flags['prune-consumers-after'] : false}, connect, instruments)
     // Before the first read: a port in use is refused (exit 2) with nothing delivered to this consumer.
-    const metrics =
-      metricsPort === undefined
-        ? undefined
-        : await startMetricsServer({
-            host: this.flags['metrics-host'] ?? '127.0.0.1',
-            port: metricsPort,
-            collect: () => formatExposition(workerFamilies(worker)),
-            flags: {host: '--metrics-host', port: '--metrics-port'},
-          })
+    const metrics = metricsPort === undefined ? undefined : await serveWorkerMetrics(worker, metricsPort, this.flags['metrics-host'])
     const json = this.jsonEnabled()
     const spinner = await startSpinner(this.stderrDecorations, 'starting')
     const reporter = new WorkReporter(worker, json ? 'json' : this.stderrDecorations.spinner ? 'terminal' : 'plain', spinner, this.style)

@@ -3,7 +3,6 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {runningQctlEntry} from '../cli/running-qctl-entry.js'
 import {workerFlags} from '../cli/work-flags.js'
-import {serveWorkerMetrics} from '../cli/work-metrics.js'
 import {workerOptionsFrom} from '../cli/work-options.js'
 import {WorkReporter} from '../cli/work-reporter.js'
 import {holdHeapGrowth} from '../cli/heap-growth.js'
@@ -71,7 +70,8 @@ Delivery is at least once: an entry is acknowledged after its handler succeeds; 
     const instruments = {handlerDurations: metricsPort === undefined ? undefined : new Histogram()}
     const worker = new Worker({...options, pruneConsumersAfterMs: this.flags['prune-consumers'] ? this.flags['prune-consumers-after'] : false}, connect, instruments)
     // Before the first read: a port in use is refused (exit 2) with nothing delivered to this consumer.
-    const metrics = metricsPort === undefined ? undefined : await serveWorkerMetrics(worker, metricsPort, this.flags['metrics-host'])
+    // Loaded only when asked for: node:http would cost every worker memory and start-up time.
+    const metrics = metricsPort === undefined ? undefined : await (await import('../cli/work-metrics.js')).serveWorkerMetrics(worker, metricsPort, this.flags['metrics-host'])
     const json = this.jsonEnabled()
     const spinner = await startSpinner(this.stderrDecorations, 'starting')
     const reporter = new WorkReporter(worker, json ? 'json' : this.stderrDecorations.spinner ? 'terminal' : 'plain', spinner, this.style)

@@ -11,6 +11,10 @@
 //           XACK per batch); with --handler for the 1 ms handler
 //   bullmq: bench/bullmq-worker.mjs (BullMQ Worker, concurrency C, no-op processor);
 //           with --handler for the 1 ms handler
+//   qctl-metrics: qctl with `--metrics-port 0` (issue 19: its cost on the drain rate, target within
+//           3%): handler durations timed, the /metrics server listening (not scraped: Prometheus
+//           scrapes every 15 s or more, a drain lasts seconds; a scrape reads counters the worker
+//           keeps anyway)
 // BullMQ always drains the smaller backlog S: it runs at 8-28k jobs/s here, bound by Redis's CPU
 // (Lua scripts per job), so its rate does not depend on the backlog's size, and 1M jobs would take
 // about a minute per run. Rates are messages per wall-clock second, so the ratios compare rates.
@@ -42,8 +46,8 @@ const SLEEP_MS = 1
 /** The cases, in run order; `targets` are the issue's (#6) for qctl's ratios. */
 const CASES = [
   {id: 'c1', what: 'no-op handler, concurrency 1', handler: 'noop', concurrency: 1, processes: 1, contenders: ['qctl', 'bare', 'bullmq']},
-  {id: 'c8', what: 'no-op handler, concurrency 8', handler: 'noop', concurrency: 8, processes: 1, contenders: ['qctl', 'bare', 'bullmq'], targets: {bare: 1.0, bullmq: 10}, quick: true},
-  {id: 'c64', what: 'no-op handler, concurrency 64', handler: 'noop', concurrency: 64, processes: 1, contenders: ['qctl', 'bare', 'bullmq']},
+  {id: 'c8', what: 'no-op handler, concurrency 8', handler: 'noop', concurrency: 8, processes: 1, contenders: ['qctl', 'qctl-metrics', 'bare', 'bullmq'], targets: {bare: 1.0, bullmq: 10, 'qctl-metrics': 0.97}, quick: true},
+  {id: 'c64', what: 'no-op handler, concurrency 64', handler: 'noop', concurrency: 64, processes: 1, contenders: ['qctl', 'qctl-metrics', 'bare', 'bullmq'], targets: {'qctl-metrics': 0.97}},
   {id: '2p', what: 'no-op handler, 2 processes × concurrency 8, one group', handler: 'noop', concurrency: 8, processes: 2, contenders: ['qctl', 'bare']},
   {id: '1ms', what: `handler awaiting ${SLEEP_MS} ms, concurrency 64`, handler: 'sleep-1ms', concurrency: 64, processes: 1, contenders: ['qctl', 'bare', 'bullmq'], small: true, quick: true},
 ]
@@ -155,6 +159,11 @@ export async function run(ctx) {
     streamRun(c, 'qctl', join(repoRoot, 'bin/run.js'), (key) => [
       'work', handlerPath(c.handler), '--topic', key, '--group', GROUP, '--concurrency', String(c.concurrency), '--until-empty', '--json', '-u', redisUrl,
     ])
+  // The same run with metrics on (any free port: runs never collide).
+  const qctlMetrics = (c) =>
+    streamRun(c, 'qctl-metrics', join(repoRoot, 'bin/run.js'), (key) => [
+      'work', handlerPath(c.handler), '--topic', key, '--group', GROUP, '--concurrency', String(c.concurrency), '--until-empty', '--json', '--metrics-port', '0', '-u', redisUrl,
+    ])
   const bare = (c) =>
     streamRun(c, 'bare', join(repoRoot, 'bench/bare-consume.mjs'), (key) => [
       '--redis-url', redisUrl, '--topic', key, '--group', GROUP, '--concurrency', String(c.concurrency),
@@ -182,7 +191,7 @@ export async function run(ctx) {
       await unlinkMatching(admin, `${prefix}:*`)
     }
   }
-  const make = {qctl, bare, bullmq}
+  const make = {qctl, 'qctl-metrics': qctlMetrics, bare, bullmq}
 
   const contenders = cases.flatMap((c) => c.contenders.map((contender) => ({name: `${c.id}/${contender}`, describe, run: make[contender](c)})))
   let result
@@ -206,9 +215,10 @@ export async function run(ctx) {
   // The targets are for a 1M drain: on a shorter one (--quick, --lines) process start-up is a much larger
   // share of qctl's time than of BullMQ's slower drain, so no verdict is given.
   const judged = messages >= 1_000_000
-  const ratioRow = (what, values, target) => {
+  // `anySize`: a ratio of two qctl runs (same start-up), judged on any backlog.
+  const ratioRow = (what, values, target, anySize = false) => {
     const r = perRound(values)
-    const verdict = target === undefined ? '–' : !judged ? `– (for 1M, not ${fmt(messages)})` : r.median >= target ? 'met' : 'missed'
+    const verdict = target === undefined ? '–' : !judged && !anySize ? `– (for 1M, not ${fmt(messages)})` : r.median >= target ? 'met' : 'missed'
     return [what, `${r.median.toFixed(2)}x`, `${r.min.toFixed(2)}–${r.max.toFixed(2)}`, r.list, target === undefined ? '–' : `≥ ${target}x`, verdict]
   }
   for (const c of cases) {
@@ -223,7 +233,10 @@ export async function run(ctx) {
       }),
     )
     const qctlRates = sub.rounds.map(({samples}) => samples.qctl.rate)
-    for (const other of c.contenders.filter((contender) => contender !== 'qctl')) {
+    if (c.contenders.includes('qctl-metrics')) {
+      targetRows.push(ratioRow(`${c.what}: qctl --metrics-port / qctl (the cost of metrics, #19)`, sub.rounds.map(({samples}) => samples['qctl-metrics'].rate / samples.qctl.rate), c.targets?.['qctl-metrics'], true))
+    }
+    for (const other of c.contenders.filter((contender) => contender !== 'qctl' && contender !== 'qctl-metrics')) {
       const otherName = c.processes > 1 ? `${other} ×${c.processes}` : other
       targetRows.push(ratioRow(`${c.what}: qctl${c.processes > 1 ? ` ×${c.processes}` : ''} / ${otherName}`, sub.rounds.map(({samples}, i) => qctlRates[i] / samples[other].rate), c.targets?.[other]))
     }
@@ -240,7 +253,7 @@ export async function run(ctx) {
       }
     }
   }
-  const targets = markdownTable(['ratio (per round, then median)', 'median', 'min–max', 'per round', 'target (#6)', 'verdict'], targetRows, ['left', 'right', 'right', 'left', 'left', 'left'])
+  const targets = markdownTable(['ratio (per round, then median)', 'median', 'min–max', 'per round', 'target (#6; #19 for metrics)', 'verdict'], targetRows, ['left', 'right', 'right', 'left', 'left', 'left'])
   log(`\n${targets}`)
 
   return {

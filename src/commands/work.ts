@@ -7,7 +7,8 @@ import {workerOptionsFrom} from '../cli/work-options.js'
 import {flushTraces, handlerTracing} from '../cli/work-tracing.js'
 import {WorkReporter} from '../cli/work-reporter.js'
 import {holdHeapGrowth} from '../cli/heap-growth.js'
-import {ExitCode, QctlError} from '../core/errors.js'
+import {ExitCode, QctlError, usageError} from '../core/errors.js'
+import {Histogram} from '../core/metrics/histogram.js'
 import {loadHandler} from '../core/worker/load-handler.js'
 import {MODULE_EXPORTS} from '../core/worker/option-schema.js'
 import {waitForRedis} from '../core/redis/wait-for-redis.js'
@@ -27,6 +28,7 @@ message.traceparent is the producer's W3C trace context (qctl publish --tracepar
     '<%= config.bin %> work ./handler.ts --topic order.processed --group billing --max-attempts 3',
     '<%= config.bin %> work ./handler.mjs --until-empty --json',
     '<%= config.bin %> work ./handler.ts --topic order.processed --group billing --trim-acked',
+    '<%= config.bin %> work ./handler.ts --topic order.processed --group billing --metrics-port 9464',
   ]
 
   static override args = {
@@ -37,11 +39,23 @@ message.traceparent is the producer's W3C trace context (qctl publish --tracepar
     ...workerFlags(),
     'prune-consumers': Flags.boolean({summary: 'Prune idle, empty consumers (see --prune-consumers-after); --no-prune-consumers if you name consumers yourself.', default: true, allowNo: true}),
     'wait-for-redis': Flags.boolean({summary: 'If Redis cannot be reached at start, keep trying (100ms doubling to 5s, a warning each time) instead of exiting 3.'}),
+    'metrics-port': Flags.integer({
+      summary: 'Serve Prometheus metrics at http://HOST:PORT/metrics while the worker runs (README, Metrics).',
+      description: 'Counters of processed, retried, dead-lettered, lost and duplicate messages, a histogram of handler durations, in-flight and read-ahead gauges, acknowledgement batches, reconnects and the last acknowledgement time, labelled by topic and group, read when scraped. 0 takes any free port. The address is printed on stderr (a "metrics" event with --json). A port in use exits 2 before anything is read.',
+      min: 0,
+      max: 65_535,
+      helpGroup: 'METRICS',
+    }),
+    'metrics-host': Flags.string({
+      summary: 'The address --metrics-port listens on (0.0.0.0 or :: for every interface). Default: 127.0.0.1.',
+      helpGroup: 'METRICS',
+    }),
   }
 
   protected override jsonLines = true
 
   async run(): Promise<void> {
+    if (this.flags['metrics-port'] === undefined && this.flags['metrics-host'] !== undefined) throw usageError('--metrics-host needs --metrics-port')
     // Listen for signals before anything slow (loading a TypeScript handler): a stop during start-up exits 130 with a line.
     const interrupted = this.interruptSignal()
     const loaded = await loadHandler(this.args.handler, process.cwd(), {qctl: await runningQctlEntry()})
@@ -55,11 +69,18 @@ message.traceparent is the producer's W3C trace context (qctl publish --tracepar
     }
     const options = workerOptionsFrom(this.flags, loaded)
     const {tracing, warning} = handlerTracing(loaded.path, this.config.version)
-    const worker = new Worker({...options, tracing, pruneConsumersAfterMs: this.flags['prune-consumers'] ? this.flags['prune-consumers-after'] : false}, connect)
+    const metricsPort = this.flags['metrics-port']
+    // Handler durations are timed only when someone can scrape them.
+    const instruments = {handlerDurations: metricsPort === undefined ? undefined : new Histogram()}
+    const worker = new Worker({...options, tracing, pruneConsumersAfterMs: this.flags['prune-consumers'] ? this.flags['prune-consumers-after'] : false}, connect, instruments)
+    // Before the first read: a port in use is refused (exit 2) with nothing delivered to this consumer.
+    // Loaded only when asked for: node:http would cost every worker memory and start-up time.
+    const metrics = metricsPort === undefined ? undefined : await (await import('../cli/work-metrics.js')).serveWorkerMetrics(worker, metricsPort, this.flags['metrics-host'])
     const json = this.jsonEnabled()
     const spinner = await startSpinner(this.stderrDecorations, 'starting')
     const reporter = new WorkReporter(worker, json ? 'json' : this.stderrDecorations.spinner ? 'terminal' : 'plain', spinner, this.style)
     if (warning !== undefined) reporter.warn(warning)
+    if (metrics !== undefined) reporter.notice('metrics', {url: metrics.url}, `serving metrics at ${metrics.url}`)
     interrupted.addEventListener('abort', () => worker.close('signal'), {once: true})
     // The process can end under the worker: a second signal (exit 130 at once), or a handler calling process.exit.
     const onExit = (code: number): void => {
@@ -88,6 +109,7 @@ message.traceparent is the producer's W3C trace context (qctl publish --tracepar
       if (flushed !== undefined) reporter.warn(flushed)
       process.off('exit', onExit)
       reporter.stop()
+      await metrics?.close()
       // The summary is out: a handler module that keeps connections open (a database pool, a client
       // it never closes) must not keep the worker from exiting. A second to finish what it flushes.
       setTimeout(() => process.exit(), EXIT_GRACE_MS).unref()

@@ -12,7 +12,9 @@ import type {PublishResult} from '../../src/core/publish/publish.js'
 import type {TopicDescription} from '../../src/core/topics/describe.js'
 import type {TopicListRow} from '../../src/core/topics/list.js'
 import {aclFileText, aclSection, ACL_FILE, dryRunTable, parseAclFile, quotedAclFile, ROLES, userOf, type Role} from '../helpers/acl-docs.js'
-import {runCli, startCli, waitFor, type CliResult} from '../helpers/cli.js'
+import {runCli, startCli, waitFor, type CliResult, type RunningCli} from '../helpers/cli.js'
+import {jsonEvents} from '../helpers/json-lines.js'
+import {scrape, type ParsedPage} from '../helpers/prometheus-text.js'
 import {commandNamed, ROLE_COMMANDS, seedTopic, type CommandCase, type Seeded} from '../helpers/command-table.js'
 import {RECORDER} from '../helpers/recorder.js'
 import {RedisServer} from '../helpers/redis-server.js'
@@ -161,7 +163,39 @@ describe.concurrent('allowed: every command a role is for works', () => {
       expect(result.stdout).not.toContain('payment.settled')
     }
   })
+
+  it('monitor: qctl metrics scrapes the topics of its pattern (--match) and a named one', async () => {
+    const seeded = await seedTopic(admin, `order.acl-${++counter}`)
+    for (const args of [['--match', 'order.*'], [seeded.topic]]) {
+      const {page, stderr} = await scrapeAs(userOf('monitor'), args)
+      expect(page.value('qctl_up'), stderr).toBe(1)
+      expect(page.value('qctl_stream_length', {topic: seeded.topic})).toBe(3)
+      expect(page.value('qctl_dlq_length', {topic: seeded.topic})).toBe(2)
+      expect(page.value('qctl_stream_group_lag', {topic: seeded.topic, group: 'billing'})).toBeGreaterThanOrEqual(0)
+      expect(stderr).not.toMatch(/could not read Redis|NOPERM|permission/i)
+    }
+  })
 })
+
+/** `qctl metrics ARGS --port 0 --json` as `user`: one scrape, then it is stopped (SIGINT) and must exit 0. */
+async function scrapeAs(user: string, args: string[]): Promise<{page: ParsedPage; stderr: string}> {
+  const exporter: RunningCli = startCli(['metrics', ...args, '--port', '0', '--json', ...asUser(user)], {timeoutMs: 30_000})
+  try {
+    let url: string | undefined
+    await waitFor(() => {
+      url = jsonEvents(exporter.output().stdout).find((line) => line.event === 'listening')?.['url'] as string | undefined
+      return url !== undefined || exporter.child.exitCode !== null
+    }, 20_000, 'the exporter to listen')
+    if (url === undefined) throw new Error(`qctl metrics exited: ${exporter.output().stderr}`)
+    const page = await scrape(url)
+    exporter.child.kill('SIGINT')
+    const result = await exporter.done
+    expect(result.code, diagnosis(result)).toBe(0)
+    return {page, stderr: result.stderr}
+  } finally {
+    exporter.child.kill('SIGKILL')
+  }
+}
 
 describe('on a partitioned topic (qctl topic create, run as an administrator: the default user)', () => {
   const topic = 'order.parts'
@@ -303,6 +337,14 @@ describe('on a partitioned topic (qctl topic create, run as an administrator: th
       const published = JSON.parse((await runAsRole('publisher', ['publish', copy, '--envelope', '-', ...keep, '--json'], tailed)).stdout) as PublishResult
       expect(published.published).toBe(total)
     }
+  })
+
+  it('monitor: qctl metrics exports the partitioned topic as one, over its partitions', async () => {
+    const {page, stderr} = await scrapeAs(userOf('monitor'), [topic])
+    expect(page.value('qctl_up'), stderr).toBe(1)
+    expect(page.value('qctl_stream_partitions', {topic})).toBe(3)
+    expect(page.value('qctl_stream_length', {topic})).toBe(await sumOver(async (stream) => admin.xlen(stream)))
+    expect(page.samples('qctl_stream_group_messages_pending', {topic}).map((sample) => sample.labels['group']).sort()).toEqual(['billing', 'ordered'])
   })
 
   it('none of it was refused anything (empty ACL LOG)', async () => {

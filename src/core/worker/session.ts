@@ -1,5 +1,6 @@
 import type {EventEmitter} from 'node:events'
 
+import type {Histogram} from '../metrics/histogram.js'
 import type {RedisClient} from '../redis/client.js'
 import type {AckBatcher} from './ack-batcher.js'
 import type {ConnectionHealth} from './connections.js'
@@ -101,6 +102,8 @@ export interface Session {
   readonly partitioned: boolean
   readonly health: ConnectionHealth
   readonly tally: Tally
+  /** Where handler durations (seconds) are observed: only with metrics on (no clock read per message otherwise). */
+  readonly handlerDurations: Histogram | undefined
   readonly events: EventEmitter<WorkerEvents>
   /** Aborted when the worker stops reading (a graceful stop begins). */
   readonly stopSignal: AbortSignal

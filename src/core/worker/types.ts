@@ -81,5 +81,18 @@ export interface WorkerEvents {
   stopping: [{running: number; queued: number; timeoutMs: number}]
 }
 
+/**
+ * What the worker counts for its metrics (`qctl work --metrics-port`) beyond the summary's counts:
+ * per acknowledgement batch and per lost connection, never per message.
+ */
+export interface WorkerTelemetry {
+  /** Acknowledgement batches Redis answered (one XACK, or one fenced script call, each). */
+  ackBatches: number
+  /** When Redis last answered an acknowledgement batch (ms since the epoch, this host's clock); undefined before the first. */
+  lastAckAtMs: number | undefined
+  /** Times each of the worker's connections was lost and began reconnecting (a cluster's readers count together). */
+  reconnects: {reader: number; commands: number}
+}
+
 /** Opens the worker's connections: blocking reads get their own, so they never delay acks. */
 export type ConnectionFactory = (role: 'reader' | 'commands') => Promise<RedisClient>

@@ -28,9 +28,10 @@ import {Leases, type LeaseHooks} from './leases.js'
 import {GROWTH_POLL_MS, resolveTopic} from '../partitions/metadata.js'
 import {deadLetterKey} from '../keys.js'
 import {compareIdText} from '../dlq/stream-id.js'
-import type {ConnectionFactory, StopReason, WorkerEvents, WorkerSummary} from './types.js'
+import type {Histogram} from '../metrics/histogram.js'
+import type {ConnectionFactory, StopReason, WorkerEvents, WorkerSummary, WorkerTelemetry} from './types.js'
 
-export type {ConnectionFactory, Handler, HandlerContext, StopReason, WorkerEvents, WorkerSummary} from './types.js'
+export type {ConnectionFactory, Handler, HandlerContext, StopReason, WorkerEvents, WorkerSummary, WorkerTelemetry} from './types.js'
 
 export type WorkerStats = Readonly<Tally> & {inFlight: number; readAhead: number; elapsedMs: number}
 export {WORKER_CONNECTION_OPTIONS} from './connections.js'
@@ -89,10 +90,17 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly livenessStreams: string[] = []
   /** --trim-acked: trims the streams it reads behind their groups; undefined otherwise. */
   private trimmer: AckedTrimmer | undefined
+  /** Acknowledgement batches, the last one's time, lost connections: for metrics (see WorkerTelemetry). */
+  readonly telemetry: WorkerTelemetry = {ackBatches: 0, lastAckAtMs: undefined, reconnects: {reader: 0, commands: 0}}
 
+  /**
+   * `instruments.handlerDurations`: a histogram every handler call's duration (seconds) is observed
+   * into; without it no clock is read around the handler.
+   */
   constructor(
     options: WorkerOptions,
     private readonly connect: ConnectionFactory,
+    readonly instruments: {handlerDurations?: Histogram | undefined} = {},
   ) {
     super()
     // Every loop (a read loop per partition on a cluster) waits on these: more than ten is expected.
@@ -236,6 +244,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       partitioned,
       health: new ConnectionHealth(commands, warn, undefined, first.ops.stream),
       tally: this.tally,
+      handlerDurations: this.instruments.handlerDurations,
       events: this,
       stopSignal: this.stopController.signal,
       now: () => Date.now() + this.offsetMs,
@@ -621,7 +630,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private onAckResult(result: {duplicates: number; failed: unknown}): 'retry' | 'drop' {
     this.tally.duplicates += result.duplicates
-    if (result.failed === undefined) return 'drop'
+    if (result.failed === undefined) {
+      this.telemetry.ackBatches++
+      this.telemetry.lastAckAtMs = Date.now()
+      return 'drop'
+    }
     // A refused XACK would be refused for every entry: stop rather than handle them all again.
     if (isFatal(result.failed)) {
       this.fail(result.failed)
@@ -632,12 +645,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /** Say when a connection drops and comes back (the client reconnects by itself, with capped backoff). */
-  private watchConnection(client: RedisClient, role: string): RedisClient {
+  private watchConnection(client: RedisClient, role: 'reader' | 'commands'): RedisClient {
     let lost = false
     // A cluster says when it reconnects, but not after how long.
     client.on('reconnecting', (delayMs?: number) => {
       const next = typeof delayMs === 'number' ? ` (next try in ${delayMs}ms)` : ''
       if (!lost && !this.stopping) this.emit('warning', {message: `lost the ${role} connection to Redis; reconnecting${next}`})
+      if (!lost) this.telemetry.reconnects[role]++
       lost = true
     })
     client.on('ready', () => {

@@ -1,8 +1,8 @@
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {Flags} from '@oclif/core'
 
+import {Flags} from '../cli/oclif.js'
 import {BaseCommand} from '../base-command.js'
 import {runningQctlEntry} from '../cli/running-qctl-entry.js'
 import {WorkReporter} from '../cli/work-reporter.js'

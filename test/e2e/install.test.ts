@@ -53,8 +53,9 @@ let counter = 0
 
 beforeAll(async () => {
   root = await realpath(await mkdtemp(join(tmpdir(), 'qctl-install-')))
-  // `npm pack --json` lists what it packed exactly as `npm pack --dry-run --json` does, and leaves the tarball.
-  const [first] = JSON.parse(await npm(['pack', '--json', '--pack-destination', root], PROJECT_ROOT)) as Packed[]
+  // `npm pack --json` lists what it packed exactly as `npm pack --dry-run --json` does, and leaves the
+  // tarball. --ignore-scripts: no `prepack` build, which would replace dist/ under the other test files.
+  const [first] = JSON.parse(await npm(['pack', '--json', '--ignore-scripts', '--pack-destination', root], PROJECT_ROOT)) as Packed[]
   if (first === undefined) throw new Error('npm pack printed no package')
   packed = first
   tarball = join(root, packed.filename)

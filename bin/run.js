@@ -17,5 +17,20 @@ process.off('SIGTERM', remember)
 const {guardSecrets} = await import('../dist/output/redact.js')
 guardSecrets()
 
-const {execute} = await import('@oclif/core')
-await execute({dir: import.meta.url})
+// `qctl --version` answers as oclif would, without loading oclif (dist/cli/version-line.js).
+const {versionLine} = await import('../dist/cli/version-line.js')
+const version = versionLine(process.argv.slice(2))
+if (version !== undefined) {
+  process.stdout.write(`${version}\n`)
+} else {
+  await runOclif()
+}
+
+// oclif's execute entry alone (the package's index also loads help, ux and a semver check of Node's
+// version, ~50 modules), with require(): oclif is CommonJS, and importing it from an ES module costs
+// start-up time (dist/cli/oclif.js says how much).
+async function runOclif() {
+  const {createRequire} = await import('node:module')
+  const {execute} = createRequire(import.meta.url)('@oclif/core/execute')
+  await execute({dir: import.meta.url})
+}

@@ -1,5 +1,6 @@
-import {Command, Errors, type Interfaces} from '@oclif/core'
+import type {Interfaces} from '@oclif/core'
 
+import {Command, Errors} from './cli/oclif.js'
 import {closest} from './core/closest.js'
 import {isQctlError, QctlError, type ErrorCode} from './core/errors.js'
 import type {RedisClient} from './core/redis/client.js'

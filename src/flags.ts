@@ -1,5 +1,4 @@
-import {Flags} from '@oclif/core'
-
+import {Flags} from './cli/oclif.js'
 import {DEFAULT_COMMAND_TIMEOUT_MS} from './core/redis/connection.js'
 import {parseBytes, parseDuration} from './core/units.js'
 

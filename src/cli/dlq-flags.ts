@@ -1,5 +1,4 @@
-import {Args, Flags} from '@oclif/core'
-
+import {Args, Flags} from './oclif.js'
 import type {SelectionInput} from '../core/dlq/selection.js'
 
 /** Flags and arguments shared by the `qctl dlq` commands. */

@@ -1,5 +1,4 @@
-import {Flags} from '@oclif/core'
-
+import {Flags} from './oclif.js'
 import {durationWord as duration} from '../core/doctor/fix-commands.js'
 import {CHECK_IDS, DEFAULT_THRESHOLDS, type CheckId, type DoctorThresholds} from '../core/doctor/types.js'
 import {durationFlag} from '../flags.js'

@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Args, Flags} from './oclif.js'
 
 /** Arguments and flags shared by the `qctl group` commands. */
 

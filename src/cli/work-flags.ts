@@ -1,5 +1,6 @@
-import {Flags, type Interfaces} from '@oclif/core'
+import type {Interfaces} from '@oclif/core'
 
+import {Flags} from './oclif.js'
 import {WORKER_OPTIONS, type OptionSpec, type WorkerOptionSpec} from '../core/worker/option-schema.js'
 import {durationFlag} from '../flags.js'
 

@@ -1,4 +1,4 @@
-import {Errors} from '@oclif/core'
+import {Errors} from '../cli/oclif.js'
 
 import {ProfileCommand} from '../cli/profile-command.js'
 

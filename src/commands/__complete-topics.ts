@@ -1,4 +1,4 @@
-import {Errors, Flags} from '@oclif/core'
+import {Errors, Flags} from '../cli/oclif.js'
 
 import {BaseCommand} from '../base-command.js'
 import {QctlError} from '../core/errors.js'

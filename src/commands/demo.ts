@@ -1,8 +1,8 @@
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {Flags} from '@oclif/core'
 
+import {Flags} from '../cli/oclif.js'
 import {BaseCommand} from '../base-command.js'
 import {runningQctlEntry} from '../cli/running-qctl-entry.js'
 import {WorkReporter} from '../cli/work-reporter.js'
@@ -12,7 +12,7 @@ import {deadLetterKey, retryDueKey, retryKey} from '../core/keys.js'
 import {lagRows, type LagRow} from '../core/lag/lag.js'
 import {topicStats} from '../core/stats/topic-stats.js'
 import {formatDlqTable} from '../format/dlq.js'
-import {formatDemoNext} from '../format/demo.js'
+import {examplesPath, formatDemoNext} from '../format/demo.js'
 import {formatLagTable} from '../format/lag.js'
 import {publish, type PublishResult} from '../core/publish/publish.js'
 import {DEFAULT_REDIS_URL} from '../core/redis/redis-url.js'
@@ -21,7 +21,8 @@ import {loadHandler} from '../core/worker/load-handler.js'
 import {Worker, WORKER_CONNECTION_OPTIONS, type WorkerSummary} from '../core/worker/worker.js'
 import {startSpinner} from '../output/spinner.js'
 
-const EXAMPLE_HANDLER = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples', 'handlers', 'order-processed.ts')
+const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples')
+const EXAMPLE_HANDLER = join(EXAMPLES, 'handlers', 'order-processed.ts')
 const DEMO_TOPIC = 'qctl-demo:order.processed'
 
 export interface DemoResult {
@@ -81,7 +82,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
     this.log('')
     const url = this.throwaway === undefined ? redisUrl : undefined
     const urlArgs = url === undefined || url === DEFAULT_REDIS_URL ? '' : ` -u '${url}'`
-    for (const line of formatDemoNext({topic: DEMO_TOPIC, deadLetterId: deadLetters.entries[0]?.dlqId, urlArgs, throwaway: this.throwaway !== undefined})) this.log(line)
+    for (const line of formatDemoNext({topic: DEMO_TOPIC, deadLetterId: deadLetters.entries[0]?.dlqId, urlArgs, throwaway: this.throwaway !== undefined, examples: examplesPath(EXAMPLES, process.cwd())})) this.log(line)
     return {redisUrl, throwawayServer: this.throwaway !== undefined, topic: DEMO_TOPIC, deadLetterKey: deadLetterKey(DEMO_TOPIC), published, worker: summary, lag, deadLetters}
   }
 

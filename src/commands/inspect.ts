@@ -1,5 +1,4 @@
-import {Args, Flags} from '@oclif/core'
-
+import {Args, Flags} from '../cli/oclif.js'
 import {BaseCommand} from '../base-command.js'
 import {inspectTopic, type InspectResult} from '../core/stats/inspect.js'
 import {formatInspect} from '../format/inspect.js'

@@ -1,5 +1,4 @@
-import {Args, Flags} from '@oclif/core'
-
+import {Args, Flags} from '../cli/oclif.js'
 import {BaseCommand} from '../base-command.js'
 import {waitForGates} from '../core/lag/gate-wait.js'
 import {deadLettersByGroup} from '../core/lag/dead-letters-by-group.js'

@@ -1,5 +1,4 @@
-import {Args, Flags} from '@oclif/core'
-
+import {Args, Flags} from '../cli/oclif.js'
 import {BaseCommand} from '../base-command.js'
 import {usageError} from '../core/errors.js'
 import {DEFAULT_DEDUPE_WINDOW_MS, publish, type PublishResult} from '../core/publish/publish.js'

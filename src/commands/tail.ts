@@ -1,5 +1,4 @@
-import {Args, Flags} from '@oclif/core'
-
+import {Args, Flags} from '../cli/oclif.js'
 import {BaseCommand} from '../base-command.js'
 import {QctlError} from '../core/errors.js'
 import type {Envelope} from '../core/envelope/envelope.js'

@@ -1,5 +1,4 @@
-import {Args, Flags} from '@oclif/core'
-
+import {Args, Flags} from '../cli/oclif.js'
 import {BaseCommand} from '../base-command.js'
 import {usageError} from '../core/errors.js'
 import {readRowsBusiestKeys, type BusiestKey} from '../core/stats/busiest-keys.js'

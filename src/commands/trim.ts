@@ -1,5 +1,4 @@
-import {Flags} from '@oclif/core'
-
+import {Flags} from '../cli/oclif.js'
 import {BaseCommand} from '../base-command.js'
 import {confirmed, requireConsentPossible} from '../cli/confirm.js'
 import {changeFlags} from '../cli/dlq-flags.js'

@@ -1,5 +1,4 @@
-import {Args, Flags} from '@oclif/core'
-
+import {Args, Flags} from '../cli/oclif.js'
 import {BaseCommand} from '../base-command.js'
 import {runningQctlEntry} from '../cli/running-qctl-entry.js'
 import {workerFlags} from '../cli/work-flags.js'

@@ -1,5 +1,6 @@
-import {Errors, type Hook} from '@oclif/core'
+import type {Hook} from '@oclif/core'
 
+import {Errors} from '../cli/oclif.js'
 import {closest} from '../core/closest.js'
 import {styleFor, decorationsFor} from '../output/terminal.js'
 

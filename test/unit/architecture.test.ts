@@ -73,6 +73,20 @@ describe('architecture', () => {
     expect(importsOf(`import {x} from 'chalk'\nexport {y} from "../cli/z.js"\nconst o = await import('ora')`)).toEqual(['chalk', '../cli/z.js', 'ora'])
   })
 
+  it('oclif and ioredis (CommonJS) are loaded only by src/cli/oclif.ts and src/core/redis/ioredis.ts, with require(): an import costs start-up time', async () => {
+    const loaders = new Set([join(PROJECT_ROOT, 'src', 'cli', 'oclif.ts'), join(PROJECT_ROOT, 'src', 'core', 'redis', 'ioredis.ts')])
+    const violations: string[] = []
+    for (const file of await sourceFiles(join(PROJECT_ROOT, 'src'))) {
+      if (loaders.has(file)) continue
+      // Type-only imports are erased: only value imports load a module.
+      const source = (await readFile(file, 'utf8')).replace(/(?:^|\n)\s*import type [^'"]*?from\s+['"][^'"]+['"]/g, '')
+      for (const specifier of importsOf(source)) {
+        if (/^(@oclif\/core|ioredis)(\/|$)/.test(specifier)) violations.push(`${relative(PROJECT_ROOT, file)} imports ${specifier}`)
+      }
+    }
+    expect(violations).toEqual([])
+  })
+
   it('Redis command names appear in src/commands only through core (no ioredis calls in commands)', async () => {
     const files = await sourceFiles(join(PROJECT_ROOT, 'src', 'commands'))
     for (const file of files) {

@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Args, Flags} from '../../cli/oclif.js'
 
 import {OfflineCommand} from '../../cli/offline-command.js'
 import {extendPluginScripts, pluginCommand} from '../../cli/completion/install.js'

@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import {Args} from '../../cli/oclif.js'
 
 import {OfflineCommand} from '../../cli/offline-command.js'
 import {fishScript} from '../../cli/completion/fish.js'

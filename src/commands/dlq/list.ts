@@ -1,5 +1,4 @@
-import {Flags} from '@oclif/core'
-
+import {Flags} from '../../cli/oclif.js'
 import {BaseCommand} from '../../base-command.js'
 import {dlqFlag, filterFlags, olderThanFlag, partitionFlag, selectionInputFrom, topicArg} from '../../cli/dlq-flags.js'
 import {dlqListJson, type DlqListJson} from '../../core/dlq/list.js'

@@ -1,5 +1,4 @@
-import {Flags} from '@oclif/core'
-
+import {Flags} from '../../cli/oclif.js'
 import {refuseSplitSlots} from '../../core/cluster-slots.js'
 import {isCluster} from '../../core/redis/client.js'
 import {BaseCommand} from '../../base-command.js'

@@ -1,5 +1,4 @@
-import {Args} from '@oclif/core'
-
+import {Args} from '../../cli/oclif.js'
 import {BaseCommand} from '../../base-command.js'
 import {dlqFlag, partitionFlag, topicArg} from '../../cli/dlq-flags.js'
 import {dlqShowJson, type DlqShowJson} from '../../core/dlq/list.js'

@@ -1,5 +1,4 @@
-import {Flags} from '@oclif/core'
-
+import {Flags} from '../../cli/oclif.js'
 import {BaseCommand} from '../../base-command.js'
 import {groupArgs} from '../../cli/group-flags.js'
 import {createGroup, type GroupCreateResult} from '../../core/groups/create.js'

@@ -1,5 +1,4 @@
-import {Args, Flags} from '@oclif/core'
-
+import {Args, Flags} from '../../cli/oclif.js'
 import {BaseCommand} from '../../base-command.js'
 import {missingTopicsError} from '../../core/errors.js'
 import {groupListRows, type GroupListRow} from '../../core/groups/list.js'

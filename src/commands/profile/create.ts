@@ -1,4 +1,6 @@
-import {Args, Flags, type Interfaces} from '@oclif/core'
+import type {Interfaces} from '@oclif/core'
+
+import {Args, Flags} from '../../cli/oclif.js'
 
 import {ProfileCommand} from '../../cli/profile-command.js'
 import {createProfile, type CreateProfileResult} from '../../core/profiles/manage.js'

@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import {Args} from '../../cli/oclif.js'
 
 import {ProfileCommand} from '../../cli/profile-command.js'
 import {showProfile, type ProfileView} from '../../core/profiles/manage.js'

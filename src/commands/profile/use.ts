@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Args, Flags} from '../../cli/oclif.js'
 
 import {ProfileCommand} from '../../cli/profile-command.js'
 import {usageError} from '../../core/errors.js'

@@ -1,5 +1,4 @@
-import {Args, Flags} from '@oclif/core'
-
+import {Args, Flags} from '../../cli/oclif.js'
 import {BaseCommand} from '../../base-command.js'
 import type {RedisClient} from '../../core/redis/client.js'
 import {runSchedules, type ScheduleRunRow} from '../../core/schedule/run.js'

@@ -1,5 +1,4 @@
-import {Flags} from '@oclif/core'
-
+import {Flags} from '../../cli/oclif.js'
 import {BaseCommand} from '../../base-command.js'
 import {partitionsFlag, topicNameArg} from '../../cli/topic-flags.js'
 import {checkCreateRequest, createTopic, type CreateResult} from '../../core/topics/create.js'

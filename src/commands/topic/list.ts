@@ -1,5 +1,4 @@
-import {Flags} from '@oclif/core'
-
+import {Flags} from '../../cli/oclif.js'
 import {BaseCommand} from '../../base-command.js'
 import {listTopics, type TopicListRow} from '../../core/topics/list.js'
 import {formatTopicList} from '../../format/topic.js'

@@ -1,4 +1,4 @@
-import {Cluster, type Redis} from 'ioredis'
+import {Cluster, type Redis} from './ioredis.js'
 
 /**
  * A connection to Redis as qctl's core uses it: one server (`Redis`), or a Redis Cluster

@@ -1,7 +1,8 @@
-import {Cluster, type ClusterOptions} from 'ioredis'
+import type {ClusterOptions} from 'ioredis'
 
 import {isQctlError, QctlError, usageError} from '../errors.js'
 import type {OpenOptions, ResolvedConnection} from './connection.js'
+import {Cluster} from './ioredis.js'
 import {reconnectDelayMs} from './reconnect-delay.js'
 import {classifyRedisError} from './redis-errors.js'
 import {firstLineOf} from './reply-errors.js'

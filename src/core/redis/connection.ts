@@ -1,7 +1,7 @@
 import {readFile} from 'node:fs/promises'
 import type {ConnectionOptions as TlsOptions} from 'node:tls'
 
-import {Redis} from 'ioredis'
+import {Redis} from './ioredis.js'
 
 import type {RedisClient} from './client.js'
 import {openCluster} from './cluster-connection.js'

@@ -1,8 +1,9 @@
 import {createHash} from 'node:crypto'
 
-import {Command, type Pipeline, type Redis} from 'ioredis'
+import type {Pipeline} from 'ioredis'
 
 import {scriptSource} from '../scripts.js'
+import {Command, type Redis} from './ioredis.js'
 import {asErrorLike, isPermissionDenied} from './reply-errors.js'
 
 /** One call of a read-only script: its keys and its other arguments. */

@@ -1,5 +1,5 @@
 import type {CompletionModel} from './model.js'
-import {argValueCase, flagValueCase, valueFlagsCase} from './shell-cases.js'
+import {argValueCase, flagValueCase, shellWords, valueFlagsCase} from './shell-cases.js'
 
 /** Marks qctl's addition, so adding it twice (a second `qctl autocomplete`) replaces it. */
 export const BASH_MARKER = '# --- qctl: topic and profile names, flags after arguments ---'
@@ -19,10 +19,7 @@ export const BASH_MARKER = '# --- qctl: topic and profile names, flags after arg
  */
 export function bashAddition(model: CompletionModel): string {
   const bin = model.bin
-  const ids = model.commands.map((command) => command.id).join(' ')
-  const topics = model.topics.map((topic) => topic.name).join(' ')
-  const forwardedValues = model.connectionFlags.filter((flag) => flag.takesValue).flatMap((flag) => [`--${flag.name}`, ...(flag.char === undefined ? [] : [`-${flag.char}`])]).join(' ')
-  const forwardedSwitches = model.connectionFlags.filter((flag) => !flag.takesValue).map((flag) => `--${flag.name}`).join(' ')
+  const {ids, topics, forwardedValues, forwardedSwitches} = shellWords(model)
   return `
 ${BASH_MARKER}
 _${bin}_ids=' ${ids} '

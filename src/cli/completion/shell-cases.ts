@@ -47,3 +47,16 @@ export function argValueCase(model: CompletionModel, indent: string): string {
   }
   return lines.join('\n')
 }
+
+/**
+ * The word lists the bash and zsh additions both hold: command ids, oclif's command topics (profile, dlq…), and
+ * the connection flags forwarded to `__complete-topics` (those taking a value, with their short forms,
+ * and the switches), each blank-separated.
+ */
+export function shellWords(model: CompletionModel): {ids: string; topics: string; forwardedValues: string; forwardedSwitches: string} {
+  const ids = model.commands.map((command) => command.id).join(' ')
+  const topics = model.topics.map((topic) => topic.name).join(' ')
+  const forwardedValues = model.connectionFlags.filter((flag) => flag.takesValue).flatMap((flag) => [`--${flag.name}`, ...(flag.char === undefined ? [] : [`-${flag.char}`])]).join(' ')
+  const forwardedSwitches = model.connectionFlags.filter((flag) => !flag.takesValue).map((flag) => `--${flag.name}`).join(' ')
+  return {ids, topics, forwardedValues, forwardedSwitches}
+}

@@ -1,5 +1,5 @@
 import type {CompletionModel} from './model.js'
-import {argValueCase, flagValueCase, valueFlagsCase} from './shell-cases.js'
+import {argValueCase, flagValueCase, shellWords, valueFlagsCase} from './shell-cases.js'
 
 export const ZSH_MARKER = '# --- qctl: topic and profile names ---'
 
@@ -21,10 +21,7 @@ export function zshAugmented(pluginScript: string, model: CompletionModel): stri
 
 function zshAddition(model: CompletionModel): string {
   const bin = model.bin
-  const ids = model.commands.map((command) => command.id).join(' ')
-  const topics = model.topics.map((topic) => topic.name).join(' ')
-  const forwardedValues = model.connectionFlags.filter((flag) => flag.takesValue).flatMap((flag) => [`--${flag.name}`, ...(flag.char === undefined ? [] : [`-${flag.char}`])]).join(' ')
-  const forwardedSwitches = model.connectionFlags.filter((flag) => !flag.takesValue).map((flag) => `--${flag.name}`).join(' ')
+  const {ids, topics, forwardedValues, forwardedSwitches} = shellWords(model)
   return `
 ${ZSH_MARKER}
 __${bin}_ids=' ${ids} '

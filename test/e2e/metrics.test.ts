@@ -176,6 +176,8 @@ describe('qctl work --metrics-port', () => {
       await waitFor(() => jsonEvents(worker.output().stdout).some((event) => event.event === 'start'), 20_000, 'the worker to start')
       const labels = {topic, group: 'billing'}
       expect((await scrape(url)).value('qctl_reconnects_total', {...labels, connection: 'reader'})).toBe(0)
+      // Cut while the reader waits in a blocking read, whose reply the cut loses.
+      await waitFor(async () => ((await ctx.redis.client('LIST')) as string).split('\n').some((line) => line.includes(' name=qctl:work:reader ') && / flags=\S*b/.test(line)), 10_000, 'the reader to block')
       proxy.cut()
       const page = await scrapeUntil(
         url,
@@ -187,6 +189,9 @@ describe('qctl work --metrics-port', () => {
       // And it works on: a message published now is processed.
       await ctx.redis.xadd(topic, '*', 'data', '{}')
       await scrapeUntil(url, (got) => got.value('qctl_messages_processed_total', labels) === 1, 'the message after the reconnect processed')
+      // The read the cut connection had sent failed at once; it did not wait for the watchdog to give up on it.
+      const warnings = jsonEvents(worker.output().stdout).filter((event) => event.event === 'warning').map((event) => String(event['message']))
+      expect(warnings.filter((message) => message.includes('did not return within'))).toEqual([])
     })
   })
 })

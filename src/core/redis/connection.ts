@@ -74,8 +74,9 @@ export interface OpenOptions {
   reconnect?: boolean
   /**
    * After a reconnect, send again the commands whose replies the dropped connection lost. Without
-   * it, ioredis drops them and their promises never settle. Only for idempotent work (acks,
-   * claims, scripts that check state first); never for blocking reads.
+   * it, those commands fail with "the connection to Redis was lost before the reply" as the
+   * connection drops (ioredis alone would leave their promises unsettled). Only for idempotent
+   * work (acks, claims, scripts that check state first); never for blocking reads.
    */
   resendOnReconnect?: boolean
   /**
@@ -235,6 +236,7 @@ async function connectStandalone(connection: ResolvedConnection, options: OpenOp
   client.on('error', (error: unknown) => {
     lastError = error
   })
+  if (options.reconnect === true && options.resendOnReconnect !== true) failUnansweredOnReconnect(client)
 
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<never>((_resolve, reject) => {
@@ -275,6 +277,30 @@ async function connectStandalone(connection: ResolvedConnection, options: OpenOp
   } finally {
     clearTimeout(timer)
   }
+}
+
+/** The part of ioredis's internals that holds the commands a dropped connection sent and never got replies to. */
+interface UnansweredQueue {
+  prevCommandQueue?: {shift(): {command: {reject(error: Error): void}} | undefined} | null
+}
+
+/**
+ * Without resend, ioredis forgets the commands a dropped connection had sent and got no reply to
+ * (`prevCommandQueue`): their promises never settle, so a worker's blocking read would wait for its
+ * watchdog (seconds) after every cut connection. Fail them as the connection goes to reconnect
+ * (ioredis has just set the queue aside), so the caller knows at once and reads again. Tested in
+ * test/e2e/connection-lost-reply.test.ts, which hangs if an ioredis upgrade moves this queue.
+ */
+function failUnansweredOnReconnect(client: Redis): void {
+  client.on('reconnecting', () => {
+    const internals = client as unknown as UnansweredQueue
+    const queue = internals.prevCommandQueue
+    if (queue === undefined || queue === null) return
+    internals.prevCommandQueue = null
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+      item.command.reject(new Error('the connection to Redis was lost before the reply'))
+    }
+  })
 }
 
 const plainTextServerError = (connection: ResolvedConnection): QctlError =>

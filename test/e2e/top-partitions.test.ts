@@ -260,10 +260,15 @@ describe('qctl top on a terminal over partitioned topics', () => {
     await rm(dir, {recursive: true, force: true})
   })
 
-  /** `qctl top` (over the whole database, unless `args` say otherwise) in a 200 x 50 terminal; its exit code goes to a file. */
-  async function startTop(name: string, args: readonly string[] = []): Promise<{session: TmuxSession; exitCode: () => Promise<number>}> {
+  /**
+   * `qctl top` (over the whole database, unless `args` say otherwise) in a 200 x 50 terminal; its exit
+   * code goes to a file, and so does its stderr: anything written there while the screen is up would
+   * shift Ink's frame (the screen has no room for it), so the tests expect none.
+   */
+  async function startTop(name: string, args: readonly string[] = []): Promise<{session: TmuxSession; exitCode: () => Promise<number>; stderr: () => Promise<string>}> {
     const exitFile = join(dir, 'exit')
-    const command = `${[process.execPath, CLI, 'top', ...args, '-u', ctx.server.url, '--interval', '300ms'].map(shellQuote).join(' ')}; echo $? > ${shellQuote(exitFile)}; exec sleep 600`
+    const errFile = join(dir, 'stderr')
+    const command = `${[process.execPath, CLI, 'top', ...args, '-u', ctx.server.url, '--interval', '300ms'].map(shellQuote).join(' ')} 2> ${shellQuote(errFile)}; echo $? > ${shellQuote(exitFile)}; exec sleep 600`
     session = await TmuxSession.start(`${name}-${process.pid}`, command, {cols: 200, rows: 50})
     const exitCode = async (): Promise<number> => {
       let text = ''
@@ -273,7 +278,9 @@ describe('qctl top on a terminal over partitioned topics', () => {
       }, 10_000, 'qctl top to exit')
       return Number(text.trim())
     }
-    return {session, exitCode}
+    // Less the cursor shown again at exit (restore-cursor writes it to stderr): nothing a user reads.
+    const stderr = async (): Promise<string> => (await readFile(errFile, 'utf8').catch(() => '')).replaceAll('\u001b[?25h', '')
+    return {session, exitCode, stderr}
   }
 
   it('shows a partitioned topic created after it started as one row, never its partitions; picks up a topic alter; Enter shows the group over and per partition', async () => {
@@ -332,6 +339,7 @@ describe('qctl top on a terminal over partitioned topics', () => {
 
     await running.session.sendKeys('Escape', 'q')
     expect(await running.exitCode()).toBe(0)
+    expect(await running.stderr()).toBe('')
     expect(rowLabels.filter((label) => label.startsWith('{'))).toEqual([])
     expect(rowLabels).toContain(`${topic}/g`)
   }, 60_000)
@@ -345,7 +353,9 @@ describe('qctl top on a terminal over partitioned topics', () => {
       const running = await startTop('busiest-keys', [topic])
       await running.session.waitForScreen((screen) => screen.includes(`${topic}/g`), 15_000, 'the row of the group')
       await running.session.sendKeys('Enter')
-      const detail = await running.session.waitForScreen((screen) => screen.includes('BUSIEST KEYS'), 15_000, 'the busiest keys')
+      const detail = await running.session.waitForScreen((screen) => screen.includes('BUSIEST KEYS'), 15_000, 'the busiest keys').catch(async (error: unknown) => {
+        throw new Error(`${error instanceof Error ? error.message : String(error)}\ntop's stderr: ${JSON.stringify(await running.stderr())}`)
+      })
       const lines = detail.split('\n')
       const head = lines.findIndex((line) => /^BUSIEST KEYS +PART +WAITING$/.test(line))
       expect(head, detail).toBeGreaterThan(lines.findIndex((line) => line.startsWith('OLDEST PENDING')))
@@ -355,6 +365,7 @@ describe('qctl top on a terminal over partitioned topics', () => {
       expect(detail).not.toMatch(/^z /m)
       await running.session.sendKeys('Escape', 'q')
       expect(await running.exitCode()).toBe(0)
+      expect(await running.stderr()).toBe('')
     } finally {
       await stop()
     }

@@ -11,6 +11,7 @@
 //                        reclaim: pending entries; many-topics: topics, and entries of its DLQ;
 //                        cluster: messages per topic; ordered: the no-op handler's backlog, the
 //                        1 ms handler's is at most 30,000)
+//   --case ID            work only: run only this case (repeatable; c1, c8, c64, 2p, 1ms)
 //   --profile DIR        top only: run qctl's process with `node --cpu-prof --cpu-prof-dir DIR`, for
 //                        a .cpuprofile per run (open it in Chrome DevTools); its CPU figures then
 //                        include the profiler's own cost
@@ -61,6 +62,7 @@ const {values} = parseArgs({
     rounds: {type: 'string'},
     lines: {type: 'string'},
     profile: {type: 'string'},
+    case: {type: 'string', multiple: true},
     'no-write': {type: 'boolean', default: false},
   },
 })
@@ -70,7 +72,7 @@ const positiveInt = (text, flag) => {
   if (!Number.isInteger(value) || value <= 0) throw new Error(`${flag} must be a positive integer, got ${text}`)
   return value
 }
-const options = {rounds: positiveInt(values.rounds, '--rounds'), lines: positiveInt(values.lines, '--lines'), profileDir: values.profile}
+const options = {rounds: positiveInt(values.rounds, '--rounds'), lines: positiveInt(values.lines, '--lines'), profileDir: values.profile, cases: values.case}
 const selected = values.scenario === undefined ? SCENARIOS : SCENARIOS.filter((scenario) => values.scenario.includes(scenario.name))
 if (selected.length === 0) throw new Error(`no such scenario: ${values.scenario.join(', ')} (have: ${SCENARIOS.map((s) => s.name).join(', ')})`)
 if (!existsSync(join(repoRoot, 'dist/commands'))) throw new Error('dist/ is missing: run `npm run build` (or use `npm run bench`)')
@@ -114,7 +116,7 @@ try {
     log,
   }
   // --lines and --rounds change what a section holds: say so in its heading.
-  const mode = [values.quick ? 'quick' : 'full', ...(options.lines === undefined ? [] : [`--lines ${options.lines}`]), ...(options.rounds === undefined ? [] : [`--rounds ${options.rounds}`])].join(', ')
+  const mode = [values.quick ? 'quick' : 'full', ...(options.lines === undefined ? [] : [`--lines ${options.lines}`]), ...(options.rounds === undefined ? [] : [`--rounds ${options.rounds}`]), ...(options.cases === undefined ? [] : options.cases.map((id) => `--case ${id}`))].join(', ')
   const rows = []
   const ownTables = []
   const sections = {}

@@ -3,16 +3,18 @@
 import {summary} from './stats.mjs'
 
 /**
- * Run `rounds` rounds; in each round every contender runs once, in the given order.
+ * Run `rounds` rounds; in each round every contender runs once, in the given order (or the one
+ * `orderFor` gives for the round).
  * A contender is {name, run({round}) => sample}; a sample is an object with at least the numeric
  * field the caller will summarise (e.g. `rate`). Errors propagate (a failed run fails the bench).
  * Returns {rounds: [{round, samples: {name: sample}}], samples: {name: sample[]}}.
  */
-export async function interleavedRounds({rounds, contenders, log = () => {}}) {
+export async function interleavedRounds({rounds, contenders, log = () => {}, orderFor = (_round, all) => all}) {
   const result = {rounds: [], samples: Object.fromEntries(contenders.map((c) => [c.name, []]))}
   for (let round = 1; round <= rounds; round++) {
     const entry = {round, samples: {}}
-    for (const contender of contenders) {
+    // `orderFor(round, contenders)`: this round's order (the same contenders), when a scenario alternates it.
+    for (const contender of orderFor(round, contenders)) {
       const sample = await contender.run({round})
       entry.samples[contender.name] = sample
       result.samples[contender.name].push(sample)

@@ -4,11 +4,12 @@ import {defineConfig} from 'vitest/config'
 const ON_A_CLUSTER_TOO = ['test/e2e/publish.test.ts', 'test/e2e/dlq.test.ts', 'test/e2e/dlq-read.test.ts', 'test/e2e/dlq-partitions.test.ts', 'test/e2e/work-json.test.ts', 'test/e2e/lag.test.ts', 'test/e2e/top.test.ts', 'test/e2e/top-partitions.test.ts', 'test/e2e/work.test.ts', 'test/e2e/topic.test.ts', 'test/e2e/work-growth.test.ts', 'test/e2e/busiest-keys.test.ts', 'test/e2e/publish-idempotent.test.ts', 'test/e2e/schedule.test.ts', 'test/e2e/trim.test.ts', 'test/e2e/group.test.ts', 'test/e2e/doctor.test.ts', 'test/e2e/tail.test.ts', 'test/e2e/round-trip.test.ts', 'test/e2e/scheduled-counts.test.ts', 'test/e2e/metrics-queue.test.ts', 'test/e2e/metrics-work.test.ts']
 
 /**
- * End-to-end files that wait out real time: connections that go silent (each case waits out PING and
- * command timeouts, two minutes in all) and a worker idle past top's one-minute activity window. They
+ * End-to-end files that are fault runs or wait out real time: connections that go silent (each case
+ * waits out PING and command timeouts, two minutes in all), workers killed, frozen and outliving a
+ * Redis restart (work-recovery, 30 s), and a worker idle past top's one-minute activity window. They
  * run with the chaos project, which CI runs after `npm test`, so `npm test` stays within ten minutes.
  */
-const LONG_RUNS = ['test/e2e/silent-connection.test.ts', 'test/e2e/top-idle-worker.test.ts']
+const LONG_RUNS = ['test/e2e/silent-connection.test.ts', 'test/e2e/work-recovery.test.ts', 'test/e2e/top-idle-worker.test.ts']
 
 export default defineConfig({
   test: {

@@ -2,9 +2,10 @@ import type {Redis} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {DoctorResult} from '../../src/core/doctor/types.js'
-import {aclFileText, ACL_FILE, parseAclFile, userOf} from '../helpers/acl-docs.js'
+import {userOf} from '../helpers/acl-docs.js'
 import {jsonOf, runCli, type CliResult} from '../helpers/cli.js'
-import {RedisServer} from '../helpers/redis-server.js'
+import {startAclServer, type AclServer} from '../helpers/acl-server.js'
+import type {RedisServer} from '../helpers/redis-server.js'
 
 /**
  * `qctl doctor` as the least-privilege roles run it (README, "qctl doctor" and "Least-privilege ACL
@@ -13,15 +14,16 @@ import {RedisServer} from '../helpers/redis-server.js'
  * removed), given by the documented selector; a user given +info gets the settings checked.
  */
 
-const passwordOf = (user: string): string => `${user}-Dr-41`
+const passwordOf = (user: string): string => acl.passwordOf(user)
 /** The selector the README gives the user that runs `doctor --fix`, on top of the monitor's rules. */
 const FIX_SELECTOR = '(+evalsha +eval +xinfo|consumers +xgroup|delconsumer ~order.* ~{order.*} ~{order.*}:replay:*)'
 const LIMITS = ['--match', 'order.*', '--leftover-after', '1s', '--max-untrimmed', '50']
 
+let acl: AclServer
 let server: RedisServer
 let admin: Redis
 
-const asUser = (user: string): string[] => ['-u', `redis://${user}:${encodeURIComponent(passwordOf(user))}@127.0.0.1:${server.port}`]
+const asUser = (user: string): string[] => acl.asUser(user)
 const diagnosis = (result: CliResult): string => `exit ${result.code}\nstdout:\n${result.stdout.slice(0, 3000)}\nstderr:\n${result.stderr.slice(-1500)}`
 const doctorAs = async (user: string, ...args: string[]): Promise<CliResult> => runCli(['doctor', ...LIMITS, ...args, ...asUser(user)], {timeoutMs: 60_000})
 
@@ -38,13 +40,12 @@ async function refusals(): Promise<string[]> {
 const consumers = async (): Promise<string[]> => ((await admin.call('XINFO', 'CONSUMERS', 'order.doc', 'billing')) as unknown[][]).map((row) => String(row[1]))
 
 beforeAll(async () => {
-  server = await RedisServer.start({args: ['--aclfile', ACL_FILE]})
-  admin = await server.client()
-  const rules = parseAclFile(aclFileText())
-  for (const user of rules.keys()) await admin.call('ACL', 'SETUSER', user, `>${passwordOf(user)}`)
+  acl = await startAclServer('Dr-41')
+  ;({server, admin} = acl)
+  const {rules} = acl
   const monitor = rules.get(userOf('monitor')) ?? []
-  await admin.call('ACL', 'SETUSER', 'doctor-fixer', ...monitor, FIX_SELECTOR, `>${passwordOf('doctor-fixer')}`)
-  await admin.call('ACL', 'SETUSER', 'doctor-info', ...monitor, '+info', `>${passwordOf('doctor-info')}`)
+  await acl.addUser('doctor-fixer', [...monitor, FIX_SELECTOR])
+  await acl.addUser('doctor-info', [...monitor, '+info'])
 
   // A group with a consumer that holds nothing (a leftover past 1 s), retry records of entries that
   // are gone (on the topic's lane and the replay lane), and a stream never trimmed past 50 entries.

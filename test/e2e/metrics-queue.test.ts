@@ -3,7 +3,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {deadLetterKey} from '../../src/core/keys.js'
 import {runCli, startCli, waitFor, type RunningCli} from '../helpers/cli.js'
 import {jsonEvents} from '../helpers/json-lines.js'
-import {scrape, type ParsedPage} from '../helpers/prometheus-text.js'
+import {scrape, scrapeUntil} from '../helpers/prometheus-text.js'
 import {useTestRedis} from '../helpers/test-redis.js'
 
 // Issue 19: `qctl metrics` scraped with node's fetch and read with a strict parser of the text format,
@@ -32,15 +32,6 @@ async function urlOf(cli: RunningCli): Promise<string> {
     return url !== undefined
   }, 20_000, `the listening event (stderr: ${cli.output().stderr})`)
   return url as string
-}
-
-async function scrapeUntil(url: string, ready: (page: ParsedPage) => boolean, what: string): Promise<ParsedPage> {
-  let page: ParsedPage | undefined
-  await waitFor(async () => {
-    page = await scrape(url)
-    return ready(page)
-  }, 20_000, what)
-  return page as ParsedPage
 }
 
 const refused = async (url: string): Promise<boolean> => fetch(url).then(() => false, () => true)

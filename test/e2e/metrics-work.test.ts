@@ -7,7 +7,7 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import type {TopicDescription} from '../../src/core/topics/describe.js'
 import {jsonOf, runCli, startCli, waitFor, type RunningCli} from '../helpers/cli.js'
 import {jsonEvents} from '../helpers/json-lines.js'
-import {scrape, type ParsedPage} from '../helpers/prometheus-text.js'
+import {scrapeUntil} from '../helpers/prometheus-text.js'
 import {TEST_TARGET, useTestRedis} from '../helpers/test-redis.js'
 
 // Issue 19: `qctl work --metrics-port` over a partitioned topic, on one server and (ON_A_CLUSTER_TOO) on
@@ -29,15 +29,6 @@ afterAll(async () => {
 afterEach(() => {
   for (const cli of running.splice(0)) cli.child.kill('SIGKILL')
 })
-
-async function scrapeUntil(url: string, ready: (page: ParsedPage) => boolean, what: string): Promise<ParsedPage> {
-  let page: ParsedPage | undefined
-  await waitFor(async () => {
-    page = await scrape(url)
-    return ready(page)
-  }, 30_000, what)
-  return page as ParsedPage
-}
 
 describe('qctl work --metrics-port over a partitioned topic', () => {
   it('counts every partition\'s messages under the topic\'s labels: processed, retried, dead-lettered, handler durations', async () => {

@@ -7,7 +7,7 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {runCli, startCli, waitFor, type RunningCli} from '../helpers/cli.js'
 import {jsonEvents} from '../helpers/json-lines.js'
-import {scrape, type ParsedPage} from '../helpers/prometheus-text.js'
+import {scrape, scrapeUntil} from '../helpers/prometheus-text.js'
 import {usePrivateRedis} from '../helpers/private-redis.js'
 import {startTcpProxy, type TcpProxy} from '../helpers/tcp-proxy.js'
 
@@ -44,16 +44,6 @@ async function urlOf(cli: RunningCli, event: string): Promise<string> {
     return url !== undefined
   }, 20_000, `the ${event} event (stderr: ${cli.output().stderr})`)
   return url as string
-}
-
-/** Scrape until `ready` holds for the page (the process works meanwhile); the last page. */
-async function scrapeUntil(url: string, ready: (page: ParsedPage) => boolean, what: string): Promise<ParsedPage> {
-  let page: ParsedPage | undefined
-  await waitFor(async () => {
-    page = await scrape(url)
-    return ready(page)
-  }, 20_000, what)
-  return page as ParsedPage
 }
 
 async function handler(source: string): Promise<string> {

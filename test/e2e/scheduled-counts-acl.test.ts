@@ -3,9 +3,10 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {LagRow} from '../../src/core/lag/lag.js'
 import type {InspectResult} from '../../src/core/stats/inspect.js'
-import {aclFileText, ACL_FILE, parseAclFile, userOf} from '../helpers/acl-docs.js'
+import {userOf} from '../helpers/acl-docs.js'
 import {jsonOf, runCli, type CliResult} from '../helpers/cli.js'
-import {RedisServer} from '../helpers/redis-server.js'
+import {startAclServer, type AclServer} from '../helpers/acl-server.js'
+import type {RedisServer} from '../helpers/redis-server.js'
 
 /**
  * The counts of scheduled messages as the monitor role reads them (README, "Least-privilege ACL
@@ -14,28 +15,28 @@ import {RedisServer} from '../helpers/redis-server.js'
  * gets every other figure, the schedule counted as unknown, never a failure.
  */
 
-const passwordOf = (user: string): string => `${user}-Sc-77`
+const passwordOf = (user: string): string => acl.passwordOf(user)
 const TOPIC = 'order.reminder'
 
+let acl: AclServer
 let server: RedisServer
 let admin: Redis
 
-const asUser = (user: string): string[] => ['-u', `redis://${user}:${encodeURIComponent(passwordOf(user))}@127.0.0.1:${server.port}`]
+const asUser = (user: string): string[] => acl.asUser(user)
 const diagnosis = (result: CliResult): string => `exit ${result.code}\nstdout:\n${result.stdout.slice(0, 2000)}\nstderr:\n${result.stderr.slice(-1500)}`
 
 /** The monitor's rules without some of them. */
 const monitorWithout = (rules: readonly string[], dropped: readonly string[]): string[] => rules.filter((rule) => !dropped.includes(rule))
 
 beforeAll(async () => {
-  server = await RedisServer.start({args: ['--aclfile', ACL_FILE]})
-  admin = await server.client()
-  const rules = parseAclFile(aclFileText())
-  for (const user of rules.keys()) await admin.call('ACL', 'SETUSER', user, `>${passwordOf(user)}`)
+  acl = await startAclServer('Sc-77')
+  ;({server, admin} = acl)
+  const {rules} = acl
   const monitor = rules.get(userOf('monitor')) ?? []
   expect(monitor).toContain('%R~{order.*}:scheduled')
   // A monitor from the role file before qctl counted schedules, and one that may not run the read script.
-  await admin.call('ACL', 'SETUSER', 'old-monitor', ...monitorWithout(monitor, ['+zcard', '+zcount', '+zrange', '%R~{order.*}:scheduled']), `>${passwordOf('old-monitor')}`)
-  await admin.call('ACL', 'SETUSER', 'plain-monitor', ...monitorWithout(monitor, ['+evalsha_ro', '+eval_ro']), `>${passwordOf('plain-monitor')}`)
+  await acl.addUser('old-monitor', monitorWithout(monitor, ['+zcard', '+zcount', '+zrange', '%R~{order.*}:scheduled']))
+  await acl.addUser('plain-monitor', monitorWithout(monitor, ['+evalsha_ro', '+eval_ro']))
 
   await admin.xadd(TOPIC, '*', 'data', '{"n":0}')
   await admin.xgroup('CREATE', TOPIC, 'mailer', '0')

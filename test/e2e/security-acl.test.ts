@@ -11,13 +11,14 @@ import {timeReplyMs} from '../../src/core/redis/redis-time.js'
 import type {PublishResult} from '../../src/core/publish/publish.js'
 import type {TopicDescription} from '../../src/core/topics/describe.js'
 import type {TopicListRow} from '../../src/core/topics/list.js'
-import {aclFileText, aclSection, ACL_FILE, dryRunTable, parseAclFile, quotedAclFile, ROLES, userOf, type Role} from '../helpers/acl-docs.js'
+import {aclFileText, aclSection, dryRunTable, quotedAclFile, ROLES, userOf, type Role} from '../helpers/acl-docs.js'
 import {runCli, startCli, waitFor, type CliResult, type RunningCli} from '../helpers/cli.js'
 import {jsonEvents} from '../helpers/json-lines.js'
 import {scrape, type ParsedPage} from '../helpers/prometheus-text.js'
 import {commandNamed, ROLE_COMMANDS, seedTopic, type CommandCase, type Seeded} from '../helpers/command-table.js'
 import {RECORDER} from '../helpers/recorder.js'
-import {RedisServer} from '../helpers/redis-server.js'
+import {startAclServer, type AclServer} from '../helpers/acl-server.js'
+import type {RedisServer} from '../helpers/redis-server.js'
 
 /**
  * The least-privilege roles of the README, loaded from docs/acl/qctl-roles.acl into a real Redis:
@@ -39,52 +40,52 @@ const MATRIX: Record<Role, Record<string, string>> = {
 
 const CELLS = ROLES.flatMap((role) => ROLE_COMMANDS.map((command) => ({role, command, expected: MATRIX[role][command.name] ?? 'missing'})))
 
-const passwordOf = (user: string): string => `${user}-Pw-8c21`
+const passwordOf = (user: string): string => acl.passwordOf(user)
 
 /** The selector with which every role reads partitioned topics' metadata (README, "Every role"). */
 const METADATA_READ = '(+hgetall %R~qctl:topic:{order.*})'
 
+let acl: AclServer
 let server: RedisServer
 let admin: Redis
 let counter = 0
 
 beforeAll(async () => {
-  server = await RedisServer.start({args: ['--aclfile', ACL_FILE]})
-  admin = await server.client()
-  const rules = parseAclFile(aclFileText())
-  for (const user of rules.keys()) await admin.call('ACL', 'SETUSER', user, `>${passwordOf(user)}`)
+  acl = await startAclServer('Pw-8c21')
+  ;({server, admin} = acl)
+  const {rules} = acl
   // Roles missing one permission each, built from the documented rules, for the "changes nothing" checks.
   const operator = rules.get(userOf('operator')) ?? []
-  await admin.call('ACL', 'SETUSER', 'operator-no-xdel', ...operator, '-xdel', `>${passwordOf('operator-no-xdel')}`)
+  await acl.addUser('operator-no-xdel', [...operator, '-xdel'])
   const worker = rules.get(userOf('worker')) ?? []
   const dlqAppend = '(+xadd %W~{order.*}:dlq)'
   if (!worker.includes(dlqAppend)) throw new Error(`the worker's rules no longer hold ${dlqAppend}: update this test`)
-  await admin.call('ACL', 'SETUSER', 'worker-no-dlq', ...worker.filter((rule) => rule !== dlqAppend), `>${passwordOf('worker-no-dlq')}`)
+  await acl.addUser('worker-no-dlq', worker.filter((rule) => rule !== dlqAppend))
   // The worker role as it was before replay streams: no key patterns for them.
   const replayRules = worker.filter((rule) => rule.includes(':replay'))
   if (replayRules.length === 0) throw new Error('the worker\'s rules no longer name replay streams: update this test')
   const withoutReplay = worker
     .map((rule) => rule.replace(/ ?(?:%[RW]{1,2})?~\{order\.\*\}:replay[:-]\*/g, ''))
     .filter((rule) => rule !== '')
-  await admin.call('ACL', 'SETUSER', 'worker-no-replay', ...withoutReplay, `>${passwordOf('worker-no-replay')}`)
+  await acl.addUser('worker-no-replay', withoutReplay)
   // The worker role as it was before workers deleted what they finished from replay streams.
   const replayDelete = '(+xdel ~{order.*}:replay:*)'
   if (!worker.includes(replayDelete)) throw new Error(`the worker's rules no longer hold ${replayDelete}: update this test`)
-  await admin.call('ACL', 'SETUSER', 'worker-no-replay-xdel', ...worker.filter((rule) => rule !== replayDelete), `>${passwordOf('worker-no-replay-xdel')}`)
+  await acl.addUser('worker-no-replay-xdel', worker.filter((rule) => rule !== replayDelete))
   // The monitor role as it was before the read script: no EVAL_RO.
   const monitor = rules.get(userOf('monitor')) ?? []
   if (!monitor.includes('+eval_ro') || !monitor.includes('+evalsha_ro')) throw new Error('the monitor\'s rules no longer hold +eval_ro +evalsha_ro: update this test')
-  await admin.call('ACL', 'SETUSER', 'monitor-no-eval', ...monitor.filter((rule) => rule !== '+eval_ro' && rule !== '+evalsha_ro'), `>${passwordOf('monitor-no-eval')}`)
+  await acl.addUser('monitor-no-eval', monitor.filter((rule) => rule !== '+eval_ro' && rule !== '+evalsha_ro'))
   // The publisher without its scripts: plain publishing falls back to pipelined XADDs; publishing once and scheduling cannot.
   const publisher = rules.get(userOf('publisher')) ?? []
   const scripts = publisher.filter((rule) => rule.startsWith('(+evalsha +eval '))
   if (scripts.length !== 1) throw new Error('the publisher\'s rules no longer hold one (+evalsha +eval …) selector: update this test')
-  await admin.call('ACL', 'SETUSER', 'publisher-no-eval', ...publisher.filter((rule) => !scripts.includes(rule)), `>${passwordOf('publisher-no-eval')}`)
+  await acl.addUser('publisher-no-eval', publisher.filter((rule) => !scripts.includes(rule)))
   // Every role without its read of partitioned topics' metadata.
   for (const role of ROLES) {
     const roleRules = rules.get(userOf(role)) ?? []
     if (!roleRules.includes(METADATA_READ)) throw new Error(`the ${role}'s rules no longer hold ${METADATA_READ}: update this test`)
-    await admin.call('ACL', 'SETUSER', `${role}-no-metadata`, ...roleRules.filter((rule) => rule !== METADATA_READ), `>${passwordOf(`${role}-no-metadata`)}`)
+    await acl.addUser(`${role}-no-metadata`, roleRules.filter((rule) => rule !== METADATA_READ))
   }
   // A stream outside the roles' patterns, next to theirs.
   await admin.xadd('payment.settled', '*', 'data', '{}')
@@ -95,7 +96,7 @@ afterAll(async () => {
   await server?.stop()
 })
 
-const asUser = (user: string): string[] => ['-u', `redis://${user}:${encodeURIComponent(passwordOf(user))}@127.0.0.1:${server.port}`]
+const asUser = (user: string): string[] => acl.asUser(user)
 
 async function runAs(user: string, command: CommandCase, seeded: Seeded): Promise<CliResult> {
   return runCli([...command.args(seeded), ...asUser(user)], {input: command.input})

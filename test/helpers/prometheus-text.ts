@@ -1,3 +1,5 @@
+import {waitFor} from './cli.js'
+
 /**
  * A strict reader of Prometheus's text exposition format (0.0.4), for tests: every line must be a
  * HELP, a TYPE or a sample of a family declared before it, label values are unescaped, and a
@@ -168,4 +170,14 @@ export async function scrape(url: string): Promise<ParsedPage> {
   const type = response.headers.get('content-type') ?? ''
   if (!type.startsWith('text/plain') || !type.includes('version=0.0.4')) throw new Error(`GET ${url}: Content-Type ${type}`)
   return parsePrometheusText(body)
+}
+
+/** Scrape until `ready` holds for the page (the process works meanwhile); the last page. */
+export async function scrapeUntil(url: string, ready: (page: ParsedPage) => boolean, what: string, timeoutMs = 20_000): Promise<ParsedPage> {
+  let page: ParsedPage | undefined
+  await waitFor(async () => {
+    page = await scrape(url)
+    return ready(page)
+  }, timeoutMs, what)
+  return page as ParsedPage
 }

@@ -6,10 +6,6 @@ import {TopApp, type TopAppProps} from './TopApp.js'
 const ENTER_ALTERNATE_SCREEN = '\u001b[?1049h'
 const LEAVE_ALTERNATE_SCREEN = '\u001b[?1049l'
 
-/**
- * Run the live screen until the user quits (q, Ctrl-C) or `signal` aborts (SIGTERM), then
- * restore the terminal. Resolves once Ink has unmounted.
- */
 /** Clear the (alternate) screen and put the cursor home. */
 const CLEAR_SCREEN = '\u001b[2J\u001b[H'
 
@@ -19,6 +15,10 @@ export interface TopTerminal {
   stdout: NodeJS.WriteStream
 }
 
+/**
+ * Run the live screen until the user quits (q, Ctrl-C) or `signal` aborts (SIGTERM), then
+ * restore the terminal. Resolves once Ink has unmounted.
+ */
 export async function runTopScreen(props: TopAppProps, signal?: AbortSignal, terminal: TopTerminal = {stdin: process.stdin, stdout: process.stdout}): Promise<void> {
   const {stdin, stdout} = terminal
   // Raw mode before the first frame. Ink turns it on in an effect that runs after the first frame

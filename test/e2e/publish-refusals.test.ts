@@ -40,17 +40,23 @@ async function stopAfter500(url: string, redis: Redis, topic: string, refuse: ()
   return cli.done
 }
 
+/** Write 20 kB values (`fill:0`, `fill:1`, …) until Redis refuses one with OOM; how many keys were tried, the refused one included. */
+async function fillUntilOom(redis: Redis): Promise<number> {
+  const filler = 'x'.repeat(20_000)
+  let filled = 0
+  await expect(
+    (async () => {
+      for (;;) await redis.set(`fill:${filled++}`, filler)
+    })(),
+  ).rejects.toThrow(/^OOM /)
+  return filled
+}
+
 describe('qctl publish into a Redis out of memory (maxmemory 2mb, noeviction)', () => {
   const ctx = usePrivateRedis({args: ['--maxmemory', '2mb', '--maxmemory-policy', 'noeviction']})
 
   it('stops with exit 3 and one line; the count it reports is exactly what XLEN grew by, with the line to resume from', async () => {
-    const filler = 'x'.repeat(20_000)
-    let filled = 0
-    await expect(
-      (async () => {
-        for (;;) await ctx.redis.set(`fill:${filled++}`, filler)
-      })(),
-    ).rejects.toThrow(/^OOM /)
+    const filled = await fillUntilOom(ctx.redis)
     // Room for some messages but not for all of them: a third of the filler freed.
     await ctx.redis.del(...Array.from({length: Math.floor(filled / 3)}, (_, i) => `fill:${i}`))
     const before = await ctx.redis.xlen('oom.t')
@@ -93,13 +99,7 @@ describe('qctl schedule run into a Redis out of memory (maxmemory 2mb, noevictio
   it('exits 3 with one line naming the condition; the messages stay scheduled, and are appended once memory is freed', async () => {
     const scheduled = await runCli(['publish', 'oom.s', '--ndjson', '--at', '1', '-u', ctx.server.url], {input: lines(1, 50)})
     expect(scheduled.code, scheduled.stderr).toBe(0)
-    const filler = 'x'.repeat(20_000)
-    let filled = 0
-    await expect(
-      (async () => {
-        for (;;) await ctx.redis.set(`fill:${filled++}`, filler)
-      })(),
-    ).rejects.toThrow(/^OOM /)
+    const filled = await fillUntilOom(ctx.redis)
 
     const result = await runCli(['schedule', 'run', 'oom.s', '-u', ctx.server.url])
     expect(result.code).toBe(3)

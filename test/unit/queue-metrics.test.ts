@@ -2,34 +2,13 @@ import {describe, expect, it} from 'vitest'
 
 import {formatExposition} from '../../src/core/metrics/exposition.js'
 import {queueFamilies} from '../../src/core/metrics/queue-metrics.js'
-import type {GroupSnapshot, Snapshot, TopicSnapshot} from '../../src/core/stats/snapshot.js'
+import type {GroupSnapshot, TopicSnapshot} from '../../src/core/stats/snapshot.js'
 import {parsePrometheusText} from '../helpers/prometheus-text.js'
+import {groupSnapshot, topicSnapshot} from './ui/fixtures.js'
 
-const group = (over: Partial<GroupSnapshot>): GroupSnapshot => ({
-  name: 'billing',
-  entriesRead: 10,
-  lag: 2,
-  pending: 0,
-  parkedPending: 0,
-  oldestPendingId: null,
-  oldestPendingIdleMs: null,
-  consumers: 1,
-  activeConsumers: 1,
-  ...over,
-})
-
-const topic = (over: Partial<TopicSnapshot>): TopicSnapshot => ({
-  topic: 'orders',
-  length: 12,
-  entriesAdded: 12,
-  deadLetters: 0,
-  deadLettersAdded: null,
-  scheduled: 0,
-  scheduledDue: 0,
-  groups: [],
-  kind: 'topic',
-  ...over,
-})
+// The UI tests' snapshot builders, with the figures these tests start from.
+const group = (over: Partial<GroupSnapshot>): GroupSnapshot => groupSnapshot('billing', {entriesRead: 10, lag: 2, ...over})
+const topic = (over: Partial<TopicSnapshot>): TopicSnapshot => topicSnapshot('orders', {length: 12, entriesAdded: 12, groups: [], ...over})
 
 const AT = 1_700_000_100_000
 
